@@ -1,0 +1,72 @@
+import { z } from "zod";
+import { Compression, ErrorBody } from "./commands.js";
+import { envelopeOf } from "./envelope.js";
+import { Address, Epoch, HostName, OpId, Port, ServerName } from "./names.js";
+
+const transfer = {
+  server: ServerName,
+  compression: Compression.default({ kind: "none" }),
+  tls: z.boolean().default(false),
+};
+
+/** Actions on `marina.v1.agent.<host>.<action>`; arguments are data, never shell text. */
+export const AgentAction = z.discriminatedUnion("action", [
+  z.strictObject({ action: z.literal("status") }),
+  z.strictObject({ action: z.literal("stop-server"), server: ServerName }),
+  z.strictObject({ action: z.literal("start-server"), server: ServerName }),
+  /** Donor: stream a physical backup of `server` to a receiver already listening. */
+  z.strictObject({
+    action: z.literal("send-backup"),
+    ...transfer,
+    to: z.strictObject({ address: Address, port: Port }),
+  }),
+  /** Target: stop `server`, empty its datadir, listen, extract, prepare, start. */
+  z.strictObject({
+    action: z.literal("receive-backup"),
+    ...transfer,
+    port: Port.optional(),
+  }),
+  z.strictObject({ action: z.literal("cancel"), opId: OpId }),
+]);
+
+export const AgentRequest = z.strictObject({
+  host: HostName,
+  opId: OpId,
+  epoch: Epoch,
+  request: AgentAction,
+});
+
+export const AgentResult = z.strictObject({
+  host: HostName,
+  opId: OpId,
+  ok: z.boolean(),
+  durationMs: z.number().min(0),
+  data: z.record(z.string(), z.unknown()),
+  error: ErrorBody.nullable(),
+});
+
+export const AgentHeartbeat = z.strictObject({
+  host: HostName,
+  agentVersion: z.string().max(64),
+  uptimeMs: z.number().int().min(0),
+  servers: z.array(
+    z.strictObject({
+      name: ServerName,
+      datadir: z.string().max(1024),
+      mariadbdRunning: z.boolean(),
+      pid: z.number().int().min(1).nullable(),
+    }),
+  ),
+  /** Program versions found on the host; null when missing. */
+  tools: z.record(z.string().max(64), z.string().max(256).nullable()),
+  busy: z.array(OpId),
+});
+
+export const AgentRequestMessage = envelopeOf("agent-request", AgentRequest);
+export const AgentResultMessage = envelopeOf("agent-result", AgentResult);
+export const AgentHeartbeatMessage = envelopeOf("agent-heartbeat", AgentHeartbeat);
+
+export type AgentAction = z.infer<typeof AgentAction>;
+export type AgentRequest = z.infer<typeof AgentRequest>;
+export type AgentResult = z.infer<typeof AgentResult>;
+export type AgentHeartbeat = z.infer<typeof AgentHeartbeat>;

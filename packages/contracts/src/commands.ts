@@ -1,0 +1,85 @@
+import { z } from "zod";
+import { envelopeOf } from "./envelope.js";
+import { errorCodeList } from "./errors.js";
+import { OpId, ServerName } from "./names.js";
+import type { CommandVerb } from "./subjects.js";
+
+export const Compression = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("none") }),
+  z.strictObject({ kind: z.literal("pigz"), level: z.number().int().min(1).max(9).default(1) }),
+  z.strictObject({ kind: z.literal("zstd"), level: z.number().int().min(1).max(19).default(1) }),
+]);
+
+const reason = z.string().max(1024).optional();
+
+/** Payloads of commands on `marina.v1.<cluster>.cmd.<verb>`. All fields a person can type. */
+export const CommandPayloads = {
+  failover: z.strictObject({
+    /** Promote this server; otherwise the best candidate. */
+    target: ServerName.optional(),
+    /** Fail over even when the primary looks alive to the monitor (it is fenced first). */
+    force: z.boolean().default(false),
+    reason,
+  }),
+  switchover: z.strictObject({
+    target: ServerName.optional(),
+    /** For a stuck primary: kill all client connections instead of waiting for them. */
+    force: z.boolean().default(false),
+    /** Per-phase timeout. */
+    timeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    reason,
+  }),
+  rejoin: z.strictObject({ server: ServerName, reason }),
+  rebuild: z.strictObject({
+    target: ServerName,
+    source: ServerName.optional(),
+    method: z.enum(["physical", "logical"]).default("physical"),
+    transport: z.enum(["agent", "ssh"]).default("agent"),
+    compression: Compression.default({ kind: "none" }),
+    tls: z.boolean().default(false),
+    reason,
+  }),
+  "set-maintenance": z.strictObject({ server: ServerName, reason }),
+  "clear-maintenance": z.strictObject({ server: ServerName, reason }),
+  "reset-failover-limits": z.strictObject({ reason }),
+  cancel: z.strictObject({ opId: OpId, reason }),
+  status: z.strictObject({}),
+} as const satisfies Record<CommandVerb, z.ZodType>;
+
+export type CommandPayload<V extends CommandVerb> = z.infer<(typeof CommandPayloads)[V]>;
+
+/** A command with its verb, as the decider handles it. */
+export type Command = {
+  [V in CommandVerb]: { verb: V; payload: CommandPayload<V> };
+}[CommandVerb];
+
+export const ErrorBody = z.strictObject({
+  code: z.enum(errorCodeList),
+  message: z.string().max(4096),
+  /** Dotted path of the offending field, e.g. `target` or `compression.level`. */
+  path: z.string().max(512).optional(),
+  retryable: z.boolean(),
+});
+
+export const CommandReply = z.discriminatedUnion("ok", [
+  z.strictObject({
+    ok: z.literal(true),
+    verb: z.string().max(64),
+    /** Set when the command started an operation; follow it on `op.<opId>`. */
+    opId: OpId.optional(),
+    message: z.string().max(4096),
+    data: z.record(z.string(), z.unknown()).optional(),
+  }),
+  z.strictObject({ ok: z.literal(false), verb: z.string().max(64), error: ErrorBody }),
+]);
+
+export const CommandReplyMessage = envelopeOf("command-reply", CommandReply);
+
+/** Each command's envelope form; a bare payload object is accepted as well (see parseCommand). */
+export const CommandMessages: Record<string, z.ZodType> = Object.fromEntries(
+  Object.entries(CommandPayloads).map(([verb, p]) => [verb, envelopeOf(`cmd.${verb}`, p)]),
+);
+
+export type ErrorBody = z.infer<typeof ErrorBody>;
+export type CommandReply = z.infer<typeof CommandReply>;
+export type Compression = z.infer<typeof Compression>;

@@ -1,0 +1,46 @@
+// Every error Marina reports has a stable code from this table. docs/errors.md lists them.
+export const ErrorCodes = {
+  BAD_JSON: { retryable: false, text: "the message is not valid JSON" },
+  VALIDATION_FAILED: { retryable: false, text: "a field is missing or has a bad value" },
+  UNKNOWN_COMMAND: { retryable: false, text: "no such command verb" },
+  UNKNOWN_CLUSTER: { retryable: false, text: "the cluster is not configured" },
+  UNKNOWN_SERVER: { retryable: false, text: "the server is not part of the cluster" },
+  GTID_PARSE: { retryable: false, text: "a GTID list is malformed" },
+  NOT_LEADER: { retryable: true, text: "this decider does not hold the leader lease" },
+  STALE_EPOCH: {
+    retryable: false,
+    text: "the request carries an epoch older than the current leader's",
+  },
+  OPERATION_IN_PROGRESS: { retryable: true, text: "another operation is running on the cluster" },
+  COOLDOWN: { retryable: true, text: "a failover happened too recently" },
+  FAILOVER_LIMIT: { retryable: true, text: "too many failovers in the window" },
+  NO_CANDIDATE: { retryable: true, text: "no server is eligible for promotion" },
+  TARGET_NOT_ELIGIBLE: { retryable: false, text: "the requested target cannot be promoted" },
+  PRIMARY_ALIVE: { retryable: false, text: "the primary is healthy; use switchover" },
+  NOT_APPLICABLE: { retryable: false, text: "the command does not apply to the server's state" },
+  SERVER_UNREACHABLE: { retryable: true, text: "the server could not be reached" },
+  SQL_ERROR: { retryable: false, text: "the server returned an error" },
+  TIMEOUT: { retryable: true, text: "the step did not finish in time" },
+  CANCELLED: { retryable: false, text: "the operation was cancelled" },
+  REFUSED: { retryable: false, text: "the request is not allowed" },
+  TOOL_FAILED: { retryable: false, text: "a program run by the agent failed" },
+  INTERNAL: { retryable: true, text: "an unexpected internal error" },
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+export const errorCodeList = Object.keys(ErrorCodes) as [ErrorCode, ...ErrorCode[]];
+
+export class MarinaError extends Error {
+  override readonly name: string = "MarinaError";
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  /** Path of the offending field, for validation errors (e.g. `payload.target`). */
+  readonly path: string | undefined;
+
+  constructor(code: ErrorCode, message: string, opts: { cause?: unknown; path?: string } = {}) {
+    super(message, { cause: opts.cause });
+    this.code = code;
+    this.retryable = ErrorCodes[code].retryable;
+    this.path = opts.path;
+  }
+}

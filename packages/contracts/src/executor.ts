@@ -1,0 +1,80 @@
+import { z } from "zod";
+import { ErrorBody } from "./commands.js";
+import { envelopeOf } from "./envelope.js";
+import { ClusterName, ConnectionName, Epoch, GtidListText, OpId, ServerName } from "./names.js";
+
+const timeoutMs = z.number().int().min(1).max(3_600_000);
+
+/** One idempotent SQL step against one server. Running it twice has its effect once. */
+export const ExecStep = z.discriminatedUnion("kind", [
+  /** Read positions and replication state; changes nothing. */
+  z.strictObject({ kind: z.literal("inspect") }),
+  z.strictObject({ kind: z.literal("set-read-only"), readOnly: z.boolean() }),
+  /** Kill client connections (not replication threads, not the executor's own). */
+  z.strictObject({
+    kind: z.literal("kill-clients"),
+    /** Also kill users with SUPER/READ_ONLY ADMIN, who write through read_only. */
+    includePrivileged: z.boolean().default(true),
+  }),
+  z.strictObject({ kind: z.literal("stop-replication"), connection: ConnectionName }),
+  /** RESET SLAVE '<connection>' ALL: forget one connection; the others stay. */
+  z.strictObject({ kind: z.literal("reset-replication"), connection: ConnectionName }),
+  z.strictObject({
+    kind: z.literal("change-master"),
+    connection: ConnectionName,
+    source: ServerName,
+    useGtid: z.enum(["slave_pos", "current_pos"]).default("slave_pos"),
+  }),
+  z.strictObject({
+    kind: z.literal("start-replication"),
+    connection: ConnectionName,
+    /** START SLAVE UNTIL master_gtid_pos = ... */
+    untilGtid: GtidListText.optional(),
+  }),
+  z.strictObject({ kind: z.literal("set-gtid-slave-pos"), pos: GtidListText }),
+  /** MASTER_GTID_WAIT(pos, timeout). */
+  z.strictObject({ kind: z.literal("wait-gtid"), pos: GtidListText, timeoutMs }),
+  /** Wait until the SQL thread has applied everything the IO thread received. */
+  z.strictObject({ kind: z.literal("drain-relay-log"), connection: ConnectionName, timeoutMs }),
+  z.strictObject({
+    kind: z.literal("set-semi-sync"),
+    master: z.boolean().optional(),
+    slave: z.boolean().optional(),
+  }),
+  /** Wait until gtid_binlog_pos stops changing for stableMs. */
+  z.strictObject({
+    kind: z.literal("wait-binlog-stable"),
+    stableMs: z.number().int().min(0).max(60_000),
+    timeoutMs,
+  }),
+  /** Wait until the connection's IO and SQL threads both run. */
+  z.strictObject({ kind: z.literal("verify-replicating"), connection: ConnectionName, timeoutMs }),
+]);
+
+export const ExecRequest = z.strictObject({
+  cluster: ClusterName,
+  server: ServerName,
+  opId: OpId,
+  stepId: z.string().min(1).max(128),
+  /** Leader epoch (fencing token): executors refuse a step older than one they have seen. */
+  epoch: Epoch,
+  step: ExecStep,
+});
+
+export const ExecResult = z.strictObject({
+  stepId: z.string().min(1).max(128),
+  ok: z.boolean(),
+  executor: z.string().max(128),
+  durationMs: z.number().min(0),
+  /** Step-specific output, e.g. positions read by `inspect`. */
+  data: z.record(z.string(), z.unknown()),
+  error: ErrorBody.nullable(),
+});
+
+export const ExecRequestMessage = envelopeOf("exec-request", ExecRequest);
+export const ExecResultMessage = envelopeOf("exec-result", ExecResult);
+
+export type ExecStep = z.infer<typeof ExecStep>;
+export type ExecStepKind = ExecStep["kind"];
+export type ExecRequest = z.infer<typeof ExecRequest>;
+export type ExecResult = z.infer<typeof ExecResult>;

@@ -1,0 +1,68 @@
+import { ClusterName, HostName, OpId, SAFE_NAME, ServerName } from "./names.js";
+
+export const ROOT = "marina.v1";
+
+function token(kind: string, value: string): string {
+  if (!SAFE_NAME.test(value)) {
+    throw new Error(`${kind} "${value}" is not a safe subject token (${SAFE_NAME.source})`);
+  }
+  return value;
+}
+
+export const CommandVerbs = [
+  "failover",
+  "switchover",
+  "rejoin",
+  "rebuild",
+  "set-maintenance",
+  "clear-maintenance",
+  "reset-failover-limits",
+  "cancel",
+  "status",
+] as const;
+export type CommandVerb = (typeof CommandVerbs)[number];
+
+export const AgentActionNames = [
+  "status",
+  "stop-server",
+  "start-server",
+  "send-backup",
+  "receive-backup",
+  "cancel",
+] as const;
+export type AgentActionName = (typeof AgentActionNames)[number];
+
+/** Subject builders; each validates its tokens so no caller can inject `.`, `*` or `>`. */
+export const subjects = {
+  health: (cluster: string, server: string) =>
+    `${ROOT}.${token("cluster", cluster)}.health.${token("server", server)}`,
+  healthAll: (cluster: string) => `${ROOT}.${token("cluster", cluster)}.health.*`,
+  observed: (cluster: string) => `${ROOT}.${token("cluster", cluster)}.observed`,
+  topology: (cluster: string) => `${ROOT}.${token("cluster", cluster)}.topology`,
+  events: (cluster: string) => `${ROOT}.${token("cluster", cluster)}.events`,
+  op: (cluster: string, opId: string) =>
+    `${ROOT}.${token("cluster", cluster)}.op.${token("operation id", opId)}`,
+  opAll: (cluster: string) => `${ROOT}.${token("cluster", cluster)}.op.*`,
+  cmd: (cluster: string, verb: CommandVerb) => `${ROOT}.${token("cluster", cluster)}.cmd.${verb}`,
+  cmdAll: (cluster: string) => `${ROOT}.${token("cluster", cluster)}.cmd.*`,
+  exec: (cluster: string) => `${ROOT}.${token("cluster", cluster)}.exec`,
+  agent: (host: string, action: AgentActionName) =>
+    `${ROOT}.agent.${token("host", host)}.${action}`,
+  agentHeartbeat: (host: string) => `${ROOT}.agent.${token("host", host)}.heartbeat`,
+  agentHeartbeatAll: () => `${ROOT}.agent.*.heartbeat`,
+  /** All cluster events, for one JetStream stream. */
+  clusterEventsAll: () => `${ROOT}.*.>`,
+} as const;
+
+/** Splits a subject back into its tokens; undefined when it is not a Marina subject. */
+export function parseClusterSubject(
+  subject: string,
+): { cluster: string; kind: string; rest: string[] } | undefined {
+  const parts = subject.split(".");
+  if (parts.length < 4 || `${parts[0]}.${parts[1]}` !== ROOT) return undefined;
+  const [, , cluster, kind, ...rest] = parts as [string, string, string, string, ...string[]];
+  if (cluster === "agent") return undefined;
+  return { cluster, kind, rest };
+}
+
+export { ClusterName, HostName, OpId, ServerName };

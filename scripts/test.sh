@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command: bootstraps what it needs, then lint, typecheck, schema freshness and
+# every test (unit and integration on real servers). Fails if a lab process is left behind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+echo "[test] lint";      pnpm -s lint
+echo "[test] typecheck"; pnpm -s typecheck
+echo "[test] vitest"
+status=0
+pnpm -s exec vitest run "$@" || status=$?
+leftover=$(pgrep -af 'marina-lab-' | grep -v pgrep || true)
+if [[ -n $leftover ]]; then
+  echo "[test] error: processes started by the lab are still running:" >&2
+  echo "$leftover" >&2
+  status=1
+fi
+exit $status

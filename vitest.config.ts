@@ -1,0 +1,29 @@
+import { defineConfig } from "vitest/config";
+
+// Unit tests are pure and fast; integration tests start real mariadbd and nats-server
+// processes, so they run in forked workers with generous timeouts and limited parallelism
+// (the machines have 2 cores).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "**/node_modules/**"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["packages/*/test/**/*.int.test.ts", "services/*/test/**/*.int.test.ts"],
+          pool: "forks",
+          maxWorkers: 2,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          globalSetup: ["packages/lab/test/global-setup.ts"],
+        },
+      },
+    ],
+  },
+});
