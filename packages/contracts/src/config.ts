@@ -1,0 +1,117 @@
+import { z } from "zod";
+import { Address, ClusterName, HostName, Port, ServerName } from "./names.js";
+
+// One configuration file (YAML or JSON) serves every service: each reads the sections it
+// needs. Secrets may be given inline or, better, as the name of an environment variable.
+
+export const Secret = z.union([
+  z.strictObject({ value: z.string().max(1024) }),
+  z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a variable name") }),
+]);
+
+export const Credentials = z.strictObject({
+  user: z.string().min(1).max(80),
+  password: Secret,
+});
+
+export const ServerConfig = z.strictObject({
+  name: ServerName,
+  host: Address,
+  port: Port.default(3306),
+  /** Host id of the agent that runs on this server's machine. */
+  agentHost: HostName.optional(),
+  datadir: z.string().max(1024).optional(),
+  /** Never choose this server as a failover or switchover target. */
+  neverPromote: z.boolean().default(false),
+});
+
+export const MonitorSettings = z.strictObject({
+  intervalMs: z.number().int().min(50).max(60_000).default(500),
+  connectTimeoutMs: z.number().int().min(50).max(60_000).default(500),
+  /** An open connection that does not answer within this is declared unreachable. */
+  queryTimeoutMs: z.number().int().min(50).max(60_000).default(1000),
+  backoffMinMs: z.number().int().min(10).max(60_000).default(100),
+  backoffMaxMs: z.number().int().min(10).max(300_000).default(2000),
+});
+
+export const FailoverSettings = z.strictObject({
+  auto: z.boolean().default(true),
+  /** Consecutive failed probes before the monitor's side of the evidence counts. */
+  failuresBeforeDead: z.number().int().min(1).max(100).default(1),
+  /** A replica that heard nothing from the primary for this long has lost it. */
+  replicaQuietMs: z.number().int().min(100).max(600_000).default(3000),
+  cooldownMs: z.number().int().min(0).default(60_000),
+  windowMs: z.number().int().min(1000).default(3_600_000),
+  maxPerWindow: z.number().int().min(1).default(3),
+  /** Candidates lagging more than this (Seconds_Behind_Master) are not promoted. */
+  maxLagSeconds: z.number().int().min(0).default(30),
+  /** Refuse automatic failover unless semi-sync was in sync before the primary died. */
+  requireSemiSync: z.boolean().default(false),
+  enforceReadOnly: z.boolean().default(true),
+  autoRejoin: z.boolean().default(true),
+  autoRebuild: z.boolean().default(false),
+  drainTimeoutMs: z.number().int().min(100).default(30_000),
+});
+
+export const ClusterConfig = z.strictObject({
+  name: ClusterName,
+  servers: z.array(ServerConfig).min(1).max(64),
+  /** Account the monitor, executors and agents use (needs SUPER-like privileges). */
+  admin: Credentials,
+  /** Account replicas use in CHANGE MASTER. */
+  replication: Credentials,
+  /** Turn semi-sync master on at promotion. */
+  semiSync: z.boolean().default(false),
+  monitor: MonitorSettings.prefault({}),
+  failover: FailoverSettings.prefault({}),
+});
+
+export const MarinaConfig = z
+  .strictObject({
+    nats: z
+      .strictObject({
+        servers: z.array(z.string().min(1)).min(1).default(["nats://127.0.0.1:4222"]),
+        user: z.string().optional(),
+        password: Secret.optional(),
+      })
+      .prefault({}),
+    clusters: z.array(ClusterConfig).min(1),
+    http: z
+      .strictObject({
+        host: Address.default("127.0.0.1"),
+        port: z.number().int().min(0).max(65535),
+      })
+      .optional(),
+  })
+  .superRefine((cfg, ctx) => {
+    const clusters = new Set<string>();
+    cfg.clusters.forEach((c, ci) => {
+      if (clusters.has(c.name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["clusters", ci, "name"],
+          message: `duplicate cluster "${c.name}"`,
+        });
+      }
+      clusters.add(c.name);
+      const names = new Set<string>();
+      c.servers.forEach((s, si) => {
+        if (names.has(s.name)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["clusters", ci, "servers", si, "name"],
+            message: `duplicate server "${s.name}"`,
+          });
+        }
+        names.add(s.name);
+      });
+    });
+  });
+
+export type Secret = z.infer<typeof Secret>;
+export type Credentials = z.infer<typeof Credentials>;
+export type ServerConfig = z.infer<typeof ServerConfig>;
+export type MonitorSettings = z.infer<typeof MonitorSettings>;
+export type FailoverSettings = z.infer<typeof FailoverSettings>;
+export type ClusterConfig = z.infer<typeof ClusterConfig>;
+export type MarinaConfig = z.infer<typeof MarinaConfig>;
