@@ -2,12 +2,12 @@
 // idempotent, so a timeout or a missing executor is retried (possibly on another executor);
 // after the last attempt the result is a failure the core can reason about.
 import {
-  envelope,
-  errorBody,
   type ExecRequest,
   ExecRequestMessage,
   type ExecResult,
   ExecResultMessage,
+  envelope,
+  errorBody,
   mustParse,
   parseMessage,
   subjects,
@@ -61,5 +61,9 @@ export async function runStep(
       await new Promise((r) => setTimeout(r, Math.min(50 * attempt, 250)));
     }
   }
-  return failed(req, "TIMEOUT", `no executor answered step ${req.step.kind} on ${req.server}: ${last}`);
+  return failed(
+    req,
+    "TIMEOUT",
+    `no executor answered step ${req.step.kind} on ${req.server}: ${last}`,
+  );
 }

@@ -1,0 +1,342 @@
+// The thin shell around decide() for one cluster: it feeds inputs one at a time, persists
+// the decisions before acting on them (so a new leader can resume), and carries out the
+// actions: publish, reply, send steps to executors and feed their results back.
+import {
+  AgentHeartbeatMessage,
+  type ClusterConfig,
+  ClusterEventMessage,
+  type Command,
+  type CommandReply,
+  CommandReplyMessage,
+  type CommandVerb,
+  envelope,
+  errorBody,
+  HealthMessage,
+  mustParse,
+  OperationMessage,
+  parseCommand,
+  parseMessage,
+  ROOT,
+  subjects,
+  TopologyMessage,
+} from "@marina/contracts";
+import {
+  type Action,
+  type DeciderState,
+  decide,
+  type Input,
+  initialState,
+} from "@marina/decider-core";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { runStep } from "./exec-client.js";
+import type { Lease } from "./lease.js";
+import { mergeOnTakeover, type StateStore } from "./store.js";
+
+export interface RunnerDeps {
+  nc: NatsConnection;
+  config: ClusterConfig;
+  lease: Lease;
+  store: StateStore;
+  id: string;
+  log: Logger;
+  /** Wall-clock milliseconds. */
+  now: () => number;
+  tickMs: number;
+}
+
+/** Where followers forward commands; only the leader subscribes. */
+export const leaderCmdSubject = (cluster: string, verb: string) =>
+  `${ROOT}.${cluster}.leader.cmd.${verb}`;
+
+export class ClusterRunner {
+  state: DeciderState;
+  private readonly queue: Input[] = [];
+  private running = false;
+  private readonly replies = new Map<string, Msg>();
+  private readonly subs: Subscription[] = [];
+  private leaderSub: Subscription | undefined;
+  private tick: NodeJS.Timeout | undefined;
+  private opCounter = 0;
+  private requestCounter = 0;
+  private closed = false;
+  private idle: Array<() => void> = [];
+
+  constructor(private readonly d: RunnerDeps) {
+    this.state = initialState(d.config.name);
+  }
+
+  private get cluster() {
+    return this.d.config.name;
+  }
+
+  start(): void {
+    const { nc, config } = this.d;
+    this.subs.push(
+      nc.subscribe(subjects.healthAll(this.cluster), {
+        callback: (err, msg) => {
+          if (err) return;
+          const r = parseMessage(HealthMessage, msg.data);
+          if (!r.ok) {
+            this.d.log.warn(
+              { subject: msg.subject, error: r.error },
+              "invalid health message dropped",
+            );
+            return;
+          }
+          this.push({ kind: "health", sample: r.value.payload });
+        },
+      }),
+    );
+    const hosts = new Set(config.servers.map((s) => s.agentHost).filter(Boolean));
+    this.subs.push(
+      nc.subscribe(subjects.agentHeartbeatAll(), {
+        callback: (err, msg) => {
+          if (err) return;
+          const r = parseMessage(AgentHeartbeatMessage, msg.data);
+          if (r.ok && hosts.has(r.value.payload.host)) {
+            this.push({ kind: "agent-heartbeat", heartbeat: r.value.payload });
+          }
+        },
+      }),
+    );
+    // Every decider takes commands (queue group); followers forward them to the leader.
+    this.subs.push(
+      nc.subscribe(subjects.cmdAll(this.cluster), {
+        queue: "deciders",
+        callback: (err, msg) => {
+          if (!err) void this.onCommand(msg, false);
+        },
+      }),
+    );
+    this.tick = setInterval(() => {
+      if (this.queue.length === 0) this.push({ kind: "tick" });
+    }, this.d.tickMs);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.tick) clearInterval(this.tick);
+    for (const s of this.subs) s.unsubscribe();
+    this.leaderSub?.unsubscribe();
+    await this.whenIdle();
+  }
+
+  /** Called by the lease when leadership changes. */
+  async onLeadership(leader: boolean, epoch: number): Promise<void> {
+    this.d.log.info({ leader, epoch }, leader ? "became leader" : "not leader");
+    if (leader) {
+      const persisted = await this.d.store.load().catch((err: unknown) => {
+        this.d.log.error({ err }, "could not load decider state; starting from knowledge");
+        return undefined;
+      });
+      this.state = mergeOnTakeover(this.state, persisted);
+      this.d.store.forget();
+      this.leaderSub = this.d.nc.subscribe(leaderCmdSubject(this.cluster, "*"), {
+        callback: (err, msg) => {
+          if (!err) void this.onCommand(msg, true);
+        },
+      });
+      this.push({ kind: "resume" });
+    } else {
+      this.leaderSub?.unsubscribe();
+      this.leaderSub = undefined;
+    }
+  }
+
+  push(input: Input): void {
+    if (this.closed) return;
+    this.queue.push(input);
+    if (!this.running) void this.run();
+  }
+
+  whenIdle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idle.push(r));
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      for (let input = this.queue.shift(); input; input = this.queue.shift()) {
+        await this.process(input);
+      }
+    } finally {
+      this.running = false;
+      for (const r of this.idle.splice(0)) r();
+    }
+  }
+
+  private async process(input: Input): Promise<void> {
+    const leader = this.d.lease.leader;
+    const epoch = this.d.lease.epoch;
+    let result: ReturnType<typeof decide>;
+    try {
+      result = decide(this.state, input, {
+        now: this.d.now(),
+        config: this.d.config,
+        epoch,
+        leader,
+        newOpId: () => this.newOpId(),
+        source: this.d.id,
+      });
+    } catch (err) {
+      this.d.log.error({ err, input: input.kind }, "decide failed; input dropped");
+      return;
+    }
+    this.state = result.state;
+    if (leader) {
+      try {
+        await this.d.store.save(result.state);
+      } catch (err) {
+        // Without the write-ahead record a successor could not resume: act on nothing.
+        this.d.log.error({ err }, "could not persist decider state; actions withheld");
+        for (const a of result.actions) if (a.kind === "reply") this.execute(a, epoch);
+        return;
+      }
+    }
+    for (const a of result.actions) this.execute(a, epoch);
+  }
+
+  private newOpId(): string {
+    this.opCounter = (this.opCounter + 1) % 1e6;
+    const t = this.d.now().toString(36);
+    return `op-${t}-${this.opCounter.toString(36)}-${this.d.lease.epoch}`;
+  }
+
+  private publish(subject: string, data: unknown): void {
+    this.d.nc.publish(subject, JSON.stringify(data));
+  }
+
+  private execute(a: Action, epoch: number): void {
+    const log = this.d.log;
+    const source = this.d.id;
+    switch (a.kind) {
+      case "event":
+        log.info(
+          { situation: a.event.situation, server: a.event.server, reason: a.reason },
+          "situation",
+        );
+        this.publish(
+          subjects.events(this.cluster),
+          mustParse(ClusterEventMessage, envelope("event", source, a.event)),
+        );
+        return;
+      case "topology":
+        log.info(
+          { primary: a.topology.primary, generation: a.topology.generation, reason: a.reason },
+          "topology",
+        );
+        this.publish(
+          subjects.topology(this.cluster),
+          mustParse(TopologyMessage, envelope("topology", source, a.topology)),
+        );
+        return;
+      case "operation":
+        log.info(
+          { opId: a.event.opId, kind: a.event.kind, state: a.event.state, phase: a.event.phase },
+          a.event.message,
+        );
+        this.publish(
+          subjects.op(this.cluster, a.event.opId),
+          mustParse(OperationMessage, envelope("operation", source, a.event)),
+        );
+        return;
+      case "reply":
+        this.reply(a.requestId, a.reply);
+        return;
+      case "step": {
+        const req = a.request;
+        log.debug(
+          {
+            opId: req.opId,
+            stepId: req.stepId,
+            server: req.server,
+            step: req.step.kind,
+            reason: a.reason,
+          },
+          "step",
+        );
+        void runStep(this.d.nc, req, {
+          timeoutMs: a.timeoutMs,
+          attempts: 1,
+          source,
+          mayAct: () => this.d.lease.leader && this.d.lease.epoch === epoch,
+        }).then((result) => {
+          if (!result.ok) {
+            log.warn(
+              { opId: req.opId, stepId: req.stepId, server: req.server, error: result.error },
+              "step failed",
+            );
+          }
+          this.push({ kind: "step-result", opId: req.opId, stepId: req.stepId, result });
+        });
+        return;
+      }
+      case "agent":
+        // Host-agent operations (rebuild) are not driven by the decider yet.
+        log.warn(
+          { host: a.request.host, action: a.request.request.action, reason: a.reason },
+          "agent action not sent: not wired yet",
+        );
+        return;
+      default: {
+        const never: never = a;
+        return never;
+      }
+    }
+  }
+
+  private reply(requestId: string, reply: CommandReply): void {
+    const msg = this.replies.get(requestId);
+    if (!msg) return;
+    this.replies.delete(requestId);
+    msg.respond(
+      JSON.stringify(mustParse(CommandReplyMessage, envelope("command-reply", this.d.id, reply))),
+    );
+  }
+
+  private respondError(msg: Msg, verb: string, error: ReturnType<typeof errorBody>): void {
+    const reply: CommandReply = { ok: false, verb, error };
+    msg.respond(JSON.stringify(envelope("command-reply", this.d.id, reply)));
+  }
+
+  private async onCommand(msg: Msg, viaLeaderSubject: boolean): Promise<void> {
+    const verb = msg.subject.split(".").pop() ?? "";
+    const parsed = parseCommand(verb, msg.data);
+    if (!parsed.ok) {
+      this.respondError(msg, verb, parsed.error);
+      return;
+    }
+    if (!this.d.lease.leader) {
+      if (viaLeaderSubject) {
+        this.respondError(msg, verb, errorBody("NOT_LEADER", `${this.d.id} lost the lease`));
+        return;
+      }
+      try {
+        const r = await this.d.nc.request(leaderCmdSubject(this.cluster, verb), msg.data, {
+          timeout: 10_000,
+        });
+        msg.respond(r.data);
+      } catch (err) {
+        this.respondError(
+          msg,
+          verb,
+          errorBody(
+            "NOT_LEADER",
+            `no decider leads ${this.cluster} right now: ${(err as Error).message}`,
+          ),
+        );
+      }
+      return;
+    }
+    this.requestCounter += 1;
+    const requestId = `${this.d.id}-${this.requestCounter}`;
+    this.replies.set(requestId, msg);
+    this.push({
+      kind: "command",
+      requestId,
+      command: { verb: verb as CommandVerb, payload: parsed.value } as Command,
+    });
+  }
+}

@@ -1,0 +1,56 @@
+// Persists the decider-core state per cluster in KV `marina_state` (key `<cluster>.decider`),
+// so a new leader resumes the operation the old one started.
+import type { DeciderState } from "@marina/decider-core";
+import type { KV } from "@nats-io/kv";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Fields that are knowledge (samples) rather than decisions: the live decider's own win. */
+const KNOWLEDGE = ["samples", "lastObservation", "lastLag", "heartbeats"] as const;
+
+export class StateStore {
+  private lastWritten = "";
+  constructor(
+    private readonly kv: KV,
+    private readonly cluster: string,
+  ) {}
+
+  private get key() {
+    return `${this.cluster}.decider`;
+  }
+
+  async load(): Promise<DeciderState | undefined> {
+    const e = await this.kv.get(this.key);
+    if (!e || e.operation !== "PUT" || e.value.length === 0) return undefined;
+    const state = JSON.parse(dec.decode(e.value)) as DeciderState;
+    return state.cluster === this.cluster ? state : undefined;
+  }
+
+  /** Writes when the decisions changed; samples alone do not cause a write. */
+  async save(state: DeciderState): Promise<boolean> {
+    const decisions = JSON.stringify({
+      ...state,
+      ...Object.fromEntries(KNOWLEDGE.map((k) => [k, null])),
+    });
+    if (decisions === this.lastWritten) return false;
+    await this.kv.put(this.key, enc.encode(JSON.stringify(state)));
+    this.lastWritten = decisions;
+    return true;
+  }
+
+  forget(): void {
+    this.lastWritten = "";
+  }
+}
+
+/** A new leader keeps its own fresh knowledge and takes the decisions from the store. */
+export function mergeOnTakeover(
+  local: DeciderState,
+  persisted: DeciderState | undefined,
+): DeciderState {
+  if (!persisted) return local;
+  const merged = { ...persisted } as DeciderState;
+  for (const k of KNOWLEDGE) (merged as unknown as Record<string, unknown>)[k] = local[k];
+  return merged;
+}

@@ -1,0 +1,145 @@
+// startMonitor: everything main.ts does except reading argv and handling signals, so the
+// sandbox demo and tests can run a monitor in-process.
+//
+// Order: the app (and HTTP, if asked) starts at once, so /healthz answers 503 while NATS is
+// unreachable; probing starts only once NATS is connected and the stream exists. Probing
+// with nowhere to publish would produce nothing anyone could read.
+import type { MarinaConfig } from "@marina/contracts";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { type Bus, buildApp, type MonitorApp, secretAt } from "./app.js";
+import type { Connector } from "./db.js";
+import { connectNatsWithRetry, NatsAborted, NatsBus } from "./nats.js";
+import {
+  defaultHealthStream,
+  type EnsureResult,
+  ensureHealthStream,
+  type HealthStreamOptions,
+} from "./stream.js";
+
+export interface StartMonitorOptions {
+  readonly config: MarinaConfig;
+  readonly monitorId: string;
+  readonly log: Logger;
+  /** Overrides config.nats.servers. */
+  readonly natsUrl?: string | readonly string[];
+  /** Where to serve /healthz and /metrics; config.http by default; false for none. */
+  readonly http?: { readonly host: string; readonly port: number } | false;
+  readonly stream?: Partial<HealthStreamOptions>;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly connect?: Connector;
+}
+
+export interface MonitorHandle {
+  readonly app: MonitorApp;
+  /** Resolves once NATS is connected, the stream ensured and the probers started. */
+  readonly ready: Promise<void>;
+  /** `http://host:port` when HTTP is served. */
+  readonly httpUrl: string | null;
+  nats(): NatsConnection | null;
+  close(): Promise<void>;
+}
+
+/** A Bus that is not connected until NATS is; the app can be built before NATS answers. */
+class LateBus implements Bus {
+  inner: NatsBus | null = null;
+  publish(subject: string, data: Uint8Array): void {
+    if (!this.inner) throw new Error("NATS is not connected yet");
+    this.inner.publish(subject, data);
+  }
+  isConnected(): boolean {
+    return this.inner?.isConnected() ?? false;
+  }
+}
+
+export async function startMonitor(o: StartMonitorOptions): Promise<MonitorHandle> {
+  const { config, log } = o;
+  const bus = new LateBus();
+  // Throws (MarinaError naming the variable) before anything starts when a secret is missing.
+  const app = buildApp({
+    bus,
+    log,
+    config,
+    monitorId: o.monitorId,
+    ...(o.env ? { env: o.env } : {}),
+    ...(o.connect ? { connect: o.connect } : {}),
+  });
+  const natsPass =
+    config.nats.password !== undefined
+      ? secretAt("nats.password", config.nats.password, o.env)
+      : undefined;
+
+  const httpAt = o.http === undefined ? config.http : o.http === false ? undefined : o.http;
+  let httpUrl: string | null = null;
+  if (httpAt) {
+    await app.http.listen({ host: httpAt.host, port: httpAt.port });
+    const addr = app.http.server.address();
+    const port = typeof addr === "object" && addr ? addr.port : httpAt.port;
+    httpUrl = `http://${httpAt.host}:${port}`;
+    log.info({ url: httpUrl }, "http listening");
+  }
+
+  const abort = new AbortController();
+  let nc: NatsConnection | null = null;
+  const servers =
+    o.natsUrl === undefined
+      ? config.nats.servers
+      : typeof o.natsUrl === "string"
+        ? [o.natsUrl]
+        : [...o.natsUrl];
+  const stream = { ...defaultHealthStream, ...o.stream };
+
+  const ready = (async () => {
+    nc = await connectNatsWithRetry({
+      servers,
+      name: `marina-monitor-${o.monitorId}`,
+      log,
+      signal: abort.signal,
+      ...(config.nats.user !== undefined ? { user: config.nats.user } : {}),
+      ...(natsPass !== undefined ? { pass: natsPass } : {}),
+    });
+    if (abort.signal.aborted) {
+      await nc.close();
+      throw new NatsAborted("stopped while connecting to NATS");
+    }
+    bus.inner = new NatsBus(nc, log);
+    let result: EnsureResult | "failed";
+    try {
+      result = await ensureHealthStream(nc, stream);
+    } catch (err) {
+      // Live subscribers still get every message; only history is missing. Say so loudly.
+      result = "failed";
+      log.error({ err, stream: stream.name }, "cannot create the health stream; no history");
+    }
+    log.info({ stream: stream.name, result }, "health stream ensured");
+    app.start();
+  })();
+  // close() may run before ready settles; callers that never await ready must not crash.
+  ready.catch(() => {});
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    ready,
+    httpUrl,
+    nats: () => nc,
+    close() {
+      closing ??= (async () => {
+        abort.abort();
+        await ready.catch(() => {});
+        await app.stop();
+        if (nc && !nc.isClosed()) {
+          // Flush what the probers published last; drain can hang on a dead server.
+          await Promise.race([nc.flush().catch(() => {}), delay(1000)]);
+          await nc.close().catch(() => {});
+        }
+        log.info("monitor stopped");
+      })();
+      return closing;
+    },
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

@@ -1,0 +1,236 @@
+import {
+  HealthMessage,
+  type HealthSample,
+  MarinaConfig,
+  ObservedTopologyMessage,
+  parseMessage,
+} from "@marina/contracts";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Bus, buildApp, type MonitorApp } from "../src/app.js";
+import { FakeServer, fakeConnector } from "./fake-db.js";
+import { recorded } from "./fixtures.js";
+
+const rec = recorded("semi-sync-broken");
+const names = ["db1", "db2", "db3"] as const;
+
+class MemoryBus implements Bus {
+  connected = true;
+  readonly messages: { subject: string; data: string }[] = [];
+  publish(subject: string, data: Uint8Array): void {
+    this.messages.push({ subject, data: new TextDecoder().decode(data) });
+  }
+  isConnected(): boolean {
+    return this.connected;
+  }
+  health(server?: string): HealthSample[] {
+    return this.messages
+      .filter(
+        (m) => m.subject.includes(".health.") && (!server || m.subject.endsWith(`.${server}`)),
+      )
+      .map((m) => {
+        const r = parseMessage(HealthMessage, m.data);
+        if (!r.ok) throw new Error(r.error.message);
+        return r.value.payload;
+      });
+  }
+  observed() {
+    return this.messages
+      .filter((m) => m.subject.endsWith(".observed"))
+      .map((m) => {
+        const r = parseMessage(ObservedTopologyMessage, m.data);
+        if (!r.ok) throw new Error(r.error.message);
+        return r.value;
+      });
+  }
+}
+
+async function until<T>(what: string, f: () => T | undefined | false, timeoutMs = 10_000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+let app: MonitorApp | undefined;
+afterEach(async () => {
+  await app?.stop();
+  app = undefined;
+});
+
+function setup(monitor: Record<string, number> = {}) {
+  const servers = new Map(
+    names.map((n) => [rec.servers[n]!.port, new FakeServer(n, rec.servers[n]!.result)]),
+  );
+  const byName = (n: string) => [...servers.values()].find((s) => s.name === n)!;
+  const config = MarinaConfig.parse({
+    clusters: [
+      {
+        name: "main",
+        servers: names.map((n) => ({ name: n, host: "127.0.0.1", port: rec.servers[n]!.port })),
+        admin: { user: "marina", password: { env: "TEST_MARINA_PW" } },
+        replication: { user: "repl", password: { value: "x" } },
+        monitor: { intervalMs: 60_000, queryTimeoutMs: 100, backoffMinMs: 10, ...monitor },
+      },
+    ],
+  });
+  const bus = new MemoryBus();
+  app = buildApp({
+    bus,
+    log: pino({ level: "silent" }),
+    config,
+    monitorId: "m1",
+    connect: fakeConnector(servers),
+    env: { TEST_MARINA_PW: "pw" },
+  });
+  return { bus, app, byName };
+}
+
+describe("buildApp", () => {
+  it("publishes one validated health envelope per server per probe, naming the monitor", async () => {
+    const { bus, app } = setup();
+    app.start();
+    await until("3 samples", () => bus.health().length >= 3);
+    const m = bus.messages.find((x) => x.subject === "marina.v1.main.health.db1")!;
+    const r = parseMessage(HealthMessage, m.data);
+    expect(r.ok && r.value.source).toBe("monitor/m1");
+    expect(r.ok && r.value.payload).toMatchObject({
+      cluster: "main",
+      server: "db1",
+      monitor: "m1",
+      reachable: true,
+      probe: 1,
+    });
+  });
+
+  it("publishes the observed topology once all servers were seen, and again only on change", async () => {
+    const { bus, app, byName } = setup({ intervalMs: 50 });
+    app.start();
+    await until("topology", () => bus.observed().length === 1);
+    await until("more probes", () => bus.health("db1").length >= 4);
+    expect(bus.observed()).toHaveLength(1);
+    expect(bus.observed()[0]!.payload).toMatchObject({
+      primaries: ["db1"],
+      replicas: ["db2", "db3"],
+      monitor: "m1",
+    });
+    expect(bus.observed()[0]!.payload.brokenLinks.map((l) => l.replica)).toEqual(["db3"]);
+    byName("db3").kill();
+    await until("changed topology", () => bus.observed().length === 2);
+    expect(bus.observed()[1]!.payload.unreachable).toEqual(["db3"]);
+  });
+
+  it("reports a dropped connection at once and re-probes the other servers", async () => {
+    const { bus, app, byName } = setup(); // intervalMs 60 s: no scheduled probe will help
+    app.start();
+    await until("first round", () => bus.health().length === 3);
+    byName("db1").kill();
+    const lost = await until("unreachable db1", () => bus.health("db1").find((s) => !s.reachable));
+    expect(lost.error?.kind).toBe("dropped");
+    expect(lost.sinceLastSuccessMs).not.toBeNull();
+    await until("re-probes", () => bus.health("db2").length >= 2 && bus.health("db3").length >= 2);
+  });
+
+  it("reports a frozen server after queryTimeoutMs and reconnects with backoff", async () => {
+    const { bus, app, byName } = setup({ intervalMs: 50, queryTimeoutMs: 100, backoffMinMs: 5000 });
+    app.start();
+    await until("up", () => bus.health("db1").some((s) => s.reachable));
+    byName("db1").state = "frozen";
+    const lost = await until("timeout", () => bus.health("db1").find((s) => !s.reachable));
+    expect(lost.error?.kind).toBe("timeout");
+    expect(byName("db1").open).toHaveLength(0);
+    // Backoff (5 s) keeps the prober from reconnecting, yet every probe still reports.
+    const connects = byName("db1").connects;
+    await until("more failures", () => bus.health("db1").filter((s) => !s.reachable).length >= 4);
+    expect(byName("db1").connects).toBe(connects);
+    const last = bus.health("db1").at(-1)!;
+    expect(last.consecutiveFailures).toBeGreaterThanOrEqual(4);
+  });
+
+  it("reports a refused server, and sees it again when it comes back", async () => {
+    const { bus, app, byName } = setup({ intervalMs: 50, backoffMinMs: 10, backoffMaxMs: 20 });
+    byName("db2").state = "down";
+    app.start();
+    const s = await until("refused", () => bus.health("db2").find((x) => !x.reachable));
+    expect(s.error?.kind).toBe("refused");
+    expect(s.sinceLastSuccessMs).toBeNull();
+    byName("db2").state = "up";
+    const back = await until("back", () => bus.health("db2").find((x) => x.reachable));
+    expect(back.consecutiveFailures).toBe(0);
+  });
+
+  it("keeps the connection on an SQL error", async () => {
+    const { bus, app, byName } = setup({ intervalMs: 50 });
+    const db1 = byName("db1");
+    db1.nextQueryError = Object.assign(new Error("denied"), {
+      code: "ER_SPECIFIC_ACCESS_DENIED_ERROR",
+      errno: 1227,
+      fatal: false,
+    });
+    app.start();
+    await until("error then success", () => {
+      const h = bus.health("db1");
+      return h.length >= 2 && h.some((x) => !x.reachable) && h.at(-1)!.reachable;
+    });
+    expect(bus.health("db1")[0]!.error?.kind).toBe("auth");
+    expect(db1.connects).toBe(1);
+  });
+
+  it("includes disks when the server has the DISKS plugin", async () => {
+    const { bus, app, byName } = setup();
+    byName("db1").disks = true;
+    app.start();
+    const s = await until("db1", () => bus.health("db1")[0]);
+    expect(s.observation?.disk).toEqual([
+      { source: "information_schema.DISKS", path: "/", totalBytes: 102400, freeBytes: 40960 },
+    ]);
+    expect(bus.health("db2")[0]!.observation?.disk).toEqual([]);
+  });
+
+  it("serves /healthz and /metrics", async () => {
+    const { bus, app } = setup();
+    let r = await app.http.inject({ method: "GET", url: "/healthz" });
+    expect(r.statusCode).toBe(503);
+    app.start();
+    await until("3 samples", () => bus.health().length >= 3);
+    r = await app.http.inject({ method: "GET", url: "/healthz" });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({ status: "ok", nats: true, probers: { running: 3, total: 3 } });
+    bus.connected = false;
+    r = await app.http.inject({ method: "GET", url: "/healthz" });
+    expect(r.statusCode).toBe(503);
+    expect(r.json()).toMatchObject({ nats: false });
+    r = await app.http.inject({ method: "GET", url: "/metrics" });
+    expect(r.headers["content-type"]).toContain("text/plain");
+    expect(r.body).toContain('marina_monitor_probes_total{cluster="main",server="db1"} 1');
+    expect(r.body).toContain(
+      'marina_monitor_events_published_total{cluster="main",type="health"} 3',
+    );
+    expect(r.body).toContain("marina_monitor_nats_connected 0");
+  });
+
+  it("fails to build, naming the variable, when a password env var is missing", () => {
+    const config = MarinaConfig.parse({
+      clusters: [
+        {
+          name: "main",
+          servers: [{ name: "db1", host: "127.0.0.1" }],
+          admin: { user: "marina", password: { env: "NOPE_NOT_SET" } },
+          replication: { user: "repl", password: { value: "x" } },
+        },
+      ],
+    });
+    expect(() =>
+      buildApp({
+        bus: new MemoryBus(),
+        log: pino({ level: "silent" }),
+        config,
+        monitorId: "m1",
+        env: {},
+      }),
+    ).toThrow("clusters.0.admin.password: environment variable NOPE_NOT_SET is not set");
+  });
+});

@@ -1,0 +1,90 @@
+// A fake MariaDB for unit tests of the prober and app (integration tests use real servers):
+// servers that answer with recorded rows, refuse, freeze, or drop their connections.
+import { EventEmitter } from "node:events";
+import type { DbConnection, DbTarget } from "../src/db.js";
+import { DISKS_SQL } from "../src/sql.js";
+
+function fatal(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code, fatal: true });
+}
+
+const DISK_ROWS = [{ disk: "sda", path: "/", total_kb: 100, available_kb: 40 }];
+
+export class FakeConn extends EventEmitter implements DbConnection {
+  destroyed = false;
+  #pending = new Set<(err: Error) => void>();
+  constructor(readonly server: FakeServer) {
+    super();
+  }
+  query(sql: string): Promise<unknown> {
+    if (this.destroyed) return Promise.reject(fatal("ER_CMD_CONNECTION_CLOSED", "closed"));
+    this.server.queries++;
+    if (this.server.state === "frozen") {
+      return new Promise((_, reject) => this.#pending.add(reject));
+    }
+    if (sql === DISKS_SQL) {
+      return this.server.disks
+        ? Promise.resolve(DISK_ROWS)
+        : Promise.reject(Object.assign(new Error("Unknown table 'DISKS'"), { errno: 1109 }));
+    }
+    const failure = this.server.nextQueryError;
+    if (failure) {
+      this.server.nextQueryError = undefined;
+      return Promise.reject(failure);
+    }
+    const result = this.server.result;
+    return Promise.resolve(this.server.disks ? [...(result as unknown[]), DISK_ROWS] : result);
+  }
+  /** The server went away under an idle or busy connection. */
+  drop(): void {
+    if (this.destroyed) return;
+    const err = fatal("ER_SOCKET_UNEXPECTED_CLOSE", "socket has unexpectedly been closed");
+    this.emit("error", err);
+    this.destroy();
+  }
+  destroy(): void {
+    this.destroyed = true;
+    for (const reject of this.#pending) reject(fatal("ER_CMD_NOT_EXECUTED_DESTROYED", "destroyed"));
+    this.#pending.clear();
+  }
+  async end(): Promise<void> {
+    this.destroy();
+  }
+}
+
+export class FakeServer {
+  state: "up" | "down" | "frozen" = "up";
+  connects = 0;
+  queries = 0;
+  disks = false;
+  nextQueryError: Error | undefined;
+  readonly conns: FakeConn[] = [];
+  constructor(
+    readonly name: string,
+    public result: unknown,
+  ) {}
+  kill(): void {
+    this.state = "down";
+    for (const c of this.conns) c.drop();
+  }
+  get open(): FakeConn[] {
+    return this.conns.filter((c) => !c.destroyed);
+  }
+}
+
+/** A connector over fake servers keyed by port. */
+export function fakeConnector(byPort: Map<number, FakeServer>) {
+  return async (t: DbTarget): Promise<DbConnection> => {
+    const s = byPort.get(t.port);
+    if (!s) throw fatal("ECONNREFUSED", `connect ECONNREFUSED ${t.host}:${t.port}`);
+    s.connects++;
+    if (s.state === "down") throw fatal("ECONNREFUSED", `connect ECONNREFUSED ${t.host}:${t.port}`);
+    if (s.state === "frozen") {
+      await new Promise((r) => setTimeout(r, t.connectTimeoutMs));
+      throw fatal("ER_CONNECTION_TIMEOUT", "Connection timeout");
+    }
+    const c = new FakeConn(s);
+    s.conns.push(c);
+    return c;
+  };
+}

@@ -1,0 +1,187 @@
+// The monitor as a process: node services/monitor/dist/main.js. A bad config file is one
+// line on stderr; an unreachable NATS is logged and retried until it comes up; SIGTERM
+// stops it cleanly; the admin password never appears in its output.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort, type Lab, type NatsServer, startLab, startNats, waitFor } from "@marina/lab";
+import { connect } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+
+interface Run {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function runMain(args: string[], env: NodeJS.ProcessEnv = {}): Run {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const run: Run = {
+    child,
+    stdout: "",
+    stderr: "",
+    exit: new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal }))),
+  };
+  child.stdout!.on("data", (d: Buffer) => {
+    run.stdout += d.toString("utf8");
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    run.stderr += d.toString("utf8");
+  });
+  return run;
+}
+
+/** Ends a run that is still going; SIGKILL if SIGTERM did not work. */
+async function stop(run: Run | undefined): Promise<void> {
+  if (!run || run.child.exitCode !== null || run.child.signalCode !== null) return;
+  run.child.kill("SIGTERM");
+  const t = setTimeout(() => run.child.kill("SIGKILL"), 10_000);
+  await run.exit;
+  clearTimeout(t);
+}
+
+function logLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe("main.js", () => {
+  let dir: string;
+  beforeAll(async () => {
+    expect(existsSync(MAIN), `${MAIN} is missing: run pnpm build first`).toBe(true);
+    dir = await mkdtemp(join(tmpdir(), "marina-monitor-test-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("rejects a bad config file with one line naming the field", async () => {
+    const file = join(dir, "bad.yaml");
+    await writeFile(
+      file,
+      [
+        "clusters:",
+        "  - name: main",
+        "    servers:",
+        "      - { name: db1, host: 127.0.0.1, port: 99999 }",
+        "    admin: { user: marina, password: { value: x } }",
+        "    replication: { user: repl, password: { value: y } }",
+        "",
+      ].join("\n"),
+    );
+    const run = runMain(["--config", file]);
+    const { code } = await run.exit;
+    expect(code).toBe(2);
+    const lines = run.stderr.trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain("clusters.0.servers.0.port");
+    expect(lines[0]).toContain(file);
+  });
+
+  it("rejects a missing config file and unknown flags", async () => {
+    const missing = runMain(["--config", join(dir, "nope.yaml")]);
+    expect((await missing.exit).code).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.yaml: cannot read/);
+    const bogus = runMain(["--config", "x", "--frobnicate"]);
+    expect((await bogus.exit).code).toBe(2);
+    expect(bogus.stderr).toMatch(/unknown argument "--frobnicate"/);
+  });
+
+  describe("with a database and a NATS that starts late", () => {
+    let lab: Lab;
+    let nats: NatsServer | undefined;
+    let run: Run | undefined;
+
+    beforeAll(async () => {
+      lab = await startLab({ shape: "primary-replicas", nodes: 1, nats: false });
+    });
+    afterAll(async () => {
+      await stop(run);
+      await nats?.close();
+      await lab?.close();
+    });
+
+    it("logs that NATS is unreachable, retries, then connects and publishes", async () => {
+      const port = await freePort();
+      const url = `nats://127.0.0.1:${port}`;
+      const file = join(dir, "late-nats.yaml");
+      const db = lab.primary;
+      await writeFile(
+        file,
+        JSON.stringify({
+          nats: { servers: [url] },
+          clusters: [
+            {
+              name: "main",
+              servers: [{ name: "db1", host: db.host, port: db.port }],
+              admin: { user: lab.credentials.marina.user, password: { env: "TEST_ADMIN_PW" } },
+              replication: { user: "repl", password: { value: "unused" } },
+              monitor: { intervalMs: 200 },
+            },
+          ],
+        }),
+      );
+      run = runMain(["--config", file, "--monitor-id", "m-proc", "--http-port", "0"], {
+        TEST_ADMIN_PW: lab.credentials.marina.password,
+      });
+      const current = run;
+      const retries = () =>
+        logLines(current.stdout).filter((l) => String(l.msg).includes("cannot connect to NATS"));
+      // At least two attempts: it retries rather than giving up.
+      const refused = await waitFor(() => (retries().length >= 2 ? retries() : undefined), {
+        timeoutMs: 20_000,
+        message: "two NATS retry log lines",
+        describe: () => current.stdout + current.stderr,
+      });
+      expect(String(refused[0]!.msg)).toContain(url);
+      expect(refused[0]).toMatchObject({ level: 50, monitor: "m-proc" });
+
+      // /healthz answers, and says NATS is down.
+      const listening = logLines(current.stdout).find((l) => l.msg === "http listening");
+      const httpUrl = String(listening?.url);
+      const down = await fetch(`${httpUrl}/healthz`);
+      expect(down.status).toBe(503);
+
+      nats = await startNats({ dir: join(lab.dir, "late-nats"), port });
+      expect(nats.port).toBe(port);
+      const nc = await connect({ servers: url });
+      try {
+        const sub = nc.subscribe("marina.v1.main.health.db1", { max: 1 });
+        await waitFor(() => logLines(current.stdout).some((l) => l.msg === "connected to NATS"), {
+          timeoutMs: 30_000,
+          message: "the monitor to connect to NATS",
+        });
+        for await (const m of sub) {
+          const doc = m.json<{ source: string; payload: { reachable: boolean } }>();
+          expect(doc.source).toBe("monitor/m-proc");
+          expect(doc.payload.reachable).toBe(true);
+        }
+        const up = await waitFor(async () => {
+          const r = await fetch(`${httpUrl}/healthz`);
+          return r.status === 200 ? r : undefined;
+        }, 10_000);
+        expect(await up.json()).toMatchObject({ status: "ok", nats: true });
+        const metrics = await (await fetch(`${httpUrl}/metrics`)).text();
+        expect(metrics).toMatch(/marina_monitor_probes_total\{cluster="main",server="db1"\} \d+/);
+      } finally {
+        await nc.close();
+      }
+
+      current.child.kill("SIGTERM");
+      expect((await current.exit).code).toBe(0);
+      expect(logLines(current.stdout).some((l) => l.msg === "monitor stopped")).toBe(true);
+      expect(current.stdout + current.stderr).not.toContain(lab.credentials.marina.password);
+    });
+  });
+});
