@@ -1,0 +1,117 @@
+import { type MarinaConfig, MarinaError, parseClusterSubject, subjects } from "@marina/contracts";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { type Clock, systemClock } from "./clock.js";
+import { type Connector, connectMariadb } from "./db.js";
+import { EpochFence } from "./fence.js";
+import { DEFAULT_OPTIONS, type ExecutorOptions, handleExecRequest } from "./handler.js";
+import { kvLeaseSource, type LeaseSource } from "./lease.js";
+import type { Logger } from "./logger.js";
+import { resolveClusters } from "./targets.js";
+
+/** Every executor subscribes in this queue group: one member gets each request. */
+export const QUEUE_GROUP = "executors";
+
+export interface AppDeps {
+  /** A connected NATS client; the app does not close it. */
+  readonly bus: NatsConnection;
+  readonly db?: Connector;
+  readonly log: Logger;
+  readonly clock?: Clock;
+  readonly config: MarinaConfig;
+  readonly id: string;
+  /** Defaults to the JetStream KV lease (bucket marina_leader). */
+  readonly lease?: LeaseSource;
+  readonly leaseCacheMs?: number;
+  readonly options?: Partial<ExecutorOptions>;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface ExecutorApp {
+  readonly id: string;
+  readonly fence: EpochFence;
+  /** Subscribes to every configured cluster's exec subject (queue group `executors`). */
+  start(): void;
+  /** Stops taking requests, lets the running steps reply, then returns. */
+  close(): Promise<void>;
+}
+
+export function buildApp(deps: AppDeps): ExecutorApp {
+  // The id goes into every result; one the result schema refuses would make replies impossible.
+  if (deps.id.length < 1 || deps.id.length > 128) {
+    throw new MarinaError("VALIDATION_FAILED", "executor id must be 1-128 characters", {
+      path: "id",
+    });
+  }
+  const clock = deps.clock ?? systemClock;
+  const clusters = resolveClusters(deps.config, deps.env);
+  const log = deps.log;
+  const fence = new EpochFence(
+    deps.lease ?? kvLeaseSource(deps.bus, log),
+    clock,
+    log,
+    deps.leaseCacheMs ?? 250,
+  );
+  const handlerDeps = {
+    id: deps.id,
+    clusters,
+    fence,
+    connect: deps.db ?? connectMariadb,
+    clock,
+    log,
+    options: { ...DEFAULT_OPTIONS, ...deps.options },
+  };
+  const subs: Subscription[] = [];
+  const inflight = new Set<Promise<void>>();
+  const encoder = new TextEncoder();
+
+  const serve = async (
+    subject: string,
+    data: Uint8Array,
+    replyTo: string | undefined,
+    respond: (d: Uint8Array) => boolean,
+  ) => {
+    if (!replyTo) {
+      // Nobody would learn the result: a step whose outcome nobody reads is not run.
+      log.warn({ subject }, "exec request without a reply subject ignored");
+      return;
+    }
+    const cluster = parseClusterSubject(subject)?.cluster ?? "";
+    const result = await handleExecRequest(handlerDeps, cluster, data);
+    if (!respond(encoder.encode(JSON.stringify(result)))) {
+      log.warn({ subject, stepId: result.payload.stepId }, "could not send exec result");
+    }
+  };
+
+  return {
+    id: deps.id,
+    fence,
+    start() {
+      for (const name of clusters.keys()) {
+        const sub = deps.bus.subscribe(subjects.exec(name), {
+          queue: QUEUE_GROUP,
+          callback: (err, msg) => {
+            if (err) {
+              log.error({ err: err.message }, "exec subscription error");
+              return;
+            }
+            const p = serve(msg.subject, msg.data, msg.reply, (d) => msg.respond(d))
+              .catch((e: unknown) =>
+                log.error({ err: (e as Error).message }, "exec handler crashed"),
+              )
+              .finally(() => inflight.delete(p));
+            inflight.add(p);
+          },
+        });
+        subs.push(sub);
+        log.info({ subject: subjects.exec(name), queue: QUEUE_GROUP }, "serving exec requests");
+      }
+    },
+    async close() {
+      // Drain first: the server stops routing to this member (the queue group sends new
+      // requests to the others) and requests already on their way here are still served.
+      const draining = subs.splice(0).map((s) => s.drain());
+      await Promise.allSettled(draining);
+      await Promise.allSettled([...inflight]);
+    },
+  };
+}

@@ -1,0 +1,155 @@
+// The exec subject's handler: parse → fence → run one step → reply. Always produces a
+// reply; a request that is refused never reaches a database connection.
+import {
+  type ErrorBody,
+  type ExecResult,
+  ExecResultMessage,
+  envelope,
+  errorBody,
+  errorBodyOf,
+  MarinaError,
+  mustParse,
+} from "@marina/contracts";
+import type { Clock } from "./clock.js";
+import type { Connector } from "./db.js";
+import type { EpochFence } from "./fence.js";
+import type { Logger } from "./logger.js";
+import { admit } from "./request.js";
+import { runStep, StepError, socketTimeoutFor } from "./steps/index.js";
+import type { ResolvedCluster } from "./targets.js";
+
+export interface ExecutorOptions {
+  readonly connectTimeoutMs: number;
+  /** socketTimeout for ordinary steps; waits add their own timeout on top. */
+  readonly socketTimeoutMs: number;
+}
+
+export const DEFAULT_OPTIONS: ExecutorOptions = { connectTimeoutMs: 1000, socketTimeoutMs: 5000 };
+
+export interface HandlerDeps {
+  readonly id: string;
+  readonly clusters: ReadonlyMap<string, ResolvedCluster>;
+  readonly fence: EpochFence;
+  readonly connect: Connector;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly options: ExecutorOptions;
+}
+
+export type ExecResultEnvelope = ReturnType<typeof ExecResultMessage.parse>;
+
+const MAX_MESSAGE = 4096;
+
+function clipError(e: ErrorBody): ErrorBody {
+  return e.message.length <= MAX_MESSAGE ? e : { ...e, message: e.message.slice(0, MAX_MESSAGE) };
+}
+
+export function sourceOf(id: string): string {
+  return `executor:${id}`;
+}
+
+export async function handleExecRequest(
+  deps: HandlerDeps,
+  subjectCluster: string,
+  data: Uint8Array | string,
+): Promise<ExecResultEnvelope> {
+  const started = deps.clock.now();
+  const reply = (
+    stepId: string,
+    result: Omit<ExecResult, "stepId" | "executor" | "durationMs">,
+  ) => {
+    const payload: ExecResult = {
+      stepId,
+      executor: deps.id,
+      durationMs: Math.max(0, deps.clock.now() - started),
+      ...result,
+      error: result.error ? clipError(result.error) : null,
+    };
+    try {
+      return mustParse(ExecResultMessage, envelope("exec-result", sourceOf(deps.id), payload));
+    } catch (err) {
+      // Our own reply failed its schema (e.g. odd step data): say so rather than go silent.
+      deps.log.error({ stepId, err: (err as Error).message }, "exec result failed validation");
+      return mustParse(
+        ExecResultMessage,
+        envelope("exec-result", sourceOf(deps.id), {
+          ...payload,
+          ok: false,
+          data: {},
+          error: clipError(
+            errorBodyOf(new MarinaError("INTERNAL", `bad result: ${(err as Error).message}`)),
+          ),
+        }),
+      );
+    }
+  };
+
+  const a = admit(data, subjectCluster, deps.clusters);
+  if (!a.ok) {
+    deps.log.warn(
+      { cluster: subjectCluster, stepId: a.stepId, code: a.error.code, path: a.error.path },
+      "exec request refused",
+    );
+    return reply(a.stepId, { ok: false, data: {}, error: a.error });
+  }
+  const { request: req, cluster, server } = a;
+  const log = deps.log.child({
+    cluster: req.cluster,
+    server: req.server,
+    opId: req.opId,
+    stepId: req.stepId,
+    step: req.step.kind,
+    epoch: req.epoch,
+  });
+
+  const verdict = await deps.fence.admit(req.cluster, req.epoch);
+  if (!verdict.ok) {
+    log.warn({ current: verdict.current, from: verdict.from }, "stale epoch refused");
+    return reply(req.stepId, {
+      ok: false,
+      data: { currentEpoch: verdict.current },
+      error: errorBody(
+        "STALE_EPOCH",
+        `epoch ${req.epoch} is older than ${verdict.from === "lease" ? "the leader lease's" : "an epoch already seen"} (${verdict.current})`,
+        "payload.epoch",
+      ),
+    });
+  }
+
+  const target = {
+    host: server.host,
+    port: server.port,
+    user: cluster.admin.user,
+    password: cluster.admin.password,
+    label: `${server.name} (${server.host}:${server.port})`,
+  };
+  try {
+    const db = await deps.connect(
+      target,
+      {
+        connectTimeoutMs: deps.options.connectTimeoutMs,
+        socketTimeoutMs: socketTimeoutFor(req.step, deps.options.socketTimeoutMs),
+      },
+      log,
+    );
+    try {
+      const out = await runStep(
+        { db, cluster, server, source: a.source, clock: deps.clock, log },
+        req.step,
+      );
+      log.info({ durationMs: deps.clock.now() - started }, "step done");
+      return reply(req.stepId, { ok: true, data: out, error: null });
+    } finally {
+      await db.close();
+    }
+  } catch (err) {
+    const body = errorBodyOf(err);
+    const level = body.code === "INTERNAL" ? "error" : "warn";
+    log[level]({ code: body.code, err: body.message }, "step failed");
+    return reply(req.stepId, {
+      ok: false,
+      data: err instanceof StepError ? err.data : {},
+      error: body,
+    });
+  }
+}

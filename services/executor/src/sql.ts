@@ -1,0 +1,139 @@
+// SQL text for every statement the executor sends. Pure: no connection, no I/O.
+//
+// Two rules keep input out of the SQL grammar:
+// - identifiers-as-strings (replication connection names) and GTID lists are validated
+//   against a closed alphabet (no quote, backslash or whitespace can pass) and then quoted;
+// - free text (host, user, password) is never put into the SQL string: it goes in `params`
+//   and the mariadb connector substitutes it as an escaped literal client-side (it knows
+//   the session's NO_BACKSLASH_ESCAPES state). MariaDB refuses `?` in CHANGE MASTER over
+//   the binary protocol (`execute()` → 1064), so these statements must use `query()`.
+import { formatGtidList, MarinaError, parseGtidList } from "@marina/contracts";
+
+export interface Statement {
+  readonly sql: string;
+  readonly params?: readonly unknown[];
+}
+
+const CONNECTION_NAME = /^[A-Za-z0-9_-]{0,64}$/;
+
+/** `'name'` for a replication connection; '' is the default connection. */
+export function connectionLiteral(name: string): string {
+  if (!CONNECTION_NAME.test(name)) {
+    throw new MarinaError(
+      "VALIDATION_FAILED",
+      `replication connection name ${JSON.stringify(name)} must be letters, digits, '-' or '_'`,
+      { path: "payload.step.connection" },
+    );
+  }
+  return `'${name}'`;
+}
+
+/** A GTID list in MariaDB's canonical form (sorted, no spaces); throws on bad input. */
+export function canonicalGtid(pos: string): string {
+  try {
+    return formatGtidList(parseGtidList(pos));
+  } catch (err) {
+    throw new MarinaError("VALIDATION_FAILED", `bad GTID list: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+export const UseGtidModes = ["slave_pos", "current_pos"] as const;
+export type UseGtid = (typeof UseGtidModes)[number];
+
+export function stopSlave(connection: string, thread?: "IO_THREAD" | "SQL_THREAD"): Statement {
+  return { sql: `STOP SLAVE ${connectionLiteral(connection)}${thread ? ` ${thread}` : ""}` };
+}
+
+export function startSlave(connection: string, thread?: "IO_THREAD" | "SQL_THREAD"): Statement {
+  return { sql: `START SLAVE ${connectionLiteral(connection)}${thread ? ` ${thread}` : ""}` };
+}
+
+export function startSlaveUntil(connection: string, untilGtid: string): Statement {
+  return {
+    sql: `START SLAVE ${connectionLiteral(connection)} UNTIL master_gtid_pos = ?`,
+    params: [canonicalGtid(untilGtid)],
+  };
+}
+
+export function resetSlaveAll(connection: string): Statement {
+  return { sql: `RESET SLAVE ${connectionLiteral(connection)} ALL` };
+}
+
+export interface ChangeMasterTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly useGtid: UseGtid;
+}
+
+export function changeMaster(connection: string, t: ChangeMasterTarget): Statement {
+  if (!UseGtidModes.includes(t.useGtid)) {
+    throw new MarinaError("VALIDATION_FAILED", `useGtid must be one of ${UseGtidModes.join(", ")}`);
+  }
+  if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) {
+    throw new MarinaError("VALIDATION_FAILED", `port ${t.port} is not a TCP port`);
+  }
+  return {
+    sql:
+      `CHANGE MASTER ${connectionLiteral(connection)} TO MASTER_HOST=?, MASTER_PORT=?, ` +
+      `MASTER_USER=?, MASTER_PASSWORD=?, MASTER_USE_GTID=${t.useGtid}, ` +
+      "MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1",
+    params: [t.host, t.port, t.user, t.password],
+  };
+}
+
+export function setReadOnly(on: boolean): Statement {
+  return { sql: `SET GLOBAL read_only = ${on ? "ON" : "OFF"}` };
+}
+
+export function setGtidSlavePos(pos: string): Statement {
+  return { sql: "SET GLOBAL gtid_slave_pos = ?", params: [canonicalGtid(pos)] };
+}
+
+export function setSemiSync(side: "master" | "slave", on: boolean): Statement {
+  return { sql: `SET GLOBAL rpl_semi_sync_${side}_enabled = ${on ? "ON" : "OFF"}` };
+}
+
+export function killConnection(id: number): Statement {
+  if (!Number.isSafeInteger(id) || id < 0) {
+    throw new MarinaError("INTERNAL", `thread id ${id} is not an unsigned integer`);
+  }
+  return { sql: `KILL CONNECTION ${id}` };
+}
+
+/** MASTER_GTID_WAIT takes seconds (a decimal); 0 = reached, -1 = timed out. */
+export function masterGtidWait(pos: string, timeoutMs: number): Statement {
+  return {
+    sql: "SELECT MASTER_GTID_WAIT(?, ?) AS result",
+    params: [canonicalGtid(pos), Math.max(0, timeoutMs) / 1000],
+  };
+}
+
+export const SELECT_SERVER_STATE =
+  "SELECT @@version AS version, @@server_id AS server_id, @@read_only AS read_only, " +
+  "@@log_bin AS log_bin, @@log_slave_updates AS log_slave_updates, " +
+  "@@gtid_domain_id AS gtid_domain_id, @@gtid_strict_mode AS gtid_strict_mode, " +
+  "@@gtid_binlog_pos AS gtid_binlog_pos, @@gtid_binlog_state AS gtid_binlog_state, " +
+  "@@gtid_current_pos AS gtid_current_pos, @@gtid_slave_pos AS gtid_slave_pos, " +
+  "CONNECTION_ID() AS connection_id";
+export const SELECT_GTID_POSITIONS =
+  "SELECT @@gtid_binlog_pos AS gtid_binlog_pos, @@gtid_slave_pos AS gtid_slave_pos, " +
+  "@@gtid_current_pos AS gtid_current_pos";
+export const SELECT_READ_ONLY = "SELECT @@read_only AS read_only";
+export const SELECT_BINLOG_POS = "SELECT @@gtid_binlog_pos AS gtid_binlog_pos";
+export const SELECT_SLAVE_POS = "SELECT @@gtid_slave_pos AS gtid_slave_pos";
+export const SELECT_SEMI_SYNC_ENABLED =
+  "SELECT @@rpl_semi_sync_master_enabled AS master, @@rpl_semi_sync_slave_enabled AS slave";
+export const SHOW_ALL_SLAVES = "SHOW ALL SLAVES STATUS";
+export const SHOW_SEMI_SYNC_VARIABLES = "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'";
+export const SHOW_SEMI_SYNC_STATUS = "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'";
+export const SELECT_THREADS =
+  "SELECT ID AS id, USER AS user, HOST AS host, COMMAND AS command " +
+  "FROM information_schema.PROCESSLIST";
+export const SELECT_PRIVILEGED_GRANTEES =
+  "SELECT GRANTEE AS grantee FROM information_schema.USER_PRIVILEGES " +
+  "WHERE PRIVILEGE_TYPE IN ('SUPER', 'READ_ONLY ADMIN')";
+export const SELECT_CONNECTION_ID = "SELECT CONNECTION_ID() AS id";

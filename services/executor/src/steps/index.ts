@@ -1,0 +1,52 @@
+import type { ExecStep, ExecStepKind } from "@marina/contracts";
+import { changeMaster } from "./change-master.js";
+import type { StepContext, StepData, StepRunner } from "./context.js";
+import { drainRelayLog } from "./drain-relay-log.js";
+import { inspect } from "./inspect.js";
+import { killClients } from "./kill-clients.js";
+import { resetReplication } from "./reset-replication.js";
+import { setGtidSlavePos } from "./set-gtid-slave-pos.js";
+import { setReadOnly } from "./set-read-only.js";
+import { setSemiSync } from "./set-semi-sync.js";
+import { startReplication } from "./start-replication.js";
+import { stopReplication } from "./stop-replication.js";
+import { verifyReplicating } from "./verify-replicating.js";
+import { waitBinlogStable } from "./wait-binlog-stable.js";
+import { waitGtid } from "./wait-gtid.js";
+
+export type { StepContext, StepData } from "./context.js";
+export { StepError } from "./context.js";
+
+/** One runner per step kind; the mapped type makes a missing kind a compile error. */
+export const stepRunners: { readonly [K in ExecStepKind]: StepRunner<K> } = {
+  inspect,
+  "set-read-only": setReadOnly,
+  "kill-clients": killClients,
+  "stop-replication": stopReplication,
+  "reset-replication": resetReplication,
+  "change-master": changeMaster,
+  "start-replication": startReplication,
+  "set-gtid-slave-pos": setGtidSlavePos,
+  "wait-gtid": waitGtid,
+  "drain-relay-log": drainRelayLog,
+  "set-semi-sync": setSemiSync,
+  "wait-binlog-stable": waitBinlogStable,
+  "verify-replicating": verifyReplicating,
+};
+
+export function runStep(ctx: StepContext, step: ExecStep): Promise<StepData> {
+  // The table is keyed by kind, so the runner fetched for step.kind accepts this step.
+  const run = stepRunners[step.kind] as StepRunner<ExecStepKind>;
+  return run(ctx, step as never);
+}
+
+/** Steps that hold a query open while the server waits get a socketTimeout beyond the wait. */
+export function socketTimeoutFor(step: ExecStep, baseMs: number): number {
+  switch (step.kind) {
+    case "wait-gtid":
+    case "drain-relay-log":
+      return step.timeoutMs + baseMs;
+    default:
+      return baseMs;
+  }
+}

@@ -1,0 +1,39 @@
+import { flag } from "../rows.js";
+import * as sql from "../sql.js";
+import { ioRunning } from "../status.js";
+import { readConnections, type StepRunner } from "./context.js";
+
+/**
+ * SET GLOBAL rpl_semi_sync_master_enabled / rpl_semi_sync_slave_enabled, each only when
+ * given and different. A replica's IO thread reads the slave setting when it connects, so
+ * when the slave setting changes every connection whose IO thread runs gets it restarted
+ * (STOP SLAVE 'x' IO_THREAD; START SLAVE 'x' IO_THREAD; the SQL thread keeps applying).
+ * Stopped connections pick the setting up when started.
+ */
+export const setSemiSync: StepRunner<"set-semi-sync"> = async (ctx, step) => {
+  const [row] = await ctx.db.rows(sql.SELECT_SEMI_SYNC_ENABLED);
+  const before = {
+    master: row ? flag(row, "master") : false,
+    slave: row ? flag(row, "slave") : false,
+  };
+  const masterChanged = step.master !== undefined && step.master !== before.master;
+  const slaveChanged = step.slave !== undefined && step.slave !== before.slave;
+  if (masterChanged) await ctx.db.run(sql.setSemiSync("master", step.master === true));
+  const restartedIoThreads: string[] = [];
+  if (slaveChanged) {
+    await ctx.db.run(sql.setSemiSync("slave", step.slave === true));
+    for (const c of await readConnections(ctx.db)) {
+      if (!ioRunning(c)) continue;
+      await ctx.db.run(sql.stopSlave(c.connection, "IO_THREAD"));
+      await ctx.db.run(sql.startSlave(c.connection, "IO_THREAD"));
+      restartedIoThreads.push(c.connection);
+    }
+  }
+  return {
+    master: step.master ?? before.master,
+    slave: step.slave ?? before.slave,
+    previous: before,
+    changed: masterChanged || slaveChanged,
+    restartedIoThreads,
+  };
+};

@@ -1,0 +1,100 @@
+// Which server threads are "client connections". Pure.
+import { int, type Row, text } from "./rows.js";
+
+export interface ThreadInfo {
+  readonly id: number;
+  readonly user: string;
+  readonly host: string;
+  readonly command: string;
+}
+
+export function mapThread(row: Row): ThreadInfo {
+  return {
+    id: int(row, "id", -1),
+    user: text(row, "user"),
+    host: text(row, "host"),
+    command: text(row, "command"),
+  };
+}
+
+// Server-internal threads (replica IO/SQL/worker threads run as 'system user').
+const SYSTEM_USERS = new Set(["system user", "event_scheduler", "delayed"]);
+// Replication: 'Binlog Dump' is a replica reading this server's binlog.
+const SYSTEM_COMMANDS = new Set([
+  "Binlog Dump",
+  "Binlog Dump GTID",
+  "Daemon",
+  "Slave_IO",
+  "Slave_SQL",
+  "Slave_worker",
+]);
+
+export type KeepReason = "own" | "system" | "replication" | "marina" | "privileged";
+
+export interface ThreadFilter {
+  /** CONNECTION_ID() of the session asking. */
+  readonly ownId: number;
+  /**
+   * Accounts whose sessions are never clients: Marina's admin account (monitors and other
+   * executors use it; killing them would fake a failure) and the replication account.
+   */
+  readonly protectedUsers: ReadonlySet<string>;
+  /** User names that hold SUPER or READ_ONLY ADMIN (they write through read_only). */
+  readonly privilegedUsers: ReadonlySet<string>;
+  readonly includePrivileged: boolean;
+}
+
+/** Why a thread is not a client to kill, or undefined when it is one. */
+export function keepReason(t: ThreadInfo, f: ThreadFilter): KeepReason | undefined {
+  if (t.id === f.ownId) return "own";
+  if (SYSTEM_USERS.has(t.user.toLowerCase()) || t.command === "Daemon") return "system";
+  if (SYSTEM_COMMANDS.has(t.command)) return "replication";
+  if (f.protectedUsers.has(t.user)) return "marina";
+  if (!f.includePrivileged && f.privilegedUsers.has(t.user)) return "privileged";
+  return undefined;
+}
+
+/** Client connections: everything but system, replication, Marina's own sessions. */
+export function isClientThread(t: ThreadInfo, ownId: number, protectedUsers: ReadonlySet<string>) {
+  const r = keepReason(t, {
+    ownId,
+    protectedUsers,
+    privilegedUsers: new Set(),
+    includePrivileged: true,
+  });
+  return r === undefined;
+}
+
+export function partitionThreads(
+  threads: readonly ThreadInfo[],
+  f: ThreadFilter,
+): { kill: ThreadInfo[]; kept: Array<ThreadInfo & { reason: KeepReason }> } {
+  const kill: ThreadInfo[] = [];
+  const kept: Array<ThreadInfo & { reason: KeepReason }> = [];
+  for (const t of threads) {
+    if (t.id < 0) continue;
+    const reason = keepReason(t, f);
+    if (reason === undefined) kill.push(t);
+    else kept.push({ ...t, reason });
+  }
+  return { kill, kept };
+}
+
+/**
+ * User names out of information_schema grantees (`'app'@'%'`). Privileges are granted per
+ * account (user@host) but a processlist row cannot be matched to its account reliably, so
+ * a user name counts as privileged when any of its accounts is.
+ */
+export function granteeUser(grantee: string): string | undefined {
+  const m = /^'((?:[^']|'')*)'@'.*'$/.exec(grantee.trim());
+  return m ? m[1]!.replace(/''/g, "'") : undefined;
+}
+
+export function privilegedUserNames(grantees: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const g of grantees) {
+    const u = granteeUser(g);
+    if (u !== undefined) out.add(u);
+  }
+  return out;
+}
