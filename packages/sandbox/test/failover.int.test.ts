@@ -1,0 +1,86 @@
+// End to end on real servers: lab (3 nodes, semi-sync AFTER_SYNC) + monitor + 2 executors +
+// decider, with a non-SUPER writer running throughout.
+import type { MariaNode } from "@marina/lab";
+import { findMissingIds, gtidOf, startWriter, waitFor, waitForConvergence } from "@marina/lab";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Observer, observe } from "../src/observer.js";
+import { type Stack, startStack } from "../src/stack.js";
+
+describe("automatic failover after kill -9 of the primary", () => {
+  let stack: Stack;
+  let obs: Observer;
+
+  beforeAll(async () => {
+    stack = await startStack({ lab: { semiSync: true, nodes: 3 } });
+    obs = observe(stack.nc, "main");
+  });
+  afterAll(async () => {
+    obs?.close();
+    await stack?.close();
+  });
+
+  it("promotes a replica, loses no acknowledged write, repoints the other, rejoins the old primary", async () => {
+    const { lab } = stack;
+    await obs.waitFor(
+      (o) => o.kind === "topology" && o.topology.primary === "db1",
+      20_000,
+      "initial topology",
+    );
+    let writeTo: MariaNode = lab.node("db1");
+    const writer = await startWriter(() => writeTo, { intervalMs: 5 });
+    await writer.waitForAcks(50);
+
+    await lab.node("db1").kill9();
+    const promoted = await obs.waitFor(
+      (o) => o.kind === "topology" && o.topology.primary !== null && o.topology.primary !== "db1",
+      30_000,
+      "a topology with a new primary",
+    );
+    const newPrimaryName = promoted.kind === "topology" ? promoted.topology.primary! : "";
+    expect(["db2", "db3"]).toContain(newPrimaryName);
+    const newPrimary = lab.node(newPrimaryName);
+    const other = lab.node(newPrimaryName === "db2" ? "db3" : "db2");
+
+    // the writer can write on the new primary (it is writable for a non-SUPER user)
+    writeTo = newPrimary;
+    const before = writer.acked.length;
+    await waitFor(() => writer.acked.length >= before + 20, 20_000);
+    await writer.stop();
+
+    // every write the old primary acknowledged (semi-sync AFTER_SYNC) is on the new primary
+    expect(await findMissingIds(newPrimary, writer.acked)).toEqual([]);
+
+    // the other replica follows the new primary and converges
+    await waitForConvergence([newPrimary, other], { timeoutMs: 30_000 });
+    const status = (await other.query("SHOW ALL SLAVES STATUS")) as Array<Record<string, unknown>>;
+    expect(status.map((r) => r.Master_Port)).toEqual([newPrimary.port]);
+
+    // the operation reported success
+    const done = await obs.waitFor(
+      (o) =>
+        o.kind === "operation" &&
+        o.operation.kind === "failover" &&
+        o.operation.state !== "running",
+      10_000,
+      "failover result",
+    );
+    expect(done.kind === "operation" && done.operation.state).toBe("succeeded");
+
+    // the old primary comes back and rejoins as a read-only replica of the new one
+    await lab.node("db1").start();
+    await waitFor(async () => {
+      const rows = (await lab.node("db1").query("SHOW ALL SLAVES STATUS")) as Array<
+        Record<string, unknown>
+      >;
+      return (
+        rows.length === 1 &&
+        rows[0]!.Master_Port === newPrimary.port &&
+        rows[0]!.Slave_SQL_Running === "Yes"
+      );
+    }, 60_000);
+    const [ro] = (await lab.node("db1").query("SELECT @@read_only AS ro")) as Array<{ ro: number }>;
+    expect(ro!.ro).toBe(1);
+    await waitForConvergence([newPrimary, lab.node("db1"), other], { timeoutMs: 30_000 });
+    expect((await gtidOf(lab.node("db1"))).currentPos).toBe((await gtidOf(newPrimary)).binlogPos);
+  });
+});
