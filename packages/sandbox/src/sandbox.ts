@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// The sandbox demo: a 3-node semi-sync MariaDB cluster with NATS, and Marina's monitor,
+// two executors and two deciders watching it. Prints how to connect, everything Marina
+// publishes, and live GTID positions, until Ctrl-C; then tears everything down.
+//   --kill-primary-after S   kill -9 the primary after S seconds (watch the failover)
+//   --duration S             stop by itself after S seconds
+//   --quiet-positions        do not print GTID positions
+import { parseArgs } from "node:util";
+import { connectionHelp, freePort, watchPositions } from "@marina/lab";
+import { formatObserved } from "./format.js";
+import { observe } from "./observer.js";
+import { startStack } from "./stack.js";
+
+const { values } = parseArgs({
+  options: {
+    "kill-primary-after": { type: "string" },
+    duration: { type: "string" },
+    "quiet-positions": { type: "boolean", default: false },
+    nodes: { type: "string", default: "3" },
+  },
+});
+
+async function main() {
+  console.log(
+    "starting the sandbox: nats-server, 3 mariadbd (semi-sync), monitor, 2 executors, 2 deciders …",
+  );
+  const httpPort = await freePort();
+  const stack = await startStack({
+    lab: { semiSync: true, nodes: Number(values.nodes) },
+    config: { http: { host: "127.0.0.1", port: httpPort } },
+    deciders: 2,
+    executors: 2,
+  });
+  let stopping = false;
+  const positions = values["quiet-positions"]
+    ? undefined
+    : watchPositions(stack.lab, (block) => console.log(block), { intervalMs: 2000 });
+  const obs = observe(stack.nc, "main", (o) => console.log(formatObserved(o)));
+  const nats = stack.lab.nats?.url ?? "";
+  console.log(connectionHelp(stack.lab.info()));
+  console.log(
+    [
+      "Marina:",
+      `  config: ${stack.configFile}`,
+      `  monitor: ${stack.monitor?.httpUrl ?? "-"}/metrics  /healthz  /status`,
+      `  watch:   node packages/sandbox/dist/marinactl.js --nats ${nats} watch`,
+      `  command: node packages/sandbox/dist/marinactl.js --nats ${nats} switchover '{"target":"db2"}'`,
+      `           node packages/sandbox/dist/marinactl.js --nats ${nats} status`,
+      `  fail:    kill -9 $(pgrep -f '${stack.lab.dir}/db1/')   # or --kill-primary-after 5`,
+      "Ctrl-C stops everything.",
+    ].join("\n"),
+  );
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\nstopping (${why}) …`);
+    await positions?.stop();
+    obs.close();
+    await stack.close();
+    console.log("sandbox torn down.");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("Ctrl-C"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  if (values["kill-primary-after"]) {
+    setTimeout(() => {
+      const primary = obs.topologies().at(-1)?.primary ?? "db1";
+      console.log(`\n*** kill -9 ${primary} ***\n`);
+      void stack.lab.node(primary).kill9();
+    }, Number(values["kill-primary-after"]) * 1000);
+  }
+  if (values.duration)
+    setTimeout(() => void stop("duration reached"), Number(values.duration) * 1000);
+}
+
+main().catch((err: unknown) => {
+  console.error(`sandbox: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});
