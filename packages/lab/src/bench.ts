@@ -60,7 +60,10 @@ export interface BenchReport {
 }
 
 /** Prints the table and writes bench/results/<name>.json (relative to cwd or MARINA_ROOT). */
-export function writeBenchReport(report: BenchReport, root = process.env.MARINA_ROOT ?? "."): string {
+export function writeBenchReport(
+  report: BenchReport,
+  root = process.env.MARINA_ROOT ?? ".",
+): string {
   const doc = {
     name: report.name,
     date: new Date().toISOString(),
@@ -85,7 +88,9 @@ export function writeBenchReport(report: BenchReport, root = process.env.MARINA_
       `${k.padEnd(40)} ${String(s.median).padStart(10)} ${String(s.p95).padStart(10)} ${String(s.max).padStart(10)}  ${s.unit} (n=${s.n})`,
   );
   console.log(`\n${report.name}: ${report.trials} trials`);
-  console.log(`${"metric".padEnd(40)} ${"median".padStart(10)} ${"p95".padStart(10)} ${"max".padStart(10)}`);
+  console.log(
+    `${"metric".padEnd(40)} ${"median".padStart(10)} ${"p95".padStart(10)} ${"max".padStart(10)}`,
+  );
   for (const r of rows) console.log(r);
   for (const [k, v] of Object.entries(report.ratios ?? {})) console.log(`ratio ${k}: ${v}`);
   for (const n of report.notes ?? []) console.log(`note: ${n}`);

@@ -1,0 +1,83 @@
+export { type Connection, type ConnectSpec, closeQuietly, openConnection } from "./connection.js";
+export { connectionHelp } from "./connection-help.js";
+export {
+  type Account,
+  type CredentialOverrides,
+  DEFAULT_CREDENTIALS,
+  type LabCredentials,
+  type LabUser,
+} from "./credentials.js";
+export { checksumTables, countRows, type WriteRowsOptions, writeRows } from "./data.js";
+export { describeError, LabError, LabErrorCode } from "./errors.js";
+export { cleanupSync } from "./exit-guard.js";
+export {
+  formatGtidList,
+  type GtidEntry,
+  type GtidPosition,
+  gtidContains,
+  mergeGtidLists,
+  parseGtidList,
+} from "./gtid.js";
+export {
+  type AddNodeOptions,
+  type Lab,
+  type LabInfo,
+  type LabOptions,
+  type NodeInfo,
+  startLab,
+} from "./lab.js";
+export { findLabProcesses, killProcesses, type LabProcess } from "./leftovers.js";
+export {
+  MariaNode,
+  type MariaNodeSpec,
+  type NodeConnectOptions,
+  type QueryOptions,
+} from "./mariadb-node.js";
+export { type CnfValue, type MyCnfSpec, renderMyCnf, serverSettings } from "./mycnf.js";
+export { NatsServer, type NatsServerSpec, startNats } from "./nats-server.js";
+export { freePort, freePorts } from "./ports.js";
+export {
+  type ConvergenceOptions,
+  describePositions,
+  type GtidPositions,
+  gtidOf,
+  waitForConvergence,
+} from "./positions.js";
+export { type ExitInfo, pdeathsigSupported } from "./process.js";
+export {
+  type ChangeMasterOptions,
+  changeMaster,
+  enableSemiSyncMaster,
+  type ReplicaConnectionStatus,
+  replicaStatus,
+  type SemiSyncStatus,
+  semiSyncStatus,
+  waitForReplicating,
+} from "./replication.js";
+export { LAB_DIR_MARKER, LAB_RUN_ENV, labDirPrefix, makeLabDir, removeTree } from "./temp-tree.js";
+export {
+  isLabShape,
+  LAB_SHAPES,
+  LabShape,
+  type NodePlan,
+  type NodeRole,
+  planTopology,
+  type ReplicationSource,
+} from "./topology-plan.js";
+export { sleep, type WaitOptions, waitFor } from "./wait.js";
+export {
+  formatPositions,
+  type NodeSnapshot,
+  type PositionWatcher,
+  snapshotNode,
+  watchPositions,
+} from "./watch.js";
+export {
+  findMissingIds,
+  startWriter,
+  type WriteFailure,
+  type Writer,
+  type WriterOptions,
+  type WriterReport,
+  type WriterTarget,
+} from "./writer.js";

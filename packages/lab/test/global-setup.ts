@@ -1,0 +1,36 @@
+import { randomBytes } from "node:crypto";
+import { resolveBinary } from "../src/binaries.js";
+import { findLabProcesses, killProcesses, type LabProcess } from "../src/leftovers.js";
+import { LAB_RUN_ENV, labDirPrefix } from "../src/temp-tree.js";
+
+/**
+ * Integration-run guard. Setup tags this run (workers inherit the env var, so every lab of
+ * the run lives in /tmp/marina-lab-<run>-XXXXXX) and checks the server binaries exist.
+ * Teardown fails the run loudly if any process of this run's labs is still alive, after
+ * killing it.
+ */
+export default function setup(): () => Promise<void> {
+  for (const bin of ["mariadbd", "mariadb-install-db", "nats-server"]) resolveBinary(bin);
+  const run = randomBytes(4).toString("hex");
+  process.env[LAB_RUN_ENV] = run;
+  const marker = labDirPrefix(run);
+
+  return async function teardown(): Promise<void> {
+    // Workers were just torn down; give the kernel's pdeathsig kills a moment to land.
+    let left: LabProcess[] = findLabProcesses(marker);
+    const deadline = Date.now() + 3_000;
+    while (left.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = findLabProcesses(marker);
+    }
+    if (left.length === 0) return;
+    killProcesses(left);
+    const list = left.map((p) => `  ${p.pid} ${p.cmdline}`).join("\n");
+    process.stderr.write(
+      `\n[marina-lab] ERROR: ${left.length} lab process(es) outlived the test run (now killed):\n${list}\n`,
+    );
+    // vitest only logs an error thrown here; the exit code is what makes the run fail.
+    process.exitCode = 1;
+    throw new Error(`lab processes left behind by the test run:\n${list}`);
+  };
+}
