@@ -8,8 +8,10 @@ echo "[test] lint";      pnpm -s lint
 echo "[test] typecheck"; pnpm -s typecheck
 echo "[test] vitest"
 status=0
+# Tag this run's labs (/tmp/marina-lab-<run>-*) so only their processes are checked.
+export MARINA_LAB_RUN="t$(date +%s)$$"
 pnpm -s exec vitest run "$@" || status=$?
-leftover=$(pgrep -af 'marina-lab-' | grep -v pgrep || true)
+leftover=$(pgrep -af "marina-lab-$MARINA_LAB_RUN-" | grep -v pgrep || true)
 if [[ -n $leftover ]]; then
   echo "[test] error: processes started by the lab are still running:" >&2
   echo "$leftover" >&2

@@ -11,7 +11,8 @@ import { LAB_RUN_ENV, labDirPrefix } from "../src/temp-tree.js";
  */
 export default function setup(): () => Promise<void> {
   for (const bin of ["mariadbd", "mariadb-install-db", "nats-server"]) resolveBinary(bin);
-  const run = randomBytes(4).toString("hex");
+  // scripts/test.sh sets the tag so it can check for leftovers of exactly this run.
+  const run = process.env[LAB_RUN_ENV] || randomBytes(4).toString("hex");
   process.env[LAB_RUN_ENV] = run;
   const marker = labDirPrefix(run);
 
