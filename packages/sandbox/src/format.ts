@@ -18,6 +18,20 @@ export function formatObserved(o: Observed): string {
         .join(" ");
       return `${t} OP ${op.kind} ${op.opId} ${op.state}/${op.phase}: ${op.message}${op.error ? ` [${op.error.code}]` : ""}${op.state !== "running" && timings ? ` (${timings})` : ""}`;
     }
+    case "observed": {
+      const v = o.observed;
+      const parts = [
+        `primaries ${v.primaries.join(",") || "-"}`,
+        `replicas ${v.replicas.join(",") || "-"}`,
+        v.relays.length ? `relays ${v.relays.join(",")}` : "",
+        v.unreachable.length ? `unreachable ${v.unreachable.join(",")}` : "",
+        v.brokenLinks.length
+          ? `broken ${v.brokenLinks.map((l) => `${l.replica}<-${l.source ?? "?"}`).join(",")}`
+          : "",
+        v.writableReplicas.length ? `writable replicas ${v.writableReplicas.join(",")}` : "",
+      ];
+      return `${t} OBSERVED by ${v.monitor}: ${parts.filter(Boolean).join("; ")}`;
+    }
     default: {
       const never: never = o;
       return never;

@@ -4,6 +4,8 @@ import {
   type ClusterEvent,
   ClusterEventMessage,
   type ClusterTopology,
+  type ObservedTopology,
+  ObservedTopologyMessage,
   type OperationEvent,
   OperationMessage,
   parseMessage,
@@ -15,7 +17,8 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 export type Observed =
   | { kind: "topology"; at: number; topology: ClusterTopology }
   | { kind: "event"; at: number; event: ClusterEvent }
-  | { kind: "operation"; at: number; operation: OperationEvent };
+  | { kind: "operation"; at: number; operation: OperationEvent }
+  | { kind: "observed"; at: number; observed: ObservedTopology };
 
 export interface Observer {
   readonly seen: Observed[];
@@ -55,6 +58,12 @@ export function observe(
       callback: (_e, m) => {
         const r = parseMessage(ClusterEventMessage, m.data);
         if (r.ok) add({ kind: "event", at: performance.now(), event: r.value.payload });
+      },
+    }),
+    nc.subscribe(subjects.observed(cluster), {
+      callback: (_e, m) => {
+        const r = parseMessage(ObservedTopologyMessage, m.data);
+        if (r.ok) add({ kind: "observed", at: performance.now(), observed: r.value.payload });
       },
     }),
     nc.subscribe(subjects.opAll(cluster), {
