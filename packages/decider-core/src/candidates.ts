@@ -1,0 +1,279 @@
+import type { ClusterConfig } from "@marina/contracts/config";
+import {
+  atOrBeyond,
+  domainsOf,
+  formatGtidList,
+  type GtidList,
+  missingFrom,
+  parseGtidList,
+  positionOf,
+  union,
+} from "@marina/contracts/gtid";
+import { configIndex, connectionsTo, serverConfig } from "./knowledge.js";
+
+// Rule 2, candidate choice. Among the live replicas of the failed (or demoted) primary,
+// exclude the ones that cannot be promoted, rank the rest by the GTIDs they RECEIVED from it
+// (Gtid_IO_Pos: what they will have once their relay log is drained), prefer
+// log_slave_updates (repointed replicas read the new primary's binlog), then config order.
+// A live replica that holds transactions the candidate lacks is pulled from first, or the
+// candidate is refused: a promotion never loses what a live replica has.
+//
+// Lag: Seconds_Behind_Master is NULL whenever the IO thread is down — i.e. for every replica
+// right after a primary dies — so the last non-null value seen is used. Still unknown counts
+// as allowed: ranking picks the most advanced anyway and the drain step is bounded by
+// failover.drainTimeoutMs, so an unknown lag can delay a failover but never lose data.
+
+/** The fields of a replication connection the choice reads (inspect data has them too). */
+export interface ConnectionLike {
+  connection: string;
+  masterHost: string;
+  masterPort: number;
+  ioThread: string;
+  sqlThread: boolean;
+  usingGtid: string;
+  gtidIoPos: string;
+  secondsBehindMaster: number | null;
+  lastSqlErrno: number;
+  lastSqlError: string;
+}
+
+/** The fields of an observation the choice reads; ServerObservation and inspect data fit. */
+export interface ObservationLike {
+  readOnly: boolean;
+  logBin: boolean;
+  logSlaveUpdates: boolean;
+  gtidBinlogPos: string;
+  gtidCurrentPos: string;
+  gtidSlavePos: string;
+  replication: readonly ConnectionLike[];
+}
+
+export interface CandidateInput {
+  config: ClusterConfig;
+  /** The primary whose replicas are considered. */
+  primary: string;
+  /** Observations of live servers; a missing or null entry is a server not reachable now. */
+  servers: Readonly<Record<string, ObservationLike | null | undefined>>;
+  maintenance: readonly string[];
+  diverged: readonly string[];
+  /** Last non-null Seconds_Behind_Master per server and connection. */
+  lastLag: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  target?: string | null;
+  /**
+   * failover: the primary is gone, so the candidate must hold (or pull) every transaction a
+   * live replica received. switchover: the primary is alive and the target catches up from it.
+   */
+  mode: "failover" | "switchover";
+}
+
+export interface Pull {
+  from: string;
+  /** The puller's connection name is fixed (see plans); this is the source's own connection. */
+  connection: string;
+  /** Received position of the source in the primary's domains: pull up to it. */
+  pos: string;
+}
+
+export interface RankedReplica {
+  server: string;
+  connection: string;
+  /** Received position in the primary's domains. */
+  position: string;
+  logSlaveUpdates: boolean;
+  excluded: string | null;
+}
+
+export type CandidateChoice =
+  | {
+      ok: true;
+      candidate: string;
+      connection: string;
+      position: string;
+      pulls: Pull[];
+      ranked: RankedReplica[];
+      reason: string;
+    }
+  | {
+      ok: false;
+      code: "NO_CANDIDATE" | "TARGET_NOT_ELIGIBLE";
+      reason: string;
+      ranked: RankedReplica[];
+    };
+
+interface Replica {
+  server: string;
+  obs: ObservationLike;
+  conn: ConnectionLike;
+  received: GtidList;
+  history: GtidList;
+  excluded: string | null;
+}
+
+function gtids(text: string): GtidList {
+  return parseGtidList(text);
+}
+
+function exclusion(input: CandidateInput, r: Omit<Replica, "excluded">): string | null {
+  const cfg = serverConfig(input.config, r.server);
+  if (input.maintenance.includes(r.server)) return "in maintenance";
+  if (cfg?.neverPromote) return "neverPromote is set";
+  if (input.diverged.includes(r.server)) return "diverged from the primary's history";
+  if (!r.obs.logBin) return "log_bin is off";
+  if (!r.conn.sqlThread) return "SQL thread is stopped";
+  if (r.conn.lastSqlErrno !== 0) {
+    return `SQL thread error ${r.conn.lastSqlErrno}: ${r.conn.lastSqlError}`;
+  }
+  const lag = r.conn.secondsBehindMaster ?? input.lastLag[r.server]?.[r.conn.connection] ?? null;
+  if (lag !== null && lag > input.config.failover.maxLagSeconds) {
+    return `lag ${lag} s exceeds failover.maxLagSeconds ${input.config.failover.maxLagSeconds}`;
+  }
+  return null;
+}
+
+function pullable(r: Replica): string | null {
+  if (!r.obs.logBin) return "log_bin is off";
+  if (!r.obs.logSlaveUpdates) return "log_slave_updates is off";
+  if (!r.conn.sqlThread || r.conn.lastSqlErrno !== 0) return "its SQL thread is not applying";
+  return null;
+}
+
+/** Replicas of `primary` among the live servers, in config order, with exclusions. */
+function replicasOf(input: CandidateInput): { replicas: Replica[]; domains: number[] } {
+  const raw: Omit<Replica, "excluded" | "received" | "history">[] = [];
+  for (const s of input.config.servers) {
+    if (s.name === input.primary) continue;
+    const obs = input.servers[s.name];
+    if (!obs) continue;
+    const conn = connectionsTo(input.config, obs, input.primary)[0];
+    if (conn) raw.push({ server: s.name, obs, conn });
+  }
+  const domains = domainsOf(raw.flatMap((r) => gtids(r.conn.gtidIoPos)));
+  const inDomains = (l: GtidList) => l.filter((g) => domains.includes(g.domain));
+  const replicas = raw.map((r) => {
+    const io = gtids(r.conn.gtidIoPos);
+    const current = gtids(r.obs.gtidCurrentPos);
+    const received = positionOf(inDomains(union(io, current)));
+    const history = union(io, current, gtids(r.obs.gtidBinlogPos));
+    const partial = { ...r, received, history };
+    return { ...partial, excluded: exclusion(input, partial) };
+  });
+  return { replicas, domains };
+}
+
+function rank(eligible: Replica[], domains: number[], config: ClusterConfig): Replica[] {
+  const score = (r: Replica) =>
+    eligible.filter((o) => o !== r && atOrBeyondIn(r.received, o.received, domains)).length;
+  return [...eligible].sort(
+    (a, b) =>
+      score(b) - score(a) ||
+      Number(b.obs.logSlaveUpdates) - Number(a.obs.logSlaveUpdates) ||
+      configIndex(config, a.server) - configIndex(config, b.server),
+  );
+}
+
+function atOrBeyondIn(a: GtidList, b: GtidList, domains: number[]): boolean {
+  return atOrBeyond(
+    a,
+    b.filter((g) => domains.includes(g.domain)),
+  );
+}
+
+/** Pulls that give `c` every transaction the other live replicas received, or why not. */
+function planPulls(c: Replica, all: Replica[]): { pulls: Pull[] } | { refused: string } {
+  let have = c.history;
+  const pulls: Pull[] = [];
+  // Most advanced sources first: one pull often covers the others.
+  const rest = all.filter((r) => r !== c);
+  const reach = (r: Replica) => rest.filter((o) => atOrBeyond(r.received, o.received)).length;
+  const others = [...rest].sort((a, b) => reach(b) - reach(a));
+  for (const r of others) {
+    const missing = missingFrom(have, r.received);
+    if (missing.length === 0) continue;
+    const why = pullable(r);
+    if (why !== null) {
+      return {
+        refused: `${r.server} holds ${formatGtidList(missing)} that ${c.server} lacks and cannot serve it (${why})`,
+      };
+    }
+    pulls.push({ from: r.server, connection: r.conn.connection, pos: formatGtidList(r.received) });
+    have = union(have, r.received);
+  }
+  return { pulls };
+}
+
+function describe(r: Replica): RankedReplica {
+  return {
+    server: r.server,
+    connection: r.conn.connection,
+    position: formatGtidList(r.received),
+    logSlaveUpdates: r.obs.logSlaveUpdates,
+    excluded: r.excluded,
+  };
+}
+
+export function chooseCandidate(input: CandidateInput): CandidateChoice {
+  const { replicas, domains } = replicasOf(input);
+  const eligible = rank(
+    replicas.filter((r) => r.excluded === null),
+    domains,
+    input.config,
+  );
+  const ranked = [...eligible, ...replicas.filter((r) => r.excluded !== null)].map(describe);
+  const target = input.target ?? null;
+
+  let order: Replica[];
+  if (target !== null) {
+    const t = replicas.find((r) => r.server === target);
+    if (target === input.primary) {
+      return { ok: false, code: "TARGET_NOT_ELIGIBLE", reason: `${target} is the primary`, ranked };
+    }
+    if (!t) {
+      const why = !serverConfig(input.config, target)
+        ? "is not a configured server"
+        : !input.servers[target]
+          ? "is not reachable"
+          : `does not replicate from ${input.primary}`;
+      return { ok: false, code: "TARGET_NOT_ELIGIBLE", reason: `${target} ${why}`, ranked };
+    }
+    if (t.excluded !== null) {
+      return { ok: false, code: "TARGET_NOT_ELIGIBLE", reason: `${target}: ${t.excluded}`, ranked };
+    }
+    order = [t];
+  } else {
+    if (eligible.length === 0) {
+      const why =
+        replicas.length === 0
+          ? `no live replica replicates from ${input.primary}`
+          : replicas.map((r) => `${r.server}: ${r.excluded}`).join("; ");
+      return { ok: false, code: "NO_CANDIDATE", reason: why, ranked };
+    }
+    order = eligible;
+  }
+
+  const refusals: string[] = [];
+  for (const c of order) {
+    const plan = input.mode === "failover" ? planPulls(c, replicas) : { pulls: [] };
+    if ("refused" in plan) {
+      refusals.push(plan.refused);
+      continue;
+    }
+    const pulled = plan.pulls.length
+      ? `; first pulls ${plan.pulls.map((p) => `${p.pos} from ${p.from}`).join(", ")}`
+      : "";
+    return {
+      ok: true,
+      candidate: c.server,
+      connection: c.conn.connection,
+      position: formatGtidList(c.received),
+      pulls: plan.pulls,
+      ranked,
+      reason: `${c.server} ${target !== null ? "(requested)" : "(most advanced eligible)"} received ${formatGtidList(c.received) || "nothing"}${pulled}`,
+    };
+  }
+  return {
+    ok: false,
+    code: target !== null ? "TARGET_NOT_ELIGIBLE" : "NO_CANDIDATE",
+    reason: refusals.join("; "),
+    ranked,
+  };
+}

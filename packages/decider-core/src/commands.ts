@@ -1,0 +1,452 @@
+import type { Command, CommandReply } from "@marina/contracts/commands";
+import type { ErrorCode } from "@marina/contracts/errors";
+import { formatGtidList, parseGtidList, positionOf } from "@marina/contracts/gtid";
+import type { ServerObservation } from "@marina/contracts/health";
+import { errorBody } from "@marina/contracts/parse";
+import { chooseCandidate } from "./candidates.js";
+import { failoversInWindow } from "./constraints.js";
+import { situationEvent } from "./events.js";
+import { assessPrimary } from "./evidence.js";
+import {
+  connectionsTo,
+  currentObservation,
+  isKnownServer,
+  lagOf,
+  reachability,
+  sourceOf,
+} from "./knowledge.js";
+import { cancelOperation, startOperation } from "./operation.js";
+import type { Env } from "./plans/common.js";
+import { checkRejoin, historyOf } from "./plans/rejoin.js";
+import { noteSituation } from "./situations.js";
+import { attachedServers, buildTopology } from "./topology.js";
+
+// Rule 7, commands. Each is checked against the current knowledge and answered at once: an
+// operation that starts is followed on op.<opId>; a refusal has a stable error code.
+
+function ok(
+  verb: string,
+  message: string,
+  extra: { opId?: string; data?: Record<string, unknown> } = {},
+): CommandReply {
+  return { ok: true, verb, message, ...extra };
+}
+
+function refuse(verb: string, code: ErrorCode, message: string, path?: string): CommandReply {
+  return { ok: false, verb, error: errorBody(code, message, path) };
+}
+
+function reply(env: Env, requestId: string, r: CommandReply) {
+  env.actions.push({
+    kind: "reply",
+    requestId,
+    reply: r,
+    reason: r.ok
+      ? `${r.verb}: ${r.message}`
+      : `${r.verb} refused (${r.error.code}): ${r.error.message}`,
+  });
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** The replica connection healthy and pointing at a server of the topology. */
+function replicatingFine(env: Env, server: string): boolean {
+  const { state, ctx } = env;
+  const obs = currentObservation(state, ctx.config, server, ctx.now);
+  if (!obs || state.diverged[server]) return false;
+  const attached = new Set([...attachedServers(state, ctx.config, ctx.now), state.primary]);
+  return obs.replication.some((c) => {
+    const src = sourceOf(ctx.config, c);
+    return (
+      src !== null &&
+      attached.has(src) &&
+      c.ioThread === "Yes" &&
+      c.sqlThread &&
+      c.lastSqlErrno === 0 &&
+      c.lastIoErrno === 0
+    );
+  });
+}
+
+export function handleCommand(env: Env, requestId: string, command: Command) {
+  reply(env, requestId, answer(env, requestId, command));
+}
+
+function answer(env: Env, requestId: string, command: Command): CommandReply {
+  const { state, ctx } = env;
+  const { config, now } = ctx;
+  const verb = command.verb;
+  const unknown = (name: string, path: string) =>
+    refuse(verb, "UNKNOWN_SERVER", `${name} is not a server of cluster ${config.name}`, path);
+  const busy = () =>
+    refuse(
+      verb,
+      "OPERATION_IN_PROGRESS",
+      `${state.operation?.kind} ${state.operation?.opId} is running (phase ${state.operation?.phase})`,
+    );
+
+  switch (command.verb) {
+    case "failover": {
+      const { target, force } = command.payload;
+      if (target !== undefined && !isKnownServer(config, target)) return unknown(target, "target");
+      if (state.operation) return busy();
+      const primary = state.primary;
+      if (primary === null)
+        return refuse(verb, "NOT_APPLICABLE", "no primary is known: nothing to fail over from");
+      const a = assessPrimary(state, config, primary, now, env.opts.agentHeartbeatFreshMs);
+      const down = a.verdict === "dead" || a.verdict === "unreachable-seen-by-replicas";
+      if (!down && !force) {
+        return refuse(
+          verb,
+          "PRIMARY_ALIVE",
+          `${primary} is not confirmed failed (${a.verdict}: ${a.reason}); use switchover, or force`,
+        );
+      }
+      const servers: Record<string, ServerObservation | null> = {};
+      for (const s of config.servers) {
+        if (s.name !== primary) servers[s.name] = currentObservation(state, config, s.name, now);
+      }
+      const choice = chooseCandidate({
+        config,
+        primary,
+        servers,
+        maintenance: Object.keys(state.maintenance),
+        diverged: Object.keys(state.diverged),
+        lastLag: state.lastLag,
+        target: target ?? null,
+        mode: "failover",
+      });
+      if (!choice.ok)
+        return refuse(
+          verb,
+          choice.code,
+          choice.reason,
+          target !== undefined ? "target" : undefined,
+        );
+      state.failovers.push(now);
+      const op = startOperation(env, {
+        kind: "failover",
+        requestId,
+        reason:
+          command.payload.reason ?? `manual failover${force ? " (forced)" : ""} of ${primary}`,
+        servers: { failed: primary, candidate: choice.candidate },
+        plan: {
+          kind: "failover",
+          failed: primary,
+          target: target ?? null,
+          manual: true,
+          // Any sign of life means it may still take writes: fence before promoting.
+          fenceOld: !down,
+          candidate: null,
+          connection: null,
+          pulls: [],
+          repoint: [],
+          skipped: [],
+        },
+      });
+      return ok(
+        verb,
+        `failover of ${primary} started; candidate ${choice.candidate} (re-checked after inspection)`,
+        { opId: op.opId },
+      );
+    }
+
+    case "switchover": {
+      const { target, force, timeoutMs } = command.payload;
+      if (target !== undefined && !isKnownServer(config, target)) return unknown(target, "target");
+      if (state.operation) return busy();
+      const primary = state.primary;
+      if (primary === null) return refuse(verb, "NOT_APPLICABLE", "no primary is known");
+      if (reachability(state, config, primary, now) !== "reachable") {
+        return refuse(verb, "NOT_APPLICABLE", `${primary} is not reachable: use failover`);
+      }
+      const servers: Record<string, ServerObservation | null> = {};
+      for (const s of config.servers) {
+        if (s.name !== primary) servers[s.name] = currentObservation(state, config, s.name, now);
+      }
+      const choice = chooseCandidate({
+        config,
+        primary,
+        servers,
+        maintenance: Object.keys(state.maintenance),
+        diverged: Object.keys(state.diverged),
+        lastLag: state.lastLag,
+        target: target ?? null,
+        mode: "switchover",
+      });
+      if (!choice.ok)
+        return refuse(
+          verb,
+          choice.code,
+          choice.reason,
+          target !== undefined ? "target" : undefined,
+        );
+      const op = startOperation(env, {
+        kind: "switchover",
+        requestId,
+        reason: command.payload.reason ?? `switchover from ${primary} to ${choice.candidate}`,
+        servers: { old: primary, target: choice.candidate },
+        plan: {
+          kind: "switchover",
+          old: primary,
+          target: choice.candidate,
+          connection: choice.connection,
+          timeoutMs,
+          force,
+          finalPos: null,
+          repoint: [],
+        },
+      });
+      return ok(verb, `switchover from ${primary} to ${choice.candidate} started`, {
+        opId: op.opId,
+      });
+    }
+
+    case "rejoin": {
+      const { server } = command.payload;
+      if (!isKnownServer(config, server)) return unknown(server, "server");
+      if (state.operation) return busy();
+      const primary = state.primary;
+      if (primary === null) return refuse(verb, "NOT_APPLICABLE", "no primary is known");
+      if (server === primary) return refuse(verb, "NOT_APPLICABLE", `${server} is the primary`);
+      if (state.maintenance[server])
+        return refuse(verb, "REFUSED", `${server} is in maintenance: clear-maintenance first`);
+      const dv = state.diverged[server];
+      if (dv)
+        return refuse(verb, "NOT_APPLICABLE", `${server} diverged (${dv.extraGtids}): rebuild it`);
+      const obs = currentObservation(state, config, server, now);
+      if (!obs) return refuse(verb, "SERVER_UNREACHABLE", `${server} is not reachable`);
+      const pobs = currentObservation(state, config, primary, now);
+      if (!pobs) return refuse(verb, "NOT_APPLICABLE", `the primary ${primary} is not reachable`);
+      const check = checkRejoin(obs, historyOf(pobs));
+      if (!check.ok) {
+        if (check.diverged) {
+          const situation = state.exPrimaries[server] ? "OldPrimaryDiverged" : "ServerDiverged";
+          state.diverged[server] = {
+            since: now,
+            extraGtids: check.extra,
+            reason: check.reason,
+            situation,
+          };
+          delete state.exPrimaries[server];
+          noteSituation(state, server, situation);
+          env.actions.push(
+            situationEvent(
+              config.name,
+              ctx.epoch,
+              situation,
+              server,
+              `${server} ${check.reason}: left for a rebuild`,
+              {
+                extraGtids: check.extra,
+              },
+            ),
+          );
+        }
+        return refuse(verb, "NOT_APPLICABLE", `${server} ${check.reason}`);
+      }
+      if (!state.exPrimaries[server] && replicatingFine(env, server)) {
+        return refuse(verb, "NOT_APPLICABLE", `${server} already replicates from the topology`);
+      }
+      const toPrimary = connectionsTo(config, obs, primary)[0];
+      const stray = obs.replication.find((c) => sourceOf(config, c) !== null);
+      const conn = toPrimary ?? stray;
+      const op = startOperation(env, {
+        kind: "rejoin",
+        requestId,
+        reason: command.payload.reason ?? `rejoin ${server} to ${primary}`,
+        servers: { server, primary },
+        plan: {
+          kind: "rejoin",
+          server,
+          primary,
+          connection: conn?.connection ?? "",
+          useGtid: conn?.usingGtid === "Current_Pos" ? "current_pos" : "slave_pos",
+          wasPrimary: state.exPrimaries[server] !== undefined,
+          auto: false,
+        },
+      });
+      return ok(verb, `rejoin of ${server} to ${primary} started`, { opId: op.opId });
+    }
+
+    case "rebuild": {
+      const { target, source } = command.payload;
+      if (!isKnownServer(config, target)) return unknown(target, "target");
+      if (source !== undefined && !isKnownServer(config, source)) return unknown(source, "source");
+      if (state.operation) return busy();
+      if (target === state.primary)
+        return refuse(verb, "REFUSED", `${target} is the primary: switch over first`, "target");
+      if (replicatingFine(env, target))
+        return refuse(verb, "REFUSED", `${target} replicates fine: nothing to rebuild`, "target");
+      let donor = source;
+      if (donor !== undefined) {
+        if (donor === target)
+          return refuse(verb, "REFUSED", "source and target are the same server", "source");
+        const fine =
+          donor === state.primary
+            ? reachability(state, config, donor, now) === "reachable"
+            : replicatingFine(env, donor);
+        if (!fine)
+          return refuse(
+            verb,
+            "REFUSED",
+            `${donor} is neither a reachable primary nor a healthy replica`,
+            "source",
+          );
+      } else {
+        donor = chooseDonor(env, target) ?? undefined;
+        if (donor === undefined)
+          return refuse(
+            verb,
+            "NO_CANDIDATE",
+            "no healthy replica nor reachable primary to copy from",
+          );
+      }
+      return refuse(
+        verb,
+        "NOT_APPLICABLE",
+        `rebuild execution not yet available (checked: would copy ${donor} to ${target} by ${command.payload.method} backup over ${command.payload.transport}); nothing was done`,
+      );
+    }
+
+    case "set-maintenance": {
+      const { server, reason } = command.payload;
+      if (!isKnownServer(config, server)) return unknown(server, "server");
+      state.maintenance[server] = { since: now, reason: reason ?? "set by command" };
+      return ok(
+        verb,
+        `${server} is in maintenance: never promoted, never repointed or fenced automatically`,
+      );
+    }
+
+    case "clear-maintenance": {
+      const { server } = command.payload;
+      if (!isKnownServer(config, server)) return unknown(server, "server");
+      const was = state.maintenance[server] !== undefined;
+      delete state.maintenance[server];
+      return ok(verb, was ? `${server} is out of maintenance` : `${server} was not in maintenance`);
+    }
+
+    case "reset-failover-limits": {
+      const n = state.failovers.length;
+      state.failovers = [];
+      return ok(verb, `failover cooldown and window cleared (${n} failovers forgotten)`);
+    }
+
+    case "cancel": {
+      const { opId, reason } = command.payload;
+      const op = state.operation;
+      if (!op || op.opId !== opId) {
+        return refuse(verb, "NOT_APPLICABLE", `no running operation ${opId}`, "opId");
+      }
+      const message = cancelOperation(env, reason ?? "cancelled by command");
+      return ok(verb, message, { opId });
+    }
+
+    case "status":
+      return ok(verb, `cluster ${config.name}: primary ${state.primary ?? "unknown"}`, {
+        data: statusOf(env),
+      });
+
+    default: {
+      const never: never = command;
+      return refuse(String((never as { verb: string }).verb), "UNKNOWN_COMMAND", "unknown command");
+    }
+  }
+}
+
+/** The healthiest replica, most advanced first; the primary when no replica will do. */
+function chooseDonor(env: Env, target: string): string | null {
+  const { state, ctx } = env;
+  const { config, now } = ctx;
+  const fine = config.servers
+    .map((s) => s.name)
+    .filter(
+      (n) =>
+        n !== target && n !== state.primary && !state.maintenance[n] && replicatingFine(env, n),
+    )
+    .filter((n) => {
+      const obs = currentObservation(state, config, n, now)!;
+      return obs.replication.every(
+        (c) => (lagOf(state, n, c) ?? 0) <= config.failover.maxLagSeconds,
+      );
+    });
+  const seq = (n: string) => {
+    const pos = positionOf(
+      parseGtidList(currentObservation(state, config, n, now)?.gtidCurrentPos ?? ""),
+    );
+    return pos.reduce((acc, g) => acc + g.seq, 0n);
+  };
+  fine.sort((a, b) => (seq(b) > seq(a) ? 1 : seq(b) < seq(a) ? -1 : 0));
+  if (fine[0] !== undefined) return fine[0];
+  const p = state.primary;
+  return p !== null && reachability(state, config, p, now) === "reachable" ? p : null;
+}
+
+function statusOf(env: Env): Record<string, unknown> {
+  const { state, ctx } = env;
+  const { config, now } = ctx;
+  const op = state.operation;
+  const topo = buildTopology(state, config, {
+    now,
+    epoch: ctx.epoch,
+    primaryDown:
+      state.primary !== null &&
+      assessPrimary(state, config, state.primary, now, env.opts.agentHeartbeatFreshMs).verdict ===
+        "dead",
+  });
+  const last = state.failovers.length ? Math.max(...state.failovers) : null;
+  return {
+    cluster: config.name,
+    decider: ctx.source,
+    epoch: ctx.epoch,
+    primary: state.primary,
+    writer: topo.writer,
+    operation: op
+      ? {
+          opId: op.opId,
+          kind: op.kind,
+          phase: op.phase,
+          status: op.status,
+          promoted: op.promoted,
+          startedAt: iso(op.startedAt),
+          servers: op.servers,
+        }
+      : null,
+    servers: topo.servers.map((s) => ({
+      name: s.name,
+      role: s.role,
+      readOnly: s.readOnly,
+      gtidCurrentPos: s.gtidCurrentPos,
+      situations: state.situations[s.name] ?? [],
+      reason: s.reason,
+    })),
+    clusterSituations: state.situations["*"] ?? [],
+    maintenance: Object.keys(state.maintenance),
+    diverged: Object.fromEntries(Object.entries(state.diverged).map(([k, v]) => [k, v.extraGtids])),
+    fenced: Object.keys(state.exPrimaries),
+    failovers: {
+      inWindow: failoversInWindow(config, state.failovers, now).length,
+      maxPerWindow: config.failover.maxPerWindow,
+      lastAt: last === null ? null : iso(last),
+      cooldownUntil: last === null ? null : iso(last + config.failover.cooldownMs),
+    },
+    topologyGeneration: state.topology.generation,
+    history: state.history.map((h) => ({
+      ...h,
+      startedAt: iso(h.startedAt),
+      endedAt: iso(h.endedAt),
+    })),
+    primaryPosition: state.primary
+      ? formatGtidList(
+          positionOf(
+            parseGtidList(
+              currentObservation(state, config, state.primary, now)?.gtidCurrentPos ?? "",
+            ),
+          ),
+        )
+      : null,
+  };
+}

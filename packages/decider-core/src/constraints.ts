@@ -1,0 +1,86 @@
+import type { ClusterConfig } from "@marina/contracts/config";
+import type { ErrorCode } from "@marina/contracts/errors";
+import type { ServerObservation } from "@marina/contracts/health";
+
+// Rule 5, anti-flapping and preconditions of an AUTOMATIC failover. A manual failover is an
+// operator's explicit decision and skips them (its candidate rules still apply).
+
+export const BlockCodes = {
+  disabled: "disabled",
+  maintenance: "maintenance",
+  cooldown: "cooldown",
+  window: "window",
+  semiSync: "semi-sync",
+} as const;
+export type BlockCode = (typeof BlockCodes)[keyof typeof BlockCodes];
+
+export interface FailoverBlock {
+  code: BlockCode;
+  errorCode: ErrorCode;
+  reason: string;
+}
+
+export interface ConstraintInput {
+  config: ClusterConfig;
+  now: number;
+  /** Start times of earlier failovers. */
+  failovers: readonly number[];
+  primary: string;
+  primaryInMaintenance: boolean;
+  /** The dead primary's last observation while it was reachable, if any. */
+  primaryLastObservation: ServerObservation | null;
+}
+
+/** Failovers that still count for the window limit. */
+export function failoversInWindow(
+  config: ClusterConfig,
+  failovers: readonly number[],
+  now: number,
+) {
+  return failovers.filter((t) => now - t < config.failover.windowMs);
+}
+
+export function checkFailoverConstraints(input: ConstraintInput): FailoverBlock | null {
+  const f = input.config.failover;
+  if (!f.auto) {
+    return {
+      code: "disabled",
+      errorCode: "REFUSED",
+      reason: "failover.auto is false: run the failover command",
+    };
+  }
+  if (input.primaryInMaintenance) {
+    return {
+      code: "maintenance",
+      errorCode: "REFUSED",
+      reason: `${input.primary} is in maintenance: automatic failover is off for it`,
+    };
+  }
+  const last = input.failovers.length ? Math.max(...input.failovers) : null;
+  if (last !== null && input.now - last < f.cooldownMs) {
+    return {
+      code: "cooldown",
+      errorCode: "COOLDOWN",
+      reason: `last failover ${input.now - last} ms ago, cooldown is ${f.cooldownMs} ms (until ${new Date(last + f.cooldownMs).toISOString()})`,
+    };
+  }
+  const inWindow = failoversInWindow(input.config, input.failovers, input.now);
+  if (inWindow.length >= f.maxPerWindow) {
+    return {
+      code: "window",
+      errorCode: "FAILOVER_LIMIT",
+      reason: `${inWindow.length} failovers in the last ${f.windowMs} ms, limit is ${f.maxPerWindow}`,
+    };
+  }
+  if (f.requireSemiSync && input.primaryLastObservation?.semiSync.masterStatus !== true) {
+    return {
+      code: "semi-sync",
+      errorCode: "REFUSED",
+      reason:
+        input.primaryLastObservation === null
+          ? "failover.requireSemiSync: the primary was never seen with semi-sync on"
+          : "failover.requireSemiSync: semi-sync was not in sync when the primary was last seen",
+    };
+  }
+  return null;
+}

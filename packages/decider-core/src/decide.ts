@@ -1,0 +1,224 @@
+import { errorBody } from "@marina/contracts/parse";
+import { handleCommand } from "./commands.js";
+import { type Diagnosis, diagnose } from "./diagnose.js";
+import { onFenceResult, sendFences } from "./enforce.js";
+import { situationEvent } from "./events.js";
+import { recordHeartbeat, recordSample } from "./knowledge.js";
+import { onResume, onStepResult, onTick, startOperation } from "./operation.js";
+import { optionsOf } from "./options.js";
+import type { Env } from "./plans/common.js";
+import { situationOfTag } from "./situations.js";
+import { cloneState, type DeciderState } from "./state.js";
+import { buildTopology, learnPrimary, topologyKey } from "./topology.js";
+import type { Action, Ctx, DecideResult, Input } from "./types.js";
+
+/**
+ * The decider's pure core: the next state and what to do, from the current state, one input
+ * and the context. No clock, no I/O, no randomness: the same arguments give the same result.
+ * The input state is not modified.
+ */
+export function decide(state: DeciderState, input: Input, ctx: Ctx): DecideResult {
+  const env: Env = { state: cloneState(state), ctx, opts: optionsOf(ctx.options), actions: [] };
+  if (env.state.cluster !== ctx.config.name) {
+    throw new Error(`state of cluster ${env.state.cluster} used with config of ${ctx.config.name}`);
+  }
+  record(env, input);
+  if (!ctx.leader) {
+    // A follower keeps its knowledge current and acts on nothing.
+    if (input.kind === "command") {
+      env.actions.push({
+        kind: "reply",
+        requestId: input.requestId,
+        reply: {
+          ok: false,
+          verb: input.command.verb,
+          error: errorBody("NOT_LEADER", `${ctx.source} is not the leader of ${ctx.config.name}`),
+        },
+        reason: "not the leader",
+      });
+    }
+    return { state: env.state, actions: env.actions };
+  }
+  act(env, input);
+  evaluate(env);
+  return { state: env.state, actions: env.actions };
+}
+
+function record(env: Env, input: Input) {
+  switch (input.kind) {
+    case "health":
+      recordSample(env.state, env.ctx.config, input.sample, env.ctx.now);
+      return;
+    case "agent-heartbeat":
+      recordHeartbeat(env.state, input.heartbeat, env.ctx.now);
+      return;
+    case "command":
+    case "step-result":
+    case "tick":
+    case "resume":
+      return;
+    default: {
+      const never: never = input;
+      return never;
+    }
+  }
+}
+
+function act(env: Env, input: Input) {
+  switch (input.kind) {
+    case "health":
+    case "agent-heartbeat":
+      return;
+    case "command":
+      handleCommand(env, input.requestId, input.command);
+      return;
+    case "step-result":
+      if (!onStepResult(env, input.opId, input.stepId, input.result)) {
+        onFenceResult(env, input.opId, input.stepId, input.result);
+      }
+      return;
+    case "tick":
+      onTick(env);
+      return;
+    case "resume":
+      onResume(env);
+      return;
+    default: {
+      const never: never = input;
+      return never;
+    }
+  }
+}
+
+function emitSituations(env: Env, d: Diagnosis) {
+  const { state, ctx } = env;
+  const next: Record<string, string[]> = {};
+  for (const subject of d.carry) next[subject] = [...(state.situations[subject] ?? [])];
+  for (const f of d.findings) {
+    const tags = next[f.subject] ?? [];
+    if (!tags.includes(f.tag)) tags.push(f.tag);
+    next[f.subject] = tags;
+  }
+  const emitted = new Set<string>();
+  for (const f of d.findings) {
+    const key = `${f.subject}\u0000${f.tag}`;
+    if (emitted.has(key) || (state.situations[f.subject] ?? []).includes(f.tag)) continue;
+    emitted.add(key);
+    env.actions.push(
+      situationEvent(ctx.config.name, ctx.epoch, situationOfTag(f.tag), f.server, f.reason, {
+        extraGtids: f.extraGtids,
+        details: f.details,
+      }),
+    );
+  }
+  state.situations = Object.fromEntries(
+    Object.entries(next)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => [k, [...v].sort()]),
+  );
+}
+
+/** After every input on the leader: learn, diagnose, act on the diagnosis, publish. */
+function evaluate(env: Env) {
+  const { state, ctx } = env;
+  const { config, now } = ctx;
+  let learn: { reason: string; waiting: boolean } | null = null;
+  if (state.primary === null) {
+    const l = learnPrimary(state, config, now);
+    learn = l;
+    if (l.primary !== null) state.primary = l.primary;
+  }
+  const d = diagnose(state, config, now, env.opts, learn);
+  for (const x of d.diverged) {
+    state.diverged[x.server] = {
+      since: now,
+      extraGtids: x.extra,
+      reason: x.reason,
+      situation: x.situation,
+    };
+    delete state.exPrimaries[x.server];
+  }
+  emitSituations(env, d);
+
+  if (state.operation === null && state.primary !== null) {
+    if (d.failover) {
+      const failed = state.primary;
+      state.failovers.push(now);
+      startOperation(env, {
+        kind: "failover",
+        requestId: null,
+        reason: d.failover.reason,
+        servers: { failed, candidate: d.failover.choice.candidate },
+        plan: {
+          kind: "failover",
+          failed,
+          target: null,
+          manual: false,
+          fenceOld: false,
+          candidate: null,
+          connection: null,
+          pulls: [],
+          repoint: [],
+          skipped: [],
+        },
+      });
+    } else if (d.rejoin) {
+      const r = d.rejoin;
+      startOperation(env, {
+        kind: "rejoin",
+        requestId: null,
+        reason: `${r.why}: ${r.server} rejoins ${state.primary}`,
+        servers: { server: r.server, primary: state.primary },
+        plan: {
+          kind: "rejoin",
+          server: r.server,
+          primary: state.primary,
+          connection: r.connection,
+          useGtid: r.useGtid,
+          wasPrimary: r.wasPrimary,
+          auto: true,
+        },
+      });
+    }
+  }
+  // Decided before any operation above started: drop servers that operation now works on.
+  const involved = new Set(state.operation?.steps.map((x) => x.server));
+  sendFences(
+    env,
+    d.fences.filter((x) => !involved.has(x.server)),
+  );
+  publishTopology(env, d);
+}
+
+function publishTopology(env: Env, d: Diagnosis) {
+  const { state, ctx } = env;
+  if (state.primary === null && state.topology.key === null) return;
+  // The primary's verdict may have changed with the operation that just ran.
+  const primaryDown =
+    d.assessment !== null &&
+    d.assessment.primary === state.primary &&
+    d.assessment.verdict === "dead";
+  const op = state.operation;
+  const keepRoles = op
+    ? [...new Set(op.steps.map((s) => s.server))].filter(
+        (n) => n !== state.primary && !state.exPrimaries[n],
+      )
+    : [];
+  const t = buildTopology(state, ctx.config, {
+    now: ctx.now,
+    epoch: ctx.epoch,
+    primaryDown,
+    keepRoles,
+  });
+  const key = topologyKey(t);
+  if (key === state.topology.key) return;
+  const generation = state.topology.generation + 1;
+  const topology = { ...t, generation };
+  state.topology = { generation, key, last: topology };
+  const action: Action = {
+    kind: "topology",
+    topology,
+    reason: `primary ${topology.primary ?? "none"}, roles ${topology.servers.map((s) => `${s.name}=${s.role}`).join(" ")}`,
+  };
+  env.actions.push(action);
+}

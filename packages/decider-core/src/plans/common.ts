@@ -1,0 +1,70 @@
+import type { ErrorBody } from "@marina/contracts/commands";
+import type { ExecStep } from "@marina/contracts/executor";
+import type { DeciderOptions } from "../options.js";
+import type { DeciderState, Operation, OpStep } from "../state.js";
+import type { Action, Ctx } from "../types.js";
+
+/** A step as a plan describes it; the engine gives it an id and tracks it. */
+export interface StepSpec {
+  key: string;
+  server: string;
+  step: ExecStep;
+  /** Keys of steps in the same phase that must succeed first. */
+  after?: string[];
+  bestEffort?: boolean;
+  /** Sending this step is the point of no return (the new primary becomes writable). */
+  promotes?: boolean;
+}
+
+export type Next =
+  | { kind: "phase"; phase: string; steps: StepSpec[]; deadlineMs: number | null; message: string }
+  | { kind: "done"; message: string }
+  | { kind: "failed"; error: ErrorBody; message: string };
+
+/** What a plan driver may read and change while deciding its next phase. */
+export interface Env {
+  state: DeciderState;
+  ctx: Ctx;
+  opts: DeciderOptions;
+  actions: Action[];
+}
+
+export interface PlanDriver {
+  /** The current phase finished (phase "" at the start): what comes next. */
+  next(op: Operation, env: Env): Next;
+  /** A step failed for good, a deadline passed or a cancel came: undo or give up. */
+  fail(op: Operation, env: Env, error: ErrorBody): Next;
+}
+
+export function stepsOf(op: Operation, phase: string): OpStep[] {
+  return op.steps.filter((s) => s.phase === phase);
+}
+
+export function stepByKey(op: Operation, phase: string, key: string): OpStep | undefined {
+  return op.steps.find((s) => s.phase === phase && s.key === key);
+}
+
+/** True when a step of that kind on that server was sent (it may have taken effect). */
+export function wasSent(op: Operation, server: string, pred: (s: ExecStep) => boolean): boolean {
+  return op.steps.some((s) => s.server === server && s.attempts > 0 && pred(s.step));
+}
+
+export function okData(op: Operation, phase: string, key: string): Record<string, unknown> | null {
+  const s = stepByKey(op, phase, key);
+  return s && s.status === "ok" && s.result ? s.result.data : null;
+}
+
+export function failedLanes(op: Operation, phase: string): string[] {
+  return stepsOf(op, phase)
+    .filter((s) => s.status === "failed")
+    .map((s) => `${s.server} ${s.step.kind}: ${s.result?.error?.message ?? "failed"}`);
+}
+
+export function phaseOf(
+  phase: string,
+  steps: StepSpec[],
+  deadlineMs: number | null,
+  message: string,
+): Next {
+  return { kind: "phase", phase, steps, deadlineMs, message };
+}

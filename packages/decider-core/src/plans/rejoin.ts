@@ -1,0 +1,242 @@
+import {
+  contains,
+  formatGtidList,
+  type GtidList,
+  missingFrom,
+  parseGtidList,
+  positionOf,
+  union,
+} from "@marina/contracts/gtid";
+import { errorBody } from "@marina/contracts/parse";
+import { situationEvent } from "../events.js";
+import { readInspect } from "../inspect.js";
+import { knownWritable } from "../knowledge.js";
+import { noteSituation } from "../situations.js";
+import type { Operation, RejoinPlan } from "../state.js";
+import { okData, type PlanDriver, phaseOf, type StepSpec } from "./common.js";
+
+// Rule 4, rejoin: fence → inspect → prepare → attach. The server is made read-only first
+// (a returning old primary may come back writable). It is attached to the primary only when
+// its position — positionOf(gtid_binlog_pos ∪ gtid_current_pos) — is contained in the
+// primary's history (gtid_binlog_state ∪ gtid_current_pos ∪ gtid_slave_pos). Otherwise it
+// stays fenced and is flagged diverged with the extra GTIDs, for a rebuild.
+
+function plan(op: Operation): RejoinPlan {
+  if (op.plan.kind !== "rejoin") throw new Error(`${op.opId} is not a rejoin`);
+  return op.plan;
+}
+
+const gt = (s: string | null | undefined): GtidList => (s ? parseGtidList(s) : []);
+
+/** The primary's history as far as its variables tell. */
+export function historyOf(p: {
+  gtidBinlogState?: string | null;
+  gtidBinlogPos: string;
+  gtidCurrentPos: string;
+  gtidSlavePos: string;
+}): GtidList {
+  return union(
+    gt(p.gtidBinlogState),
+    gt(p.gtidBinlogPos),
+    gt(p.gtidCurrentPos),
+    gt(p.gtidSlavePos),
+  );
+}
+
+/** The returning server's position: the last GTID per domain it has. */
+export function rejoinPositionOf(s: { gtidBinlogPos: string; gtidCurrentPos: string }): GtidList {
+  return positionOf(union(gt(s.gtidBinlogPos), gt(s.gtidCurrentPos)));
+}
+
+export type RejoinCheck =
+  | { ok: true; pos: string }
+  | { ok: false; diverged: boolean; extra: string; reason: string };
+
+/** Rule 4's test, shared by the diagnosis (on samples) and the plan (on fresh inspections). */
+export function checkRejoin(
+  server: { gtidBinlogPos: string; gtidCurrentPos: string },
+  primaryHistory: GtidList,
+): RejoinCheck {
+  const pos = rejoinPositionOf(server);
+  const extra = missingFrom(primaryHistory, pos);
+  if (extra.length > 0) {
+    const text = formatGtidList(extra);
+    return { ok: false, diverged: true, extra: text, reason: `has ${text} that the primary lacks` };
+  }
+  if (pos.length === 0 && primaryHistory.length > 0) {
+    return {
+      ok: false,
+      diverged: false,
+      extra: "",
+      reason:
+        "has no GTID position (an empty gtid_slave_pos would replay from the first binlog): rebuild it",
+    };
+  }
+  return { ok: true, pos: formatGtidList(pos) };
+}
+
+export const rejoinDriver: PlanDriver = {
+  next(op, env) {
+    const p = plan(op);
+    const { config, now, epoch } = env.ctx;
+    switch (op.phase) {
+      case "": {
+        const steps: StepSpec[] = [
+          { key: "ro", server: p.server, step: { kind: "set-read-only", readOnly: true } },
+        ];
+        // Replica readers are not disturbed; a former or writable primary loses its writers.
+        if (p.wasPrimary || knownWritable(env.state, p.server)) {
+          steps.push({
+            key: "kill",
+            server: p.server,
+            step: { kind: "kill-clients", includePrivileged: true },
+            after: ["ro"],
+          });
+        }
+        return phaseOf("fence", steps, env.opts.phaseTimeoutMs, `fencing ${p.server}`);
+      }
+      case "fence":
+        return phaseOf(
+          "inspect",
+          [
+            { key: "server", server: p.server, step: { kind: "inspect" } },
+            { key: "primary", server: p.primary, step: { kind: "inspect" } },
+          ],
+          env.opts.phaseTimeoutMs,
+          `comparing ${p.server} with ${p.primary}`,
+        );
+      case "inspect": {
+        const sd = okData(op, "inspect", "server");
+        const pd = okData(op, "inspect", "primary");
+        const sv = sd ? readInspect(sd) : null;
+        const pv = pd ? readInspect(pd) : null;
+        if (!sv || !pv) {
+          return rejoinDriver.fail(
+            op,
+            env,
+            errorBody("INTERNAL", "inspect returned no usable positions"),
+          );
+        }
+        const sampleState =
+          env.state.lastObservation[p.primary]?.observation.gtidBinlogState ?? null;
+        const history = historyOf({ ...pv, gtidBinlogState: pv.gtidBinlogState ?? sampleState });
+        const check = checkRejoin(sv, history);
+        if (!check.ok) {
+          if (check.diverged) {
+            const situation = p.wasPrimary ? "OldPrimaryDiverged" : "ServerDiverged";
+            env.state.diverged[p.server] = {
+              since: now,
+              extraGtids: check.extra,
+              reason: check.reason,
+              situation,
+            };
+            delete env.state.exPrimaries[p.server];
+            noteSituation(env.state, p.server, situation);
+            env.actions.push(
+              situationEvent(
+                config.name,
+                epoch,
+                situation,
+                p.server,
+                `${p.server} ${check.reason}: left read-only for a rebuild`,
+                {
+                  extraGtids: check.extra,
+                  details: { primary: p.primary },
+                },
+              ),
+            );
+          }
+          return rejoinDriver.fail(
+            op,
+            env,
+            errorBody("NOT_APPLICABLE", `${p.server} ${check.reason}`),
+          );
+        }
+        const steps: StepSpec[] = [
+          {
+            key: "semi",
+            server: p.server,
+            step: config.semiSync
+              ? { kind: "set-semi-sync", master: false, slave: true }
+              : { kind: "set-semi-sync", master: false },
+          },
+          {
+            key: "stop",
+            server: p.server,
+            step: { kind: "stop-replication", connection: p.connection },
+          },
+        ];
+        // A former primary's gtid_slave_pos is stale or empty; a replica's is normally right.
+        if (p.wasPrimary || !contains(gt(sv.gtidSlavePos), gt(check.pos))) {
+          steps.push({
+            key: "pos",
+            server: p.server,
+            step: { kind: "set-gtid-slave-pos", pos: check.pos },
+            after: ["stop"],
+          });
+        }
+        return phaseOf(
+          "prepare",
+          steps,
+          env.opts.phaseTimeoutMs,
+          `${p.server} at ${check.pos} is behind ${p.primary}: attaching`,
+        );
+      }
+      case "prepare":
+        return phaseOf(
+          "attach",
+          [
+            {
+              key: "change",
+              server: p.server,
+              step: {
+                kind: "change-master",
+                connection: p.connection,
+                source: p.primary,
+                useGtid: p.useGtid,
+              },
+            },
+            {
+              key: "start",
+              server: p.server,
+              step: { kind: "start-replication", connection: p.connection },
+              after: ["change"],
+            },
+            {
+              key: "verify",
+              server: p.server,
+              step: {
+                kind: "verify-replicating",
+                connection: p.connection,
+                timeoutMs: env.opts.verifyTimeoutMs,
+              },
+              after: ["start"],
+            },
+          ],
+          env.opts.phaseTimeoutMs,
+          `attaching ${p.server} to ${p.primary}`,
+        );
+      case "attach":
+        delete env.state.exPrimaries[p.server];
+        delete env.state.rejoinFailures[p.server];
+        return { kind: "done", message: `${p.server} replicates from ${p.primary}` };
+      default:
+        return {
+          kind: "failed",
+          error: errorBody("INTERNAL", `unknown phase ${op.phase}`),
+          message: "",
+        };
+    }
+  },
+
+  fail(op, env, error) {
+    const p = plan(op);
+    if (p.auto) env.state.rejoinFailures[p.server] = env.ctx.now;
+    // Nothing to undo: the server stays read-only, which is the safe state.
+    return {
+      kind: "failed",
+      error,
+      message: `rejoin of ${p.server} failed, it stays read-only: ${error.message}`,
+    };
+  },
+};

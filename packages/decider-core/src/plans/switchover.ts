@@ -1,0 +1,341 @@
+import { formatGtidList, parseGtidList, positionOf } from "@marina/contracts/gtid";
+import { errorBody } from "@marina/contracts/parse";
+import { readInspect } from "../inspect.js";
+import { connectionsTo, currentObservation } from "../knowledge.js";
+import type { Operation, SwitchoverPlan } from "../state.js";
+import {
+  type Env,
+  failedLanes,
+  type Next,
+  okData,
+  type PlanDriver,
+  phaseOf,
+  type StepSpec,
+  stepsOf,
+  wasSent,
+} from "./common.js";
+
+// Rule 6, switchover: demote → read-pos → catch-up → promote → repoint → [semi-sync].
+// The old primary is made read-only (and its clients killed) BEFORE the target becomes
+// writable; the target must apply the old primary's final gtid_binlog_pos within the
+// per-phase timeout. Any failure before promotion undoes: the target is re-attached and the
+// old primary made writable again, so a lagging target fails cleanly.
+
+function plan(op: Operation): SwitchoverPlan {
+  if (op.plan.kind !== "switchover") throw new Error(`${op.opId} is not a switchover`);
+  return op.plan;
+}
+
+function phaseDeadline(p: SwitchoverPlan, env: Env): number {
+  return p.timeoutMs + env.opts.stepReplyMarginMs;
+}
+
+function adoptTarget(op: Operation, env: Env) {
+  const p = plan(op);
+  if (env.state.primary === p.target) return;
+  env.state.primary = p.target;
+  env.state.exPrimaries[p.old] = {
+    since: env.ctx.now,
+    opId: op.opId,
+    reason: `demoted by switchover to ${p.target}; being repointed`,
+  };
+}
+
+function repointPhase(op: Operation, env: Env): Next {
+  const p = plan(op);
+  const { config, now } = env.ctx;
+  const semi = config.semiSync;
+  const steps: StepSpec[] = [];
+  const lane = (
+    server: string,
+    connection: string,
+    useGtid: "slave_pos" | "current_pos",
+    setPos: string | null,
+    stop: boolean,
+  ) => {
+    const k = (n: string) => `${n}-${server}-${connection}`;
+    const first: StepSpec[] = [];
+    if (stop)
+      first.push({
+        key: k("stop"),
+        server,
+        step: { kind: "stop-replication", connection },
+        bestEffort: true,
+      });
+    first.push({
+      key: k("semi"),
+      server,
+      step: semi
+        ? { kind: "set-semi-sync", master: false, slave: true }
+        : { kind: "set-semi-sync", master: false },
+      after: stop ? [k("stop")] : [],
+      bestEffort: true,
+    });
+    let prev = k("semi");
+    if (setPos !== null) {
+      first.push({
+        key: k("pos"),
+        server,
+        step: { kind: "set-gtid-slave-pos", pos: setPos },
+        after: [prev],
+        bestEffort: true,
+      });
+      prev = k("pos");
+    }
+    steps.push(
+      ...first,
+      {
+        key: k("change"),
+        server,
+        step: { kind: "change-master", connection, source: p.target, useGtid },
+        after: [prev],
+        bestEffort: true,
+      },
+      {
+        key: k("start"),
+        server,
+        step: { kind: "start-replication", connection },
+        after: [k("change")],
+        bestEffort: true,
+      },
+      {
+        key: k("verify"),
+        server,
+        step: { kind: "verify-replicating", connection, timeoutMs: env.opts.verifyTimeoutMs },
+        after: [k("start")],
+        bestEffort: true,
+      },
+    );
+  };
+  // The old primary: its slave position is its own binlog position (LAB.md: an empty or
+  // stale gtid_slave_pos breaks replication).
+  lane(p.old, "", "slave_pos", p.finalPos ?? "", false);
+  p.repoint = [];
+  for (const s of config.servers) {
+    if (s.name === p.old || s.name === p.target || env.state.maintenance[s.name]) continue;
+    const obs = currentObservation(env.state, config, s.name, now);
+    if (!obs) continue;
+    for (const c of connectionsTo(config, obs, p.old)) {
+      const useGtid = c.usingGtid === "Current_Pos" ? "current_pos" : "slave_pos";
+      p.repoint.push({ server: s.name, connection: c.connection, useGtid });
+      lane(s.name, c.connection, useGtid, null, true);
+    }
+  }
+  return phaseOf(
+    "repoint",
+    steps,
+    env.opts.phaseTimeoutMs,
+    `repointing ${[p.old, ...p.repoint.map((r) => r.server)].join(", ")} to ${p.target}`,
+  );
+}
+
+function finish(op: Operation, env: Env): Next {
+  const p = plan(op);
+  const failed = failedLanes(op, "repoint");
+  const oldOk = stepsOf(op, "repoint").some(
+    (s) => s.server === p.old && s.step.kind === "verify-replicating" && s.status === "ok",
+  );
+  if (oldOk) delete env.state.exPrimaries[p.old];
+  const message = `${p.target} is the primary; ${p.old} ${oldOk ? "replicates from it" : "NOT repointed (fenced; rejoin pending)"}${
+    failed.length ? `; failed: ${failed.join("; ")}` : ""
+  }`;
+  if (failed.length) {
+    const first = stepsOf(op, "repoint").find((s) => s.status === "failed")?.result?.error;
+    return { kind: "failed", error: errorBody(first?.code ?? "SQL_ERROR", message), message };
+  }
+  return { kind: "done", message };
+}
+
+export const switchoverDriver: PlanDriver = {
+  next(op, env) {
+    const p = plan(op);
+    switch (op.phase) {
+      case "":
+        return phaseOf(
+          "demote",
+          [
+            { key: "ro", server: p.old, step: { kind: "set-read-only", readOnly: true } },
+            {
+              key: "kill",
+              server: p.old,
+              step: { kind: "kill-clients", includePrivileged: p.force },
+              after: ["ro"],
+            },
+            {
+              key: "stable",
+              server: p.old,
+              step: {
+                kind: "wait-binlog-stable",
+                stableMs: env.opts.binlogStableMs,
+                timeoutMs: p.timeoutMs,
+              },
+              after: ["kill"],
+            },
+          ],
+          phaseDeadline(p, env),
+          `demoting ${p.old}`,
+        );
+      case "demote":
+        return phaseOf(
+          "read-pos",
+          [{ key: "inspect", server: p.old, step: { kind: "inspect" } }],
+          phaseDeadline(p, env),
+          `reading the final position of ${p.old}`,
+        );
+      case "read-pos": {
+        const data = okData(op, "read-pos", "inspect");
+        const view = data ? readInspect(data) : null;
+        if (!view) {
+          return switchoverDriver.fail(
+            op,
+            env,
+            errorBody("INTERNAL", `inspect of ${p.old} returned no usable positions`),
+          );
+        }
+        p.finalPos = formatGtidList(positionOf(parseGtidList(view.gtidBinlogPos)));
+        return phaseOf(
+          "catch-up",
+          [
+            {
+              key: "wait",
+              server: p.target,
+              step: { kind: "wait-gtid", pos: p.finalPos, timeoutMs: p.timeoutMs },
+            },
+          ],
+          phaseDeadline(p, env),
+          `waiting for ${p.target} to apply ${p.finalPos || "(empty)"}`,
+        );
+      }
+      case "catch-up": {
+        const steps: StepSpec[] = [
+          {
+            key: "stop",
+            server: p.target,
+            step: { kind: "stop-replication", connection: p.connection },
+          },
+          {
+            key: "reset",
+            server: p.target,
+            step: { kind: "reset-replication", connection: p.connection },
+            after: ["stop"],
+          },
+        ];
+        let last = "reset";
+        if (env.ctx.config.semiSync) {
+          steps.push({
+            key: "semi",
+            server: p.target,
+            step: { kind: "set-semi-sync", slave: false },
+            after: [last],
+          });
+          last = "semi";
+        }
+        steps.push({
+          key: "writable",
+          server: p.target,
+          step: { kind: "set-read-only", readOnly: false },
+          after: [last],
+          promotes: true,
+        });
+        return phaseOf("promote", steps, phaseDeadline(p, env), `promoting ${p.target}`);
+      }
+      case "promote":
+        adoptTarget(op, env);
+        return repointPhase(op, env);
+      case "repoint":
+        if (env.ctx.config.semiSync) {
+          return phaseOf(
+            "semi-sync",
+            [{ key: "semi", server: p.target, step: { kind: "set-semi-sync", master: true } }],
+            env.opts.phaseTimeoutMs,
+            `enabling semi-sync master on ${p.target}`,
+          );
+        }
+        return finish(op, env);
+      case "semi-sync":
+        return finish(op, env);
+      case "undo":
+        return {
+          kind: "failed",
+          error: op.error ?? errorBody("INTERNAL", "switchover undone"),
+          message: `switchover undone, ${p.old} is writable again: ${op.error?.message ?? ""}`,
+        };
+      default:
+        return {
+          kind: "failed",
+          error: errorBody("INTERNAL", `unknown phase ${op.phase}`),
+          message: "",
+        };
+    }
+  },
+
+  fail(op, env, error) {
+    const p = plan(op);
+    if (op.status === "undoing") {
+      return {
+        kind: "failed",
+        error: op.error ?? error,
+        message: `switchover failed (${op.error?.message}); undo incomplete, check ${p.old} and ${p.target}: ${error.message}`,
+      };
+    }
+    if (op.promoted) {
+      adoptTarget(op, env);
+      return {
+        kind: "failed",
+        error,
+        message: `${p.target} was promoted but the switchover did not finish: ${error.message}`,
+      };
+    }
+    const undo: StepSpec[] = [];
+    const conn = p.connection;
+    const reset = wasSent(
+      op,
+      p.target,
+      (s) => s.kind === "reset-replication" && s.connection === conn,
+    );
+    const stopped = wasSent(
+      op,
+      p.target,
+      (s) => s.kind === "stop-replication" && s.connection === conn,
+    );
+    if (reset) {
+      undo.push({
+        key: "reattach",
+        server: p.target,
+        step: { kind: "change-master", connection: conn, source: p.old, useGtid: "slave_pos" },
+        bestEffort: true,
+      });
+    }
+    if (reset || stopped) {
+      undo.push({
+        key: "restart",
+        server: p.target,
+        step: { kind: "start-replication", connection: conn },
+        after: reset ? ["reattach"] : [],
+        bestEffort: true,
+      });
+    }
+    if (wasSent(op, p.old, (s) => s.kind === "set-read-only" && s.readOnly)) {
+      undo.push({
+        key: "writable",
+        server: p.old,
+        step: { kind: "set-read-only", readOnly: false },
+      });
+    }
+    if (undo.length === 0) {
+      return {
+        kind: "failed",
+        error,
+        message: `switchover failed before any change: ${error.message}`,
+      };
+    }
+    op.status = "undoing";
+    op.error = error;
+    return phaseOf(
+      "undo",
+      undo,
+      env.opts.phaseTimeoutMs,
+      `switchover failed before promotion (${error.message}); undoing`,
+    );
+  },
+};

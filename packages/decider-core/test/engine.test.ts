@@ -1,0 +1,312 @@
+import type { ExecResult, ServerObservation } from "@marina/contracts";
+import { describe, expect, it } from "vitest";
+import type { Action } from "../src/index.js";
+import {
+  conn,
+  Driver,
+  errResult,
+  execute,
+  healthyObservations,
+  makeConfig,
+  obs,
+  okResult,
+  opEventsIn,
+  type StepAction,
+  stepsIn,
+  summarize,
+} from "./helpers.js";
+
+// The operation engine: retries, timeouts, deadlines, failures after promotion, the write
+// guard, multi-source promotion, leader changes.
+
+type Conn = Parameters<typeof conn>[2];
+const LOST: Conn = { ioThread: "Connecting", secondsBehindMaster: null };
+
+/** db1 dies; replicas db2 (ahead) and db3 lost it: a failover starts. */
+function failing(
+  over: Parameters<typeof makeConfig>[0] = {},
+  replicas?: Record<string, ServerObservation>,
+) {
+  const config = makeConfig(over);
+  const d = new Driver(config);
+  const healthy = healthyObservations(config);
+  d.round(healthy);
+  d.advance(500);
+  const lost: Record<string, ServerObservation> = replicas ?? {
+    db2: { ...healthy.db2!, replication: [conn(config, "db1", { gtidIoPos: "0-1-102", ...LOST })] },
+    db3: { ...healthy.db3!, replication: [conn(config, "db1", { gtidIoPos: "0-1-101", ...LOST })] },
+  };
+  const start = [
+    ...d.health("db1", null),
+    ...Object.entries(lost).flatMap(([s, o]) => d.health(s, o)),
+  ];
+  const inspect = (server: string) => lost[server] ?? healthy[server]!;
+  return { d, config, healthy, lost, start, inspect };
+}
+
+/** Answers like a healthy executor, inspect data from `inspect`. */
+const fine =
+  (inspect: (s: string) => ServerObservation) =>
+  (req: StepAction["request"]): ExecResult =>
+    okResult(req.stepId, req.step.kind === "inspect" ? inspect(req.server) : {});
+
+describe("operation engine", () => {
+  it("runs the failover phases in order with per-phase timings", () => {
+    const { d, start, inspect } = failing();
+    const all = [...start, ...execute(d, start, fine(inspect))];
+    const phases = opEventsIn(all).map((e) => `${e.state}:${e.phase}`);
+    expect(phases).toEqual([
+      "running:start",
+      "running:inspect",
+      "running:drain",
+      "running:promote",
+      "running:repoint",
+      "succeeded:repoint",
+    ]);
+    const final = opEventsIn(all).at(-1)!;
+    expect(final.servers).toEqual({ failed: "db1", candidate: "db2" });
+    expect(final.endedAt).not.toBeNull();
+    for (const p of ["inspect", "drain", "promote", "repoint", "total"])
+      expect(final.timings[p]).toBeGreaterThanOrEqual(0);
+    expect(final.message).toMatch(/db2 promoted in place of db1; repointed: db3/);
+  });
+
+  it("retries a retryable failure a bounded number of times, then undoes and fails", () => {
+    const { d, start, inspect } = failing();
+    const all = [
+      ...start,
+      ...execute(d, start, (req) =>
+        req.step.kind === "reset-replication"
+          ? errResult(req.stepId, "SERVER_UNREACHABLE")
+          : fine(inspect)(req),
+      ),
+    ];
+    const resets = stepsIn(all).filter((s) => s.request.step.kind === "reset-replication");
+    expect(resets).toHaveLength(3);
+    expect(new Set(resets.map((s) => s.request.stepId)).size).toBe(1);
+    expect(resets[1]?.reason).toMatch(/attempt 2 after SERVER_UNREACHABLE/);
+    const final = opEventsIn(all).at(-1);
+    expect(final).toMatchObject({ state: "failed", error: { code: "SERVER_UNREACHABLE" } });
+    // Before promotion: the candidate is re-attached, nobody was made writable.
+    expect(stepsIn(all).map(summarize)).toEqual(
+      expect.arrayContaining(["step db2 change-master ''->db1", "step db2 start-replication ''"]),
+    );
+    expect(stepsIn(all).some((s) => s.request.step.kind === "set-read-only")).toBe(false);
+    expect(d.state.primary).toBe("db1");
+  });
+
+  it("a non-retryable error fails at once", () => {
+    const { d, start, inspect } = failing();
+    const all = [
+      ...start,
+      ...execute(d, start, (req) =>
+        req.step.kind === "drain-relay-log"
+          ? errResult(req.stepId, "SQL_ERROR", "1146 table missing")
+          : fine(inspect)(req),
+      ),
+    ];
+    expect(stepsIn(all).filter((s) => s.request.step.kind === "drain-relay-log")).toHaveLength(1);
+    expect(opEventsIn(all).at(-1)).toMatchObject({
+      state: "failed",
+      error: { code: "SQL_ERROR", message: /db2: drain relay log '': 1146/ },
+    });
+  });
+
+  it("tick: a step nobody answered times out and is sent again; a phase past its deadline fails", () => {
+    const { d, start, inspect } = failing({}, undefined);
+    // Inspections answered, the drain never is.
+    const all = [
+      ...start,
+      ...execute(d, start, (req) =>
+        req.step.kind === "drain-relay-log" ? null : fine(inspect)(req),
+      ),
+    ];
+    const drain = stepsIn(all).filter((s) => s.request.step.kind === "drain-relay-log");
+    expect(drain).toHaveLength(1);
+    const timeout = drain[0]!.timeoutMs; // drainTimeoutMs + reply margin
+    d.advance(timeout + 5_000);
+    const t1 = d.feed({ kind: "tick" });
+    // drain-relay-log is a waiting step: its own timeout is the bound, so no retry.
+    expect(opEventsIn(t1).at(-1)).toMatchObject({ state: "failed", error: { code: "TIMEOUT" } });
+  });
+
+  it("tick: an instant step that got no reply is retried with the same id", () => {
+    const { d, start, inspect } = failing();
+    const all = [
+      ...start,
+      ...execute(d, start, (req) =>
+        req.step.kind === "stop-replication" ? null : fine(inspect)(req),
+      ),
+    ];
+    const stop = stepsIn(all).find((s) => s.request.step.kind === "stop-replication")!;
+    d.advance(9_000);
+    expect(stepsIn(d.feed({ kind: "tick" }))).toEqual([]);
+    d.advance(7_000);
+    const again = stepsIn(d.feed({ kind: "tick" }));
+    expect(again.map((s) => s.request.stepId)).toEqual([stop.request.stepId]);
+    expect(again[0]?.reason).toMatch(/attempt 2 after TIMEOUT/);
+  });
+
+  it("a failure after promotion does not undo: the new primary stays, the op fails with the reason", () => {
+    const { d, start, inspect } = failing();
+    const all = [
+      ...start,
+      ...execute(d, start, (req) =>
+        req.server === "db3" && req.step.kind === "verify-replicating"
+          ? errResult(req.stepId, "SQL_ERROR", "IO error 1236")
+          : fine(inspect)(req),
+      ),
+    ];
+    const final = opEventsIn(all).at(-1);
+    expect(final).toMatchObject({ state: "failed", error: { code: "SQL_ERROR" } });
+    expect(final?.message).toMatch(/NOT repointed: db3 verify-replicating: IO error 1236/);
+    expect(d.state.primary).toBe("db2");
+    expect(
+      stepsIn(all)
+        .filter((s) => s.request.step.kind === "set-read-only")
+        .map(summarize),
+    ).toEqual(["step db2 set-read-only false"]);
+    const topo = all
+      .filter((a): a is Extract<Action, { kind: "topology" }> => a.kind === "topology")
+      .at(-1);
+    expect(topo?.topology.primary).toBe("db2");
+  });
+
+  it("if making the candidate writable fails for good, it is still the primary (never undone)", () => {
+    const { d, start, inspect } = failing();
+    const all = [
+      ...start,
+      ...execute(d, start, (req) =>
+        req.step.kind === "set-read-only"
+          ? errResult(req.stepId, "TIMEOUT", "no reply")
+          : fine(inspect)(req),
+      ),
+    ];
+    expect(stepsIn(all).filter((s) => s.request.step.kind === "set-read-only")).toHaveLength(3);
+    expect(opEventsIn(all).at(-1)).toMatchObject({
+      state: "failed",
+      message: /db2 was promoted but the failover did not finish/,
+    });
+    expect(d.state.primary).toBe("db2");
+  });
+
+  it("the write guard fences a server that turned writable before the candidate is promoted", () => {
+    const { d, start, inspect, healthy } = failing();
+    let turned = false;
+    const side: Action[] = [];
+    const all = [
+      ...start,
+      ...execute(d, start, (req) => {
+        if (req.step.kind === "reset-replication" && !turned) {
+          turned = true;
+          // Someone made db3 writable meanwhile; the monitor reports it.
+          d.advance(1);
+          side.push(...d.health("db3", { ...healthy.db3!, readOnly: false, replication: [] }));
+        }
+        return fine(inspect)(req);
+      }),
+    ];
+    expect(side.filter((a) => a.kind === "step")).toEqual([]); // no fix outside the operation
+    const seq = stepsIn(all).map(summarize);
+    const fence = seq.indexOf("step db3 set-read-only true");
+    const promote = seq.indexOf("step db2 set-read-only false");
+    expect(fence).toBeGreaterThan(-1);
+    expect(seq).toContain("step db3 kill-clients");
+    expect(fence).toBeLessThan(promote);
+  });
+
+  it("multi-source: only the connection to the failed primary is stopped and reset", () => {
+    // db2 also replicates domain 7 from a server of another cluster (not configured here).
+    const config = makeConfig();
+    const other = (c: Conn = {}) =>
+      conn(config, "db1", {
+        connection: "other",
+        masterHost: "10.9.9.9",
+        masterPort: 3306,
+        gtidIoPos: "7-9-50",
+        ...c,
+      });
+    const healthy = healthyObservations(config);
+    const ms = (main: Conn) =>
+      obs({
+        serverId: 2,
+        gtidCurrentPos: "0-1-100,7-9-50",
+        gtidBinlogPos: "0-1-100,7-9-50",
+        gtidSlavePos: "0-1-100,7-9-50",
+        replication: [
+          conn(config, "db1", { connection: "main", gtidIoPos: "0-1-100", ...main }),
+          other(),
+        ],
+      });
+    const replicas: Record<string, ServerObservation> = {
+      db2: ms(LOST),
+      db3: {
+        ...healthy.db3!,
+        replication: [conn(config, "db1", { gtidIoPos: "0-1-99", ...LOST })],
+      },
+    };
+    const d = new Driver(config);
+    d.round({ ...healthy, db2: ms({}) });
+    d.advance(500);
+    const start = [
+      ...d.health("db1", null),
+      ...d.health("db2", replicas.db2!),
+      ...d.health("db3", replicas.db3!),
+    ];
+    const all = [
+      ...start,
+      ...execute(
+        d,
+        start,
+        fine((s) => replicas[s]!),
+      ),
+    ];
+    const db2 = stepsIn(all)
+      .filter((s) => s.request.server === "db2")
+      .map(summarize);
+    expect(db2).toEqual([
+      "step db2 inspect",
+      "step db2 drain-relay-log 'main'",
+      "step db2 stop-replication 'main'",
+      "step db2 reset-replication 'main'",
+      "step db2 set-read-only false",
+    ]);
+    expect(
+      stepsIn(all).some(
+        (s) => "connection" in s.request.step && s.request.step.connection === "other",
+      ),
+    ).toBe(false);
+    expect(opEventsIn(all).at(-1)).toMatchObject({
+      state: "succeeded",
+      servers: { candidate: "db2" },
+    });
+    // The repointed replica keeps its connection name.
+    expect(
+      stepsIn(all)
+        .filter((s) => s.request.server === "db3")
+        .map(summarize),
+    ).toContain("step db3 change-master ''->db2");
+  });
+
+  it("results for unknown operations or steps, and duplicates, change nothing", () => {
+    const { d, start, inspect } = failing();
+    const first = stepsIn(start)[0]!;
+    const r1 = d.result(first, fine(inspect)(first.request));
+    expect(r1.length).toBeGreaterThanOrEqual(0);
+    const before = JSON.stringify(d.state);
+    expect(d.result(first, fine(inspect)(first.request))).toEqual([]);
+    expect(
+      d.feed({ kind: "step-result", opId: "nope", stepId: "nope-1", result: okResult("nope-1") }),
+    ).toEqual([]);
+    expect(JSON.stringify(d.state)).toBe(before);
+  });
+
+  it("does not modify the state it is given", () => {
+    const { d, start, inspect } = failing();
+    const frozen = JSON.stringify(d.state);
+    const snapshot = d.state;
+    const first = stepsIn(start)[0]!;
+    d.result(first, fine(inspect)(first.request));
+    expect(JSON.stringify(snapshot)).toBe(frozen);
+  });
+});
