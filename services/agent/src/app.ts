@@ -1,0 +1,447 @@
+import {
+  type AgentAction,
+  type AgentActionName,
+  AgentActionNames,
+  AgentHeartbeatMessage,
+  AgentRequestMessage,
+  type AgentResult,
+  AgentResultMessage,
+  type ErrorBody,
+  envelope,
+  errorBodyOf,
+  MarinaError,
+  mustParse,
+  parseMessage,
+  SAFE_NAME,
+  subjects,
+} from "@marina/contracts";
+import type { ToolPaths } from "@marina/hostops";
+import type { Logger } from "pino";
+import type { Bus } from "./bus.js";
+import type { AgentConfig, AgentServerConfig } from "./config.js";
+import { readRebuildMarker } from "./host/datadir.js";
+import {
+  configuredControl,
+  type ServiceControl,
+  type ServiceControlFactory,
+} from "./host/service-control.js";
+import { probeToolVersions } from "./host/tools.js";
+import { AgentProgressMessage, agentSubjects } from "./messages.js";
+import type { LongAction, OpContext } from "./ops/context.js";
+import { withTimeout } from "./ops/context.js";
+import { receiveBackup } from "./ops/receive-backup.js";
+import { type OpRecord, OpRegistry } from "./ops/registry.js";
+import { recoverInterruptedSends, sendBackup } from "./ops/send-backup.js";
+
+export const AGENT_VERSION = "0.1.0";
+
+export interface Clock {
+  now(): number;
+}
+
+export interface AppDeps {
+  readonly bus: Bus;
+  readonly log: Logger;
+  readonly clock?: Clock;
+  readonly config: AgentConfig;
+  /** Resolved secret of the backup account (never logged). */
+  readonly backupPassword?: string | undefined;
+  /** Stop/start per server; defaults to what the config says (systemd or process). */
+  readonly serviceControl?: ServiceControlFactory;
+}
+
+export interface AgentApp {
+  start(): Promise<void>;
+  /** Stops serving and heartbeats; running transfers are cancelled and awaited. */
+  stop(): Promise<void>;
+  /** One request as if it came from NATS (returns the reply JSON); for tests and tools. */
+  handle(action: AgentActionName, data: Uint8Array | string): Promise<string>;
+  readonly registry: OpRegistry;
+}
+
+export function buildApp(deps: AppDeps): AgentApp {
+  const { bus, config: cfg } = deps;
+  const log = deps.log.child({ host: cfg.host });
+  const clock = deps.clock ?? { now: () => Date.now() };
+  const paths: ToolPaths = cfg.tools;
+  const registry = new OpRegistry();
+  const source = `agent/${cfg.host}`;
+  const startedAt = clock.now();
+  let highestEpoch = -1;
+  let tools: Record<string, string | null> = {};
+  const controls = new Map<string, ServiceControl>();
+  const controlOf = (s: AgentServerConfig): ServiceControl => {
+    let c = controls.get(s.name);
+    if (!c) {
+      c = deps.serviceControl?.(s) ?? configuredControl(s, paths, cfg.timeouts.serviceMs);
+      controls.set(s.name, c);
+    }
+    return c;
+  };
+  const backupEnv: NodeJS.ProcessEnv = { ...process.env };
+  delete backupEnv.MYSQL_PWD;
+  if (deps.backupPassword !== undefined) backupEnv.MYSQL_PWD = deps.backupPassword;
+
+  const baseCtx = (opLog: Logger): OpContext => ({
+    cfg,
+    paths,
+    log: opLog,
+    now: () => clock.now(),
+    control: controlOf,
+    account: (s) => ({
+      socket: s.socket,
+      user: cfg.backup.user,
+      password: deps.backupPassword,
+      timeoutMs: cfg.timeouts.sqlMs,
+    }),
+    backupEnv,
+    publishProgress: (p) => {
+      try {
+        bus.publish(
+          agentSubjects.progress(cfg.host),
+          JSON.stringify(mustParse(AgentProgressMessage, envelope("agent-progress", source, p))),
+        );
+      } catch (err) {
+        opLog.error({ err }, "progress event failed validation");
+      }
+    },
+  });
+
+  const reply = (
+    opId: string,
+    started: number,
+    ok: boolean,
+    data: Record<string, unknown>,
+    error: ErrorBody | null,
+  ): AgentResult => ({
+    host: cfg.host,
+    opId,
+    ok,
+    durationMs: Math.max(0, Math.round(performance.now() - started)),
+    data,
+    error,
+  });
+  const encode = (r: AgentResult): string =>
+    JSON.stringify(mustParse(AgentResultMessage, envelope("agent-result", source, r)));
+
+  const serverOf = (name: string): AgentServerConfig => {
+    const s = cfg.servers.find((x) => x.name === name);
+    if (!s)
+      throw new MarinaError("UNKNOWN_SERVER", `server "${name}" is not on host ${cfg.host}`, {
+        path: "payload.request.server",
+      });
+    return s;
+  };
+
+  const statusData = async (): Promise<Record<string, unknown>> => {
+    const servers = await Promise.all(
+      cfg.servers.map(async (s) => {
+        const st = await controlOf(s)
+          .status()
+          .catch(() => ({ running: false, pid: null }));
+        const marker = await readRebuildMarker(s.datadir);
+        return {
+          name: s.name,
+          datadir: s.datadir,
+          mariadbdRunning: st.running,
+          pid: st.pid,
+          rebuild: marker ?? null,
+          busy: registry.busyWith(s.name)?.opId ?? null,
+        };
+      }),
+    );
+    return {
+      host: cfg.host,
+      agentVersion: AGENT_VERSION,
+      epoch: highestEpoch,
+      servers,
+      tools,
+      operations: registry.recent().map((o) => ({
+        opId: o.opId,
+        action: o.action,
+        server: o.server,
+        state: o.state,
+        phase: o.phase,
+        startedAt: new Date(o.startedAt).toISOString(),
+        // A decider that missed the done event finds the outcome (e.g. the GTID) here.
+        data: o.result?.data ?? null,
+        error: o.result?.error ?? null,
+      })),
+    };
+  };
+
+  /** Publishes the final result of a long action and closes its record. */
+  const finishLong = (rec: OpRecord, started: number, action: LongAction, opLog: Logger) => {
+    action.done.then(
+      (data) => {
+        rec.phase = "done";
+        const r = reply(rec.opId, started, true, data, null);
+        registry.end(rec, "succeeded", r);
+        opLog.info({ durationMs: r.durationMs, data }, "action succeeded");
+        bus.publish(agentSubjects.done(cfg.host), encode(r));
+      },
+      (err: unknown) => {
+        const body = errorBodyOf(err);
+        const state = body.code === "CANCELLED" ? "cancelled" : "failed";
+        rec.phase = state;
+        const r = reply(rec.opId, started, false, { action: rec.action, server: rec.server }, body);
+        registry.end(rec, state, r);
+        opLog.warn({ err: body }, "action failed");
+        bus.publish(agentSubjects.done(cfg.host), encode(r));
+      },
+    );
+  };
+
+  const runShort = async (
+    rec: OpRecord,
+    fn: () => Promise<Record<string, unknown>>,
+    started: number,
+  ): Promise<AgentResult> => {
+    try {
+      const data = await fn();
+      const r = reply(rec.opId, started, true, data, null);
+      registry.end(rec, "succeeded", r);
+      return r;
+    } catch (err) {
+      const body = errorBodyOf(err);
+      const r = reply(rec.opId, started, false, { action: rec.action, server: rec.server }, body);
+      registry.end(rec, body.code === "CANCELLED" ? "cancelled" : "failed", r);
+      throw err;
+    }
+  };
+
+  async function dispatch(
+    opId: string,
+    req: AgentAction,
+    started: number,
+    opLog: Logger,
+  ): Promise<AgentResult> {
+    const ok = (data: Record<string, unknown>) => reply(opId, started, true, data, null);
+    const ctx = baseCtx(opLog);
+    switch (req.action) {
+      case "status":
+        return ok(await statusData());
+      case "stop-server": {
+        const s = serverOf(req.server);
+        const rec = registry.begin(opId, req.action, s.name, clock.now());
+        return runShort(
+          rec,
+          async () => {
+            await withTimeout(
+              controlOf(s).stop(rec.controller.signal),
+              cfg.timeouts.serviceMs,
+              "stop",
+            );
+            return { action: req.action, server: s.name, ...(await controlOf(s).status()) };
+          },
+          started,
+        );
+      }
+      case "start-server": {
+        const s = serverOf(req.server);
+        const marker = await readRebuildMarker(s.datadir);
+        if (marker) {
+          throw new MarinaError(
+            "REFUSED",
+            `${s.name}: the datadir holds an unfinished rebuild (opId ${marker.opId}, ${marker.state}${marker.reason ? `: ${marker.reason}` : ""}); rebuild it again`,
+            { path: "payload.request.server" },
+          );
+        }
+        const rec = registry.begin(opId, req.action, s.name, clock.now());
+        return runShort(
+          rec,
+          async () => {
+            await withTimeout(
+              controlOf(s).start(rec.controller.signal),
+              cfg.timeouts.serviceMs,
+              "start",
+            );
+            return { action: req.action, server: s.name, ...(await controlOf(s).status()) };
+          },
+          started,
+        );
+      }
+      case "receive-backup":
+      case "send-backup": {
+        const s = serverOf(req.server);
+        const existing = registry.get(opId);
+        if (existing) {
+          // A retried request: report the operation instead of starting it twice.
+          if (existing.action !== req.action) {
+            throw new MarinaError("REFUSED", `opId ${opId} is already used by ${existing.action}`, {
+              path: "payload.opId",
+            });
+          }
+          if (existing.result) return existing.result;
+          return ok({ ...existing.accepted, state: existing.state, phase: existing.phase });
+        }
+        const rec = registry.begin(opId, req.action, s.name, clock.now());
+        let action: LongAction;
+        try {
+          action =
+            req.action === "receive-backup"
+              ? await receiveBackup(ctx, rec, s, {
+                  compression: req.compression,
+                  tls: req.tls,
+                  port: req.port,
+                })
+              : await sendBackup(ctx, rec, s, {
+                  compression: req.compression,
+                  tls: req.tls,
+                  to: req.to,
+                });
+        } catch (err) {
+          const body = errorBodyOf(err);
+          const r = reply(opId, started, false, { action: req.action, server: s.name }, body);
+          registry.end(rec, body.code === "CANCELLED" ? "cancelled" : "failed", r);
+          throw err;
+        }
+        rec.accepted = action.accepted;
+        finishLong(rec, started, action, opLog);
+        return ok(action.accepted);
+      }
+      case "cancel": {
+        const target = registry.get(req.opId);
+        if (!target) {
+          throw new MarinaError("NOT_APPLICABLE", `no operation ${req.opId} on host ${cfg.host}`, {
+            path: "payload.request.opId",
+          });
+        }
+        if (target.state === "running") {
+          opLog.warn({ target: req.opId }, "cancelling");
+          target.controller.abort(`cancelled by request ${opId}`);
+          await withTimeout(target.ended, 60_000, "cancel").catch(() => {});
+        }
+        return ok({ action: "cancel", opId: req.opId, state: target.state, phase: target.phase });
+      }
+      default: {
+        const never: never = req;
+        throw new Error(`unhandled action ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** parse → check → dispatch; always returns a reply, never throws. */
+  async function handle(action: AgentActionName, data: Uint8Array | string): Promise<string> {
+    const started = performance.now();
+    const parsed = parseMessage(AgentRequestMessage, data);
+    if (!parsed.ok) {
+      log.warn({ action, err: parsed.error }, "refused a malformed request");
+      return encode(reply(rawOpId(data), started, false, {}, parsed.error));
+    }
+    const { opId, epoch, host, request } = parsed.value.payload;
+    const opLog = log.child({
+      opId,
+      action,
+      server: "server" in request ? request.server : undefined,
+    });
+    try {
+      if (host !== cfg.host) {
+        throw new MarinaError("REFUSED", `request for host ${host} reached agent ${cfg.host}`, {
+          path: "payload.host",
+        });
+      }
+      if (request.action !== action) {
+        throw new MarinaError(
+          "VALIDATION_FAILED",
+          `payload.request.action: "${request.action}" sent on the ${action} subject`,
+          {
+            path: "payload.request.action",
+          },
+        );
+      }
+      // Fencing: a request from an older leader is refused (status is a read, exempt).
+      if (request.action !== "status") {
+        if (epoch < highestEpoch) {
+          throw new MarinaError("STALE_EPOCH", `epoch ${epoch} is older than ${highestEpoch}`, {
+            path: "payload.epoch",
+          });
+        }
+        highestEpoch = epoch;
+      }
+      opLog.info({ epoch }, "request");
+      return encode(await dispatch(opId, request, started, opLog));
+    } catch (err) {
+      const body = errorBodyOf(err);
+      opLog.warn({ err: body }, "request failed");
+      return encode(reply(opId, started, false, { action }, body));
+    }
+  }
+
+  let servers: { stop(): void }[] = [];
+  let heartbeat: NodeJS.Timeout | undefined;
+
+  const beat = async () => {
+    const hb = {
+      host: cfg.host,
+      agentVersion: AGENT_VERSION,
+      uptimeMs: Math.max(0, Math.round(clock.now() - startedAt)),
+      servers: await Promise.all(
+        cfg.servers.map(async (s) => {
+          const st = await controlOf(s)
+            .status()
+            .catch(() => ({ running: false, pid: null }));
+          return { name: s.name, datadir: s.datadir, mariadbdRunning: st.running, pid: st.pid };
+        }),
+      ),
+      tools,
+      busy: registry.running().map((o) => o.opId),
+    };
+    bus.publish(
+      subjects.agentHeartbeat(cfg.host),
+      JSON.stringify(mustParse(AgentHeartbeatMessage, envelope("agent-heartbeat", source, hb))),
+    );
+  };
+
+  return {
+    registry,
+    handle,
+    async start() {
+      tools = await probeToolVersions(paths);
+      // In the background: a donor whose server is still down must not delay the agent.
+      void recoverInterruptedSends(baseCtx(log), cfg.servers).catch((err) =>
+        log.error({ err }, "recovery of interrupted backups failed"),
+      );
+      servers = AgentActionNames.map((a) =>
+        bus.serve(subjects.agent(cfg.host, a), (d) => handle(a, d)),
+      );
+      let beating = false;
+      heartbeat = setInterval(() => {
+        if (beating) return;
+        beating = true;
+        beat()
+          .catch((err) => log.error({ err }, "heartbeat failed"))
+          .finally(() => {
+            beating = false;
+          });
+      }, cfg.heartbeatMs);
+      await beat().catch((err) => log.error({ err }, "heartbeat failed"));
+      await bus.flush();
+      log.info({ servers: cfg.servers.map((s) => s.name), tools }, "agent started");
+    },
+    async stop() {
+      for (const s of servers) s.stop();
+      servers = [];
+      if (heartbeat) clearInterval(heartbeat);
+      const running = registry.running();
+      for (const r of running) r.controller.abort("agent stopping");
+      await Promise.all(
+        running.map((r) => withTimeout(r.ended, 60_000, "shutdown").catch(() => {})),
+      );
+      await bus.flush().catch(() => {});
+    },
+  };
+}
+
+/** The opId of a request that failed validation, when it has a usable one. */
+function rawOpId(data: Uint8Array | string): string {
+  try {
+    const v = JSON.parse(typeof data === "string" ? data : new TextDecoder().decode(data)) as {
+      payload?: { opId?: unknown };
+    };
+    const id = v?.payload?.opId;
+    return typeof id === "string" && SAFE_NAME.test(id) ? id : "invalid-request";
+  } catch {
+    return "invalid-request";
+  }
+}

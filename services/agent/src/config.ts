@@ -1,0 +1,179 @@
+import {
+  Address,
+  HostName,
+  loadConfigFile,
+  parseConfigText,
+  Secret,
+  ServerName,
+} from "@marina/contracts";
+import {
+  checkAbsolutePath,
+  checkDatadirPath,
+  checkDbUser,
+  checkOsName,
+  checkUnit,
+  DEFAULT_TOOL_PATHS,
+} from "@marina/hostops";
+import { z } from "zod";
+
+// The agent's own config file (YAML or JSON). Values that end up in a command line are
+// checked with the same validators the argv builders use, so a bad file fails at load
+// with the field's path, not halfway through a rebuild.
+
+function via<T>(check: (v: T, field: string) => T, what: string) {
+  return (v: T, ctx: z.RefinementCtx) => {
+    try {
+      check(v, what);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message.replace(/^[^:]*: /, "") });
+    }
+  };
+}
+
+const AbsPath = z.string().superRefine(via(checkAbsolutePath, "path"));
+const DatadirPath = z.string().superRefine(via(checkDatadirPath, "datadir"));
+const OsName = z.string().superRefine(via(checkOsName, "name"));
+
+export const SystemdControl = z.strictObject({
+  kind: z.literal("systemd"),
+  unit: z.string().superRefine(via(checkUnit, "unit")).default("mariadb"),
+});
+
+/**
+ * The agent starts mariadbd itself with this argv (first element an absolute path) and
+ * finds it again through the pid file the server writes.
+ */
+export const ProcessControl = z.strictObject({
+  kind: z.literal("process"),
+  start: z.array(z.string().min(1).max(4096)).min(1).max(64),
+  pidFile: AbsPath,
+  /** stdout/stderr of the started process. */
+  logFile: AbsPath.optional(),
+  stopTimeoutMs: z.number().int().min(100).max(3_600_000).default(120_000),
+  startTimeoutMs: z.number().int().min(100).max(3_600_000).default(300_000),
+});
+
+export const ServiceControlConfig = z.discriminatedUnion("kind", [SystemdControl, ProcessControl]);
+
+export const AgentServerConfig = z.strictObject({
+  name: ServerName,
+  datadir: DatadirPath,
+  defaultsFile: AbsPath.default("/etc/mysql/my.cnf"),
+  socket: AbsPath.default("/run/mysqld/mysqld.sock"),
+  port: z.number().int().min(1).max(65535).default(3306),
+  osUser: OsName.default("mysql"),
+  osGroup: OsName.default("mysql"),
+  service: ServiceControlConfig.default({ kind: "systemd", unit: "mariadb" }),
+});
+
+const ToolPathsConfig = z
+  .strictObject(
+    Object.fromEntries(
+      Object.entries(DEFAULT_TOOL_PATHS).map(([k, v]) => [k, AbsPath.default(v)]),
+    ) as Record<keyof typeof DEFAULT_TOOL_PATHS, z.ZodDefault<typeof AbsPath>>,
+  )
+  .prefault({});
+
+export const AgentTimeouts = z
+  .strictObject({
+    /** Stopping or starting a server. */
+    serviceMs: z.number().int().min(100).default(300_000),
+    /** A listening receiver waits this long for the donor to connect. */
+    connectMs: z.number().int().min(100).default(120_000),
+    /** No byte moved for this long: the stream is declared stuck. */
+    idleMs: z.number().int().min(100).default(120_000),
+    /** The whole stream. */
+    streamMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(6 * 3600_000),
+    prepareMs: z.number().int().min(100).default(3600_000),
+    /** SQL on the local server (replication checks on a donor). */
+    sqlMs: z.number().int().min(100).default(10_000),
+  })
+  .prefault({});
+
+export const AgentConfig = z
+  .strictObject({
+    host: HostName,
+    nats: z
+      .strictObject({
+        servers: z.array(z.string().min(1)).min(1).default(["nats://127.0.0.1:4222"]),
+        user: z.string().optional(),
+        password: Secret.optional(),
+      })
+      .prefault({}),
+    /** Address donors connect to when this host receives a backup. */
+    advertiseAddress: Address,
+    /** Local address the receiving socat binds. */
+    listenAddress: Address.default("0.0.0.0"),
+    /** Ports a receiver may listen on when the request names none. */
+    transferPorts: z
+      .strictObject({
+        from: z.number().int().min(1024).max(65535),
+        to: z.number().int().min(1024).max(65535),
+      })
+      .refine((r) => r.from <= r.to, "from must be <= to")
+      .default({ from: 4444, to: 4463 }),
+    /** Local account for mariadb-backup and replication checks, over the unix socket. */
+    backup: z.strictObject({
+      user: z.string().superRefine(via(checkDbUser, "user")),
+      password: Secret.optional(),
+    }),
+    /** Scratch space (mariadb-backup's --target-dir while streaming). */
+    tmpDir: AbsPath.default("/var/tmp/marina-agent"),
+    tools: ToolPathsConfig,
+    /** PEM files for TLS streams (socat OPENSSL, peer verified against `ca`). */
+    tls: z.strictObject({ cert: AbsPath, key: AbsPath, ca: AbsPath }).optional(),
+    servers: z.array(AgentServerConfig).min(1).max(32),
+    heartbeatMs: z.number().int().min(100).max(60_000).default(1000),
+    progressMs: z.number().int().min(100).max(60_000).default(1000),
+    timeouts: AgentTimeouts,
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Map<string, number>();
+    cfg.servers.forEach((s, i) => {
+      if (seen.has(s.name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["servers", i, "name"],
+          message: `duplicate server "${s.name}"`,
+        });
+      }
+      seen.set(s.name, i);
+      cfg.servers.forEach((o, j) => {
+        if (j < i && o.datadir === s.datadir) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["servers", i, "datadir"],
+            message: `datadir ${s.datadir} is also the datadir of "${o.name}"`,
+          });
+        }
+      });
+      if (s.service.kind === "process") {
+        const argv0 = s.service.start[0]!;
+        if (!argv0.startsWith("/")) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["servers", i, "service", "start", 0],
+            message: "must be an absolute path to the program",
+          });
+        }
+      }
+    });
+  });
+
+export type AgentConfig = z.infer<typeof AgentConfig>;
+export type AgentServerConfig = z.infer<typeof AgentServerConfig>;
+export type ServiceControlConfig = z.infer<typeof ServiceControlConfig>;
+export type AgentTimeouts = z.infer<typeof AgentTimeouts>;
+
+/** Reads and validates an agent config; one-line errors naming the file and field. */
+export function loadAgentConfig(path: string): AgentConfig {
+  return loadConfigFile(path, AgentConfig);
+}
+
+export function parseAgentConfig(text: string, origin = "agent config"): AgentConfig {
+  return parseConfigText(text, origin, AgentConfig);
+}

@@ -1,0 +1,272 @@
+import { constants } from "node:fs";
+import { access, readFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { type Compression, MarinaError } from "@marina/contracts";
+import {
+  decompressor,
+  extractStream,
+  type Invocation,
+  listenStream,
+  parseBackupPosition,
+  prepareBackup,
+  SOCAT_ACCEPTED,
+  SOCAT_LISTENING,
+} from "@marina/hostops";
+import type { AgentServerConfig } from "../config.js";
+import {
+  chownTree,
+  clearDatadir,
+  guardDatadir,
+  removeRebuildMarker,
+  TRASH_PREFIX,
+  treeSize,
+  writeRebuildMarker,
+} from "../host/datadir.js";
+import { Pipeline } from "../proc/pipeline.js";
+import { runProgram } from "../proc/run.js";
+import { type LongAction, type OpContext, phase, withTimeout } from "./context.js";
+import type { OpRecord } from "./registry.js";
+import { watchStream } from "./stream-watch.js";
+
+export interface ReceiveSpec {
+  readonly compression: Compression;
+  readonly tls: boolean;
+  readonly port: number | undefined;
+}
+
+/** Whether a TCP port can be bound on `address` right now. */
+function portFree(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen({ host: address, port, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+let nextPortOffset = 0;
+
+/** Candidate ports: the requested one, or the configured range starting at a rotating offset. */
+async function candidatePorts(ctx: OpContext, requested: number | undefined): Promise<number[]> {
+  if (requested !== undefined) {
+    if (await portFree(ctx.cfg.listenAddress, requested)) return [requested];
+    throw new MarinaError("REFUSED", `port ${requested} is in use on ${ctx.cfg.listenAddress}`, {
+      path: "payload.request.port",
+    });
+  }
+  const { from, to } = ctx.cfg.transferPorts;
+  const n = to - from + 1;
+  const out: number[] = [];
+  for (let i = 0; i < n && out.length < 3; i++) {
+    const port = from + ((nextPortOffset + i) % n);
+    if (await portFree(ctx.cfg.listenAddress, port)) out.push(port);
+  }
+  nextPortOffset = (nextPortOffset + 1) % n;
+  if (out.length === 0) {
+    throw new MarinaError("REFUSED", `no free transfer port in ${from}-${to}`);
+  }
+  return out;
+}
+
+/**
+ * Target of a rebuild. Before the first reply: the datadir guard, TLS check, stop the
+ * server, empty the datadir (a marker records the unfinished restore), start the listener.
+ * The reply carries the port. In the background: wait for the donor, extract, prepare,
+ * chown, remove the marker, start the server, and return the backup's GTID position.
+ * On failure after the datadir was emptied, the marker says `failed` with the reason and
+ * the server stays stopped: start-server refuses such a datadir.
+ */
+export async function receiveBackup(
+  ctx: OpContext,
+  rec: OpRecord,
+  server: AgentServerConfig,
+  spec: ReceiveSpec,
+): Promise<LongAction> {
+  const timings: Record<string, number> = {};
+  const t = ctx.cfg.timeouts;
+  const signal = rec.controller.signal;
+  const tls = spec.tls ? ctx.cfg.tls : undefined;
+  if (spec.tls && !tls) {
+    throw new MarinaError("REFUSED", "tls requested but the agent has no tls files configured", {
+      path: "payload.request.tls",
+    });
+  }
+  const stages: Invocation[] = [];
+  const dec = decompressor(spec.compression);
+  // Everything that can be checked is checked before any effect: the argv, the TLS
+  // files, a port to listen on, the datadir. A refusal here has changed nothing.
+  extractStream(server.datadir);
+  if (tls) {
+    for (const f of [tls.cert, tls.key, tls.ca]) {
+      await access(f, constants.R_OK).catch(() => {
+        throw new MarinaError("REFUSED", `tls file ${f} is not readable`);
+      });
+    }
+  }
+  const ports = await candidatePorts(ctx, spec.port);
+  await phase(rec, timings, "guard", () => guardDatadir(server.datadir));
+  const control = ctx.control(server);
+  await phase(rec, timings, "stop", () => withTimeout(control.stop(signal), t.serviceMs, "stop"));
+
+  let emptied = false;
+  const markFailed = async (reason: string) => {
+    if (!emptied) return;
+    await writeRebuildMarker(server.datadir, {
+      opId: rec.opId,
+      state: "failed",
+      reason,
+      startedAt: new Date(rec.startedAt).toISOString(),
+      updatedAt: new Date(ctx.now()).toISOString(),
+    }).catch((err) => ctx.log.error({ err }, "could not write the failed-rebuild marker"));
+  };
+
+  let pipeline: Pipeline | undefined;
+  let port = 0;
+  let oldContentsDeleted: Promise<void> = Promise.resolve();
+  try {
+    await phase(rec, timings, "empty", async () => {
+      emptied = true;
+      const cleared = await clearDatadir(server.datadir, `${TRASH_PREFIX}${rec.opId}`);
+      const removed = cleared.removed;
+      oldContentsDeleted = cleared.deleted;
+      await writeRebuildMarker(server.datadir, {
+        opId: rec.opId,
+        state: "restoring",
+        reason: null,
+        startedAt: new Date(rec.startedAt).toISOString(),
+        updatedAt: new Date(ctx.now()).toISOString(),
+      });
+      ctx.log.info({ removed }, "datadir emptied");
+    });
+    await phase(rec, timings, "listening", async () => {
+      let lastErr: unknown;
+      for (const candidate of ports) {
+        stages.length = 0;
+        stages.push(listenStream({ port: candidate, bind: ctx.cfg.listenAddress, tls }));
+        if (dec) stages.push(dec);
+        stages.push(extractStream(server.datadir));
+        try {
+          pipeline = await Pipeline.start(
+            stages.map((inv) => ({ inv })),
+            {
+              paths: ctx.paths,
+              gate: {
+                stage: 0,
+                pattern: SOCAT_LISTENING,
+                timeoutMs: 15_000,
+                what: "socat listen",
+              },
+            },
+          );
+          port = candidate;
+          return;
+        } catch (err) {
+          lastErr = err;
+          if (!/Address already in use/i.test((err as Error).message)) break;
+        }
+      }
+      throw lastErr;
+    });
+  } catch (err) {
+    await markFailed((err as Error).message);
+    throw err;
+  }
+  const running = pipeline!;
+  rec.phase = "connecting";
+  ctx.log.info(
+    { port, compression: spec.compression.kind, tls: spec.tls },
+    "listening for the donor",
+  );
+
+  const done = (async (): Promise<Record<string, unknown>> => {
+    try {
+      const source = running.stages[0]!;
+      const connected = source.waitForLine(SOCAT_ACCEPTED, t.connectMs);
+      void connected.then((ok) => {
+        if (ok && rec.phase === "connecting") rec.phase = "streaming";
+      });
+      const stream = await watchStream(running, rec, {
+        countStage: stages.length - 1,
+        connected,
+        connectMs: t.connectMs,
+        idleMs: t.idleMs,
+        streamMs: t.streamMs,
+        progressMs: ctx.cfg.progressMs,
+        totalBytes: null,
+        onProgress: (bytes, rate, etaMs) =>
+          ctx.publishProgress({
+            host: ctx.cfg.host,
+            opId: rec.opId,
+            server: server.name,
+            action: "receive-backup",
+            phase: rec.phase,
+            bytes,
+            totalBytes: null,
+            bytesPerSecond: Math.round(rate),
+            etaMs,
+            elapsedMs: ctx.now() - rec.startedAt,
+          }),
+      });
+      timings.streaming = stream.ms;
+      // The old contents were deleted in the background while the stream ran.
+      await phase(rec, timings, "empty", () => oldContentsDeleted);
+      await phase(rec, timings, "prepare", () =>
+        runProgram(prepareBackup(server.datadir, server.defaultsFile), {
+          paths: ctx.paths,
+          timeoutMs: t.prepareMs,
+          signal: rec.controller.signal,
+        }),
+      );
+      const binlogInfo = await readFile(
+        join(server.datadir, "xtrabackup_binlog_info"),
+        "utf8",
+      ).catch(() => {
+        throw new MarinaError("TOOL_FAILED", "the backup has no xtrabackup_binlog_info");
+      });
+      const slaveInfo = await readFile(join(server.datadir, "xtrabackup_slave_info"), "utf8").catch(
+        () => null,
+      );
+      const position = parseBackupPosition(binlogInfo, slaveInfo);
+      const size = await treeSize(server.datadir);
+      await phase(rec, timings, "chown", () =>
+        chownTree(server.datadir, server.osUser, server.osGroup),
+      );
+      // The datadir is complete: from here on it is a normal datadir again.
+      await removeRebuildMarker(server.datadir);
+      emptied = false;
+      await phase(rec, timings, "start", () =>
+        withTimeout(control.start(rec.controller.signal), t.serviceMs, "start"),
+      );
+      return {
+        action: "receive-backup",
+        server: server.name,
+        gtid: position.gtid,
+        binlogFile: position.binlogFile,
+        binlogPos: position.binlogPos,
+        slaveGtid: position.slaveGtid,
+        bytes: stream.bytes,
+        datadirBytes: size,
+        port,
+        timings,
+      };
+    } catch (err) {
+      if (running.running()) await running.kill();
+      await oldContentsDeleted.catch(() => {});
+      await markFailed((err as Error).message);
+      throw err;
+    }
+  })();
+  // The caller attaches its own handlers; this keeps an early rejection from being unhandled.
+  done.catch(() => {});
+  return {
+    accepted: {
+      action: "receive-backup",
+      server: server.name,
+      state: "running",
+      phase: "listening",
+      address: ctx.cfg.advertiseAddress,
+      port,
+    },
+    done,
+  };
+}

@@ -1,0 +1,225 @@
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type Compression, MarinaError } from "@marina/contracts";
+import {
+  backupStream,
+  compressor,
+  connectStream,
+  type Invocation,
+  SOCAT_CONNECTED,
+} from "@marina/hostops";
+import type { AgentServerConfig } from "../config.js";
+import { treeSize } from "../host/datadir.js";
+import { replicaThreads, restartSqlThreads } from "../host/local-sql.js";
+import { Pipeline, type PipelineStage } from "../proc/pipeline.js";
+import { type LongAction, type OpContext, phase, requestField } from "./context.js";
+import type { OpRecord } from "./registry.js";
+import { watchStream } from "./stream-watch.js";
+
+export interface SendSpec {
+  readonly compression: Compression;
+  readonly tls: boolean;
+  readonly to: { readonly address: string; readonly port: number };
+}
+
+/** Written before a backup starts; found at agent start-up if the agent died mid-backup. */
+interface DonorMarker {
+  readonly opId: string;
+  readonly server: string;
+  /** Replication connections whose SQL thread ran before the backup. */
+  readonly sqlRunning: readonly string[];
+}
+
+const donorMarkerPath = (ctx: OpContext, server: string) =>
+  join(ctx.cfg.tmpDir, `${server}.sending.json`);
+
+/**
+ * Starts the SQL threads that ran before a backup and are stopped now. Retries briefly:
+ * right after a killed mariadb-backup the server may still hold its backup locks.
+ */
+async function restoreReplication(
+  ctx: OpContext,
+  server: AgentServerConfig,
+  sqlRunning: readonly string[],
+): Promise<string[]> {
+  if (sqlRunning.length === 0) return [];
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      return await restartSqlThreads(ctx.account(server), sqlRunning);
+    } catch (err) {
+      lastErr = err;
+      await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+    }
+  }
+  throw lastErr;
+}
+
+/**
+ * Restores replication on donors whose backup was interrupted by an agent crash, from the
+ * markers left in tmpDir. Called once at start-up.
+ */
+export async function recoverInterruptedSends(
+  ctx: OpContext,
+  servers: readonly AgentServerConfig[],
+): Promise<void> {
+  const files = await readdir(ctx.cfg.tmpDir).catch(() => [] as string[]);
+  for (const f of files.filter((n) => n.endsWith(".sending.json"))) {
+    const path = join(ctx.cfg.tmpDir, f);
+    try {
+      const m = JSON.parse(await readFile(path, "utf8")) as DonorMarker;
+      const server = servers.find((s) => s.name === m.server);
+      if (server) {
+        const started = await restoreReplication(ctx, server, m.sqlRunning);
+        ctx.log.warn(
+          { server: m.server, opId: m.opId, started },
+          "restored replication after an interrupted backup",
+        );
+      }
+      await rm(path, { force: true });
+    } catch (err) {
+      ctx.log.error({ err, file: f }, "could not recover an interrupted backup");
+    }
+  }
+}
+
+/**
+ * Donor of a rebuild: `mariadb-backup --backup --stream | [compress] | socat TCP:<to>`.
+ * socat connects first; mariadb-backup starts only once the receiver accepted, so a
+ * refused connection costs nothing. The first reply comes once streaming started; the
+ * final result follows on the done subject. Whatever the outcome, replication SQL threads
+ * that ran before the backup are started again.
+ */
+export async function sendBackup(
+  ctx: OpContext,
+  rec: OpRecord,
+  server: AgentServerConfig,
+  spec: SendSpec,
+): Promise<LongAction> {
+  const timings: Record<string, number> = {};
+  const t = ctx.cfg.timeouts;
+  const tls = spec.tls ? ctx.cfg.tls : undefined;
+  if (spec.tls && !tls) {
+    throw new MarinaError("REFUSED", "tls requested but the agent has no tls files configured", {
+      path: "payload.request.tls",
+    });
+  }
+  const scratch = join(ctx.cfg.tmpDir, `${server.name}-${rec.opId}`);
+  const stages: PipelineStage[] = [
+    {
+      inv: backupStream({
+        defaultsFile: server.defaultsFile,
+        socket: server.socket,
+        user: ctx.cfg.backup.user,
+        tmpDir: scratch,
+      }),
+      env: ctx.backupEnv,
+    },
+  ];
+  const comp: Invocation | undefined = compressor(spec.compression);
+  if (comp) stages.push({ inv: comp });
+  stages.push({
+    inv: requestField(() =>
+      connectStream({
+        address: spec.to.address,
+        port: spec.to.port,
+        connectTimeoutS: Math.ceil(t.connectMs / 1000),
+        tls,
+      }),
+    ),
+  });
+
+  const before = await phase(rec, timings, "guard", () => replicaThreads(ctx.account(server)));
+  const sqlRunning = before.filter((r) => r.sqlRunning).map((r) => r.connection);
+  const totalBytes = await treeSize(server.datadir).catch(() => null);
+  await mkdir(scratch, { recursive: true, mode: 0o700 });
+  const marker: DonorMarker = { opId: rec.opId, server: server.name, sqlRunning };
+  await writeFile(donorMarkerPath(ctx, server.name), JSON.stringify(marker), { mode: 0o600 });
+  const cleanup = async () => {
+    await rm(scratch, { recursive: true, force: true }).catch(() => {});
+    await rm(donorMarkerPath(ctx, server.name), { force: true }).catch(() => {});
+  };
+
+  let pipeline: Pipeline;
+  try {
+    pipeline = await phase(rec, timings, "connecting", () =>
+      Pipeline.start(stages, {
+        paths: ctx.paths,
+        gate: {
+          stage: stages.length - 1,
+          pattern: SOCAT_CONNECTED,
+          timeoutMs: t.connectMs,
+          what: "socat connect",
+        },
+      }),
+    );
+  } catch (err) {
+    // Nothing upstream ran: replication was never touched.
+    await cleanup();
+    throw err;
+  }
+  rec.phase = "streaming";
+  ctx.log.info({ to: spec.to, compression: spec.compression.kind, totalBytes }, "streaming backup");
+
+  const done = (async (): Promise<Record<string, unknown>> => {
+    let failure: unknown;
+    let stream: { bytes: number; ms: number } | undefined;
+    try {
+      stream = await watchStream(pipeline, rec, {
+        countStage: stages.length - 1,
+        connected: Promise.resolve(true),
+        connectMs: t.connectMs,
+        idleMs: t.idleMs,
+        streamMs: t.streamMs,
+        progressMs: ctx.cfg.progressMs,
+        totalBytes,
+        onProgress: (bytes, rate, etaMs) =>
+          ctx.publishProgress({
+            host: ctx.cfg.host,
+            opId: rec.opId,
+            server: server.name,
+            action: "send-backup",
+            phase: rec.phase,
+            bytes,
+            totalBytes,
+            bytesPerSecond: Math.round(rate),
+            etaMs,
+            elapsedMs: ctx.now() - rec.startedAt,
+          }),
+      });
+      timings.streaming = stream.ms;
+    } catch (err) {
+      failure = err;
+      if (pipeline.running()) await pipeline.kill();
+    }
+    // Replication is restored on every path, success included (belt and braces: on
+    // success mariadb-backup has restarted the SQL thread itself, and this is a no-op).
+    rec.phase = "restore-replication";
+    let restarted: string[] = [];
+    try {
+      restarted = await restoreReplication(ctx, server, sqlRunning);
+      await cleanup();
+    } catch (err) {
+      ctx.log.error({ err }, "could not restore replication on the donor");
+      failure ??= new MarinaError(
+        "SQL_ERROR",
+        `backup ended but replication could not be restarted: ${(err as Error).message}`,
+      );
+    }
+    if (restarted.length > 0) ctx.log.warn({ restarted }, "restarted replication SQL threads");
+    if (failure) throw failure;
+    return {
+      action: "send-backup",
+      server: server.name,
+      bytes: stream?.bytes ?? 0,
+      totalBytes,
+      replicationRestarted: restarted,
+      timings,
+    };
+  })();
+  done.catch(() => {});
+  return {
+    accepted: { action: "send-backup", server: server.name, state: "running", phase: "streaming" },
+    done,
+  };
+}

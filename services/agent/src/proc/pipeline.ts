@@ -1,0 +1,123 @@
+import type { Writable } from "node:stream";
+import { MarinaError } from "@marina/contracts";
+import type { Invocation, ToolPaths } from "@marina/hostops";
+import { Stage, type StageExit } from "./stage.js";
+
+// `a | b | c` without a shell: each program's stdout IS the next one's stdin (the pipe's
+// file descriptor is handed to the child), so the data never passes through Node. Stages
+// are spawned from the sink back to the source, which lets a caller hold the source back
+// until the sink is ready (e.g. socat connected) — no backup starts without a receiver.
+
+export interface PipelineStage {
+  readonly inv: Invocation;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface PipelineGate {
+  /** Index of the stage whose stderr must show `pattern` before upstream stages start. */
+  readonly stage: number;
+  readonly pattern: RegExp;
+  readonly timeoutMs: number;
+  readonly what: string;
+}
+
+export interface PipelineOptions {
+  readonly paths: ToolPaths;
+  readonly gate?: PipelineGate;
+  readonly cwd?: string;
+}
+
+export interface PipelineResult {
+  readonly ok: boolean;
+  readonly exits: readonly StageExit[];
+  /** The first failing stage's program and stderr tail, for the error message. */
+  readonly failure: string | undefined;
+}
+
+export class Pipeline {
+  readonly stages: readonly Stage[];
+  readonly done: Promise<PipelineResult>;
+
+  private constructor(stages: Stage[]) {
+    this.stages = stages;
+    this.done = Promise.all(stages.map((s) => s.exited)).then((exits) => {
+      const failed = exits.map((_e, i) => i).filter((i) => exits[i]!.code !== 0);
+      // A writer killed by a dead reader (SIGPIPE, "Broken pipe") is a victim: name the
+      // stage that failed first for its own reason.
+      const cause = failed.find((i) => !isPipeVictim(stages[i]!, exits[i]!)) ?? failed[0];
+      return {
+        ok: failed.length === 0,
+        exits,
+        failure: cause === undefined ? undefined : describe(stages[cause]!, exits[cause]!),
+      };
+    });
+  }
+
+  /** Spawns the stages (sink first); rejects, with nothing left running, if the gate fails. */
+  static async start(specs: readonly PipelineStage[], o: PipelineOptions): Promise<Pipeline> {
+    if (specs.length === 0) throw new Error("empty pipeline");
+    const spawned: Stage[] = [];
+    let downstream: Writable | undefined;
+    try {
+      for (let i = specs.length - 1; i >= 0; i--) {
+        const spec = specs[i]!;
+        const stage = new Stage(spec.inv, {
+          paths: o.paths,
+          stdin: i === 0 ? "ignore" : "pipe",
+          stdout: downstream ?? "ignore",
+          dieWithAgent: true,
+          ...(spec.env ? { env: spec.env } : {}),
+          ...(o.cwd ? { cwd: o.cwd } : {}),
+        });
+        // The child holds its own copy of the pipe end; the agent's copy must go, or a
+        // dead reader would never deliver EPIPE to the writer (and vice versa EOF).
+        downstream?.destroy();
+        downstream = stage.child.stdin ?? undefined;
+        spawned.unshift(stage);
+        if (o.gate && o.gate.stage === i) {
+          const ready = await stage.waitForLine(o.gate.pattern, o.gate.timeoutMs);
+          if (!ready) {
+            const detail = stage.exit
+              ? describe(stage, stage.exit)
+              : `${o.gate.what}: not ready after ${o.gate.timeoutMs} ms`;
+            throw new MarinaError(stage.exit ? "TOOL_FAILED" : "TIMEOUT", detail);
+          }
+        }
+      }
+      return new Pipeline(spawned);
+    } catch (err) {
+      downstream?.destroy();
+      await killAll(spawned);
+      throw err;
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when every stage exited. */
+  async kill(graceMs = 3_000): Promise<void> {
+    await killAll(this.stages, graceMs);
+  }
+
+  running(): boolean {
+    return this.stages.some((s) => s.running());
+  }
+}
+
+function isPipeVictim(stage: Stage, exit: StageExit): boolean {
+  return exit.signal === "SIGPIPE" || /broken pipe|EPIPE/i.test(stage.stderrTail(20));
+}
+
+function describe(stage: Stage, exit: StageExit): string {
+  const how = exit.signal ? `signal ${exit.signal}` : `exit ${exit.code}`;
+  const tail = stage.stderrTail();
+  return `${exit.program} failed (${how})${tail ? `: ${tail}` : ""}`;
+}
+
+async function killAll(stages: readonly Stage[], graceMs = 3_000): Promise<void> {
+  for (const s of stages) s.signal("SIGTERM");
+  const all = Promise.all(stages.map((s) => s.exited));
+  const timer = setTimeout(() => {
+    for (const s of stages) s.signal("SIGKILL");
+  }, graceMs);
+  await all;
+  clearTimeout(timer);
+}

@@ -1,0 +1,63 @@
+import { resolveSecret } from "@marina/contracts";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { type Logger, pino } from "pino";
+import { type AgentApp, buildApp, type Clock } from "./app.js";
+import { natsBus } from "./bus.js";
+import type { AgentConfig } from "./config.js";
+import type { ServiceControlFactory } from "./host/service-control.js";
+
+export interface StartAgentOptions {
+  readonly config: AgentConfig;
+  readonly log?: Logger;
+  readonly clock?: Clock;
+  /** Injected stop/start (tests pass the lab's own); default: what the config says. */
+  readonly serviceControl?: ServiceControlFactory;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface RunningAgent {
+  readonly app: AgentApp;
+  readonly nc: NatsConnection;
+  stop(): Promise<void>;
+}
+
+/** Connects to NATS, builds the agent and starts serving; `stop()` undoes all of it. */
+export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
+  const cfg = o.config;
+  const env = o.env ?? process.env;
+  const log =
+    o.log ??
+    pino({
+      name: "marina-agent",
+      redact: ["*.password", "password", "backupPassword", "*.MYSQL_PWD"],
+    });
+  const nc = await connect({
+    servers: cfg.nats.servers,
+    name: `marina-agent-${cfg.host}`,
+    maxReconnectAttempts: -1,
+    ...(cfg.nats.user ? { user: cfg.nats.user } : {}),
+    ...(cfg.nats.password ? { pass: resolveSecret(cfg.nats.password, env) } : {}),
+  });
+  const app = buildApp({
+    bus: natsBus(nc),
+    log,
+    config: cfg,
+    backupPassword: cfg.backup.password ? resolveSecret(cfg.backup.password, env) : undefined,
+    ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.serviceControl ? { serviceControl: o.serviceControl } : {}),
+  });
+  try {
+    await app.start();
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
+  return {
+    app,
+    nc,
+    async stop() {
+      await app.stop();
+      await nc.drain().catch(() => nc.close());
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseAgentConfig } from "../src/index.js";
+
+const good = `
+host: db1-host
+advertiseAddress: 10.0.0.1
+backup: { user: marina_backup, password: { env: MARINA_BACKUP_PASSWORD } }
+servers:
+  - name: db1
+    datadir: /var/lib/mysql
+`;
+
+function errorOf(text: string): string {
+  try {
+    parseAgentConfig(text, "agent.yaml");
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error("expected a config error");
+}
+
+describe("agent config", () => {
+  it("fills the Debian defaults", () => {
+    const c = parseAgentConfig(good);
+    expect(c.servers[0]).toMatchObject({
+      defaultsFile: "/etc/mysql/my.cnf",
+      socket: "/run/mysqld/mysqld.sock",
+      osUser: "mysql",
+      service: { kind: "systemd", unit: "mariadb" },
+    });
+    expect(c.tools["mariadb-backup"]).toBe("/usr/bin/mariadb-backup");
+    expect(c.transferPorts).toEqual({ from: 4444, to: 4463 });
+    expect(c.timeouts.connectMs).toBe(120_000);
+  });
+
+  it("accepts process control with an absolute argv", () => {
+    const c = parseAgentConfig(`${good}    service:
+      kind: process
+      start: [/usr/sbin/mariadbd, --defaults-file=/etc/mysql/my.cnf]
+      pidFile: /run/mysqld/mysqld.pid
+`);
+    expect(c.servers[0]?.service).toMatchObject({ kind: "process", stopTimeoutMs: 120_000 });
+  });
+
+  it.each([
+    ["datadir: /var/lib/mysql", "datadir: /", /servers\.0\.datadir: .*root directory/],
+    ["datadir: /var/lib/mysql", "datadir: /etc", /servers\.0\.datadir: .*system directory/],
+    ["datadir: /var/lib/mysql", "datadir: var/lib/mysql", /servers\.0\.datadir: .*absolute/],
+    [
+      "datadir: /var/lib/mysql",
+      "datadir: /var/lib/mysql/../../etc",
+      /servers\.0\.datadir: .*'\.\.'/,
+    ],
+    ["datadir: /var/lib/mysql", 'datadir: "/var/lib/my sql"', /servers\.0\.datadir/],
+    ["name: db1", "name: db1;reboot", /servers\.0\.name: server name/],
+    ["host: db1-host", "host: ../db", /host: host id/],
+    ["user: marina_backup", 'user: "-uroot"', /backup\.user/],
+  ])("refuses %s -> %s with the field path", (from, to, want) => {
+    const msg = errorOf(good.replace(from, to));
+    expect(msg).toMatch(/^agent\.yaml: /);
+    expect(msg).toMatch(want);
+    expect(msg.split("\n")).toHaveLength(1);
+  });
+
+  it("refuses a relative start program and a unit that is an option", () => {
+    expect(
+      errorOf(`${good}    service: { kind: process, start: [mariadbd], pidFile: /run/x.pid }\n`),
+    ).toMatch(/servers\.0\.service\.start\.0: must be an absolute path/);
+    expect(errorOf(`${good}    service: { kind: systemd, unit: "--all" }\n`)).toMatch(
+      /servers\.0\.service\.unit/,
+    );
+  });
+
+  it("refuses two servers with one datadir", () => {
+    const msg = errorOf(`${good}  - name: db2\n    datadir: /var/lib/mysql\n`);
+    expect(msg).toMatch(
+      /servers\.1\.datadir: datadir \/var\/lib\/mysql is also the datadir of "db1"/,
+    );
+  });
+});
+
+describe("deploy/agent.example.yaml", () => {
+  it("is a valid agent config", () => {
+    const file = join(import.meta.dirname, "..", "..", "..", "deploy", "agent.example.yaml");
+    const c = parseAgentConfig(readFileSync(file, "utf8"), file);
+    expect(c.host).toBe("db1-host");
+    expect(c.servers[0]?.datadir).toBe("/var/lib/mysql");
+  });
+});

@@ -1,0 +1,86 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { freePort, waitFor } from "@marina/lab";
+
+// A throwaway sshd on a loopback port for the agentless tests. Its files live inside the
+// lab tree (a path with `marina-lab-`), so its command line is covered by the leftover
+// check; setpriv --pdeathsig kills it if the test process dies.
+
+export interface TestSshd {
+  readonly port: number;
+  readonly clientKey: string;
+  /** `ssh-keygen -lf` fingerprint of the host key ("SHA256:..."). */
+  readonly hostKeyFingerprint: string;
+  stop(): Promise<void>;
+}
+
+function keygen(file: string): void {
+  execFileSync("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file], {
+    stdio: "ignore",
+  });
+}
+
+export async function startSshd(dir: string): Promise<TestSshd> {
+  await mkdir(dir, { recursive: true });
+  await mkdir("/run/sshd", { recursive: true });
+  const hostKey = join(dir, "host_ed25519");
+  const clientKey = join(dir, "client_ed25519");
+  keygen(hostKey);
+  keygen(clientKey);
+  await writeFile(join(dir, "authorized_keys"), await readFile(`${clientKey}.pub`));
+  const port = await freePort();
+  const config = join(dir, "sshd_config");
+  await writeFile(
+    config,
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, "sshd.pid")}`,
+      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+      "PermitRootLogin prohibit-password",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "StrictModes no",
+      "LogLevel ERROR",
+      "",
+    ].join("\n"),
+  );
+  const fp = execFileSync("/usr/bin/ssh-keygen", ["-lf", `${hostKey}.pub`], { encoding: "utf8" });
+  const hostKeyFingerprint = fp.split(" ")[1]!;
+  const child: ChildProcess = spawn(
+    "/usr/bin/setpriv",
+    ["--pdeathsig", "KILL", "--", "/usr/sbin/sshd", "-D", "-e", "-f", config],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  await waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        if (child.exitCode !== null) throw new Error(`sshd exited: ${stderr}`);
+        const s = connect(port, "127.0.0.1");
+        s.once("connect", () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once("error", () => resolve(false));
+      }),
+    { timeoutMs: 10_000, message: "sshd listening" },
+  );
+  return {
+    port,
+    clientKey: await readFile(clientKey, "utf8"),
+    hostKeyFingerprint,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
