@@ -62,6 +62,42 @@ export const AgentHeartbeat = z.strictObject({
   busy: z.array(OpId),
 });
 
+/** Named phases of a long agent action (send-backup, receive-backup). */
+export const AgentPhase = z.enum([
+  "guard",
+  "stop",
+  "empty",
+  "listening",
+  "connecting",
+  "streaming",
+  "prepare",
+  "chown",
+  "start",
+  "restore-replication",
+  "done",
+  "failed",
+  "cancelled",
+]);
+
+/**
+ * Progress of a running transfer, on `marina.v1.agent.<host>.progress`. Long actions reply
+ * at once (listening / connected) and publish their final AgentResult on `.done`.
+ */
+export const AgentProgress = z.strictObject({
+  host: HostName,
+  opId: OpId,
+  server: ServerName,
+  action: z.enum(["send-backup", "receive-backup"]),
+  phase: AgentPhase,
+  bytes: z.number().min(0),
+  /** Donor's estimate (its datadir size); null when unknown (the receiver). */
+  totalBytes: z.number().min(0).nullable(),
+  bytesPerSecond: z.number().min(0),
+  etaMs: z.number().min(0).nullable(),
+  elapsedMs: z.number().min(0),
+});
+
+export const AgentProgressMessage = envelopeOf("agent-progress", AgentProgress);
 export const AgentRequestMessage = envelopeOf("agent-request", AgentRequest);
 export const AgentResultMessage = envelopeOf("agent-result", AgentResult);
 export const AgentHeartbeatMessage = envelopeOf("agent-heartbeat", AgentHeartbeat);
@@ -70,3 +106,5 @@ export type AgentAction = z.infer<typeof AgentAction>;
 export type AgentRequest = z.infer<typeof AgentRequest>;
 export type AgentResult = z.infer<typeof AgentResult>;
 export type AgentHeartbeat = z.infer<typeof AgentHeartbeat>;
+export type AgentProgress = z.infer<typeof AgentProgress>;
+export type AgentPhase = z.infer<typeof AgentPhase>;

@@ -21,6 +21,10 @@ export const ErrorCodes = {
   SERVER_UNREACHABLE: { retryable: true, text: "the server could not be reached" },
   SQL_ERROR: { retryable: false, text: "the server returned an error" },
   TIMEOUT: { retryable: true, text: "the step did not finish in time" },
+  EXECUTOR_LOST: {
+    retryable: true,
+    text: "no executor answered (none running, or it died with the step); safe to send again",
+  },
   CANCELLED: { retryable: false, text: "the operation was cancelled" },
   REFUSED: { retryable: false, text: "the request is not allowed" },
   TOOL_FAILED: { retryable: false, text: "a program run by the agent failed" },

@@ -59,7 +59,26 @@ export const ExecRequest = z.strictObject({
   /** Leader epoch (fencing token): executors refuse a step older than one they have seen. */
   epoch: Epoch,
   step: ExecStep,
+  /**
+   * Where the executor says "working on it" at once and every BEAT_INTERVAL_MS while the
+   * step runs, so a caller notices a dead executor in about a second, not at the timeout.
+   */
+  beatTo: z
+    .string()
+    .regex(/^_INBOX\.[A-Za-z0-9_.-]{1,200}$/, "must be an _INBOX subject")
+    .optional(),
 });
+
+export const BEAT_INTERVAL_MS = 250;
+/** A step whose executor has been silent this long is considered lost. */
+export const BEAT_LOST_MS = 1500;
+
+/** The beat an executor publishes on `beatTo`. */
+export const ExecBeat = z.strictObject({
+  stepId: z.string().max(128),
+  executor: z.string().max(128),
+});
+export type ExecBeat = z.infer<typeof ExecBeat>;
 
 export const ExecResult = z.strictObject({
   stepId: z.string().min(1).max(128),

@@ -1,5 +1,10 @@
 import type { z } from "zod";
-import { AgentHeartbeatMessage, AgentRequestMessage, AgentResultMessage } from "./agent.js";
+import {
+  AgentHeartbeatMessage,
+  AgentProgressMessage,
+  AgentRequestMessage,
+  AgentResultMessage,
+} from "./agent.js";
 import { CommandMessages, CommandPayloads, CommandReplyMessage } from "./commands.js";
 import { ClusterEventMessage } from "./events.js";
 import { ExecRequestMessage, ExecResultMessage } from "./executor.js";
@@ -20,6 +25,7 @@ export const messageSchemas: Record<string, z.ZodType> = {
   "agent-request": AgentRequestMessage,
   "agent-result": AgentResultMessage,
   "agent-heartbeat": AgentHeartbeatMessage,
+  "agent-progress": AgentProgressMessage,
   ...Object.fromEntries(Object.entries(CommandMessages).map(([verb, s]) => [`cmd.${verb}`, s])),
   ...Object.fromEntries(
     Object.entries(CommandPayloads).map(([verb, s]) => [`cmd.${verb}.payload`, s as z.ZodType]),

@@ -50,6 +50,12 @@ export const subjects = {
     `${ROOT}.agent.${token("host", host)}.${action}`,
   agentHeartbeat: (host: string) => `${ROOT}.agent.${token("host", host)}.heartbeat`,
   agentHeartbeatAll: () => `${ROOT}.agent.*.heartbeat`,
+  /** Progress events of long agent actions. */
+  agentProgress: (host: string) => `${ROOT}.agent.${token("host", host)}.progress`,
+  agentProgressAll: () => `${ROOT}.agent.*.progress`,
+  /** The final AgentResult of a long action (same opId as its request). */
+  agentDone: (host: string) => `${ROOT}.agent.${token("host", host)}.done`,
+  agentDoneAll: () => `${ROOT}.agent.*.done`,
   /** All cluster events, for one JetStream stream. */
   clusterEventsAll: () => `${ROOT}.*.>`,
 } as const;

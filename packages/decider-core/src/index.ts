@@ -34,6 +34,7 @@ export {
   type OpStep,
   type Plan,
 } from "./state.js";
+export { summarizeAction } from "./summary.js";
 export { attachedServers, buildTopology, learnPrimary, topologyKey } from "./topology.js";
 export type { Action, Ctx, DecideResult, Input } from "./types.js";
 export { ActionKinds, InputKinds } from "./types.js";

@@ -413,6 +413,8 @@ function learnFromResult(env: Env, server: string, step: ExecStep, result: ExecR
 
 function retryable(s: OpStep, err: ErrorBody, op: Operation, env: Env): boolean {
   if (!err.retryable) return false;
+  // A waiting step's own TIMEOUT is its bound; EXECUTOR_LOST (nobody answered) is not, and
+  // the step is idempotent, so it goes to another executor.
   if (err.code === "TIMEOUT" && WAIT_KINDS.has(s.step.kind)) return false;
   if (s.attempts >= env.opts.maxStepAttempts) return false;
   return op.phaseDeadline === null || env.ctx.now < op.phaseDeadline;

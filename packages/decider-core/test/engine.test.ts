@@ -1,6 +1,7 @@
 import type { ExecResult, ServerObservation } from "@marina/contracts";
 import { describe, expect, it } from "vitest";
 import type { Action } from "../src/index.js";
+import { defaultOptions } from "../src/options.js";
 import {
   conn,
   Driver,
@@ -139,9 +140,11 @@ describe("operation engine", () => {
       ),
     ];
     const stop = stepsIn(all).find((s) => s.request.step.kind === "stop-replication")!;
-    d.advance(9_000);
+    // the core's own deadline: the reply timeout plus the margin
+    const deadline = defaultOptions.stepTimeoutMs + defaultOptions.stepReplyMarginMs;
+    d.advance(deadline - 1000);
     expect(stepsIn(d.feed({ kind: "tick" }))).toEqual([]);
-    d.advance(7_000);
+    d.advance(2000);
     const again = stepsIn(d.feed({ kind: "tick" }));
     expect(again.map((s) => s.request.stepId)).toEqual([stop.request.stepId]);
     expect(again[0]?.reason).toMatch(/attempt 2 after TIMEOUT/);

@@ -195,7 +195,12 @@ export function signalGroup(pid: number, sig: NodeJS.Signals): boolean {
  */
 export async function waitForSuccess(p: ManagedProcess, timeoutMs: number): Promise<void> {
   const spec = p.spec;
-  const info = await Promise.race([p.exited, sleep(timeoutMs).then(() => undefined)]);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), timeoutMs);
+  });
+  // Cleared at once so a finished script does not linger on the timer.
+  const info = await Promise.race([p.exited, timeout]).finally(() => clearTimeout(timer));
   if (info === undefined) {
     await p.kill();
     throw new LabError(LabErrorCode.Timeout, `${spec.command} did not finish in ${timeoutMs} ms`);

@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { MarinaConfig } from "@marina/contracts";
-import { buildApp as buildDecider, type DeciderApp } from "@marina/decider";
+import { buildApp as buildDecider, type DeciderApp, type DeciderOptions } from "@marina/decider";
 import { type RunningExecutor, startExecutor } from "@marina/executor";
 import { type Lab, type LabOptions, startLab } from "@marina/lab";
 import { type MonitorHandle, startMonitor } from "@marina/monitor";
@@ -39,7 +39,7 @@ export interface Stack {
   deciders: Decider[];
   log: Logger;
   configFile: string;
-  startDecider(id: string): Promise<Decider>;
+  startDecider(id: string, extra?: Pick<DeciderOptions, "record">): Promise<Decider>;
   startExecutor(id: string): Promise<RunningExecutor>;
   /** A decider as its own OS process (for SIGSTOP / kill tests). */
   spawnDecider(id: string, extraArgs?: string[]): ChildProcess;
@@ -78,7 +78,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       deciders,
       log,
       configFile,
-      async startDecider(id) {
+      async startDecider(id, extra = {}) {
         const dnc = await connect({ servers: config.nats.servers, name: id });
         const app = await buildDecider({
           config,
@@ -86,6 +86,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
           nc: dnc,
           log: log.child({ decider: id }),
           ...(o.leaseTtlMs ? { leaseTtlMs: o.leaseTtlMs } : {}),
+          ...extra,
         });
         const d = { id, app, nc: dnc };
         deciders.push(d);

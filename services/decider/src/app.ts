@@ -3,7 +3,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { ClusterRunner } from "./cluster-runner.js";
+import { ClusterRunner, type RecordedInput, type RunnerDeps } from "./cluster-runner.js";
 import { LEASE_BUCKET, Lease, STATE_BUCKET } from "./lease.js";
 import { StateStore } from "./store.js";
 import { ensureEventsStream } from "./streams.js";
@@ -19,6 +19,10 @@ export interface DeciderOptions {
   renewEveryMs?: number;
   tickMs?: number;
   now?: () => number;
+  /** Tunables of the decision core (step timeouts, retries, binlog-stable wait). */
+  coreOptions?: RunnerDeps["coreOptions"];
+  /** Record every decider input (for replay fixtures); see RecordedInput. */
+  record?: (cluster: string, line: RecordedInput) => void;
 }
 
 export interface DeciderApp {
@@ -59,6 +63,8 @@ export async function buildApp(o: DeciderOptions): Promise<DeciderApp> {
       log,
       now: o.now ?? (() => Date.now()),
       tickMs: o.tickMs ?? 200,
+      ...(o.coreOptions ? { coreOptions: o.coreOptions } : {}),
+      ...(o.record ? { record: (line: RecordedInput) => o.record?.(config.name, line) } : {}),
     });
     runner.start();
     lease.start();

@@ -22,10 +22,12 @@ import {
 } from "@marina/contracts";
 import {
   type Action,
+  type DeciderOptions as DeciderCoreOptions,
   type DeciderState,
   decide,
   type Input,
   initialState,
+  summarizeAction,
 } from "@marina/decider-core";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -43,6 +45,22 @@ export interface RunnerDeps {
   /** Wall-clock milliseconds. */
   now: () => number;
   tickMs: number;
+  /** Tunables of the core (timeouts, retries); defaults suit production. */
+  coreOptions?: Partial<DeciderCoreOptions>;
+  /** Receives every input with its context and the resulting actions (JSONL recording). */
+  record?: (line: RecordedInput) => void;
+}
+
+/** One line of a recorded decider stream, replayable through decide(). */
+export interface RecordedInput {
+  type: "input";
+  at: number;
+  leader: boolean;
+  epoch: number;
+  input: Input;
+  /** Operation ids decide() asked for while handling this input. */
+  opIds: string[];
+  actions: string[];
 }
 
 /** Where followers forward commands; only the leader subscribes. */
@@ -61,6 +79,8 @@ export class ClusterRunner {
   private requestCounter = 0;
   private closed = false;
   private idle: Array<() => void> = [];
+  /** Leadership counts only once the persisted state was loaded and merged. */
+  private takenOver = false;
 
   constructor(private readonly d: RunnerDeps) {
     this.state = initialState(d.config.name);
@@ -125,6 +145,7 @@ export class ClusterRunner {
   /** Called by the lease when leadership changes. */
   async onLeadership(leader: boolean, epoch: number): Promise<void> {
     this.d.log.info({ leader, epoch }, leader ? "became leader" : "not leader");
+    this.takenOver = false;
     if (leader) {
       const persisted = await this.d.store.load().catch((err: unknown) => {
         this.d.log.error({ err }, "could not load decider state; starting from knowledge");
@@ -137,6 +158,7 @@ export class ClusterRunner {
           if (!err) void this.onCommand(msg, true);
         },
       });
+      this.takenOver = true;
       this.push({ kind: "resume" });
     } else {
       this.leaderSub?.unsubscribe();
@@ -168,23 +190,39 @@ export class ClusterRunner {
   }
 
   private async process(input: Input): Promise<void> {
-    const leader = this.d.lease.leader;
+    const leader = this.d.lease.leader && this.takenOver;
     const epoch = this.d.lease.epoch;
     let result: ReturnType<typeof decide>;
+    const now = this.d.now();
+    const opIds: string[] = [];
     try {
       result = decide(this.state, input, {
-        now: this.d.now(),
+        now,
         config: this.d.config,
         epoch,
         leader,
-        newOpId: () => this.newOpId(),
+        newOpId: () => {
+          const id = this.newOpId();
+          opIds.push(id);
+          return id;
+        },
         source: this.d.id,
+        ...(this.d.coreOptions ? { options: this.d.coreOptions } : {}),
       });
     } catch (err) {
       this.d.log.error({ err, input: input.kind }, "decide failed; input dropped");
       return;
     }
     this.state = result.state;
+    this.d.record?.({
+      type: "input",
+      at: now,
+      leader,
+      epoch,
+      input,
+      opIds,
+      actions: result.actions.map(summarizeAction),
+    });
     if (leader) {
       try {
         await this.d.store.save(result.state);
@@ -195,7 +233,15 @@ export class ClusterRunner {
         return;
       }
     }
-    for (const a of result.actions) this.execute(a, epoch);
+    // A leader paused between deciding and here must not publish in its old epoch's name.
+    const stillLeader = !leader || this.isLeaderOf(epoch);
+    for (const a of result.actions) {
+      if (stillLeader || a.kind === "reply") this.execute(a, epoch);
+    }
+  }
+
+  private isLeaderOf(epoch: number): boolean {
+    return this.takenOver && this.d.lease.leader && this.d.lease.epoch === epoch;
   }
 
   private newOpId(): string {
@@ -259,9 +305,8 @@ export class ClusterRunner {
         );
         void runStep(this.d.nc, req, {
           timeoutMs: a.timeoutMs,
-          attempts: 1,
           source,
-          mayAct: () => this.d.lease.leader && this.d.lease.epoch === epoch,
+          mayAct: () => this.isLeaderOf(epoch),
         }).then((result) => {
           if (!result.ok) {
             log.warn(
@@ -308,11 +353,9 @@ export class ClusterRunner {
       this.respondError(msg, verb, parsed.error);
       return;
     }
-    if (!this.d.lease.leader) {
-      if (viaLeaderSubject) {
-        this.respondError(msg, verb, errorBody("NOT_LEADER", `${this.d.id} lost the lease`));
-        return;
-      }
+    if (!(this.d.lease.leader && this.takenOver)) {
+      // A stale subscription on the leader subject stays silent: the real leader answers.
+      if (viaLeaderSubject) return;
       try {
         const r = await this.d.nc.request(leaderCmdSubject(this.cluster, verb), msg.data, {
           timeout: 10_000,

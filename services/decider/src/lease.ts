@@ -117,7 +117,8 @@ export class Lease {
   }
 
   private async acquire(): Promise<void> {
-    this.leaderFlag = false;
+    // A leader whose lease lapsed (e.g. it was paused) steps down visibly first.
+    if (this.leaderFlag) this.setLeader(false);
     const started = this.opts.now();
     let revision: number;
     try {

@@ -11,6 +11,8 @@ const KNOWLEDGE = ["samples", "lastObservation", "lastLag", "heartbeats"] as con
 
 export class StateStore {
   private lastWritten = "";
+  /** KV revision of our last read or write; 0 = the key did not exist. */
+  private revision = 0;
   constructor(
     private readonly kv: KV,
     private readonly cluster: string,
@@ -22,6 +24,7 @@ export class StateStore {
 
   async load(): Promise<DeciderState | undefined> {
     const e = await this.kv.get(this.key);
+    this.revision = e?.revision ?? 0;
     if (!e || e.operation !== "PUT" || e.value.length === 0) return undefined;
     const state = JSON.parse(dec.decode(e.value)) as DeciderState;
     return state.cluster === this.cluster ? state : undefined;
@@ -34,7 +37,13 @@ export class StateStore {
       ...Object.fromEntries(KNOWLEDGE.map((k) => [k, null])),
     });
     if (decisions === this.lastWritten) return false;
-    await this.kv.put(this.key, enc.encode(JSON.stringify(state)));
+    // Compare-and-set: a leader that lost the lease while paused cannot overwrite the state
+    // its successor wrote (the write fails and the runner withholds its actions).
+    const data = enc.encode(JSON.stringify(state));
+    this.revision =
+      this.revision === 0
+        ? await this.kv.create(this.key, data)
+        : await this.kv.update(this.key, data, this.revision);
     this.lastWritten = decisions;
     return true;
   }

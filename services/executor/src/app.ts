@@ -1,4 +1,11 @@
-import { type MarinaConfig, MarinaError, parseClusterSubject, subjects } from "@marina/contracts";
+import {
+  BEAT_INTERVAL_MS,
+  ExecRequest,
+  type MarinaConfig,
+  MarinaError,
+  parseClusterSubject,
+  subjects,
+} from "@marina/contracts";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { type Clock, systemClock } from "./clock.js";
 import { type Connector, connectMariadb } from "./db.js";
@@ -64,6 +71,36 @@ export function buildApp(deps: AppDeps): ExecutorApp {
   const inflight = new Set<Promise<void>>();
   const encoder = new TextEncoder();
 
+  // "Working on it" beats to the caller's beatTo subject, if the request names a valid one:
+  // the caller learns within about a second that an executor died with its step.
+  const startBeats = (data: Uint8Array): (() => void) => {
+    let beatTo: string | undefined;
+    let stepId = "";
+    try {
+      const env = JSON.parse(new TextDecoder().decode(data)) as {
+        payload?: { beatTo?: unknown; stepId?: unknown };
+      };
+      const r = ExecRequest.shape.beatTo.safeParse(env.payload?.beatTo);
+      beatTo = r.success ? r.data : undefined;
+      stepId = typeof env.payload?.stepId === "string" ? env.payload.stepId.slice(0, 128) : "";
+    } catch {
+      return () => {};
+    }
+    if (!beatTo) return () => {};
+    const to = beatTo;
+    const beat = encoder.encode(JSON.stringify({ stepId, executor: deps.id }));
+    const send = () => {
+      try {
+        deps.bus.publish(to, beat);
+      } catch {
+        // the connection is closing; the caller will notice the silence
+      }
+    };
+    send();
+    const timer = setInterval(send, BEAT_INTERVAL_MS);
+    return () => clearInterval(timer);
+  };
+
   const serve = async (
     subject: string,
     data: Uint8Array,
@@ -76,7 +113,8 @@ export function buildApp(deps: AppDeps): ExecutorApp {
       return;
     }
     const cluster = parseClusterSubject(subject)?.cluster ?? "";
-    const result = await handleExecRequest(handlerDeps, cluster, data);
+    const stopBeats = startBeats(data);
+    const result = await handleExecRequest(handlerDeps, cluster, data).finally(stopBeats);
     if (!respond(encoder.encode(JSON.stringify(result)))) {
       log.warn({ subject, stepId: result.payload.stepId }, "could not send exec result");
     }
