@@ -327,7 +327,7 @@ export class ClusterRunner {
         return;
       default: {
         const never: never = a;
-        return never;
+        throw new Error(`unknown action ${JSON.stringify(never)}`);
       }
     }
   }

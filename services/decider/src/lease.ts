@@ -138,7 +138,7 @@ export class Lease {
     const key = `${this.opts.cluster}.epoch`;
     for (let attempt = 0; attempt < 10; attempt++) {
       const entry = await this.state.get(key);
-      if (!entry || entry.operation !== "PUT") {
+      if (entry?.operation !== "PUT") {
         try {
           await this.state.create(key, enc.encode("1"));
           return 1;
@@ -167,7 +167,7 @@ export class Lease {
 /** Reads the current lease record (for executors, agents and status). */
 export async function readLease(leases: KV, cluster: string): Promise<LeaseRecord | undefined> {
   const e = await leases.get(cluster);
-  if (!e || e.operation !== "PUT" || e.value.length === 0) return undefined;
+  if (e?.operation !== "PUT" || e.value.length === 0) return undefined;
   try {
     const r = JSON.parse(dec.decode(e.value)) as LeaseRecord;
     return typeof r.epoch === "number" ? r : undefined;

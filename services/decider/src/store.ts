@@ -25,7 +25,7 @@ export class StateStore {
   async load(): Promise<DeciderState | undefined> {
     const e = await this.kv.get(this.key);
     this.revision = e?.revision ?? 0;
-    if (!e || e.operation !== "PUT" || e.value.length === 0) return undefined;
+    if (e?.operation !== "PUT" || e.value.length === 0) return undefined;
     const state = JSON.parse(dec.decode(e.value)) as DeciderState;
     return state.cluster === this.cluster ? state : undefined;
   }
