@@ -9,6 +9,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
+          sequence: { groupOrder: 0 },
           include: ["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts"],
           exclude: ["**/*.int.test.ts", "**/node_modules/**"],
         },
@@ -16,6 +17,8 @@ export default defineConfig({
       {
         test: {
           name: "integration",
+          // after the unit tests; its own worker limit (servers are heavy on 2 cores)
+          sequence: { groupOrder: 1 },
           include: ["packages/*/test/**/*.int.test.ts", "services/*/test/**/*.int.test.ts"],
           pool: "forks",
           maxWorkers: 2,
