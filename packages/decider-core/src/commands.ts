@@ -5,21 +5,22 @@ import type { ServerObservation } from "@marina/contracts/health";
 import { errorBody } from "@marina/contracts/parse";
 import { chooseCandidate } from "./candidates.js";
 import { failoversInWindow } from "./constraints.js";
+import { replicatingFine } from "./donors.js";
 import { situationEvent } from "./events.js";
 import { assessPrimary } from "./evidence.js";
 import {
   connectionsTo,
   currentObservation,
   isKnownServer,
-  lagOf,
   reachability,
   sourceOf,
 } from "./knowledge.js";
 import { cancelOperation, startOperation } from "./operation.js";
 import type { Env } from "./plans/common.js";
+import { checkRebuild, startRebuild } from "./plans/rebuild.js";
 import { checkRejoin, historyOf } from "./plans/rejoin.js";
 import { noteSituation } from "./situations.js";
-import { attachedServers, buildTopology } from "./topology.js";
+import { buildTopology } from "./topology.js";
 
 // Rule 7, commands. Each is checked against the current knowledge and answered at once: an
 // operation that starts is followed on op.<opId>; a refusal has a stable error code.
@@ -49,25 +50,6 @@ function reply(env: Env, requestId: string, r: CommandReply) {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-/** The replica connection healthy and pointing at a server of the topology. */
-function replicatingFine(env: Env, server: string): boolean {
-  const { state, ctx } = env;
-  const obs = currentObservation(state, ctx.config, server, ctx.now);
-  if (!obs || state.diverged[server]) return false;
-  const attached = new Set([...attachedServers(state, ctx.config, ctx.now), state.primary]);
-  return obs.replication.some((c) => {
-    const src = sourceOf(ctx.config, c);
-    return (
-      src !== null &&
-      attached.has(src) &&
-      c.ioThread === "Yes" &&
-      c.sqlThread &&
-      c.lastSqlErrno === 0 &&
-      c.lastIoErrno === 0
-    );
-  });
 }
 
 export function handleCommand(env: Env, requestId: string, command: Command) {
@@ -272,43 +254,18 @@ function answer(env: Env, requestId: string, command: Command): CommandReply {
     }
 
     case "rebuild": {
-      const { target, source } = command.payload;
-      if (!isKnownServer(config, target)) return unknown(target, "target");
-      if (source !== undefined && !isKnownServer(config, source)) return unknown(source, "source");
-      if (state.operation) return busy();
-      if (target === state.primary)
-        return refuse(verb, "REFUSED", `${target} is the primary: switch over first`, "target");
-      if (replicatingFine(env, target))
-        return refuse(verb, "REFUSED", `${target} replicates fine: nothing to rebuild`, "target");
-      let donor = source;
-      if (donor !== undefined) {
-        if (donor === target)
-          return refuse(verb, "REFUSED", "source and target are the same server", "source");
-        const fine =
-          donor === state.primary
-            ? reachability(state, config, donor, now) === "reachable"
-            : replicatingFine(env, donor);
-        if (!fine)
-          return refuse(
-            verb,
-            "REFUSED",
-            `${donor} is neither a reachable primary nor a healthy replica`,
-            "source",
-          );
-      } else {
-        donor = chooseDonor(env, target) ?? undefined;
-        if (donor === undefined)
-          return refuse(
-            verb,
-            "NO_CANDIDATE",
-            "no healthy replica nor reachable primary to copy from",
-          );
-      }
-      return refuse(
-        verb,
-        "NOT_APPLICABLE",
-        `rebuild execution not yet available (checked: would copy ${donor} to ${target} by ${command.payload.method} backup over ${command.payload.transport}); nothing was done`,
-      );
+      const check = checkRebuild(env, command.payload);
+      if (!check.ok) return refuse(verb, check.code, check.message, check.path);
+      const op = startRebuild(env, check, {
+        requestId,
+        auto: false,
+        reason:
+          command.payload.reason ??
+          `rebuild ${check.target} from ${check.source}${check.chosen ? " (chosen)" : ""}`,
+      });
+      return ok(verb, `rebuild of ${check.target} from ${check.source} started`, {
+        opId: op.opId,
+      });
     }
 
     case "set-maintenance": {
@@ -357,34 +314,6 @@ function answer(env: Env, requestId: string, command: Command): CommandReply {
   }
 }
 
-/** The healthiest replica, most advanced first; the primary when no replica will do. */
-function chooseDonor(env: Env, target: string): string | null {
-  const { state, ctx } = env;
-  const { config, now } = ctx;
-  const fine = config.servers
-    .map((s) => s.name)
-    .filter(
-      (n) =>
-        n !== target && n !== state.primary && !state.maintenance[n] && replicatingFine(env, n),
-    )
-    .filter((n) => {
-      const obs = currentObservation(state, config, n, now)!;
-      return obs.replication.every(
-        (c) => (lagOf(state, n, c) ?? 0) <= config.failover.maxLagSeconds,
-      );
-    });
-  const seq = (n: string) => {
-    const pos = positionOf(
-      parseGtidList(currentObservation(state, config, n, now)?.gtidCurrentPos ?? ""),
-    );
-    return pos.reduce((acc, g) => acc + g.seq, 0n);
-  };
-  fine.sort((a, b) => (seq(b) > seq(a) ? 1 : seq(b) < seq(a) ? -1 : 0));
-  if (fine[0] !== undefined) return fine[0];
-  const p = state.primary;
-  return p !== null && reachability(state, config, p, now) === "reachable" ? p : null;
-}
-
 function statusOf(env: Env): Record<string, unknown> {
   const { state, ctx } = env;
   const { config, now } = ctx;
@@ -427,6 +356,21 @@ function statusOf(env: Env): Record<string, unknown> {
     maintenance: Object.keys(state.maintenance),
     diverged: Object.fromEntries(Object.entries(state.diverged).map(([k, v]) => [k, v.extraGtids])),
     fenced: Object.keys(state.exPrimaries),
+    // Host agents of the config: ms since their last heartbeat (null: none seen yet).
+    agents: Object.fromEntries(
+      config.servers.flatMap((s) =>
+        s.agentHost === undefined
+          ? []
+          : [
+              [
+                s.agentHost,
+                state.heartbeats[s.agentHost]
+                  ? now - (state.heartbeats[s.agentHost]?.receivedAt ?? now)
+                  : null,
+              ],
+            ],
+      ),
+    ),
     failovers: {
       inWindow: failoversInWindow(config, state.failovers, now).length,
       maxPerWindow: config.failover.maxPerWindow,

@@ -4,11 +4,19 @@ import { type Diagnosis, diagnose } from "./diagnose.js";
 import { onFenceResult, sendFences } from "./enforce.js";
 import { situationEvent } from "./events.js";
 import { recordHeartbeat, recordSample } from "./knowledge.js";
-import { onResume, onStepResult, onTick, startOperation } from "./operation.js";
+import {
+  onAgentProgress,
+  onAgentResult,
+  onResume,
+  onStepResult,
+  onTick,
+  startOperation,
+} from "./operation.js";
 import { optionsOf } from "./options.js";
 import type { Env } from "./plans/common.js";
+import { autoRebuild, preemptForFailover } from "./plans/rebuild.js";
 import { situationOfTag } from "./situations.js";
-import { cloneState, type DeciderState } from "./state.js";
+import { cloneState, type DeciderState, upgradeState } from "./state.js";
 import { buildTopology, learnPrimary, topologyKey } from "./topology.js";
 import type { Action, Ctx, DecideResult, Input } from "./types.js";
 
@@ -18,7 +26,12 @@ import type { Action, Ctx, DecideResult, Input } from "./types.js";
  * The input state is not modified.
  */
 export function decide(state: DeciderState, input: Input, ctx: Ctx): DecideResult {
-  const env: Env = { state: cloneState(state), ctx, opts: optionsOf(ctx.options), actions: [] };
+  const env: Env = {
+    state: upgradeState(cloneState(state)),
+    ctx,
+    opts: optionsOf(ctx.options),
+    actions: [],
+  };
   if (env.state.cluster !== ctx.config.name) {
     throw new Error(`state of cluster ${env.state.cluster} used with config of ${ctx.config.name}`);
   }
@@ -56,6 +69,8 @@ function record(env: Env, input: Input) {
     case "step-result":
     case "tick":
     case "resume":
+    case "agent-result":
+    case "agent-progress":
       return;
     default: {
       const never: never = input;
@@ -82,6 +97,12 @@ function act(env: Env, input: Input) {
       return;
     case "resume":
       onResume(env);
+      return;
+    case "agent-result":
+      onAgentResult(env, input.opId, input.key, input.via, input.result);
+      return;
+    case "agent-progress":
+      onAgentProgress(env, input.opId, input.key, input.progress);
       return;
     default: {
       const never: never = input;
@@ -139,6 +160,7 @@ function evaluate(env: Env) {
     delete state.exPrimaries[x.server];
   }
   emitSituations(env, d);
+  preemptForFailover(env, d);
 
   if (state.operation === null && state.primary !== null) {
     if (d.failover) {
@@ -179,9 +201,13 @@ function evaluate(env: Env) {
           auto: true,
         },
       });
+    } else if (config.failover.autoRebuild) {
+      autoRebuild(env);
     }
   }
   // Decided before any operation above started: drop servers that operation now works on.
+  // (A rebuild's target is not dropped while only its agent works on it: a restored server
+  // that comes up writable is fenced at once.)
   const involved = new Set(state.operation?.steps.map((x) => x.server));
   sendFences(
     env,
@@ -199,6 +225,8 @@ function publishTopology(env: Env, d: Diagnosis) {
     d.assessment.primary === state.primary &&
     d.assessment.verdict === "dead";
   const op = state.operation;
+  // Servers worked on through their agent only are not kept: a rebuild's target is stopped
+  // and replaced, which its live role shows.
   const keepRoles = op
     ? [...new Set(op.steps.map((s) => s.server))].filter(
         (n) => n !== state.primary && !state.exPrimaries[n],

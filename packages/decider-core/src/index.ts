@@ -14,6 +14,7 @@ export {
 } from "./constraints.js";
 export { decide } from "./decide.js";
 export { type Diagnosis, diagnose, errantGtids, type Finding } from "./diagnose.js";
+export { chooseDonor, flaggedDiverged } from "./donors.js";
 export {
   assessPrimary,
   type PrimaryAssessment,
@@ -24,8 +25,17 @@ export { type InspectView, readInspect } from "./inspect.js";
 export { describeStep } from "./operation.js";
 export { type DeciderOptions, defaultOptions, freshMs } from "./options.js";
 export { PULL_CONNECTION } from "./plans/failover.js";
+export {
+  checkRebuild,
+  defaultRebuildOptions,
+  type RebuildCheck,
+  type RebuildOptions,
+  type RebuildRequest,
+} from "./plans/rebuild.js";
 export { checkRejoin, historyOf, type RejoinCheck, rejoinPositionOf } from "./plans/rejoin.js";
 export {
+  type AgentCall,
+  type AgentCallStatus,
   cloneState,
   type DeciderState,
   initialState,
@@ -33,6 +43,8 @@ export {
   type OperationSummary,
   type OpStep,
   type Plan,
+  type RebuildPlan,
+  upgradeState,
 } from "./state.js";
 export { summarizeAction } from "./summary.js";
 export { attachedServers, buildTopology, learnPrimary, topologyKey } from "./topology.js";

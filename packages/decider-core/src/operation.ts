@@ -1,3 +1,4 @@
+import type { AgentProgress, AgentResult } from "@marina/contracts/agent";
 import type { ErrorBody } from "@marina/contracts/commands";
 import type { ExecResult, ExecStep } from "@marina/contracts/executor";
 import type { OperationEvent, OperationKind, OperationState } from "@marina/contracts/operations";
@@ -5,12 +6,13 @@ import { errorBody } from "@marina/contracts/parse";
 import { readInspect } from "./inspect.js";
 import { knownWritable, maybeReachable } from "./knowledge.js";
 import type { DeciderOptions } from "./options.js";
+import { describeAgentAction, isFinal } from "./plans/agent-calls.js";
 import { type Env, type Next, type PlanDriver, stepsOf } from "./plans/common.js";
 import { failoverDriver } from "./plans/failover.js";
 import { rebuildDriver } from "./plans/rebuild.js";
 import { rejoinDriver } from "./plans/rejoin.js";
 import { switchoverDriver } from "./plans/switchover.js";
-import type { Operation, OpStep, Plan } from "./state.js";
+import type { AgentCall, Operation, OpStep, Plan } from "./state.js";
 import { sourcesOf } from "./topology.js";
 
 // The operation engine: runs a plan as phases of idempotent steps. Within a phase, steps run
@@ -97,6 +99,7 @@ export function emitOperation(
   state: OperationState,
   message: string,
   error: ErrorBody | null = null,
+  progress: OperationEvent["progress"] = null,
 ) {
   const ended = state === "running" ? null : iso(env.ctx.now);
   const event: OperationEvent = {
@@ -108,7 +111,7 @@ export function emitOperation(
     epoch: env.ctx.epoch,
     servers: op.servers,
     message: message.slice(0, 4096),
-    progress: null,
+    progress,
     startedAt: iso(op.startedAt),
     endedAt: ended,
     error,
@@ -144,6 +147,7 @@ export function startOperation(env: Env, spec: StartSpec): Operation {
     servers: spec.servers,
     timings: {},
     steps: [],
+    agentCalls: [],
     seq: 0,
     promoted: false,
     cancelRequested: false,
@@ -244,14 +248,26 @@ function advance(op: Operation, env: Env, first: Next) {
 }
 
 function phaseComplete(op: Operation): boolean {
-  return stepsOf(op, op.phase).every(
-    (s) => s.status === "ok" || s.status === "failed" || s.status === "skipped",
+  return (
+    stepsOf(op, op.phase).every(
+      (s) => s.status === "ok" || s.status === "failed" || s.status === "skipped",
+    ) &&
+    op.agentCalls.every(
+      (c) =>
+        (c.phase !== op.phase || (c.status !== "waiting" && c.status !== "sent")) &&
+        (c.until !== op.phase || isFinal(c)),
+    )
   );
 }
 
 function skipRemaining(op: Operation) {
   for (const s of stepsOf(op, op.phase)) {
     if (s.status === "waiting" || s.status === "sent") s.status = "skipped";
+  }
+  // A call already sent may be running on its host: it keeps its status, so the plan's
+  // failure path can see it and cancel it there.
+  for (const c of op.agentCalls) {
+    if (c.phase === op.phase && c.status === "waiting") c.status = "skipped";
   }
 }
 
@@ -305,7 +321,27 @@ function send(op: Operation, s: OpStep, env: Env, note = "") {
   });
 }
 
+function sendCall(op: Operation, c: AgentCall, env: Env, note = "") {
+  if (note === "" && c.attempts > 0 && c.result?.error) {
+    note = ` (attempt ${c.attempts + 1} after ${c.result.error.code})`;
+  }
+  c.status = "sent";
+  c.attempts += 1;
+  c.sentAt = env.ctx.now;
+  env.actions.push({
+    kind: "agent",
+    request: { host: c.host, opId: c.id, epoch: env.ctx.epoch, request: c.action },
+    opId: op.opId,
+    key: c.key,
+    timeoutMs: c.timeoutMs,
+    reason: `${op.kind} ${op.opId} ${c.phase}: ${describeAgentAction(c.action)} on ${c.host}${note}`,
+  });
+}
+
 function dispatch(op: Operation, env: Env): ErrorBody | null {
+  for (const c of op.agentCalls) {
+    if (c.phase === op.phase && c.status === "waiting") sendCall(op, c, env);
+  }
   let changed = true;
   while (changed) {
     changed = false;
@@ -480,6 +516,24 @@ export function onTick(env: Env) {
     });
   }
   if (env.state.operation !== op) return;
+  const staleCalls = op.agentCalls.filter(
+    (c) =>
+      c.status === "sent" &&
+      c.sentAt !== null &&
+      now >= c.sentAt + c.timeoutMs + env.opts.stepReplyMarginMs,
+  );
+  for (const c of staleCalls) {
+    if (env.state.operation !== op || c.status !== "sent") break;
+    onAgentResult(env, op.opId, c.key, "reply", {
+      host: c.host,
+      opId: c.id,
+      ok: false,
+      durationMs: now - (c.sentAt ?? now),
+      data: {},
+      error: errorBody("TIMEOUT", `agent ${c.host} did not answer within ${c.timeoutMs} ms`),
+    });
+  }
+  if (env.state.operation !== op) return;
   if (op.phaseDeadline !== null && now >= op.phaseDeadline) {
     const error = errorBody(
       "TIMEOUT",
@@ -499,6 +553,14 @@ export function onResume(env: Env) {
     if (s.status !== "sent") continue;
     s.attempts -= 1; // a re-send, not a retry
     send(op, s, env, " (resent after leader change)");
+  }
+  // Agents answer a request sent again under the same id with the operation's state or its
+  // final result, so a long call whose `.done` the old leader may have missed is asked again.
+  for (const c of op.agentCalls) {
+    const awaited = c.phase === op.phase || (c.until !== null && op.status === "running");
+    if (!awaited || (c.status !== "sent" && c.status !== "running")) continue;
+    c.attempts -= 1;
+    sendCall(op, c, env, " (resent after leader change)");
   }
   const n = settle(op, env);
   if (n) advance(op, env, n);
@@ -522,4 +584,97 @@ export function cancelOperation(env: Env, reason: string): string {
   return promoted
     ? `${op.opId} cancelled after promotion; remaining steps not sent`
     : `${op.opId} cancelled before promotion; undoing`;
+}
+
+function callRetryable(c: AgentCall, err: ErrorBody, op: Operation, env: Env): boolean {
+  // Only a lost request is sent again (same id: the agent answers it, it does not re-run it).
+  if (err.code !== "TIMEOUT" && err.code !== "SERVER_UNREACHABLE") return false;
+  if (c.attempts >= env.opts.maxStepAttempts) return false;
+  return op.phaseDeadline === null || env.ctx.now < op.phaseDeadline;
+}
+
+/** A long call's reply that only says "accepted, running" (not its final result). */
+function isAccepted(c: AgentCall, via: "reply" | "done", result: AgentResult): boolean {
+  return c.long && via === "reply" && result.ok && result.data.state === "running";
+}
+
+/**
+ * Handles an agent's reply or final result; false when it belongs to no running operation.
+ * The final result of a long call may overtake its early reply: either order works.
+ */
+export function onAgentResult(
+  env: Env,
+  opId: string,
+  key: string,
+  via: "reply" | "done",
+  result: AgentResult,
+): boolean {
+  const op = env.state.operation;
+  if (!op || op.opId !== opId) return false;
+  const c = op.agentCalls.find((x) => x.key === key);
+  if (!c || result.opId !== c.id || result.host !== c.host) return false;
+  if (isAccepted(c, via, result)) {
+    if (c.status !== "sent") return true; // a duplicate, or the final result came first
+    c.status = "running";
+    c.reply = { data: result.data };
+  } else {
+    if (isFinal(c)) return true;
+    if (c.status === "waiting") return true; // a late answer to an attempt given up on
+    if (result.ok) {
+      c.status = "ok";
+      c.result = { data: result.data, error: null };
+      if (c.reply === null && via === "reply") c.reply = { data: result.data };
+    } else {
+      const err =
+        result.error ??
+        errorBody("INTERNAL", `${describeAgentAction(c.action)} failed without an error`);
+      if (via === "reply" && c.status === "sent" && callRetryable(c, err, op, env)) {
+        c.status = "waiting";
+        c.result = { data: result.data, error: err };
+        const n = settle(op, env);
+        if (n) advance(op, env, n);
+        return true;
+      }
+      c.status = "failed";
+      c.result = { data: result.data, error: err };
+      const needed = c.phase === op.phase || c.until !== null;
+      if (!c.bestEffort && op.status === "running" && needed) {
+        skipRemaining(op);
+        const error = {
+          ...err,
+          message: `${c.host}: ${describeAgentAction(c.action)}: ${err.message}`,
+        };
+        advance(op, env, driverFor(op.kind).fail(op, env, error));
+        return true;
+      }
+    }
+  }
+  if (c.phase !== op.phase && c.until !== op.phase) return true;
+  const n = settle(op, env);
+  if (n) advance(op, env, n);
+  return true;
+}
+
+/** Progress of a running long call: forwarded as the operation's progress. */
+export function onAgentProgress(env: Env, opId: string, key: string, p: AgentProgress): boolean {
+  const op = env.state.operation;
+  if (!op || op.opId !== opId || op.status !== "running") return false;
+  const c = op.agentCalls.find((x) => x.key === key);
+  if (!c || p.opId !== c.id || p.host !== c.host) return false;
+  if (!c.reportsProgress || isFinal(c)) return true;
+  const mb = (n: number) => (n / 1048576).toFixed(1);
+  emitOperation(
+    op,
+    env,
+    "running",
+    `${p.action} ${p.server}: ${p.phase}, ${mb(p.bytes)}${p.totalBytes !== null ? ` of ~${mb(p.totalBytes)}` : ""} MB at ${mb(p.bytesPerSecond)} MB/s`,
+    null,
+    {
+      bytes: p.bytes,
+      totalBytes: p.totalBytes,
+      bytesPerSecond: p.bytesPerSecond,
+      etaMs: p.etaMs,
+    },
+  );
+  return true;
 }

@@ -1,5 +1,5 @@
-import type { AgentHeartbeat } from "@marina/contracts/agent";
-import type { ErrorBody } from "@marina/contracts/commands";
+import type { AgentAction, AgentHeartbeat } from "@marina/contracts/agent";
+import type { Compression, ErrorBody } from "@marina/contracts/commands";
 import type { ExecStep } from "@marina/contracts/executor";
 import type { HealthSample, ServerObservation } from "@marina/contracts/health";
 import type { OperationKind, OperationState } from "@marina/contracts/operations";
@@ -91,7 +91,62 @@ export interface RejoinPlan {
   auto: boolean;
 }
 
-export type Plan = FailoverPlan | SwitchoverPlan | RejoinPlan;
+export interface RebuildPlan {
+  kind: "rebuild";
+  target: string;
+  source: string;
+  targetHost: string;
+  sourceHost: string;
+  /** The source was the primary when the rebuild started (its replication is not checked). */
+  sourceIsPrimary: boolean;
+  compression: Compression;
+  tls: boolean;
+  /** Started by failover.autoRebuild rather than by a command. */
+  auto: boolean;
+  /** Where the target's agent listens, from its reply to receive-backup. */
+  to: { address: string; port: number } | null;
+  /** The backup's position (xtrabackup_binlog_info), from the target's final result. */
+  gtid: string | null;
+  /** The primary the target was attached to. */
+  primary: string | null;
+}
+
+export type Plan = FailoverPlan | SwitchoverPlan | RejoinPlan | RebuildPlan;
+
+export type AgentCallStatus = "waiting" | "sent" | "running" | "ok" | "failed" | "skipped";
+
+/**
+ * A request to a host agent, tracked like a step. Long actions (send-backup,
+ * receive-backup) answer twice: an early reply (accepted, status `running`) and a final
+ * result on the host's `.done` subject; short ones answer once.
+ */
+export interface AgentCall {
+  /** The agent-side operation id; a request sent again with it is answered, not re-run. */
+  id: string;
+  /** Name the plan gave the call, unique within the operation. */
+  key: string;
+  /** Phase that sends it and waits for its reply. */
+  phase: string;
+  /** Phase that waits for a long call's final result (null: the reply is the result). */
+  until: string | null;
+  host: string;
+  server: string;
+  action: AgentAction;
+  long: boolean;
+  /** A failure is recorded, it does not fail the operation. */
+  bestEffort: boolean;
+  /** Its progress events are forwarded as the operation's progress. */
+  reportsProgress: boolean;
+  status: AgentCallStatus;
+  attempts: number;
+  sentAt: number | null;
+  /** How long the edge waits for the reply before reporting TIMEOUT. */
+  timeoutMs: number;
+  /** The early reply of a long call (port, address). */
+  reply: { data: Record<string, unknown> } | null;
+  /** The final result. */
+  result: { data: Record<string, unknown>; error: ErrorBody | null } | null;
+}
 
 export interface Operation {
   opId: string;
@@ -107,6 +162,8 @@ export interface Operation {
   servers: Record<string, string>;
   timings: Record<string, number>;
   steps: OpStep[];
+  /** Requests to host agents (rebuild); empty for SQL-only operations. */
+  agentCalls: AgentCall[];
   seq: number;
   /** Point of no return: a set-read-only false was sent to the new primary. */
   promoted: boolean;
@@ -168,6 +225,8 @@ export interface DeciderState {
   /** Read-only fixes sent outside operations, per server. */
   fences: Record<string, { opId: string; sentAt: number }>;
   rejoinFailures: Record<string, number>;
+  /** When an automatic rebuild of a server last failed (failover.autoRebuild backs off). */
+  rebuildFailures: Record<string, number>;
   topology: { generation: number; key: string | null; last: ClusterTopology | null };
 }
 
@@ -193,6 +252,7 @@ export function initialState(cluster: string): DeciderState {
     history: [],
     fences: {},
     rejoinFailures: {},
+    rebuildFailures: {},
     topology: { generation: 0, key: null, last: null },
   };
 }
@@ -200,4 +260,15 @@ export function initialState(cluster: string): DeciderState {
 /** A deep copy; the state is JSON by construction, so this is exact. */
 export function cloneState(state: DeciderState): DeciderState {
   return JSON.parse(JSON.stringify(state)) as DeciderState;
+}
+
+/** Fills fields that a state persisted by an older version lacks (in place; returns it). */
+export function upgradeState(state: DeciderState): DeciderState {
+  const loose = state as Partial<DeciderState>;
+  loose.rebuildFailures ??= {};
+  const op = state.operation as
+    | (Omit<Operation, "agentCalls"> & { agentCalls?: AgentCall[] })
+    | null;
+  if (op) op.agentCalls ??= [];
+  return state;
 }

@@ -1,4 +1,9 @@
-import type { AgentHeartbeat, AgentRequest } from "@marina/contracts/agent";
+import type {
+  AgentHeartbeat,
+  AgentProgress,
+  AgentRequest,
+  AgentResult,
+} from "@marina/contracts/agent";
 import type { Command, CommandReply } from "@marina/contracts/commands";
 import type { ClusterConfig } from "@marina/contracts/config";
 import type { ClusterEvent } from "@marina/contracts/events";
@@ -31,6 +36,8 @@ export const InputKinds = {
   stepResult: "step-result",
   tick: "tick",
   resume: "resume",
+  agentResult: "agent-result",
+  agentProgress: "agent-progress",
 } as const;
 
 export type Input =
@@ -41,7 +48,14 @@ export type Input =
   | { kind: "step-result"; opId: string; stepId: string; result: ExecResult }
   | { kind: "tick" }
   /** A new leader loaded the state: send the running operation's pending steps again. */
-  | { kind: "resume" };
+  | { kind: "resume" }
+  /**
+   * An agent's answer to call `key` of operation `opId`: its reply (`via: "reply"`; no reply
+   * in `timeoutMs` → ok:false with TIMEOUT) or a long action's final result from `.done`.
+   */
+  | { kind: "agent-result"; opId: string; key: string; via: "reply" | "done"; result: AgentResult }
+  /** Progress of a long agent action of the running operation (from `.progress`). */
+  | { kind: "agent-progress"; opId: string; key: string; progress: AgentProgress };
 
 export const ActionKinds = {
   event: "event",
@@ -59,7 +73,18 @@ export type Action =
   | { kind: "step"; request: ExecRequest; timeoutMs: number; reason: string }
   | { kind: "operation"; event: OperationEvent; reason: string }
   | { kind: "reply"; requestId: string; reply: CommandReply; reason: string }
-  | { kind: "agent"; request: AgentRequest; reason: string };
+  /**
+   * Send to the host's agent (`subjects.agent(host, action)`); feed the reply back as
+   * `agent-result` with `opId` and `key`, and so the final result of a long action.
+   */
+  | {
+      kind: "agent";
+      request: AgentRequest;
+      opId: string;
+      key: string;
+      timeoutMs: number;
+      reason: string;
+    };
 
 export interface DecideResult {
   state: DeciderState;

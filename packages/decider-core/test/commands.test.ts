@@ -215,6 +215,7 @@ describe("commands (rule 7)", () => {
         ),
       ];
       expect(stepsIn(all).map(summarize)).toEqual([
+        "step db3 set-semi-sync",
         "step db3 set-read-only true",
         "step db3 inspect",
         "step db1 inspect",

@@ -152,11 +152,11 @@ describe("the old primary returns", () => {
     const seq = all.map(summarize);
     expect(seq).toContain("event OldPrimaryReturned db1");
     expect(seq).toContain("event SplitBrainRisk");
-    // read_only before anything else is done to it.
+    // Fenced before anything else is done to it: semi-sync master off, then read_only.
     const db1Steps = stepsIn(all)
       .filter((s) => s.request.server === "db1")
       .map((s) => s.request.step.kind);
-    expect(db1Steps[0]).toBe("set-read-only");
+    expect(db1Steps.slice(0, 2)).toEqual(["set-semi-sync", "set-read-only"]);
     expect(db1Steps).toEqual(
       expect.arrayContaining([
         "set-gtid-slave-pos",
@@ -369,8 +369,12 @@ describe("manual failover", () => {
       }),
     ];
     expect(maxWritable).toBe(1);
-    const first = stepsIn(all)[0]!;
-    expect(first.request).toMatchObject({
+    const [first, second] = stepsIn(all);
+    expect(first?.request).toMatchObject({
+      server: "db1",
+      step: { kind: "set-semi-sync", master: false },
+    });
+    expect(second?.request).toMatchObject({
       server: "db1",
       step: { kind: "set-read-only", readOnly: true },
     });

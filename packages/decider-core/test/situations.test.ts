@@ -7,6 +7,7 @@ import {
   healthyObservations,
   makeConfig,
   obs,
+  okResult,
   situationsIn,
   stepsIn,
   summarize,
@@ -96,14 +97,19 @@ describe("situations", () => {
     d.advance(100);
     const a = d.health("db3", { ...healthy.db3!, readOnly: false });
     expect(situationsIn(a)).toEqual(["SplitBrainRisk", "ReplicaWritable db3"]);
-    expect(stepsIn(a).map(summarize)).toEqual(["step db3 set-read-only true"]);
+    // Semi-sync master off first, read_only once that answered (no kill for a replica).
+    const [semi] = stepsIn(a);
+    expect(semi?.request.step).toEqual({ kind: "set-semi-sync", master: false });
+    const b = d.result(semi!, okResult(semi!.request.stepId));
+    expect(stepsIn(b).map(summarize)).toEqual(["step db3 set-read-only true"]);
+    expect(stepsIn(d.result(stepsIn(b)[0]!, okResult(stepsIn(b)[0]!.request.stepId)))).toEqual([]);
     // Not sent again at once while the fix is in flight.
     d.advance(100);
     expect(stepsIn(d.health("db3", { ...healthy.db3!, readOnly: false }))).toEqual([]);
     // Still writable after enforceRetryMs (5 s): sent again.
     d.advance(5200);
     expect(stepsIn(d.health("db3", { ...healthy.db3!, readOnly: false })).map(summarize)).toEqual([
-      "step db3 set-read-only true",
+      "step db3 set-semi-sync",
     ]);
   });
 
@@ -114,8 +120,11 @@ describe("situations", () => {
     d.advance(10);
     const b = d.health("db3", { ...healthy.db3!, readOnly: false });
     const fix = stepsIn(b);
-    expect(fix.map(summarize)).toEqual(["step db3 set-read-only true"]);
+    expect(fix.map(summarize)).toEqual(["step db3 set-semi-sync"]);
     expect(fix[0]?.request.opId).not.toBe("op1");
+    const ro = stepsIn(d.result(fix[0]!, okResult(fix[0]!.request.stepId)));
+    expect(ro.map(summarize)).toEqual(["step db3 set-read-only true"]);
+    expect(ro[0]?.request.opId).toBe(fix[0]?.request.opId);
   });
 
   it("ReplicaWritable is only reported when enforceReadOnly is off", () => {

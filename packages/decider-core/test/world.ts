@@ -400,10 +400,13 @@ export class World {
         }
         return ok();
       }
-      case "set-semi-sync":
+      case "set-semi-sync": {
+        // Answers like the executor: the settings now and before.
+        const previous = { master: s.semiMaster, slave: s.semiSlave };
         if (step.master !== undefined) s.semiMaster = step.master;
         if (step.slave !== undefined) s.semiSlave = step.slave;
-        return ok();
+        return ok({ master: s.semiMaster, slave: s.semiSlave, previous });
+      }
       case "wait-binlog-stable":
         return ok({ gtidBinlogPos: last(s.binlog) });
       case "verify-replicating": {

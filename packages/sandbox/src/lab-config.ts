@@ -16,6 +16,8 @@ export interface LabConfigOptions {
   monitor?: Partial<MonitorSettings>;
   failover?: Partial<FailoverSettings>;
   neverPromote?: string[];
+  /** Agent host id per server name (servers[].agentHost). */
+  agentHosts?: Record<string, string>;
   http?: { host: string; port: number };
 }
 
@@ -30,6 +32,7 @@ export function configFromLab(lab: Lab, o: LabConfigOptions = {}): MarinaConfig 
       port: n.port,
       datadir: n.datadir,
       neverPromote: (o.neverPromote ?? []).includes(n.name),
+      ...(o.agentHosts?.[n.name] ? { agentHost: o.agentHosts[n.name] } : {}),
     })),
     admin: { user: creds.marina.user, password: { value: creds.marina.password } },
     replication: { user: creds.repl.user, password: { value: creds.repl.password } },

@@ -1,13 +1,14 @@
 // Marina's services running in-process (or as child processes) around a lab: what the
 // sandbox demo, the end-to-end tests and the benchmarks use.
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { AgentConfig, type RunningAgent, startAgent } from "@marina/agent";
 import type { MarinaConfig } from "@marina/contracts";
 import { buildApp as buildDecider, type DeciderApp, type DeciderOptions } from "@marina/decider";
 import { type RunningExecutor, startExecutor } from "@marina/executor";
-import { type Lab, type LabOptions, startLab } from "@marina/lab";
+import { type Lab, type LabOptions, type MariaNode, startLab } from "@marina/lab";
 import { type MonitorHandle, startMonitor } from "@marina/monitor";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type Logger, pino } from "pino";
@@ -21,6 +22,11 @@ export interface StackOptions {
   monitor?: boolean;
   log?: Logger;
   leaseTtlMs?: number;
+  /**
+   * One host agent per lab node (host id `agent-<node>`, set as the server's agentHost),
+   * in-process, stopping and starting the lab's own mariadbd: what rebuilds need.
+   */
+  agents?: boolean;
 }
 
 export interface Decider {
@@ -37,6 +43,8 @@ export interface Stack {
   monitor: MonitorHandle | undefined;
   executors: RunningExecutor[];
   deciders: Decider[];
+  /** Host agents by server name (empty unless `agents`). */
+  agents: Map<string, RunningAgent>;
   log: Logger;
   configFile: string;
   startDecider(id: string, extra?: Pick<DeciderOptions, "record">): Promise<Decider>;
@@ -55,16 +63,78 @@ export function serviceMain(
   return join(require.resolve(pkg), "..", "main.js");
 }
 
+/** Host id of the agent that serves a lab node. */
+export const agentHostOf = (server: string) => `agent-${server}`;
+
+/** The lab node's own start/stop: the agent drives the lab's process, not a copy of it. */
+function labControl(node: MariaNode) {
+  return () => ({
+    start: () => node.start(),
+    stop: async () => {
+      await node.stop();
+    },
+    status: async () => ({ running: node.isRunning(), pid: node.pid ?? null }),
+  });
+}
+
+/** Starts the agent of one lab node (as `agents` does; for tests that restart one). */
+export async function startLabAgent(lab: Lab, node: MariaNode, log: Logger): Promise<RunningAgent> {
+  const tmpDir = join(lab.dir, `agent-tmp-${node.name}`);
+  mkdirSync(tmpDir, { recursive: true });
+  const config = AgentConfig.parse({
+    host: agentHostOf(node.name),
+    nats: { servers: [lab.nats!.url] },
+    advertiseAddress: "127.0.0.1",
+    listenAddress: "127.0.0.1",
+    backup: {
+      user: lab.credentials.marina.user,
+      password: { value: lab.credentials.marina.password },
+    },
+    tmpDir,
+    servers: [
+      {
+        name: node.name,
+        datadir: node.datadir,
+        defaultsFile: node.defaultsFile,
+        socket: node.socket,
+        port: node.port,
+        osUser: "root",
+        osGroup: "root",
+      },
+    ],
+    heartbeatMs: 1000,
+    progressMs: 250,
+    timeouts: { connectMs: 30_000, idleMs: 30_000, serviceMs: 60_000 },
+  });
+  return startAgent({
+    config,
+    log: log.child({ agent: config.host }),
+    serviceControl: labControl(node),
+  });
+}
+
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const log = o.log ?? pino({ level: process.env.MARINA_LOG_LEVEL ?? "silent" });
   const lab = await startLab({ shape: "primary-replicas", nodes: 3, ...o.lab });
   const children: ChildProcess[] = [];
   const executors: RunningExecutor[] = [];
   const deciders: Decider[] = [];
+  const agents = new Map<string, RunningAgent>();
   let monitor: MonitorHandle | undefined;
   let nc: NatsConnection | undefined;
+  const stopAgents = async () => {
+    for (const a of agents.values()) await a.stop().catch(() => {});
+    agents.clear();
+  };
   try {
-    const config = configFromLab(lab, { semiSync: o.lab?.semiSync ?? false, ...o.config });
+    const agentHosts = o.agents
+      ? Object.fromEntries(lab.nodes.map((n) => [n.name, agentHostOf(n.name)]))
+      : undefined;
+    const config = configFromLab(lab, {
+      semiSync: o.lab?.semiSync ?? false,
+      ...(agentHosts ? { agentHosts } : {}),
+      ...o.config,
+    });
     const configFile = join(lab.dir, "marina.json");
     writeFileSync(configFile, JSON.stringify(config, null, 2));
     nc = await connect({ servers: config.nats.servers });
@@ -76,6 +146,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       monitor,
       executors,
       deciders,
+      agents,
       log,
       configFile,
       async startDecider(id, extra = {}) {
@@ -117,10 +188,14 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         for (const d of deciders) await d.nc.close().catch(() => {});
         for (const e of executors) await e.close().catch(() => {});
         await monitor?.close().catch(() => {});
+        await stopAgents();
         await client.close().catch(() => {});
         await lab.close();
       },
     };
+    if (o.agents) {
+      for (const node of lab.nodes) agents.set(node.name, await startLabAgent(lab, node, log));
+    }
     for (let i = 1; i <= (o.executors ?? 2); i++) await stack.startExecutor(`executor-${i}`);
     for (let i = 1; i <= (o.deciders ?? 1); i++) await stack.startDecider(`decider-${i}`);
     if (o.monitor ?? true) {
@@ -138,6 +213,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     for (const e of executors) await e.close().catch(() => {});
     for (const d of deciders) await d.app.close(false).catch(() => {});
     await monitor?.close().catch(() => {});
+    await stopAgents();
     await nc?.close().catch(() => {});
     await lab.close();
     throw err;

@@ -99,11 +99,11 @@ describe("a multi-source replica when one of its primaries dies", () => {
     expect(p2.operations()).toEqual([]);
   });
 
-  // KNOWN GAP (reported): cluster p2 sees db3 — the server cluster p1 just promoted — as a
-  // writable replica of db2 and fences it (ReplicaWritable → read_only=1), so p1 is left
-  // with a read-only primary and its writer fails. Remove `.fails` once the decider (or
-  // the config) lets a shared server be one cluster's primary and another's replica.
-  it.fails("lets p1's writer write on db3 (p2 does not fence the server p1 promoted)", async () => {
+  // Cluster p2 still sees db3 — the server cluster p1 just promoted — as a replica of db2,
+  // and writable. It does not fence it: db3 writes in its own GTID domain (0), none of p2's,
+  // and holds domain 1 from outside p2 (db1's): the primary of another stream (decider-core
+  // diagnose.ts, writableForOtherDomain).
+  it("lets p1's writer write on db3 (p2 does not fence the server p1 promoted)", async () => {
     const { lab, nc } = stack;
     const db3 = lab.node("db3");
     // Let cluster p2 see db3 writable for a few probes.

@@ -1,8 +1,14 @@
 // The thin shell around decide() for one cluster: it feeds inputs one at a time, persists
 // the decisions before acting on them (so a new leader can resume), and carries out the
-// actions: publish, reply, send steps to executors and feed their results back.
+// actions: publish, reply, send steps to executors and agent requests to host agents, and
+// feed their results back.
 import {
   AgentHeartbeatMessage,
+  AgentProgressMessage,
+  type AgentRequest,
+  AgentRequestMessage,
+  type AgentResult,
+  AgentResultMessage,
   type ClusterConfig,
   ClusterEventMessage,
   type Command,
@@ -29,7 +35,7 @@ import {
   initialState,
   summarizeAction,
 } from "@marina/decider-core";
-import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import { errors, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { runStep } from "./exec-client.js";
 import type { Lease } from "./lease.js";
@@ -116,6 +122,51 @@ export class ClusterRunner {
           const r = parseMessage(AgentHeartbeatMessage, msg.data);
           if (r.ok && hosts.has(r.value.payload.host)) {
             this.push({ kind: "agent-heartbeat", heartbeat: r.value.payload });
+          }
+        },
+      }),
+    );
+    // Final results and progress of long agent actions (rebuild): fed when they belong to
+    // the running operation (the leader's state names the agent-side ids it sent).
+    this.subs.push(
+      nc.subscribe(subjects.agentDoneAll(), {
+        callback: (err, msg) => {
+          if (err || !this.acting()) return;
+          const r = parseMessage(AgentResultMessage, msg.data);
+          if (!r.ok) {
+            this.d.log.warn(
+              { subject: msg.subject, error: r.error },
+              "invalid agent result dropped",
+            );
+            return;
+          }
+          const call = this.agentCallOf(r.value.payload.host, r.value.payload.opId);
+          if (call) {
+            this.push({
+              kind: "agent-result",
+              opId: call.opId,
+              key: call.key,
+              via: "done",
+              result: r.value.payload,
+            });
+          }
+        },
+      }),
+    );
+    this.subs.push(
+      nc.subscribe(subjects.agentProgressAll(), {
+        callback: (err, msg) => {
+          if (err || !this.acting()) return;
+          const r = parseMessage(AgentProgressMessage, msg.data);
+          if (!r.ok) return;
+          const call = this.agentCallOf(r.value.payload.host, r.value.payload.opId);
+          if (call) {
+            this.push({
+              kind: "agent-progress",
+              opId: call.opId,
+              key: call.key,
+              progress: r.value.payload,
+            });
           }
         },
       }),
@@ -240,6 +291,18 @@ export class ClusterRunner {
     }
   }
 
+  private acting(): boolean {
+    return this.d.lease.leader && this.takenOver;
+  }
+
+  /** The running operation's agent call with this agent-side id, if any. */
+  private agentCallOf(host: string, agentOpId: string): { opId: string; key: string } | undefined {
+    const op = this.state.operation;
+    // (A state persisted by an older version may lack agentCalls until decide() upgrades it.)
+    const c = (op?.agentCalls ?? []).find((x) => x.id === agentOpId && x.host === host);
+    return op && c ? { opId: op.opId, key: c.key } : undefined;
+  }
+
   private isLeaderOf(epoch: number): boolean {
     return this.takenOver && this.d.lease.leader && this.d.lease.epoch === epoch;
   }
@@ -318,13 +381,27 @@ export class ClusterRunner {
         });
         return;
       }
-      case "agent":
-        // Host-agent operations (rebuild) are not driven by the decider yet.
-        log.warn(
-          { host: a.request.host, action: a.request.request.action, reason: a.reason },
-          "agent action not sent: not wired yet",
+      case "agent": {
+        const req = a.request;
+        log.info(
+          { opId: a.opId, host: req.host, action: req.request.action, reason: a.reason },
+          "agent request",
         );
+        void runAgentRequest(this.d.nc, req, {
+          timeoutMs: a.timeoutMs,
+          source,
+          mayAct: () => this.isLeaderOf(epoch),
+        }).then((result) => {
+          if (!result.ok) {
+            log.warn(
+              { opId: a.opId, host: req.host, action: req.request.action, error: result.error },
+              "agent request failed",
+            );
+          }
+          this.push({ kind: "agent-result", opId: a.opId, key: a.key, via: "reply", result });
+        });
         return;
+      }
       default: {
         const never: never = a;
         throw new Error(`unknown action ${JSON.stringify(never)}`);
@@ -381,5 +458,66 @@ export class ClusterRunner {
       requestId,
       command: { verb: verb as CommandVerb, payload: parsed.value } as Command,
     });
+  }
+}
+
+function agentFailure(
+  req: AgentRequest,
+  code: "TIMEOUT" | "SERVER_UNREACHABLE" | "NOT_LEADER" | "INTERNAL",
+  message: string,
+): AgentResult {
+  return {
+    host: req.host,
+    opId: req.opId,
+    ok: false,
+    durationMs: 0,
+    data: {},
+    error: errorBody(code, message),
+  };
+}
+
+/**
+ * One request to a host agent; always resolves. No reply within timeoutMs → TIMEOUT, no
+ * agent serving the host → SERVER_UNREACHABLE (both safe to send again: the agent answers
+ * a repeated opId with the operation's state instead of running it twice).
+ */
+export async function runAgentRequest(
+  nc: NatsConnection,
+  req: AgentRequest,
+  opts: { timeoutMs: number; source: string; mayAct: () => boolean },
+): Promise<AgentResult> {
+  if (!opts.mayAct()) return agentFailure(req, "NOT_LEADER", "lost the leader lease; not sent");
+  const action = req.request.action;
+  let msg: unknown;
+  try {
+    msg = mustParse(AgentRequestMessage, envelope("agent-request", opts.source, req));
+  } catch (err) {
+    return agentFailure(req, "INTERNAL", `invalid agent request: ${(err as Error).message}`);
+  }
+  try {
+    const reply = await nc.request(subjects.agent(req.host, action), JSON.stringify(msg), {
+      timeout: opts.timeoutMs,
+    });
+    const parsed = parseMessage(AgentResultMessage, reply.data);
+    if (!parsed.ok) {
+      return agentFailure(
+        req,
+        "INTERNAL",
+        `agent ${req.host} sent an invalid result: ${parsed.error.message}`,
+      );
+    }
+    return parsed.value.payload;
+  } catch (err) {
+    if (err instanceof errors.RequestError && err.isNoResponders()) {
+      return agentFailure(req, "SERVER_UNREACHABLE", `no agent serves host ${req.host}`);
+    }
+    if (err instanceof errors.NoRespondersError) {
+      return agentFailure(req, "SERVER_UNREACHABLE", `no agent serves host ${req.host}`);
+    }
+    return agentFailure(
+      req,
+      "TIMEOUT",
+      `agent ${req.host} did not answer ${action} within ${opts.timeoutMs} ms: ${(err as Error).message}`,
+    );
   }
 }

@@ -70,6 +70,13 @@ interface ClusterState {
 
 const encoder = new TextEncoder();
 
+/**
+ * When a server is lost, the other servers of its cluster are probed again at these delays
+ * (ms). A killed primary's replicas show the IO thread down within tens of ms; without the
+ * burst that evidence waited for the next regular probe (intervalMs later).
+ */
+export const REPROBE_AFTER_LOSS_MS: readonly number[] = [0, 20, 50, 100, 200, 400];
+
 export function sourceOf(monitorId: string): string {
   return `monitor/${monitorId}`;
 }
@@ -124,9 +131,16 @@ export function buildApp(deps: AppDeps): MonitorApp {
       envelope("health", source, sample),
     );
 
-    // The decider needs fresh evidence from the replicas the moment a server is lost.
+    // The decider needs fresh evidence from the replicas the moment a server is lost, and
+    // their IO threads notice it a little later than we do: probe the others a few times in
+    // quick succession. Servers already down are left to their schedule (their repeated
+    // failures would only count up consecutiveFailures faster).
     if (before?.reachable && !sample.reachable) {
-      for (const [name, p] of state.probers) if (name !== sample.server) p.probeNow();
+      for (const [name, p] of state.probers) {
+        if (name !== sample.server && state.samples.get(name)?.reachable) {
+          p.probeBurst(REPROBE_AFTER_LOSS_MS);
+        }
+      }
     }
 
     // Topology needs every server seen at least once, or it would flap during start-up.

@@ -72,6 +72,8 @@ export class ServerProber {
   #inFlight: Promise<void> | null = null;
   #again = false;
   #timer: NodeJS.Timeout | null = null;
+  /** Pending re-probes of a burst (see probeBurst). */
+  #burst = new Set<NodeJS.Timeout>();
   #started = false;
   #stopped = false;
   #lastReachable: boolean | undefined;
@@ -120,10 +122,34 @@ export class ServerProber {
       });
   }
 
+  /**
+   * Probes at each of `delaysMs` from now (0 = at once), e.g. right after another server of
+   * the cluster was lost: a replica's IO thread notices a dead primary a few to a few hundred
+   * ms after the monitor does, and the decider waits for that evidence. A new burst replaces
+   * one still pending. Probes never overlap: one due while a probe runs follows it.
+   */
+  probeBurst(delaysMs: readonly number[]): void {
+    if (!this.running) return;
+    this.#clearBurst();
+    for (const ms of delaysMs) {
+      const t = setTimeout(() => {
+        this.#burst.delete(t);
+        this.probeNow();
+      }, ms);
+      this.#burst.add(t);
+    }
+  }
+
+  #clearBurst(): void {
+    for (const t of this.#burst) clearTimeout(t);
+    this.#burst.clear();
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+    this.#clearBurst();
     await this.#inFlight;
     const conn = this.#conn;
     this.#conn = null;

@@ -55,6 +55,13 @@ async function until<T>(what: string, f: () => T | undefined | false, timeoutMs 
   }
 }
 
+/** A copy of recorded probe rows with every replication connection's IO thread set. */
+function withIoThread(result: unknown, io: string): unknown {
+  const sets = structuredClone(result) as Record<string, unknown>[][];
+  for (const row of sets[2] ?? []) row.Slave_IO_Running = io;
+  return sets;
+}
+
 let app: MonitorApp | undefined;
 afterEach(async () => {
   await app?.stop();
@@ -132,6 +139,52 @@ describe("buildApp", () => {
     expect(lost.error?.kind).toBe("dropped");
     expect(lost.sinceLastSuccessMs).not.toBeNull();
     await until("re-probes", () => bus.health("db2").length >= 2 && bus.health("db3").length >= 2);
+  });
+
+  it("re-probes the other servers several times after a drop, until a replica shows the loss", async () => {
+    const { bus, app, byName } = setup(); // intervalMs 60 s: only the burst can help
+    app.start();
+    await until("first round", () => bus.health().length === 3);
+    // db2's IO thread notices the dead primary only after its first re-probe (as on a real
+    // replica, where the monitor sees the drop a few ms before the IO thread does).
+    const db2 = byName("db2");
+    db2.answers = [db2.result];
+    db2.result = withIoThread(db2.result, "Connecting");
+    byName("db1").kill();
+    const seen = await until("db2 seen with its IO thread down", () =>
+      bus
+        .health("db2")
+        .find((s) => s.observation?.replication.some((c) => c.ioThread === "Connecting")),
+    );
+    expect(seen.reachable).toBe(true);
+    // The server that was lost is not part of the burst; db3 is.
+    await until("several re-probes of db3", () => bus.health("db3").length >= 4);
+    expect(bus.health("db1").filter((s) => !s.reachable).length).toBeLessThan(
+      bus.health("db3").length,
+    );
+  });
+
+  it("never runs two probes at once on one connection during a burst", async () => {
+    const { bus, app, byName } = setup();
+    app.start();
+    await until("first round", () => bus.health().length === 3);
+    const db2 = byName("db2");
+    db2.delayMs = 60; // longer than the gaps between the first re-probes
+    byName("db1").kill();
+    await until("re-probes of db2", () => bus.health("db2").length >= 4);
+    expect(db2.maxInFlight).toBe(1);
+    expect(db2.connects).toBe(1);
+  });
+
+  it("does not burst-probe a server that is already down", async () => {
+    const { bus, app, byName } = setup({ backoffMinMs: 60_000, backoffMaxMs: 60_000 });
+    byName("db3").state = "down";
+    app.start();
+    await until("first round", () => bus.health().length === 3);
+    byName("db1").kill();
+    await until("re-probes of db2", () => bus.health("db2").length >= 4);
+    // db3 keeps its one failure from the first round: no burst of repeated failures.
+    expect(bus.health("db3")).toHaveLength(1);
   });
 
   it("reports a frozen server after queryTimeoutMs and reconnects with backoff", async () => {

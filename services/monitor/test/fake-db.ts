@@ -32,8 +32,18 @@ export class FakeConn extends EventEmitter implements DbConnection {
       this.server.nextQueryError = undefined;
       return Promise.reject(failure);
     }
-    const result = this.server.result;
-    return Promise.resolve(this.server.disks ? [...(result as unknown[]), DISK_ROWS] : result);
+    const result = this.server.answers.shift() ?? this.server.result;
+    const rows = this.server.disks ? [...(result as unknown[]), DISK_ROWS] : result;
+    if (this.server.delayMs === 0) return Promise.resolve(rows);
+    const s = this.server;
+    s.inFlight++;
+    s.maxInFlight = Math.max(s.maxInFlight, s.inFlight);
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        s.inFlight--;
+        resolve(rows);
+      }, s.delayMs),
+    );
   }
   /** The server went away under an idle or busy connection. */
   drop(): void {
@@ -58,6 +68,13 @@ export class FakeServer {
   queries = 0;
   disks = false;
   nextQueryError: Error | undefined;
+  /** Answers for the next probes, in order, before `result` again. */
+  answers: unknown[] = [];
+  /** How long a probe query takes (0: at once). */
+  delayMs = 0;
+  inFlight = 0;
+  /** Most probe queries ever running at once on this server. */
+  maxInFlight = 0;
   readonly conns: FakeConn[] = [];
   constructor(
     readonly name: string,

@@ -68,3 +68,39 @@ export function phaseOf(
 ): Next {
   return { kind: "phase", phase, steps, deadlineMs, message };
 }
+
+/** Key of the semi-sync step of fenceSteps. */
+export const FENCE_SEMI = "semi";
+
+/**
+ * Fencing a server that may be a primary: semi-sync master off, THEN read_only=1, then (if
+ * `kill`) its client sessions. read_only waits for commits in flight, and a commit waiting
+ * for a semi-sync ack that will not come (replicas gone or repointed) holds it for
+ * rpl_semi_sync_master_timeout (10 s); with semi-sync off that commit completes at once.
+ * Keys: `semi`, `ro`, `kill`.
+ */
+export function fenceSteps(server: string, kill: boolean, killPrivileged = true): StepSpec[] {
+  const steps: StepSpec[] = [
+    { key: FENCE_SEMI, server, step: { kind: "set-semi-sync", master: false } },
+    { key: "ro", server, step: { kind: "set-read-only", readOnly: true }, after: [FENCE_SEMI] },
+  ];
+  if (kill) {
+    steps.push({
+      key: "kill",
+      server,
+      step: { kind: "kill-clients", includePrivileged: killPrivileged },
+      after: ["ro"],
+    });
+  }
+  return steps;
+}
+
+/** The semi-sync step `key` of `phase` turned semi-sync master off where it was on. */
+export function semiSyncWasOn(op: Operation, phase: string, key: string): boolean {
+  const previous = okData(op, phase, key)?.previous;
+  return (
+    typeof previous === "object" &&
+    previous !== null &&
+    (previous as { master?: unknown }).master === true
+  );
+}

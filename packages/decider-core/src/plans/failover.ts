@@ -7,22 +7,39 @@ import { connectionsTo, currentObservation, reachability } from "../knowledge.js
 import type { FailoverPlan, Operation } from "../state.js";
 import {
   type Env,
+  FENCE_SEMI,
   failedLanes,
+  fenceSteps,
   type Next,
   type PlanDriver,
   phaseOf,
   type StepSpec,
+  semiSyncWasOn,
+  stepByKey,
   stepsOf,
   wasSent,
 } from "./common.js";
 
-// Rule 3, failover: [fence] → inspect → drain → [pull] → promote → repoint → [semi-sync].
-// The failed primary is fenced first only when it is reachable (a forced failover). The
-// candidate is chosen again from FRESH inspections; it drains its relay log, pulls what a
-// more advanced live replica has, drops ONLY its connection to the failed primary (a
-// multi-source replica keeps the others), and turns read_only off. Then every other replica
-// is repointed. Semi-sync master is enabled last, once replicas are connected (LAB.md: on
-// earlier it stalls commits for rpl_semi_sync_master_timeout).
+// Rule 3, failover: [fence] → inspect → drain → detach → [pull] → promote → repoint →
+// [semi-sync]. The failed primary is fenced first only when it is reachable (a forced
+// failover; semi-sync master off before read_only, see fenceSteps). The candidate is chosen
+// again from FRESH inspections; it drains its relay log and pulls what a more advanced live
+// replica has. Every live replica's connection to the failed primary — the candidate's and
+// the others' — is stopped in ONE parallel phase (detach): on a frozen primary with
+// semi-sync, each STOP SLAVE costs a fixed ~2 s (the semi-sync replica tries to reach the
+// primary to end its dump thread), paid once this way instead of once per replica in turn.
+// Only the connection to the failed primary is touched (a multi-source replica keeps the
+// others). The candidate then drops that connection and turns read_only off, and every
+// other replica is repointed. Semi-sync master is enabled last, and only when a replica
+// was verified replicating from the new primary (LAB.md: with none it stalls the first
+// commit for rpl_semi_sync_master_timeout); otherwise the first rejoin enables it.
+//
+// Drain before detach: STOP SLAVE stops the SQL thread as well, and a stopped SQL thread
+// never drains, so the candidate (and each pull source) first applies what its IO thread
+// had received, then stops. Nothing more can arrive from a dead primary in between; even a
+// primary that was only frozen gets no chance to hand the others events the candidate
+// lacks, since they are stopped in the same phase, before the promotion (earlier than the
+// repoint that used to stop them).
 
 /** The candidate's temporary connection for pulling from a more advanced replica. */
 export const PULL_CONNECTION = "marina_pull";
@@ -142,15 +159,46 @@ function choose(op: Operation, env: Env): Next {
   );
 }
 
+/** Key of the detach step of a replica's connection to the failed primary. */
+function detachKey(server: string, connection: string): string {
+  return `detach-${server}-${connection}`;
+}
+
+/**
+ * Stops every live replica's connection to the failed primary at once: the candidate's
+ * (it must succeed: its relay log is drained, and nothing may apply alongside a pull) and
+ * every replica to repoint (best effort: the repoint stops it again).
+ */
+function detachPhase(op: Operation, env: Env): Next {
+  const p = plan(op);
+  const c = p.candidate!;
+  const steps: StepSpec[] = [
+    { key: "stop", server: c, step: { kind: "stop-replication", connection: p.connection! } },
+  ];
+  for (const r of p.repoint) {
+    steps.push({
+      key: detachKey(r.server, r.connection),
+      server: r.server,
+      step: { kind: "stop-replication", connection: r.connection },
+      bestEffort: true,
+    });
+  }
+  return phaseOf(
+    "detach",
+    steps,
+    env.opts.phaseTimeoutMs,
+    `stopping replication from ${p.failed} on ${[c, ...p.repoint.map((r) => r.server)].join(", ")}`,
+  );
+}
+
 function pullPhase(op: Operation, env: Env): Next {
   const p = plan(op);
   const c = p.candidate!;
   const f = env.ctx.config.failover;
-  const steps: StepSpec[] = [
-    // The connection to the dead primary must not apply alongside the pull connection.
-    { key: "stop", server: c, step: { kind: "stop-replication", connection: p.connection! } },
-  ];
-  let prev = "stop";
+  // The candidate's connection to the dead primary was stopped (detach): it cannot apply
+  // alongside the pull connection.
+  const steps: StepSpec[] = [];
+  let prev: string | null = null;
   p.pulls.forEach((x, i) => {
     const k = (n: string) => `${n}-${i}`;
     steps.push(
@@ -163,7 +211,7 @@ function pullPhase(op: Operation, env: Env): Next {
           source: x.from,
           useGtid: "slave_pos",
         },
-        after: [prev],
+        after: prev === null ? [] : [prev],
       },
       {
         key: k("start"),
@@ -204,14 +252,9 @@ function promotePhase(op: Operation, env: Env): Next {
   const p = plan(op);
   const c = p.candidate!;
   const conn = p.connection!;
+  // Stopped in the detach phase; RESET SLAVE 'conn' ALL forgets it.
   const steps: StepSpec[] = [
-    { key: "stop", server: c, step: { kind: "stop-replication", connection: conn } },
-    {
-      key: "reset",
-      server: c,
-      step: { kind: "reset-replication", connection: conn },
-      after: ["stop"],
-    },
+    { key: "reset", server: c, step: { kind: "reset-replication", connection: conn } },
   ];
   let last = "reset";
   if (env.ctx.config.semiSync) {
@@ -308,21 +351,36 @@ function repointPhase(op: Operation, env: Env): Next {
   );
 }
 
-function finalMessage(op: Operation): { failed: string[]; message: string } {
+/** Replicas verified replicating from the new primary by the repoint. */
+function verifiedReplicas(op: Operation): string[] {
   const p = plan(op);
-  const failed = failedLanes(op, "repoint");
-  const skipped = p.skipped.map((s) => `${s.server} (${s.why})`);
-  const repointed = p.repoint
+  return p.repoint
     .filter((r) =>
       stepsOf(op, "repoint").some(
-        (s) => s.server === r.server && s.step.kind === "verify-replicating" && s.status === "ok",
+        (s) =>
+          s.server === r.server &&
+          s.step.kind === "verify-replicating" &&
+          s.step.connection === r.connection &&
+          s.status === "ok",
       ),
     )
     .map((r) => r.server);
+}
+
+function finalMessage(op: Operation, env: Env): { failed: string[]; message: string } {
+  const p = plan(op);
+  const failed = failedLanes(op, "repoint");
+  const skipped = p.skipped.map((s) => `${s.server} (${s.why})`);
+  const repointed = verifiedReplicas(op);
   const parts = [
     `${p.candidate} promoted in place of ${p.failed}`,
     `repointed: ${repointed.join(", ") || "none"}`,
   ];
+  if (env.ctx.config.semiSync && repointed.length === 0) {
+    parts.push(
+      `semi-sync master left off on ${p.candidate} (no replica replicates from it yet; enabled when one rejoins)`,
+    );
+  }
   if (failed.length) parts.push(`NOT repointed: ${failed.join("; ")}`);
   if (skipped.length) parts.push(`left alone: ${skipped.join(", ")}`);
   return { failed, message: parts.join("; ") };
@@ -340,15 +398,7 @@ export const failoverDriver: PlanDriver = {
         if (p.fenceOld) {
           return phaseOf(
             "fence",
-            [
-              { key: "ro", server: p.failed, step: { kind: "set-read-only", readOnly: true } },
-              {
-                key: "kill",
-                server: p.failed,
-                step: { kind: "kill-clients", includePrivileged: true },
-                after: ["ro"],
-              },
-            ],
+            fenceSteps(p.failed, true),
             env.opts.phaseTimeoutMs,
             `fencing ${p.failed} (reachable, failover forced)`,
           );
@@ -359,6 +409,8 @@ export const failoverDriver: PlanDriver = {
       case "inspect":
         return choose(op, env);
       case "drain":
+        return detachPhase(op, env);
+      case "detach":
         return p.pulls.length ? pullPhase(op, env) : promotePhase(op, env);
       case "pull":
         return promotePhase(op, env);
@@ -366,7 +418,8 @@ export const failoverDriver: PlanDriver = {
         adoptCandidate(op, env);
         return repointPhase(op, env);
       case "repoint": {
-        if (env.ctx.config.semiSync) {
+        // Not without a replica: the first commit would wait rpl_semi_sync_master_timeout.
+        if (env.ctx.config.semiSync && verifiedReplicas(op).length > 0) {
           return phaseOf(
             "semi-sync",
             [{ key: "semi", server: p.candidate!, step: { kind: "set-semi-sync", master: true } }],
@@ -374,10 +427,10 @@ export const failoverDriver: PlanDriver = {
             `enabling semi-sync master on ${p.candidate}`,
           );
         }
-        return done(op);
+        return done(op, env);
       }
       case "semi-sync":
-        return done(op);
+        return done(op, env);
       case "undo":
         return {
           kind: "failed",
@@ -458,12 +511,33 @@ export const failoverDriver: PlanDriver = {
         });
       }
     }
+    // Replicas stopped by the detach phase replicate from the old primary again.
+    for (const r of p.repoint) {
+      const stopped = stepByKey(op, "detach", detachKey(r.server, r.connection));
+      if (!stopped || stopped.attempts === 0) continue;
+      undo.push({
+        key: `restart-${r.server}-${r.connection}`,
+        server: r.server,
+        step: { kind: "start-replication", connection: r.connection },
+        bestEffort: true,
+      });
+    }
     if (p.fenceOld && wasSent(op, p.failed, (s) => s.kind === "set-read-only" && s.readOnly)) {
       undo.push({
         key: "unfence",
         server: p.failed,
         step: { kind: "set-read-only", readOnly: false },
       });
+      // Semi-sync master back on where the fence turned it off.
+      if (semiSyncWasOn(op, "fence", FENCE_SEMI)) {
+        undo.push({
+          key: "unfence-semi",
+          server: p.failed,
+          step: { kind: "set-semi-sync", master: true },
+          after: ["unfence"],
+          bestEffort: true,
+        });
+      }
     }
     if (undo.length === 0) {
       return {
@@ -483,8 +557,8 @@ export const failoverDriver: PlanDriver = {
   },
 };
 
-function done(op: Operation): Next {
-  const { failed, message } = finalMessage(op);
+function done(op: Operation, env: Env): Next {
+  const { failed, message } = finalMessage(op, env);
   if (failed.length) {
     const first = stepsOf(op, "repoint").find((s) => s.status === "failed")?.result?.error;
     return { kind: "failed", error: errorBody(first?.code ?? "SQL_ERROR", message), message };

@@ -13,13 +13,26 @@ import { readInspect } from "../inspect.js";
 import { knownWritable } from "../knowledge.js";
 import { noteSituation } from "../situations.js";
 import type { Operation, RejoinPlan } from "../state.js";
-import { okData, type PlanDriver, phaseOf, type StepSpec } from "./common.js";
+import { fenceSteps, okData, type PlanDriver, phaseOf, type StepSpec } from "./common.js";
 
-// Rule 4, rejoin: fence → inspect → prepare → attach. The server is made read-only first
-// (a returning old primary may come back writable). It is attached to the primary only when
-// its position — positionOf(gtid_binlog_pos ∪ gtid_current_pos) — is contained in the
-// primary's history (gtid_binlog_state ∪ gtid_current_pos ∪ gtid_slave_pos). Otherwise it
-// stays fenced and is flagged diverged with the extra GTIDs, for a rebuild.
+/** The primary's inspect data says semi-sync master is enabled. */
+function semiSyncMasterOn(data: Record<string, unknown> | null): boolean {
+  const semi = data?.semiSync;
+  return (
+    typeof semi === "object" &&
+    semi !== null &&
+    (semi as { masterEnabled?: unknown }).masterEnabled === true
+  );
+}
+
+// Rule 4, rejoin: fence → inspect → prepare → attach → [semi-sync]. The server is made
+// read-only first (a returning old primary may come back writable; semi-sync master off
+// before read_only, see fenceSteps). It is attached to the primary only when its position —
+// positionOf(gtid_binlog_pos ∪ gtid_current_pos) — is contained in the primary's history
+// (gtid_binlog_state ∪ gtid_current_pos ∪ gtid_slave_pos). Otherwise it stays fenced and is
+// flagged diverged with the extra GTIDs, for a rebuild. With `semiSync`, a primary that
+// runs without semi-sync master (a failover that left it without replicas) gets it once
+// this replica is verified replicating.
 
 function plan(op: Operation): RejoinPlan {
   if (op.plan.kind !== "rejoin") throw new Error(`${op.opId} is not a rejoin`);
@@ -81,19 +94,14 @@ export const rejoinDriver: PlanDriver = {
     const { config, now, epoch } = env.ctx;
     switch (op.phase) {
       case "": {
-        const steps: StepSpec[] = [
-          { key: "ro", server: p.server, step: { kind: "set-read-only", readOnly: true } },
-        ];
         // Replica readers are not disturbed; a former or writable primary loses its writers.
-        if (p.wasPrimary || knownWritable(env.state, p.server)) {
-          steps.push({
-            key: "kill",
-            server: p.server,
-            step: { kind: "kill-clients", includePrivileged: true },
-            after: ["ro"],
-          });
-        }
-        return phaseOf("fence", steps, env.opts.phaseTimeoutMs, `fencing ${p.server}`);
+        const kill = p.wasPrimary || knownWritable(env.state, p.server);
+        return phaseOf(
+          "fence",
+          fenceSteps(p.server, kill),
+          env.opts.phaseTimeoutMs,
+          `fencing ${p.server}`,
+        );
       }
       case "fence":
         return phaseOf(
@@ -216,10 +224,33 @@ export const rejoinDriver: PlanDriver = {
           env.opts.phaseTimeoutMs,
           `attaching ${p.server} to ${p.primary}`,
         );
-      case "attach":
+      case "attach": {
         delete env.state.exPrimaries[p.server];
         delete env.state.rejoinFailures[p.server];
+        if (config.semiSync && !semiSyncMasterOn(okData(op, "inspect", "primary"))) {
+          return phaseOf(
+            "semi-sync",
+            [
+              {
+                key: "semi",
+                server: p.primary,
+                step: { kind: "set-semi-sync", master: true },
+                bestEffort: true,
+              },
+            ],
+            env.opts.phaseTimeoutMs,
+            `${p.server} replicates from ${p.primary}: enabling semi-sync master on ${p.primary}`,
+          );
+        }
         return { kind: "done", message: `${p.server} replicates from ${p.primary}` };
+      }
+      case "semi-sync": {
+        const ok = okData(op, "semi-sync", "semi") !== null;
+        return {
+          kind: "done",
+          message: `${p.server} replicates from ${p.primary}${ok ? `; semi-sync master enabled on ${p.primary}` : `; semi-sync master NOT enabled on ${p.primary}`}`,
+        };
+      }
       default:
         return {
           kind: "failed",

@@ -5,12 +5,15 @@ import { connectionsTo, currentObservation } from "../knowledge.js";
 import type { Operation, SwitchoverPlan } from "../state.js";
 import {
   type Env,
+  FENCE_SEMI,
   failedLanes,
+  fenceSteps,
   type Next,
   okData,
   type PlanDriver,
   phaseOf,
   type StepSpec,
+  semiSyncWasOn,
   stepsOf,
   wasSent,
 } from "./common.js";
@@ -20,6 +23,10 @@ import {
 // writable; the target must apply the old primary's final gtid_binlog_pos within the
 // per-phase timeout. Any failure before promotion undoes: the target is re-attached and the
 // old primary made writable again, so a lagging target fails cleanly.
+// The demotion turns semi-sync master off first (fenceSteps): read_only=1 would otherwise
+// wait behind a commit waiting for an ack. Nothing is lost by it: the target waits for the
+// final position before it is promoted. The undo turns it back on where it was on. Semi-sync
+// master is enabled on the new primary only once a replica was verified replicating from it.
 
 function plan(op: Operation): SwitchoverPlan {
   if (op.plan.kind !== "switchover") throw new Error(`${op.opId} is not a switchover`);
@@ -129,6 +136,13 @@ function repointPhase(op: Operation, env: Env): Next {
   );
 }
 
+/** Servers verified replicating from the target by the repoint. */
+function verifiedLanes(op: Operation): string[] {
+  return stepsOf(op, "repoint")
+    .filter((s) => s.step.kind === "verify-replicating" && s.status === "ok")
+    .map((s) => s.server);
+}
+
 function finish(op: Operation, env: Env): Next {
   const p = plan(op);
   const failed = failedLanes(op, "repoint");
@@ -136,9 +150,13 @@ function finish(op: Operation, env: Env): Next {
     (s) => s.server === p.old && s.step.kind === "verify-replicating" && s.status === "ok",
   );
   if (oldOk) delete env.state.exPrimaries[p.old];
+  const semiOff =
+    env.ctx.config.semiSync && verifiedLanes(op).length === 0
+      ? `; semi-sync master left off on ${p.target} (no replica replicates from it yet; enabled when one rejoins)`
+      : "";
   const message = `${p.target} is the primary; ${p.old} ${oldOk ? "replicates from it" : "NOT repointed (fenced; rejoin pending)"}${
     failed.length ? `; failed: ${failed.join("; ")}` : ""
-  }`;
+  }${semiOff}`;
   if (failed.length) {
     const first = stepsOf(op, "repoint").find((s) => s.status === "failed")?.result?.error;
     return { kind: "failed", error: errorBody(first?.code ?? "SQL_ERROR", message), message };
@@ -154,13 +172,7 @@ export const switchoverDriver: PlanDriver = {
         return phaseOf(
           "demote",
           [
-            { key: "ro", server: p.old, step: { kind: "set-read-only", readOnly: true } },
-            {
-              key: "kill",
-              server: p.old,
-              step: { kind: "kill-clients", includePrivileged: p.force },
-              after: ["ro"],
-            },
+            ...fenceSteps(p.old, true, p.force),
             {
               key: "stable",
               server: p.old,
@@ -243,7 +255,7 @@ export const switchoverDriver: PlanDriver = {
         adoptTarget(op, env);
         return repointPhase(op, env);
       case "repoint":
-        if (env.ctx.config.semiSync) {
+        if (env.ctx.config.semiSync && verifiedLanes(op).length > 0) {
           return phaseOf(
             "semi-sync",
             [{ key: "semi", server: p.target, step: { kind: "set-semi-sync", master: true } }],
@@ -320,6 +332,14 @@ export const switchoverDriver: PlanDriver = {
         key: "writable",
         server: p.old,
         step: { kind: "set-read-only", readOnly: false },
+      });
+    }
+    if (semiSyncWasOn(op, "demote", FENCE_SEMI)) {
+      undo.push({
+        key: "semi",
+        server: p.old,
+        step: { kind: "set-semi-sync", master: true },
+        bestEffort: true,
       });
     }
     if (undo.length === 0) {
