@@ -157,7 +157,7 @@ export function writableForOtherDomain(
 }
 
 /** writableForOtherDomain on what we know: the server's current sample, the primary's latest. */
-function otherStreamPrimary(
+export function otherStreamPrimary(
   state: DeciderState,
   config: ClusterConfig,
   name: string,

@@ -3,6 +3,7 @@ import type { ErrorBody } from "@marina/contracts/commands";
 import type { ExecResult, ExecStep } from "@marina/contracts/executor";
 import type { OperationEvent, OperationKind, OperationState } from "@marina/contracts/operations";
 import { errorBody } from "@marina/contracts/parse";
+import { otherStreamPrimary } from "./diagnose.js";
 import { readInspect } from "./inspect.js";
 import { knownWritable, maybeReachable } from "./knowledge.js";
 import type { DeciderOptions } from "./options.js";
@@ -295,7 +296,11 @@ export function guardOffenders(env: Env, server: string): string[] {
     .map((s) => s.name)
     .filter(
       (n) =>
-        n !== server && knownWritable(state, n) && maybeReachable(state, ctx.config, n, ctx.now),
+        n !== server &&
+        knownWritable(state, n) &&
+        maybeReachable(state, ctx.config, n, ctx.now) &&
+        // the primary of another replication stream (multi-source) is not ours to fence
+        otherStreamPrimary(state, ctx.config, n, ctx.now) === null,
     );
 }
 
@@ -388,18 +393,25 @@ function dispatch(op: Operation, env: Env): ErrorBody | null {
 function addFences(op: Operation, env: Env, servers: string[]): string[] {
   const ids: string[] = [];
   for (const server of servers) {
+    // semi-sync master off first: read_only=1 would wait behind commits stuck on an ack
+    op.seq += 1;
+    const semi: OpStep = fenceStep(op, env, server, `${op.opId}-${op.seq}`, {
+      kind: "set-semi-sync",
+      master: false,
+    });
     op.seq += 1;
     const ro: OpStep = fenceStep(op, env, server, `${op.opId}-${op.seq}`, {
       kind: "set-read-only",
       readOnly: true,
     });
+    ro.after = [semi.id];
     op.seq += 1;
     const kill: OpStep = fenceStep(op, env, server, `${op.opId}-${op.seq}`, {
       kind: "kill-clients",
       includePrivileged: true,
     });
     kill.after = [ro.id];
-    op.steps.push(ro, kill);
+    op.steps.push(semi, ro, kill);
     ids.push(kill.id);
   }
   return ids;

@@ -219,6 +219,10 @@ describe("operation engine", () => {
     expect(fence).toBeGreaterThan(-1);
     expect(seq).toContain("step db3 kill-clients");
     expect(fence).toBeLessThan(promote);
+    // semi-sync master off before read_only (it would wait behind commits stuck on an ack)
+    const semiOff = seq.findIndex((x) => x.startsWith("step db3 set-semi-sync"));
+    expect(semiOff).toBeGreaterThan(-1);
+    expect(semiOff).toBeLessThan(fence);
   });
 
   it("multi-source: only the connection to the failed primary is stopped and reset", () => {
