@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The sandbox demo: a 3-node semi-sync MariaDB cluster with NATS, and Marina's monitor,
-// two executors and two deciders watching it. Prints how to connect, everything Marina
+// two executors, two deciders and a host agent per server watching it. Prints how to connect, everything Marina
 // publishes, and live GTID positions, until Ctrl-C; then tears everything down.
 //   --kill-primary-after S   kill -9 the primary after S seconds (watch the failover)
 //   --duration S             stop by itself after S seconds
@@ -22,7 +22,7 @@ const { values } = parseArgs({
 
 async function main() {
   console.log(
-    "starting the sandbox: nats-server, 3 mariadbd (semi-sync), monitor, 2 executors, 2 deciders …",
+    "starting the sandbox: nats-server, 3 mariadbd (semi-sync), monitor, 2 executors, 2 deciders, 3 agents …",
   );
   const httpPort = await freePort();
   const stack = await startStack({
@@ -30,6 +30,7 @@ async function main() {
     config: { http: { host: "127.0.0.1", port: httpPort } },
     deciders: 2,
     executors: 2,
+    agents: true,
   });
   let stopping = false;
   const positions = values["quiet-positions"]
@@ -46,6 +47,7 @@ async function main() {
       `  watch:   node packages/sandbox/dist/marinactl.js --nats ${nats} watch`,
       `  command: node packages/sandbox/dist/marinactl.js --nats ${nats} switchover '{"target":"db2"}'`,
       `           node packages/sandbox/dist/marinactl.js --nats ${nats} status`,
+      `           node packages/sandbox/dist/marinactl.js --nats ${nats} rebuild '{"target":"db3"}'   # after a divergence`,
       `  fail:    kill -9 $(pgrep -f '${stack.lab.dir}/db1/')   # or --kill-primary-after 5`,
       "Ctrl-C stops everything.",
     ].join("\n"),
