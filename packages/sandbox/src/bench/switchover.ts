@@ -20,6 +20,7 @@ import {
   parseMessage,
   subjects,
 } from "@marina/contracts";
+import { defaultOptions } from "@marina/decider-core";
 import { type Connection, type MariaNode, sleep, waitFor } from "@marina/lab";
 import { stat, writeBenchReport } from "@marina/lab/bench";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -353,7 +354,7 @@ async function main() {
         nodes: 3,
         executors: 2,
         deciders: 1,
-        binlogStableMs: 200,
+        binlogStableMs: defaultOptions.binlogStableMs,
       },
       trials: done,
       metrics,
