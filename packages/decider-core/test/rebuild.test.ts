@@ -189,11 +189,11 @@ describe("rebuild", () => {
         /not yet available/,
       ],
       [
-        "the ssh transport",
+        "the ssh transport without ssh settings",
         { target: "db3", transport: "ssh" },
         "NOT_APPLICABLE",
         "transport",
-        /ssh is not yet available/,
+        /needs ssh settings .*db3 has no ssh settings; db2 has no ssh settings/,
       ],
     ] as const)("refuses %s, and nothing is sent", (_what, payload, code, path, message) => {
       const { d, healthy } = cluster();

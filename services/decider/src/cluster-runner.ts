@@ -39,6 +39,7 @@ import { errors, type Msg, type NatsConnection, type Subscription } from "@nats-
 import type { Logger } from "pino";
 import { runStep } from "./exec-client.js";
 import type { Lease } from "./lease.js";
+import { SshTransport, sshRefusal } from "./ssh-transport.js";
 import { mergeOnTakeover, type StateStore } from "./store.js";
 
 export interface RunnerDeps {
@@ -87,9 +88,12 @@ export class ClusterRunner {
   private idle: Array<() => void> = [];
   /** Leadership counts only once the persisted state was loaded and merged. */
   private takenOver = false;
+  /** Agentless calls (`ssh:<server>` pseudo hosts) run here, over SSH. */
+  private readonly ssh: SshTransport;
 
   constructor(private readonly d: RunnerDeps) {
     this.state = initialState(d.config.name);
+    this.ssh = new SshTransport({ config: d.config, log: d.log.child({ transport: "ssh" }) });
   }
 
   private get cluster() {
@@ -188,6 +192,7 @@ export class ClusterRunner {
   async close(): Promise<void> {
     this.closed = true;
     if (this.tick) clearInterval(this.tick);
+    await this.ssh.abortAll();
     for (const s of this.subs) s.unsubscribe();
     this.leaderSub?.unsubscribe();
     await this.whenIdle();
@@ -214,6 +219,9 @@ export class ClusterRunner {
     } else {
       this.leaderSub?.unsubscribe();
       this.leaderSub = undefined;
+      // SSH transfers run in this process: a former leader hangs them up (the new leader
+      // asks again for the calls in flight).
+      await this.ssh.abortAll();
     }
   }
 
@@ -387,6 +395,10 @@ export class ClusterRunner {
           { opId: a.opId, host: req.host, action: req.request.action, reason: a.reason },
           "agent request",
         );
+        if (SshTransport.handles(req.host)) {
+          this.runOverSsh(a, epoch);
+          return;
+        }
         void runAgentRequest(this.d.nc, req, {
           timeoutMs: a.timeoutMs,
           source,
@@ -407,6 +419,38 @@ export class ClusterRunner {
         throw new Error(`unknown action ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /** An agent call for an `ssh:<server>` pseudo host: run here, answered as an agent would. */
+  private runOverSsh(a: Extract<Action, { kind: "agent" }>, epoch: number): void {
+    const op = this.state.operation;
+    const plan = op?.opId === a.opId ? op.plan : undefined;
+    const call = {
+      opId: a.opId,
+      key: a.key,
+      host: a.request.host,
+      callId: a.request.opId,
+      action: a.request.request,
+      donor: plan?.kind === "rebuild" ? plan.source : null,
+    };
+    const result = (via: "reply" | "done", r: AgentResult) => {
+      if (!r.ok) {
+        this.d.log.warn(
+          { opId: a.opId, host: call.host, action: call.action.action, error: r.error },
+          "ssh call failed",
+        );
+      }
+      this.push({ kind: "agent-result", opId: a.opId, key: a.key, via, result: r });
+    };
+    if (!this.isLeaderOf(epoch)) {
+      result("reply", sshRefusal(call, "lost the leader lease; not run"));
+      return;
+    }
+    this.ssh.run(call, {
+      result,
+      progress: (progress) =>
+        this.push({ kind: "agent-progress", opId: a.opId, key: a.key, progress }),
+    });
   }
 
   private reply(requestId: string, reply: CommandReply): void {

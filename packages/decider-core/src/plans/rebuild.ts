@@ -1,4 +1,5 @@
 import type { CommandPayload, Compression, ErrorBody } from "@marina/contracts/commands";
+import { sshSettingsOf } from "@marina/contracts/config";
 import type { ErrorCode } from "@marina/contracts/errors";
 import { isGtidList } from "@marina/contracts/gtid";
 import { Address, Port } from "@marina/contracts/names";
@@ -98,6 +99,21 @@ function no(code: ErrorCode, message: string, path?: string): RebuildCheck {
   return path === undefined ? { ok: false, code, message } : { ok: false, code, message, path };
 }
 
+// Agentless (SSH) calls are addressed to a pseudo host `ssh:<server>`: the colon keeps it
+// apart from every agent host id (a HostName has none), and tells the shell to run the
+// call over SSH with that server's settings instead of sending it on NATS.
+const SSH_HOST_PREFIX = "ssh:";
+
+/** The pseudo host of the agentless calls for `server`. */
+export function sshHostOf(server: string): string {
+  return `${SSH_HOST_PREFIX}${server}`;
+}
+
+/** The server whose agentless calls go to `host`; null for an agent host. */
+export function sshServerOf(host: string): string | null {
+  return host.startsWith(SSH_HOST_PREFIX) ? host.slice(SSH_HOST_PREFIX.length) : null;
+}
+
 /** Whether a rebuild may start now, and from which source; nothing is changed. */
 export function checkRebuild(env: Env, req: RebuildRequest): RebuildCheck {
   const { state, ctx } = env;
@@ -147,17 +163,37 @@ export function checkRebuild(env: Env, req: RebuildRequest): RebuildCheck {
       `a ${req.method} rebuild is not yet available (use method physical); ${checked}`,
       "method",
     );
-  if (req.transport !== "agent")
-    return no(
-      "NOT_APPLICABLE",
-      `rebuild over ${req.transport} is not yet available (use transport agent); ${checked}`,
-      "transport",
-    );
+  if (req.transport === "ssh") {
+    // Agentless: the decider's shell runs both halves over SSH (hostops); it needs the
+    // hosts' SSH settings, and there is no agent heartbeat to wait for.
+    const lacking = [target, donor].flatMap((n) => {
+      const s = sshSettingsOf(config, n);
+      if (s === null) return [`${n} has no ssh settings`];
+      return s.ok ? [] : [`${n} lacks ssh ${s.missing.join(", ")}`];
+    });
+    if (lacking.length > 0) {
+      return no(
+        "NOT_APPLICABLE",
+        `a rebuild over ssh needs ssh settings (clusters[].ssh or servers[].ssh) for both servers: ${lacking.join("; ")}; ${checked}`,
+        "transport",
+      );
+    }
+    return {
+      ok: true,
+      target,
+      source: donor,
+      chosen: source === undefined,
+      targetHost: sshHostOf(target),
+      sourceHost: sshHostOf(donor),
+      compression: req.compression,
+      tls: req.tls,
+    };
+  }
   const missing = [target, donor].filter((n) => !hasAgent(env, n));
   if (missing.length > 0) {
     return no(
       "NOT_APPLICABLE",
-      `a rebuild needs a host agent on both servers: ${missing.join(" and ")} ${missing.length > 1 ? "have" : "has"} no agentHost (agentless ssh transport not yet available here); ${checked}`,
+      `a rebuild needs a host agent on both servers: ${missing.join(" and ")} ${missing.length > 1 ? "have" : "has"} no agentHost, so a rebuild through agents is not yet available here (or use transport ssh, with ssh settings); ${checked}`,
     );
   }
   const hosts = [target, donor].map((n) => serverConfig(config, n)!.agentHost!);
@@ -228,13 +264,17 @@ export function autoRebuild(env: Env): Operation | null {
     if (!recorded && !(flaggedDiverged(state, name) && observedSinceChange(state, name))) continue;
     const failedAt = state.rebuildFailures[name];
     if (failedAt !== undefined && now - failedAt < ro.rebuildRetryMs) continue;
-    const check = checkRebuild(env, {
-      target: name,
-      method: "physical",
-      transport: "agent",
-      compression: { kind: "none" },
-      tls: false,
-    });
+    const ask = (transport: "agent" | "ssh") =>
+      checkRebuild(env, {
+        target: name,
+        method: "physical",
+        transport,
+        compression: { kind: "none" },
+        tls: false,
+      });
+    // Through the agents when the target has one, else over SSH when it is configured.
+    const check =
+      hasAgent(env, name) || sshSettingsOf(config, name) === null ? ask("agent") : ask("ssh");
     if (!check.ok) continue;
     const why = state.diverged[name]?.reason ?? "errant transactions";
     return startRebuild(env, check, {

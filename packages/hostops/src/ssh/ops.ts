@@ -20,7 +20,13 @@ import {
 import { type BackupPosition, parseBackupPosition } from "../backup-info.js";
 import { judgeDatadirListing, parseLsListing } from "../datadir-policy.js";
 import { DEFAULT_TOOL_PATHS, type Invocation, type ToolPaths } from "../programs.js";
-import { bashScript, type RenderOptions, renderInvocation, renderPipeline } from "../shell.js";
+import {
+  bashScript,
+  type RenderOptions,
+  renderInvocation,
+  renderPipeline,
+  shQuote,
+} from "../shell.js";
 import {
   checkAbsolutePath,
   checkDatadirPath,
@@ -46,6 +52,17 @@ export interface SshServer {
   readonly osGroup: string;
   /** systemd unit, used unless the caller passes its own service hooks. */
   readonly unit: string;
+  /**
+   * Instead of `systemctl stop|start <unit>`: argument lists run over SSH (program by
+   * absolute path, every word quoted; under `sudo -n` when the host config says sudo).
+   * For hosts without systemd; the operator's sudoers must allow them.
+   */
+  readonly service?: ServiceCommands | null;
+}
+
+export interface ServiceCommands {
+  readonly stop: readonly string[];
+  readonly start: readonly string[];
 }
 
 export interface SshHostConfig {
@@ -122,6 +139,21 @@ export interface SendOutcome {
   readonly timings: Record<string, number>;
 }
 
+/** A service command: a program by absolute path, then plain words (no NUL, no newline). */
+function checkServiceCommand(words: readonly string[], field: string): void {
+  if (words.length === 0 || words.length > 32) {
+    throw new MarinaError("VALIDATION_FAILED", `${field}: must have 1-32 words`, { path: field });
+  }
+  checkAbsolutePath(words[0]!, `${field}[0]`);
+  words.forEach((w, i) => {
+    if (w.length === 0 || w.length > 1024 || /[\0\n\r]/.test(w)) {
+      throw new MarinaError("VALIDATION_FAILED", `${field}[${i}]: 1-1024 characters, no newline`, {
+        path: field,
+      });
+    }
+  });
+}
+
 function toolFailed(what: string, r: ExecResult): MarinaError {
   if (r.aborted) return new MarinaError("CANCELLED", `${what}: cancelled`);
   if (r.timedOut) return new MarinaError("TIMEOUT", `${what}: did not finish in time`);
@@ -181,6 +213,10 @@ export class SshHostOps {
     checkOsName(s.osUser, "osUser");
     checkOsName(s.osGroup, "osGroup");
     checkUnit(s.unit, "unit");
+    if (s.service) {
+      checkServiceCommand(s.service.stop, "service.stop");
+      checkServiceCommand(s.service.start, "service.start");
+    }
     return s;
   }
 
@@ -235,11 +271,25 @@ export class SshHostOps {
   }
 
   async stopServer(server: SshServer): Promise<void> {
-    await this.#run(systemctl("stop", SshHostOps.checkServer(server).unit), "systemctl stop");
+    SshHostOps.checkServer(server);
+    if (server.service) await this.#runService(server.service.stop, "service stop");
+    else await this.#run(systemctl("stop", server.unit), "systemctl stop");
   }
 
   async startServer(server: SshServer): Promise<void> {
-    await this.#run(systemctl("start", SshHostOps.checkServer(server).unit), "systemctl start");
+    SshHostOps.checkServer(server);
+    if (server.service) await this.#runService(server.service.start, "service start");
+    else await this.#run(systemctl("start", server.unit), "systemctl start");
+  }
+
+  /** A configured service command: fixed words, each quoted; validated by checkServer. */
+  async #runService(words: readonly string[], what: string): Promise<void> {
+    const argv = this.#cfg.sudo ? [this.#paths.sudo, "-n", ...words] : [...words];
+    const ssh = await this.#ssh();
+    const r = await ssh.exec(argv.map(shQuote).join(" "), {
+      timeoutMs: DEFAULT_TIMEOUTS.commandMs,
+    });
+    if (r.code !== 0) throw toolFailed(what, r);
   }
 
   #tls(on: boolean): TlsFiles | undefined {
