@@ -12,6 +12,10 @@ export const ErrorCodes = {
     text: "the request carries an epoch older than the current leader's",
   },
   OPERATION_IN_PROGRESS: { retryable: true, text: "another operation is running on the cluster" },
+  NOT_CONFIRMED: {
+    retryable: true,
+    text: "servers changed by the last operation have not been observed since; retry in a moment",
+  },
   COOLDOWN: { retryable: true, text: "a failover happened too recently" },
   FAILOVER_LIMIT: { retryable: true, text: "too many failovers in the window" },
   NO_CANDIDATE: { retryable: true, text: "no server is eligible for promotion" },

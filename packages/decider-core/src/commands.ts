@@ -12,6 +12,7 @@ import {
   connectionsTo,
   currentObservation,
   isKnownServer,
+  observedSinceChange,
   reachability,
   sourceOf,
 } from "./knowledge.js";
@@ -52,6 +53,35 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/**
+ * Reachable servers (among `names`) whose latest observation predates our last change to
+ * them: what we know of them is how they were before, so a choice made on it could refuse
+ * a good target or pick a bad one. Usually empty: operations end by inspecting what they
+ * changed (confirmPhase), and the next sample settles the rest.
+ */
+function unconfirmed(env: Env, names: readonly string[]): string[] {
+  const { state, ctx } = env;
+  return names.filter(
+    (n) =>
+      reachability(state, ctx.config, n, ctx.now) === "reachable" && !observedSinceChange(state, n),
+  );
+}
+
+/** Retryable: the knowledge catches up within a probe interval. */
+function notConfirmed(verb: string, names: string[]): CommandReply {
+  return refuse(
+    verb,
+    "NOT_CONFIRMED",
+    `${names.join(", ")} changed by the last operation and not observed since: retry in a moment`,
+  );
+}
+
+/** The servers a candidate choice reads: the target only, or every server but the primary. */
+function choiceReads(env: Env, primary: string, target: string | undefined): string[] {
+  if (target !== undefined) return [target];
+  return env.ctx.config.servers.map((s) => s.name).filter((n) => n !== primary);
+}
+
 export function handleCommand(env: Env, requestId: string, command: Command) {
   reply(env, requestId, answer(env, requestId, command));
 }
@@ -86,6 +116,8 @@ function answer(env: Env, requestId: string, command: Command): CommandReply {
           `${primary} is not confirmed failed (${a.verdict}: ${a.reason}); use switchover, or force`,
         );
       }
+      const stale = unconfirmed(env, choiceReads(env, primary, target));
+      if (stale.length > 0) return notConfirmed(verb, stale);
       const servers: Record<string, ServerObservation | null> = {};
       for (const s of config.servers) {
         if (s.name !== primary) servers[s.name] = currentObservation(state, config, s.name, now);
@@ -144,6 +176,8 @@ function answer(env: Env, requestId: string, command: Command): CommandReply {
       if (reachability(state, config, primary, now) !== "reachable") {
         return refuse(verb, "NOT_APPLICABLE", `${primary} is not reachable: use failover`);
       }
+      const stale = unconfirmed(env, choiceReads(env, primary, target));
+      if (stale.length > 0) return notConfirmed(verb, stale);
       const servers: Record<string, ServerObservation | null> = {};
       for (const s of config.servers) {
         if (s.name !== primary) servers[s.name] = currentObservation(state, config, s.name, now);

@@ -1,10 +1,11 @@
 import type { AgentHeartbeat } from "@marina/contracts/agent";
 import type { ClusterConfig, ServerConfig } from "@marina/contracts/config";
-import type {
-  HealthSample,
-  ReplicationConnection,
+import {
+  type HealthSample,
+  type ReplicationConnection,
   ServerObservation,
 } from "@marina/contracts/health";
+import { check } from "@marina/contracts/parse";
 import { freshMs } from "./options.js";
 import type { DeciderState, SampleRecord } from "./state.js";
 
@@ -81,8 +82,15 @@ export function recordSample(
   const obs = sample.observation;
   if (sample.reachable && obs) {
     const changed = state.stepContact[sample.server];
-    if (changed === undefined || now > changed) delete state.expectedSources[sample.server];
-    state.lastObservation[sample.server] = { observation: obs, at: now, monitor: sample.monitor };
+    // A probe still running when our change landed may have read the server before it.
+    const takenAt = now - Math.ceil(sample.latencyMs ?? 0);
+    if (changed === undefined || takenAt > changed) delete state.expectedSources[sample.server];
+    state.lastObservation[sample.server] = {
+      observation: obs,
+      at: now,
+      monitor: sample.monitor,
+      takenAt,
+    };
     // A read_only=0 we sent and have no answer for may still land: a sample saying
     // read-only (perhaps taken before it) does not clear it until well after.
     const have = state.readOnly[sample.server];
@@ -101,6 +109,38 @@ export function recordSample(
     }
     state.lastLag[sample.server] = lags;
   }
+  return true;
+}
+
+/**
+ * The `monitor` of an observation read by our own `inspect` step (not a monitor name: those
+ * are SAFE_NAMEs without parentheses).
+ */
+export const INSPECTED = "(inspect)";
+
+/**
+ * Records what our own `inspect` step read as the server's latest observation: taken after
+ * every change our steps made before it, so it is the freshest knowledge there is until a
+ * monitor's next sample. Returns false when the data does not fit the contract.
+ */
+export function recordInspection(
+  state: DeciderState,
+  server: string,
+  data: Record<string, unknown>,
+  now: number,
+): boolean {
+  const r = check(ServerObservation, data);
+  if (!r.ok) return false;
+  const obs = r.value;
+  state.lastObservation[server] = { observation: obs, at: now, monitor: INSPECTED, takenAt: now };
+  state.readOnly[server] = { readOnly: obs.readOnly, at: now, by: "step", pending: false };
+  const lags = state.lastLag[server] ?? {};
+  for (const c of obs.replication) {
+    if (c.secondsBehindMaster !== null) lags[c.connection] = c.secondsBehindMaster;
+  }
+  state.lastLag[server] = lags;
+  // It shows the sources as they are: no longer only expected.
+  delete state.expectedSources[server];
   return true;
 }
 
@@ -206,9 +246,15 @@ export function confirmedWritable(state: DeciderState, server: string): boolean 
 /**
  * False while the latest sample of a server predates our last successful step on it: that
  * sample shows the server as it was before we changed it, so nothing is decided from it.
+ * A sample counts from when its probe began (receipt minus the probe's latency: a probe
+ * in flight across our change may have read the server before it); our own inspection
+ * counts from the moment its answer came (it ran after our changes).
  */
 export function observedSinceChange(state: DeciderState, server: string): boolean {
   const changed = state.stepContact[server];
   const seen = state.lastObservation[server];
-  return changed === undefined || (seen !== undefined && seen.at > changed);
+  if (changed === undefined) return true;
+  if (seen === undefined) return false;
+  if (seen.monitor === INSPECTED) return seen.at >= changed;
+  return (seen.takenAt ?? seen.at) > changed;
 }

@@ -5,7 +5,7 @@ import type { OperationEvent, OperationKind, OperationState } from "@marina/cont
 import { errorBody } from "@marina/contracts/parse";
 import { otherStreamPrimary } from "./diagnose.js";
 import { readInspect } from "./inspect.js";
-import { knownWritable, maybeReachable } from "./knowledge.js";
+import { knownWritable, maybeReachable, recordInspection } from "./knowledge.js";
 import type { DeciderOptions } from "./options.js";
 import { describeAgentAction, isFinal } from "./plans/agent-calls.js";
 import { type Env, type Next, type PlanDriver, stepsOf } from "./plans/common.js";
@@ -452,9 +452,18 @@ function learnFromResult(env: Env, server: string, step: ExecStep, result: ExecR
         ? [...others, { connection: step.connection, source: step.source }]
         : others;
   } else if (step.kind === "inspect") {
-    const view = readInspect(result.data);
-    if (view) {
-      state.readOnly[server] = { readOnly: view.readOnly, at: ctx.now, by: "step", pending: false };
+    // A full observation becomes the server's latest one (fresher than any sample taken
+    // while the operation changed it); a partial one still tells read_only.
+    if (!recordInspection(state, server, result.data, ctx.now)) {
+      const view = readInspect(result.data);
+      if (view) {
+        state.readOnly[server] = {
+          readOnly: view.readOnly,
+          at: ctx.now,
+          by: "step",
+          pending: false,
+        };
+      }
     }
   }
 }

@@ -15,8 +15,15 @@ export interface SampleRecord {
 
 export interface ObservationRecord {
   observation: ServerObservation;
+  /** When it was received. */
   at: number;
   monitor: string;
+  /**
+   * When the probe began, as far as we can tell: `at` minus the probe's latency. A probe
+   * that began before one of our changes may show the server as it was before it. Absent in
+   * states persisted by older versions (then `at`).
+   */
+  takenAt?: number;
 }
 
 /** What we last learned about a server's read_only, from a sample or from our own steps. */
