@@ -7,6 +7,11 @@ const transfer = {
   server: ServerName,
   compression: Compression.default({ kind: "none" }),
   tls: z.boolean().default(false),
+  /**
+   * `physical` (absent: the default) streams mariadb-backup; `logical` streams
+   * mariadb-dump into the running target, loaded with sql_log_bin=0.
+   */
+  method: z.enum(["physical", "logical"]).optional(),
 };
 
 /** Actions on `marina.v1.agent.<host>.<action>`; arguments are data, never shell text. */
@@ -14,13 +19,17 @@ export const AgentAction = z.discriminatedUnion("action", [
   z.strictObject({ action: z.literal("status") }),
   z.strictObject({ action: z.literal("stop-server"), server: ServerName }),
   z.strictObject({ action: z.literal("start-server"), server: ServerName }),
-  /** Donor: stream a physical backup of `server` to a receiver already listening. */
+  /** Donor: stream a backup (physical, or a logical dump) of `server` to a receiver already listening. */
   z.strictObject({
     action: z.literal("send-backup"),
     ...transfer,
     to: z.strictObject({ address: Address, port: Port }),
   }),
-  /** Target: stop `server`, empty its datadir, listen, extract, prepare, start. */
+  /**
+   * Target: stop `server`, empty its datadir, listen, extract, prepare, start. Logical:
+   * the server keeps running; its user databases, binlogs and replication are wiped, then
+   * the dump is loaded.
+   */
   z.strictObject({
     action: z.literal("receive-backup"),
     ...transfer,
@@ -67,6 +76,7 @@ export const AgentPhase = z.enum([
   "guard",
   "stop",
   "empty",
+  "wipe",
   "listening",
   "connecting",
   "streaming",

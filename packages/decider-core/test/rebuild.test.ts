@@ -182,11 +182,11 @@ describe("rebuild", () => {
       ["an unknown source", { target: "db3", source: "db9" }, "UNKNOWN_SERVER", "source", /db9/],
       ["the target as source", { target: "db3", source: "db3" }, "REFUSED", "source", /same/],
       [
-        "a logical rebuild",
-        { target: "db3", method: "logical" },
+        "a logical rebuild over ssh",
+        { target: "db3", method: "logical", transport: "ssh" },
         "NOT_APPLICABLE",
         "method",
-        /not yet available/,
+        /logical rebuild over ssh is not available/,
       ],
       [
         "the ssh transport without ssh settings",

@@ -57,6 +57,60 @@ export function backupStream(s: BackupStreamSpec): Invocation {
   };
 }
 
+export interface LocalClientSpec {
+  readonly defaultsFile: string;
+  readonly socket: string;
+  readonly user: string;
+}
+
+/**
+ * Logical backup to stdout: every database, the `mysql` schema with it (accounts and
+ * grants come along as its tables, with a FLUSH PRIVILEGES after them; `--databases`
+ * alone would leave them out), one consistent snapshot, routines, events and triggers.
+ * `--gtid --master-data=1` makes the dump itself end with `SET GLOBAL
+ * gtid_slave_pos='<position of the snapshot>'` (after a `CHANGE MASTER TO
+ * MASTER_USE_GTID=slave_pos`): the target records the position as it loads, and the
+ * receiver reads it back. The password travels as MYSQL_PWD, never as an argument.
+ */
+export function dumpStream(s: LocalClientSpec): Invocation {
+  return {
+    program: "mariadb-dump",
+    privileged: false,
+    args: [
+      `--defaults-file=${checkAbsolutePath(s.defaultsFile, "defaultsFile")}`,
+      `--user=${checkDbUser(s.user, "backup.user")}`,
+      `--socket=${checkAbsolutePath(s.socket, "socket")}`,
+      "--all-databases",
+      "--single-transaction",
+      "--gtid",
+      "--master-data=1",
+      "--flush-privileges",
+      "--routines",
+      "--events",
+      "--triggers",
+    ],
+  };
+}
+
+/**
+ * Loads a dump read on stdin into the running server. `sql_log_bin=0` for the session:
+ * the loaded rows must not become local GTIDs (the target would diverge again).
+ */
+export function loadStream(s: LocalClientSpec): Invocation {
+  return {
+    program: "mariadb",
+    privileged: false,
+    args: [
+      `--defaults-file=${checkAbsolutePath(s.defaultsFile, "defaultsFile")}`,
+      `--user=${checkDbUser(s.user, "backup.user")}`,
+      `--socket=${checkAbsolutePath(s.socket, "socket")}`,
+      "--init-command=SET SESSION sql_log_bin=0",
+      "--batch",
+      "--silent",
+    ],
+  };
+}
+
 /** `mariadb-backup --prepare` on the extracted datadir (applies the copied redo log). */
 export function prepareBackup(datadir: string, defaultsFile: string): Invocation {
   return {

@@ -5,6 +5,8 @@
 export const ProgramIds = [
   "mariadb-backup",
   "mbstream",
+  "mariadb-dump",
+  "mariadb",
   "socat",
   "pigz",
   "zstd",
@@ -26,6 +28,8 @@ export type ToolPaths = Readonly<Record<ProgramId, string>>;
 export const DEFAULT_TOOL_PATHS: ToolPaths = {
   "mariadb-backup": "/usr/bin/mariadb-backup",
   mbstream: "/usr/bin/mbstream",
+  "mariadb-dump": "/usr/bin/mariadb-dump",
+  mariadb: "/usr/bin/mariadb",
   socat: "/usr/bin/socat",
   pigz: "/usr/bin/pigz",
   zstd: "/usr/bin/zstd",
@@ -57,6 +61,8 @@ export function resolveInvocation(inv: Invocation, paths: ToolPaths): [string, s
 export const VERSION_ARGS: Partial<Record<ProgramId, readonly string[]>> = {
   "mariadb-backup": ["--version"],
   mbstream: ["--help"],
+  "mariadb-dump": ["--version"],
+  mariadb: ["--version"],
   socat: ["-V"],
   pigz: ["--version"],
   zstd: ["--version"],

@@ -5,9 +5,11 @@ import {
   compressor,
   connectStream,
   decompressor,
+  dumpStream,
   emptyDirectory,
   extractStream,
   listenStream,
+  loadStream,
   prepareBackup,
   systemctl,
 } from "../src/index.js";
@@ -20,6 +22,35 @@ const backup = {
 };
 
 describe("argv builders", () => {
+  it("builds the logical dump (all databases, users via mysql, GTID) and its load (sql_log_bin=0)", () => {
+    const spec = { defaultsFile: backup.defaultsFile, socket: backup.socket, user: backup.user };
+    const dump = dumpStream(spec);
+    expect(dump.program).toBe("mariadb-dump");
+    expect(dump.args[0]).toBe("--defaults-file=/etc/mysql/my.cnf");
+    expect(dump.args).toEqual(
+      expect.arrayContaining([
+        "--all-databases",
+        "--single-transaction",
+        "--gtid",
+        "--master-data=1",
+        "--flush-privileges",
+        "--routines",
+        "--events",
+        "--triggers",
+        "--user=marina_backup",
+      ]),
+    );
+    const load = loadStream(spec);
+    expect(load.program).toBe("mariadb");
+    expect(load.args[0]).toBe("--defaults-file=/etc/mysql/my.cnf");
+    expect(load.args).toContain("--init-command=SET SESSION sql_log_bin=0");
+    for (const inv of [dump, load]) {
+      expect(inv.args.some((a) => /password/i.test(a))).toBe(false);
+    }
+    expect(() => dumpStream({ ...spec, socket: "../x" })).toThrow();
+    expect(() => loadStream({ ...spec, user: "-x" })).toThrow();
+  });
+
   it("builds the donor's mariadb-backup with --defaults-file first and no password", () => {
     const inv = backupStream(backup);
     expect(inv.program).toBe("mariadb-backup");

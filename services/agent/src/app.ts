@@ -30,8 +30,10 @@ import { AgentProgressMessage, agentSubjects } from "./messages.js";
 import type { LongAction, OpContext } from "./ops/context.js";
 import { withTimeout } from "./ops/context.js";
 import { receiveBackup } from "./ops/receive-backup.js";
+import { receiveDump } from "./ops/receive-dump.js";
 import { type OpRecord, OpRegistry } from "./ops/registry.js";
 import { recoverInterruptedSends, sendBackup } from "./ops/send-backup.js";
+import { sendDump } from "./ops/send-dump.js";
 
 export const AGENT_VERSION = "0.1.0";
 
@@ -278,14 +280,15 @@ export function buildApp(deps: AppDeps): AgentApp {
         const rec = registry.begin(opId, req.action, s.name, clock.now());
         let action: LongAction;
         try {
+          const logical = req.method === "logical";
           action =
             req.action === "receive-backup"
-              ? await receiveBackup(ctx, rec, s, {
+              ? await (logical ? receiveDump : receiveBackup)(ctx, rec, s, {
                   compression: req.compression,
                   tls: req.tls,
                   port: req.port,
                 })
-              : await sendBackup(ctx, rec, s, {
+              : await (logical ? sendDump : sendBackup)(ctx, rec, s, {
                   compression: req.compression,
                   tls: req.tls,
                   to: req.to,

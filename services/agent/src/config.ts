@@ -123,6 +123,11 @@ export const AgentConfig = z
     }),
     /** Scratch space (mariadb-backup's --target-dir while streaming). */
     tmpDir: AbsPath.default("/var/tmp/marina-agent"),
+    /**
+     * Where a logical rebuild's target keeps its binlogs (its extra events) before they
+     * are reset: `<saveDir>/<server>-<time>-<opId>/`. Outside every datadir. Unset: not kept.
+     */
+    saveDir: AbsPath.optional(),
     tools: ToolPathsConfig,
     /** PEM files for TLS streams (socat OPENSSL, peer verified against `ca`). */
     tls: z.strictObject({ cert: AbsPath, key: AbsPath, ca: AbsPath }).optional(),
@@ -133,7 +138,18 @@ export const AgentConfig = z
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();
+    const save = cfg.saveDir;
     cfg.servers.forEach((s, i) => {
+      if (
+        save &&
+        (save === s.datadir || save.startsWith(`${s.datadir}/`) || s.datadir.startsWith(`${save}/`))
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["saveDir"],
+          message: `must be outside the datadir of ${s.name}`,
+        });
+      }
       if (seen.has(s.name)) {
         ctx.addIssue({
           code: "custom",

@@ -35,6 +35,16 @@ describe("agent config", () => {
     expect(c.timeouts.connectMs).toBe(120_000);
   });
 
+  it("keeps saveDir outside every datadir", () => {
+    expect(parseAgentConfig(`saveDir: /var/lib/marina-saved\n${good}`).saveDir).toBe(
+      "/var/lib/marina-saved",
+    );
+    expect(errorOf(`saveDir: /var/lib/mysql/saved\n${good}`)).toMatch(
+      /saveDir: must be outside the datadir of db1/,
+    );
+    expect(errorOf(`saveDir: /var/lib\n${good}`)).toMatch(/saveDir: must be outside/);
+  });
+
   it("accepts process control with an absolute argv", () => {
     const c = parseAgentConfig(`${good}    service:
       kind: process

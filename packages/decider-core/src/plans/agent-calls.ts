@@ -76,9 +76,9 @@ export function describeAgentAction(a: AgentAction): string {
     case "start-server":
       return `${a.action} ${a.server}`;
     case "send-backup":
-      return `send a backup of ${a.server} to ${a.to.address}:${a.to.port} (${a.compression.kind}${a.tls ? ", tls" : ""})`;
+      return `send a ${a.method === "logical" ? "logical dump" : "backup"} of ${a.server} to ${a.to.address}:${a.to.port} (${a.compression.kind}${a.tls ? ", tls" : ""})`;
     case "receive-backup":
-      return `receive a backup into ${a.server} (${a.compression.kind}${a.tls ? ", tls" : ""})`;
+      return `receive a ${a.method === "logical" ? "logical dump" : "backup"} into ${a.server} (${a.compression.kind}${a.tls ? ", tls" : ""})`;
     case "cancel":
       return `cancel ${a.opId}`;
     default: {

@@ -44,6 +44,14 @@ import {
 // a cancel: both agents are told to cancel, the donor (a replica) is checked to replicate
 // again, and a target whose datadir was touched stays flagged diverged for another rebuild.
 
+export type RebuildMethod = "physical" | "logical";
+
+/**
+ * The rebuild plan with its method. `method` lives here until RebuildPlan (state.ts) has
+ * it; absent means physical (plans recorded before the logical method existed).
+ */
+type MethodPlan = RebuildPlan & { method?: RebuildMethod };
+
 /** Rebuild tunables; read from the core options when given there (by these names). */
 export interface RebuildOptions {
   /** Reply to an agent request: receive-backup answers after stopping and emptying. */
@@ -71,9 +79,14 @@ function rebuildOptions(opts: DeciderOptions): RebuildOptions {
   };
 }
 
-function plan(op: Operation): RebuildPlan {
+function plan(op: Operation): MethodPlan {
   if (op.plan.kind !== "rebuild") throw new Error(`${op.opId} is not a rebuild`);
   return op.plan;
+}
+
+/** The method of a rebuild operation (physical unless it was started as logical). */
+export function rebuildMethodOf(op: Operation): RebuildMethod {
+  return plan(op).method ?? "physical";
 }
 
 export type RebuildRequest = Pick<
@@ -92,6 +105,7 @@ export type RebuildCheck =
       sourceHost: string;
       compression: Compression;
       tls: boolean;
+      method: RebuildMethod;
     }
   | { ok: false; code: ErrorCode; message: string; path?: string };
 
@@ -157,13 +171,13 @@ export function checkRebuild(env: Env, req: RebuildRequest): RebuildCheck {
       return no("NO_CANDIDATE", "no healthy replica nor reachable primary to copy from");
   }
   const checked = `checked: would copy ${donor} to ${target} by ${req.method} backup over ${req.transport}; nothing was done`;
-  if (req.method !== "physical")
-    return no(
-      "NOT_APPLICABLE",
-      `a ${req.method} rebuild is not yet available (use method physical); ${checked}`,
-      "method",
-    );
   if (req.transport === "ssh") {
+    if (req.method !== "physical")
+      return no(
+        "NOT_APPLICABLE",
+        `a ${req.method} rebuild over ssh is not available (use transport agent, or method physical); ${checked}`,
+        "method",
+      );
     // Agentless: the decider's shell runs both halves over SSH (hostops); it needs the
     // hosts' SSH settings, and there is no agent heartbeat to wait for.
     const lacking = [target, donor].flatMap((n) => {
@@ -187,6 +201,7 @@ export function checkRebuild(env: Env, req: RebuildRequest): RebuildCheck {
       sourceHost: sshHostOf(donor),
       compression: req.compression,
       tls: req.tls,
+      method: req.method,
     };
   }
   const missing = [target, donor].filter((n) => !hasAgent(env, n));
@@ -216,6 +231,7 @@ export function checkRebuild(env: Env, req: RebuildRequest): RebuildCheck {
     sourceHost: serverConfig(config, donor)!.agentHost!,
     compression: req.compression,
     tls: req.tls,
+    method: req.method,
   };
 }
 
@@ -224,25 +240,28 @@ export function startRebuild(
   check: Extract<RebuildCheck, { ok: true }>,
   o: { requestId: string | null; auto: boolean; reason: string },
 ): Operation {
+  const rebuildPlan: MethodPlan = {
+    kind: "rebuild",
+    target: check.target,
+    source: check.source,
+    targetHost: check.targetHost,
+    sourceHost: check.sourceHost,
+    sourceIsPrimary: check.source === env.state.primary,
+    compression: check.compression,
+    tls: check.tls,
+    auto: o.auto,
+    to: null,
+    gtid: null,
+    primary: null,
+  };
+  // Physical plans stay exactly as before; only a logical one carries its method.
+  if (check.method === "logical") rebuildPlan.method = "logical";
   return startOperation(env, {
     kind: "rebuild",
     requestId: o.requestId,
     reason: o.reason,
     servers: { target: check.target, source: check.source },
-    plan: {
-      kind: "rebuild",
-      target: check.target,
-      source: check.source,
-      targetHost: check.targetHost,
-      sourceHost: check.sourceHost,
-      sourceIsPrimary: check.source === env.state.primary,
-      compression: check.compression,
-      tls: check.tls,
-      auto: o.auto,
-      to: null,
-      gtid: null,
-      primary: null,
-    },
+    plan: rebuildPlan,
   });
 }
 
@@ -449,6 +468,7 @@ export const rebuildDriver: PlanDriver = {
     const p = plan(op);
     const ro = rebuildOptions(env.opts);
     const replyDeadline = ro.agentReplyTimeoutMs + env.opts.stepReplyMarginMs;
+    const logical = p.method === "logical";
     switch (op.phase) {
       case "": {
         addAgentCall(op, {
@@ -462,6 +482,7 @@ export const rebuildDriver: PlanDriver = {
             server: p.target,
             compression: p.compression,
             tls: p.tls,
+            ...(logical ? { method: "logical" as const } : {}),
           },
           timeoutMs: ro.agentReplyTimeoutMs,
         });
@@ -469,7 +490,9 @@ export const rebuildDriver: PlanDriver = {
           "receive",
           [],
           replyDeadline,
-          `${p.targetHost}: stopping ${p.target}, emptying its datadir, listening`,
+          logical
+            ? `${p.targetHost}: wiping ${p.target} (user databases, binlogs, replication), listening for a dump`
+            : `${p.targetHost}: stopping ${p.target}, emptying its datadir, listening`,
         );
       }
       case "receive": {
@@ -494,6 +517,7 @@ export const rebuildDriver: PlanDriver = {
             compression: p.compression,
             tls: p.tls,
             to,
+            ...(logical ? { method: "logical" as const } : {}),
           },
           reportsProgress: true,
           timeoutMs: ro.agentReplyTimeoutMs,
@@ -510,7 +534,7 @@ export const rebuildDriver: PlanDriver = {
           "stream",
           [],
           ro.rebuildStreamTimeoutMs,
-          `streaming a backup of ${p.source} into ${p.target} (${p.compression.kind}${p.tls ? ", tls" : ""})`,
+          `streaming a ${logical ? "logical dump" : "backup"} of ${p.source} into ${p.target} (${p.compression.kind}${p.tls ? ", tls" : ""})`,
         );
       case "stream": {
         const recv = callByKey(op, "receive");
@@ -599,9 +623,17 @@ export const rebuildDriver: PlanDriver = {
         clearDivergedTags(state, p.target);
         const recv = callByKey(op, "receive")?.result?.data ?? {};
         const verified = okData(op, "attach", "verify") !== null;
+        const how = logical
+          ? `logical dump, ${mb(recv.bytes)} loaded`
+          : `${mb(recv.bytes)} streamed, datadir ${mb(recv.datadirBytes)}`;
+        // The target's agent kept its old binlogs (the extra events) when configured to.
+        const saved =
+          typeof recv.savedBinlogs === "string"
+            ? `; its old binlogs were saved in ${recv.savedBinlogs}`
+            : "";
         return {
           kind: "done",
-          message: `${p.target} rebuilt from ${p.source} (${mb(recv.bytes)} streamed, datadir ${mb(recv.datadirBytes)}) at ${p.gtid}; ${verified ? "replicates" : "attached"} from ${p.primary}`,
+          message: `${p.target} rebuilt from ${p.source} (${how}) at ${p.gtid}; ${verified ? "replicates" : "attached"} from ${p.primary}${saved}`,
         };
       }
       case "abort": {

@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import { ConnectionName, MarinaError } from "@marina/contracts";
 import { type Connection, createConnection } from "mariadb";
 
@@ -88,5 +89,100 @@ export function restartSqlThreads(
       started.push(name);
     }
     return started;
+  });
+}
+
+/** Schemas a logical rebuild keeps on its target (the dump rewrites `mysql` itself). */
+export const SYSTEM_SCHEMAS: ReadonlySet<string> = new Set([
+  "mysql",
+  "information_schema",
+  "performance_schema",
+  "sys",
+]);
+
+/** `name` as a quoted identifier (backticks doubled); names come from SHOW DATABASES. */
+function quoteIdent(name: string): string {
+  return `\`${name.replaceAll("`", "``")}\``;
+}
+
+export interface WipeOutcome {
+  readonly dropped: string[];
+  readonly replicationReset: string[];
+}
+
+/**
+ * Readies a RUNNING server for a logical load: read-only, every replication connection
+ * stopped and forgotten, binlogs reset (errant GTIDs would conflict with the dump's
+ * position under gtid_strict_mode), gtid_slave_pos emptied (so a dump without its
+ * position is noticed), and every non-system database dropped — the dump drops and
+ * creates only the databases it contains, so an errant extra one would survive.
+ * Nothing of it is binlogged.
+ */
+export interface Binlogs {
+  /** Directory of the binlog files (from @@log_bin_basename). */
+  readonly dir: string;
+  /** File names from SHOW BINARY LOGS (checked: plain names, no path). */
+  readonly files: readonly string[];
+}
+
+export function wipeForLoad(
+  a: LocalAccount,
+  /** Called with the binlogs just before they are reset (to save the extra events). */
+  beforeReset?: (binlogs: Binlogs) => Promise<void>,
+): Promise<WipeOutcome> {
+  return withConnection(a, async (c) => {
+    await c.query("SET SESSION sql_log_bin = 0");
+    await c.query("SET GLOBAL read_only = 1");
+    const conns = ((await c.query("SHOW ALL SLAVES STATUS")) as Record<string, unknown>[]).map(
+      (r) => String(r.Connection_name ?? ""),
+    );
+    if (conns.length > 0) await c.query("STOP ALL SLAVES");
+    const replicationReset: string[] = [];
+    for (const name of conns) {
+      if (!ConnectionName.safeParse(name).success) {
+        throw new MarinaError("REFUSED", `unexpected replication connection name ${name}`);
+      }
+      await c.query(`RESET SLAVE '${name}' ALL`);
+      replicationReset.push(name);
+    }
+    const logBin = (await c.query(
+      "SELECT @@GLOBAL.log_bin AS on_, @@GLOBAL.log_bin_basename AS base",
+    )) as { on_: number; base: string | null }[];
+    if (Number(logBin[0]?.on_) === 1) {
+      if (beforeReset) {
+        const base = String(logBin[0]?.base ?? "");
+        const rows = (await c.query("SHOW BINARY LOGS")) as Record<string, unknown>[];
+        const files = rows.map((r) => String(r.Log_name));
+        if (
+          !base.startsWith("/") ||
+          files.some((f) => !/^[A-Za-z0-9._-]+$/.test(f) || f === "..")
+        ) {
+          throw new MarinaError("REFUSED", `unexpected binlog location ${base} ${files.join(" ")}`);
+        }
+        await beforeReset({ dir: dirname(base), files });
+      }
+      await c.query("RESET MASTER");
+    }
+    await c.query("SET GLOBAL gtid_slave_pos = ''");
+    const dbs = ((await c.query("SHOW DATABASES")) as Record<string, unknown>[]).map((r) =>
+      String(r.Database),
+    );
+    const dropped: string[] = [];
+    for (const db of dbs) {
+      if (SYSTEM_SCHEMAS.has(db.toLowerCase())) continue;
+      await c.query(`DROP DATABASE ${quoteIdent(db)}`);
+      dropped.push(db);
+    }
+    return { dropped, replicationReset };
+  });
+}
+
+/** After a load: privileges reloaded, and the position the dump recorded. */
+export function loadedPosition(a: LocalAccount): Promise<string> {
+  return withConnection(a, async (c) => {
+    // FLUSH is binlogged unless told otherwise: it would be a local GTID.
+    await c.query("FLUSH NO_WRITE_TO_BINLOG PRIVILEGES");
+    const rows = (await c.query("SELECT @@GLOBAL.gtid_slave_pos AS pos")) as { pos: string }[];
+    return String(rows[0]?.pos ?? "");
   });
 }

@@ -47,7 +47,10 @@ function portFree(address: string, port: number): Promise<boolean> {
 let nextPortOffset = 0;
 
 /** Candidate ports: the requested one, or the configured range starting at a rotating offset. */
-async function candidatePorts(ctx: OpContext, requested: number | undefined): Promise<number[]> {
+export async function candidatePorts(
+  ctx: OpContext,
+  requested: number | undefined,
+): Promise<number[]> {
   if (requested !== undefined) {
     if (await portFree(ctx.cfg.listenAddress, requested)) return [requested];
     throw new MarinaError("REFUSED", `port ${requested} is in use on ${ctx.cfg.listenAddress}`, {

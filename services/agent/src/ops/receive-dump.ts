@@ -1,0 +1,179 @@
+import { constants } from "node:fs";
+import { access } from "node:fs/promises";
+import { isGtidList, MarinaError } from "@marina/contracts";
+import {
+  decompressor,
+  type Invocation,
+  listenStream,
+  loadStream,
+  SOCAT_ACCEPTED,
+  SOCAT_LISTENING,
+} from "@marina/hostops";
+import type { AgentServerConfig } from "../config.js";
+import { loadedPosition, replicaThreads, wipeForLoad } from "../host/local-sql.js";
+import { saveBinlogs } from "../host/save-binlogs.js";
+import { Pipeline, type PipelineStage } from "../proc/pipeline.js";
+import { type LongAction, type OpContext, phase } from "./context.js";
+import { candidatePorts, type ReceiveSpec } from "./receive-backup.js";
+import type { OpRecord } from "./registry.js";
+import { watchStream } from "./stream-watch.js";
+
+/**
+ * Target of a logical rebuild. The server keeps running. Before the first reply: checks,
+ * then the wipe (read-only, replication reset, binlogs reset, gtid_slave_pos emptied,
+ * every non-system database dropped), then `socat -u TCP-LISTEN - | [decompress] |
+ * mariadb --init-command="SET SESSION sql_log_bin=0"`; the reply carries the port. In the
+ * background: the load, then the GTID position the dump set (its `SET GLOBAL
+ * gtid_slave_pos`). A truncated dump never reaches that statement: an empty position after
+ * the load is a failure, and the server is left as it is (the decider flags it diverged).
+ */
+export async function receiveDump(
+  ctx: OpContext,
+  rec: OpRecord,
+  server: AgentServerConfig,
+  spec: ReceiveSpec,
+): Promise<LongAction> {
+  const timings: Record<string, number> = {};
+  const t = ctx.cfg.timeouts;
+  const tls = spec.tls ? ctx.cfg.tls : undefined;
+  if (spec.tls && !tls) {
+    throw new MarinaError("REFUSED", "tls requested but the agent has no tls files configured", {
+      path: "payload.request.tls",
+    });
+  }
+  const account = ctx.account(server);
+  const load: PipelineStage = {
+    inv: loadStream({
+      defaultsFile: server.defaultsFile,
+      socket: server.socket,
+      user: ctx.cfg.backup.user,
+    }),
+    env: ctx.backupEnv,
+  };
+  const dec: Invocation | undefined = decompressor(spec.compression);
+  if (tls) {
+    for (const f of [tls.cert, tls.key, tls.ca]) {
+      await access(f, constants.R_OK).catch(() => {
+        throw new MarinaError("REFUSED", `tls file ${f} is not readable`);
+      });
+    }
+  }
+  const ports = await candidatePorts(ctx, spec.port);
+  // The guard: the server must run (a logical load needs it) — a refusal changes nothing.
+  await phase(rec, timings, "guard", () => replicaThreads(account));
+  let saved: string | null = null;
+  const saveDir = ctx.cfg.saveDir;
+  const wiped = await phase(rec, timings, "wipe", () =>
+    wipeForLoad(
+      account,
+      saveDir
+        ? async (binlogs) => {
+            saved = await saveBinlogs(saveDir, server.name, rec.opId, new Date(ctx.now()), binlogs);
+          }
+        : undefined,
+    ),
+  );
+  ctx.log.warn(
+    { dropped: wiped.dropped, replicationReset: wiped.replicationReset, savedBinlogs: saved },
+    "target wiped for a logical load",
+  );
+
+  let pipeline: Pipeline | undefined;
+  let port = 0;
+  let stages: PipelineStage[] = [];
+  await phase(rec, timings, "listening", async () => {
+    let lastErr: unknown;
+    for (const candidate of ports) {
+      stages = [
+        { inv: listenStream({ port: candidate, bind: ctx.cfg.listenAddress, tls }) },
+        ...(dec ? [{ inv: dec }] : []),
+        load,
+      ];
+      try {
+        pipeline = await Pipeline.start(stages, {
+          paths: ctx.paths,
+          gate: { stage: 0, pattern: SOCAT_LISTENING, timeoutMs: 15_000, what: "socat listen" },
+        });
+        port = candidate;
+        return;
+      } catch (err) {
+        lastErr = err;
+        if (!/Address already in use/i.test((err as Error).message)) break;
+      }
+    }
+    throw lastErr;
+  });
+  const running = pipeline!;
+  rec.phase = "connecting";
+  ctx.log.info(
+    { port, compression: spec.compression.kind, tls: spec.tls },
+    "listening for the donor's dump",
+  );
+
+  const done = (async (): Promise<Record<string, unknown>> => {
+    try {
+      const connected = running.stages[0]!.waitForLine(SOCAT_ACCEPTED, t.connectMs);
+      void connected.then((ok) => {
+        if (ok && rec.phase === "connecting") rec.phase = "streaming";
+      });
+      const stream = await watchStream(running, rec, {
+        countStage: stages.length - 1,
+        connected,
+        connectMs: t.connectMs,
+        idleMs: t.idleMs,
+        streamMs: t.streamMs,
+        progressMs: ctx.cfg.progressMs,
+        totalBytes: null,
+        onProgress: (bytes, rate, etaMs) =>
+          ctx.publishProgress({
+            host: ctx.cfg.host,
+            opId: rec.opId,
+            server: server.name,
+            action: "receive-backup",
+            phase: rec.phase,
+            bytes,
+            totalBytes: null,
+            bytesPerSecond: Math.round(rate),
+            etaMs,
+            elapsedMs: ctx.now() - rec.startedAt,
+          }),
+      });
+      timings.streaming = stream.ms;
+      const gtid = (await loadedPosition(account)).trim();
+      if (gtid === "" || !isGtidList(gtid)) {
+        throw new MarinaError(
+          "TOOL_FAILED",
+          `the dump was loaded without its GTID position (${JSON.stringify(gtid)}): truncated?`,
+        );
+      }
+      return {
+        action: "receive-backup",
+        method: "logical",
+        server: server.name,
+        gtid,
+        bytes: stream.bytes,
+        dropped: wiped.dropped,
+        savedBinlogs: saved,
+        port,
+        timings,
+      };
+    } catch (err) {
+      if (running.running()) await running.kill();
+      throw err;
+    }
+  })();
+  done.catch(() => {});
+  return {
+    accepted: {
+      action: "receive-backup",
+      method: "logical",
+      server: server.name,
+      state: "running",
+      phase: "listening",
+      address: ctx.cfg.advertiseAddress,
+      port,
+      savedBinlogs: saved,
+    },
+    done,
+  };
+}
