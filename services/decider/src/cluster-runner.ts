@@ -249,7 +249,7 @@ export class ClusterRunner {
   }
 
   private async process(input: Input): Promise<void> {
-    const leader = this.d.lease.leader && this.takenOver;
+    const leader = this.acting();
     const epoch = this.d.lease.epoch;
     let result: ReturnType<typeof decide>;
     const now = this.d.now();
@@ -474,7 +474,7 @@ export class ClusterRunner {
       this.respondError(msg, verb, parsed.error);
       return;
     }
-    if (!(this.d.lease.leader && this.takenOver)) {
+    if (!this.acting()) {
       // A stale subscription on the leader subject stays silent: the real leader answers.
       if (viaLeaderSubject) return;
       try {
