@@ -10,11 +10,19 @@ echo "[test] vitest"
 status=0
 # Tag this run's labs (/tmp/marina-lab-<run>-*) so only their processes are checked.
 export MARINA_LAB_RUN="t$(date +%s)$$"
-pnpm -s exec vitest run "$@" || status=$?
+results=$(mktemp /tmp/marina-vitest-XXXXXX.json)
+pnpm -s exec vitest run --reporter=default --reporter=json --outputFile="$results" "$@" || status=$?
 leftover=$(pgrep -af "marina-lab-$MARINA_LAB_RUN-" | grep -v pgrep || true)
 if [[ -n $leftover ]]; then
   echo "[test] error: processes started by the lab are still running:" >&2
   echo "$leftover" >&2
   status=1
 fi
+# One plain closing line: "vitest: N passed, N failed[, N skipped]".
+node -e '
+const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const skipped = r.numPendingTests + r.numTodoTests;
+console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "$results" 2>/dev/null || echo "vitest: no results (the run did not complete)"
+rm -f "$results"
 exit $status
