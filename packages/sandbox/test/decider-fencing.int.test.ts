@@ -134,20 +134,22 @@ describe("a decider paused past its lease", () => {
     expect(backDone.epoch).toBe(lease1.epoch);
     await sleep(2 * TTL_MS); // the resumed process's timers (lease, ticks, step timeouts) run
 
-    // no exec request after SIGCONT carries the old epoch (or, if one did, it was refused)
+    // No exec request with the old epoch is RUN after SIGCONT. One may still be seen on the
+    // wire: a request the process had queued just before it was paused leaves its socket
+    // buffer when it resumes. That is what the epoch (fencing token) is for: the executor
+    // must answer it with STALE_EPOCH. Its own answer is told apart from the new leader's
+    // answer to the same step id by the inbox it goes to.
     const after = exec.requests.filter((r) => r.at >= contAt);
     expect(after.length).toBeGreaterThan(0);
     const staleSent = after.filter((r) => r.request.epoch < lease1.epoch);
     const staleRun = staleSent.filter((r) =>
-      (exec.results.get(r.request.stepId) ?? []).some(
+      (r.reply ? (exec.resultsByInbox.get(r.reply) ?? []) : []).some(
         (x) => x.ok || x.error?.code !== "STALE_EPOCH",
       ),
     );
     expect(staleRun.map((r) => r.request)).toEqual([]);
-    // (sending one at all is a fault even if the executors refused it: soft)
-    expect
-      .soft(staleSent.map((r) => `${r.request.stepId} ${r.request.step.kind} e${r.request.epoch}`))
-      .toEqual([]);
+    // at most what was in flight at the pause: the first step(s) of the paused operation
+    expect(staleSent.every((r) => r.request.opId === opId)).toBe(true);
 
     // nor does it publish anything in the leader's name (topology, operations, situations)
     const epochOf = (o: Observed): number | null =>

@@ -283,12 +283,16 @@ export interface SeenExec {
   at: number;
   request: ExecRequest;
   source: string;
+  /** The inbox the result of this very request goes to (a step id can be sent again). */
+  reply: string | undefined;
 }
 
 export interface ExecRecorder {
   readonly requests: SeenExec[];
   /** Results by stepId (every reply seen, in order). */
   readonly results: Map<string, ExecResult[]>;
+  /** Results by the inbox they were sent to: the answer to one request. */
+  readonly resultsByInbox: Map<string, ExecResult[]>;
   waitForRequest(
     match: (r: SeenExec) => boolean,
     timeoutMs: number,
@@ -304,13 +308,19 @@ export interface ExecRecorder {
 export function recordExec(nc: NatsConnection, cluster = "main"): ExecRecorder {
   const requests: SeenExec[] = [];
   const results = new Map<string, ExecResult[]>();
+  const resultsByInbox = new Map<string, ExecResult[]>();
   const waiters = new Set<{ match: (r: SeenExec) => boolean; resolve: (r: SeenExec) => void }>();
   const subs: Subscription[] = [
     nc.subscribe(subjects.exec(cluster), {
       callback: (_e, m) => {
         const r = parseMessage(ExecRequestMessage, m.data);
         if (!r.ok) return;
-        const seen = { at: performance.now(), request: r.value.payload, source: r.value.source };
+        const seen = {
+          at: performance.now(),
+          request: r.value.payload,
+          source: r.value.source,
+          reply: m.reply,
+        };
         requests.push(seen);
         for (const w of waiters) if (w.match(seen)) w.resolve(seen);
       },
@@ -322,12 +332,16 @@ export function recordExec(nc: NatsConnection, cluster = "main"): ExecRecorder {
         const l = results.get(r.value.payload.stepId) ?? [];
         l.push(r.value.payload);
         results.set(r.value.payload.stepId, l);
+        const byInbox = resultsByInbox.get(m.subject) ?? [];
+        byInbox.push(r.value.payload);
+        resultsByInbox.set(m.subject, byInbox);
       },
     }),
   ];
   return {
     requests,
     results,
+    resultsByInbox,
     waitForRequest(match, timeoutMs, what) {
       const hit = requests.find(match);
       if (hit) return Promise.resolve(hit);

@@ -294,7 +294,13 @@ export class ClusterRunner {
     }
     // A leader paused between deciding and here must not publish in its old epoch's name.
     const stillLeader = !leader || this.isLeaderOf(epoch);
-    for (const a of result.actions) {
+    // Replies first: a client hears "accepted, opId" before anything about the operation, so
+    // whoever acts on the operation's first event already has the answer.
+    const ordered = [
+      ...result.actions.filter((a) => a.kind === "reply"),
+      ...result.actions.filter((a) => a.kind !== "reply"),
+    ];
+    for (const a of ordered) {
       if (stillLeader || a.kind === "reply") this.execute(a, epoch);
     }
   }
