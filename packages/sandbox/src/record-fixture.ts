@@ -6,7 +6,7 @@
 // leadership, epoch, the operation ids it was given and the actions it produced.
 import { writeFileSync } from "node:fs";
 import type { RecordedInput } from "@marina/decider";
-import { startWriter, waitFor } from "@marina/lab";
+import { startWriter, waitFor, waitForConvergence } from "@marina/lab";
 import { observe } from "./observer.js";
 import { startStack } from "./stack.js";
 
@@ -21,8 +21,11 @@ async function main() {
     await obs.waitFor((o) => o.kind === "topology" && o.topology.primary === "db1", 20_000);
     const writer = await startWriter(stack.lab.node("db1"), { intervalMs: 20 });
     await writer.waitForAcks(20);
-    await stack.lab.node("db1").kill9();
+    // no commit in flight at the kill, so the old primary can rejoin (a kill mid-commit
+    // may leave it diverged, which is another story: failover-diverged.int.test.ts)
     await writer.stop();
+    await waitForConvergence(stack.lab.nodes, { timeoutMs: 30_000 });
+    await stack.lab.node("db1").kill9();
     await obs.waitFor(
       (o) =>
         o.kind === "operation" &&
