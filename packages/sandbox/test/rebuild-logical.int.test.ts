@@ -221,4 +221,45 @@ describe("the decider rebuilds a diverged server by a logical dump", () => {
     });
     expect((await status(stack)).diverged).toEqual({});
   });
+
+  it("a PHYSICAL rebuild saves the diverged target's binlogs too, before emptying its datadir", async () => {
+    const db1 = node("db1");
+    const db3 = node("db3");
+    const since = performance.now();
+    await db3.query("SET GLOBAL read_only = 0");
+    await db3.query("CREATE TABLE app.errant2 (i INT PRIMARY KEY) ENGINE=InnoDB");
+    await writeRows(db1, 3);
+    await obs.waitFor(
+      (o) =>
+        o.kind === "event" &&
+        o.at >= since &&
+        o.event.situation === "ServerDiverged" &&
+        o.event.server === "db3",
+      30_000,
+      "ServerDiverged for db3 again",
+    );
+    const reply = await command(stack, "rebuild", '{"target":"db3"}');
+    expect(reply.ok, JSON.stringify(reply)).toBe(true);
+    const opId = reply.ok ? reply.opId! : "";
+    const end = await obs.waitFor(
+      (o): o is OpSeen =>
+        o.kind === "operation" && o.operation.opId === opId && o.operation.state !== "running",
+      120_000,
+      `end of rebuild ${opId}`,
+    );
+    expect(end.operation.state, end.operation.message).toBe("succeeded");
+    const saved = /its old binlogs were saved in (\S+)$/.exec(end.operation.message)?.[1];
+    expect(saved?.startsWith(`${saveDir}/db3-`), end.operation.message).toBe(true);
+    const files = readdirSync(saved!).filter((f) => /^binlog\.\d+$/.test(f));
+    expect(files.length).toBeGreaterThan(0);
+    const text = files.map((f) => readFileSync(join(saved!, f), "latin1")).join("");
+    expect(text).toContain("CREATE TABLE app.errant2");
+    await waitFor(() => replicating(db3), { timeoutMs: 30_000, message: "db3 replicating" });
+    await waitForConvergence(stack.lab.nodes, { sources: [db1], timeoutMs: 60_000 });
+    expect((await gtidOf(db3)).currentPos).toBe((await gtidOf(db1)).binlogPos);
+    const errant = await db3.query<{ n: number }[]>(
+      "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema='app' AND table_name='errant2'",
+    );
+    expect(Number(errant[0]?.n)).toBe(0);
+  });
 });

@@ -125,6 +125,25 @@ export interface Binlogs {
   readonly files: readonly string[];
 }
 
+/** Where the binlogs are and which files exist; null when binary logging is off. */
+export function readBinlogs(a: LocalAccount): Promise<Binlogs | null> {
+  return withConnection(a, (c) => binlogsOf(c));
+}
+
+async function binlogsOf(c: { query: (sql: string) => Promise<unknown> }): Promise<Binlogs | null> {
+  const logBin = (await c.query(
+    "SELECT @@GLOBAL.log_bin AS on_, @@GLOBAL.log_bin_basename AS base",
+  )) as { on_: number; base: string | null }[];
+  if (Number(logBin[0]?.on_) !== 1) return null;
+  const base = String(logBin[0]?.base ?? "");
+  const rows = (await c.query("SHOW BINARY LOGS")) as Record<string, unknown>[];
+  const files = rows.map((r) => String(r.Log_name));
+  if (!base.startsWith("/") || files.some((f) => !/^[A-Za-z0-9._-]+$/.test(f) || f === "..")) {
+    throw new MarinaError("REFUSED", `unexpected binlog location ${base} ${files.join(" ")}`);
+  }
+  return { dir: dirname(base), files };
+}
+
 export function wipeForLoad(
   a: LocalAccount,
   /** Called with the binlogs just before they are reset (to save the extra events). */
@@ -145,22 +164,9 @@ export function wipeForLoad(
       await c.query(`RESET SLAVE '${name}' ALL`);
       replicationReset.push(name);
     }
-    const logBin = (await c.query(
-      "SELECT @@GLOBAL.log_bin AS on_, @@GLOBAL.log_bin_basename AS base",
-    )) as { on_: number; base: string | null }[];
-    if (Number(logBin[0]?.on_) === 1) {
-      if (beforeReset) {
-        const base = String(logBin[0]?.base ?? "");
-        const rows = (await c.query("SHOW BINARY LOGS")) as Record<string, unknown>[];
-        const files = rows.map((r) => String(r.Log_name));
-        if (
-          !base.startsWith("/") ||
-          files.some((f) => !/^[A-Za-z0-9._-]+$/.test(f) || f === "..")
-        ) {
-          throw new MarinaError("REFUSED", `unexpected binlog location ${base} ${files.join(" ")}`);
-        }
-        await beforeReset({ dir: dirname(base), files });
-      }
+    const binlogs = await binlogsOf(c);
+    if (binlogs) {
+      if (beforeReset) await beforeReset(binlogs);
       await c.query("RESET MASTER");
     }
     await c.query("SET GLOBAL gtid_slave_pos = ''");

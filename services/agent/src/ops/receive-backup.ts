@@ -23,6 +23,8 @@ import {
   treeSize,
   writeRebuildMarker,
 } from "../host/datadir.js";
+import { readBinlogs } from "../host/local-sql.js";
+import { saveBinlogs } from "../host/save-binlogs.js";
 import { Pipeline } from "../proc/pipeline.js";
 import { runProgram } from "../proc/run.js";
 import { type LongAction, type OpContext, phase, withTimeout } from "./context.js";
@@ -108,8 +110,24 @@ export async function receiveBackup(
   }
   const ports = await candidatePorts(ctx, spec.port);
   await phase(rec, timings, "guard", () => guardDatadir(server.datadir));
+  // With a saveDir, the binlogs (a diverged server's extra events) are copied out before
+  // the datadir is emptied. Their names are read while the server runs; the copy is made
+  // once it is stopped, so the files are complete. A server already down cannot say where
+  // its binlogs are: nothing is saved then (logged).
+  const saveDir = ctx.cfg.saveDir;
+  const binlogs = saveDir
+    ? await readBinlogs(ctx.account(server)).catch((err: unknown) => {
+        ctx.log.warn({ err }, "binlogs not saved: the server did not say where they are");
+        return null;
+      })
+    : null;
   const control = ctx.control(server);
   await phase(rec, timings, "stop", () => withTimeout(control.stop(signal), t.serviceMs, "stop"));
+  const saved =
+    saveDir && binlogs
+      ? await saveBinlogs(saveDir, server.name, rec.opId, new Date(ctx.now()), binlogs)
+      : null;
+  if (saved) ctx.log.info({ saved }, "binlogs saved before the datadir is emptied");
 
   let emptied = false;
   const markFailed = async (reason: string) => {
@@ -244,6 +262,7 @@ export async function receiveBackup(
         action: "receive-backup",
         server: server.name,
         gtid: position.gtid,
+        savedBinlogs: saved,
         binlogFile: position.binlogFile,
         binlogPos: position.binlogPos,
         slaveGtid: position.slaveGtid,
