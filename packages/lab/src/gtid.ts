@@ -1,8 +1,16 @@
+import {
+  atOrBeyond,
+  type GtidList,
+  GtidParseError,
+  parseGtidList as parseList,
+  positionOf,
+} from "@marina/contracts";
 import { LabError, LabErrorCode } from "./errors.js";
 
 /**
- * GTID list handling for the lab only. Sequence numbers are 64-bit unsigned, so they are
- * kept as BigInt; the lab does not depend on @marina/contracts for this on purpose.
+ * GTID positions for the lab's waits and printing: one entry per replication domain, as in
+ * `@@gtid_binlog_pos` ("0-1-5,1-2-9"). Parsing and comparison are the contracts' GTID
+ * algebra; the lab only keys the entries by domain.
  */
 export interface GtidEntry {
   readonly domain: number;
@@ -10,29 +18,33 @@ export interface GtidEntry {
   readonly seq: bigint;
 }
 
-/** One entry per replication domain, as in `@@gtid_binlog_pos` ("0-1-5,1-2-9"). */
 export type GtidPosition = ReadonlyMap<number, GtidEntry>;
 
-const ENTRY = /^(\d+)-(\d+)-(\d+)$/;
-
-export function parseGtidList(text: string): Map<number, GtidEntry> {
-  const out = new Map<number, GtidEntry>();
-  for (const raw of text.split(",")) {
-    const part = raw.trim();
-    if (part === "") continue;
-    const m = ENTRY.exec(part);
-    if (!m) throw new LabError(LabErrorCode.BadGtid, `not a GTID: ${JSON.stringify(part)}`);
-    const domain = Number(m[1]);
-    if (out.has(domain)) {
-      throw new LabError(LabErrorCode.BadGtid, `domain ${domain} twice in ${JSON.stringify(text)}`);
-    }
-    out.set(domain, { domain, serverId: Number(m[2]), seq: BigInt(m[3] as string) });
-  }
-  return out;
+function toPosition(list: GtidList): Map<number, GtidEntry> {
+  return new Map(list.map((g) => [g.domain, { domain: g.domain, serverId: g.server, seq: g.seq }]));
 }
 
-function asPosition(p: string | GtidPosition): GtidPosition {
-  return typeof p === "string" ? parseGtidList(p) : p;
+function toList(pos: GtidPosition): GtidList {
+  return [...pos.values()].map((e) => ({ domain: e.domain, server: e.serverId, seq: e.seq }));
+}
+
+export function parseGtidList(text: string): Map<number, GtidEntry> {
+  let list: GtidList;
+  try {
+    list = parseList(text);
+  } catch (err) {
+    const msg = err instanceof GtidParseError ? err.message : String(err);
+    throw new LabError(LabErrorCode.BadGtid, `not a GTID list: ${msg}`);
+  }
+  const pos = toPosition(list);
+  if (pos.size !== list.length) {
+    throw new LabError(LabErrorCode.BadGtid, `a domain twice in ${JSON.stringify(text)}`);
+  }
+  return pos;
+}
+
+function asList(p: string | GtidPosition): GtidList {
+  return typeof p === "string" ? toList(parseGtidList(p)) : toList(p);
 }
 
 export function formatGtidList(pos: GtidPosition): string {
@@ -47,22 +59,10 @@ export function formatGtidList(pos: GtidPosition): string {
  * compare; under gtid_strict_mode sequence numbers only grow within a domain).
  */
 export function gtidContains(have: string | GtidPosition, want: string | GtidPosition): boolean {
-  const h = asPosition(have);
-  for (const w of asPosition(want).values()) {
-    const e = h.get(w.domain);
-    if (!e || e.seq < w.seq) return false;
-  }
-  return true;
+  return atOrBeyond(asList(have), asList(want));
 }
 
 /** Per-domain maximum of several positions (the union of what several sources wrote). */
 export function mergeGtidLists(...lists: (string | GtidPosition)[]): Map<number, GtidEntry> {
-  const out = new Map<number, GtidEntry>();
-  for (const list of lists) {
-    for (const e of asPosition(list).values()) {
-      const cur = out.get(e.domain);
-      if (!cur || cur.seq < e.seq) out.set(e.domain, e);
-    }
-  }
-  return out;
+  return toPosition(positionOf(lists.flatMap(asList)));
 }
