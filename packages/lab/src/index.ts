@@ -54,6 +54,7 @@ export {
   semiSyncStatus,
   waitForReplicating,
 } from "./replication.js";
+export { startSshd, type TestSshd } from "./sshd.js";
 export { LAB_DIR_MARKER, LAB_RUN_ENV, labDirPrefix, makeLabDir, removeTree } from "./temp-tree.js";
 export {
   isLabShape,

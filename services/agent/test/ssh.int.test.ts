@@ -2,11 +2,18 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Compression } from "@marina/contracts";
 import { type ServiceHooks, type SshHostConfig, SshHostOps, type SshServer } from "@marina/hostops";
-import { checksumTables, freePort, gtidOf, type MariaNode, writeRows } from "@marina/lab";
+import {
+  checksumTables,
+  freePort,
+  gtidOf,
+  type MariaNode,
+  startSshd,
+  type TestSshd,
+  writeRows,
+} from "@marina/lab";
 import { useLab } from "@marina/lab/vitest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { converge, repoint, sqlThreadRunning, waitFor } from "./helpers.js";
-import { startSshd, type TestSshd } from "./sshd.js";
 
 // Agentless mode: the same rebuild driven over SSH (ssh2) against an sshd on a loopback
 // port. The "remote host" is this machine, logged in as root, so `sudo` is off here; the
@@ -61,7 +68,7 @@ describe("rebuild over SSH (agentless)", () => {
         host: "127.0.0.1",
         port: sshd.port,
         username: "root",
-        privateKey: sshd.clientKey,
+        privateKey: readFileSync(sshd.clientKeyPath, "utf8"),
         hostKeyFingerprint: sshd.hostKeyFingerprint,
       },
       sudo: false,
