@@ -37,6 +37,7 @@ import {
 import type { Observed, Observer } from "../src/observer.js";
 import { observe } from "../src/observer.js";
 import { type Stack, startStack } from "../src/stack.js";
+import { waitForReplicaSamples } from "./ha-helpers.js";
 
 const TABLES = ["lab_rows", "app.bulk"];
 const WRONG_FP = `SHA256:${"A".repeat(43)}`;
@@ -210,7 +211,14 @@ describe("the decider rebuilds a diverged server over SSH (agentless)", () => {
 
   it("rebuilds the diverged replica over SSH: the primary's GTID and the same checksums", async () => {
     await useDecider(await sshConfig(sshd.hostKeyFingerprint));
-    // db3 is still diverged (errant1) from the test before.
+    // db3 is still diverged (errant1) from the test before. The auto-chosen donor is the
+    // healthy replica db2 once the new decider has seen it replicate (until then it would
+    // fall back to the primary): wait for two such samples of db2.
+    await waitFor(() => replicating(node("db2")), {
+      timeoutMs: 30_000,
+      message: "db2 replicating",
+    });
+    await waitForReplicaSamples(stack.nc, ["db2"], node("db1").port);
     const requests = bridge.requests.length;
     const end = await rebuild('{"target":"db3","transport":"ssh"}');
     expect(end.state, end.message).toBe("succeeded");
