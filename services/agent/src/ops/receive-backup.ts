@@ -29,7 +29,7 @@ import { Pipeline } from "../proc/pipeline.js";
 import { runProgram } from "../proc/run.js";
 import { type LongAction, type OpContext, phase, withTimeout } from "./context.js";
 import type { OpRecord } from "./registry.js";
-import { watchStream } from "./stream-watch.js";
+import { type StreamOutcome, watchStream } from "./stream-watch.js";
 
 export interface ReceiveSpec {
   readonly compression: Compression;
@@ -201,33 +201,7 @@ export async function receiveBackup(
 
   const done = (async (): Promise<Record<string, unknown>> => {
     try {
-      const source = running.stages[0]!;
-      const connected = source.waitForLine(SOCAT_ACCEPTED, t.connectMs);
-      void connected.then((ok) => {
-        if (ok && rec.phase === "connecting") rec.phase = "streaming";
-      });
-      const stream = await watchStream(running, rec, {
-        countStage: stages.length - 1,
-        connected,
-        connectMs: t.connectMs,
-        idleMs: t.idleMs,
-        streamMs: t.streamMs,
-        progressMs: ctx.cfg.progressMs,
-        totalBytes: null,
-        onProgress: (bytes, rate, etaMs) =>
-          ctx.publishProgress({
-            host: ctx.cfg.host,
-            opId: rec.opId,
-            server: server.name,
-            action: "receive-backup",
-            phase: rec.phase,
-            bytes,
-            totalBytes: null,
-            bytesPerSecond: Math.round(rate),
-            etaMs,
-            elapsedMs: ctx.now() - rec.startedAt,
-          }),
-      });
+      const stream = await followIncoming(ctx, rec, running, server.name);
       timings.streaming = stream.ms;
       // The old contents were deleted in the background while the stream ran.
       await phase(rec, timings, "empty", () => oldContentsDeleted);
@@ -291,4 +265,45 @@ export async function receiveBackup(
     },
     done,
   };
+}
+
+/**
+ * The receiving side of a transfer, physical or logical: waits for the donor to connect
+ * (socat's first stage says so), then follows the stream to its end — counting the bytes the
+ * last stage reads, publishing progress, killing it when the donor never comes, stalls or
+ * takes too long.
+ */
+export function followIncoming(
+  ctx: OpContext,
+  rec: OpRecord,
+  running: Pipeline,
+  server: string,
+): Promise<StreamOutcome> {
+  const t = ctx.cfg.timeouts;
+  const connected = running.stages[0]!.waitForLine(SOCAT_ACCEPTED, t.connectMs);
+  void connected.then((ok) => {
+    if (ok && rec.phase === "connecting") rec.phase = "streaming";
+  });
+  return watchStream(running, rec, {
+    countStage: running.stages.length - 1,
+    connected,
+    connectMs: t.connectMs,
+    idleMs: t.idleMs,
+    streamMs: t.streamMs,
+    progressMs: ctx.cfg.progressMs,
+    totalBytes: null,
+    onProgress: (bytes, rate, etaMs) =>
+      ctx.publishProgress({
+        host: ctx.cfg.host,
+        opId: rec.opId,
+        server,
+        action: "receive-backup",
+        phase: rec.phase,
+        bytes,
+        totalBytes: null,
+        bytesPerSecond: Math.round(rate),
+        etaMs,
+        elapsedMs: ctx.now() - rec.startedAt,
+      }),
+  });
 }

@@ -6,7 +6,6 @@ import {
   type Invocation,
   listenStream,
   loadStream,
-  SOCAT_ACCEPTED,
   SOCAT_LISTENING,
 } from "@marina/hostops";
 import type { AgentServerConfig } from "../config.js";
@@ -14,9 +13,8 @@ import { loadedPosition, replicaThreads, wipeForLoad } from "../host/local-sql.j
 import { saveBinlogs } from "../host/save-binlogs.js";
 import { Pipeline, type PipelineStage } from "../proc/pipeline.js";
 import { type LongAction, type OpContext, phase } from "./context.js";
-import { candidatePorts, type ReceiveSpec } from "./receive-backup.js";
+import { candidatePorts, followIncoming, type ReceiveSpec } from "./receive-backup.js";
 import type { OpRecord } from "./registry.js";
-import { watchStream } from "./stream-watch.js";
 
 /**
  * Target of a logical rebuild. The server keeps running. Before the first reply: checks,
@@ -34,7 +32,7 @@ export async function receiveDump(
   spec: ReceiveSpec,
 ): Promise<LongAction> {
   const timings: Record<string, number> = {};
-  const t = ctx.cfg.timeouts;
+  const _t = ctx.cfg.timeouts;
   const tls = spec.tls ? ctx.cfg.tls : undefined;
   if (spec.tls && !tls) {
     throw new MarinaError("REFUSED", "tls requested but the agent has no tls files configured", {
@@ -112,32 +110,7 @@ export async function receiveDump(
 
   const done = (async (): Promise<Record<string, unknown>> => {
     try {
-      const connected = running.stages[0]!.waitForLine(SOCAT_ACCEPTED, t.connectMs);
-      void connected.then((ok) => {
-        if (ok && rec.phase === "connecting") rec.phase = "streaming";
-      });
-      const stream = await watchStream(running, rec, {
-        countStage: stages.length - 1,
-        connected,
-        connectMs: t.connectMs,
-        idleMs: t.idleMs,
-        streamMs: t.streamMs,
-        progressMs: ctx.cfg.progressMs,
-        totalBytes: null,
-        onProgress: (bytes, rate, etaMs) =>
-          ctx.publishProgress({
-            host: ctx.cfg.host,
-            opId: rec.opId,
-            server: server.name,
-            action: "receive-backup",
-            phase: rec.phase,
-            bytes,
-            totalBytes: null,
-            bytesPerSecond: Math.round(rate),
-            etaMs,
-            elapsedMs: ctx.now() - rec.startedAt,
-          }),
-      });
+      const stream = await followIncoming(ctx, rec, running, server.name);
       timings.streaming = stream.ms;
       const gtid = (await loadedPosition(account)).trim();
       if (gtid === "" || !isGtidList(gtid)) {
