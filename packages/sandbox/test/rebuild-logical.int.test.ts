@@ -7,16 +7,8 @@ import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AgentConfig, startAgent } from "@marina/agent";
 import {
-  type CommandReply,
-  CommandReplyMessage,
-  type CommandVerb,
-  parseMessage,
-  subjects,
-} from "@marina/contracts";
-import {
   checksumTables,
   gtidOf,
-  type MariaNode,
   replicaStatus,
   waitFor,
   waitForConvergence,
@@ -27,35 +19,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Observed, Observer } from "../src/observer.js";
 import { observe } from "../src/observer.js";
 import { agentHostOf, type Stack, startStack } from "../src/stack.js";
+import { command, replicating, status } from "./scenario-helpers.js";
 
 const TABLES = ["lab_rows", "app.bulk"];
 
 type OpSeen = Extract<Observed, { kind: "operation" }>;
-
-async function command(stack: Stack, verb: CommandVerb, body: string): Promise<CommandReply> {
-  const msg = await stack.nc.request(subjects.cmd("main", verb), body, { timeout: 15_000 });
-  const r = parseMessage(CommandReplyMessage, msg.data);
-  if (!r.ok) throw new Error(`bad reply to ${verb}: ${r.error.message}`);
-  return r.value.payload;
-}
-
-async function status(stack: Stack): Promise<Record<string, unknown>> {
-  const r = await command(stack, "status", "{}");
-  if (!r.ok) throw new Error(`status refused: ${r.error.message}`);
-  return r.data ?? {};
-}
-
-async function replicating(node: MariaNode): Promise<boolean> {
-  try {
-    const s = await replicaStatus(node);
-    return (
-      s.length > 0 &&
-      s.every((c) => c.ioRunning === "Yes" && c.sqlRunning === "Yes" && !c.lastSqlErrno)
-    );
-  } catch {
-    return false;
-  }
-}
 
 describe("the decider rebuilds a diverged server by a logical dump", () => {
   let stack: Stack;
@@ -69,7 +37,7 @@ describe("the decider rebuilds a diverged server by a logical dump", () => {
     const db1 = node("db1");
     await waitFor(
       async () => {
-        const st = await status(stack).catch(() => ({}) as Record<string, unknown>);
+        const st = await status(stack.nc).catch(() => ({}) as Record<string, unknown>);
         const agents = Object.values((st.agents ?? {}) as Record<string, number | null>);
         return st.primary === "db1" && agents.length === 3 && agents.every((a) => a !== null);
       },
@@ -158,7 +126,7 @@ describe("the decider rebuilds a diverged server by a logical dump", () => {
     );
 
     const t0 = performance.now();
-    const reply = await command(stack, "rebuild", '{"target":"db3","method":"logical"}');
+    const reply = await command(stack.nc, "rebuild", '{"target":"db3","method":"logical"}');
     expect(reply.ok, JSON.stringify(reply)).toBe(true);
     const opId = reply.ok ? reply.opId! : "";
     const end = await obs.waitFor(
@@ -219,7 +187,7 @@ describe("the decider rebuilds a diverged server by a logical dump", () => {
       timeoutMs: 30_000,
       message: "db2 replicating",
     });
-    expect((await status(stack)).diverged).toEqual({});
+    expect((await status(stack.nc)).diverged).toEqual({});
   });
 
   it("a PHYSICAL rebuild saves the diverged target's binlogs too, before emptying its datadir", async () => {
@@ -238,7 +206,7 @@ describe("the decider rebuilds a diverged server by a logical dump", () => {
       30_000,
       "ServerDiverged for db3 again",
     );
-    const reply = await command(stack, "rebuild", '{"target":"db3"}');
+    const reply = await command(stack.nc, "rebuild", '{"target":"db3"}');
     expect(reply.ok, JSON.stringify(reply)).toBe(true);
     const opId = reply.ok ? reply.opId! : "";
     const end = await obs.waitFor(

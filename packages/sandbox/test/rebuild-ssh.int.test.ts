@@ -5,23 +5,12 @@
 // root (sudo off), and `systemctl stop|start` is replaced by service commands that ask
 // the lab (which owns mariadbd) to stop or start the node — see src/agentless.ts.
 import { join } from "node:path";
-import {
-  type ClusterConfig,
-  type CommandReply,
-  CommandReplyMessage,
-  type CommandVerb,
-  type MarinaConfig,
-  type OperationEvent,
-  parseMessage,
-  subjects,
-} from "@marina/contracts";
+import type { ClusterConfig, CommandReply, MarinaConfig, OperationEvent } from "@marina/contracts";
 import { buildApp as buildDecider } from "@marina/decider";
 import {
   checksumTables,
   freePort,
   gtidOf,
-  type MariaNode,
-  replicaStatus,
   waitFor,
   waitForConvergence,
   writeRows,
@@ -34,45 +23,14 @@ import {
   startTestSshd,
   type TestSshd,
 } from "../src/agentless.js";
-import type { Observed, Observer } from "../src/observer.js";
+import type { Observer } from "../src/observer.js";
 import { observe } from "../src/observer.js";
 import { type Stack, startStack } from "../src/stack.js";
 import { waitForReplicaSamples } from "./ha-helpers.js";
+import { command, opEnded, replicating, status } from "./scenario-helpers.js";
 
 const TABLES = ["lab_rows", "app.bulk"];
 const WRONG_FP = `SHA256:${"A".repeat(43)}`;
-
-type OpSeen = Extract<Observed, { kind: "operation" }>;
-
-async function command(stack: Stack, verb: CommandVerb, body: string): Promise<CommandReply> {
-  const msg = await stack.nc.request(subjects.cmd("main", verb), body, { timeout: 15_000 });
-  const r = parseMessage(CommandReplyMessage, msg.data);
-  if (!r.ok) throw new Error(`bad reply to ${verb}: ${r.error.message}`);
-  return r.value.payload;
-}
-
-async function status(stack: Stack): Promise<Record<string, unknown>> {
-  const r = await command(stack, "status", "{}");
-  if (!r.ok) throw new Error(`status refused: ${r.error.message}`);
-  return r.data ?? {};
-}
-
-async function replicating(node: MariaNode): Promise<boolean> {
-  try {
-    const s = await replicaStatus(node);
-    return (
-      s.length > 0 &&
-      s.every((c) => c.ioRunning === "Yes" && c.sqlRunning === "Yes" && !c.lastSqlErrno)
-    );
-  } catch {
-    return false;
-  }
-}
-
-const opEnded =
-  (opId: string) =>
-  (o: Observed): o is OpSeen =>
-    o.kind === "operation" && o.operation.opId === opId && o.operation.state !== "running";
 
 describe("the decider rebuilds a diverged server over SSH (agentless)", () => {
   let stack: Stack;
@@ -131,7 +89,7 @@ describe("the decider rebuilds a diverged server over SSH (agentless)", () => {
     stack.deciders.push({ id, app, nc });
     await waitFor(
       async () =>
-        (await status(stack).catch(() => ({}) as Record<string, unknown>)).primary === "db1",
+        (await status(stack.nc).catch(() => ({}) as Record<string, unknown>)).primary === "db1",
       { timeoutMs: 30_000, message: `${id} leading with db1 as primary` },
     );
   }
@@ -180,7 +138,7 @@ describe("the decider rebuilds a diverged server over SSH (agentless)", () => {
     let reply: CommandReply | undefined;
     await waitFor(
       async () => {
-        reply = await command(stack, "rebuild", body);
+        reply = await command(stack.nc, "rebuild", body);
         return reply.ok;
       },
       { timeoutMs: 20_000, message: `rebuild accepted: ${JSON.stringify(reply)}` },
@@ -250,7 +208,7 @@ describe("the decider rebuilds a diverged server over SSH (agentless)", () => {
       timeoutMs: 30_000,
       message: "db2 replicating",
     });
-    expect((await status(stack)).diverged).toEqual({});
+    expect((await status(stack.nc)).diverged).toEqual({});
   });
 
   it("a cancel mid-stream hangs up the SSH channels: the donor replicates, the target stays flagged", async () => {
@@ -260,7 +218,7 @@ describe("the decider rebuilds a diverged server over SSH (agentless)", () => {
     await waitFor(
       async () => {
         reply = await command(
-          stack,
+          stack.nc,
           "rebuild",
           '{"target":"db3","source":"db2","transport":"ssh","compression":{"kind":"zstd","level":19}}',
         );
@@ -279,7 +237,7 @@ describe("the decider rebuilds a diverged server over SSH (agentless)", () => {
       60_000,
       "progress of the stream",
     );
-    const cancel = await command(stack, "cancel", JSON.stringify({ opId, reason: "test" }));
+    const cancel = await command(stack.nc, "cancel", JSON.stringify({ opId, reason: "test" }));
     expect(cancel, JSON.stringify(cancel)).toMatchObject({ ok: true, opId });
     const end = await obs.waitFor(opEnded(opId), 90_000, "end of the cancelled rebuild");
     expect(end.operation.state, end.operation.message).toBe("cancelled");
@@ -291,6 +249,6 @@ describe("the decider rebuilds a diverged server over SSH (agentless)", () => {
       message: "db2 replicating",
     });
     expect(node("db3").isRunning()).toBe(false);
-    expect(Object.keys((await status(stack)).diverged as object)).toEqual(["db3"]);
+    expect(Object.keys((await status(stack.nc)).diverged as object)).toEqual(["db3"]);
   });
 });

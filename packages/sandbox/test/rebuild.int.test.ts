@@ -1,19 +1,11 @@
 // The decider rebuilds a diverged replica through the host agents, end to end: a real lab
 // (3 nodes), one agent per node driving the lab's own mariadbd, a monitor, two executors
 // and a decider. Commands are typed as a person would (raw JSON on cmd.<verb>).
-import {
-  type CommandReply,
-  CommandReplyMessage,
-  type CommandVerb,
-  type OperationEvent,
-  parseMessage,
-  subjects,
-} from "@marina/contracts";
+import type { CommandReply, OperationEvent } from "@marina/contracts";
 import { buildApp as buildDecider } from "@marina/decider";
 import {
   checksumTables,
   gtidOf,
-  type MariaNode,
   replicaStatus,
   waitFor,
   waitForConvergence,
@@ -24,41 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Observed, Observer } from "../src/observer.js";
 import { observe } from "../src/observer.js";
 import { type Stack, startLabAgent, startStack } from "../src/stack.js";
+import { command, opEnded, replicating, status } from "./scenario-helpers.js";
 
 const TABLES = ["lab_rows", "app.bulk"];
 
 type OpSeen = Extract<Observed, { kind: "operation" }>;
-
-async function command(stack: Stack, verb: CommandVerb, body: string): Promise<CommandReply> {
-  const msg = await stack.nc.request(subjects.cmd("main", verb), body, { timeout: 15_000 });
-  const r = parseMessage(CommandReplyMessage, msg.data);
-  if (!r.ok) throw new Error(`bad reply to ${verb}: ${r.error.message}`);
-  return r.value.payload;
-}
-
-async function status(stack: Stack): Promise<Record<string, unknown>> {
-  const r = await command(stack, "status", "{}");
-  if (!r.ok) throw new Error(`status refused: ${r.error.message}`);
-  return r.data ?? {};
-}
-
-/** Replication of every connection of `node` runs (IO connected, SQL running, no error). */
-async function replicating(node: MariaNode): Promise<boolean> {
-  try {
-    const s = await replicaStatus(node);
-    return (
-      s.length > 0 &&
-      s.every((c) => c.ioRunning === "Yes" && c.sqlRunning === "Yes" && !c.lastSqlErrno)
-    );
-  } catch {
-    return false;
-  }
-}
-
-const opEnded =
-  (opId: string) =>
-  (o: Observed): o is OpSeen =>
-    o.kind === "operation" && o.operation.opId === opId && o.operation.state !== "running";
 
 const phaseOf = (e: OperationEvent) => e.phase;
 
@@ -75,7 +37,7 @@ describe("the decider rebuilds a diverged server through the agents", () => {
     // The decider knows the primary and has heard every agent (a rebuild needs both).
     await waitFor(
       async () => {
-        const st = await status(stack).catch(() => ({}) as Record<string, unknown>);
+        const st = await status(stack.nc).catch(() => ({}) as Record<string, unknown>);
         const agents = Object.values((st.agents ?? {}) as Record<string, number | null>);
         return st.primary === "db1" && agents.length === 3 && agents.every((a) => a !== null);
       },
@@ -167,7 +129,7 @@ describe("the decider rebuilds a diverged server through the agents", () => {
 
   async function rebuildByCommand(body: string): Promise<OperationEvent> {
     const started = performance.now();
-    const reply = await command(stack, "rebuild", body);
+    const reply = await command(stack.nc, "rebuild", body);
     expect(reply.ok, JSON.stringify(reply)).toBe(true);
     const opId = reply.ok ? reply.opId! : "";
     const end = await obs.waitFor(opEnded(opId), 90_000, `end of rebuild ${opId}`);
@@ -204,7 +166,7 @@ describe("the decider rebuilds a diverged server through the agents", () => {
       timeoutMs: 30_000,
       message: "db2 replicating",
     });
-    const st = await status(stack);
+    const st = await status(stack.nc);
     expect(st.diverged).toEqual({});
     await obs.waitFor(
       (o) =>
@@ -228,13 +190,13 @@ describe("the decider rebuilds a diverged server through the agents", () => {
   it("refuses the primary and a healthy replica with reasons, and touches nothing", async () => {
     const since = performance.now();
     const before = await gtidOf(node("db2"));
-    const primary = await command(stack, "rebuild", '{"target":"db1"}');
+    const primary = await command(stack.nc, "rebuild", '{"target":"db1"}');
     expect(primary).toMatchObject({ ok: false, error: { code: "REFUSED", path: "target" } });
     expect(!primary.ok && primary.error.message).toMatch(/db1 is the primary/);
-    const healthy = await command(stack, "rebuild", '{"target":"db2"}');
+    const healthy = await command(stack.nc, "rebuild", '{"target":"db2"}');
     expect(healthy).toMatchObject({ ok: false, error: { code: "REFUSED", path: "target" } });
     expect(!healthy.ok && healthy.error.message).toMatch(/replicates fine/);
-    const unknown = await command(stack, "rebuild", '{"target":"db9"}');
+    const unknown = await command(stack.nc, "rebuild", '{"target":"db9"}');
     expect(unknown).toMatchObject({ ok: false, error: { code: "UNKNOWN_SERVER" } });
     // Nothing started, nothing stopped.
     expect(obs.seen.some((o) => o.kind === "operation" && o.at >= since)).toBe(false);
@@ -259,7 +221,7 @@ describe("the decider rebuilds a diverged server through the agents", () => {
       stack.agents.set("db3", await startLabAgent(stack.lab, node("db3"), stack.log));
     }
     expect(node("db3").isRunning()).toBe(true);
-    expect((await status(stack)).diverged).toEqual({});
+    expect((await status(stack.nc)).diverged).toEqual({});
     const [t] = await node("db3").query<{ n: number }[]>("SELECT COUNT(*) AS n FROM app.errant3");
     expect(Number(t?.n)).toBe(1);
   });
@@ -269,7 +231,7 @@ describe("the decider rebuilds a diverged server through the agents", () => {
     const since = performance.now();
     // zstd -19 streams at a few MB/s here: the stream surely runs when the cancel lands.
     const reply = await command(
-      stack,
+      stack.nc,
       "rebuild",
       '{"target":"db3","source":"db2","compression":{"kind":"zstd","level":19}}',
     );
@@ -285,7 +247,7 @@ describe("the decider rebuilds a diverged server through the agents", () => {
       "progress of the stream",
     );
     expect(moving.kind === "operation" && moving.operation.progress?.totalBytes).toBeGreaterThan(0);
-    const cancel = await command(stack, "cancel", JSON.stringify({ opId, reason: "test" }));
+    const cancel = await command(stack.nc, "cancel", JSON.stringify({ opId, reason: "test" }));
     expect(cancel, JSON.stringify(cancel)).toMatchObject({ ok: true, opId });
     const end = await obs.waitFor(opEnded(opId), 90_000, "end of the cancelled rebuild");
     expect(end.operation.state, end.operation.message).toBe("cancelled");
@@ -299,7 +261,7 @@ describe("the decider rebuilds a diverged server through the agents", () => {
       message: "db2 replicating",
     });
     expect(node("db3").isRunning()).toBe(false);
-    const st = await status(stack);
+    const st = await status(stack.nc);
     expect(Object.keys(st.diverged as object)).toEqual(["db3"]);
     await obs.waitFor(
       (o) =>
@@ -319,7 +281,7 @@ describe("the decider rebuilds a diverged server through the agents", () => {
     await waitFor(
       async () => {
         reply = await command(
-          stack,
+          stack.nc,
           "rebuild",
           '{"target":"db3","source":"db2","compression":{"kind":"zstd","level":19}}',
         );
@@ -353,7 +315,7 @@ describe("the decider rebuilds a diverged server through the agents", () => {
     );
     expect(failover.operation.state, failover.operation.message).toBe("succeeded");
     expect(failover.operation.servers.candidate).toBe("db2");
-    expect(Object.keys((await status(stack)).diverged as object)).toEqual(["db3"]);
+    expect(Object.keys((await status(stack.nc)).diverged as object)).toEqual(["db3"]);
   });
 
   it("with failover.autoRebuild, flagged and diverged servers are rebuilt without a command", async () => {
@@ -388,6 +350,6 @@ describe("the decider rebuilds a diverged server through the agents", () => {
     const second = await auto("db3", since);
     expect(second.operation.state, second.operation.message).toBe("succeeded");
     await expectSameAsPrimary("db3", "errant4", "db2");
-    expect((await status(stack)).diverged).toEqual({});
+    expect((await status(stack.nc)).diverged).toEqual({});
   });
 });

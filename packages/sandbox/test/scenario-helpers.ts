@@ -14,7 +14,7 @@ import {
   subjects,
 } from "@marina/contracts";
 import type { Lab, MariaNode } from "@marina/lab";
-import { sleep, waitFor } from "@marina/lab";
+import { replicaStatus, sleep, waitFor } from "@marina/lab";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Observed, Observer } from "../src/observer.js";
 
@@ -195,3 +195,22 @@ export function healthLog(nc: NatsConnection, server: string, cluster = "main"):
     close: () => sub.unsubscribe(),
   };
 }
+
+/** Replication of every connection of `node` runs (IO connected, SQL running, no error). */
+export async function replicating(node: MariaNode): Promise<boolean> {
+  try {
+    const s = await replicaStatus(node);
+    return (
+      s.length > 0 &&
+      s.every((c) => c.ioRunning === "Yes" && c.sqlRunning === "Yes" && !c.lastSqlErrno)
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Matches the final event (not `running`) of operation `opId`. */
+export const opEnded =
+  (opId: string) =>
+  (o: Observed): o is OperationSeen =>
+    o.kind === "operation" && o.operation.opId === opId && o.operation.state !== "running";
