@@ -53,32 +53,53 @@ export type Command = {
   [V in CommandVerb]: { verb: V; payload: CommandPayload<V> };
 }[CommandVerb];
 
+/** Limits of an error's text; errorBody() clips to them, so any input can be answered. */
+export const ERROR_MESSAGE_MAX = 4096;
+export const ERROR_PATH_MAX = 512;
+export const VERB_MAX = 64;
+
 export const ErrorBody = z.strictObject({
   code: z.enum(errorCodeList),
-  message: z.string().max(4096),
+  message: z.string().max(ERROR_MESSAGE_MAX),
   /** Dotted path of the offending field, e.g. `target` or `compression.level`. */
-  path: z.string().max(512).optional(),
+  path: z.string().max(ERROR_PATH_MAX).optional(),
   retryable: z.boolean(),
 });
 
 export const CommandReply = z.discriminatedUnion("ok", [
   z.strictObject({
     ok: z.literal(true),
-    verb: z.string().max(64),
+    verb: z.string().max(VERB_MAX),
     /** Set when the command started an operation; follow it on `op.<opId>`. */
     opId: OpId.optional(),
     message: z.string().max(4096),
     data: z.record(z.string(), z.unknown()).optional(),
   }),
-  z.strictObject({ ok: z.literal(false), verb: z.string().max(64), error: ErrorBody }),
+  z.strictObject({ ok: z.literal(false), verb: z.string().max(VERB_MAX), error: ErrorBody }),
 ]);
 
 export const CommandReplyMessage = envelopeOf("command-reply", CommandReply);
 
+const commandMessage = <V extends CommandVerb>(verb: V) =>
+  envelopeOf(`cmd.${verb}`, CommandPayloads[verb]);
+
 /** Each command's envelope form; a bare payload object is accepted as well (see parseCommand). */
-export const CommandMessages: Record<string, z.ZodType> = Object.fromEntries(
-  Object.entries(CommandPayloads).map(([verb, p]) => [verb, envelopeOf(`cmd.${verb}`, p)]),
-);
+export const CommandMessages = Object.fromEntries(
+  Object.keys(CommandPayloads).map((verb) => [verb, commandMessage(verb as CommandVerb)]),
+) as { [V in CommandVerb]: ReturnType<typeof commandMessage<V>> };
+
+/**
+ * How a command body is read. A JSON object with an own `type` or `payload` key is an
+ * envelope, and must be a whole valid one: strict, `type` `cmd.<verb>` of the subject,
+ * `version` 1, `id`, ISO `time`, `source`. Anything else is the bare payload. So no command
+ * payload may have a field with one of these names (a test over CommandPayloads checks it).
+ */
+export const ENVELOPE_MARKERS = ["type", "payload"] as const;
+
+export function isCommandEnvelope(body: unknown): body is Record<string, unknown> {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return false;
+  return ENVELOPE_MARKERS.some((k) => Object.hasOwn(body, k));
+}
 
 export type ErrorBody = z.infer<typeof ErrorBody>;
 export type CommandReply = z.infer<typeof CommandReply>;

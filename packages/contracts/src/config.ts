@@ -115,6 +115,13 @@ export const FailoverSettings = z.strictObject({
   /** Refuse automatic failover unless semi-sync was in sync before the primary died. */
   requireSemiSync: z.boolean().default(false),
   enforceReadOnly: z.boolean().default(true),
+  /**
+   * Turn writes back on (read_only=0) on the primary Marina holds authoritative when it is
+   * found read-only — typically restarted with read_only=ON in its configuration — once no
+   * other server is writable and no server has a transaction it lacks (see
+   * docs/operations.md). Off: an operator does it.
+   */
+  restoreWrites: z.boolean().default(true),
   autoRejoin: z.boolean().default(true),
   autoRebuild: z.boolean().default(false),
   drainTimeoutMs: z.number().int().min(100).default(30_000),

@@ -11,6 +11,14 @@ export const ErrorCodes = {
     retryable: false,
     text: "the request carries an epoch older than the current leader's",
   },
+  FUTURE_EPOCH: {
+    retryable: true,
+    text: "the request carries an epoch newer than the leader lease shows (not yet visible, or forged); nothing was done",
+  },
+  LEASE_UNAVAILABLE: {
+    retryable: true,
+    text: "the leader lease could not be read, or no decider holds it (absent or expired); nothing was done",
+  },
   OPERATION_IN_PROGRESS: { retryable: true, text: "another operation is running on the cluster" },
   NOT_CONFIRMED: {
     retryable: true,

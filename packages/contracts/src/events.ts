@@ -8,6 +8,7 @@ import { ClusterName, Epoch, GtidListText, ServerName } from "./names.js";
  */
 export const Situations = {
   PrimaryHealthy: { actionable: false },
+  PrimaryReadOnly: { actionable: true },
   NoPrimaryKnown: { actionable: false },
   PrimaryUnreachableByMonitor: { actionable: false },
   PrimaryUnreachableSeenByReplicas: { actionable: false },

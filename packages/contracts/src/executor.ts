@@ -10,6 +10,18 @@ export const ExecStep = z.discriminatedUnion("kind", [
   /** Read positions and replication state; changes nothing. */
   z.strictObject({ kind: z.literal("inspect") }),
   z.strictObject({ kind: z.literal("set-read-only"), readOnly: z.boolean() }),
+  /**
+   * Fence a server that may be a primary, in the one order that never releases a commit
+   * waiting for a semi-sync ack as a success: `read_only=1` is issued (new writes block at
+   * once), the clients' connections are killed while it waits for the commits in flight (a
+   * killed connection never hears OK), and semi-sync master is turned off only after
+   * read_only took effect. `kill`: which client connections; `none` leaves them (a writable
+   * replica: nothing waits for an ack there).
+   */
+  z.strictObject({
+    kind: z.literal("fence"),
+    kill: z.enum(["all", "unprivileged", "none"]).default("all"),
+  }),
   /** Kill client connections (not replication threads, not the executor's own). */
   z.strictObject({
     kind: z.literal("kill-clients"),

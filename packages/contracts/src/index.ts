@@ -10,6 +10,7 @@ export * from "./gtid.js";
 export * from "./health.js";
 export * from "./json-schema.js";
 export * from "./names.js";
+export * from "./on-subject.js";
 export * from "./operations.js";
 export * from "./parse.js";
 export * from "./registry.js";

@@ -1,15 +1,28 @@
 import type { z } from "zod";
-import type { ErrorBody } from "./commands.js";
-import { CommandPayloads } from "./commands.js";
+import {
+  CommandMessages,
+  CommandPayloads,
+  ERROR_MESSAGE_MAX,
+  ERROR_PATH_MAX,
+  type ErrorBody,
+  isCommandEnvelope,
+} from "./commands.js";
 import { type ErrorCode, ErrorCodes, MarinaError } from "./errors.js";
 import { type CommandVerb, CommandVerbs } from "./subjects.js";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** An error body within ErrorBody's limits, whatever text went in (it may quote input). */
 export function errorBody(code: ErrorCode, message: string, path?: string): ErrorBody {
+  const retryable = ErrorCodes[code].retryable;
+  const text = clip(message, ERROR_MESSAGE_MAX);
   return path === undefined
-    ? { code, message, retryable: ErrorCodes[code].retryable }
-    : { code, message, path, retryable: ErrorCodes[code].retryable };
+    ? { code, message: text, retryable }
+    : { code, message: text, path: clip(path, ERROR_PATH_MAX), retryable };
 }
 
 export function errorBodyOf(err: unknown): ErrorBody {
@@ -22,9 +35,11 @@ export function issuePath(path: readonly PropertyKey[]): string {
   return path.map((p) => String(p)).join(".");
 }
 
-function validationError(error: z.ZodError, prefix: string[] = []): ErrorBody {
+function validationError(error: z.ZodError): ErrorBody {
   const issue = error.issues[0]!;
-  const path = issuePath([...prefix, ...issue.path]);
+  // An unknown field is the bad field itself, not the object that holds it.
+  const extra = issue.code === "unrecognized_keys" ? issue.keys.slice(0, 1) : [];
+  const path = issuePath([...issue.path, ...extra]);
   const message = path === "" ? issue.message : `${path}: ${issue.message}`;
   return errorBody("VALIDATION_FAILED", message, path);
 }
@@ -64,13 +79,20 @@ export function isCommandVerb(verb: string): verb is CommandVerb {
   return (CommandVerbs as readonly string[]).includes(verb);
 }
 
-function isEnvelopeShaped(v: unknown): v is { type: unknown; payload: unknown } {
-  return typeof v === "object" && v !== null && "payload" in v && "type" in v;
+function failed(code: ErrorCode, message: string, path?: string): Parsed<never> {
+  return { ok: false, error: errorBody(code, message, path) };
+}
+
+/** A short, safe description of a value for an error message (never the value itself). */
+function describe(v: unknown): string {
+  if (v === undefined) return "nothing";
+  return typeof v === "string" ? JSON.stringify(v.slice(0, 80)) : typeof v;
 }
 
 /**
  * Parses a command as a person types it: the bare payload (`{"target":"db2"}`), an empty
- * body for commands without fields, or a full envelope. Errors name the field.
+ * body for commands without fields, or a full envelope (see isCommandEnvelope for which is
+ * which). Errors name the field: `target`, or `time` and `payload.target` in an envelope.
  */
 export function parseCommand<V extends CommandVerb>(
   verb: V,
@@ -79,37 +101,22 @@ export function parseCommand<V extends CommandVerb>(
 export function parseCommand(verb: string, data: Uint8Array | string): Parsed<unknown>;
 export function parseCommand(verb: string, data: Uint8Array | string): Parsed<unknown> {
   if (!isCommandVerb(verb)) {
-    return {
-      ok: false,
-      error: errorBody(
-        "UNKNOWN_COMMAND",
-        `unknown command "${verb}"; known: ${CommandVerbs.join(", ")}`,
-        "verb",
-      ),
-    };
+    const known = CommandVerbs.join(", ");
+    return failed("UNKNOWN_COMMAND", `unknown command ${describe(verb)}; known: ${known}`, "verb");
   }
   const text = typeof data === "string" ? data : new TextDecoder().decode(data);
   const json = text.trim() === "" ? ({ ok: true, value: {} } as const) : decodeJson(text);
   if (!json.ok) return json;
-  const schema = CommandPayloads[verb];
-  let payload = json.value;
-  let prefix: string[] = [];
-  if (isEnvelopeShaped(payload)) {
-    if (payload.type !== `cmd.${verb}`) {
-      return {
-        ok: false,
-        error: errorBody(
-          "VALIDATION_FAILED",
-          `type: expected "cmd.${verb}" for this subject, got ${JSON.stringify(payload.type)}`,
-          "type",
-        ),
-      };
-    }
-    payload = payload.payload;
-    prefix = ["payload"];
+  const body = json.value;
+  if (!isCommandEnvelope(body)) return check(CommandPayloads[verb], body);
+  if (body.type !== `cmd.${verb}`) {
+    const got = describe(body.type);
+    return failed(
+      "VALIDATION_FAILED",
+      `type: expected "cmd.${verb}" for this subject, got ${got}`,
+      "type",
+    );
   }
-  const r = schema.safeParse(payload);
-  return r.success
-    ? { ok: true, value: r.data }
-    : { ok: false, error: validationError(r.error, prefix) };
+  const r = check(CommandMessages[verb] as z.ZodType<{ payload: unknown }>, body);
+  return r.ok ? { ok: true, value: r.value.payload } : r;
 }

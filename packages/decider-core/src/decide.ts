@@ -15,6 +15,7 @@ import {
 import { optionsOf } from "./options.js";
 import type { Env } from "./plans/common.js";
 import { autoRebuild, preemptForFailover } from "./plans/rebuild.js";
+import { onRestoreResult, sendRestoreWrites } from "./restore-writes.js";
 import { situationOfTag } from "./situations.js";
 import { cloneState, type DeciderState, upgradeState } from "./state.js";
 import { buildTopology, learnPrimary, topologyKey } from "./topology.js";
@@ -89,7 +90,9 @@ function act(env: Env, input: Input) {
       return;
     case "step-result":
       if (!onStepResult(env, input.opId, input.stepId, input.result)) {
-        onFenceResult(env, input.opId, input.stepId, input.result);
+        if (!onFenceResult(env, input.opId, input.stepId, input.result)) {
+          onRestoreResult(env, input.opId, input.stepId, input.result);
+        }
       }
       return;
     case "tick":
@@ -213,6 +216,9 @@ function evaluate(env: Env) {
     env,
     d.fences.filter((x) => !involved.has(x.server)),
   );
+  if (d.restoreWrites && !involved.has(d.restoreWrites.server)) {
+    sendRestoreWrites(env, d.restoreWrites);
+  }
   publishTopology(env, d);
 }
 

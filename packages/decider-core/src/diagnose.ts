@@ -15,12 +15,14 @@ import { assessPrimary, type PrimaryAssessment } from "./evidence.js";
 import {
   currentObservation,
   knownWritable,
+  maybeReachable,
   observedSinceChange,
   reachability,
   sourceOf,
 } from "./knowledge.js";
 import type { DeciderOptions } from "./options.js";
 import { checkRejoin, historyOf } from "./plans/rejoin.js";
+import { assessReadOnlyPrimary, type RestoreIntent } from "./restore-writes.js";
 import { CLUSTER, tagOf } from "./situations.js";
 import type { DeciderState } from "./state.js";
 import { attachedServers } from "./topology.js";
@@ -64,6 +66,8 @@ export interface Diagnosis {
   blocked: FailoverBlock | null;
   rejoin: RejoinIntent | null;
   fences: FenceIntent[];
+  /** The primary is read-only and writes may be turned back on (see restore-writes.ts). */
+  restoreWrites: RestoreIntent | null;
   /** Servers found diverged from samples (to be flagged). */
   diverged: {
     server: string;
@@ -171,6 +175,27 @@ export function otherStreamPrimary(
   return obs && primaryObs ? writableForOtherDomain(obs, primaryObs) : null;
 }
 
+/**
+ * The other servers that may be reachable and may be writable: what must be fenced before
+ * `server` is made writable (the primary of another replication stream is not ours).
+ */
+export function writableOthers(
+  state: DeciderState,
+  config: ClusterConfig,
+  server: string,
+  now: number,
+): string[] {
+  return config.servers
+    .map((s) => s.name)
+    .filter(
+      (n) =>
+        n !== server &&
+        knownWritable(state, n) &&
+        maybeReachable(state, config, n, now) &&
+        otherStreamPrimary(state, config, n, now) === null,
+    );
+}
+
 export function diagnose(
   state: DeciderState,
   config: ClusterConfig,
@@ -186,6 +211,7 @@ export function diagnose(
     blocked: null,
     rejoin: null,
     fences: [],
+    restoreWrites: null,
     diverged: [],
     carry: [],
   };
@@ -268,6 +294,23 @@ export function diagnose(
     }
   }
 
+  // A primary an operation works on (a switchover demotes it on purpose) is not reported.
+  if (
+    !busy &&
+    primary !== null &&
+    primaryObs !== null &&
+    primaryHistory !== null &&
+    primaryObs.readOnly &&
+    (out.assessment?.verdict === "healthy" ||
+      out.assessment?.verdict === "unreachable-seen-by-replicas") &&
+    !knownWritable(state, primary) &&
+    observedSinceChange(state, primary)
+  ) {
+    const v = assessReadOnlyPrimary(state, config, now, primary, primaryObs, primaryHistory);
+    out.findings.push(finding(primary, "PrimaryReadOnly", v.reason));
+    if (v.restore) out.restoreWrites = v.intent;
+  }
+
   // Everyone else.
   const attached = new Set(attachedServers(state, config, now));
   for (const s of config.servers) {
@@ -288,6 +331,7 @@ export function diagnose(
   if (busy) {
     out.failover = null;
     out.rejoin = null;
+    out.restoreWrites = null;
     // A writable server the operation does not touch is still fenced; the ones it works
     // on change read_only on purpose.
     const involved = new Set(state.operation?.steps.map((x) => x.server));

@@ -3,12 +3,12 @@ import type { ErrorBody } from "@marina/contracts/commands";
 import type { ExecResult, ExecStep } from "@marina/contracts/executor";
 import type { OperationEvent, OperationKind, OperationState } from "@marina/contracts/operations";
 import { errorBody } from "@marina/contracts/parse";
-import { otherStreamPrimary } from "./diagnose.js";
+import { writableOthers } from "./diagnose.js";
 import { readInspect } from "./inspect.js";
-import { knownWritable, maybeReachable, recordInspection } from "./knowledge.js";
+import { recordInspection } from "./knowledge.js";
 import type { DeciderOptions } from "./options.js";
 import { describeAgentAction, isFinal } from "./plans/agent-calls.js";
-import { type Env, type Next, type PlanDriver, stepsOf } from "./plans/common.js";
+import { type Env, fenceExecStep, type Next, type PlanDriver, stepsOf } from "./plans/common.js";
 import { failoverDriver } from "./plans/failover.js";
 import { rebuildDriver } from "./plans/rebuild.js";
 import { rejoinDriver } from "./plans/rejoin.js";
@@ -23,7 +23,7 @@ import { sourcesOf } from "./topology.js";
 // best-effort hands over to the plan, which undoes (before promotion) or gives up.
 //
 // The write guard: before any step that turns read_only off, every other server that may be
-// reachable and may be writable is fenced first (set-read-only true, kill-clients). This is
+// reachable and may be writable is fenced first (the one fence step, see fenceStep). This is
 // what keeps "never two writable primaries" true whatever the plan asks for.
 
 const WAIT_KINDS: ReadonlySet<ExecStep["kind"]> = new Set([
@@ -61,6 +61,8 @@ export function describeStep(step: ExecStep): string {
       return "inspect";
     case "set-read-only":
       return `set read_only=${step.readOnly ? 1 : 0}`;
+    case "fence":
+      return `fence (read_only=1, kill ${step.kill === "none" ? "no" : step.kill} clients, then semi-sync master off)`;
     case "kill-clients":
       return `kill clients${step.includePrivileged ? " (privileged too)" : ""}`;
     case "stop-replication":
@@ -291,17 +293,7 @@ function settle(op: Operation, env: Env): Next | null {
 
 /** Servers other than `server` that may be reachable and may be writable. */
 export function guardOffenders(env: Env, server: string): string[] {
-  const { state, ctx } = env;
-  return ctx.config.servers
-    .map((s) => s.name)
-    .filter(
-      (n) =>
-        n !== server &&
-        knownWritable(state, n) &&
-        maybeReachable(state, ctx.config, n, ctx.now) &&
-        // the primary of another replication stream (multi-source) is not ours to fence
-        otherStreamPrimary(state, ctx.config, n, ctx.now) === null,
-    );
+  return writableOthers(env.state, env.ctx.config, server, env.ctx.now);
 }
 
 function send(op: Operation, s: OpStep, env: Env, note = "") {
@@ -393,31 +385,15 @@ function dispatch(op: Operation, env: Env): ErrorBody | null {
 function addFences(op: Operation, env: Env, servers: string[]): string[] {
   const ids: string[] = [];
   for (const server of servers) {
-    // semi-sync master off first: read_only=1 would wait behind commits stuck on an ack
     op.seq += 1;
-    const semi: OpStep = fenceStep(op, env, server, `${op.opId}-${op.seq}`, {
-      kind: "set-semi-sync",
-      master: false,
-    });
-    op.seq += 1;
-    const ro: OpStep = fenceStep(op, env, server, `${op.opId}-${op.seq}`, {
-      kind: "set-read-only",
-      readOnly: true,
-    });
-    ro.after = [semi.id];
-    op.seq += 1;
-    const kill: OpStep = fenceStep(op, env, server, `${op.opId}-${op.seq}`, {
-      kind: "kill-clients",
-      includePrivileged: true,
-    });
-    kill.after = [ro.id];
-    op.steps.push(semi, ro, kill);
-    ids.push(kill.id);
+    const fence = guardStep(op, env, server, `${op.opId}-${op.seq}`, fenceExecStep(true));
+    op.steps.push(fence);
+    ids.push(fence.id);
   }
   return ids;
 }
 
-function fenceStep(op: Operation, env: Env, server: string, id: string, step: ExecStep): OpStep {
+function guardStep(op: Operation, env: Env, server: string, id: string, step: ExecStep): OpStep {
   return {
     id,
     key: `guard-${step.kind}-${server}-${id}`,
@@ -441,8 +417,9 @@ function learnFromResult(env: Env, server: string, step: ExecStep, result: ExecR
   if (!result.ok) return;
   const { state, ctx } = env;
   state.stepContact[server] = ctx.now;
-  if (step.kind === "set-read-only") {
-    state.readOnly[server] = { readOnly: step.readOnly, at: ctx.now, by: "step", pending: false };
+  if (step.kind === "set-read-only" || step.kind === "fence") {
+    const readOnly = step.kind === "fence" || step.readOnly;
+    state.readOnly[server] = { readOnly, at: ctx.now, by: "step", pending: false };
   } else if (step.kind === "change-master" || step.kind === "reset-replication") {
     // Until a newer sample shows it, the server replicates as we just set it up.
     const before = state.expectedSources[server] ?? sourcesOf(state, ctx.config, server, ctx.now);
@@ -607,9 +584,17 @@ export function cancelOperation(env: Env, reason: string): string {
     : `${op.opId} cancelled before promotion; undoing`;
 }
 
+const RESENDABLE_CALL_ERRORS: ReadonlySet<string> = new Set([
+  "TIMEOUT",
+  "SERVER_UNREACHABLE",
+  "FUTURE_EPOCH",
+  "LEASE_UNAVAILABLE",
+]);
+
 function callRetryable(c: AgentCall, err: ErrorBody, op: Operation, env: Env): boolean {
-  // Only a lost request is sent again (same id: the agent answers it, it does not re-run it).
-  if (err.code !== "TIMEOUT" && err.code !== "SERVER_UNREACHABLE") return false;
+  // Sent again (same id: the agent answers it, it does not re-run it): a lost request, and
+  // one the agent's lease fence turned away before doing anything (its lease view lagged).
+  if (!RESENDABLE_CALL_ERRORS.has(err.code)) return false;
   if (c.attempts >= env.opts.maxStepAttempts) return false;
   return op.phaseDeadline === null || env.ctx.now < op.phaseDeadline;
 }

@@ -231,6 +231,8 @@ export interface DeciderState {
   history: OperationSummary[];
   /** Read-only fixes sent outside operations, per server. */
   fences: Record<string, { opId: string; sentAt: number }>;
+  /** Writes turned back on for a read-only primary (see restore-writes.ts), per server. */
+  writesRestored: Record<string, { opId: string; sentAt: number }>;
   rejoinFailures: Record<string, number>;
   /** When an automatic rebuild of a server last failed (failover.autoRebuild backs off). */
   rebuildFailures: Record<string, number>;
@@ -258,6 +260,7 @@ export function initialState(cluster: string): DeciderState {
     operation: null,
     history: [],
     fences: {},
+    writesRestored: {},
     rejoinFailures: {},
     rebuildFailures: {},
     topology: { generation: 0, key: null, last: null },
@@ -273,6 +276,7 @@ export function cloneState(state: DeciderState): DeciderState {
 export function upgradeState(state: DeciderState): DeciderState {
   const loose = state as Partial<DeciderState>;
   loose.rebuildFailures ??= {};
+  loose.writesRestored ??= {};
   const op = state.operation as
     | (Omit<Operation, "agentCalls"> & { agentCalls?: AgentCall[] })
     | null;

@@ -214,9 +214,9 @@ describe("commands (rule 7)", () => {
           ),
         ),
       ];
+      // A plain read-only replica: one fence step that leaves its readers connected.
       expect(stepsIn(all).map(summarize)).toEqual([
-        "step db3 set-semi-sync",
-        "step db3 set-read-only true",
+        "step db3 fence kill=none",
         "step db3 inspect",
         "step db1 inspect",
         "step db3 set-semi-sync",

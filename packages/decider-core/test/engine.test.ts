@@ -200,7 +200,8 @@ describe("operation engine", () => {
     const { d, start, inspect, healthy } = failing();
     let turned = false;
     const side: Action[] = [];
-    const all = [
+    let held: StepAction["request"] | undefined;
+    const upToFence = [
       ...start,
       ...execute(d, start, (req) => {
         if (req.step.kind === "reset-replication" && !turned) {
@@ -209,20 +210,41 @@ describe("operation engine", () => {
           d.advance(1);
           side.push(...d.health("db3", { ...healthy.db3!, readOnly: false, replication: [] }));
         }
+        if (req.step.kind === "fence") {
+          held = req; // not answered yet
+          return null;
+        }
         return fine(inspect)(req);
       }),
     ];
     expect(side.filter((a) => a.kind === "step")).toEqual([]); // no fix outside the operation
-    const seq = stepsIn(all).map(summarize);
-    const fence = seq.indexOf("step db3 set-read-only true");
-    const promote = seq.indexOf("step db2 set-read-only false");
-    expect(fence).toBeGreaterThan(-1);
-    expect(seq).toContain("step db3 kill-clients");
-    expect(fence).toBeLessThan(promote);
-    // semi-sync master off before read_only (it would wait behind commits stuck on an ack)
-    const semiOff = seq.findIndex((x) => x.startsWith("step db3 set-semi-sync"));
-    expect(semiOff).toBeGreaterThan(-1);
-    expect(semiOff).toBeLessThan(fence);
+    // One fence step, of the failover itself, killing every client: nothing else to db3.
+    const fences = stepsIn(upToFence).filter((s) => s.request.step.kind === "fence");
+    expect(fences.map((s) => s.request)).toEqual([held]);
+    expect(held).toMatchObject({
+      server: "db3",
+      opId: "op1",
+      step: { kind: "fence", kill: "all" },
+    });
+    expect(fences[0]?.reason).toMatch(
+      /^failover op1 promote: fence \(read_only=1, kill all clients/,
+    );
+    const before = stepsIn(upToFence).map(summarize);
+    expect(before.filter((x) => x.startsWith("step db3 "))).toEqual([
+      "step db3 inspect",
+      "step db3 stop-replication ''",
+      "step db3 fence kill=all",
+    ]);
+    // Not made writable while the fence is unanswered.
+    expect(before).not.toContain("step db2 set-read-only false");
+    const answered = d.result(fences[0]!, okResult(held!.stepId));
+    expect(d.state.readOnly.db3).toMatchObject({ readOnly: true, by: "step", pending: false });
+    expect(stepsIn(answered).map(summarize)).toEqual(["step db2 set-read-only false"]);
+    const rest = [...answered, ...execute(d, answered, fine(inspect))];
+    expect(opEventsIn(rest).at(-1)).toMatchObject({ kind: "failover", state: "succeeded" });
+    expect(
+      stepsIn(rest).some((s) => s.request.server === "db3" && s.request.step.kind === "fence"),
+    ).toBe(false);
   });
 
   it("multi-source: only the connection to the failed primary is stopped and reset", () => {

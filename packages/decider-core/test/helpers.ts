@@ -362,13 +362,15 @@ export function summarize(a: Action): string {
       const arg =
         s.kind === "set-read-only"
           ? ` ${s.readOnly}`
-          : s.kind === "change-master"
-            ? ` '${s.connection}'->${s.source}`
-            : "connection" in s
-              ? ` '${s.connection}'`
-              : s.kind === "wait-gtid" || s.kind === "set-gtid-slave-pos"
-                ? ` ${s.pos}`
-                : "";
+          : s.kind === "fence"
+            ? ` kill=${s.kill}`
+            : s.kind === "change-master"
+              ? ` '${s.connection}'->${s.source}`
+              : "connection" in s
+                ? ` '${s.connection}'`
+                : s.kind === "wait-gtid" || s.kind === "set-gtid-slave-pos"
+                  ? ` ${s.pos}`
+                  : "";
       return `step ${a.request.server} ${s.kind}${arg}`;
     }
     case "operation":

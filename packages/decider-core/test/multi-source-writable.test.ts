@@ -112,8 +112,8 @@ describe("cluster p2 = {db2, db3} when cluster p1 promoted the shared replica db
     const { d, db2, db3 } = p2(2, "1-1-30,2-2-50");
     const a = [...d.health("db2", db2), ...d.health("db3", db3(false))];
     expect(situationsIn(a)).toEqual(["SplitBrainRisk", "ReplicaWritable db3"]);
-    expect(stepsIn(a).map((s) => [s.request.server, s.request.step.kind])).toEqual([
-      ["db3", "set-semi-sync"],
+    expect(stepsIn(a).map((s) => [s.request.server, s.request.step])).toEqual([
+      ["db3", { kind: "fence", kill: "none" }],
     ]);
   });
 });

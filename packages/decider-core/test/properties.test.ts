@@ -256,7 +256,7 @@ class Checked extends Driver {
     if (result.ok) {
       t.reachableAt = this.now;
       const s = a.request.step;
-      if (s.kind === "set-read-only" && s.readOnly) t.writable = false;
+      if ((s.kind === "set-read-only" && s.readOnly) || s.kind === "fence") t.writable = false;
       if (s.kind === "inspect") {
         t.writable = result.data.readOnly === false;
         this.inspected[a.request.opId] ??= {};

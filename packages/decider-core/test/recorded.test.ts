@@ -76,4 +76,26 @@ describe("kill9-failover-rejoin.jsonl", () => {
     expect(state.primary).not.toBe("db1");
     expect(flat.filter((a) => a.startsWith("operation failover running start"))).toHaveLength(1);
   });
+
+  it("fences the returning old primary with one fence step before anything else is sent to it", () => {
+    const { lines, produced } = replay("kill9-failover-rejoin.jsonl");
+    const flat = produced.flat();
+    const toDb1 = flat.filter((a) => a.startsWith("step db1 "));
+    const fencing = flat
+      .slice(
+        flat.indexOf("operation rejoin running fence"),
+        flat.indexOf("operation rejoin running inspect"),
+      )
+      .filter((a) => a.startsWith("step "));
+    expect(fencing).toHaveLength(1);
+    expect(fencing[0]).toMatch(/^step db1 fence /);
+    expect(toDb1[0]).toBe(fencing[0]);
+    expect(toDb1.some((a) => / (kill-clients|set-read-only) /.test(a))).toBe(false);
+    // The live executor's answer to it: read_only on, with what was on before.
+    const stepId = fencing[0]!.split(" ")[3];
+    const answer = lines.find((l) => l.input.kind === "step-result" && l.input.stepId === stepId);
+    expect(answer?.input).toMatchObject({
+      result: { ok: true, data: { readOnly: true, previous: { readOnly: false } } },
+    });
+  });
 });

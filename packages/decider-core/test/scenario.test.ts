@@ -152,11 +152,17 @@ describe("the old primary returns", () => {
     const seq = all.map(summarize);
     expect(seq).toContain("event OldPrimaryReturned db1");
     expect(seq).toContain("event SplitBrainRisk");
-    // Fenced before anything else is done to it: semi-sync master off, then read_only.
+    // Fenced before anything else is done to it, by one fence step that kills its clients.
     const db1Steps = stepsIn(all)
       .filter((s) => s.request.server === "db1")
       .map((s) => s.request.step.kind);
-    expect(db1Steps.slice(0, 2)).toEqual(["set-semi-sync", "set-read-only"]);
+    expect(stepsIn(all).find((s) => s.request.server === "db1")?.request.step).toEqual({
+      kind: "fence",
+      kill: "all",
+    });
+    expect(db1Steps.filter((k) => k === "fence")).toHaveLength(1);
+    expect(db1Steps).not.toContain("kill-clients");
+    expect(db1Steps).not.toContain("set-read-only");
     expect(db1Steps).toEqual(
       expect.arrayContaining([
         "set-gtid-slave-pos",
@@ -257,7 +263,8 @@ describe("switchover", () => {
     const seq = stepsIn(all).map(
       (s) => `${s.request.server} ${summarize(s).split(" ").slice(2).join(" ")}`,
     );
-    expect(seq.indexOf("db1 set-read-only true")).toBeLessThan(
+    expect(seq.indexOf("db1 fence kill=unprivileged")).toBeGreaterThan(-1);
+    expect(seq.indexOf("db1 fence kill=unprivileged")).toBeLessThan(
       seq.indexOf("db3 set-read-only false"),
     );
     expect(w.writable()).toEqual(["db3"]);
@@ -369,15 +376,15 @@ describe("manual failover", () => {
       }),
     ];
     expect(maxWritable).toBe(1);
+    // One fence step before anything else; the candidate is inspected once it answered.
     const [first, second] = stepsIn(all);
-    expect(first?.request).toMatchObject({
-      server: "db1",
-      step: { kind: "set-semi-sync", master: false },
-    });
-    expect(second?.request).toMatchObject({
-      server: "db1",
-      step: { kind: "set-read-only", readOnly: true },
-    });
+    expect(first?.request).toMatchObject({ server: "db1", step: { kind: "fence", kill: "all" } });
+    expect(second?.request.step.kind).toBe("inspect");
+    expect(
+      stepsIn(all)
+        .filter((s) => s.request.server === "db1")
+        .map((s) => s.request.step.kind),
+    ).toEqual(["fence"]);
     expect(opEventsIn(all).at(-1)).toMatchObject({
       state: "succeeded",
       servers: { failed: "db1", candidate: "db3" },

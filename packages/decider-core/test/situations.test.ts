@@ -97,19 +97,25 @@ describe("situations", () => {
     d.advance(100);
     const a = d.health("db3", { ...healthy.db3!, readOnly: false });
     expect(situationsIn(a)).toEqual(["SplitBrainRisk", "ReplicaWritable db3"]);
-    // Semi-sync master off first, read_only once that answered (no kill for a replica).
-    const [semi] = stepsIn(a);
-    expect(semi?.request.step).toEqual({ kind: "set-semi-sync", master: false });
-    const b = d.result(semi!, okResult(semi!.request.stepId));
-    expect(stepsIn(b).map(summarize)).toEqual(["step db3 set-read-only true"]);
-    expect(stepsIn(d.result(stepsIn(b)[0]!, okResult(stepsIn(b)[0]!.request.stepId)))).toEqual([]);
+    // One fence step (no kill for a replica: its readers stay), under its own id.
+    const [fence, ...others] = stepsIn(a);
+    expect(others).toEqual([]);
+    expect(fence?.request).toMatchObject({
+      server: "db3",
+      stepId: `${fence?.request.opId}-fence`,
+      step: { kind: "fence", kill: "none" },
+    });
+    expect(fence?.reason).toMatch(/^replica is writable: fence/);
+    const data = { readOnly: true, previous: { readOnly: false, master: false }, changed: true };
+    expect(stepsIn(d.result(fence!, okResult(fence!.request.stepId, data)))).toEqual([]);
+    expect(d.state.readOnly.db3).toEqual({ readOnly: true, at: d.now, by: "step", pending: false });
     // Not sent again at once while the fix is in flight.
     d.advance(100);
     expect(stepsIn(d.health("db3", { ...healthy.db3!, readOnly: false }))).toEqual([]);
     // Still writable after enforceRetryMs (5 s): sent again.
     d.advance(5200);
     expect(stepsIn(d.health("db3", { ...healthy.db3!, readOnly: false })).map(summarize)).toEqual([
-      "step db3 set-semi-sync",
+      "step db3 fence kill=none",
     ]);
   });
 
@@ -120,11 +126,12 @@ describe("situations", () => {
     d.advance(10);
     const b = d.health("db3", { ...healthy.db3!, readOnly: false });
     const fix = stepsIn(b);
-    expect(fix.map(summarize)).toEqual(["step db3 set-semi-sync"]);
+    expect(fix.map(summarize)).toEqual(["step db3 fence kill=none"]);
     expect(fix[0]?.request.opId).not.toBe("op1");
-    const ro = stepsIn(d.result(fix[0]!, okResult(fix[0]!.request.stepId)));
-    expect(ro.map(summarize)).toEqual(["step db3 set-read-only true"]);
-    expect(ro[0]?.request.opId).toBe(fix[0]?.request.opId);
+    // Its answer ends it: nothing else is sent, and the switchover is left alone.
+    expect(d.result(fix[0]!, okResult(fix[0]!.request.stepId)).map(summarize)).toEqual([]);
+    expect(d.state.readOnly.db3).toMatchObject({ readOnly: true, by: "step" });
+    expect(d.state.operation).toMatchObject({ opId: "op1", kind: "switchover", phase: "demote" });
   });
 
   it("ReplicaWritable is only reported when enforceReadOnly is off", () => {

@@ -348,6 +348,14 @@ export class World {
         return ok();
       case "kill-clients":
         return ok({ killed: 0 });
+      case "fence": {
+        // Answers like the executor: read_only on, semi-sync master off after, as before.
+        const previous = { readOnly: s.readOnly, master: s.semiMaster };
+        s.readOnly = true;
+        s.semiMaster = false;
+        const changed = !previous.readOnly || previous.master;
+        return ok({ readOnly: true, previous, changed, killed: [], killRounds: 1 });
+      }
       case "stop-replication": {
         const c = find(step.connection);
         if (c) {

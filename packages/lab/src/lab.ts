@@ -22,6 +22,13 @@ export interface LabOptions {
   readonly nodes?: number;
   /** Semi-sync: slave side on every replica, master side on each primary once replicas run. */
   readonly semiSync?: boolean;
+  /**
+   * read_only=1 in EVERY server's my.cnf, the primaries made writable at runtime once
+   * started (as Marina does on promotion): Marina's recommended setting — a server that
+   * restarts never comes back writable by itself. Default true; false puts read_only=0 in
+   * the primaries' my.cnf.
+   */
+  readonly readOnlyInConfig?: boolean;
   /** rpl_semi_sync_master_timeout in ms (server default 10000). */
   readonly semiSyncMasterTimeoutMs?: number;
   /** Start a nats-server with JetStream. Default true. */
@@ -247,7 +254,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       port: ports[i] as number,
       serverId: p.serverId,
       domainId: p.domainId,
-      readOnly: p.role !== "primary",
+      readOnly: (opts.readOnlyInConfig ?? true) || p.role !== "primary",
       semiSyncSlave: semiSync && p.role !== "primary",
       credentials,
       extraConfig: { ...opts.mysqld, ...opts.nodeConfig?.[p.name] },
@@ -271,6 +278,11 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     ]);
     const failure = started.find((r) => r.status === "rejected");
     if (failure) throw failure.reason;
+    await Promise.all(
+      plan
+        .filter((p) => p.role === "primary")
+        .map((p) => lab.node(p.name).query("SET GLOBAL read_only=0")),
+    );
     await wireReplication(lab, plan);
     await writeFile(join(dir, "lab.json"), `${JSON.stringify(lab.info(), null, 2)}\n`);
     return lab;

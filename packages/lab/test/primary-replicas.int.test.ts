@@ -114,6 +114,10 @@ describe("primary-replicas lab with semi-sync", () => {
     await db1.start();
     expect(db1.isRunning()).toBe(true);
     expect((await gtidOf(db1)).binlogPos).toBe(before.binlogPos);
+    // read_only=ON in every my.cnf (the recommended setting): a restarted primary comes back
+    // read-only until whoever manages it (Marina; here the test) turns writes back on.
+    expect(await db1.query("SELECT @@global.read_only AS ro")).toEqual([{ ro: 1 }]);
+    await db1.query("SET GLOBAL read_only=0");
     await Promise.all([waitForReplicating(db2), waitForReplicating(db3)]);
     await writeRows(db1, 1);
     await waitForConvergence(getLab().nodes, { timeoutMs: 15_000 });

@@ -4,15 +4,17 @@ import {
   type ClusterEvent,
   ClusterEventMessage,
   type ClusterTopology,
+  type MessageSchema,
   type ObservedTopology,
   ObservedTopologyMessage,
   type OperationEvent,
   OperationMessage,
-  parseMessage,
+  parseOnSubject,
   subjects,
   TopologyMessage,
 } from "@marina/contracts";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { type Logger, pino } from "pino";
 
 export type Observed =
   | { kind: "topology"; at: number; topology: ClusterTopology }
@@ -35,10 +37,16 @@ export interface Observer {
   close(): void;
 }
 
+/** Warnings go to stderr, so `marinactl watch` output stays what Marina published. */
+let warnings: Logger | undefined;
+const stderrWarnings = (): Logger =>
+  (warnings ??= pino({ name: "marina-observer", level: "warn" }, pino.destination(2)));
+
 export function observe(
   nc: NatsConnection,
   cluster: string,
   onRecord?: (o: Observed) => void,
+  log: Logger = stderrWarnings(),
 ): Observer {
   const seen: Observed[] = [];
   const waiters = new Set<{ match: (o: Observed) => boolean; resolve: (o: Observed) => void }>();
@@ -47,31 +55,30 @@ export function observe(
     onRecord?.(o);
     for (const w of waiters) if (w.match(o)) w.resolve(o);
   };
+  // Only Marina publishes here, but anyone can: a message that is invalid, or names another
+  // cluster or operation than its subject, is skipped with a warning.
+  const read = <P>(subject: string, schema: MessageSchema<P>, record: (p: P) => void) =>
+    nc.subscribe(subject, {
+      callback: (_e, m) => {
+        const r = parseOnSubject(schema, m.subject, m.data);
+        if (r.ok) record(r.value.payload);
+        else log.warn({ subject: m.subject, error: r.error }, "invalid message skipped");
+      },
+    });
+  const at = () => performance.now();
   const subs: Subscription[] = [
-    nc.subscribe(subjects.topology(cluster), {
-      callback: (_e, m) => {
-        const r = parseMessage(TopologyMessage, m.data);
-        if (r.ok) add({ kind: "topology", at: performance.now(), topology: r.value.payload });
-      },
-    }),
-    nc.subscribe(subjects.events(cluster), {
-      callback: (_e, m) => {
-        const r = parseMessage(ClusterEventMessage, m.data);
-        if (r.ok) add({ kind: "event", at: performance.now(), event: r.value.payload });
-      },
-    }),
-    nc.subscribe(subjects.observed(cluster), {
-      callback: (_e, m) => {
-        const r = parseMessage(ObservedTopologyMessage, m.data);
-        if (r.ok) add({ kind: "observed", at: performance.now(), observed: r.value.payload });
-      },
-    }),
-    nc.subscribe(subjects.opAll(cluster), {
-      callback: (_e, m) => {
-        const r = parseMessage(OperationMessage, m.data);
-        if (r.ok) add({ kind: "operation", at: performance.now(), operation: r.value.payload });
-      },
-    }),
+    read(subjects.topology(cluster), TopologyMessage, (topology) =>
+      add({ kind: "topology", at: at(), topology }),
+    ),
+    read(subjects.events(cluster), ClusterEventMessage, (event) =>
+      add({ kind: "event", at: at(), event }),
+    ),
+    read(subjects.observed(cluster), ObservedTopologyMessage, (observed) =>
+      add({ kind: "observed", at: at(), observed }),
+    ),
+    read(subjects.opAll(cluster), OperationMessage, (operation) =>
+      add({ kind: "operation", at: at(), operation }),
+    ),
   ];
   return {
     seen,

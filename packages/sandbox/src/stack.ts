@@ -78,7 +78,12 @@ function labControl(node: MariaNode) {
 }
 
 /** Starts the agent of one lab node (as `agents` does; for tests that restart one). */
-export async function startLabAgent(lab: Lab, node: MariaNode, log: Logger): Promise<RunningAgent> {
+export async function startLabAgent(
+  lab: Lab,
+  node: MariaNode,
+  log: Logger,
+  cluster = "main",
+): Promise<RunningAgent> {
   const tmpDir = join(lab.dir, `agent-tmp-${node.name}`);
   mkdirSync(tmpDir, { recursive: true });
   const config = AgentConfig.parse({
@@ -94,6 +99,7 @@ export async function startLabAgent(lab: Lab, node: MariaNode, log: Logger): Pro
     servers: [
       {
         name: node.name,
+        cluster,
         datadir: node.datadir,
         defaultsFile: node.defaultsFile,
         socket: node.socket,
@@ -194,7 +200,10 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       },
     };
     if (o.agents) {
-      for (const node of lab.nodes) agents.set(node.name, await startLabAgent(lab, node, log));
+      const cluster = config.clusters[0]!.name;
+      for (const node of lab.nodes) {
+        agents.set(node.name, await startLabAgent(lab, node, log, cluster));
+      }
     }
     for (let i = 1; i <= (o.executors ?? 2); i++) await stack.startExecutor(`executor-${i}`);
     for (let i = 1; i <= (o.deciders ?? 1); i++) await stack.startDecider(`decider-${i}`);

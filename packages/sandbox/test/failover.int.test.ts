@@ -6,6 +6,7 @@ import type { MariaNode } from "@marina/lab";
 import { findMissingIds, gtidOf, startWriter, waitFor, waitForConvergence } from "@marina/lab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Observer, observe } from "../src/observer.js";
+import { pollReadOnly } from "../src/scenarios/read-only-poller.js";
 import { type Stack, startStack } from "../src/stack.js";
 
 describe("automatic failover after kill -9 of the primary", () => {
@@ -73,7 +74,11 @@ describe("automatic failover after kill -9 of the primary", () => {
     // it rejoins as a read-only replica of the new primary. (rejoin.int.test.ts covers the
     // rejoin deterministically.)
     const db1 = lab.node("db1");
+    // read_only=ON in its my.cnf (the recommended setting, the lab's default): the returned
+    // old primary is never writable, not even for the moment before Marina fences it.
+    const poller = pollReadOnly(db1, 20);
     await db1.start();
+    await poller.firstReadOnly(30_000);
     const outcome = await obs.waitFor(
       (o) =>
         (o.kind === "operation" &&
@@ -88,6 +93,8 @@ describe("automatic failover after kill -9 of the primary", () => {
     );
     const [ro] = (await db1.query("SELECT @@read_only AS ro")) as Array<{ ro: number }>;
     expect(ro!.ro).toBe(1);
+    poller.stop();
+    expect(poller.samples.filter((s) => !s.readOnly)).toEqual([]);
     const [state] = (await newPrimary.query("SELECT @@gtid_binlog_state AS s")) as Array<{
       s: string;
     }>;

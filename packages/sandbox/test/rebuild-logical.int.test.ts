@@ -70,6 +70,7 @@ describe("the decider rebuilds a diverged server by a logical dump", () => {
       servers: [
         {
           name: "db3",
+          cluster: "main",
           datadir: db3.datadir,
           defaultsFile: db3.defaultsFile,
           socket: db3.socket,

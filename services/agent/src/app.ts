@@ -16,9 +16,11 @@ import {
   subjects,
 } from "@marina/contracts";
 import type { ToolPaths } from "@marina/hostops";
+import { LeaseFence, type LeaseSource } from "@marina/lease-fence";
 import type { Logger } from "pino";
 import type { Bus } from "./bus.js";
 import type { AgentConfig, AgentServerConfig } from "./config.js";
+import { serverOf as configuredServer, fencedCluster } from "./fencing.js";
 import { readRebuildMarker } from "./host/datadir.js";
 import {
   configuredControl,
@@ -50,6 +52,8 @@ export interface AppDeps {
   readonly backupPassword?: string | undefined;
   /** Stop/start per server; defaults to what the config says (systemd or process). */
   readonly serviceControl?: ServiceControlFactory;
+  /** The leader leases requests are fenced by (kvLeaseSource in production); closed on stop. */
+  readonly lease: LeaseSource;
 }
 
 export interface AgentApp {
@@ -69,7 +73,8 @@ export function buildApp(deps: AppDeps): AgentApp {
   const registry = new OpRegistry();
   const source = `agent/${cfg.host}`;
   const startedAt = clock.now();
-  let highestEpoch = -1;
+  const fence = new LeaseFence(deps.lease, () => clock.now());
+  const clusters = [...new Set(cfg.servers.map((s) => s.cluster))];
   let tools: Record<string, string | null> = {};
   const controls = new Map<string, ServiceControl>();
   const controlOf = (s: AgentServerConfig): ServiceControl => {
@@ -126,14 +131,7 @@ export function buildApp(deps: AppDeps): AgentApp {
   const encode = (r: AgentResult): string =>
     JSON.stringify(mustParse(AgentResultMessage, envelope("agent-result", source, r)));
 
-  const serverOf = (name: string): AgentServerConfig => {
-    const s = cfg.servers.find((x) => x.name === name);
-    if (!s)
-      throw new MarinaError("UNKNOWN_SERVER", `server "${name}" is not on host ${cfg.host}`, {
-        path: "payload.request.server",
-      });
-    return s;
-  };
+  const serverOf = (name: string): AgentServerConfig => configuredServer(cfg, name);
 
   const statusData = async (): Promise<Record<string, unknown>> => {
     const servers = await Promise.all(
@@ -155,7 +153,7 @@ export function buildApp(deps: AppDeps): AgentApp {
     return {
       host: cfg.host,
       agentVersion: AGENT_VERSION,
-      epoch: highestEpoch,
+      leaseEpochs: Object.fromEntries(clusters.map((c) => [c, fence.watchedEpoch(c)])),
       servers,
       tools,
       operations: registry.recent().map((o) => ({
@@ -353,14 +351,13 @@ export function buildApp(deps: AppDeps): AgentApp {
           },
         );
       }
-      // Fencing: a request from an older leader is refused (status is a read, exempt).
-      if (request.action !== "status") {
-        if (epoch < highestEpoch) {
-          throw new MarinaError("STALE_EPOCH", `epoch ${epoch} is older than ${highestEpoch}`, {
-            path: "payload.epoch",
-          });
-        }
-        highestEpoch = epoch;
+      // Fencing: only the current leader lease's epoch acts; nothing is learnt from a request.
+      const cluster = fencedCluster(cfg, registry, request);
+      const verdict = cluster === null ? null : await fence.admit(cluster, epoch);
+      if (verdict && !verdict.ok) {
+        opLog.warn({ epoch, cluster, err: verdict.error }, "request refused by the lease fence");
+        const current = verdict.currentEpoch === null ? {} : { currentEpoch: verdict.currentEpoch };
+        return encode(reply(opId, started, false, { action, ...current }, verdict.error));
       }
       opLog.info({ epoch }, "request");
       return encode(await dispatch(opId, request, started, opLog));
@@ -400,6 +397,7 @@ export function buildApp(deps: AppDeps): AgentApp {
     registry,
     handle,
     async start() {
+      fence.start();
       tools = await probeToolVersions(paths);
       // In the background: a donor whose server is still down must not delay the agent.
       void recoverInterruptedSends(baseCtx(log), cfg.servers).catch((err) =>
@@ -431,6 +429,7 @@ export function buildApp(deps: AppDeps): AgentApp {
       await Promise.all(
         running.map((r) => withTimeout(r.ended, 60_000, "shutdown").catch(() => {})),
       );
+      await fence.close();
       await bus.flush().catch(() => {});
     },
   };

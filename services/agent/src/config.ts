@@ -1,5 +1,6 @@
 import {
   Address,
+  ClusterName,
   HostName,
   loadConfigFile,
   parseConfigText,
@@ -57,6 +58,8 @@ export const ServiceControlConfig = z.discriminatedUnion("kind", [SystemdControl
 
 export const AgentServerConfig = z.strictObject({
   name: ServerName,
+  /** The cluster the server belongs to: requests acting on it need that cluster's lease epoch. */
+  cluster: ClusterName,
   datadir: DatadirPath,
   defaultsFile: AbsPath.default("/etc/mysql/my.cnf"),
   socket: AbsPath.default("/run/mysqld/mysqld.sock"),

@@ -1,4 +1,5 @@
 import { resolveSecret } from "@marina/contracts";
+import { kvLeaseSource } from "@marina/lease-fence";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type Logger, pino } from "pino";
 import { type AgentApp, buildApp, type Clock } from "./app.js";
@@ -43,6 +44,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     log,
     config: cfg,
     backupPassword: cfg.backup.password ? resolveSecret(cfg.backup.password, env) : undefined,
+    lease: kvLeaseSource(nc, { log }),
     ...(o.clock ? { clock: o.clock } : {}),
     ...(o.serviceControl ? { serviceControl: o.serviceControl } : {}),
   });

@@ -9,6 +9,7 @@ advertiseAddress: 10.0.0.1
 backup: { user: marina_backup, password: { env: MARINA_BACKUP_PASSWORD } }
 servers:
   - name: db1
+    cluster: main
     datadir: /var/lib/mysql
 `;
 
@@ -83,8 +84,12 @@ describe("agent config", () => {
     );
   });
 
+  it("needs each server's cluster (its lease fences the requests on it)", () => {
+    expect(errorOf(good.replace("    cluster: main\n", ""))).toMatch(/servers\.0\.cluster/);
+  });
+
   it("refuses two servers with one datadir", () => {
-    const msg = errorOf(`${good}  - name: db2\n    datadir: /var/lib/mysql\n`);
+    const msg = errorOf(`${good}  - name: db2\n    cluster: main\n    datadir: /var/lib/mysql\n`);
     expect(msg).toMatch(
       /servers\.1\.datadir: datadir \/var\/lib\/mysql is also the datadir of "db1"/,
     );

@@ -19,6 +19,7 @@ import {
   waitFor,
   waitForConvergence,
 } from "@marina/lab";
+import { writeLease } from "@marina/lease-fence";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { AgentConfig, agentSubjects, type RunningAgent, startAgent } from "../src/index.js";
@@ -50,6 +51,7 @@ export function agentConfigFor(lab: Lab, node: MariaNode, extra: Record<string, 
     servers: [
       {
         name: node.name,
+        cluster: "main",
         datadir: node.datadir,
         defaultsFile: node.defaultsFile,
         socket: node.socket,
@@ -88,7 +90,10 @@ export async function startAgents(
 let opSeq = 0;
 export const newOpId = (prefix = "op") => `${prefix}-${process.pid}-${++opSeq}`;
 
-/** The decider's side of the conversation: a NATS client with request helpers. */
+/**
+ * The decider's side of the conversation: a NATS client with request helpers, holding the
+ * leader lease of cluster "main" at `epoch` (agents admit only the lease's epoch).
+ */
 export class DeciderClient {
   readonly nc: NatsConnection;
   epoch = 1;
@@ -98,7 +103,15 @@ export class DeciderClient {
   }
 
   static async connect(url: string): Promise<DeciderClient> {
-    return new DeciderClient(await connect({ servers: url, name: "test-decider" }));
+    const client = new DeciderClient(await connect({ servers: url, name: "test-decider" }));
+    await client.lead(client.epoch);
+    return client;
+  }
+
+  /** Takes the lease of "main" at `epoch` (a new leader), and sends with it from now on. */
+  async lead(epoch: number): Promise<void> {
+    await writeLease(this.nc, "main", epoch, "test-decider");
+    this.epoch = epoch;
   }
 
   async request(

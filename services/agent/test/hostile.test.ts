@@ -3,6 +3,7 @@ import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AgentResultMessage, envelope, mustParse } from "@marina/contracts";
+import { StaticLeaseSource } from "@marina/lease-fence";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentApp, AgentConfig, type Bus, buildApp } from "../src/index.js";
@@ -13,6 +14,7 @@ import { type AgentApp, AgentConfig, type Bus, buildApp } from "../src/index.js"
 
 let base: string;
 let app: AgentApp;
+const lease = new StaticLeaseSource({ main: 1 });
 const calls: string[] = [];
 const published: string[] = [];
 
@@ -36,14 +38,26 @@ beforeAll(async () => {
     backup: { user: "marina" },
     tmpDir: join(base, "tmp"),
     servers: [
-      { name: "db1", datadir: join(base, "data"), socket: join(base, "nowhere.sock") },
-      { name: "db2", datadir: join(base, "notdata"), socket: join(base, "nowhere.sock") },
+      {
+        name: "db1",
+        cluster: "main",
+        datadir: join(base, "data"),
+        socket: join(base, "nowhere.sock"),
+      },
+      {
+        name: "db2",
+        cluster: "main",
+        datadir: join(base, "notdata"),
+        socket: join(base, "nowhere.sock"),
+      },
     ],
   });
   app = buildApp({
     bus,
     log: pino({ level: "silent" }),
     config,
+    // The leader lease of "main" is at epoch 1, what request() carries.
+    lease,
     serviceControl: (s) => ({
       start: async () => {
         calls.push(`start ${s.name}`);
@@ -113,7 +127,12 @@ describe("hostile agent requests", () => {
       sendTo({ address: "1.2.3.4", port: 70000 }),
       "payload.request.to.port",
     ],
-    ["a datadir field smuggled in", "receive-backup", recv({ datadir: "/" }), "payload.request"],
+    [
+      "a datadir field smuggled in",
+      "receive-backup",
+      recv({ datadir: "/" }),
+      "payload.request.datadir",
+    ],
     [
       "an unknown action",
       "status",
@@ -213,25 +232,43 @@ describe("hostile agent requests", () => {
     }
   });
 
-  it("fences: a lower epoch than the highest seen is STALE_EPOCH, nothing done", async () => {
-    const hi = await send(
-      "cancel",
-      request({ epoch: 7, opId: "op-e7", request: { action: "cancel", opId: "nothing" } }),
-    );
-    expect(hi.error?.code).toBe("NOT_APPLICABLE");
-    const stale = await send(
+  const stop = (epoch: number, server = "db1") =>
+    send(
       "stop-server",
-      request({ epoch: 6, opId: "op-e6", request: { action: "stop-server", server: "db1" } }),
+      request({ epoch, opId: `op-e${epoch}`, request: { action: "stop-server", server } }),
     );
-    expect(stale.error).toMatchObject({ code: "STALE_EPOCH", path: "payload.epoch" });
+
+  it.each([
+    ["below the lease", 0, "STALE_EPOCH", false],
+    ["above the lease", 2, "FUTURE_EPOCH", true],
+    ["far above the lease", Number.MAX_SAFE_INTEGER, "FUTURE_EPOCH", true],
+  ])("fences: an epoch %s is refused and not learnt", async (_n, epoch, code, retryable) => {
+    const r = await stop(epoch);
+    expect(r.error).toMatchObject({ code, retryable, path: "payload.epoch" });
+    expect(r.data).toMatchObject({ currentEpoch: 1 });
     expect(calls).toEqual([]);
-    // The current epoch is accepted (and actually runs).
-    const ok = await send(
-      "stop-server",
-      request({ epoch: 7, opId: "op-e7b", request: { action: "stop-server", server: "db1" } }),
-    );
+  });
+
+  it("fences: a refused request for an unknown server with a huge epoch locks nobody out", async () => {
+    const r = await stop(Number.MAX_SAFE_INTEGER, "db9");
+    expect(r.error?.code).toBe("UNKNOWN_SERVER");
+    // The leader's epoch still acts (and actually runs).
+    const ok = await stop(1);
     expect(ok.ok).toBe(true);
     expect(calls).toEqual(["stop db1"]);
+    calls.length = 0;
+  });
+
+  it("fences: without a lease nothing acts (retryable), status still answers", async () => {
+    lease.set("main", null);
+    try {
+      const r = await stop(1);
+      expect(r.error).toMatchObject({ code: "LEASE_UNAVAILABLE", retryable: true });
+      expect(calls).toEqual([]);
+      expect((await send("status", request({ request: { action: "status" } }))).ok).toBe(true);
+    } finally {
+      lease.set("main", 1);
+    }
   });
 
   it("always replies with a valid agent-result envelope", () => {

@@ -43,6 +43,7 @@ describe("marina-agent process", () => {
         servers: [
           {
             name: node.name,
+            cluster: "main",
             datadir: node.datadir,
             defaultsFile: node.defaultsFile,
             socket: node.socket,

@@ -30,6 +30,7 @@ describe("process service control", () => {
       servers: [
         {
           name: node.name,
+          cluster: "main",
           datadir: node.datadir,
           defaultsFile: node.defaultsFile,
           socket: node.socket,
@@ -53,7 +54,10 @@ describe("process service control", () => {
     const up = await control.status();
     expect(up.running).toBe(true);
     expect(up.pid).toBeGreaterThan(1);
-    // It is the real server: it answers SQL on its socket.
+    // It is the real server: it answers SQL on its socket. It started read-only, as the
+    // lab's my.cnf says (the recommended read_only=ON); writes are for whoever manages it.
+    expect(await node.query("SELECT @@global.read_only AS ro")).toEqual([{ ro: 1 }]);
+    await node.query("SET GLOBAL read_only=0");
     expect(await writeRows(node, 2)).toHaveLength(2);
     await control.start(); // already running: a no-op
     expect((await control.status()).pid).toBe(up.pid);

@@ -3,8 +3,6 @@
 // actions: publish, reply, send steps to executors and agent requests to host agents, and
 // feed their results back.
 import {
-  AgentHeartbeatMessage,
-  AgentProgressMessage,
   type AgentRequest,
   AgentRequestMessage,
   type AgentResult,
@@ -17,7 +15,6 @@ import {
   type CommandVerb,
   envelope,
   errorBody,
-  HealthMessage,
   mustParse,
   OperationMessage,
   parseCommand,
@@ -25,6 +22,7 @@ import {
   ROOT,
   subjects,
   TopologyMessage,
+  VERB_MAX,
 } from "@marina/contracts";
 import {
   type Action,
@@ -39,6 +37,8 @@ import { errors, type Msg, type NatsConnection, type Subscription } from "@nats-
 import type { Logger } from "pino";
 import { runStep } from "./exec-client.js";
 import type { Lease } from "./lease.js";
+import { retryLeaseRefusals } from "./lease-retry.js";
+import { readMarinaInputs } from "./readers.js";
 import { SshTransport, sshRefusal } from "./ssh-transport.js";
 import { mergeOnTakeover, type StateStore } from "./store.js";
 
@@ -102,76 +102,23 @@ export class ClusterRunner {
 
   start(): void {
     const { nc, config } = this.d;
-    this.subs.push(
-      nc.subscribe(subjects.healthAll(this.cluster), {
-        callback: (err, msg) => {
-          if (err) return;
-          const r = parseMessage(HealthMessage, msg.data);
-          if (!r.ok) {
-            this.d.log.warn(
-              { subject: msg.subject, error: r.error },
-              "invalid health message dropped",
-            );
-            return;
-          }
-          this.push({ kind: "health", sample: r.value.payload });
-        },
-      }),
-    );
     const hosts = new Set(config.servers.map((s) => s.agentHost).filter(Boolean));
     this.subs.push(
-      nc.subscribe(subjects.agentHeartbeatAll(), {
-        callback: (err, msg) => {
-          if (err) return;
-          const r = parseMessage(AgentHeartbeatMessage, msg.data);
-          if (r.ok && hosts.has(r.value.payload.host)) {
-            this.push({ kind: "agent-heartbeat", heartbeat: r.value.payload });
-          }
+      ...readMarinaInputs(nc, this.d.log, this.cluster, {
+        health: (sample) => this.push({ kind: "health", sample }),
+        // Agents of other clusters' hosts beat on the same subjects: not ours, not invalid.
+        heartbeat: (heartbeat) => {
+          if (hosts.has(heartbeat.host)) this.push({ kind: "agent-heartbeat", heartbeat });
         },
-      }),
-    );
-    // Final results and progress of long agent actions (rebuild): fed when they belong to
-    // the running operation (the leader's state names the agent-side ids it sent).
-    this.subs.push(
-      nc.subscribe(subjects.agentDoneAll(), {
-        callback: (err, msg) => {
-          if (err || !this.acting()) return;
-          const r = parseMessage(AgentResultMessage, msg.data);
-          if (!r.ok) {
-            this.d.log.warn(
-              { subject: msg.subject, error: r.error },
-              "invalid agent result dropped",
-            );
-            return;
-          }
-          const call = this.agentCallOf(r.value.payload.host, r.value.payload.opId);
-          if (call) {
-            this.push({
-              kind: "agent-result",
-              opId: call.opId,
-              key: call.key,
-              via: "done",
-              result: r.value.payload,
-            });
-          }
+        // Final results and progress of long agent actions (rebuild): fed when they belong
+        // to the running operation (the leader's state names the agent-side ids it sent).
+        agentDone: (result) => {
+          const call = this.acting() ? this.agentCallOf(result.host, result.opId) : undefined;
+          if (call) this.push({ kind: "agent-result", ...call, via: "done", result });
         },
-      }),
-    );
-    this.subs.push(
-      nc.subscribe(subjects.agentProgressAll(), {
-        callback: (err, msg) => {
-          if (err || !this.acting()) return;
-          const r = parseMessage(AgentProgressMessage, msg.data);
-          if (!r.ok) return;
-          const call = this.agentCallOf(r.value.payload.host, r.value.payload.opId);
-          if (call) {
-            this.push({
-              kind: "agent-progress",
-              opId: call.opId,
-              key: call.key,
-              progress: r.value.payload,
-            });
-          }
+        agentProgress: (progress) => {
+          const call = this.acting() ? this.agentCallOf(progress.host, progress.opId) : undefined;
+          if (call) this.push({ kind: "agent-progress", ...call, progress });
         },
       }),
     );
@@ -384,6 +331,7 @@ export class ClusterRunner {
           timeoutMs: a.timeoutMs,
           source,
           mayAct: () => this.isLeaderOf(epoch),
+          log,
         }).then((result) => {
           if (!result.ok) {
             log.warn(
@@ -469,7 +417,8 @@ export class ClusterRunner {
   }
 
   private respondError(msg: Msg, verb: string, error: ReturnType<typeof errorBody>): void {
-    const reply: CommandReply = { ok: false, verb, error };
+    // The verb comes from the subject: any token at all, so it is clipped to fit the reply.
+    const reply: CommandReply = { ok: false, verb: verb.slice(0, VERB_MAX), error };
     msg.respond(JSON.stringify(envelope("command-reply", this.d.id, reply)));
   }
 
@@ -529,9 +478,18 @@ function agentFailure(
 /**
  * One request to a host agent; always resolves. No reply within timeoutMs → TIMEOUT, no
  * agent serving the host → SERVER_UNREACHABLE (both safe to send again: the agent answers
- * a repeated opId with the operation's state instead of running it twice).
+ * a repeated opId with the operation's state instead of running it twice). A refusal for
+ * the lease's sake (not yet visible to the agent) is sent again after a pause.
  */
-export async function runAgentRequest(
+export function runAgentRequest(
+  nc: NatsConnection,
+  req: AgentRequest,
+  opts: { timeoutMs: number; source: string; mayAct: () => boolean },
+): Promise<AgentResult> {
+  return retryLeaseRefusals((timeoutMs) => sendAgentRequest(nc, req, { ...opts, timeoutMs }), opts);
+}
+
+async function sendAgentRequest(
   nc: NatsConnection,
   req: AgentRequest,
   opts: { timeoutMs: number; source: string; mayAct: () => boolean },

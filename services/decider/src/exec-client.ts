@@ -1,9 +1,11 @@
 // Sends one SQL step to the executors' queue group and returns its result. The executor
 // that takes the step beats on a private inbox while it works; a step whose executor falls
 // silent (it died) or that nobody took comes back as EXECUTOR_LOST within about a second,
-// and the core sends it again — steps are idempotent — to another executor.
+// and the core sends it again — steps are idempotent — to another executor. A refusal for
+// the lease's sake (not yet visible to the executor) is sent again here after a pause.
 import {
   BEAT_LOST_MS,
+  ExecBeat,
   type ExecRequest,
   ExecRequestMessage,
   type ExecResult,
@@ -15,6 +17,8 @@ import {
   subjects,
 } from "@marina/contracts";
 import { createInbox, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { retryLeaseRefusals } from "./lease-retry.js";
 
 export interface StepOptions {
   /** Reply wait; should cover the step's own timeout. */
@@ -24,6 +28,8 @@ export interface StepOptions {
   mayAct: () => boolean;
   /** Silence after which the executor is presumed dead (default BEAT_LOST_MS). */
   lostAfterMs?: number;
+  /** Where a message on the beat inbox that is not this step's beat is reported. */
+  log?: Logger;
 }
 
 function failed(req: ExecRequest, code: "EXECUTOR_LOST" | "NOT_LEADER", msg: string) {
@@ -38,7 +44,15 @@ function failed(req: ExecRequest, code: "EXECUTOR_LOST" | "NOT_LEADER", msg: str
   return r;
 }
 
-export async function runStep(
+export function runStep(
+  nc: NatsConnection,
+  req: ExecRequest,
+  opts: StepOptions,
+): Promise<ExecResult> {
+  return retryLeaseRefusals((timeoutMs) => sendStep(nc, req, { ...opts, timeoutMs }), opts);
+}
+
+async function sendStep(
   nc: NatsConnection,
   req: ExecRequest,
   opts: StepOptions,
@@ -52,8 +66,15 @@ export async function runStep(
   const lostAfter = opts.lostAfterMs ?? BEAT_LOST_MS;
   let lastBeat = performance.now();
   const beats = nc.subscribe(beatTo, {
-    callback: () => {
-      lastBeat = performance.now();
+    callback: (_err, m) => {
+      // Only this step's beat counts: junk on the inbox must not keep a lost step alive.
+      const beat = parseMessage(ExecBeat, m.data);
+      if (beat.ok && beat.value.stepId === req.stepId) {
+        lastBeat = performance.now();
+        return;
+      }
+      const error = beat.ok ? `a beat of step ${beat.value.stepId}` : beat.error;
+      opts.log?.warn({ subject: m.subject, stepId: req.stepId, error }, "invalid beat skipped");
     },
   });
   let watchdog: NodeJS.Timeout | undefined;

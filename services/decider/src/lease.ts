@@ -4,20 +4,23 @@
 //   Taken with kv.create (only when absent or expired), renewed with kv.update(revision):
 //   compare-and-set, so a renewal after someone else took it fails at once.
 // - bucket `marina_state` (no TTL): key `<cluster>.epoch` counts leaderships, so epochs only
-//   rise even though lease records expire. Executors and agents refuse an older epoch.
+//   rise even though lease records expire. Executors and agents admit only the current
+//   lease's epoch (@marina/lease-fence).
 // NATS 2.9 sends no watch event when a key expires, so followers retry on their own timer.
 // A leader that was paused (SIGSTOP) checks its own monotonic clock before every action:
 // past the TTL since its last successful renewal it is no longer leader, whatever it thinks.
+// The record's format is @marina/lease-fence's, which executors and agents fence with.
+import {
+  encodeLeaseRecord,
+  LEASE_BUCKET,
+  LEASE_PLACEHOLDER,
+  type LeaseRecord,
+  parseLeaseRecord,
+} from "@marina/lease-fence";
 import type { KV } from "@nats-io/kv";
 
-export const LEASE_BUCKET = "marina_leader";
+export { LEASE_BUCKET, type LeaseRecord };
 export const STATE_BUCKET = "marina_state";
-
-export interface LeaseRecord {
-  holder: string;
-  epoch: number;
-  renewedAt: string;
-}
 
 export interface LeaseOptions {
   cluster: string;
@@ -97,12 +100,11 @@ export class Lease {
   }
 
   private record(): Uint8Array {
-    const r: LeaseRecord = {
+    return encodeLeaseRecord({
       holder: this.opts.holder,
       epoch: this.epochValue,
       renewedAt: new Date().toISOString(),
-    };
-    return enc.encode(JSON.stringify(r));
+    });
   }
 
   private async renew(): Promise<void> {
@@ -122,7 +124,7 @@ export class Lease {
     const started = this.opts.now();
     let revision: number;
     try {
-      revision = await this.leases.create(this.opts.cluster, enc.encode("{}"));
+      revision = await this.leases.create(this.opts.cluster, enc.encode(LEASE_PLACEHOLDER));
     } catch {
       return; // held by someone else (or we lost a race): try again on the next tick
     }
@@ -168,10 +170,5 @@ export class Lease {
 export async function readLease(leases: KV, cluster: string): Promise<LeaseRecord | undefined> {
   const e = await leases.get(cluster);
   if (e?.operation !== "PUT" || e.value.length === 0) return undefined;
-  try {
-    const r = JSON.parse(dec.decode(e.value)) as LeaseRecord;
-    return typeof r.epoch === "number" ? r : undefined;
-  } catch {
-    return undefined;
-  }
+  return parseLeaseRecord(e.value);
 }

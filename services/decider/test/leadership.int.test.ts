@@ -38,6 +38,7 @@ const config: MarinaConfig = {
         maxLagSeconds: 30,
         requireSemiSync: false,
         enforceReadOnly: true,
+        restoreWrites: true,
         autoRejoin: true,
         autoRebuild: false,
         drainTimeoutMs: 30000,

@@ -6,12 +6,11 @@ import {
   parseClusterSubject,
   subjects,
 } from "@marina/contracts";
+import { kvLeaseSource, LeaseFence, type LeaseSource } from "@marina/lease-fence";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { type Clock, systemClock } from "./clock.js";
 import { type Connector, connectMariadb } from "./db.js";
-import { EpochFence } from "./fence.js";
 import { DEFAULT_OPTIONS, type ExecutorOptions, handleExecRequest } from "./handler.js";
-import { kvLeaseSource, type LeaseSource } from "./lease.js";
 import type { Logger } from "./logger.js";
 import { resolveClusters } from "./targets.js";
 
@@ -26,17 +25,19 @@ export interface AppDeps {
   readonly clock?: Clock;
   readonly config: MarinaConfig;
   readonly id: string;
-  /** Defaults to the JetStream KV lease (bucket marina_leader). */
+  /** Defaults to the JetStream KV lease (bucket marina_leader), watched; the app closes it. */
   readonly lease?: LeaseSource;
-  readonly leaseCacheMs?: number;
   readonly options?: Partial<ExecutorOptions>;
   readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface ExecutorApp {
   readonly id: string;
-  readonly fence: EpochFence;
-  /** Subscribes to every configured cluster's exec subject (queue group `executors`). */
+  readonly fence: LeaseFence;
+  /**
+   * Starts watching the lease and subscribes to every configured cluster's exec subject
+   * (queue group `executors`).
+   */
   start(): void;
   /** Stops taking requests, lets the running steps reply, then returns. */
   close(): Promise<void>;
@@ -52,12 +53,7 @@ export function buildApp(deps: AppDeps): ExecutorApp {
   const clock = deps.clock ?? systemClock;
   const clusters = resolveClusters(deps.config, deps.env);
   const log = deps.log;
-  const fence = new EpochFence(
-    deps.lease ?? kvLeaseSource(deps.bus, log),
-    clock,
-    log,
-    deps.leaseCacheMs ?? 250,
-  );
+  const fence = new LeaseFence(deps.lease ?? kvLeaseSource(deps.bus, { log }), () => clock.now());
   const handlerDeps = {
     id: deps.id,
     clusters,
@@ -124,6 +120,7 @@ export function buildApp(deps: AppDeps): ExecutorApp {
     id: deps.id,
     fence,
     start() {
+      fence.start();
       for (const name of clusters.keys()) {
         const sub = deps.bus.subscribe(subjects.exec(name), {
           queue: QUEUE_GROUP,
@@ -150,6 +147,7 @@ export function buildApp(deps: AppDeps): ExecutorApp {
       const draining = subs.splice(0).map((s) => s.drain());
       await Promise.allSettled(draining);
       await Promise.allSettled([...inflight]);
+      await fence.close();
     },
   };
 }

@@ -5,14 +5,13 @@ import {
   type ExecResult,
   ExecResultMessage,
   envelope,
-  errorBody,
   errorBodyOf,
   MarinaError,
   mustParse,
 } from "@marina/contracts";
+import type { LeaseFence } from "@marina/lease-fence";
 import type { Clock } from "./clock.js";
 import type { Connector } from "./db.js";
-import type { EpochFence } from "./fence.js";
 import type { Logger } from "./logger.js";
 import { admit } from "./request.js";
 import { runStep, StepError, socketTimeoutFor } from "./steps/index.js";
@@ -29,7 +28,7 @@ export const DEFAULT_OPTIONS: ExecutorOptions = { connectTimeoutMs: 1000, socket
 export interface HandlerDeps {
   readonly id: string;
   readonly clusters: ReadonlyMap<string, ResolvedCluster>;
-  readonly fence: EpochFence;
+  readonly fence: LeaseFence;
   readonly connect: Connector;
   readonly clock: Clock;
   readonly log: Logger;
@@ -102,17 +101,14 @@ export async function handleExecRequest(
     epoch: req.epoch,
   });
 
+  // Only the current leader lease's epoch may change anything; nothing is learnt from a request.
   const verdict = await deps.fence.admit(req.cluster, req.epoch);
   if (!verdict.ok) {
-    log.warn({ current: verdict.current, from: verdict.from }, "stale epoch refused");
+    log.warn({ code: verdict.error.code, current: verdict.currentEpoch }, verdict.error.message);
     return reply(req.stepId, {
       ok: false,
-      data: { currentEpoch: verdict.current },
-      error: errorBody(
-        "STALE_EPOCH",
-        `epoch ${req.epoch} is older than ${verdict.from === "lease" ? "the leader lease's" : "an epoch already seen"} (${verdict.current})`,
-        "payload.epoch",
-      ),
+      data: verdict.currentEpoch === null ? {} : { currentEpoch: verdict.currentEpoch },
+      error: verdict.error,
     });
   }
 
@@ -124,17 +120,19 @@ export async function handleExecRequest(
     label: `${server.name} (${server.host}:${server.port})`,
   };
   try {
-    const db = await deps.connect(
-      target,
-      {
-        connectTimeoutMs: deps.options.connectTimeoutMs,
-        socketTimeoutMs: socketTimeoutFor(req.step, deps.options.socketTimeoutMs),
-      },
-      log,
-    );
+    const openSession = () =>
+      deps.connect(
+        target,
+        {
+          connectTimeoutMs: deps.options.connectTimeoutMs,
+          socketTimeoutMs: socketTimeoutFor(req.step, deps.options.socketTimeoutMs),
+        },
+        log,
+      );
+    const db = await openSession();
     try {
       const out = await runStep(
-        { db, cluster, server, source: a.source, clock: deps.clock, log },
+        { db, openSession, cluster, server, source: a.source, clock: deps.clock, log },
         req.step,
       );
       log.info({ durationMs: deps.clock.now() - started }, "step done");

@@ -10,11 +10,8 @@ export type { Clock } from "./clock.js";
 export { systemClock } from "./clock.js";
 export type { Connector, DbTarget, Session } from "./db.js";
 export { connectMariadb } from "./db.js";
-export { EpochFence } from "./fence.js";
 export type { ExecutorOptions } from "./handler.js";
 export { DEFAULT_OPTIONS, handleExecRequest } from "./handler.js";
-export type { LeaseSource } from "./lease.js";
-export { kvLeaseSource, LEASE_BUCKET, parseLeaseEpoch } from "./lease.js";
 export { createLogger } from "./logger.js";
 
 export interface StartExecutorOptions {
@@ -25,7 +22,6 @@ export interface StartExecutorOptions {
   readonly natsUrl?: string | string[];
   readonly log?: Logger;
   readonly options?: AppDeps["options"];
-  readonly leaseCacheMs?: number;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -59,7 +55,6 @@ export async function startExecutor(o: StartExecutorOptions): Promise<RunningExe
       id: o.id,
       env,
       ...(o.options ? { options: o.options } : {}),
-      ...(o.leaseCacheMs !== undefined ? { leaseCacheMs: o.leaseCacheMs } : {}),
     });
     app.start();
     // The subscriptions are on the server once this returns: requests sent next are served.

@@ -131,7 +131,7 @@ export const SHOW_ALL_SLAVES = "SHOW ALL SLAVES STATUS";
 export const SHOW_SEMI_SYNC_VARIABLES = "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'";
 export const SHOW_SEMI_SYNC_STATUS = "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'";
 export const SELECT_THREADS =
-  "SELECT ID AS id, USER AS user, HOST AS host, COMMAND AS command " +
+  "SELECT ID AS id, USER AS user, HOST AS host, COMMAND AS command, STATE AS state " +
   "FROM information_schema.PROCESSLIST";
 export const SELECT_PRIVILEGED_GRANTEES =
   "SELECT GRANTEE AS grantee FROM information_schema.USER_PRIVILEGES " +

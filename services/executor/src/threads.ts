@@ -6,6 +6,8 @@ export interface ThreadInfo {
   readonly user: string;
   readonly host: string;
   readonly command: string;
+  /** PROCESSLIST.STATE ('' when none). */
+  readonly state: string;
 }
 
 export function mapThread(row: Row): ThreadInfo {
@@ -14,6 +16,7 @@ export function mapThread(row: Row): ThreadInfo {
     user: text(row, "user"),
     host: text(row, "host"),
     command: text(row, "command"),
+    state: text(row, "state"),
   };
 }
 
@@ -97,4 +100,19 @@ export function privilegedUserNames(grantees: readonly string[]): Set<string> {
     if (u !== undefined) out.add(u);
   }
   return out;
+}
+
+/** A session whose commit waits for a semi-sync ack: the leader of a binlog group commit. */
+export function waitsForAck(t: ThreadInfo): boolean {
+  return /semi-sync ack/i.test(t.state);
+}
+
+/**
+ * The order to kill in: every other session first, the ones waiting for a semi-sync ack
+ * last. A waiting commit is the leader of its binlog group: when its wait ends (killed),
+ * the whole group commits and every member still connected is answered OK — members that
+ * never waited for an ack themselves. Killed first, they can hear nothing.
+ */
+export function killOrder<T extends ThreadInfo>(threads: readonly T[]): T[] {
+  return [...threads.filter((t) => !waitsForAck(t)), ...threads.filter(waitsForAck)];
 }

@@ -1,5 +1,6 @@
 // Test-side helpers for integration tests: a config for a lab, and a client that sends
-// exec requests over real NATS the way the decider will.
+// exec requests over real NATS the way the decider will, holding the leader lease (in KV)
+// whose epoch it sends: executors admit only the current lease's epoch.
 import {
   type ExecResult,
   ExecResultMessage,
@@ -11,6 +12,7 @@ import {
   subjects,
 } from "@marina/contracts";
 import type { Lab } from "@marina/lab";
+import { writeLease } from "@marina/lease-fence";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 
 export function labConfig(
@@ -46,10 +48,22 @@ export interface ExecOptions {
 }
 
 export class ExecClient {
+  /** The lease epoch held per cluster: what a request carries when it names none. */
+  readonly #epochs = new Map<string, number>();
+
   private constructor(readonly nc: NatsConnection) {}
 
+  /** Connects and takes the lease of cluster "main" at epoch 1. */
   static async connect(url: string): Promise<ExecClient> {
-    return new ExecClient(await connect({ servers: url, name: "exec-test-client" }));
+    const client = new ExecClient(await connect({ servers: url, name: "exec-test-client" }));
+    await client.lead(1);
+    return client;
+  }
+
+  /** Takes `cluster`'s lease at `epoch` (a new leader) and sends with it from now on. */
+  async lead(epoch: number, cluster = "main"): Promise<void> {
+    await writeLease(this.nc, cluster, epoch, "exec-test");
+    this.#epochs.set(cluster, epoch);
   }
 
   /** Sends a raw body on a cluster's exec subject and returns the validated reply envelope. */
@@ -67,7 +81,7 @@ export class ExecClient {
       server,
       opId: o.opId ?? "op-test",
       stepId: o.stepId ?? newId(),
-      epoch: o.epoch ?? 1,
+      epoch: o.epoch ?? this.#epochs.get(cluster) ?? 1,
       step,
     });
     const reply = await this.raw(cluster, JSON.stringify(body), o.timeoutMs);

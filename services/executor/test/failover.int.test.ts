@@ -1,6 +1,7 @@
 // Executors as a queue group on a real 3-node lab: a manual failover and a rejoin driven
-// only through exec requests, leader-lease fencing read from JetStream KV, and executors
-// leaving the group (graceful close, SIGKILL) while requests are in flight.
+// only through exec requests, leader-lease fencing watched in JetStream KV (forged epochs
+// refused and never learnt), and executors leaving the group (graceful close, SIGKILL)
+// while requests are in flight.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { openSync } from "node:fs";
@@ -23,11 +24,9 @@ import {
   writeRows,
 } from "@marina/lab";
 import { useLab } from "@marina/lab/vitest";
-import { jetstream } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LEASE_BUCKET, type RunningExecutor, startExecutor } from "../src/index.js";
+import { type RunningExecutor, startExecutor } from "../src/index.js";
 import { ExecClient, labConfig } from "./exec-client.js";
 
 const log = pino({ level: process.env.LOG_LEVEL ?? "silent" });
@@ -149,41 +148,57 @@ describe("executors in a queue group on a 3-node lab", () => {
     await expect(writeRows(db1, 1)).rejects.toMatchObject({ errno: 1290 });
   });
 
-  it("a fresh executor refuses an epoch older than the leader lease in JetStream KV", async () => {
+  it("refuses forged epochs (far above, lease+1, below), learns nothing, and obeys the leader", async () => {
     const lab = getLab();
     const [, , db3] = nodes();
-    const js = jetstream(client.nc);
-    const kv = await new Kvm(js).create(LEASE_BUCKET);
-    await kv.put("kv", JSON.stringify({ epoch: 50, holder: "decider-x" }));
+    const readOnly = async () =>
+      (await db3.query<Array<{ ro: number }>>("SELECT @@global.read_only AS ro"))[0]!.ro;
+    await client.lead(50, "kv");
     // The only executor serving cluster "kv" (same servers), so it is the one that answers.
     const fresh = await startExecutor({
       config: labConfig(lab, { cluster: "kv" }),
       id: "e-fresh",
       log,
     });
+    const flip = (ro: number) => ({ kind: "set-read-only", readOnly: ro === 0 }) as const;
     try {
-      const [ro] = await db3.query<Array<{ ro: number }>>("SELECT @@global.read_only AS ro");
-      const stale = await client.exec(
+      const ro = await readOnly();
+      // Even a read-only step with a forged epoch is refused: its epoch must not be learnt.
+      const forged = await client.exec(
         "db3",
-        { kind: "set-read-only", readOnly: ro!.ro === 0 },
-        { cluster: "kv", epoch: 40 },
+        { kind: "inspect" },
+        { cluster: "kv", epoch: Number.MAX_SAFE_INTEGER },
       );
-      expect(stale.executor).toBe("e-fresh");
-      expect(stale.error).toMatchObject({ code: "STALE_EPOCH", path: "payload.epoch" });
-      expect(stale.data).toEqual({ currentEpoch: 50 });
-      const [after] = await db3.query<Array<{ ro: number }>>("SELECT @@global.read_only AS ro");
-      expect(after!.ro).toBe(ro!.ro);
-      expect((await client.exec("db3", { kind: "inspect" }, { cluster: "kv", epoch: 50 })).ok).toBe(
-        true,
-      );
-      // A new leader: within the lease cache the executor follows it.
-      await kv.put("kv", JSON.stringify({ epoch: 60, holder: "decider-y" }));
+      expect(forged.executor).toBe("e-fresh");
+      expect(forged).toMatchObject({
+        ok: false,
+        data: { currentEpoch: 50 },
+        error: { code: "FUTURE_EPOCH", path: "payload.epoch", retryable: true },
+      });
+      for (const [epoch, code] of [
+        [51, "FUTURE_EPOCH"],
+        [49, "STALE_EPOCH"],
+        [Number.MAX_SAFE_INTEGER, "FUTURE_EPOCH"],
+      ] as const) {
+        const r = await client.exec("db3", flip(ro), { cluster: "kv", epoch });
+        expect(r.error, `epoch ${epoch}`).toMatchObject({ code, path: "payload.epoch" });
+      }
+      expect(await readOnly()).toBe(ro);
+      // The leader's next step runs (and is undone).
+      const led = await client.exec("db3", flip(ro), { cluster: "kv" });
+      expect(led).toMatchObject({ ok: true, data: { changed: true } });
+      await client.ok("db3", flip(1 - ro), { cluster: "kv" });
+      expect(await readOnly()).toBe(ro);
+      // A new leader's first step is admitted at once: the executor reads KV again...
+      await client.lead(51, "kv");
+      expect((await client.exec("db3", { kind: "inspect" }, { cluster: "kv" })).ok).toBe(true);
+      // ...and once its watch shows the new lease, the old leader's epoch is refused.
       await waitFor(
         async () => {
-          const r = await client.exec("db3", { kind: "inspect" }, { cluster: "kv", epoch: 55 });
-          return r.error?.code === "STALE_EPOCH" && r.data.currentEpoch === 60;
+          const r = await client.exec("db3", { kind: "inspect" }, { cluster: "kv", epoch: 50 });
+          return r.error?.code === "STALE_EPOCH" && r.data.currentEpoch === 51;
         },
-        { timeoutMs: 10_000, message: "epoch 55 refused after the lease moved to 60" },
+        { timeoutMs: 10_000, message: "epoch 50 refused after the lease moved to 51" },
       );
     } finally {
       await fresh.close();

@@ -1,6 +1,6 @@
 import { ExecResultMessage, MarinaError } from "@marina/contracts";
+import { LeaseFence, StaticLeaseSource } from "@marina/lease-fence";
 import { describe, expect, it } from "vitest";
-import { EpochFence } from "../src/fence.js";
 import { DEFAULT_OPTIONS, type HandlerDeps, handleExecRequest } from "../src/handler.js";
 import { resolveClusters } from "../src/targets.js";
 import { ScriptedSession, scriptedConnector } from "./fake-session.js";
@@ -11,7 +11,8 @@ function deps(connect = scriptedConnector(() => new ScriptedSession(() => [{ rea
   const d: HandlerDeps = {
     id: "e-test",
     clusters: resolveClusters(CONFIG, ENV),
-    fence: new EpochFence(undefined, clock, silentLog),
+    // The leader lease of "main" is at epoch 1 (what execPayload carries).
+    fence: new LeaseFence(new StaticLeaseSource({ main: 1 }), () => clock.now()),
     connect,
     clock,
     log: silentLog,
@@ -60,18 +61,38 @@ describe("handleExecRequest", () => {
     expect(connect.calls).toBe(0);
   });
 
-  it("refuses a stale epoch without connecting", async () => {
+  it.each([
+    ["below", 0, "STALE_EPOCH", false],
+    ["above", 2, "FUTURE_EPOCH", true],
+    ["far above", Number.MAX_SAFE_INTEGER, "FUTURE_EPOCH", true],
+  ])("refuses an epoch %s the lease without connecting", async (_n, epoch, code, retryable) => {
     const { d, connect } = deps();
-    await handleExecRequest(d, "main", request(execPayload({ epoch: 4 })));
-    expect(connect.calls).toBe(1);
-    const r = await handleExecRequest(d, "main", request(execPayload({ epoch: 3, stepId: "s2" })));
+    const r = await handleExecRequest(d, "main", request(execPayload({ epoch, stepId: "s2" })));
     expect(r.payload).toMatchObject({
       stepId: "s2",
       ok: false,
-      data: { currentEpoch: 4 },
-      error: { code: "STALE_EPOCH", path: "payload.epoch", retryable: false },
+      data: { currentEpoch: 1 },
+      error: { code, path: "payload.epoch", retryable },
     });
+    expect(connect.calls).toBe(0);
+    // Nothing was learnt: the leader's epoch still runs.
+    expect((await handleExecRequest(d, "main", request(execPayload()))).payload.ok).toBe(true);
     expect(connect.calls).toBe(1);
+  });
+
+  it("refuses every epoch, retryably, for a cluster without a lease", async () => {
+    const { d, connect } = deps();
+    const r = await handleExecRequest(
+      d,
+      "other",
+      request(execPayload({ cluster: "other", server: "x1" })),
+    );
+    expect(r.payload).toMatchObject({
+      ok: false,
+      data: {},
+      error: { code: "LEASE_UNAVAILABLE", retryable: true },
+    });
+    expect(connect.calls).toBe(0);
   });
 
   it("reports an unreachable server as retryable and keeps going", async () => {

@@ -12,6 +12,7 @@ const cluster = resolveClusters(CONFIG, ENV).get("main")!;
 function ctx(answer: (sql: string) => Row[], clock = new FakeClock()): StepContext {
   return {
     db: new ScriptedSession(answer),
+    openSession: async () => new ScriptedSession(answer),
     cluster,
     server: cluster.servers.get("db2")!,
     source: undefined,

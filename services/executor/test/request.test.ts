@@ -22,7 +22,7 @@ describe("admit", () => {
     [{ step: { kind: "stop-replication", connection: "a'b" } }, "payload.step.connection"],
     [{ step: { kind: "wait-gtid", pos: "0-1-x", timeoutMs: 10 } }, "payload.step.pos"],
     [{ step: { kind: "wait-gtid", pos: "0-1-1" } }, "payload.step.timeoutMs"],
-    [{ step: { kind: "inspect", extra: 1 } }, "payload.step"],
+    [{ step: { kind: "inspect", extra: 1 } }, "payload.step.extra"],
     [{ server: "db.2" }, "payload.server"],
   ])("refuses %j with VALIDATION_FAILED at %s", (over, path) => {
     const a = admit(request(execPayload(over)), "main", clusters);

@@ -59,6 +59,7 @@ describe("executor steps on a 3-node lab", () => {
       log,
     });
     client = await ExecClient.connect(lab.nats!.url);
+    await client.lead(epoch);
   });
 
   afterAll(async () => {
@@ -101,7 +102,15 @@ describe("executor steps on a 3-node lab", () => {
   it("refuses a stale epoch and changes nothing", async () => {
     const [, , db3] = nodes();
     epoch += 1;
+    await client.lead(epoch);
     await client.ok("db3", { kind: "inspect" }, { epoch });
+    // The executor's lease watch follows within moments; until then the cache is trusted.
+    await waitFor(
+      async () =>
+        (await client.exec("db3", { kind: "inspect" }, { epoch: epoch - 1 })).error?.code ===
+        "STALE_EPOCH",
+      { timeoutMs: 10_000, message: "the previous epoch refused" },
+    );
     const r = await client.exec(
       "db3",
       { kind: "set-read-only", readOnly: false },

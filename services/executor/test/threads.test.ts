@@ -2,16 +2,18 @@ import { describe, expect, it } from "vitest";
 import {
   granteeUser,
   keepReason,
+  killOrder,
   partitionThreads,
   privilegedUserNames,
   type ThreadInfo,
 } from "../src/threads.js";
 
-const t = (id: number, user: string, command = "Sleep"): ThreadInfo => ({
+const t = (id: number, user: string, command = "Sleep", state = ""): ThreadInfo => ({
   id,
   user,
   host: "127.0.0.1:5000",
   command,
+  state,
 });
 
 const filter = {
@@ -70,5 +72,18 @@ describe("grantees", () => {
       "root",
       "x",
     ]);
+  });
+});
+
+describe("killOrder", () => {
+  it("kills the sessions waiting for a semi-sync ack last, after the rest of their group", () => {
+    const threads = [
+      t(1, "app", "Query", "Waiting for semi-sync ACK from slave"),
+      t(2, "app", "Query", "Waiting for prior transaction to commit"),
+      t(3, "app", "Sleep"),
+      t(4, "app", "Query", "waiting for semi-sync ack from slave"),
+      t(5, "app", "Query", "Commit"),
+    ];
+    expect(killOrder(threads).map((x) => x.id)).toEqual([2, 3, 5, 1, 4]);
   });
 });

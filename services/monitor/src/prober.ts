@@ -71,6 +71,7 @@ export class ServerProber {
   #disks: boolean | undefined;
   #inFlight: Promise<void> | null = null;
   #again = false;
+  #againScheduled = false;
   #timer: NodeJS.Timeout | null = null;
   /** Pending re-probes of a burst (see probeBurst). */
   #burst = new Set<NodeJS.Timeout>();
@@ -94,31 +95,39 @@ export class ServerProber {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    this.probeNow();
+    this.probeNow(true);
   }
 
-  /** Runs a probe at once (after the current one, if one is running). */
-  probeNow(): void {
+  /**
+   * Runs a probe at once (after the current one, if one is running). `scheduled` marks the
+   * probe of the regular interval: it always tries to connect to a server that is down, so
+   * a returning server is seen within one interval; the backoff spaces out only the extra
+   * probes (bursts, probes on demand).
+   */
+  probeNow(scheduled = false): void {
     if (!this.running) return;
     if (this.#inFlight) {
       this.#again = true;
+      this.#againScheduled ||= scheduled;
       return;
     }
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     const startedAt = this.#o.clock.now();
-    this.#inFlight = this.#probe()
+    this.#inFlight = this.#probe(scheduled)
       .catch((err: unknown) => this.#o.log.error({ err }, "probe failed unexpectedly"))
       .finally(() => {
         this.#inFlight = null;
         if (!this.running) return;
         if (this.#again) {
+          const again = this.#againScheduled;
           this.#again = false;
-          setImmediate(() => this.probeNow());
+          this.#againScheduled = false;
+          setImmediate(() => this.probeNow(again));
           return;
         }
         const wait = Math.max(0, startedAt + this.#o.settings.intervalMs - this.#o.clock.now());
-        this.#timer = setTimeout(() => this.probeNow(), wait);
+        this.#timer = setTimeout(() => this.probeNow(true), wait);
       });
   }
 
@@ -156,8 +165,8 @@ export class ServerProber {
     if (conn) await closeConnection(conn);
   }
 
-  async #probe(): Promise<void> {
-    const conn = this.#conn ?? (await this.#connect());
+  async #probe(scheduled: boolean): Promise<void> {
+    const conn = this.#conn ?? (await this.#connect(scheduled));
     if (!conn || this.#stopped) return;
     const withDisks = this.#disks === true;
     const t0 = this.#o.clock.now();
@@ -182,10 +191,13 @@ export class ServerProber {
     if (conn === this.#conn) this.#report(outcome);
   }
 
-  /** Opens the connection when the backoff allows; otherwise repeats the last error. */
-  async #connect(): Promise<DbConnection | null> {
+  /**
+   * Opens the connection — on a scheduled probe always, otherwise when the backoff allows;
+   * a probe that may not connect repeats the last error.
+   */
+  async #connect(scheduled: boolean): Promise<DbConnection | null> {
     const now = this.#o.clock.now();
-    if (now < this.#nextConnectAt && this.#lastError) {
+    if (!scheduled && now < this.#nextConnectAt && this.#lastError) {
       this.#report({ ok: false, error: this.#lastError });
       return null;
     }

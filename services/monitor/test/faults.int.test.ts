@@ -82,7 +82,8 @@ describe("faults on the primary", () => {
       timeoutMs: INTERVAL_MS * 4,
     });
     expect(back.payload.consecutiveFailures).toBe(0);
-    expect(back.payload.observation?.readOnly).toBe(false);
+    // read_only=ON in the lab's my.cnf (the recommended setting): it returns read-only.
+    expect(back.payload.observation?.readOnly).toBe(true);
     await rec.waitObserved((t) => t.primaries.includes("db1") && t.unreachable.length === 0);
   });
 

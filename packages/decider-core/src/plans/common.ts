@@ -69,33 +69,36 @@ export function phaseOf(
   return { kind: "phase", phase, steps, deadlineMs, message };
 }
 
-/** Key of the semi-sync step of fenceSteps. */
-export const FENCE_SEMI = "semi";
+/** Key of the step fenceStep makes. */
+export const FENCE = "fence";
 
 /**
- * Fencing a server that may be a primary: semi-sync master off, THEN read_only=1, then (if
- * `kill`) its client sessions. read_only waits for commits in flight, and a commit waiting
- * for a semi-sync ack that will not come (replicas gone or repointed) holds it for
- * rpl_semi_sync_master_timeout (10 s); with semi-sync off that commit completes at once.
- * Keys: `semi`, `ro`, `kill`.
+ * The one fence, used by every plan, the write guard and the read-only enforcement: a single
+ * executor step (`fence`) that issues read_only=1, kills the clients while it waits for the
+ * commits in flight, and turns semi-sync master off only after — the order that never
+ * releases a commit waiting for a semi-sync ack as an acknowledged write (see the
+ * executor's fence-server step). `kill` false leaves client sessions (a replica's readers);
+ * `killPrivileged` false spares SUPER/READ_ONLY ADMIN sessions (a switchover without force).
  */
-export function fenceSteps(server: string, kill: boolean, killPrivileged = true): StepSpec[] {
-  const steps: StepSpec[] = [
-    { key: FENCE_SEMI, server, step: { kind: "set-semi-sync", master: false } },
-    { key: "ro", server, step: { kind: "set-read-only", readOnly: true }, after: [FENCE_SEMI] },
-  ];
-  if (kill) {
-    steps.push({
-      key: "kill",
-      server,
-      step: { kind: "kill-clients", includePrivileged: killPrivileged },
-      after: ["ro"],
-    });
-  }
-  return steps;
+export function fenceStep(
+  server: string,
+  kill: boolean,
+  killPrivileged = true,
+  key: string = FENCE,
+): StepSpec {
+  return { key, server, step: fenceExecStep(kill, killPrivileged) };
 }
 
-/** The semi-sync step `key` of `phase` turned semi-sync master off where it was on. */
+export function fenceExecStep(kill: boolean, killPrivileged = true): ExecStep {
+  return { kind: "fence", kill: !kill ? "none" : killPrivileged ? "all" : "unprivileged" };
+}
+
+/** A step that makes its server read-only (a fence, or read_only=1). */
+export function makesReadOnly(step: ExecStep): boolean {
+  return step.kind === "fence" || (step.kind === "set-read-only" && step.readOnly);
+}
+
+/** The fence step `key` of `phase` turned semi-sync master off where it was on. */
 export function semiSyncWasOn(op: Operation, phase: string, key: string): boolean {
   const previous = okData(op, phase, key)?.previous;
   return (

@@ -7,9 +7,10 @@ import { connectionsTo, currentObservation, reachability } from "../knowledge.js
 import type { FailoverPlan, Operation } from "../state.js";
 import {
   type Env,
-  FENCE_SEMI,
+  FENCE,
   failedLanes,
-  fenceSteps,
+  fenceStep,
+  makesReadOnly,
   type Next,
   type PlanDriver,
   phaseOf,
@@ -22,7 +23,7 @@ import {
 
 // Rule 3, failover: [fence] → inspect → drain → detach → [pull] → promote → repoint →
 // [semi-sync]. The failed primary is fenced first only when it is reachable (a forced
-// failover; semi-sync master off before read_only, see fenceSteps). The candidate is chosen
+// failover; the one fence, see fenceStep). The candidate is chosen
 // again from FRESH inspections; it drains its relay log and pulls what a more advanced live
 // replica has. Every live replica's connection to the failed primary — the candidate's and
 // the others' — is stopped in ONE parallel phase (detach): on a frozen primary with
@@ -398,7 +399,7 @@ export const failoverDriver: PlanDriver = {
         if (p.fenceOld) {
           return phaseOf(
             "fence",
-            fenceSteps(p.failed, true),
+            [fenceStep(p.failed, true)],
             env.opts.phaseTimeoutMs,
             `fencing ${p.failed} (reachable, failover forced)`,
           );
@@ -522,14 +523,14 @@ export const failoverDriver: PlanDriver = {
         bestEffort: true,
       });
     }
-    if (p.fenceOld && wasSent(op, p.failed, (s) => s.kind === "set-read-only" && s.readOnly)) {
+    if (p.fenceOld && wasSent(op, p.failed, makesReadOnly)) {
       undo.push({
         key: "unfence",
         server: p.failed,
         step: { kind: "set-read-only", readOnly: false },
       });
       // Semi-sync master back on where the fence turned it off.
-      if (semiSyncWasOn(op, "fence", FENCE_SEMI)) {
+      if (semiSyncWasOn(op, "fence", FENCE)) {
         undo.push({
           key: "unfence-semi",
           server: p.failed,

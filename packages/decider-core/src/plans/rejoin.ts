@@ -13,7 +13,7 @@ import { readInspect } from "../inspect.js";
 import { knownWritable } from "../knowledge.js";
 import { noteSituation } from "../situations.js";
 import type { Operation, RejoinPlan } from "../state.js";
-import { fenceSteps, okData, type PlanDriver, phaseOf, type StepSpec } from "./common.js";
+import { fenceStep, okData, type PlanDriver, phaseOf, type StepSpec } from "./common.js";
 
 /** The primary's inspect data says semi-sync master is enabled. */
 function semiSyncMasterOn(data: Record<string, unknown> | null): boolean {
@@ -26,8 +26,8 @@ function semiSyncMasterOn(data: Record<string, unknown> | null): boolean {
 }
 
 // Rule 4, rejoin: fence → inspect → prepare → attach → [semi-sync]. The server is made
-// read-only first (a returning old primary may come back writable; semi-sync master off
-// before read_only, see fenceSteps). It is attached to the primary only when its position —
+// read-only first (a returning old primary may come back writable; the one fence, see
+// fenceStep). It is attached to the primary only when its position —
 // positionOf(gtid_binlog_pos ∪ gtid_current_pos) — is contained in the primary's history
 // (gtid_binlog_state ∪ gtid_current_pos ∪ gtid_slave_pos). Otherwise it stays fenced and is
 // flagged diverged with the extra GTIDs, for a rebuild. With `semiSync`, a primary that
@@ -98,7 +98,7 @@ export const rejoinDriver: PlanDriver = {
         const kill = p.wasPrimary || knownWritable(env.state, p.server);
         return phaseOf(
           "fence",
-          fenceSteps(p.server, kill),
+          [fenceStep(p.server, kill)],
           env.opts.phaseTimeoutMs,
           `fencing ${p.server}`,
         );

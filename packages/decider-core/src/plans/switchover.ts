@@ -5,9 +5,10 @@ import { connectionsTo, currentObservation } from "../knowledge.js";
 import type { Operation, SwitchoverPlan } from "../state.js";
 import {
   type Env,
-  FENCE_SEMI,
+  FENCE,
   failedLanes,
-  fenceSteps,
+  fenceStep,
+  makesReadOnly,
   type Next,
   okData,
   type PlanDriver,
@@ -23,9 +24,9 @@ import {
 // writable; the target must apply the old primary's final gtid_binlog_pos within the
 // per-phase timeout. Any failure before promotion undoes: the target is re-attached and the
 // old primary made writable again, so a lagging target fails cleanly.
-// The demotion turns semi-sync master off first (fenceSteps): read_only=1 would otherwise
-// wait behind a commit waiting for an ack. Nothing is lost by it: the target waits for the
-// final position before it is promoted. The undo turns it back on where it was on. Semi-sync
+// The demotion is the one fence (fenceStep): read_only=1, clients killed while it waits for
+// the commits in flight (acknowledged by the replicas as usual), then semi-sync master off.
+// Nothing is lost by it: the target waits for the final position before it is promoted. The undo turns it back on where it was on. Semi-sync
 // master is enabled on the new primary only once a replica was verified replicating from it.
 
 function plan(op: Operation): SwitchoverPlan {
@@ -172,7 +173,7 @@ export const switchoverDriver: PlanDriver = {
         return phaseOf(
           "demote",
           [
-            ...fenceSteps(p.old, true, p.force),
+            fenceStep(p.old, true, p.force),
             {
               key: "stable",
               server: p.old,
@@ -181,7 +182,7 @@ export const switchoverDriver: PlanDriver = {
                 stableMs: env.opts.binlogStableMs,
                 timeoutMs: p.timeoutMs,
               },
-              after: ["kill"],
+              after: [FENCE],
             },
           ],
           phaseDeadline(p, env),
@@ -327,14 +328,14 @@ export const switchoverDriver: PlanDriver = {
         bestEffort: true,
       });
     }
-    if (wasSent(op, p.old, (s) => s.kind === "set-read-only" && s.readOnly)) {
+    if (wasSent(op, p.old, makesReadOnly)) {
       undo.push({
         key: "writable",
         server: p.old,
         step: { kind: "set-read-only", readOnly: false },
       });
     }
-    if (semiSyncWasOn(op, "demote", FENCE_SEMI)) {
+    if (semiSyncWasOn(op, "demote", FENCE)) {
       undo.push({
         key: "semi",
         server: p.old,

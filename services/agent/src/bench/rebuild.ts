@@ -19,6 +19,7 @@ import {
 } from "@marina/contracts";
 import { freePort, type MariaNode, startLab } from "@marina/lab";
 import { median, stat, writeBenchReport } from "@marina/lab/bench";
+import { writeLease } from "@marina/lease-fence";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { AgentConfig } from "../config.js";
@@ -145,6 +146,7 @@ async function main(): Promise<void> {
         servers: [
           {
             name: node.name,
+            cluster: "main",
             datadir: node.datadir,
             defaultsFile: node.defaultsFile,
             socket: node.socket,
@@ -169,6 +171,8 @@ async function main(): Promise<void> {
       );
     }
     nc = await connect({ servers: lab.nats!.url });
+    // The bench stands in for the leader: agents admit only the lease's epoch.
+    await writeLease(nc, "main", 1, "bench");
     const pw = lab.credentials.marina.password;
     const user = lab.credentials.marina.user;
     const bareDir = join(lab.dir, "bare-target");

@@ -22,6 +22,7 @@ import {
 } from "@marina/contracts";
 import { type Connection, gtidOf, type MariaNode, startLab, waitFor } from "@marina/lab";
 import { stat, writeBenchReport } from "@marina/lab/bench";
+import { writeLease } from "@marina/lease-fence";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 
 const TRIALS = Number(process.env.TRIALS ?? 10);
@@ -141,6 +142,8 @@ async function main(): Promise<void> {
   const nc = await connect({ servers: lab.nats!.url });
   const conns = new Map<string, Connection>();
   try {
+    // The bench stands in for the leader: the executor admits only the lease's epoch.
+    await writeLease(nc, "main", 1, "bench");
     await waitFor(() => exec(nc, "db1", { kind: "inspect" }).then(() => true), {
       timeoutMs: 20_000,
       message: "executor serving",

@@ -16,6 +16,8 @@ export type StepData = Record<string, unknown>;
 
 export interface StepContext {
   readonly db: Session;
+  /** Another session to the same server, for a step that must act while `db` waits. */
+  readonly openSession: () => Promise<Session>;
   readonly cluster: ResolvedCluster;
   readonly server: ResolvedServer;
   /** change-master's source server, resolved at admission. */

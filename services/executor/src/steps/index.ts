@@ -2,6 +2,7 @@ import type { ExecStep, ExecStepKind } from "@marina/contracts";
 import { changeMaster } from "./change-master.js";
 import type { StepContext, StepData, StepRunner } from "./context.js";
 import { drainRelayLog } from "./drain-relay-log.js";
+import { fenceServer } from "./fence-server.js";
 import { inspect } from "./inspect.js";
 import { killClients } from "./kill-clients.js";
 import { resetReplication } from "./reset-replication.js";
@@ -21,6 +22,7 @@ export { StepError } from "./context.js";
 export const stepRunners: { readonly [K in ExecStepKind]: StepRunner<K> } = {
   inspect,
   "set-read-only": setReadOnly,
+  fence: fenceServer,
   "kill-clients": killClients,
   "stop-replication": stopReplication,
   "reset-replication": resetReplication,
