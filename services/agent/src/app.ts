@@ -8,6 +8,7 @@ import {
   AgentResultMessage,
   type ErrorBody,
   envelope,
+  errorBody,
   errorBodyOf,
   MarinaError,
   mustParse,
@@ -323,6 +324,17 @@ export function buildApp(deps: AppDeps): AgentApp {
   }
 
   /** parse → check → dispatch; always returns a reply, never throws. */
+  /** Every request gets an answer: a failure of the handler itself is answered INTERNAL. */
+  async function handleSafely(action: AgentActionName, data: Uint8Array): Promise<string> {
+    try {
+      return await handle(action, data);
+    } catch (err) {
+      log.error({ action, err }, "request handler failed");
+      const body = errorBody("INTERNAL", `the agent failed to handle the request: ${String(err)}`);
+      return encode(reply(rawOpId(data), performance.now(), false, { action }, body));
+    }
+  }
+
   async function handle(action: AgentActionName, data: Uint8Array | string): Promise<string> {
     const started = performance.now();
     const parsed = parseMessage(AgentRequestMessage, data);
@@ -404,7 +416,7 @@ export function buildApp(deps: AppDeps): AgentApp {
         log.error({ err }, "recovery of interrupted backups failed"),
       );
       servers = AgentActionNames.map((a) =>
-        bus.serve(subjects.agent(cfg.host, a), (d) => handle(a, d)),
+        bus.serve(subjects.agent(cfg.host, a), (d) => handleSafely(a, d)),
       );
       let beating = false;
       heartbeat = setInterval(() => {
