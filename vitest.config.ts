@@ -10,7 +10,11 @@ export default defineConfig({
         test: {
           name: "unit",
           sequence: { groupOrder: 0 },
-          include: ["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts"],
+          include: [
+            "test/**/*.test.ts",
+            "packages/*/test/**/*.test.ts",
+            "services/*/test/**/*.test.ts",
+          ],
           exclude: ["**/*.int.test.ts", "**/node_modules/**"],
         },
       },

@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# pnpm bench <name> [args]: runs the benchmark compiled to */*/dist/bench/<name>.js.
+# pnpm bench <name> [args]: runs bench/src/<name>.ts, compiled to bench/dist/<name>.js.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=${1:-}
-list() { ls packages/*/src/bench/*.ts services/*/src/bench/*.ts 2>/dev/null | xargs -rn1 basename | sed 's/\.ts$//' | sort -u | tr '\n' ' '; }
+list() { ls bench/src/*.ts 2>/dev/null | xargs -rn1 basename | sed 's/\.ts$//' | sort | tr '\n' ' '; }
 if [[ -z $name ]]; then echo "usage: pnpm bench <name>; available: $(list)" >&2; exit 2; fi
 shift
+if [[ ! -f bench/src/$name.ts ]]; then echo "no benchmark named '$name'; available: $(list)" >&2; exit 2; fi
 bash scripts/setup.sh >/dev/null
-file=$(ls packages/*/dist/bench/"$name".js services/*/dist/bench/"$name".js 2>/dev/null | head -n1 || true)
-if [[ -z $file ]]; then echo "no benchmark named '$name'; available: $(list)" >&2; exit 2; fi
-MARINA_ROOT=$PWD exec node "$file" "$@"
+MARINA_ROOT=$PWD exec node "bench/dist/$name.js" "$@"

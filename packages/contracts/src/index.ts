@@ -14,5 +14,6 @@ export * from "./on-subject.js";
 export * from "./operations.js";
 export * from "./parse.js";
 export * from "./registry.js";
+export * from "./resources.js";
 export * from "./subjects.js";
 export * from "./topology.js";

@@ -45,6 +45,9 @@ export const subjects = {
   opAll: (cluster: string) => `${ROOT}.${token("cluster", cluster)}.op.*`,
   cmd: (cluster: string, verb: CommandVerb) => `${ROOT}.${token("cluster", cluster)}.cmd.${verb}`,
   cmdAll: (cluster: string) => `${ROOT}.${token("cluster", cluster)}.cmd.*`,
+  /** Where follower deciders forward commands; only the acting leader subscribes. */
+  leaderCmd: (cluster: string, verb: CommandVerb | "*") =>
+    `${ROOT}.${token("cluster", cluster)}.leader.cmd.${verb}`,
   exec: (cluster: string) => `${ROOT}.${token("cluster", cluster)}.exec`,
   agent: (host: string, action: AgentActionName) =>
     `${ROOT}.agent.${token("host", host)}.${action}`,

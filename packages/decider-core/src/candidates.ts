@@ -9,7 +9,9 @@ import {
   positionOf,
   union,
 } from "@marina/contracts/gtid";
-import { configIndex, connectionsTo, serverConfig } from "./knowledge.js";
+import type { ServerObservation } from "@marina/contracts/health";
+import { configIndex, connectionsTo, currentObservation, serverConfig } from "./knowledge.js";
+import type { DeciderState } from "./state.js";
 
 // Rule 2, candidate choice. Among the live replicas of the failed (or demoted) primary,
 // exclude the ones that cannot be promoted, rank the rest by the GTIDs they RECEIVED from it
@@ -276,4 +278,32 @@ export function chooseCandidate(input: CandidateInput): CandidateChoice {
     reason: refusals.join("; "),
     ranked,
   };
+}
+
+/**
+ * chooseCandidate on what the decider knows now: every server but the primary at its
+ * current observation, with the state's maintenance, diverged servers and lags.
+ */
+export function chooseCandidateNow(
+  state: DeciderState,
+  config: ClusterConfig,
+  now: number,
+  primary: string,
+  mode: CandidateInput["mode"],
+  target: string | null = null,
+): CandidateChoice {
+  const servers: Record<string, ServerObservation | null> = {};
+  for (const s of config.servers) {
+    if (s.name !== primary) servers[s.name] = currentObservation(state, config, s.name, now);
+  }
+  return chooseCandidate({
+    config,
+    primary,
+    servers,
+    maintenance: Object.keys(state.maintenance),
+    diverged: Object.keys(state.diverged),
+    lastLag: state.lastLag,
+    target,
+    mode,
+  });
 }

@@ -1,20 +1,18 @@
 import { errorBody } from "@marina/contracts/parse";
-import { handleCommand } from "./commands.js";
-import { type Diagnosis, diagnose } from "./diagnose.js";
+import { handleCommand } from "./commands/index.js";
+import type { Diagnosis } from "./diagnose/findings.js";
+import { diagnose } from "./diagnose.js";
 import { onFenceResult, sendFences } from "./enforce.js";
+import { onAgentProgress, onAgentResult } from "./engine/agent-results.js";
+import { onResume, onTick, startOperation } from "./engine/operation.js";
+import { onStepResult } from "./engine/step-results.js";
 import { situationEvent } from "./events.js";
 import { recordHeartbeat, recordSample } from "./knowledge.js";
-import {
-  onAgentProgress,
-  onAgentResult,
-  onResume,
-  onStepResult,
-  onTick,
-  startOperation,
-} from "./operation.js";
 import { optionsOf } from "./options.js";
 import type { Env } from "./plans/common.js";
-import { autoRebuild, preemptForFailover } from "./plans/rebuild.js";
+import { planRegistry } from "./plans/index.js";
+import { autoRebuild } from "./policies/auto-rebuild.js";
+import { preemptForFailover } from "./policies/rebuild-preemption.js";
 import { onRestoreResult, sendRestoreWrites } from "./restore-writes.js";
 import { situationOfTag } from "./situations.js";
 import { cloneState, type DeciderState, upgradeState } from "./state.js";
@@ -32,6 +30,7 @@ export function decide(state: DeciderState, input: Input, ctx: Ctx): DecideResul
     ctx,
     opts: optionsOf(ctx.options),
     actions: [],
+    plans: planRegistry,
   };
   if (env.state.cluster !== ctx.config.name) {
     throw new Error(`state of cluster ${env.state.cluster} used with config of ${ctx.config.name}`);
@@ -165,49 +164,7 @@ function evaluate(env: Env) {
   emitSituations(env, d);
   preemptForFailover(env, d);
 
-  if (state.operation === null && state.primary !== null) {
-    if (d.failover) {
-      const failed = state.primary;
-      state.failovers.push(now);
-      startOperation(env, {
-        kind: "failover",
-        requestId: null,
-        reason: d.failover.reason,
-        servers: { failed, candidate: d.failover.choice.candidate },
-        plan: {
-          kind: "failover",
-          failed,
-          target: null,
-          manual: false,
-          fenceOld: false,
-          candidate: null,
-          connection: null,
-          pulls: [],
-          repoint: [],
-          skipped: [],
-        },
-      });
-    } else if (d.rejoin) {
-      const r = d.rejoin;
-      startOperation(env, {
-        kind: "rejoin",
-        requestId: null,
-        reason: `${r.why}: ${r.server} rejoins ${state.primary}`,
-        servers: { server: r.server, primary: state.primary },
-        plan: {
-          kind: "rejoin",
-          server: r.server,
-          primary: state.primary,
-          connection: r.connection,
-          useGtid: r.useGtid,
-          wasPrimary: r.wasPrimary,
-          auto: true,
-        },
-      });
-    } else if (config.failover.autoRebuild) {
-      autoRebuild(env);
-    }
-  }
+  if (state.operation === null) startAutomatic(env, d);
   // Decided before any operation above started: drop servers that operation now works on.
   // (A rebuild's target is not dropped while only its agent works on it: a restored server
   // that comes up writable is fenced at once.)
@@ -220,6 +177,55 @@ function evaluate(env: Env) {
     sendRestoreWrites(env, d.restoreWrites);
   }
   publishTopology(env, d);
+}
+
+/** What starts by itself when no operation runs: a failover, a rejoin, a rebuild. */
+function startAutomatic(env: Env, d: Diagnosis) {
+  const { state, ctx } = env;
+  const { config, now } = ctx;
+  const primary = state.primary;
+  if (primary === null) return;
+  if (d.failover) {
+    const failed = primary;
+    state.failovers.push(now);
+    startOperation(env, {
+      kind: "failover",
+      requestId: null,
+      reason: d.failover.reason,
+      servers: { failed, candidate: d.failover.choice.candidate },
+      plan: {
+        kind: "failover",
+        failed,
+        target: null,
+        manual: false,
+        fenceOld: false,
+        candidate: null,
+        connection: null,
+        pulls: [],
+        repoint: [],
+        skipped: [],
+      },
+    });
+  } else if (d.rejoin) {
+    const r = d.rejoin;
+    startOperation(env, {
+      kind: "rejoin",
+      requestId: null,
+      reason: `${r.why}: ${r.server} rejoins ${primary}`,
+      servers: { server: r.server, primary },
+      plan: {
+        kind: "rejoin",
+        server: r.server,
+        primary,
+        connection: r.connection,
+        useGtid: r.useGtid,
+        wasPrimary: r.wasPrimary,
+        auto: true,
+      },
+    });
+  } else if (config.failover.autoRebuild) {
+    autoRebuild(env);
+  }
 }
 
 function publishTopology(env: Env, d: Diagnosis) {

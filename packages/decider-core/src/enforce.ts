@@ -1,7 +1,7 @@
 import type { ExecResult } from "@marina/contracts/executor";
-import type { FenceIntent } from "./diagnose.js";
-import { describeStep, replyTimeoutMs } from "./operation.js";
+import type { FenceIntent } from "./diagnose/findings.js";
 import { type Env, fenceExecStep } from "./plans/common.js";
+import { describeStep, replyTimeoutMs } from "./steps.js";
 
 // Read-only fixes outside operations: a writable replica (failover.enforceReadOnly), a
 // returned former primary, a diverged server. Each is one fence step (the same one every

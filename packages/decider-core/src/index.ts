@@ -6,14 +6,10 @@ export {
   type ObservationLike,
   type Pull,
 } from "./candidates.js";
-export {
-  BlockCodes,
-  checkFailoverConstraints,
-  type FailoverBlock,
-  failoversInWindow,
-} from "./constraints.js";
 export { decide } from "./decide.js";
-export { type Diagnosis, diagnose, errantGtids, type Finding } from "./diagnose.js";
+export type { Diagnosis, Finding } from "./diagnose/findings.js";
+export { errantGtids } from "./diagnose/replicas.js";
+export { diagnose } from "./diagnose.js";
 export { chooseDonor, flaggedDiverged } from "./donors.js";
 export {
   assessPrimary,
@@ -22,17 +18,17 @@ export {
   PrimaryVerdicts,
 } from "./evidence.js";
 export { type InspectView, readInspect } from "./inspect.js";
-export { describeStep } from "./operation.js";
 export { type DeciderOptions, defaultOptions, freshMs } from "./options.js";
-export { PULL_CONNECTION } from "./plans/failover.js";
-export {
-  checkRebuild,
-  defaultRebuildOptions,
-  type RebuildCheck,
-  type RebuildOptions,
-  type RebuildRequest,
-} from "./plans/rebuild.js";
+export { PULL_CONNECTION } from "./plans/failover-phases.js";
+export { checkRebuild, type RebuildCheck, type RebuildRequest } from "./plans/rebuild-check.js";
+export { defaultRebuildOptions, type RebuildOptions } from "./plans/rebuild-plan.js";
 export { checkRejoin, historyOf, type RejoinCheck, rejoinPositionOf } from "./plans/rejoin.js";
+export {
+  BlockCodes,
+  checkFailoverConstraints,
+  type FailoverBlock,
+  failoversInWindow,
+} from "./policies/constraints.js";
 export {
   type AgentCall,
   type AgentCallStatus,
@@ -46,6 +42,7 @@ export {
   type RebuildPlan,
   upgradeState,
 } from "./state.js";
+export { describeStep } from "./steps.js";
 export { summarizeAction } from "./summary.js";
 export { attachedServers, buildTopology, learnPrimary, topologyKey } from "./topology.js";
 export type { Action, Ctx, DecideResult, Input } from "./types.js";

@@ -8,12 +8,12 @@ import {
   union,
 } from "@marina/contracts/gtid";
 import type { ServerObservation } from "@marina/contracts/health";
-import { writableOthers } from "./diagnose.js";
 import { connectionsTo, currentObservation } from "./knowledge.js";
-import { describeStep, replyTimeoutMs } from "./operation.js";
 import type { Env } from "./plans/common.js";
 import { historyOf } from "./plans/rejoin.js";
 import type { DeciderState } from "./state.js";
+import { describeStep, replyTimeoutMs } from "./steps.js";
+import { writableOthers } from "./writable.js";
 
 // A primary that is read-only while Marina holds it to be THE primary: it restarted with
 // read_only=ON in its configuration (the recommended setting: a server that restarts never

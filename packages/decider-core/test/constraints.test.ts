@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type ConstraintInput, checkFailoverConstraints } from "../src/constraints.js";
+import { type ConstraintInput, checkFailoverConstraints } from "../src/policies/constraints.js";
 import { makeConfig, obs, T0 } from "./helpers.js";
 
 const semi = (masterStatus: boolean) =>

@@ -1,6 +1,6 @@
 import type { ServerObservation } from "@marina/contracts";
 import { describe, expect, it } from "vitest";
-import { writableForOtherDomain } from "../src/diagnose.js";
+import { writableForOtherDomain } from "../src/writable.js";
 import { conn, Driver, makeConfig, obs, situationsIn, stepsIn } from "./helpers.js";
 
 // The decider runs per cluster. A multi-source replica shared by two clusters (p1 = {db1,

@@ -1,4 +1,5 @@
-import type { Compression } from "@marina/contracts";
+import { type Compression, MarinaError } from "@marina/contracts";
+import { REBUILD_MARKER as REBUILD_MARKER_NAME } from "./datadir-policy.js";
 import type { Invocation } from "./programs.js";
 import {
   checkAbsolutePath,
@@ -297,4 +298,86 @@ export function readBackupInfo(datadir: string, file: BackupInfoFile): Invocatio
 /** `du -sb <datadir>`: bytes extracted so far (progress of an agentless receive). */
 export function diskUsage(datadir: string): Invocation {
   return { program: "du", privileged: true, args: ["-sb", checkDatadirPath(datadir, "datadir")] };
+}
+
+// The agent's SSH backend: what the local agent does with fs calls on the rebuild marker,
+// a saved binlog copy and /proc, as fixed templates. Paths come from the agent's config
+// (the marker's name is a constant); a pid is a number.
+
+/** `tee <datadir>/.marina-rebuild.json`: writes the marker read on stdin. */
+export function writeMarkerFile(datadir: string): Invocation {
+  return {
+    program: "tee",
+    privileged: true,
+    args: [`${checkDatadirPath(datadir, "datadir")}/${REBUILD_MARKER_NAME}`],
+  };
+}
+
+/** `cat <datadir>/.marina-rebuild.json`. */
+export function readMarkerFile(datadir: string): Invocation {
+  return {
+    program: "cat",
+    privileged: true,
+    args: [`${checkDatadirPath(datadir, "datadir")}/${REBUILD_MARKER_NAME}`],
+  };
+}
+
+/** `find <datadir> -maxdepth 1 -type f -name .marina-rebuild.json -delete` (no `rm` needed). */
+export function removeMarkerFile(datadir: string): Invocation {
+  return {
+    program: "find",
+    privileged: true,
+    args: [
+      checkDatadirPath(datadir, "datadir"),
+      "-maxdepth",
+      "1",
+      "-type",
+      "f",
+      "-name",
+      REBUILD_MARKER_NAME,
+      "-delete",
+    ],
+  };
+}
+
+/** `mkdir -p -m 0700 <dir>`: a new folder for saved binlogs. */
+export function makePrivateDir(dir: string): Invocation {
+  return {
+    program: "mkdir",
+    privileged: true,
+    args: ["-p", "-m", "0700", checkAbsolutePath(dir, "dir")],
+  };
+}
+
+/** A plain file name (a binlog from SHOW BINARY LOGS): no path, no leading '-' or '.'. */
+export function checkFileName(value: string, field: string): string {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/.test(value)) {
+    throw new MarinaError("VALIDATION_FAILED", `${field}: must be a plain file name`, {
+      path: field,
+    });
+  }
+  return value;
+}
+
+/** `cp --no-clobber --preserve=timestamps <dir>/<file> <dest>/<file>`. */
+export function copyFileInto(dir: string, file: string, dest: string): Invocation {
+  const name = checkFileName(file, "file");
+  return {
+    program: "cp",
+    privileged: true,
+    args: [
+      "--no-clobber",
+      "--preserve=timestamps",
+      `${checkAbsolutePath(dir, "dir")}/${name}`,
+      `${checkAbsolutePath(dest, "dest")}/${name}`,
+    ],
+  };
+}
+
+/** `cat /proc/<pid>/<io|cmdline>` of a process the ssh user owns (socat) or any (cmdline). */
+export function readProcFile(pid: number, file: "io" | "cmdline"): Invocation {
+  if (!Number.isInteger(pid) || pid < 2 || pid > 4_194_304) {
+    throw new MarinaError("VALIDATION_FAILED", "pid: must be a process id", { path: "pid" });
+  }
+  return { program: "cat", privileged: false, args: [`/proc/${pid}/${file}`] };
 }

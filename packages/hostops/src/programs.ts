@@ -17,6 +17,9 @@ export const ProgramIds = [
   "ls",
   "du",
   "realpath",
+  "tee",
+  "mkdir",
+  "cp",
   "sudo",
   "bash",
 ] as const;
@@ -40,6 +43,9 @@ export const DEFAULT_TOOL_PATHS: ToolPaths = {
   ls: "/usr/bin/ls",
   du: "/usr/bin/du",
   realpath: "/usr/bin/realpath",
+  tee: "/usr/bin/tee",
+  mkdir: "/usr/bin/mkdir",
+  cp: "/usr/bin/cp",
   sudo: "/usr/bin/sudo",
   bash: "/bin/bash",
 };

@@ -1,10 +1,12 @@
 // The leader lease as deciders write it: JetStream KV bucket `marina_leader` (its TTL is the
 // lease TTL), key `<cluster>`, value `{ "holder", "epoch", "renewedAt" }`. Deciders write
 // it; executors and agents read it to fence requests. One format, defined here.
-import { Epoch, Iso } from "@marina/contracts";
+import { Epoch, Iso, LEASE_BUCKET } from "@marina/contracts";
 import { z } from "zod";
 
-export const LEASE_BUCKET = "marina_leader";
+// The bucket's name is a contract (deciders create it, executors and agents read it);
+// re-exported here for the callers that know it from this package.
+export { LEASE_BUCKET };
 
 /**
  * What a decider writes when it creates the key, before it has drawn its epoch: not a lease

@@ -1,4 +1,15 @@
 export { formatObserved } from "./format.js";
 export { configFromLab, type LabConfigOptions } from "./lab-config.js";
-export { type Observer, observe } from "./observer.js";
+export { type Observed, type Observer, observe } from "./observer.js";
+export {
+  pollReadOnly,
+  type ReadOnlyPoller,
+  type ReadOnlySample,
+} from "./scenarios/read-only-poller.js";
+export {
+  runThaw,
+  type ThawTrialOptions,
+  type ThawTrialResult,
+  thawTrial,
+} from "./scenarios/thaw.js";
 export { type Decider, type Stack, type StackOptions, serviceMain, startStack } from "./stack.js";

@@ -12,6 +12,7 @@ import {
   ExecResultMessage,
   HealthMessage,
   type HealthSample,
+  LEASE_BUCKET,
   parseMessage,
   subjects,
 } from "@marina/contracts";
@@ -266,7 +267,7 @@ export async function readLease(
 ): Promise<LeaseView | undefined> {
   const jsm = await jetstreamManager(nc);
   const m = await jsm.streams
-    .getMessage("KV_marina_leader", { last_by_subj: `$KV.marina_leader.${cluster}` })
+    .getMessage(`KV_${LEASE_BUCKET}`, { last_by_subj: `$KV.${LEASE_BUCKET}.${cluster}` })
     .catch(() => null);
   if (!m || m.data.length === 0) return undefined;
   try {

@@ -22,12 +22,10 @@ import type { Logger } from "pino";
 import type { Bus } from "./bus.js";
 import type { AgentConfig, AgentServerConfig } from "./config.js";
 import { serverOf as configuredServer, fencedCluster } from "./fencing.js";
-import { readRebuildMarker } from "./host/datadir.js";
-import {
-  configuredControl,
-  type ServiceControl,
-  type ServiceControlFactory,
-} from "./host/service-control.js";
+import type { HostBackend } from "./host/backend.js";
+import { localBackend } from "./host/local-backend.js";
+import { configuredControl, type ServiceControlFactory } from "./host/service-control.js";
+import { sshBackend } from "./host/ssh-backend.js";
 import { probeToolVersions } from "./host/tools.js";
 import { AgentProgressMessage, agentSubjects } from "./messages.js";
 import type { LongAction, OpContext } from "./ops/context.js";
@@ -53,6 +51,8 @@ export interface AppDeps {
   readonly backupPassword?: string | undefined;
   /** Stop/start per server; defaults to what the config says (systemd or process). */
   readonly serviceControl?: ServiceControlFactory;
+  /** The private key of a server served over SSH (resolved by the caller; never logged). */
+  readonly sshPrivateKey?: (server: AgentServerConfig) => string;
   /** The leader leases requests are fenced by (kvLeaseSource in production); closed on stop. */
   readonly lease: LeaseSource;
 }
@@ -77,14 +77,51 @@ export function buildApp(deps: AppDeps): AgentApp {
   const fence = new LeaseFence(deps.lease, () => clock.now());
   const clusters = [...new Set(cfg.servers.map((s) => s.cluster))];
   let tools: Record<string, string | null> = {};
-  const controls = new Map<string, ServiceControl>();
-  const controlOf = (s: AgentServerConfig): ServiceControl => {
-    let c = controls.get(s.name);
-    if (!c) {
-      c = deps.serviceControl?.(s) ?? configuredControl(s, paths, cfg.timeouts.serviceMs);
-      controls.set(s.name, c);
+  const hosts = new Map<string, HostBackend>();
+  /** The backend of a server: this host, or the one its `ssh` section names. */
+  const hostOf = (s: AgentServerConfig): HostBackend => {
+    let h = hosts.get(s.name);
+    if (!h) {
+      const injected = deps.serviceControl?.(s);
+      const ssh = s.ssh;
+      if (ssh) {
+        if (!deps.sshPrivateKey) {
+          throw new MarinaError("NOT_APPLICABLE", `${s.name}: no ssh private key resolver`);
+        }
+        h = sshBackend({
+          cfg,
+          paths,
+          server: { ...s, ssh },
+          privateKey: deps.sshPrivateKey(s),
+          backupPassword: deps.backupPassword,
+          ...(injected ? { control: injected } : {}),
+        });
+      } else {
+        h = localBackend({
+          cfg,
+          paths,
+          server: s,
+          control: injected ?? configuredControl(s, paths, cfg.timeouts.serviceMs),
+          account: {
+            socket: s.socket,
+            user: cfg.backup.user,
+            password: deps.backupPassword,
+            timeoutMs: cfg.timeouts.sqlMs,
+          },
+        });
+      }
+      hosts.set(s.name, h);
     }
-    return c;
+    return h;
+  };
+  const controlOf = (s: AgentServerConfig) => hostOf(s).control;
+  /** A server's status; over SSH bounded so an unreachable host cannot stall a heartbeat. */
+  const statusOf = (s: AgentServerConfig) => {
+    const down = { running: false, pid: null };
+    const st = controlOf(s).status();
+    return (s.ssh ? withTimeout(st, Math.max(1000, cfg.heartbeatMs), "status") : st).catch(
+      () => down,
+    );
   };
   const backupEnv: NodeJS.ProcessEnv = { ...process.env };
   delete backupEnv.MYSQL_PWD;
@@ -95,13 +132,7 @@ export function buildApp(deps: AppDeps): AgentApp {
     paths,
     log: opLog,
     now: () => clock.now(),
-    control: controlOf,
-    account: (s) => ({
-      socket: s.socket,
-      user: cfg.backup.user,
-      password: deps.backupPassword,
-      timeoutMs: cfg.timeouts.sqlMs,
-    }),
+    host: hostOf,
     backupEnv,
     publishProgress: (p) => {
       try {
@@ -137,10 +168,10 @@ export function buildApp(deps: AppDeps): AgentApp {
   const statusData = async (): Promise<Record<string, unknown>> => {
     const servers = await Promise.all(
       cfg.servers.map(async (s) => {
-        const st = await controlOf(s)
-          .status()
-          .catch(() => ({ running: false, pid: null }));
-        const marker = await readRebuildMarker(s.datadir);
+        const st = await statusOf(s);
+        const marker = await hostOf(s)
+          .readRebuildMarker(s.datadir)
+          .catch(() => undefined);
         return {
           name: s.name,
           datadir: s.datadir,
@@ -240,7 +271,7 @@ export function buildApp(deps: AppDeps): AgentApp {
       }
       case "start-server": {
         const s = serverOf(req.server);
-        const marker = await readRebuildMarker(s.datadir);
+        const marker = await hostOf(s).readRebuildMarker(s.datadir);
         if (marker) {
           throw new MarinaError(
             "REFUSED",
@@ -390,9 +421,7 @@ export function buildApp(deps: AppDeps): AgentApp {
       uptimeMs: Math.max(0, Math.round(clock.now() - startedAt)),
       servers: await Promise.all(
         cfg.servers.map(async (s) => {
-          const st = await controlOf(s)
-            .status()
-            .catch(() => ({ running: false, pid: null }));
+          const st = await statusOf(s);
           return { name: s.name, datadir: s.datadir, mariadbdRunning: st.running, pid: st.pid };
         }),
       ),
@@ -442,6 +471,8 @@ export function buildApp(deps: AppDeps): AgentApp {
         running.map((r) => withTimeout(r.ended, 60_000, "shutdown").catch(() => {})),
       );
       await fence.close();
+      for (const h of hosts.values()) h.close();
+      hosts.clear();
       await bus.flush().catch(() => {});
     },
   };

@@ -56,6 +56,44 @@ export const ProcessControl = z.strictObject({
 
 export const ServiceControlConfig = z.discriminatedUnion("kind", [SystemdControl, ProcessControl]);
 
+/**
+ * A server the agent reaches over SSH instead of running on its host: the agent's
+ * operations run there through fixed command templates (each word quoted; privileged ones
+ * under `sudo -n`, limited by deploy/sudoers.marina), SQL over a forward to its socket.
+ */
+export const AgentSshConfig = z
+  .strictObject({
+    host: Address,
+    port: z.number().int().min(1).max(65535).default(22),
+    user: OsName,
+    /** OpenSSH private key: a file on the agent's host, or a secret holding the key text. */
+    privateKeyFile: AbsPath.optional(),
+    privateKey: Secret.optional(),
+    /** The host key's fingerprint as `ssh-keygen -lf` prints it; no trust on first use. */
+    hostKeySha256: z
+      .string()
+      .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "must be SHA256:<43 base64 characters>"),
+    /** Run privileged programs with `sudo -n` (false when logging in as root). */
+    sudo: z.boolean().default(true),
+    /** Address a donor connects to when this server receives a backup (default: host). */
+    advertiseAddress: Address.optional(),
+    /** Address the remote receiving socat binds (default: advertiseAddress or host). */
+    listenAddress: Address.optional(),
+    /** Remote scratch dir of mariadb-backup on a donor (an exact sudoers argument). */
+    tmpDir: AbsPath.default("/var/tmp/marina-backup"),
+    /** PEM files ON THE REMOTE HOST for TLS streams. */
+    tls: z.strictObject({ cert: AbsPath, key: AbsPath, ca: AbsPath }).optional(),
+  })
+  .superRefine((s, ctx) => {
+    if ((s.privateKeyFile === undefined) === (s.privateKey === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["privateKeyFile"],
+        message: "give exactly one of privateKeyFile and privateKey",
+      });
+    }
+  });
+
 export const AgentServerConfig = z.strictObject({
   name: ServerName,
   /** The cluster the server belongs to: requests acting on it need that cluster's lease epoch. */
@@ -67,6 +105,8 @@ export const AgentServerConfig = z.strictObject({
   osUser: OsName.default("mysql"),
   osGroup: OsName.default("mysql"),
   service: ServiceControlConfig.default({ kind: "systemd", unit: "mariadb" }),
+  /** Served over SSH: the server runs on that host, not on the agent's. */
+  ssh: AgentSshConfig.optional(),
 });
 
 const ToolPathsConfig = z
@@ -96,6 +136,9 @@ export const AgentTimeouts = z
     sqlMs: z.number().int().min(100).default(10_000),
   })
   .prefault({});
+
+const hostKey = (s: { ssh?: { host: string; port: number } | undefined }) =>
+  s.ssh ? `${s.ssh.host}:${s.ssh.port}` : "local";
 
 export const AgentConfig = z
   .strictObject({
@@ -162,7 +205,8 @@ export const AgentConfig = z
       }
       seen.set(s.name, i);
       cfg.servers.forEach((o, j) => {
-        if (j < i && o.datadir === s.datadir) {
+        // Servers on different hosts (local, or each ssh host) may share a path.
+        if (j < i && o.datadir === s.datadir && hostKey(o) === hostKey(s)) {
           ctx.addIssue({
             code: "custom",
             path: ["servers", i, "datadir"],
@@ -170,6 +214,13 @@ export const AgentConfig = z
           });
         }
       });
+      if (s.ssh && s.service.kind !== "systemd") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["servers", i, "service", "kind"],
+          message: "a server served over ssh is controlled with systemd (process: not yet)",
+        });
+      }
       if (s.service.kind === "process") {
         const argv0 = s.service.start[0]!;
         if (!argv0.startsWith("/")) {
@@ -187,6 +238,7 @@ export type AgentConfig = z.infer<typeof AgentConfig>;
 export type AgentServerConfig = z.infer<typeof AgentServerConfig>;
 export type ServiceControlConfig = z.infer<typeof ServiceControlConfig>;
 export type AgentTimeouts = z.infer<typeof AgentTimeouts>;
+export type AgentSshConfig = z.infer<typeof AgentSshConfig>;
 
 /** Reads and validates an agent config; one-line errors naming the file and field. */
 export function loadAgentConfig(path: string): AgentConfig {

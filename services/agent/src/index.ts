@@ -3,10 +3,13 @@ export { type Bus, natsBus } from "./bus.js";
 export {
   AgentConfig,
   type AgentServerConfig,
+  type AgentSshConfig,
   loadAgentConfig,
   parseAgentConfig,
 } from "./config.js";
+export type { HostBackend, RunningStream, StreamStage } from "./host/backend.js";
 export { emptyDatadir, guardDatadir, readRebuildMarker } from "./host/datadir.js";
+export { localBackend } from "./host/local-backend.js";
 export {
   configuredControl,
   processControl,
@@ -15,5 +18,7 @@ export {
   type ServiceControlFactory,
   systemdControl,
 } from "./host/service-control.js";
+export { sshBackend } from "./host/ssh-backend.js";
+export { remotePipelineScript } from "./host/ssh-stream.js";
 export * from "./messages.js";
 export { type RunningAgent, type StartAgentOptions, startAgent } from "./start.js";

@@ -17,7 +17,10 @@ function configPath(argv: string[]): string {
 }
 
 async function main(): Promise<void> {
-  const log = pino({ name: "marina-agent", redact: ["*.password", "password", "*.MYSQL_PWD"] });
+  const log = pino({
+    name: "marina-agent",
+    redact: ["*.password", "password", "*.MYSQL_PWD", "*.privateKey"],
+  });
   let config: ReturnType<typeof loadAgentConfig>;
   try {
     config = loadAgentConfig(configPath(process.argv.slice(2)));

@@ -1,10 +1,11 @@
-import { resolveSecret } from "@marina/contracts";
+import { readFileSync } from "node:fs";
+import { MarinaError, resolveSecret } from "@marina/contracts";
 import { kvLeaseSource } from "@marina/lease-fence";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type Logger, pino } from "pino";
 import { type AgentApp, buildApp, type Clock } from "./app.js";
 import { natsBus } from "./bus.js";
-import type { AgentConfig } from "./config.js";
+import type { AgentConfig, AgentServerConfig } from "./config.js";
 import type { ServiceControlFactory } from "./host/service-control.js";
 
 export interface StartAgentOptions {
@@ -30,7 +31,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     o.log ??
     pino({
       name: "marina-agent",
-      redact: ["*.password", "password", "backupPassword", "*.MYSQL_PWD"],
+      redact: ["*.password", "password", "backupPassword", "*.MYSQL_PWD", "*.privateKey"],
     });
   const nc = await connect({
     servers: cfg.nats.servers,
@@ -46,6 +47,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     backupPassword: cfg.backup.password ? resolveSecret(cfg.backup.password, env) : undefined,
     lease: kvLeaseSource(nc, { log }),
     ...(o.clock ? { clock: o.clock } : {}),
+    sshPrivateKey: (s) => sshPrivateKey(s, env),
     ...(o.serviceControl ? { serviceControl: o.serviceControl } : {}),
   });
   try {
@@ -62,4 +64,23 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
       await nc.drain().catch(() => nc.close());
     },
   };
+}
+
+/** The private key of a server served over SSH: its file, or its secret. */
+export function sshPrivateKey(s: AgentServerConfig, env: NodeJS.ProcessEnv): string {
+  const ssh = s.ssh;
+  if (!ssh) throw new MarinaError("NOT_APPLICABLE", `${s.name} is not served over ssh`);
+  if (ssh.privateKey) return resolveSecret(ssh.privateKey, env);
+  const file = ssh.privateKeyFile!;
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw new MarinaError(
+      "VALIDATION_FAILED",
+      `${s.name}: ssh private key ${file} is not readable`,
+      {
+        cause: err,
+      },
+    );
+  }
 }

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAgentConfig } from "../src/index.js";
+import { configErrorOf } from "./config-errors.js";
 
 const good = `
 host: db1-host
@@ -12,15 +13,6 @@ servers:
     cluster: main
     datadir: /var/lib/mysql
 `;
-
-function errorOf(text: string): string {
-  try {
-    parseAgentConfig(text, "agent.yaml");
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error("expected a config error");
-}
 
 describe("agent config", () => {
   it("fills the Debian defaults", () => {
@@ -40,10 +32,10 @@ describe("agent config", () => {
     expect(parseAgentConfig(`saveDir: /var/lib/marina-saved\n${good}`).saveDir).toBe(
       "/var/lib/marina-saved",
     );
-    expect(errorOf(`saveDir: /var/lib/mysql/saved\n${good}`)).toMatch(
+    expect(configErrorOf(`saveDir: /var/lib/mysql/saved\n${good}`)).toMatch(
       /saveDir: must be outside the datadir of db1/,
     );
-    expect(errorOf(`saveDir: /var/lib\n${good}`)).toMatch(/saveDir: must be outside/);
+    expect(configErrorOf(`saveDir: /var/lib\n${good}`)).toMatch(/saveDir: must be outside/);
   });
 
   it("accepts process control with an absolute argv", () => {
@@ -69,7 +61,7 @@ describe("agent config", () => {
     ["host: db1-host", "host: ../db", /host: host id/],
     ["user: marina_backup", 'user: "-uroot"', /backup\.user/],
   ])("refuses %s -> %s with the field path", (from, to, want) => {
-    const msg = errorOf(good.replace(from, to));
+    const msg = configErrorOf(good.replace(from, to));
     expect(msg).toMatch(/^agent\.yaml: /);
     expect(msg).toMatch(want);
     expect(msg.split("\n")).toHaveLength(1);
@@ -77,19 +69,23 @@ describe("agent config", () => {
 
   it("refuses a relative start program and a unit that is an option", () => {
     expect(
-      errorOf(`${good}    service: { kind: process, start: [mariadbd], pidFile: /run/x.pid }\n`),
+      configErrorOf(
+        `${good}    service: { kind: process, start: [mariadbd], pidFile: /run/x.pid }\n`,
+      ),
     ).toMatch(/servers\.0\.service\.start\.0: must be an absolute path/);
-    expect(errorOf(`${good}    service: { kind: systemd, unit: "--all" }\n`)).toMatch(
+    expect(configErrorOf(`${good}    service: { kind: systemd, unit: "--all" }\n`)).toMatch(
       /servers\.0\.service\.unit/,
     );
   });
 
   it("needs each server's cluster (its lease fences the requests on it)", () => {
-    expect(errorOf(good.replace("    cluster: main\n", ""))).toMatch(/servers\.0\.cluster/);
+    expect(configErrorOf(good.replace("    cluster: main\n", ""))).toMatch(/servers\.0\.cluster/);
   });
 
   it("refuses two servers with one datadir", () => {
-    const msg = errorOf(`${good}  - name: db2\n    cluster: main\n    datadir: /var/lib/mysql\n`);
+    const msg = configErrorOf(
+      `${good}  - name: db2\n    cluster: main\n    datadir: /var/lib/mysql\n`,
+    );
     expect(msg).toMatch(
       /servers\.1\.datadir: datadir \/var\/lib\/mysql is also the datadir of "db1"/,
     );

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -18,6 +19,7 @@ import {
   replicaStatus,
   waitFor,
   waitForConvergence,
+  writeRows,
 } from "@marina/lab";
 import { writeLease } from "@marina/lease-fence";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -223,3 +225,30 @@ export async function converge(lab: Lab, primary: MariaNode): Promise<string> {
 }
 
 export { waitFor };
+
+/** Pids of live processes (not mariadbd) whose command line contains `text`. */
+export function processesMentioning(text: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
+      if (cmd.includes(text) && !cmd.includes("mariadbd")) out.push(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Rows and an InnoDB table of `rows` KB on the primary, replicated everywhere. */
+export async function seedBulk(lab: Lab, primary: MariaNode, rows: number): Promise<void> {
+  await writeRows(primary, 20);
+  await primary.query(
+    "CREATE TABLE app.bulk (id INT PRIMARY KEY AUTO_INCREMENT, b VARBINARY(1024)) ENGINE=InnoDB",
+  );
+  await primary.query(
+    `INSERT INTO app.bulk (b) SELECT RANDOM_BYTES(1000) FROM app.seq_1_to_${Math.trunc(rows)}`,
+  );
+  await converge(lab, primary);
+}

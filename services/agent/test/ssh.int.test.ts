@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Compression } from "@marina/contracts";
 import { type ServiceHooks, type SshHostConfig, SshHostOps, type SshServer } from "@marina/hostops";
@@ -13,28 +13,20 @@ import {
 } from "@marina/lab";
 import { useLab } from "@marina/lab/vitest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { converge, repoint, sqlThreadRunning, waitFor } from "./helpers.js";
+import {
+  converge,
+  processesMentioning,
+  repoint,
+  seedBulk,
+  sqlThreadRunning,
+  waitFor,
+} from "./helpers.js";
 
 // Agentless mode: the same rebuild driven over SSH (ssh2) against an sshd on a loopback
 // port. The "remote host" is this machine, logged in as root, so `sudo` is off here; the
 // sudoers allow-list is checked separately against the same command templates.
 
 const TABLES = ["lab_rows", "app.bulk"];
-
-/** Pids of live processes whose command line contains `text`. */
-function processesMentioning(text: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
-      if (cmd.includes(text) && !cmd.includes("mariadbd")) out.push(Number(d));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
 
 describe("rebuild over SSH (agentless)", () => {
   const getLab = useLab({ shape: "primary-replicas", nodes: 3, nats: false });
@@ -78,12 +70,7 @@ describe("rebuild over SSH (agentless)", () => {
     };
     ops = new SshHostOps(hostCfg);
     const [db1] = nodes();
-    await writeRows(db1, 20);
-    await db1.query(
-      "CREATE TABLE app.bulk (id INT PRIMARY KEY AUTO_INCREMENT, b VARBINARY(1024)) ENGINE=InnoDB",
-    );
-    await db1.query("INSERT INTO app.bulk (b) SELECT RANDOM_BYTES(1000) FROM app.seq_1_to_16000");
-    await converge(lab, db1);
+    await seedBulk(lab, db1, 16000);
   }, 120_000);
 
   afterAll(async () => {

@@ -1,31 +1,10 @@
-// The thin shell around decide() for one cluster: it feeds inputs one at a time, persists
-// the decisions before acting on them (so a new leader can resume), and carries out the
-// actions: publish, reply, send steps to executors and agent requests to host agents, and
-// feed their results back.
+// The loop around decide() for one cluster: one queue of inputs handled one at a time,
+// the decisions persisted before they are acted on (so a new leader can resume), and the
+// leadership transitions. What comes in is in inbound.ts and commands.ts, what goes out in
+// effects.ts.
+import type { ClusterConfig } from "@marina/contracts";
 import {
-  type AgentRequest,
-  AgentRequestMessage,
-  type AgentResult,
-  AgentResultMessage,
-  type ClusterConfig,
-  ClusterEventMessage,
-  type Command,
-  type CommandReply,
-  CommandReplyMessage,
-  type CommandVerb,
-  envelope,
-  errorBody,
-  mustParse,
-  OperationMessage,
-  parseCommand,
-  parseMessage,
-  ROOT,
-  subjects,
-  TopologyMessage,
-  VERB_MAX,
-} from "@marina/contracts";
-import {
-  type Action,
+  type DecideResult,
   type DeciderOptions as DeciderCoreOptions,
   type DeciderState,
   decide,
@@ -33,20 +12,29 @@ import {
   initialState,
   summarizeAction,
 } from "@marina/decider-core";
-import { errors, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { runStep } from "./exec-client.js";
-import type { Lease } from "./lease.js";
-import { retryLeaseRefusals } from "./lease-retry.js";
-import { readMarinaInputs } from "./readers.js";
-import { SshTransport, sshRefusal } from "./ssh-transport.js";
+import type { Bus, BusSubscription } from "./bus.js";
+import { CommandIntake } from "./commands.js";
+import { Effects } from "./effects.js";
+import { subscribeInbound } from "./inbound.js";
+import { PendingReplies } from "./replies.js";
 import { mergeOnTakeover, type StateStore } from "./store.js";
 
+/** What the loop reads of the lease (see Lease). */
+export interface LeaderView {
+  /** True only while the lease is held and fresh. */
+  readonly leader: boolean;
+  readonly epoch: number;
+}
+
+/** Where decisions are persisted (see StateStore). */
+export type DecisionStore = Pick<StateStore, "load" | "save" | "forget">;
+
 export interface RunnerDeps {
-  nc: NatsConnection;
+  bus: Bus;
   config: ClusterConfig;
-  lease: Lease;
-  store: StateStore;
+  lease: LeaderView;
+  store: DecisionStore;
   id: string;
   log: Logger;
   /** Wall-clock milliseconds. */
@@ -70,67 +58,63 @@ export interface RecordedInput {
   actions: string[];
 }
 
-/** Where followers forward commands; only the leader subscribes. */
-export const leaderCmdSubject = (cluster: string, verb: string) =>
-  `${ROOT}.${cluster}.leader.cmd.${verb}`;
+/** One decision with the leadership it was taken under. */
+interface Decision {
+  result: DecideResult;
+  leader: boolean;
+  epoch: number;
+}
 
 export class ClusterRunner {
   state: DeciderState;
   private readonly queue: Input[] = [];
   private running = false;
-  private readonly replies = new Map<string, Msg>();
-  private readonly subs: Subscription[] = [];
-  private leaderSub: Subscription | undefined;
+  private readonly subs: BusSubscription[] = [];
   private tick: NodeJS.Timeout | undefined;
   private opCounter = 0;
-  private requestCounter = 0;
   private closed = false;
   private idle: Array<() => void> = [];
   /** Leadership counts only once the persisted state was loaded and merged. */
   private takenOver = false;
-  /** Agentless calls (`ssh:<server>` pseudo hosts) run here, over SSH. */
-  private readonly ssh: SshTransport;
+  private readonly commands: CommandIntake;
+  private readonly effects: Effects;
 
   constructor(private readonly d: RunnerDeps) {
     this.state = initialState(d.config.name);
-    this.ssh = new SshTransport({ config: d.config, log: d.log.child({ transport: "ssh" }) });
-  }
-
-  private get cluster() {
-    return this.d.config.name;
+    const replies = new PendingReplies(d.id);
+    const push = (input: Input) => this.push(input);
+    this.commands = new CommandIntake({
+      bus: d.bus,
+      cluster: d.config.name,
+      replies,
+      acting: () => this.acting(),
+      push,
+    });
+    this.effects = new Effects({
+      bus: d.bus,
+      config: d.config,
+      source: d.id,
+      log: d.log,
+      replies,
+      feed: push,
+      isLeaderOf: (epoch) => this.isLeaderOf(epoch),
+      state: () => this.state,
+    });
   }
 
   start(): void {
-    const { nc, config } = this.d;
-    const hosts = new Set(config.servers.map((s) => s.agentHost).filter(Boolean));
+    const { bus, log, config } = this.d;
     this.subs.push(
-      ...readMarinaInputs(nc, this.d.log, this.cluster, {
-        health: (sample) => this.push({ kind: "health", sample }),
-        // Agents of other clusters' hosts beat on the same subjects: not ours, not invalid.
-        heartbeat: (heartbeat) => {
-          if (hosts.has(heartbeat.host)) this.push({ kind: "agent-heartbeat", heartbeat });
-        },
-        // Final results and progress of long agent actions (rebuild): fed when they belong
-        // to the running operation (the leader's state names the agent-side ids it sent).
-        agentDone: (result) => {
-          const call = this.acting() ? this.agentCallOf(result.host, result.opId) : undefined;
-          if (call) this.push({ kind: "agent-result", ...call, via: "done", result });
-        },
-        agentProgress: (progress) => {
-          const call = this.acting() ? this.agentCallOf(progress.host, progress.opId) : undefined;
-          if (call) this.push({ kind: "agent-progress", ...call, progress });
-        },
+      ...subscribeInbound({
+        bus,
+        log,
+        config,
+        acting: () => this.acting(),
+        state: () => this.state,
+        push: (input) => this.push(input),
       }),
     );
-    // Every decider takes commands (queue group); followers forward them to the leader.
-    this.subs.push(
-      nc.subscribe(subjects.cmdAll(this.cluster), {
-        queue: "deciders",
-        callback: (err, msg) => {
-          if (!err) void this.onCommand(msg, false);
-        },
-      }),
-    );
+    this.commands.start();
     this.tick = setInterval(() => {
       if (this.queue.length === 0) this.push({ kind: "tick" });
     }, this.d.tickMs);
@@ -139,9 +123,9 @@ export class ClusterRunner {
   async close(): Promise<void> {
     this.closed = true;
     if (this.tick) clearInterval(this.tick);
-    await this.ssh.abortAll();
+    await this.effects.abortAgentless();
     for (const s of this.subs) s.unsubscribe();
-    this.leaderSub?.unsubscribe();
+    this.commands.close();
     await this.whenIdle();
   }
 
@@ -156,19 +140,14 @@ export class ClusterRunner {
       });
       this.state = mergeOnTakeover(this.state, persisted);
       this.d.store.forget();
-      this.leaderSub = this.d.nc.subscribe(leaderCmdSubject(this.cluster, "*"), {
-        callback: (err, msg) => {
-          if (!err) void this.onCommand(msg, true);
-        },
-      });
+      this.commands.lead();
       this.takenOver = true;
       this.push({ kind: "resume" });
     } else {
-      this.leaderSub?.unsubscribe();
-      this.leaderSub = undefined;
+      this.commands.follow();
       // SSH transfers run in this process: a former leader hangs them up (the new leader
       // asks again for the calls in flight).
-      await this.ssh.abortAll();
+      await this.effects.abortAgentless();
     }
   }
 
@@ -196,11 +175,26 @@ export class ClusterRunner {
   }
 
   private async process(input: Input): Promise<void> {
+    const decision = this.decideOne(input);
+    if (!decision) return;
+    const { result, leader, epoch } = decision;
+    if (leader && !(await this.persist(result.state))) {
+      // Without the write-ahead record a successor could not resume: act on nothing.
+      this.effects.perform(result.actions, epoch, true);
+      return;
+    }
+    // A leader paused between deciding and here must not publish in its old epoch's name.
+    const stillLeader = !leader || this.isLeaderOf(epoch);
+    this.effects.perform(result.actions, epoch, !stillLeader);
+  }
+
+  /** decide() on one input, the state kept and the decision recorded. */
+  private decideOne(input: Input): Decision | undefined {
     const leader = this.acting();
     const epoch = this.d.lease.epoch;
-    let result: ReturnType<typeof decide>;
     const now = this.d.now();
     const opIds: string[] = [];
+    let result: DecideResult;
     try {
       result = decide(this.state, input, {
         now,
@@ -217,51 +211,27 @@ export class ClusterRunner {
       });
     } catch (err) {
       this.d.log.error({ err, input: input.kind }, "decide failed; input dropped");
-      return;
+      return undefined;
     }
     this.state = result.state;
-    this.d.record?.({
-      type: "input",
-      at: now,
-      leader,
-      epoch,
-      input,
-      opIds,
-      actions: result.actions.map(summarizeAction),
-    });
-    if (leader) {
-      try {
-        await this.d.store.save(result.state);
-      } catch (err) {
-        // Without the write-ahead record a successor could not resume: act on nothing.
-        this.d.log.error({ err }, "could not persist decider state; actions withheld");
-        for (const a of result.actions) if (a.kind === "reply") this.execute(a, epoch);
-        return;
-      }
-    }
-    // A leader paused between deciding and here must not publish in its old epoch's name.
-    const stillLeader = !leader || this.isLeaderOf(epoch);
-    // Replies first: a client hears "accepted, opId" before anything about the operation, so
-    // whoever acts on the operation's first event already has the answer.
-    const ordered = [
-      ...result.actions.filter((a) => a.kind === "reply"),
-      ...result.actions.filter((a) => a.kind !== "reply"),
-    ];
-    for (const a of ordered) {
-      if (stillLeader || a.kind === "reply") this.execute(a, epoch);
+    const actions = result.actions.map(summarizeAction);
+    this.d.record?.({ type: "input", at: now, leader, epoch, input, opIds, actions });
+    return { result, leader, epoch };
+  }
+
+  /** The write-ahead record of a leader's decision; false when it could not be written. */
+  private async persist(state: DeciderState): Promise<boolean> {
+    try {
+      await this.d.store.save(state);
+      return true;
+    } catch (err) {
+      this.d.log.error({ err }, "could not persist decider state; actions withheld");
+      return false;
     }
   }
 
   private acting(): boolean {
     return this.d.lease.leader && this.takenOver;
-  }
-
-  /** The running operation's agent call with this agent-side id, if any. */
-  private agentCallOf(host: string, agentOpId: string): { opId: string; key: string } | undefined {
-    const op = this.state.operation;
-    // (A state persisted by an older version may lack agentCalls until decide() upgrades it.)
-    const c = (op?.agentCalls ?? []).find((x) => x.id === agentOpId && x.host === host);
-    return op && c ? { opId: op.opId, key: c.key } : undefined;
   }
 
   private isLeaderOf(epoch: number): boolean {
@@ -272,260 +242,5 @@ export class ClusterRunner {
     this.opCounter = (this.opCounter + 1) % 1e6;
     const t = this.d.now().toString(36);
     return `op-${t}-${this.opCounter.toString(36)}-${this.d.lease.epoch}`;
-  }
-
-  private publish(subject: string, data: unknown): void {
-    this.d.nc.publish(subject, JSON.stringify(data));
-  }
-
-  private execute(a: Action, epoch: number): void {
-    const log = this.d.log;
-    const source = this.d.id;
-    switch (a.kind) {
-      case "event":
-        log.info(
-          { situation: a.event.situation, server: a.event.server, reason: a.reason },
-          "situation",
-        );
-        this.publish(
-          subjects.events(this.cluster),
-          mustParse(ClusterEventMessage, envelope("event", source, a.event)),
-        );
-        return;
-      case "topology":
-        log.info(
-          { primary: a.topology.primary, generation: a.topology.generation, reason: a.reason },
-          "topology",
-        );
-        this.publish(
-          subjects.topology(this.cluster),
-          mustParse(TopologyMessage, envelope("topology", source, a.topology)),
-        );
-        return;
-      case "operation":
-        log.info(
-          { opId: a.event.opId, kind: a.event.kind, state: a.event.state, phase: a.event.phase },
-          a.event.message,
-        );
-        this.publish(
-          subjects.op(this.cluster, a.event.opId),
-          mustParse(OperationMessage, envelope("operation", source, a.event)),
-        );
-        return;
-      case "reply":
-        this.reply(a.requestId, a.reply);
-        return;
-      case "step": {
-        const req = a.request;
-        log.debug(
-          {
-            opId: req.opId,
-            stepId: req.stepId,
-            server: req.server,
-            step: req.step.kind,
-            reason: a.reason,
-          },
-          "step",
-        );
-        void runStep(this.d.nc, req, {
-          timeoutMs: a.timeoutMs,
-          source,
-          mayAct: () => this.isLeaderOf(epoch),
-          log,
-        }).then((result) => {
-          if (!result.ok) {
-            log.warn(
-              { opId: req.opId, stepId: req.stepId, server: req.server, error: result.error },
-              "step failed",
-            );
-          }
-          this.push({ kind: "step-result", opId: req.opId, stepId: req.stepId, result });
-        });
-        return;
-      }
-      case "agent": {
-        const req = a.request;
-        log.info(
-          { opId: a.opId, host: req.host, action: req.request.action, reason: a.reason },
-          "agent request",
-        );
-        if (SshTransport.handles(req.host)) {
-          this.runOverSsh(a, epoch);
-          return;
-        }
-        void runAgentRequest(this.d.nc, req, {
-          timeoutMs: a.timeoutMs,
-          source,
-          mayAct: () => this.isLeaderOf(epoch),
-        }).then((result) => {
-          if (!result.ok) {
-            log.warn(
-              { opId: a.opId, host: req.host, action: req.request.action, error: result.error },
-              "agent request failed",
-            );
-          }
-          this.push({ kind: "agent-result", opId: a.opId, key: a.key, via: "reply", result });
-        });
-        return;
-      }
-      default: {
-        const never: never = a;
-        throw new Error(`unknown action ${JSON.stringify(never)}`);
-      }
-    }
-  }
-
-  /** An agent call for an `ssh:<server>` pseudo host: run here, answered as an agent would. */
-  private runOverSsh(a: Extract<Action, { kind: "agent" }>, epoch: number): void {
-    const op = this.state.operation;
-    const plan = op?.opId === a.opId ? op.plan : undefined;
-    const call = {
-      opId: a.opId,
-      key: a.key,
-      host: a.request.host,
-      callId: a.request.opId,
-      action: a.request.request,
-      donor: plan?.kind === "rebuild" ? plan.source : null,
-    };
-    const result = (via: "reply" | "done", r: AgentResult) => {
-      if (!r.ok) {
-        this.d.log.warn(
-          { opId: a.opId, host: call.host, action: call.action.action, error: r.error },
-          "ssh call failed",
-        );
-      }
-      this.push({ kind: "agent-result", opId: a.opId, key: a.key, via, result: r });
-    };
-    if (!this.isLeaderOf(epoch)) {
-      result("reply", sshRefusal(call, "lost the leader lease; not run"));
-      return;
-    }
-    this.ssh.run(call, {
-      result,
-      progress: (progress) =>
-        this.push({ kind: "agent-progress", opId: a.opId, key: a.key, progress }),
-    });
-  }
-
-  private reply(requestId: string, reply: CommandReply): void {
-    const msg = this.replies.get(requestId);
-    if (!msg) return;
-    this.replies.delete(requestId);
-    msg.respond(
-      JSON.stringify(mustParse(CommandReplyMessage, envelope("command-reply", this.d.id, reply))),
-    );
-  }
-
-  private respondError(msg: Msg, verb: string, error: ReturnType<typeof errorBody>): void {
-    // The verb comes from the subject: any token at all, so it is clipped to fit the reply.
-    const reply: CommandReply = { ok: false, verb: verb.slice(0, VERB_MAX), error };
-    msg.respond(JSON.stringify(envelope("command-reply", this.d.id, reply)));
-  }
-
-  private async onCommand(msg: Msg, viaLeaderSubject: boolean): Promise<void> {
-    const verb = msg.subject.split(".").pop() ?? "";
-    const parsed = parseCommand(verb, msg.data);
-    if (!parsed.ok) {
-      this.respondError(msg, verb, parsed.error);
-      return;
-    }
-    if (!this.acting()) {
-      // A stale subscription on the leader subject stays silent: the real leader answers.
-      if (viaLeaderSubject) return;
-      try {
-        const r = await this.d.nc.request(leaderCmdSubject(this.cluster, verb), msg.data, {
-          timeout: 10_000,
-        });
-        msg.respond(r.data);
-      } catch (err) {
-        this.respondError(
-          msg,
-          verb,
-          errorBody(
-            "NOT_LEADER",
-            `no decider leads ${this.cluster} right now: ${(err as Error).message}`,
-          ),
-        );
-      }
-      return;
-    }
-    this.requestCounter += 1;
-    const requestId = `${this.d.id}-${this.requestCounter}`;
-    this.replies.set(requestId, msg);
-    this.push({
-      kind: "command",
-      requestId,
-      command: { verb: verb as CommandVerb, payload: parsed.value } as Command,
-    });
-  }
-}
-
-function agentFailure(
-  req: AgentRequest,
-  code: "TIMEOUT" | "SERVER_UNREACHABLE" | "NOT_LEADER" | "INTERNAL",
-  message: string,
-): AgentResult {
-  return {
-    host: req.host,
-    opId: req.opId,
-    ok: false,
-    durationMs: 0,
-    data: {},
-    error: errorBody(code, message),
-  };
-}
-
-/**
- * One request to a host agent; always resolves. No reply within timeoutMs → TIMEOUT, no
- * agent serving the host → SERVER_UNREACHABLE (both safe to send again: the agent answers
- * a repeated opId with the operation's state instead of running it twice). A refusal for
- * the lease's sake (not yet visible to the agent) is sent again after a pause.
- */
-export function runAgentRequest(
-  nc: NatsConnection,
-  req: AgentRequest,
-  opts: { timeoutMs: number; source: string; mayAct: () => boolean },
-): Promise<AgentResult> {
-  return retryLeaseRefusals((timeoutMs) => sendAgentRequest(nc, req, { ...opts, timeoutMs }), opts);
-}
-
-async function sendAgentRequest(
-  nc: NatsConnection,
-  req: AgentRequest,
-  opts: { timeoutMs: number; source: string; mayAct: () => boolean },
-): Promise<AgentResult> {
-  if (!opts.mayAct()) return agentFailure(req, "NOT_LEADER", "lost the leader lease; not sent");
-  const action = req.request.action;
-  let msg: unknown;
-  try {
-    msg = mustParse(AgentRequestMessage, envelope("agent-request", opts.source, req));
-  } catch (err) {
-    return agentFailure(req, "INTERNAL", `invalid agent request: ${(err as Error).message}`);
-  }
-  try {
-    const reply = await nc.request(subjects.agent(req.host, action), JSON.stringify(msg), {
-      timeout: opts.timeoutMs,
-    });
-    const parsed = parseMessage(AgentResultMessage, reply.data);
-    if (!parsed.ok) {
-      return agentFailure(
-        req,
-        "INTERNAL",
-        `agent ${req.host} sent an invalid result: ${parsed.error.message}`,
-      );
-    }
-    return parsed.value.payload;
-  } catch (err) {
-    if (err instanceof errors.RequestError && err.isNoResponders()) {
-      return agentFailure(req, "SERVER_UNREACHABLE", `no agent serves host ${req.host}`);
-    }
-    if (err instanceof errors.NoRespondersError) {
-      return agentFailure(req, "SERVER_UNREACHABLE", `no agent serves host ${req.host}`);
-    }
-    return agentFailure(
-      req,
-      "TIMEOUT",
-      `agent ${req.host} did not answer ${action} within ${opts.timeoutMs} ms: ${(err as Error).message}`,
-    );
   }
 }

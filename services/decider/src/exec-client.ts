@@ -16,8 +16,8 @@ import {
   parseMessage,
   subjects,
 } from "@marina/contracts";
-import { createInbox, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import type { Bus } from "./bus.js";
 import { retryLeaseRefusals } from "./lease-retry.js";
 
 export interface StepOptions {
@@ -44,38 +44,28 @@ function failed(req: ExecRequest, code: "EXECUTOR_LOST" | "NOT_LEADER", msg: str
   return r;
 }
 
-export function runStep(
-  nc: NatsConnection,
-  req: ExecRequest,
-  opts: StepOptions,
-): Promise<ExecResult> {
-  return retryLeaseRefusals((timeoutMs) => sendStep(nc, req, { ...opts, timeoutMs }), opts);
+export function runStep(bus: Bus, req: ExecRequest, opts: StepOptions): Promise<ExecResult> {
+  return retryLeaseRefusals((timeoutMs) => sendStep(bus, req, { ...opts, timeoutMs }), opts);
 }
 
-async function sendStep(
-  nc: NatsConnection,
-  req: ExecRequest,
-  opts: StepOptions,
-): Promise<ExecResult> {
+async function sendStep(bus: Bus, req: ExecRequest, opts: StepOptions): Promise<ExecResult> {
   if (!opts.mayAct()) return failed(req, "NOT_LEADER", "lost the leader lease; step not sent");
-  const beatTo = createInbox();
+  const beatTo = bus.inbox();
   const msg = mustParse(
     ExecRequestMessage,
     envelope("exec-request", opts.source, { ...req, beatTo }),
   );
   const lostAfter = opts.lostAfterMs ?? BEAT_LOST_MS;
   let lastBeat = performance.now();
-  const beats = nc.subscribe(beatTo, {
-    callback: (_err, m) => {
-      // Only this step's beat counts: junk on the inbox must not keep a lost step alive.
-      const beat = parseMessage(ExecBeat, m.data);
-      if (beat.ok && beat.value.stepId === req.stepId) {
-        lastBeat = performance.now();
-        return;
-      }
-      const error = beat.ok ? `a beat of step ${beat.value.stepId}` : beat.error;
-      opts.log?.warn({ subject: m.subject, stepId: req.stepId, error }, "invalid beat skipped");
-    },
+  const beats = bus.subscribe(beatTo, (m) => {
+    // Only this step's beat counts: junk on the inbox must not keep a lost step alive.
+    const beat = parseMessage(ExecBeat, m.data);
+    if (beat.ok && beat.value.stepId === req.stepId) {
+      lastBeat = performance.now();
+      return;
+    }
+    const error = beat.ok ? `a beat of step ${beat.value.stepId}` : beat.error;
+    opts.log?.warn({ subject: m.subject, stepId: req.stepId, error }, "invalid beat skipped");
   });
   let watchdog: NodeJS.Timeout | undefined;
   const silent = new Promise<ExecResult>((resolve) => {
@@ -97,9 +87,9 @@ async function sendStep(
   });
   const answered = (async (): Promise<ExecResult> => {
     try {
-      await nc.flush(); // the beat subscription is on the server before the request
-      const reply = await nc.request(subjects.exec(req.cluster), JSON.stringify(msg), {
-        timeout: opts.timeoutMs,
+      await bus.flush(); // the beat subscription is on the server before the request
+      const reply = await bus.request(subjects.exec(req.cluster), JSON.stringify(msg), {
+        timeoutMs: opts.timeoutMs,
       });
       const parsed = parseMessage(ExecResultMessage, reply.data);
       if (!parsed.ok) {

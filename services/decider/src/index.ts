@@ -1,4 +1,29 @@
-export { buildApp, type DeciderApp, type DeciderOptions } from "./app.js";
-export { ClusterRunner, leaderCmdSubject, type RecordedInput } from "./cluster-runner.js";
+// Public entry of @marina/decider: start a decider in-process, or build it over your own
+// bus and KV (tests).
+export {
+  type AppDeps,
+  buildApp as buildDeciderApp,
+  DEFAULT_LEASE_TTL_MS,
+  type DeciderApp,
+} from "./app.js";
+export type { Bus, BusMsg, BusSubscription } from "./bus.js";
+export { type Clock, systemClock } from "./clock.js";
+export {
+  ClusterRunner,
+  type DecisionStore,
+  type LeaderView,
+  type RecordedInput,
+} from "./cluster-runner.js";
+export { leaderCmdSubject } from "./commands.js";
+export type { DeciderBuckets, KvBucket } from "./kv.js";
 export { LEASE_BUCKET, Lease, type LeaseRecord, readLease, STATE_BUCKET } from "./lease.js";
+export { natsBus } from "./nats-bus.js";
+/** Former names of startDecider and its options, kept for existing callers. */
+export {
+  connectNatsWithRetry,
+  type StartDeciderOptions,
+  type StartDeciderOptions as DeciderOptions,
+  startDecider,
+  startDecider as buildApp,
+} from "./start.js";
 export { mergeOnTakeover, StateStore } from "./store.js";

@@ -17,7 +17,7 @@ import {
   type LeaseRecord,
   parseLeaseRecord,
 } from "@marina/lease-fence";
-import type { KV } from "@nats-io/kv";
+import type { KvBucket } from "./kv.js";
 
 export { LEASE_BUCKET, type LeaseRecord };
 export const STATE_BUCKET = "marina_state";
@@ -46,8 +46,8 @@ export class Lease {
   private stopped = false;
 
   constructor(
-    private readonly leases: KV,
-    private readonly state: KV,
+    private readonly leases: KvBucket,
+    private readonly state: KvBucket,
     private readonly opts: LeaseOptions,
   ) {}
 
@@ -167,7 +167,10 @@ export class Lease {
 }
 
 /** Reads the current lease record (for executors, agents and status). */
-export async function readLease(leases: KV, cluster: string): Promise<LeaseRecord | undefined> {
+export async function readLease(
+  leases: KvBucket,
+  cluster: string,
+): Promise<LeaseRecord | undefined> {
   const e = await leases.get(cluster);
   if (e?.operation !== "PUT" || e.value.length === 0) return undefined;
   return parseLeaseRecord(e.value);

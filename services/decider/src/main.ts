@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// marina-decider --config marina.yaml [--id decider-a]
+// marina-decider --config marina.yaml [--id decider-a] [--lease-ttl-ms 3000]
+// Reads the flags and the config, connects to NATS and starts the decider (see start.ts);
+// stops cleanly on SIGINT/SIGTERM, releasing its leases.
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { loadConfigFile, MarinaError, resolveSecret } from "@marina/contracts";
-import { connect } from "@nats-io/transport-node";
+import { loadConfigFile, MarinaError } from "@marina/contracts";
 import { pino } from "pino";
-import { buildApp } from "./app.js";
+import { connectNatsWithRetry, startDecider } from "./start.js";
 
 const { values } = parseArgs({
   options: {
@@ -20,8 +21,8 @@ async function main() {
   if (!values.config) throw new MarinaError("VALIDATION_FAILED", "--config <file> is required");
   const config = loadConfigFile(values.config);
   const id = values.id ?? `decider-${hostname()}-${process.pid}`;
-  const nc = await connectWithRetry(config.nats);
-  const app = await buildApp({
+  const nc = await connectNatsWithRetry(config.nats, log);
+  const app = await startDecider({
     config,
     id,
     nc,
@@ -36,30 +37,6 @@ async function main() {
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
-}
-
-async function connectWithRetry(n: {
-  servers: string[];
-  user?: string;
-  password?: Parameters<typeof resolveSecret>[0];
-}) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await connect({
-        servers: n.servers,
-        user: n.user,
-        pass: n.password ? resolveSecret(n.password) : undefined,
-        maxReconnectAttempts: -1,
-        name: "marina-decider",
-      });
-    } catch (err) {
-      const delay = Math.min(5000, 250 * attempt);
-      log.error(
-        `cannot reach NATS at ${n.servers.join(",")}: ${(err as Error).message}; retrying in ${delay} ms`,
-      );
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
 }
 
 main().catch((err: unknown) => {

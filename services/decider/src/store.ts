@@ -1,7 +1,7 @@
 // Persists the decider-core state per cluster in KV `marina_state` (key `<cluster>.decider`),
 // so a new leader resumes the operation the old one started.
 import type { DeciderState } from "@marina/decider-core";
-import type { KV } from "@nats-io/kv";
+import type { KvBucket } from "./kv.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -14,7 +14,7 @@ export class StateStore {
   /** KV revision of our last read or write; 0 = the key did not exist. */
   private revision = 0;
   constructor(
-    private readonly kv: KV,
+    private readonly kv: KvBucket,
     private readonly cluster: string,
   ) {}
 

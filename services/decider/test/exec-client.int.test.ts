@@ -7,6 +7,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type Logger, pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runStep } from "../src/exec-client.js";
+import { natsBus } from "../src/nats-bus.js";
 
 const req: ExecRequest = {
   cluster: "main",
@@ -55,7 +56,7 @@ describe("runStep and the executor's beats", () => {
   async function stepAgainst(beat: (stepId: string) => string, timeoutMs: number, log?: Logger) {
     const stop = silentExecutor(beat);
     try {
-      return await runStep(nc, req, {
+      return await runStep(natsBus(nc), req, {
         timeoutMs,
         source: "test",
         mayAct: () => true,

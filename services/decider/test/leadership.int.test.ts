@@ -1,51 +1,14 @@
 // Leader election and command routing between real deciders over a real nats-server.
-import type { MarinaConfig } from "@marina/contracts";
 import { CommandReplyMessage, parseMessage } from "@marina/contracts";
 import { makeLabDir, type NatsServer, removeTree, startNats, waitFor } from "@marina/lab";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp, type DeciderApp } from "../src/app.js";
+import type { DeciderApp } from "../src/app.js";
 import { LEASE_BUCKET, readLease } from "../src/lease.js";
-
-const config: MarinaConfig = {
-  nats: { servers: [] },
-  clusters: [
-    {
-      name: "main",
-      servers: [
-        { name: "db1", host: "127.0.0.1", port: 1, neverPromote: false },
-        { name: "db2", host: "127.0.0.1", port: 2, neverPromote: false },
-      ],
-      admin: { user: "marina", password: { value: "x" } },
-      replication: { user: "repl", password: { value: "x" } },
-      semiSync: false,
-      monitor: {
-        intervalMs: 500,
-        connectTimeoutMs: 500,
-        queryTimeoutMs: 1000,
-        backoffMinMs: 100,
-        backoffMaxMs: 2000,
-      },
-      failover: {
-        auto: true,
-        failuresBeforeDead: 1,
-        replicaQuietMs: 3000,
-        cooldownMs: 60000,
-        windowMs: 3600000,
-        maxPerWindow: 3,
-        maxLagSeconds: 30,
-        requireSemiSync: false,
-        enforceReadOnly: true,
-        restoreWrites: true,
-        autoRejoin: true,
-        autoRebuild: false,
-        drainTimeoutMs: 30000,
-      },
-    },
-  ],
-};
+import { startDecider } from "../src/start.js";
+import { config } from "./fixtures.js";
 
 describe("decider leadership", () => {
   let dir: string;
@@ -57,7 +20,7 @@ describe("decider leadership", () => {
   async function decider(id: string) {
     const nc = await connect({ servers: nats.url });
     conns.push(nc);
-    const app = await buildApp({ config, id, nc, log, leaseTtlMs: 1500, renewEveryMs: 250 });
+    const app = await startDecider({ config, id, nc, log, leaseTtlMs: 1500, renewEveryMs: 250 });
     apps.push(app);
     return app;
   }

@@ -1,21 +1,23 @@
 import {
   BEAT_INTERVAL_MS,
+  ExecBeat,
   ExecRequest,
   type MarinaConfig,
   MarinaError,
   parseClusterSubject,
+  QUEUE_GROUPS,
   subjects,
 } from "@marina/contracts";
 import { kvLeaseSource, LeaseFence, type LeaseSource } from "@marina/lease-fence";
+import { type Logger, systemClock } from "@marina/runtime";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import { type Clock, systemClock } from "./clock.js";
-import { type Connector, connectMariadb } from "./db.js";
+import type { Clock } from "./clock.js";
+import { type Connector, connectSession } from "./db.js";
 import { DEFAULT_OPTIONS, type ExecutorOptions, handleExecRequest } from "./handler.js";
-import type { Logger } from "./logger.js";
 import { resolveClusters } from "./targets.js";
 
 /** Every executor subscribes in this queue group: one member gets each request. */
-export const QUEUE_GROUP = "executors";
+export const QUEUE_GROUP = QUEUE_GROUPS.executors;
 
 export interface AppDeps {
   /** A connected NATS client; the app does not close it. */
@@ -58,7 +60,7 @@ export function buildApp(deps: AppDeps): ExecutorApp {
     id: deps.id,
     clusters,
     fence,
-    connect: deps.db ?? connectMariadb,
+    connect: deps.db ?? connectSession,
     clock,
     log,
     options: { ...DEFAULT_OPTIONS, ...deps.options },
@@ -84,7 +86,7 @@ export function buildApp(deps: AppDeps): ExecutorApp {
     }
     if (!beatTo) return () => {};
     const to = beatTo;
-    const beat = encoder.encode(JSON.stringify({ stepId, executor: deps.id }));
+    const beat = encoder.encode(JSON.stringify(ExecBeat.parse({ stepId, executor: deps.id })));
     const send = () => {
       try {
         deps.bus.publish(to, beat);

@@ -1,10 +1,5 @@
-/** Time as a dependency, so waits and durations can be driven by tests. */
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
+// What the executor needs of @marina/runtime's Clock: wall time for durations and waits it
+// can sleep through (tests drive both with a fake).
+import type { Clock as RuntimeClock } from "@marina/runtime";
 
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
-};
+export type Clock = Pick<RuntimeClock, "now" | "sleep">;

@@ -1,7 +1,15 @@
-import mariadb, { type Connection } from "mariadb";
-import { classifyDbError, errnoOf } from "./db-errors.js";
-import type { Logger } from "./logger.js";
-import type { Row } from "./rows.js";
+// The executor's session: one connection (@marina/mariadb's connector, strict timeouts) to
+// one server for the duration of one step; every failure comes out as a MarinaError
+// (@marina/mariadb's table).
+import {
+  closeConnection,
+  connectMariadb,
+  type DbConnection,
+  errnoOf,
+  marinaErrorOf,
+  type Row,
+} from "@marina/mariadb";
+import type { Logger } from "@marina/runtime";
 import type { Statement } from "./sql.js";
 
 /** One connection to one server, for the duration of one step. */
@@ -30,29 +38,22 @@ export interface ConnectOptions {
 
 export type Connector = (target: DbTarget, opts: ConnectOptions, log: Logger) => Promise<Session>;
 
-/** Opens a fresh connection with strict timeouts; errors come out as MarinaError. */
-export const connectMariadb: Connector = async (target, opts, log) => {
-  let conn: Connection;
+/** Opens a fresh connection; errors come out as MarinaError. */
+export const connectSession: Connector = async (target, opts, log) => {
+  let conn: DbConnection;
   try {
-    conn = await mariadb.createConnection({
+    conn = await connectMariadb({
       host: target.host,
       port: target.port,
       user: target.user,
       password: target.password,
-      connectTimeout: opts.connectTimeoutMs,
-      socketTimeout: opts.socketTimeoutMs,
-      bigIntAsNumber: true,
-      insertIdAsNumber: true,
-      decimalAsNumber: true,
-      multipleStatements: false,
-      // Never log statement parameters: CHANGE MASTER carries the replication password.
-      logParam: false,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      socketTimeoutMs: opts.socketTimeoutMs,
     });
   } catch (err) {
-    throw classifyDbError(err, target.label);
+    throw marinaErrorOf(err, target.label);
   }
   let broken = false;
-  // An idle connection to a killed server emits 'error'; unhandled, it would crash the process.
   conn.on("error", (err: Error) => {
     broken = true;
     log.warn({ errno: errnoOf(err), msg: err.message.split("\n")[0] }, "database connection error");
@@ -61,7 +62,7 @@ export const connectMariadb: Connector = async (target, opts, log) => {
     try {
       return await p();
     } catch (err) {
-      const e = classifyDbError(err, target.label);
+      const e = marinaErrorOf(err, target.label);
       if (e.code === "SERVER_UNREACHABLE") broken = true;
       throw e;
     }
@@ -76,20 +77,7 @@ export const connectMariadb: Connector = async (target, opts, log) => {
       guard(async () => {
         await conn.query(stmt.sql, stmt.params ? [...stmt.params] : undefined);
       }),
-    close: async () => {
-      if (broken) {
-        conn.destroy();
-        return;
-      }
-      // end() waits for the server's answer to COM_QUIT; never let that hold a reply up.
-      const timer = setTimeout(() => conn.destroy(), 1000);
-      try {
-        await conn.end();
-      } catch {
-        conn.destroy();
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    // A reply must never wait on COM_QUIT: closeConnection destroys after 1 s.
+    close: () => closeConnection(conn, { broken }),
   };
 };

@@ -10,9 +10,9 @@ import {
   mustParse,
 } from "@marina/contracts";
 import type { LeaseFence } from "@marina/lease-fence";
+import type { Logger } from "@marina/runtime";
 import type { Clock } from "./clock.js";
 import type { Connector } from "./db.js";
-import type { Logger } from "./logger.js";
 import { admit } from "./request.js";
 import { runStep, StepError, socketTimeoutFor } from "./steps/index.js";
 import type { ResolvedCluster } from "./targets.js";

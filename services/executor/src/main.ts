@@ -1,46 +1,34 @@
 #!/usr/bin/env node
 // marina-executor --config marina.yaml [--id e1]: serves exec requests until SIGTERM/SIGINT.
+// A bad config or argument is one line on stderr and exit code 2 (@marina/runtime).
+import { hostname } from "node:os";
 import { loadConfigFile } from "@marina/contracts";
-import { parseArgs } from "./args.js";
-import { startExecutor } from "./index.js";
-import { createLogger } from "./logger.js";
+import { createLogger, defaultId, handleShutdown, parseArgs, runMain } from "@marina/runtime";
+import { EXECUTOR_ARGS } from "./args.js";
+import { startExecutor } from "./start.js";
 
-async function main(): Promise<void> {
-  let args: ReturnType<typeof parseArgs>;
-  try {
-    args = parseArgs(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    process.exit(2);
-  }
-  const log = createLogger();
+void runMain(EXECUTOR_ARGS.program, async () => {
+  const args = parseArgs(EXECUTOR_ARGS, process.argv.slice(2));
   const config = loadConfigFile(args.config);
+  const id = args.id ?? defaultId(`${hostname()}-${process.pid}`, "executor");
+  const log = createLogger({ service: "executor" });
+  // A signal while NATS is still unreachable ends the process at once (nothing to close).
+  const shutdown = handleShutdown({ log });
   const options = {
-    ...(args.connectTimeoutMs !== undefined ? { connectTimeoutMs: args.connectTimeoutMs } : {}),
-    ...(args.socketTimeoutMs !== undefined ? { socketTimeoutMs: args.socketTimeoutMs } : {}),
+    ...(args["connect-timeout-ms"] !== undefined
+      ? { connectTimeoutMs: args["connect-timeout-ms"] }
+      : {}),
+    ...(args["socket-timeout-ms"] !== undefined
+      ? { socketTimeoutMs: args["socket-timeout-ms"] }
+      : {}),
   };
   const executor = await startExecutor({
     config,
-    id: args.id,
+    id,
     log,
     options,
+    signal: shutdown.signal,
     ...(args.nats ? { natsUrl: args.nats } : {}),
   });
-  const stop = (signal: string) => {
-    log.info({ signal }, "stopping");
-    executor.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err: (err as Error).message }, "stop failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`marina-executor: ${(err as Error).message}\n`);
-  process.exit(1);
+  shutdown.closeWith(() => executor.close());
 });

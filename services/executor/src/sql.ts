@@ -112,13 +112,6 @@ export function masterGtidWait(pos: string, timeoutMs: number): Statement {
   };
 }
 
-export const SELECT_SERVER_STATE =
-  "SELECT @@version AS version, @@server_id AS server_id, @@read_only AS read_only, " +
-  "@@log_bin AS log_bin, @@log_slave_updates AS log_slave_updates, " +
-  "@@gtid_domain_id AS gtid_domain_id, @@gtid_strict_mode AS gtid_strict_mode, " +
-  "@@gtid_binlog_pos AS gtid_binlog_pos, @@gtid_binlog_state AS gtid_binlog_state, " +
-  "@@gtid_current_pos AS gtid_current_pos, @@gtid_slave_pos AS gtid_slave_pos, " +
-  "CONNECTION_ID() AS connection_id";
 export const SELECT_GTID_POSITIONS =
   "SELECT @@gtid_binlog_pos AS gtid_binlog_pos, @@gtid_slave_pos AS gtid_slave_pos, " +
   "@@gtid_current_pos AS gtid_current_pos";
@@ -128,8 +121,6 @@ export const SELECT_SLAVE_POS = "SELECT @@gtid_slave_pos AS gtid_slave_pos";
 export const SELECT_SEMI_SYNC_ENABLED =
   "SELECT @@rpl_semi_sync_master_enabled AS master, @@rpl_semi_sync_slave_enabled AS slave";
 export const SHOW_ALL_SLAVES = "SHOW ALL SLAVES STATUS";
-export const SHOW_SEMI_SYNC_VARIABLES = "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync%'";
-export const SHOW_SEMI_SYNC_STATUS = "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'";
 export const SELECT_THREADS =
   "SELECT ID AS id, USER AS user, HOST AS host, COMMAND AS command, STATE AS state " +
   "FROM information_schema.PROCESSLIST";

@@ -57,17 +57,6 @@ export function keepReason(t: ThreadInfo, f: ThreadFilter): KeepReason | undefin
   return undefined;
 }
 
-/** Client connections: everything but system, replication, Marina's own sessions. */
-export function isClientThread(t: ThreadInfo, ownId: number, protectedUsers: ReadonlySet<string>) {
-  const r = keepReason(t, {
-    ownId,
-    protectedUsers,
-    privilegedUsers: new Set(),
-    includePrivileged: true,
-  });
-  return r === undefined;
-}
-
 export function partitionThreads(
   threads: readonly ThreadInfo[],
   f: ThreadFilter,

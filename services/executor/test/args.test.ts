@@ -1,17 +1,12 @@
+import { parseArgs } from "@marina/runtime";
 import { describe, expect, it } from "vitest";
-import { parseArgs } from "../src/args.js";
+import { EXECUTOR_ARGS } from "../src/args.js";
 
-describe("parseArgs", () => {
-  it("reads flags in both forms and defaults the id", () => {
-    expect(parseArgs(["--config", "m.yaml"], "h-1")).toEqual({
-      config: "m.yaml",
-      id: "h-1",
-      nats: undefined,
-      connectTimeoutMs: undefined,
-      socketTimeoutMs: undefined,
-    });
+describe("the executor's flags", () => {
+  it("reads flags in both forms", () => {
+    expect(parseArgs(EXECUTOR_ARGS, ["--config", "m.yaml"])).toEqual({ config: "m.yaml" });
     expect(
-      parseArgs([
+      parseArgs(EXECUTOR_ARGS, [
         "--config=m.yaml",
         "--id",
         "e1",
@@ -19,7 +14,7 @@ describe("parseArgs", () => {
         "--socket-timeout-ms",
         "900",
       ]),
-    ).toMatchObject({ config: "m.yaml", id: "e1", nats: "nats://x:1", socketTimeoutMs: 900 });
+    ).toEqual({ config: "m.yaml", id: "e1", nats: "nats://x:1", "socket-timeout-ms": 900 });
   });
 
   it.each([
@@ -28,6 +23,6 @@ describe("parseArgs", () => {
     [["--config", "m", "--bogus", "1"], "--bogus"],
     [["--config", "m", "--connect-timeout-ms", "0"], "--connect-timeout-ms"],
   ])("%j fails naming %s", (argv, path) => {
-    expect(() => parseArgs(argv, "h")).toThrow(expect.objectContaining({ path }));
+    expect(() => parseArgs(EXECUTOR_ARGS, argv)).toThrow(expect.objectContaining({ path }));
   });
 });

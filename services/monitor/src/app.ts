@@ -14,11 +14,11 @@ import {
   type Secret,
   subjects,
 } from "@marina/contracts";
+import { type Connector, connectMariadb } from "@marina/mariadb";
+import { type Logger, systemClock } from "@marina/runtime";
 import Fastify, { type FastifyInstance } from "fastify";
-import type { Logger } from "pino";
-import { type Connector, mariadbConnector } from "./db.js";
 import { MonitorMetrics } from "./metrics.js";
-import { type Clock, monotonicClock, ServerProber, socketTimeoutFor } from "./prober.js";
+import { type Clock, ServerProber, socketTimeoutFor } from "./prober.js";
 import { type ConfiguredServer, deriveTopology, sameTopology } from "./topology.js";
 
 /** What the app needs from NATS; core publish lands in the JetStream stream too. */
@@ -83,8 +83,8 @@ export function sourceOf(monitorId: string): string {
 
 export function buildApp(deps: AppDeps): MonitorApp {
   const { bus, log, config, monitorId } = deps;
-  const clock = deps.clock ?? monotonicClock;
-  const connect = deps.connect ?? mariadbConnector;
+  const clock = deps.clock ?? systemClock;
+  const connect = deps.connect ?? connectMariadb;
   const source = sourceOf(monitorId);
   const metrics = new MonitorMetrics();
   const clusters = new Map<string, ClusterState>();
@@ -182,6 +182,8 @@ export function buildApp(deps: AppDeps): MonitorApp {
           password,
           connectTimeoutMs: c.monitor.connectTimeoutMs,
           socketTimeoutMs: socketTimeoutFor(c.monitor),
+          // The probe is constant SQL sent as one round trip (see @marina/mariadb probeSql).
+          multipleStatements: true,
         },
         settings: c.monitor,
         connect,

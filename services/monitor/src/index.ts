@@ -1,13 +1,8 @@
 // Public entry of @marina/monitor: start a monitor in-process, or use its pure parts.
 export { type AppDeps, type Bus, buildApp, type MonitorApp, sourceOf } from "./app.js";
-export { classifyError, type ProbeError } from "./classify.js";
-export { type Connector, type DbConnection, type DbTarget, mariadbConnector } from "./db.js";
-export { createLogger } from "./log.js";
 export { MonitorMetrics } from "./metrics.js";
-export { connectNatsWithRetry } from "./nats.js";
-export { type ProbeRows, splitProbeResult, toObservation } from "./observation.js";
-export { type Clock, monotonicClock, ServerProber } from "./prober.js";
-export { updateQuiet } from "./quiet.js";
+export { type Clock, ServerProber } from "./prober.js";
+export { progressOf, updateQuiet } from "./quiet.js";
 export { nextSample } from "./sample.js";
 export { type MonitorHandle, type StartMonitorOptions, startMonitor } from "./start.js";
 export {

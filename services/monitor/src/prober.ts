@@ -2,12 +2,21 @@
 // immediate report when the connection refuses or drops. It keeps no opinion about what a
 // failure means; it reports what it saw with a kind (see classify.ts).
 import type { HealthSample, MonitorSettings } from "@marina/contracts";
-import type { Logger } from "pino";
-import { backoffDelay } from "./backoff.js";
-import { classifyError, PROBE_TIMEOUT, type ProbeError } from "./classify.js";
-import { type Connector, closeConnection, type DbConnection, type DbTarget } from "./db.js";
-import { progressOf, splitProbeResult, toObservation } from "./observation.js";
-import { emptyQuiet, type QuietState, updateQuiet } from "./quiet.js";
+import {
+  type Connector,
+  closeConnection,
+  type DbConnection,
+  type DbTarget,
+  DISKS_SQL,
+  PROBE_TIMEOUT,
+  type ProbeError,
+  probeErrorOf,
+  probeSql,
+  splitProbeResult,
+  toObservation,
+} from "@marina/mariadb";
+import { backoffDelay, type Logger, type Clock as RuntimeClock } from "@marina/runtime";
+import { emptyQuiet, progressOf, type QuietState, updateQuiet } from "./quiet.js";
 import {
   initialCounters,
   nextSample,
@@ -15,14 +24,9 @@ import {
   type ProbeOutcome,
   type ServerIdentity,
 } from "./sample.js";
-import { DISKS_SQL, probeSql } from "./sql.js";
 
-export interface Clock {
-  /** Monotonic milliseconds (performance.now() by default). */
-  now(): number;
-}
-
-export const monotonicClock: Clock = { now: () => performance.now() };
+/** The prober measures and schedules in monotonic time only. */
+export type Clock = Pick<RuntimeClock, "monotonic">;
 
 export interface ProberOptions {
   readonly id: ServerIdentity;
@@ -113,7 +117,7 @@ export class ServerProber {
     }
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    const startedAt = this.#o.clock.now();
+    const startedAt = this.#o.clock.monotonic();
     this.#inFlight = this.#probe(scheduled)
       .catch((err: unknown) => this.#o.log.error({ err }, "probe failed unexpectedly"))
       .finally(() => {
@@ -126,7 +130,10 @@ export class ServerProber {
           setImmediate(() => this.probeNow(again));
           return;
         }
-        const wait = Math.max(0, startedAt + this.#o.settings.intervalMs - this.#o.clock.now());
+        const wait = Math.max(
+          0,
+          startedAt + this.#o.settings.intervalMs - this.#o.clock.monotonic(),
+        );
         this.#timer = setTimeout(() => this.probeNow(true), wait);
       });
   }
@@ -169,7 +176,7 @@ export class ServerProber {
     const conn = this.#conn ?? (await this.#connect(scheduled));
     if (!conn || this.#stopped) return;
     const withDisks = this.#disks === true;
-    const t0 = this.#o.clock.now();
+    const t0 = this.#o.clock.monotonic();
     let result: unknown;
     try {
       result = await this.#withDeadline(conn, conn.query(probeSql(withDisks)));
@@ -177,7 +184,7 @@ export class ServerProber {
       this.#fail(conn, err);
       return;
     }
-    const now = this.#o.clock.now();
+    const now = this.#o.clock.monotonic();
     const latencyMs = now - t0;
     let outcome: ProbeOutcome;
     try {
@@ -186,7 +193,7 @@ export class ServerProber {
       this.#quiet = quiet.state;
       outcome = { ok: true, latencyMs, observation: toObservation(rows, quiet.quietMs) };
     } catch (err) {
-      outcome = { ok: false, error: { ...classifyError(err), kind: "other" } };
+      outcome = { ok: false, error: { ...probeErrorOf(err), kind: "other" } };
     }
     if (conn === this.#conn) this.#report(outcome);
   }
@@ -196,7 +203,7 @@ export class ServerProber {
    * a probe that may not connect repeats the last error.
    */
   async #connect(scheduled: boolean): Promise<DbConnection | null> {
-    const now = this.#o.clock.now();
+    const now = this.#o.clock.monotonic();
     if (!scheduled && now < this.#nextConnectAt && this.#lastError) {
       this.#report({ ok: false, error: this.#lastError });
       return null;
@@ -206,8 +213,9 @@ export class ServerProber {
       conn = await this.#o.connect(this.#o.target);
     } catch (err) {
       this.#attempts++;
-      this.#nextConnectAt = this.#o.clock.now() + backoffDelay(this.#o.settings, this.#attempts);
-      this.#report({ ok: false, error: classifyError(err) });
+      this.#nextConnectAt =
+        this.#o.clock.monotonic() + backoffDelay(this.#o.settings, this.#attempts);
+      this.#report({ ok: false, error: probeErrorOf(err) });
       return null;
     }
     if (this.#stopped) {
@@ -257,7 +265,7 @@ export class ServerProber {
       this.#lose(conn, err);
       return;
     }
-    if (conn === this.#conn) this.#report({ ok: false, error: classifyError(err) });
+    if (conn === this.#conn) this.#report({ ok: false, error: probeErrorOf(err) });
   }
 
   /**
@@ -273,11 +281,11 @@ export class ServerProber {
       // already gone
     }
     this.#attempts = 1;
-    this.#nextConnectAt = this.#o.clock.now() + backoffDelay(this.#o.settings, 1);
+    this.#nextConnectAt = this.#o.clock.monotonic() + backoffDelay(this.#o.settings, 1);
     // Quiet tracking compares consecutive probes of one connection; continuity is lost.
     this.#quiet = emptyQuiet;
     if (this.#stopped) return;
-    this.#report({ ok: false, error: classifyError(err) });
+    this.#report({ ok: false, error: probeErrorOf(err) });
   }
 
   #report(outcome: ProbeOutcome): void {
@@ -285,7 +293,7 @@ export class ServerProber {
       this.#o.id,
       this.#counters,
       outcome,
-      this.#o.clock.now(),
+      this.#o.clock.monotonic(),
     );
     this.#counters = counters;
     if (outcome.ok) {

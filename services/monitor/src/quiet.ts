@@ -3,7 +3,23 @@
 // heartbeat counter moved between two probes. Heartbeats alone lie under write load
 // (MariaDB sends them only when the link is idle), so both are compared. Pure: time is an
 // argument.
-import type { ConnectionProgress } from "./observation.js";
+import { gtidText, nonNegInt, type Row, text } from "@marina/mariadb";
+
+/** The fields quiet tracking compares between two probes of one connection. */
+export interface ConnectionProgress {
+  readonly connection: string;
+  readonly gtidIoPos: string;
+  readonly receivedHeartbeats: number;
+}
+
+/** From one row of SHOW ALL SLAVES STATUS. */
+export function progressOf(row: Row): ConnectionProgress {
+  return {
+    connection: text(row.Connection_name),
+    gtidIoPos: gtidText(row.Gtid_IO_Pos),
+    receivedHeartbeats: nonNegInt(row.Slave_received_heartbeats),
+  };
+}
 
 export interface QuietEntry {
   readonly gtidIoPos: string;

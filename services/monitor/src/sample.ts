@@ -1,7 +1,7 @@
 // Pure bookkeeping of one server's probe history: the probe number, consecutive failures
 // and time since the last success, turned into the contract's HealthSample.
 import type { HealthSample, ServerObservation } from "@marina/contracts";
-import type { ProbeError } from "./classify.js";
+import type { ProbeError } from "@marina/mariadb";
 
 export interface ServerIdentity {
   readonly cluster: string;

@@ -5,11 +5,11 @@
 // unreachable; probing starts only once NATS is connected and the stream exists. Probing
 // with nowhere to publish would produce nothing anyone could read.
 import type { MarinaConfig } from "@marina/contracts";
+import type { Connector } from "@marina/mariadb";
+import { connectNatsWithRetry, type Logger, NatsAborted, natsCredentials } from "@marina/runtime";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { Logger } from "pino";
-import { type Bus, buildApp, type MonitorApp, secretAt } from "./app.js";
-import type { Connector } from "./db.js";
-import { connectNatsWithRetry, NatsAborted, NatsBus } from "./nats.js";
+import { type Bus, buildApp, type MonitorApp } from "./app.js";
+import { NatsBus } from "./nats.js";
 import {
   defaultHealthStream,
   type EnsureResult,
@@ -64,10 +64,7 @@ export async function startMonitor(o: StartMonitorOptions): Promise<MonitorHandl
     ...(o.env ? { env: o.env } : {}),
     ...(o.connect ? { connect: o.connect } : {}),
   });
-  const natsPass =
-    config.nats.password !== undefined
-      ? secretAt("nats.password", config.nats.password, o.env)
-      : undefined;
+  const credentials = natsCredentials(config.nats, o.env);
 
   const httpAt = o.http === undefined ? config.http : o.http === false ? undefined : o.http;
   let httpUrl: string | null = null;
@@ -95,12 +92,11 @@ export async function startMonitor(o: StartMonitorOptions): Promise<MonitorHandl
       name: `marina-monitor-${o.monitorId}`,
       log,
       signal: abort.signal,
-      ...(config.nats.user !== undefined ? { user: config.nats.user } : {}),
-      ...(natsPass !== undefined ? { pass: natsPass } : {}),
+      ...credentials,
     });
     if (abort.signal.aborted) {
       await nc.close();
-      throw new NatsAborted("stopped while connecting to NATS");
+      throw new NatsAborted();
     }
     bus.inner = new NatsBus(nc, log);
     let result: EnsureResult | "failed";

@@ -2,6 +2,7 @@
 // subscriber can read history. The monitor publishes with core NATS (no ack round trip);
 // the stream captures those publishes all the same. Several monitors may start at once, so
 // creation is idempotent: add, or update when the limits differ.
+import { HEALTH_STREAM, STREAMS } from "@marina/contracts";
 import {
   DiscardPolicy,
   JetStreamApiError,
@@ -12,9 +13,9 @@ import {
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 
-export const HEALTH_STREAM = "MARINA_HEALTH";
+export { HEALTH_STREAM };
 /** Only the monitor's subjects: other services keep their own streams. */
-export const HEALTH_STREAM_SUBJECTS = ["marina.v1.*.health.*", "marina.v1.*.observed"] as const;
+export const HEALTH_STREAM_SUBJECTS = STREAMS.health.subjects;
 
 export interface HealthStreamOptions {
   readonly name: string;

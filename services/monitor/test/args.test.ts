@@ -1,10 +1,11 @@
+import { parseArgs } from "@marina/runtime";
 import { describe, expect, it } from "vitest";
-import { defaultMonitorId, parseArgs } from "../src/args.js";
+import { MONITOR_ARGS } from "../src/args.js";
 
-describe("parseArgs", () => {
-  it("reads every flag in both spellings", () => {
+describe("the monitor's flags", () => {
+  it("reads every flag, --id and its older spelling --monitor-id", () => {
     expect(
-      parseArgs([
+      parseArgs(MONITOR_ARGS, [
         "--config",
         "m.yaml",
         "--monitor-id=m1",
@@ -12,22 +13,18 @@ describe("parseArgs", () => {
         "9101",
         "--nats=nats://x:1",
       ]),
-    ).toEqual({ config: "m.yaml", monitorId: "m1", httpPort: 9101, nats: "nats://x:1" });
+    ).toEqual({ config: "m.yaml", "monitor-id": "m1", "http-port": 9101, nats: "nats://x:1" });
+    expect(parseArgs(MONITOR_ARGS, ["--config", "m.yaml", "--id", "m2"])).toEqual({
+      config: "m.yaml",
+      id: "m2",
+    });
   });
 
   it.each([
     [[], /--config is required/],
-    [["--config"], /--config needs a value/],
-    [["--config", "a", "--bogus", "1"], /unknown argument "--bogus"/],
     [["--config", "a", "--http-port", "http"], /--http-port must be an integer/],
     [["--config", "a", "--monitor-id", "a b"], /--monitor-id must be/],
   ])("%j fails with %s", (argv, msg) => {
-    expect(() => parseArgs(argv)).toThrow(msg);
-  });
-
-  it("derives a safe default id from the host name", () => {
-    expect(defaultMonitorId("db-host.example")).toBe("db-host.example");
-    expect(defaultMonitorId("--weird host")).toBe("weird-host");
-    expect(defaultMonitorId("")).toBe("monitor");
+    expect(() => parseArgs(MONITOR_ARGS, argv)).toThrow(msg);
   });
 });

@@ -1,8 +1,7 @@
 // A fake MariaDB for unit tests of the prober and app (integration tests use real servers):
 // servers that answer with recorded rows, refuse, freeze, or drop their connections.
 import { EventEmitter } from "node:events";
-import type { DbConnection, DbTarget } from "../src/db.js";
-import { DISKS_SQL } from "../src/sql.js";
+import { type DbConnection, type DbTarget, DISKS_SQL } from "@marina/mariadb";
 
 function fatal(code: string, message: string): Error {
   return Object.assign(new Error(message), { code, fatal: true });

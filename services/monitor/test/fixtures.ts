@@ -1,26 +1,8 @@
-// Recorded probe results (see fixtures/*.json) turned into rows and samples for tests.
-import { readFileSync } from "node:fs";
+// Recorded probe results turned into rows and samples for tests. The recordings are of
+// @marina/mariadb's probe and live with it (packages/mariadb/test/fixtures/*.json).
 import type { HealthSample, ServerObservation } from "@marina/contracts";
-import { splitProbeResult, toObservation } from "../src/observation.js";
 
-interface Recorded {
-  servers: Record<string, { host: string; port: number; result: unknown }>;
-}
-
-export function recorded(name: "multi-source" | "semi-sync-broken"): Recorded {
-  const url = new URL(`./fixtures/${name}.json`, import.meta.url);
-  return JSON.parse(readFileSync(url, "utf8")) as Recorded;
-}
-
-export function observationOf(
-  rec: Recorded,
-  server: string,
-  quiet: ReadonlyMap<string, number | null> = new Map(),
-): ServerObservation {
-  const s = rec.servers[server];
-  if (!s) throw new Error(`no recorded server ${server}`);
-  return toObservation(splitProbeResult(s.result, false), quiet);
-}
+export { observationOf, recorded } from "../../../packages/mariadb/test/fixtures.js";
 
 export function sampleOf(
   cluster: string,

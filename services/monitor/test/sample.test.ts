@@ -1,6 +1,6 @@
 import { check, HealthSample } from "@marina/contracts";
+import { backoffDelay } from "@marina/runtime";
 import { describe, expect, it } from "vitest";
-import { backoffDelay } from "../src/backoff.js";
 import { initialCounters, nextSample, type ProbeOutcome } from "../src/sample.js";
 import { observationOf, recorded } from "./fixtures.js";
 

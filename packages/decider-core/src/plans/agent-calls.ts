@@ -6,12 +6,13 @@ import type { AgentCall, Operation } from "../state.js";
 // their replies and results by key. A phase is over when its steps are over, its calls
 // answered, and the long calls that name it as `until` have their final result.
 
-export interface AgentCallSpec {
+/** `P`: the plan's phase union, so a plan names only its own phases. */
+export interface AgentCallSpec<P extends string = string> {
   key: string;
   /** The phase the call belongs to (the one the plan returns with it). */
-  phase: string;
+  phase: P;
   /** For a long call: the phase that waits for its final result. */
-  until?: string;
+  until?: P;
   host: string;
   server: string;
   action: AgentAction;

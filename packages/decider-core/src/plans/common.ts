@@ -1,7 +1,9 @@
 import type { ErrorBody } from "@marina/contracts/commands";
 import type { ExecStep } from "@marina/contracts/executor";
+import type { OperationKind } from "@marina/contracts/operations";
+import { errorBody } from "@marina/contracts/parse";
 import type { DeciderOptions } from "../options.js";
-import type { DeciderState, Operation, OpStep } from "../state.js";
+import type { DeciderState, Operation, OpStep, Plan } from "../state.js";
 import type { Action, Ctx } from "../types.js";
 
 /** A step as a plan describes it; the engine gives it an id and tracks it. */
@@ -16,8 +18,12 @@ export interface StepSpec {
   promotes?: boolean;
 }
 
-export type Next =
-  | { kind: "phase"; phase: string; steps: StepSpec[]; deadlineMs: number | null; message: string }
+/**
+ * A plan's next move. `P` is the plan's phase union (FailoverPhase, ...): a driver can only
+ * name phases it knows. The persisted operation keeps its phase as a plain string.
+ */
+export type Next<P extends string = string> =
+  | { kind: "phase"; phase: P; steps: StepSpec[]; deadlineMs: number | null; message: string }
   | { kind: "done"; message: string }
   | { kind: "failed"; error: ErrorBody; message: string };
 
@@ -27,13 +33,39 @@ export interface Env {
   ctx: Ctx;
   opts: DeciderOptions;
   actions: Action[];
+  /** The plan of every operation kind, handed to the operation engine (see plans/index.ts). */
+  plans: PlanRegistry;
 }
 
-export interface PlanDriver {
+export interface PlanDriver<P extends string = string> {
   /** The current phase finished (phase "" at the start): what comes next. */
-  next(op: Operation, env: Env): Next;
+  next(op: Operation, env: Env): Next<P>;
   /** A step failed for good, a deadline passed or a cancel came: undo or give up. */
-  fail(op: Operation, env: Env, error: ErrorBody): Next;
+  fail(op: Operation, env: Env, error: ErrorBody): Next<P>;
+}
+
+/** One driver per operation kind; the mapped type makes a missing kind a compile error. */
+export type PlanRegistry = { readonly [K in OperationKind]: PlanDriver };
+
+/** An operation to start, as a command or a policy describes it. */
+export interface StartSpec {
+  kind: OperationKind;
+  plan: Plan;
+  reason: string;
+  requestId: string | null;
+  servers: Record<string, string>;
+}
+
+/**
+ * The operation's phase as one of its plan's phases (`phases`, the plan's list); null for a
+ * phase the plan does not know (a state written by another version).
+ */
+export function phaseIn<P extends string>(op: Operation, phases: readonly P[]): P | null {
+  return (phases as readonly string[]).includes(op.phase) ? (op.phase as P) : null;
+}
+
+export function unknownPhase(op: Operation): Next<never> {
+  return { kind: "failed", error: errorBody("INTERNAL", `unknown phase ${op.phase}`), message: "" };
 }
 
 export function stepsOf(op: Operation, phase: string): OpStep[] {
@@ -60,12 +92,12 @@ export function failedLanes(op: Operation, phase: string): string[] {
     .map((s) => `${s.server} ${s.step.kind}: ${s.result?.error?.message ?? "failed"}`);
 }
 
-export function phaseOf(
-  phase: string,
+export function phaseOf<P extends string>(
+  phase: P,
   steps: StepSpec[],
   deadlineMs: number | null,
   message: string,
-): Next {
+): Next<P> {
   return { kind: "phase", phase, steps, deadlineMs, message };
 }
 
@@ -106,4 +138,31 @@ export function semiSyncWasOn(op: Operation, phase: string, key: string): boolea
     previous !== null &&
     (previous as { master?: unknown }).master === true
   );
+}
+
+/**
+ * A promotion: `first` (the candidate's replication stopped and reset), then semi-sync
+ * slave off (with `semiSync`), then read_only off — the point of no return, sent through
+ * the engine's write guard.
+ */
+export function promoteSteps(server: string, first: StepSpec[], semiSync: boolean): StepSpec[] {
+  const steps = [...first];
+  let last = first[first.length - 1]!.key;
+  if (semiSync) {
+    steps.push({
+      key: "semi",
+      server,
+      step: { kind: "set-semi-sync", slave: false },
+      after: [last],
+    });
+    last = "semi";
+  }
+  steps.push({
+    key: "writable",
+    server,
+    step: { kind: "set-read-only", readOnly: false },
+    after: [last],
+    promotes: true,
+  });
+  return steps;
 }

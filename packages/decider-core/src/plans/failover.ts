@@ -3,23 +3,32 @@ import { errorBody } from "@marina/contracts/parse";
 import { chooseCandidate, type ObservationLike } from "../candidates.js";
 import { situationEvent } from "../events.js";
 import { readInspect } from "../inspect.js";
-import { connectionsTo, currentObservation, reachability } from "../knowledge.js";
-import type { FailoverPlan, Operation } from "../state.js";
+import { connectionsTo, currentObservation } from "../knowledge.js";
+import type { Operation } from "../state.js";
 import {
   type Env,
-  FENCE,
   failedLanes,
   fenceStep,
-  makesReadOnly,
   type Next,
   type PlanDriver,
+  phaseIn,
   phaseOf,
   type StepSpec,
-  semiSyncWasOn,
-  stepByKey,
   stepsOf,
-  wasSent,
+  unknownPhase,
 } from "./common.js";
+import {
+  detachPhase,
+  type FailoverPhase,
+  FailoverPhases,
+  failoverPlanOf,
+  inspectPhase,
+  promotePhase,
+  pullPhase,
+  repointPhase,
+  useGtidOf,
+} from "./failover-phases.js";
+import { undoSteps } from "./failover-undo.js";
 
 // Rule 3, failover: [fence] → inspect → drain → detach → [pull] → promote → repoint →
 // [semi-sync]. The failed primary is fenced first only when it is reachable (a forced
@@ -41,44 +50,10 @@ import {
 // primary that was only frozen gets no chance to hand the others events the candidate
 // lacks, since they are stopped in the same phase, before the promotion (earlier than the
 // repoint that used to stop them).
+//
+// The phases that only build steps are in failover-phases.ts; the undo in failover-undo.ts.
 
-/** The candidate's temporary connection for pulling from a more advanced replica. */
-export const PULL_CONNECTION = "marina_pull";
-
-function plan(op: Operation): FailoverPlan {
-  if (op.plan.kind !== "failover") throw new Error(`${op.opId} is not a failover`);
-  return op.plan;
-}
-
-function useGtidOf(usingGtid: string): "slave_pos" | "current_pos" {
-  return usingGtid === "Current_Pos" ? "current_pos" : "slave_pos";
-}
-
-function inspectPhase(op: Operation, env: Env): Next {
-  const p = plan(op);
-  const { config, now } = env.ctx;
-  const steps: StepSpec[] = [];
-  for (const s of config.servers) {
-    if (s.name === p.failed) continue;
-    // Known-unreachable servers are left out: each would only cost retries.
-    if (reachability(env.state, config, s.name, now) === "unreachable") {
-      p.skipped.push({ server: s.name, why: "unreachable" });
-      continue;
-    }
-    steps.push({
-      key: `inspect-${s.name}`,
-      server: s.name,
-      step: { kind: "inspect" },
-      bestEffort: true,
-    });
-  }
-  return phaseOf(
-    "inspect",
-    steps,
-    env.opts.phaseTimeoutMs,
-    "reading fresh positions of live replicas",
-  );
-}
+type FailoverNext = Next<FailoverPhase>;
 
 /**
  * Fresh inspections; where one failed but a monitor still reaches the server, its latest
@@ -95,8 +70,8 @@ function views(op: Operation, env: Env): Record<string, ObservationLike | null> 
   return out;
 }
 
-function choose(op: Operation, env: Env): Next {
-  const p = plan(op);
+function choose(op: Operation, env: Env): FailoverNext {
+  const p = failoverPlanOf(op);
   const { config } = env.ctx;
   const live = views(op, env);
   const choice = chooseCandidate({
@@ -160,126 +135,9 @@ function choose(op: Operation, env: Env): Next {
   );
 }
 
-/** Key of the detach step of a replica's connection to the failed primary. */
-function detachKey(server: string, connection: string): string {
-  return `detach-${server}-${connection}`;
-}
-
-/**
- * Stops every live replica's connection to the failed primary at once: the candidate's
- * (it must succeed: its relay log is drained, and nothing may apply alongside a pull) and
- * every replica to repoint (best effort: the repoint stops it again).
- */
-function detachPhase(op: Operation, env: Env): Next {
-  const p = plan(op);
-  const c = p.candidate!;
-  const steps: StepSpec[] = [
-    { key: "stop", server: c, step: { kind: "stop-replication", connection: p.connection! } },
-  ];
-  for (const r of p.repoint) {
-    steps.push({
-      key: detachKey(r.server, r.connection),
-      server: r.server,
-      step: { kind: "stop-replication", connection: r.connection },
-      bestEffort: true,
-    });
-  }
-  return phaseOf(
-    "detach",
-    steps,
-    env.opts.phaseTimeoutMs,
-    `stopping replication from ${p.failed} on ${[c, ...p.repoint.map((r) => r.server)].join(", ")}`,
-  );
-}
-
-function pullPhase(op: Operation, env: Env): Next {
-  const p = plan(op);
-  const c = p.candidate!;
-  const f = env.ctx.config.failover;
-  // The candidate's connection to the dead primary was stopped (detach): it cannot apply
-  // alongside the pull connection.
-  const steps: StepSpec[] = [];
-  let prev: string | null = null;
-  p.pulls.forEach((x, i) => {
-    const k = (n: string) => `${n}-${i}`;
-    steps.push(
-      {
-        key: k("change"),
-        server: c,
-        step: {
-          kind: "change-master",
-          connection: PULL_CONNECTION,
-          source: x.from,
-          useGtid: "slave_pos",
-        },
-        after: prev === null ? [] : [prev],
-      },
-      {
-        key: k("start"),
-        server: c,
-        step: { kind: "start-replication", connection: PULL_CONNECTION, untilGtid: x.pos },
-        after: [k("change")],
-      },
-      {
-        key: k("wait"),
-        server: c,
-        step: { kind: "wait-gtid", pos: x.pos, timeoutMs: f.drainTimeoutMs },
-        after: [k("start")],
-      },
-      {
-        key: k("stop"),
-        server: c,
-        step: { kind: "stop-replication", connection: PULL_CONNECTION },
-        after: [k("wait")],
-      },
-      {
-        key: k("reset"),
-        server: c,
-        step: { kind: "reset-replication", connection: PULL_CONNECTION },
-        after: [k("stop")],
-      },
-    );
-    prev = k("reset");
-  });
-  return phaseOf(
-    "pull",
-    steps,
-    p.pulls.length * (f.drainTimeoutMs + env.opts.stepReplyMarginMs) + env.opts.phaseTimeoutMs,
-    `pulling ${p.pulls.map((x) => `${x.pos} from ${x.from}`).join(", ")} into ${c}`,
-  );
-}
-
-function promotePhase(op: Operation, env: Env): Next {
-  const p = plan(op);
-  const c = p.candidate!;
-  const conn = p.connection!;
-  // Stopped in the detach phase; RESET SLAVE 'conn' ALL forgets it.
-  const steps: StepSpec[] = [
-    { key: "reset", server: c, step: { kind: "reset-replication", connection: conn } },
-  ];
-  let last = "reset";
-  if (env.ctx.config.semiSync) {
-    steps.push({
-      key: "semi",
-      server: c,
-      step: { kind: "set-semi-sync", slave: false },
-      after: [last],
-    });
-    last = "semi";
-  }
-  steps.push({
-    key: "writable",
-    server: c,
-    step: { kind: "set-read-only", readOnly: false },
-    after: [last],
-    promotes: true,
-  });
-  return phaseOf("promote", steps, env.opts.phaseTimeoutMs, `promoting ${c}`);
-}
-
 /** The candidate is the primary from here on, whatever happens next. */
 function adoptCandidate(op: Operation, env: Env) {
-  const p = plan(op);
+  const p = failoverPlanOf(op);
   const c = p.candidate!;
   if (env.state.primary === c) return;
   env.state.primary = c;
@@ -290,71 +148,9 @@ function adoptCandidate(op: Operation, env: Env) {
   };
 }
 
-function repointPhase(op: Operation, env: Env): Next {
-  const p = plan(op);
-  const c = p.candidate!;
-  const semi = env.ctx.config.semiSync;
-  const steps: StepSpec[] = [];
-  for (const r of p.repoint) {
-    const k = (n: string) => `${n}-${r.server}-${r.connection}`;
-    steps.push({
-      key: k("stop"),
-      server: r.server,
-      step: { kind: "stop-replication", connection: r.connection },
-      bestEffort: true,
-    });
-    let prev = k("stop");
-    if (semi) {
-      steps.push({
-        key: k("semi"),
-        server: r.server,
-        step: { kind: "set-semi-sync", master: false, slave: true },
-        after: [prev],
-        bestEffort: true,
-      });
-      prev = k("semi");
-    }
-    steps.push(
-      {
-        key: k("change"),
-        server: r.server,
-        step: { kind: "change-master", connection: r.connection, source: c, useGtid: r.useGtid },
-        after: [prev],
-        bestEffort: true,
-      },
-      {
-        key: k("start"),
-        server: r.server,
-        step: { kind: "start-replication", connection: r.connection },
-        after: [k("change")],
-        bestEffort: true,
-      },
-      {
-        key: k("verify"),
-        server: r.server,
-        step: {
-          kind: "verify-replicating",
-          connection: r.connection,
-          timeoutMs: env.opts.verifyTimeoutMs,
-        },
-        after: [k("start")],
-        bestEffort: true,
-      },
-    );
-  }
-  return phaseOf(
-    "repoint",
-    steps,
-    env.opts.phaseTimeoutMs,
-    p.repoint.length
-      ? `repointing ${p.repoint.map((r) => r.server).join(", ")} to ${c}`
-      : "no replica to repoint",
-  );
-}
-
 /** Replicas verified replicating from the new primary by the repoint. */
 function verifiedReplicas(op: Operation): string[] {
-  const p = plan(op);
+  const p = failoverPlanOf(op);
   return p.repoint
     .filter((r) =>
       stepsOf(op, "repoint").some(
@@ -369,7 +165,7 @@ function verifiedReplicas(op: Operation): string[] {
 }
 
 function finalMessage(op: Operation, env: Env): { failed: string[]; message: string } {
-  const p = plan(op);
+  const p = failoverPlanOf(op);
   const failed = failedLanes(op, "repoint");
   const skipped = p.skipped.map((s) => `${s.server} (${s.why})`);
   const repointed = verifiedReplicas(op);
@@ -387,14 +183,15 @@ function finalMessage(op: Operation, env: Env): { failed: string[]; message: str
   return { failed, message: parts.join("; ") };
 }
 
-function failWith(op: Operation, env: Env, error: ErrorBody): Next {
+function failWith(op: Operation, env: Env, error: ErrorBody): FailoverNext {
   return failoverDriver.fail(op, env, error);
 }
 
-export const failoverDriver: PlanDriver = {
+export const failoverDriver: PlanDriver<FailoverPhase> = {
   next(op, env) {
-    const p = plan(op);
-    switch (op.phase) {
+    const p = failoverPlanOf(op);
+    const phase = phaseIn(op, FailoverPhases);
+    switch (phase) {
       case "":
         if (p.fenceOld) {
           return phaseOf(
@@ -438,17 +235,17 @@ export const failoverDriver: PlanDriver = {
           error: op.error ?? errorBody("INTERNAL", "failover undone"),
           message: `failover undone: ${op.error?.message ?? ""}`,
         };
-      default:
-        return {
-          kind: "failed",
-          error: errorBody("INTERNAL", `unknown phase ${op.phase}`),
-          message: "",
-        };
+      case null:
+        return unknownPhase(op);
+      default: {
+        const never: never = phase;
+        return never;
+      }
     }
   },
 
   fail(op, env, error) {
-    const p = plan(op);
+    const p = failoverPlanOf(op);
     if (op.status === "undoing") {
       return {
         kind: "failed",
@@ -465,81 +262,7 @@ export const failoverDriver: PlanDriver = {
         message: `${p.candidate} was promoted but the failover did not finish: ${error.message}`,
       };
     }
-    const undo: StepSpec[] = [];
-    const c = p.candidate;
-    if (c !== null && p.connection !== null) {
-      const conn = p.connection;
-      const pulled = wasSent(
-        op,
-        c,
-        (s) => s.kind === "change-master" && s.connection === PULL_CONNECTION,
-      );
-      if (pulled) {
-        undo.push(
-          {
-            key: "pull-stop",
-            server: c,
-            step: { kind: "stop-replication", connection: PULL_CONNECTION },
-            bestEffort: true,
-          },
-          {
-            key: "pull-reset",
-            server: c,
-            step: { kind: "reset-replication", connection: PULL_CONNECTION },
-            after: ["pull-stop"],
-            bestEffort: true,
-          },
-        );
-      }
-      const reset = wasSent(op, c, (s) => s.kind === "reset-replication" && s.connection === conn);
-      const stopped = wasSent(op, c, (s) => s.kind === "stop-replication" && s.connection === conn);
-      if (reset) {
-        undo.push({
-          key: "reattach",
-          server: c,
-          step: { kind: "change-master", connection: conn, source: p.failed, useGtid: "slave_pos" },
-          after: pulled ? ["pull-reset"] : [],
-          bestEffort: true,
-        });
-      }
-      if (reset || stopped) {
-        undo.push({
-          key: "restart",
-          server: c,
-          step: { kind: "start-replication", connection: conn },
-          after: reset ? ["reattach"] : pulled ? ["pull-reset"] : [],
-          bestEffort: true,
-        });
-      }
-    }
-    // Replicas stopped by the detach phase replicate from the old primary again.
-    for (const r of p.repoint) {
-      const stopped = stepByKey(op, "detach", detachKey(r.server, r.connection));
-      if (!stopped || stopped.attempts === 0) continue;
-      undo.push({
-        key: `restart-${r.server}-${r.connection}`,
-        server: r.server,
-        step: { kind: "start-replication", connection: r.connection },
-        bestEffort: true,
-      });
-    }
-    if (p.fenceOld && wasSent(op, p.failed, makesReadOnly)) {
-      undo.push({
-        key: "unfence",
-        server: p.failed,
-        step: { kind: "set-read-only", readOnly: false },
-      });
-      // Semi-sync master back on where the fence turned it off.
-      if (semiSyncWasOn(op, "fence", FENCE)) {
-        undo.push({
-          key: "unfence-semi",
-          server: p.failed,
-          step: { kind: "set-semi-sync", master: true },
-          after: ["unfence"],
-          bestEffort: true,
-        });
-      }
-    }
+    const undo = undoSteps(op, p);
     if (undo.length === 0) {
       return {
         kind: "failed",
@@ -558,7 +281,7 @@ export const failoverDriver: PlanDriver = {
   },
 };
 
-function done(op: Operation, env: Env): Next {
+function done(op: Operation, env: Env): FailoverNext {
   const { failed, message } = finalMessage(op, env);
   if (failed.length) {
     const first = stepsOf(op, "repoint").find((s) => s.status === "failed")?.result?.error;

@@ -13,7 +13,17 @@ import { readInspect } from "../inspect.js";
 import { knownWritable } from "../knowledge.js";
 import { noteSituation } from "../situations.js";
 import type { Operation, RejoinPlan } from "../state.js";
-import { fenceStep, okData, type PlanDriver, phaseOf, type StepSpec } from "./common.js";
+import {
+  type Env,
+  fenceStep,
+  type Next,
+  okData,
+  type PlanDriver,
+  phaseIn,
+  phaseOf,
+  type StepSpec,
+  unknownPhase,
+} from "./common.js";
 
 /** The primary's inspect data says semi-sync master is enabled. */
 function semiSyncMasterOn(data: Record<string, unknown> | null): boolean {
@@ -33,6 +43,11 @@ function semiSyncMasterOn(data: Record<string, unknown> | null): boolean {
 // flagged diverged with the extra GTIDs, for a rebuild. With `semiSync`, a primary that
 // runs without semi-sync master (a failover that left it without replicas) gets it once
 // this replica is verified replicating.
+
+/** The rejoin's phases, in order ("" before the first). */
+export const RejoinPhases = ["", "fence", "inspect", "prepare", "attach", "semi-sync"] as const;
+export type RejoinPhase = (typeof RejoinPhases)[number];
+type RejoinNext = Next<RejoinPhase>;
 
 function plan(op: Operation): RejoinPlan {
   if (op.plan.kind !== "rejoin") throw new Error(`${op.opId} is not a rejoin`);
@@ -88,11 +103,153 @@ export function checkRejoin(
   return { ok: true, pos: formatGtidList(pos) };
 }
 
-export const rejoinDriver: PlanDriver = {
+/** Compares the fresh inspections: attach when contained in the primary's history. */
+function comparePhase(op: Operation, env: Env): RejoinNext {
+  const p = plan(op);
+  const { config } = env.ctx;
+  const sd = okData(op, "inspect", "server");
+  const pd = okData(op, "inspect", "primary");
+  const sv = sd ? readInspect(sd) : null;
+  const pv = pd ? readInspect(pd) : null;
+  if (!sv || !pv) {
+    return rejoinDriver.fail(
+      op,
+      env,
+      errorBody("INTERNAL", "inspect returned no usable positions"),
+    );
+  }
+  const sampleState = env.state.lastObservation[p.primary]?.observation.gtidBinlogState ?? null;
+  const history = historyOf({ ...pv, gtidBinlogState: pv.gtidBinlogState ?? sampleState });
+  const check = checkRejoin(sv, history);
+  if (!check.ok) {
+    if (check.diverged) flagDiverged(op, env, check);
+    return rejoinDriver.fail(op, env, errorBody("NOT_APPLICABLE", `${p.server} ${check.reason}`));
+  }
+  const steps: StepSpec[] = [
+    {
+      key: "semi",
+      server: p.server,
+      step: config.semiSync
+        ? { kind: "set-semi-sync", master: false, slave: true }
+        : { kind: "set-semi-sync", master: false },
+    },
+    {
+      key: "stop",
+      server: p.server,
+      step: { kind: "stop-replication", connection: p.connection },
+    },
+  ];
+  // A former primary's gtid_slave_pos is stale or empty; a replica's is normally right.
+  if (p.wasPrimary || !contains(gt(sv.gtidSlavePos), gt(check.pos))) {
+    steps.push({
+      key: "pos",
+      server: p.server,
+      step: { kind: "set-gtid-slave-pos", pos: check.pos },
+      after: ["stop"],
+    });
+  }
+  return phaseOf(
+    "prepare",
+    steps,
+    env.opts.phaseTimeoutMs,
+    `${p.server} at ${check.pos} is behind ${p.primary}: attaching`,
+  );
+}
+
+/** The server has transactions the primary lacks: flagged diverged, left read-only. */
+function flagDiverged(op: Operation, env: Env, check: Extract<RejoinCheck, { ok: false }>) {
+  const p = plan(op);
+  const { config, now, epoch } = env.ctx;
+  const situation = p.wasPrimary ? "OldPrimaryDiverged" : "ServerDiverged";
+  env.state.diverged[p.server] = {
+    since: now,
+    extraGtids: check.extra,
+    reason: check.reason,
+    situation,
+  };
+  delete env.state.exPrimaries[p.server];
+  noteSituation(env.state, p.server, situation);
+  env.actions.push(
+    situationEvent(
+      config.name,
+      epoch,
+      situation,
+      p.server,
+      `${p.server} ${check.reason}: left read-only for a rebuild`,
+      {
+        extraGtids: check.extra,
+        details: { primary: p.primary },
+      },
+    ),
+  );
+}
+
+function attachPhase(op: Operation, env: Env): RejoinNext {
+  const p = plan(op);
+  return phaseOf(
+    "attach",
+    [
+      {
+        key: "change",
+        server: p.server,
+        step: {
+          kind: "change-master",
+          connection: p.connection,
+          source: p.primary,
+          useGtid: p.useGtid,
+        },
+      },
+      {
+        key: "start",
+        server: p.server,
+        step: { kind: "start-replication", connection: p.connection },
+        after: ["change"],
+      },
+      {
+        key: "verify",
+        server: p.server,
+        step: {
+          kind: "verify-replicating",
+          connection: p.connection,
+          timeoutMs: env.opts.verifyTimeoutMs,
+        },
+        after: ["start"],
+      },
+    ],
+    env.opts.phaseTimeoutMs,
+    `attaching ${p.server} to ${p.primary}`,
+  );
+}
+
+/** Attached; semi-sync master on the primary when it runs without (and `semiSync`). */
+function attached(op: Operation, env: Env): RejoinNext {
+  const p = plan(op);
+  const { config } = env.ctx;
+  delete env.state.exPrimaries[p.server];
+  delete env.state.rejoinFailures[p.server];
+  if (config.semiSync && !semiSyncMasterOn(okData(op, "inspect", "primary"))) {
+    return phaseOf(
+      "semi-sync",
+      [
+        {
+          key: "semi",
+          server: p.primary,
+          step: { kind: "set-semi-sync", master: true },
+          bestEffort: true,
+        },
+      ],
+      env.opts.phaseTimeoutMs,
+      `${p.server} replicates from ${p.primary}: enabling semi-sync master on ${p.primary}`,
+    );
+  }
+  return { kind: "done", message: `${p.server} replicates from ${p.primary}` };
+}
+
+export const rejoinDriver: PlanDriver<RejoinPhase> = {
   next(op, env) {
     const p = plan(op);
-    const { config, now, epoch } = env.ctx;
-    switch (op.phase) {
+    const phase = phaseIn(op, RejoinPhases);
+    switch (phase) {
       case "": {
         // Replica readers are not disturbed; a former or writable primary loses its writers.
         const kill = p.wasPrimary || knownWritable(env.state, p.server);
@@ -113,137 +270,12 @@ export const rejoinDriver: PlanDriver = {
           env.opts.phaseTimeoutMs,
           `comparing ${p.server} with ${p.primary}`,
         );
-      case "inspect": {
-        const sd = okData(op, "inspect", "server");
-        const pd = okData(op, "inspect", "primary");
-        const sv = sd ? readInspect(sd) : null;
-        const pv = pd ? readInspect(pd) : null;
-        if (!sv || !pv) {
-          return rejoinDriver.fail(
-            op,
-            env,
-            errorBody("INTERNAL", "inspect returned no usable positions"),
-          );
-        }
-        const sampleState =
-          env.state.lastObservation[p.primary]?.observation.gtidBinlogState ?? null;
-        const history = historyOf({ ...pv, gtidBinlogState: pv.gtidBinlogState ?? sampleState });
-        const check = checkRejoin(sv, history);
-        if (!check.ok) {
-          if (check.diverged) {
-            const situation = p.wasPrimary ? "OldPrimaryDiverged" : "ServerDiverged";
-            env.state.diverged[p.server] = {
-              since: now,
-              extraGtids: check.extra,
-              reason: check.reason,
-              situation,
-            };
-            delete env.state.exPrimaries[p.server];
-            noteSituation(env.state, p.server, situation);
-            env.actions.push(
-              situationEvent(
-                config.name,
-                epoch,
-                situation,
-                p.server,
-                `${p.server} ${check.reason}: left read-only for a rebuild`,
-                {
-                  extraGtids: check.extra,
-                  details: { primary: p.primary },
-                },
-              ),
-            );
-          }
-          return rejoinDriver.fail(
-            op,
-            env,
-            errorBody("NOT_APPLICABLE", `${p.server} ${check.reason}`),
-          );
-        }
-        const steps: StepSpec[] = [
-          {
-            key: "semi",
-            server: p.server,
-            step: config.semiSync
-              ? { kind: "set-semi-sync", master: false, slave: true }
-              : { kind: "set-semi-sync", master: false },
-          },
-          {
-            key: "stop",
-            server: p.server,
-            step: { kind: "stop-replication", connection: p.connection },
-          },
-        ];
-        // A former primary's gtid_slave_pos is stale or empty; a replica's is normally right.
-        if (p.wasPrimary || !contains(gt(sv.gtidSlavePos), gt(check.pos))) {
-          steps.push({
-            key: "pos",
-            server: p.server,
-            step: { kind: "set-gtid-slave-pos", pos: check.pos },
-            after: ["stop"],
-          });
-        }
-        return phaseOf(
-          "prepare",
-          steps,
-          env.opts.phaseTimeoutMs,
-          `${p.server} at ${check.pos} is behind ${p.primary}: attaching`,
-        );
-      }
+      case "inspect":
+        return comparePhase(op, env);
       case "prepare":
-        return phaseOf(
-          "attach",
-          [
-            {
-              key: "change",
-              server: p.server,
-              step: {
-                kind: "change-master",
-                connection: p.connection,
-                source: p.primary,
-                useGtid: p.useGtid,
-              },
-            },
-            {
-              key: "start",
-              server: p.server,
-              step: { kind: "start-replication", connection: p.connection },
-              after: ["change"],
-            },
-            {
-              key: "verify",
-              server: p.server,
-              step: {
-                kind: "verify-replicating",
-                connection: p.connection,
-                timeoutMs: env.opts.verifyTimeoutMs,
-              },
-              after: ["start"],
-            },
-          ],
-          env.opts.phaseTimeoutMs,
-          `attaching ${p.server} to ${p.primary}`,
-        );
-      case "attach": {
-        delete env.state.exPrimaries[p.server];
-        delete env.state.rejoinFailures[p.server];
-        if (config.semiSync && !semiSyncMasterOn(okData(op, "inspect", "primary"))) {
-          return phaseOf(
-            "semi-sync",
-            [
-              {
-                key: "semi",
-                server: p.primary,
-                step: { kind: "set-semi-sync", master: true },
-                bestEffort: true,
-              },
-            ],
-            env.opts.phaseTimeoutMs,
-            `${p.server} replicates from ${p.primary}: enabling semi-sync master on ${p.primary}`,
-          );
-        }
-        return { kind: "done", message: `${p.server} replicates from ${p.primary}` };
-      }
+        return attachPhase(op, env);
+      case "attach":
+        return attached(op, env);
       case "semi-sync": {
         const ok = okData(op, "semi-sync", "semi") !== null;
         return {
@@ -251,12 +283,12 @@ export const rejoinDriver: PlanDriver = {
           message: `${p.server} replicates from ${p.primary}${ok ? `; semi-sync master enabled on ${p.primary}` : `; semi-sync master NOT enabled on ${p.primary}`}`,
         };
       }
-      default:
-        return {
-          kind: "failed",
-          error: errorBody("INTERNAL", `unknown phase ${op.phase}`),
-          message: "",
-        };
+      case null:
+        return unknownPhase(op);
+      default: {
+        const never: never = phase;
+        return never;
+      }
     }
   },
 

@@ -8,16 +8,17 @@ import {
   FENCE,
   failedLanes,
   fenceStep,
-  makesReadOnly,
   type Next,
   okData,
   type PlanDriver,
+  phaseIn,
   phaseOf,
+  promoteSteps,
   type StepSpec,
-  semiSyncWasOn,
   stepsOf,
-  wasSent,
+  unknownPhase,
 } from "./common.js";
+import { undoSteps } from "./switchover-undo.js";
 
 // Rule 6, switchover: demote → read-pos → catch-up → promote → repoint → [semi-sync].
 // The old primary is made read-only (and its clients killed) BEFORE the target becomes
@@ -28,6 +29,20 @@ import {
 // the commits in flight (acknowledged by the replicas as usual), then semi-sync master off.
 // Nothing is lost by it: the target waits for the final position before it is promoted. The undo turns it back on where it was on. Semi-sync
 // master is enabled on the new primary only once a replica was verified replicating from it.
+
+/** The switchover's phases, in order ("" before the first). */
+export const SwitchoverPhases = [
+  "",
+  "demote",
+  "read-pos",
+  "catch-up",
+  "promote",
+  "repoint",
+  "semi-sync",
+  "undo",
+] as const;
+export type SwitchoverPhase = (typeof SwitchoverPhases)[number];
+type SwitchoverNext = Next<SwitchoverPhase>;
 
 function plan(op: Operation): SwitchoverPlan {
   if (op.plan.kind !== "switchover") throw new Error(`${op.opId} is not a switchover`);
@@ -49,75 +64,86 @@ function adoptTarget(op: Operation, env: Env) {
   };
 }
 
-function repointPhase(op: Operation, env: Env): Next {
-  const p = plan(op);
-  const { config, now } = env.ctx;
-  const semi = config.semiSync;
+interface Lane {
+  server: string;
+  connection: string;
+  useGtid: "slave_pos" | "current_pos";
+  /** gtid_slave_pos to set first (the old primary's own binlog position), or none. */
+  setPos: string | null;
+  /** Stop the connection first (a replica; the demoted old primary replicates from nobody). */
+  stop: boolean;
+}
+
+/** One server's connection repointed to the target, verified replicating (best effort). */
+function repointLane(env: Env, target: string, lane: Lane): StepSpec[] {
+  const { server, connection, useGtid, setPos, stop } = lane;
+  const k = (n: string) => `${n}-${server}-${connection}`;
   const steps: StepSpec[] = [];
-  const lane = (
-    server: string,
-    connection: string,
-    useGtid: "slave_pos" | "current_pos",
-    setPos: string | null,
-    stop: boolean,
-  ) => {
-    const k = (n: string) => `${n}-${server}-${connection}`;
-    const first: StepSpec[] = [];
-    if (stop)
-      first.push({
-        key: k("stop"),
-        server,
-        step: { kind: "stop-replication", connection },
-        bestEffort: true,
-      });
-    first.push({
-      key: k("semi"),
+  if (stop)
+    steps.push({
+      key: k("stop"),
       server,
-      step: semi
-        ? { kind: "set-semi-sync", master: false, slave: true }
-        : { kind: "set-semi-sync", master: false },
-      after: stop ? [k("stop")] : [],
+      step: { kind: "stop-replication", connection },
       bestEffort: true,
     });
-    let prev = k("semi");
-    if (setPos !== null) {
-      first.push({
-        key: k("pos"),
-        server,
-        step: { kind: "set-gtid-slave-pos", pos: setPos },
-        after: [prev],
-        bestEffort: true,
-      });
-      prev = k("pos");
-    }
-    steps.push(
-      ...first,
-      {
-        key: k("change"),
-        server,
-        step: { kind: "change-master", connection, source: p.target, useGtid },
-        after: [prev],
-        bestEffort: true,
-      },
-      {
-        key: k("start"),
-        server,
-        step: { kind: "start-replication", connection },
-        after: [k("change")],
-        bestEffort: true,
-      },
-      {
-        key: k("verify"),
-        server,
-        step: { kind: "verify-replicating", connection, timeoutMs: env.opts.verifyTimeoutMs },
-        after: [k("start")],
-        bestEffort: true,
-      },
-    );
-  };
+  steps.push({
+    key: k("semi"),
+    server,
+    step: env.ctx.config.semiSync
+      ? { kind: "set-semi-sync", master: false, slave: true }
+      : { kind: "set-semi-sync", master: false },
+    after: stop ? [k("stop")] : [],
+    bestEffort: true,
+  });
+  let prev = k("semi");
+  if (setPos !== null) {
+    steps.push({
+      key: k("pos"),
+      server,
+      step: { kind: "set-gtid-slave-pos", pos: setPos },
+      after: [prev],
+      bestEffort: true,
+    });
+    prev = k("pos");
+  }
+  steps.push(
+    {
+      key: k("change"),
+      server,
+      step: { kind: "change-master", connection, source: target, useGtid },
+      after: [prev],
+      bestEffort: true,
+    },
+    {
+      key: k("start"),
+      server,
+      step: { kind: "start-replication", connection },
+      after: [k("change")],
+      bestEffort: true,
+    },
+    {
+      key: k("verify"),
+      server,
+      step: { kind: "verify-replicating", connection, timeoutMs: env.opts.verifyTimeoutMs },
+      after: [k("start")],
+      bestEffort: true,
+    },
+  );
+  return steps;
+}
+
+function repointPhase(op: Operation, env: Env): SwitchoverNext {
+  const p = plan(op);
+  const { config, now } = env.ctx;
   // The old primary: its slave position is its own binlog position (LAB.md: an empty or
   // stale gtid_slave_pos breaks replication).
-  lane(p.old, "", "slave_pos", p.finalPos ?? "", false);
+  const steps = repointLane(env, p.target, {
+    server: p.old,
+    connection: "",
+    useGtid: "slave_pos",
+    setPos: p.finalPos ?? "",
+    stop: false,
+  });
   p.repoint = [];
   for (const s of config.servers) {
     if (s.name === p.old || s.name === p.target || env.state.maintenance[s.name]) continue;
@@ -126,7 +152,15 @@ function repointPhase(op: Operation, env: Env): Next {
     for (const c of connectionsTo(config, obs, p.old)) {
       const useGtid = c.usingGtid === "Current_Pos" ? "current_pos" : "slave_pos";
       p.repoint.push({ server: s.name, connection: c.connection, useGtid });
-      lane(s.name, c.connection, useGtid, null, true);
+      steps.push(
+        ...repointLane(env, p.target, {
+          server: s.name,
+          connection: c.connection,
+          useGtid,
+          setPos: null,
+          stop: true,
+        }),
+      );
     }
   }
   return phaseOf(
@@ -144,7 +178,7 @@ function verifiedLanes(op: Operation): string[] {
     .map((s) => s.server);
 }
 
-function finish(op: Operation, env: Env): Next {
+function finish(op: Operation, env: Env): SwitchoverNext {
   const p = plan(op);
   const failed = failedLanes(op, "repoint");
   const oldOk = stepsOf(op, "repoint").some(
@@ -165,29 +199,82 @@ function finish(op: Operation, env: Env): Next {
   return { kind: "done", message };
 }
 
-export const switchoverDriver: PlanDriver = {
+/** The one fence on the old primary (clients killed, privileged ones only with force). */
+function demotePhase(op: Operation, env: Env): SwitchoverNext {
+  const p = plan(op);
+  return phaseOf(
+    "demote",
+    [
+      fenceStep(p.old, true, p.force),
+      {
+        key: "stable",
+        server: p.old,
+        step: {
+          kind: "wait-binlog-stable",
+          stableMs: env.opts.binlogStableMs,
+          timeoutMs: p.timeoutMs,
+        },
+        after: [FENCE],
+      },
+    ],
+    phaseDeadline(p, env),
+    `demoting ${p.old}`,
+  );
+}
+
+/** The target waits for the old primary's final position. */
+function catchUpPhase(op: Operation, env: Env): SwitchoverNext {
+  const p = plan(op);
+  const data = okData(op, "read-pos", "inspect");
+  const view = data ? readInspect(data) : null;
+  if (!view) {
+    return switchoverDriver.fail(
+      op,
+      env,
+      errorBody("INTERNAL", `inspect of ${p.old} returned no usable positions`),
+    );
+  }
+  p.finalPos = formatGtidList(positionOf(parseGtidList(view.gtidBinlogPos)));
+  return phaseOf(
+    "catch-up",
+    [
+      {
+        key: "wait",
+        server: p.target,
+        step: { kind: "wait-gtid", pos: p.finalPos, timeoutMs: p.timeoutMs },
+      },
+    ],
+    phaseDeadline(p, env),
+    `waiting for ${p.target} to apply ${p.finalPos || "(empty)"}`,
+  );
+}
+
+function promotePhase(op: Operation, env: Env): SwitchoverNext {
+  const p = plan(op);
+  const first: StepSpec[] = [
+    {
+      key: "stop",
+      server: p.target,
+      step: { kind: "stop-replication", connection: p.connection },
+    },
+    {
+      key: "reset",
+      server: p.target,
+      step: { kind: "reset-replication", connection: p.connection },
+      after: ["stop"],
+    },
+  ];
+  const steps = promoteSteps(p.target, first, env.ctx.config.semiSync);
+  return phaseOf("promote", steps, phaseDeadline(p, env), `promoting ${p.target}`);
+}
+
+export const switchoverDriver: PlanDriver<SwitchoverPhase> = {
   next(op, env) {
     const p = plan(op);
-    switch (op.phase) {
+    const phase = phaseIn(op, SwitchoverPhases);
+    switch (phase) {
       case "":
-        return phaseOf(
-          "demote",
-          [
-            fenceStep(p.old, true, p.force),
-            {
-              key: "stable",
-              server: p.old,
-              step: {
-                kind: "wait-binlog-stable",
-                stableMs: env.opts.binlogStableMs,
-                timeoutMs: p.timeoutMs,
-              },
-              after: [FENCE],
-            },
-          ],
-          phaseDeadline(p, env),
-          `demoting ${p.old}`,
-        );
+        return demotePhase(op, env);
       case "demote":
         return phaseOf(
           "read-pos",
@@ -195,63 +282,10 @@ export const switchoverDriver: PlanDriver = {
           phaseDeadline(p, env),
           `reading the final position of ${p.old}`,
         );
-      case "read-pos": {
-        const data = okData(op, "read-pos", "inspect");
-        const view = data ? readInspect(data) : null;
-        if (!view) {
-          return switchoverDriver.fail(
-            op,
-            env,
-            errorBody("INTERNAL", `inspect of ${p.old} returned no usable positions`),
-          );
-        }
-        p.finalPos = formatGtidList(positionOf(parseGtidList(view.gtidBinlogPos)));
-        return phaseOf(
-          "catch-up",
-          [
-            {
-              key: "wait",
-              server: p.target,
-              step: { kind: "wait-gtid", pos: p.finalPos, timeoutMs: p.timeoutMs },
-            },
-          ],
-          phaseDeadline(p, env),
-          `waiting for ${p.target} to apply ${p.finalPos || "(empty)"}`,
-        );
-      }
-      case "catch-up": {
-        const steps: StepSpec[] = [
-          {
-            key: "stop",
-            server: p.target,
-            step: { kind: "stop-replication", connection: p.connection },
-          },
-          {
-            key: "reset",
-            server: p.target,
-            step: { kind: "reset-replication", connection: p.connection },
-            after: ["stop"],
-          },
-        ];
-        let last = "reset";
-        if (env.ctx.config.semiSync) {
-          steps.push({
-            key: "semi",
-            server: p.target,
-            step: { kind: "set-semi-sync", slave: false },
-            after: [last],
-          });
-          last = "semi";
-        }
-        steps.push({
-          key: "writable",
-          server: p.target,
-          step: { kind: "set-read-only", readOnly: false },
-          after: [last],
-          promotes: true,
-        });
-        return phaseOf("promote", steps, phaseDeadline(p, env), `promoting ${p.target}`);
-      }
+      case "read-pos":
+        return catchUpPhase(op, env);
+      case "catch-up":
+        return promotePhase(op, env);
       case "promote":
         adoptTarget(op, env);
         return repointPhase(op, env);
@@ -273,12 +307,12 @@ export const switchoverDriver: PlanDriver = {
           error: op.error ?? errorBody("INTERNAL", "switchover undone"),
           message: `switchover undone, ${p.old} is writable again: ${op.error?.message ?? ""}`,
         };
-      default:
-        return {
-          kind: "failed",
-          error: errorBody("INTERNAL", `unknown phase ${op.phase}`),
-          message: "",
-        };
+      case null:
+        return unknownPhase(op);
+      default: {
+        const never: never = phase;
+        return never;
+      }
     }
   },
 
@@ -299,50 +333,7 @@ export const switchoverDriver: PlanDriver = {
         message: `${p.target} was promoted but the switchover did not finish: ${error.message}`,
       };
     }
-    const undo: StepSpec[] = [];
-    const conn = p.connection;
-    const reset = wasSent(
-      op,
-      p.target,
-      (s) => s.kind === "reset-replication" && s.connection === conn,
-    );
-    const stopped = wasSent(
-      op,
-      p.target,
-      (s) => s.kind === "stop-replication" && s.connection === conn,
-    );
-    if (reset) {
-      undo.push({
-        key: "reattach",
-        server: p.target,
-        step: { kind: "change-master", connection: conn, source: p.old, useGtid: "slave_pos" },
-        bestEffort: true,
-      });
-    }
-    if (reset || stopped) {
-      undo.push({
-        key: "restart",
-        server: p.target,
-        step: { kind: "start-replication", connection: conn },
-        after: reset ? ["reattach"] : [],
-        bestEffort: true,
-      });
-    }
-    if (wasSent(op, p.old, makesReadOnly)) {
-      undo.push({
-        key: "writable",
-        server: p.old,
-        step: { kind: "set-read-only", readOnly: false },
-      });
-    }
-    if (semiSyncWasOn(op, "demote", FENCE)) {
-      undo.push({
-        key: "semi",
-        server: p.old,
-        step: { kind: "set-semi-sync", master: true },
-        bestEffort: true,
-      });
-    }
+    const undo = undoSteps(op, p);
     if (undo.length === 0) {
       return {
         kind: "failed",

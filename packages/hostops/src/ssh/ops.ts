@@ -12,10 +12,13 @@ import {
   listenStream,
   prepareBackup,
   readBackupInfo,
+  readMarkerFile,
+  removeMarkerFile,
   resolvePath,
   SOCAT_LISTENING,
   systemctl,
   type TlsFiles,
+  writeMarkerFile,
 } from "../argv.js";
 import { type BackupPosition, parseBackupPosition } from "../backup-info.js";
 import { judgeDatadirListing, parseLsListing } from "../datadir-policy.js";
@@ -38,6 +41,10 @@ import {
 } from "../validate.js";
 import { type ExecOptions, type ExecResult, type SshEndpoint, SshSession } from "./session.js";
 
+// DEPRECATED: the decider's agentless mode (services/decider/src/ssh-transport.ts) until it
+// sends SSH hosts' requests to the agent that serves them; the agent's own SSH backend
+// (services/agent/src/host/ssh-backend.ts) runs the agent's operations instead, with the
+// rebuild marker, saveDir and the logical method this copy lacks. Do not extend it.
 // Agentless mode: the same receive/send operations as the agent, run over SSH. Each remote
 // command line is built from a fixed template out of validated values and quoted word by
 // word; privileged programs run under `sudo -n`, limited by deploy/sudoers.marina.
@@ -182,6 +189,10 @@ export function agentlessCommands(
     readBackupInfo(server.datadir, "xtrabackup_binlog_info"),
     readBackupInfo(server.datadir, "xtrabackup_slave_info"),
     diskUsage(server.datadir),
+    // The agent's SSH backend also keeps the rebuild marker.
+    writeMarkerFile(server.datadir),
+    readMarkerFile(server.datadir),
+    removeMarkerFile(server.datadir),
     backupStream({
       defaultsFile: server.defaultsFile,
       socket: server.socket,

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { Duplex } from "node:stream";
 import { MarinaError } from "@marina/contracts";
 import { Client, type ClientChannel, type ExecOptions as Ssh2ExecOptions } from "ssh2";
 
@@ -30,6 +31,8 @@ function sameText(a: string, b: string): boolean {
 export interface ExecOptions {
   /** Written to the command's stdin, then stdin is left open (EOF would not hang it up). */
   readonly stdin?: string;
+  /** End stdin after `stdin` was written (a command that reads to EOF, like `tee`). */
+  readonly closeStdin?: boolean;
   /**
    * Allocate a pseudo-terminal: closing the channel then hangs up (SIGHUP) the whole
    * remote pipeline, which is how a cancel reaches processes run under sudo. Echo is off.
@@ -57,10 +60,44 @@ const keepTail = (s: string) => (s.length > KEEP ? s.slice(-KEEP) : s);
 export class SshSession {
   readonly #client: Client;
   readonly endpoint: SshEndpoint;
+  #closed = false;
 
   private constructor(client: Client, endpoint: SshEndpoint) {
     this.#client = client;
     this.endpoint = endpoint;
+    client.on("close", () => {
+      this.#closed = true;
+    });
+    // After "ready", a dropped connection emits error then close: never unhandled.
+    client.on("error", () => {
+      this.#closed = true;
+    });
+  }
+
+  /** False once the connection dropped or was closed (open a new session then). */
+  get alive(): boolean {
+    return !this.#closed;
+  }
+
+  /**
+   * A byte stream to a unix socket on the remote host (OpenSSH stream-local forwarding,
+   * `direct-streamlocal@openssh.com`): how the agent speaks SQL to a remote server over its
+   * socket, authenticated as `@localhost`, without a command line.
+   */
+  openUnixSocket(path: string): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      this.#client.openssh_forwardOutStreamLocal(path, (err, channel) => {
+        if (err) {
+          reject(
+            new MarinaError("SERVER_UNREACHABLE", `ssh stream to ${path}: ${err.message}`, {
+              cause: err,
+            }),
+          );
+          return;
+        }
+        resolve(channel);
+      });
+    });
   }
 
   static connect(endpoint: SshEndpoint): Promise<SshSession> {
@@ -180,11 +217,13 @@ export class SshSession {
           resolve({ code, signal: sig, stdout, stderr, timedOut, aborted });
         });
         if (o.stdin !== undefined) channel.write(o.stdin);
+        if (o.closeStdin) channel.end();
       });
     });
   }
 
   close(): void {
+    this.#closed = true;
     this.#client.end();
   }
 }

@@ -119,7 +119,11 @@ export async function writeRebuildMarker(datadir: string, m: RebuildMarker): Pro
 /** The marker, if the datadir has one; a datadir with a marker must not be started. */
 export async function readRebuildMarker(datadir: string): Promise<RebuildMarker | undefined> {
   const text = await readFile(join(datadir, REBUILD_MARKER), "utf8").catch(() => undefined);
-  if (text === undefined) return undefined;
+  return text === undefined ? undefined : parseRebuildMarker(text);
+}
+
+/** A marker's text; one that cannot be read is a failed rebuild all the same. */
+export function parseRebuildMarker(text: string): RebuildMarker {
   try {
     return JSON.parse(text) as RebuildMarker;
   } catch {

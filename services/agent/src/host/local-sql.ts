@@ -1,4 +1,5 @@
 import { dirname } from "node:path";
+import type { Duplex } from "node:stream";
 import { ConnectionName, MarinaError } from "@marina/contracts";
 import { type Connection, createConnection } from "mariadb";
 
@@ -11,6 +12,11 @@ export interface LocalAccount {
   readonly user: string;
   readonly password: string | undefined;
   readonly timeoutMs: number;
+  /**
+   * A byte stream to the socket instead of connecting to it here (the SSH backend: a
+   * stream-local forward to the remote server's socket). Unset: the local socket.
+   */
+  readonly connect?: () => Promise<Duplex>;
 }
 
 export interface ReplicaThreads {
@@ -22,7 +28,7 @@ export interface ReplicaThreads {
 async function open(a: LocalAccount): Promise<Connection> {
   try {
     const conn = await createConnection({
-      socketPath: a.socket,
+      ...(a.connect ? { stream: forwarded(a.connect) } : { socketPath: a.socket }),
       user: a.user,
       password: a.password ?? "",
       connectTimeout: a.timeoutMs,
@@ -44,6 +50,41 @@ async function open(a: LocalAccount): Promise<Connection> {
       },
     );
   }
+}
+
+/**
+ * The connector's `stream` option for a forwarded socket. The connector waits for a
+ * net.Socket's "connect" and calls setTimeout/setKeepAlive on it: a forward is connected
+ * when it exists, and its idle timeout is kept here.
+ */
+function forwarded(connect: () => Promise<Duplex>) {
+  return (cb: (err?: Error, stream?: Duplex) => void): void => {
+    connect().then(
+      (ch) => {
+        let timer: NodeJS.Timeout | undefined;
+        let idle: { ms: number; fn: () => void } | undefined;
+        const arm = () => {
+          clearTimeout(timer);
+          if (idle && idle.ms > 0) timer = setTimeout(idle.fn, idle.ms);
+        };
+        const sock = ch as Duplex & Record<string, unknown>;
+        sock.setTimeout = (ms: number, fn?: () => void) => {
+          idle = fn ? { ms, fn } : undefined;
+          arm();
+          return ch;
+        };
+        sock.setKeepAlive = () => ch;
+        sock.setNoDelay = () => ch;
+        sock.unref = () => ch;
+        sock.ref = () => ch;
+        ch.on("data", arm);
+        ch.once("close", () => clearTimeout(timer));
+        cb(undefined, ch);
+        process.nextTick(() => ch.emit("connect"));
+      },
+      (err: Error) => cb(err),
+    );
+  };
 }
 
 async function withConnection<T>(a: LocalAccount, fn: (c: Connection) => Promise<T>): Promise<T> {

@@ -2,8 +2,7 @@ import { MarinaError } from "@marina/contracts";
 import type { ToolPaths } from "@marina/hostops";
 import type { Logger } from "pino";
 import type { AgentConfig, AgentServerConfig } from "../config.js";
-import type { LocalAccount } from "../host/local-sql.js";
-import type { ServiceControl } from "../host/service-control.js";
+import type { HostBackend } from "../host/backend.js";
 import type { AgentPhase, AgentProgress } from "../messages.js";
 import type { OpRecord } from "./registry.js";
 
@@ -14,8 +13,8 @@ export interface OpContext {
   readonly log: Logger;
   /** Wall clock in ms (injected so tests and replays control it). */
   readonly now: () => number;
-  readonly control: (server: AgentServerConfig) => ServiceControl;
-  readonly account: (server: AgentServerConfig) => LocalAccount;
+  /** The host a server is on: this one, or one reached over SSH. */
+  readonly host: (server: AgentServerConfig) => HostBackend;
   /** Environment for mariadb-backup: MYSQL_PWD carries the password, never argv. */
   readonly backupEnv: NodeJS.ProcessEnv;
   readonly publishProgress: (p: AgentProgress) => void;

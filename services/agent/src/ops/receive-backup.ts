@@ -1,7 +1,3 @@
-import { constants } from "node:fs";
-import { access, readFile } from "node:fs/promises";
-import { createServer } from "node:net";
-import { join } from "node:path";
 import { type Compression, MarinaError } from "@marina/contracts";
 import {
   decompressor,
@@ -14,19 +10,9 @@ import {
   SOCAT_LISTENING,
 } from "@marina/hostops";
 import type { AgentServerConfig } from "../config.js";
-import {
-  chownTree,
-  clearDatadir,
-  guardDatadir,
-  removeRebuildMarker,
-  TRASH_PREFIX,
-  treeSize,
-  writeRebuildMarker,
-} from "../host/datadir.js";
+import type { HostBackend, RunningStream } from "../host/backend.js";
+import { TRASH_PREFIX } from "../host/datadir.js";
 import { readBinlogs } from "../host/local-sql.js";
-import { saveBinlogs } from "../host/save-binlogs.js";
-import { Pipeline } from "../proc/pipeline.js";
-import { runProgram } from "../proc/run.js";
 import { type LongAction, type OpContext, phase, withTimeout } from "./context.js";
 import type { OpRecord } from "./registry.js";
 import { type StreamOutcome, watchStream } from "./stream-watch.js";
@@ -37,25 +23,17 @@ export interface ReceiveSpec {
   readonly port: number | undefined;
 }
 
-/** Whether a TCP port can be bound on `address` right now. */
-function portFree(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once("error", () => resolve(false));
-    srv.listen({ host: address, port, exclusive: true }, () => srv.close(() => resolve(true)));
-  });
-}
-
 let nextPortOffset = 0;
 
 /** Candidate ports: the requested one, or the configured range starting at a rotating offset. */
 export async function candidatePorts(
   ctx: OpContext,
+  host: HostBackend,
   requested: number | undefined,
 ): Promise<number[]> {
   if (requested !== undefined) {
-    if (await portFree(ctx.cfg.listenAddress, requested)) return [requested];
-    throw new MarinaError("REFUSED", `port ${requested} is in use on ${ctx.cfg.listenAddress}`, {
+    if (await host.portFree(requested)) return [requested];
+    throw new MarinaError("REFUSED", `port ${requested} is in use on ${host.listenAddress}`, {
       path: "payload.request.port",
     });
   }
@@ -64,7 +42,7 @@ export async function candidatePorts(
   const out: number[] = [];
   for (let i = 0; i < n && out.length < 3; i++) {
     const port = from + ((nextPortOffset + i) % n);
-    if (await portFree(ctx.cfg.listenAddress, port)) out.push(port);
+    if (await host.portFree(port)) out.push(port);
   }
   nextPortOffset = (nextPortOffset + 1) % n;
   if (out.length === 0) {
@@ -90,7 +68,8 @@ export async function receiveBackup(
   const timings: Record<string, number> = {};
   const t = ctx.cfg.timeouts;
   const signal = rec.controller.signal;
-  const tls = spec.tls ? ctx.cfg.tls : undefined;
+  const host = ctx.host(server);
+  const tls = spec.tls ? host.tls : undefined;
   if (spec.tls && !tls) {
     throw new MarinaError("REFUSED", "tls requested but the agent has no tls files configured", {
       path: "payload.request.tls",
@@ -101,56 +80,52 @@ export async function receiveBackup(
   // Everything that can be checked is checked before any effect: the argv, the TLS
   // files, a port to listen on, the datadir. A refusal here has changed nothing.
   extractStream(server.datadir);
-  if (tls) {
-    for (const f of [tls.cert, tls.key, tls.ca]) {
-      await access(f, constants.R_OK).catch(() => {
-        throw new MarinaError("REFUSED", `tls file ${f} is not readable`);
-      });
-    }
-  }
-  const ports = await candidatePorts(ctx, spec.port);
-  await phase(rec, timings, "guard", () => guardDatadir(server.datadir));
+  if (tls) await host.checkReadable([tls.cert, tls.key, tls.ca]);
+  const ports = await candidatePorts(ctx, host, spec.port);
+  await phase(rec, timings, "guard", () => host.guardDatadir(server.datadir));
   // With a saveDir, the binlogs (a diverged server's extra events) are copied out before
   // the datadir is emptied. Their names are read while the server runs; the copy is made
   // once it is stopped, so the files are complete. A server already down cannot say where
   // its binlogs are: nothing is saved then (logged).
   const saveDir = ctx.cfg.saveDir;
   const binlogs = saveDir
-    ? await readBinlogs(ctx.account(server)).catch((err: unknown) => {
+    ? await readBinlogs(host.account).catch((err: unknown) => {
         ctx.log.warn({ err }, "binlogs not saved: the server did not say where they are");
         return null;
       })
     : null;
-  const control = ctx.control(server);
+  const control = host.control;
   await phase(rec, timings, "stop", () => withTimeout(control.stop(signal), t.serviceMs, "stop"));
   const saved =
     saveDir && binlogs
-      ? await saveBinlogs(saveDir, server.name, rec.opId, new Date(ctx.now()), binlogs)
+      ? await host.saveBinlogs(saveDir, server.name, rec.opId, new Date(ctx.now()), binlogs)
       : null;
   if (saved) ctx.log.info({ saved }, "binlogs saved before the datadir is emptied");
 
   let emptied = false;
   const markFailed = async (reason: string) => {
     if (!emptied) return;
-    await writeRebuildMarker(server.datadir, {
-      opId: rec.opId,
-      state: "failed",
-      reason,
-      startedAt: new Date(rec.startedAt).toISOString(),
-      updatedAt: new Date(ctx.now()).toISOString(),
-    }).catch((err) => ctx.log.error({ err }, "could not write the failed-rebuild marker"));
+    await host
+      .writeRebuildMarker(server.datadir, {
+        opId: rec.opId,
+        state: "failed",
+        reason,
+        startedAt: new Date(rec.startedAt).toISOString(),
+        updatedAt: new Date(ctx.now()).toISOString(),
+      })
+      .catch((err) => ctx.log.error({ err }, "could not write the failed-rebuild marker"));
   };
 
-  let pipeline: Pipeline | undefined;
+  let pipeline: RunningStream | undefined;
   let port = 0;
   let oldContentsDeleted: Promise<void> = Promise.resolve();
   try {
     await phase(rec, timings, "empty", async () => {
       emptied = true;
-      const cleared = await clearDatadir(server.datadir, `${TRASH_PREFIX}${rec.opId}`);
+      const cleared = await host.clearDatadir(server.datadir, `${TRASH_PREFIX}${rec.opId}`);
       const removed = cleared.removed;
       oldContentsDeleted = cleared.deleted;
-      await writeRebuildMarker(server.datadir, {
+      await host.writeRebuildMarker(server.datadir, {
         opId: rec.opId,
         state: "restoring",
         reason: null,
@@ -163,21 +138,13 @@ export async function receiveBackup(
       let lastErr: unknown;
       for (const candidate of ports) {
         stages.length = 0;
-        stages.push(listenStream({ port: candidate, bind: ctx.cfg.listenAddress, tls }));
+        stages.push(listenStream({ port: candidate, bind: host.listenAddress, tls }));
         if (dec) stages.push(dec);
         stages.push(extractStream(server.datadir));
         try {
-          pipeline = await Pipeline.start(
+          pipeline = await host.startStream(
             stages.map((inv) => ({ inv })),
-            {
-              paths: ctx.paths,
-              gate: {
-                stage: 0,
-                pattern: SOCAT_LISTENING,
-                timeoutMs: 15_000,
-                what: "socat listen",
-              },
-            },
+            { stage: 0, pattern: SOCAT_LISTENING, timeoutMs: 15_000, what: "socat listen" },
           );
           port = candidate;
           return;
@@ -206,28 +173,25 @@ export async function receiveBackup(
       // The old contents were deleted in the background while the stream ran.
       await phase(rec, timings, "empty", () => oldContentsDeleted);
       await phase(rec, timings, "prepare", () =>
-        runProgram(prepareBackup(server.datadir, server.defaultsFile), {
-          paths: ctx.paths,
+        host.run(prepareBackup(server.datadir, server.defaultsFile), {
           timeoutMs: t.prepareMs,
           signal: rec.controller.signal,
         }),
       );
-      const binlogInfo = await readFile(
-        join(server.datadir, "xtrabackup_binlog_info"),
-        "utf8",
-      ).catch(() => {
+      const binlogInfo = await host.readBackupInfo(server.datadir, "xtrabackup_binlog_info");
+      if (binlogInfo === null) {
         throw new MarinaError("TOOL_FAILED", "the backup has no xtrabackup_binlog_info");
-      });
-      const slaveInfo = await readFile(join(server.datadir, "xtrabackup_slave_info"), "utf8").catch(
-        () => null,
-      );
+      }
+      const slaveInfo = await host
+        .readBackupInfo(server.datadir, "xtrabackup_slave_info")
+        .catch(() => null);
       const position = parseBackupPosition(binlogInfo, slaveInfo);
-      const size = await treeSize(server.datadir);
+      const size = await host.treeSize(server.datadir);
       await phase(rec, timings, "chown", () =>
-        chownTree(server.datadir, server.osUser, server.osGroup),
+        host.chownTree(server.datadir, server.osUser, server.osGroup),
       );
       // The datadir is complete: from here on it is a normal datadir again.
-      await removeRebuildMarker(server.datadir);
+      await host.removeRebuildMarker(server.datadir);
       emptied = false;
       await phase(rec, timings, "start", () =>
         withTimeout(control.start(rec.controller.signal), t.serviceMs, "start"),
@@ -260,7 +224,7 @@ export async function receiveBackup(
       server: server.name,
       state: "running",
       phase: "listening",
-      address: ctx.cfg.advertiseAddress,
+      address: host.advertiseAddress,
       port,
     },
     done,
@@ -276,16 +240,15 @@ export async function receiveBackup(
 export function followIncoming(
   ctx: OpContext,
   rec: OpRecord,
-  running: Pipeline,
+  running: RunningStream,
   server: string,
 ): Promise<StreamOutcome> {
   const t = ctx.cfg.timeouts;
-  const connected = running.stages[0]!.waitForLine(SOCAT_ACCEPTED, t.connectMs);
+  const connected = running.waitForLine(0, SOCAT_ACCEPTED, t.connectMs);
   void connected.then((ok) => {
     if (ok && rec.phase === "connecting") rec.phase = "streaming";
   });
   return watchStream(running, rec, {
-    countStage: running.stages.length - 1,
     connected,
     connectMs: t.connectMs,
     idleMs: t.idleMs,

@@ -1,5 +1,3 @@
-import { constants } from "node:fs";
-import { access } from "node:fs/promises";
 import { isGtidList, MarinaError } from "@marina/contracts";
 import {
   decompressor,
@@ -9,9 +7,8 @@ import {
   SOCAT_LISTENING,
 } from "@marina/hostops";
 import type { AgentServerConfig } from "../config.js";
+import type { RunningStream, StreamStage } from "../host/backend.js";
 import { loadedPosition, replicaThreads, wipeForLoad } from "../host/local-sql.js";
-import { saveBinlogs } from "../host/save-binlogs.js";
-import { Pipeline, type PipelineStage } from "../proc/pipeline.js";
 import { type LongAction, type OpContext, phase } from "./context.js";
 import { candidatePorts, followIncoming, type ReceiveSpec } from "./receive-backup.js";
 import type { OpRecord } from "./registry.js";
@@ -32,15 +29,15 @@ export async function receiveDump(
   spec: ReceiveSpec,
 ): Promise<LongAction> {
   const timings: Record<string, number> = {};
-  const _t = ctx.cfg.timeouts;
-  const tls = spec.tls ? ctx.cfg.tls : undefined;
+  const host = ctx.host(server);
+  const tls = spec.tls ? host.tls : undefined;
   if (spec.tls && !tls) {
     throw new MarinaError("REFUSED", "tls requested but the agent has no tls files configured", {
       path: "payload.request.tls",
     });
   }
-  const account = ctx.account(server);
-  const load: PipelineStage = {
+  const account = host.account;
+  const load: StreamStage = {
     inv: loadStream({
       defaultsFile: server.defaultsFile,
       socket: server.socket,
@@ -49,14 +46,8 @@ export async function receiveDump(
     env: ctx.backupEnv,
   };
   const dec: Invocation | undefined = decompressor(spec.compression);
-  if (tls) {
-    for (const f of [tls.cert, tls.key, tls.ca]) {
-      await access(f, constants.R_OK).catch(() => {
-        throw new MarinaError("REFUSED", `tls file ${f} is not readable`);
-      });
-    }
-  }
-  const ports = await candidatePorts(ctx, spec.port);
+  if (tls) await host.checkReadable([tls.cert, tls.key, tls.ca]);
+  const ports = await candidatePorts(ctx, host, spec.port);
   // The guard: the server must run (a logical load needs it) — a refusal changes nothing.
   await phase(rec, timings, "guard", () => replicaThreads(account));
   let saved: string | null = null;
@@ -66,7 +57,13 @@ export async function receiveDump(
       account,
       saveDir
         ? async (binlogs) => {
-            saved = await saveBinlogs(saveDir, server.name, rec.opId, new Date(ctx.now()), binlogs);
+            saved = await host.saveBinlogs(
+              saveDir,
+              server.name,
+              rec.opId,
+              new Date(ctx.now()),
+              binlogs,
+            );
           }
         : undefined,
     ),
@@ -76,21 +73,23 @@ export async function receiveDump(
     "target wiped for a logical load",
   );
 
-  let pipeline: Pipeline | undefined;
+  let pipeline: RunningStream | undefined;
   let port = 0;
-  let stages: PipelineStage[] = [];
+  let stages: StreamStage[] = [];
   await phase(rec, timings, "listening", async () => {
     let lastErr: unknown;
     for (const candidate of ports) {
       stages = [
-        { inv: listenStream({ port: candidate, bind: ctx.cfg.listenAddress, tls }) },
+        { inv: listenStream({ port: candidate, bind: host.listenAddress, tls }) },
         ...(dec ? [{ inv: dec }] : []),
         load,
       ];
       try {
-        pipeline = await Pipeline.start(stages, {
-          paths: ctx.paths,
-          gate: { stage: 0, pattern: SOCAT_LISTENING, timeoutMs: 15_000, what: "socat listen" },
+        pipeline = await host.startStream(stages, {
+          stage: 0,
+          pattern: SOCAT_LISTENING,
+          timeoutMs: 15_000,
+          what: "socat listen",
         });
         port = candidate;
         return;
@@ -143,7 +142,7 @@ export async function receiveDump(
       server: server.name,
       state: "running",
       phase: "listening",
-      address: ctx.cfg.advertiseAddress,
+      address: host.advertiseAddress,
       port,
       savedBinlogs: saved,
     },

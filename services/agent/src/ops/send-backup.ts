@@ -9,9 +9,8 @@ import {
   SOCAT_CONNECTED,
 } from "@marina/hostops";
 import type { AgentServerConfig } from "../config.js";
-import { treeSize } from "../host/datadir.js";
+import type { RunningStream, StreamStage } from "../host/backend.js";
 import { replicaThreads, restartSqlThreads } from "../host/local-sql.js";
-import { Pipeline, type PipelineStage } from "../proc/pipeline.js";
 import { type LongAction, type OpContext, phase, requestField } from "./context.js";
 import type { OpRecord } from "./registry.js";
 import { watchStream } from "./stream-watch.js";
@@ -46,7 +45,7 @@ async function restoreReplication(
   let lastErr: unknown;
   for (let attempt = 0; attempt < 10; attempt++) {
     try {
-      return await restartSqlThreads(ctx.account(server), sqlRunning);
+      return await restartSqlThreads(ctx.host(server).account, sqlRunning);
     } catch (err) {
       lastErr = err;
       await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
@@ -98,14 +97,15 @@ export async function sendBackup(
 ): Promise<LongAction> {
   const timings: Record<string, number> = {};
   const t = ctx.cfg.timeouts;
-  const tls = spec.tls ? ctx.cfg.tls : undefined;
+  const host = ctx.host(server);
+  const tls = spec.tls ? host.tls : undefined;
   if (spec.tls && !tls) {
     throw new MarinaError("REFUSED", "tls requested but the agent has no tls files configured", {
       path: "payload.request.tls",
     });
   }
-  const scratch = join(ctx.cfg.tmpDir, `${server.name}-${rec.opId}`);
-  const stages: PipelineStage[] = [
+  const scratch = host.scratchDir(rec.opId);
+  const stages: StreamStage[] = [
     {
       inv: backupStream({
         defaultsFile: server.defaultsFile,
@@ -129,32 +129,36 @@ export async function sendBackup(
     ),
   });
 
-  const before = await phase(rec, timings, "guard", () => replicaThreads(ctx.account(server)));
+  const before = await phase(rec, timings, "guard", () => replicaThreads(host.account));
   const sqlRunning = before.filter((r) => r.sqlRunning).map((r) => r.connection);
-  const totalBytes = await treeSize(server.datadir).catch(() => null);
-  await mkdir(scratch, { recursive: true, mode: 0o700 });
+  const totalBytes = await host.treeSize(server.datadir).catch(() => null);
+  await mkdir(ctx.cfg.tmpDir, { recursive: true, mode: 0o700 });
+  await host.makeScratch(scratch);
   const marker: DonorMarker = { opId: rec.opId, server: server.name, sqlRunning };
   await writeFile(donorMarkerPath(ctx, server.name), JSON.stringify(marker), { mode: 0o600 });
   const cleanup = async () => {
-    await rm(scratch, { recursive: true, force: true }).catch(() => {});
+    await host.removeScratch(scratch).catch(() => {});
     await rm(donorMarkerPath(ctx, server.name), { force: true }).catch(() => {});
   };
 
-  let pipeline: Pipeline;
+  let pipeline: RunningStream;
   try {
     pipeline = await phase(rec, timings, "connecting", () =>
-      Pipeline.start(stages, {
-        paths: ctx.paths,
-        gate: {
-          stage: stages.length - 1,
-          pattern: SOCAT_CONNECTED,
-          timeoutMs: t.connectMs,
-          what: "socat connect",
-        },
+      host.startStream(stages, {
+        stage: stages.length - 1,
+        pattern: SOCAT_CONNECTED,
+        timeoutMs: t.connectMs,
+        what: "socat connect",
       }),
     );
   } catch (err) {
-    // Nothing upstream ran: replication was never touched.
+    // Locally nothing upstream ran: replication was never touched. A remote pipeline
+    // starts as one: mariadb-backup may have stopped the SQL thread before socat failed.
+    if (!host.holdsSourcesBack) {
+      await restoreReplication(ctx, server, sqlRunning).catch((e: unknown) =>
+        ctx.log.error({ err: e }, "could not restore replication on the donor"),
+      );
+    }
     await cleanup();
     throw err;
   }
@@ -166,7 +170,6 @@ export async function sendBackup(
     let stream: { bytes: number; ms: number } | undefined;
     try {
       stream = await watchStream(pipeline, rec, {
-        countStage: stages.length - 1,
         connected: Promise.resolve(true),
         connectMs: t.connectMs,
         idleMs: t.idleMs,

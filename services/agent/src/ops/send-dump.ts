@@ -1,9 +1,8 @@
 import { MarinaError } from "@marina/contracts";
 import { compressor, connectStream, dumpStream, SOCAT_CONNECTED } from "@marina/hostops";
 import type { AgentServerConfig } from "../config.js";
-import { treeSize } from "../host/datadir.js";
+import type { StreamStage } from "../host/backend.js";
 import { replicaThreads } from "../host/local-sql.js";
-import { Pipeline, type PipelineStage } from "../proc/pipeline.js";
 import { type LongAction, type OpContext, phase, requestField } from "./context.js";
 import type { OpRecord } from "./registry.js";
 import type { SendSpec } from "./send-backup.js";
@@ -24,13 +23,14 @@ export async function sendDump(
 ): Promise<LongAction> {
   const timings: Record<string, number> = {};
   const t = ctx.cfg.timeouts;
-  const tls = spec.tls ? ctx.cfg.tls : undefined;
+  const host = ctx.host(server);
+  const tls = spec.tls ? host.tls : undefined;
   if (spec.tls && !tls) {
     throw new MarinaError("REFUSED", "tls requested but the agent has no tls files configured", {
       path: "payload.request.tls",
     });
   }
-  const stages: PipelineStage[] = [
+  const stages: StreamStage[] = [
     {
       inv: dumpStream({
         defaultsFile: server.defaultsFile,
@@ -53,17 +53,14 @@ export async function sendDump(
     ),
   });
   // The guard: the server runs and answers (a dump needs it).
-  await phase(rec, timings, "guard", () => replicaThreads(ctx.account(server)));
-  const totalBytes = await treeSize(server.datadir).catch(() => null);
+  await phase(rec, timings, "guard", () => replicaThreads(host.account));
+  const totalBytes = await host.treeSize(server.datadir).catch(() => null);
   const pipeline = await phase(rec, timings, "connecting", () =>
-    Pipeline.start(stages, {
-      paths: ctx.paths,
-      gate: {
-        stage: stages.length - 1,
-        pattern: SOCAT_CONNECTED,
-        timeoutMs: t.connectMs,
-        what: "socat connect",
-      },
+    host.startStream(stages, {
+      stage: stages.length - 1,
+      pattern: SOCAT_CONNECTED,
+      timeoutMs: t.connectMs,
+      what: "socat connect",
     }),
   );
   rec.phase = "streaming";
@@ -72,7 +69,6 @@ export async function sendDump(
   const done = (async (): Promise<Record<string, unknown>> => {
     try {
       const stream = await watchStream(pipeline, rec, {
-        countStage: stages.length - 1,
         connected: Promise.resolve(true),
         connectMs: t.connectMs,
         idleMs: t.idleMs,

@@ -1,11 +1,9 @@
 import { MarinaError } from "@marina/contracts";
-import type { Pipeline } from "../proc/pipeline.js";
+import type { RunningStream } from "../host/backend.js";
 import { RateMeter } from "./progress.js";
 import type { OpRecord } from "./registry.js";
 
 export interface StreamWatch {
-  /** Index of the stage whose reads count as the stream's bytes. */
-  readonly countStage: number;
   /** Before this resolves (the peer connected), idleness is not judged. */
   readonly connected: Promise<boolean>;
   readonly connectMs: number;
@@ -26,7 +24,7 @@ export interface StreamOutcome {
  * cancel, on a missing peer (connectMs), when no byte moved for idleMs, or after streamMs.
  */
 export async function watchStream(
-  p: Pipeline,
+  p: RunningStream,
   rec: OpRecord,
   w: StreamWatch,
 ): Promise<StreamOutcome> {
@@ -46,7 +44,7 @@ export async function watchStream(
     lastChange = performance.now();
   });
   const sample = () => {
-    const raw = p.stages[w.countStage]?.bytesRead();
+    const raw = p.bytesMoved();
     if (raw !== undefined) {
       // rchar counts the program's own start-up reads (libraries); drop the first sample.
       base ??= raw;

@@ -100,6 +100,16 @@ export class Pipeline {
   running(): boolean {
     return this.stages.some((s) => s.running());
   }
+
+  /** Bytes the last stage has read (/proc/<pid>/io rchar): the transfer's counter. */
+  bytesMoved(): number | undefined {
+    return this.stages[this.stages.length - 1]?.bytesRead();
+  }
+
+  waitForLine(stage: number, pattern: RegExp, timeoutMs: number): Promise<boolean> {
+    const s = this.stages[stage];
+    return s ? s.waitForLine(pattern, timeoutMs) : Promise.resolve(false);
+  }
 }
 
 function isPipeVictim(stage: Stage, exit: StageExit): boolean {

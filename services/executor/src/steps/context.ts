@@ -4,12 +4,12 @@ import {
   MarinaError,
   type ReplicationConnection,
 } from "@marina/contracts";
+import { toReplicationConnection } from "@marina/mariadb";
+import type { Logger } from "@marina/runtime";
 import type { Clock } from "../clock.js";
 import type { Session } from "../db.js";
-import type { Logger } from "../logger.js";
 import { type Row, text } from "../rows.js";
 import * as sql from "../sql.js";
-import { mapReplicationRow } from "../status.js";
 import type { ResolvedCluster, ResolvedServer } from "../targets.js";
 
 export type StepData = Record<string, unknown>;
@@ -45,7 +45,7 @@ export class StepError extends MarinaError {
 }
 
 export async function readConnections(db: Session): Promise<ReplicationConnection[]> {
-  return (await db.rows(sql.SHOW_ALL_SLAVES)).map(mapReplicationRow);
+  return (await db.rows(sql.SHOW_ALL_SLAVES)).map((r) => toReplicationConnection(r));
 }
 
 /** One connection, mapped, with its raw row for the columns the contract does not carry. */
@@ -54,7 +54,7 @@ export async function findConnectionRow(
   name: string,
 ): Promise<{ c: ReplicationConnection; row: Row } | undefined> {
   const row = (await db.rows(sql.SHOW_ALL_SLAVES)).find((r) => text(r, "Connection_name") === name);
-  return row ? { c: mapReplicationRow(row), row } : undefined;
+  return row ? { c: toReplicationConnection(row), row } : undefined;
 }
 
 export async function findConnection(

@@ -1,5 +1,5 @@
+import { errnoOf } from "@marina/mariadb";
 import type { Session } from "../db.js";
-import { errnoOf } from "../db-errors.js";
 import { int, text } from "../rows.js";
 import * as sql from "../sql.js";
 import { killOrder, mapThread, partitionThreads, privilegedUserNames } from "../threads.js";

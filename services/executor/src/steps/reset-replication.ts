@@ -1,4 +1,4 @@
-import { errnoOf } from "../db-errors.js";
+import { errnoOf } from "@marina/mariadb";
 import * as sql from "../sql.js";
 import { anyThreadRunning } from "../status.js";
 import type { StepRunner } from "./context.js";

@@ -1,0 +1,38 @@
+// Names of the NATS resources Marina's services share: JetStream streams, KV buckets and
+// queue groups. One place, so a service that creates a resource and one that reads it
+// cannot drift apart. Subjects are in subjects.ts.
+
+/** JetStream streams and the subjects each one keeps. */
+export const STREAMS = {
+  /** Authoritative topology, situations, operation progress: for late subscribers. */
+  events: {
+    name: "MARINA_EVENTS",
+    subjects: ["marina.v1.*.topology", "marina.v1.*.events", "marina.v1.*.op.*"],
+  },
+  /** The monitors' health samples and observed topologies (recent history only). */
+  health: {
+    name: "MARINA_HEALTH",
+    subjects: ["marina.v1.*.health.*", "marina.v1.*.observed"],
+  },
+} as const;
+
+export const EVENTS_STREAM = STREAMS.events.name;
+export const HEALTH_STREAM = STREAMS.health.name;
+
+/** JetStream KV buckets. */
+export const BUCKETS = {
+  /** The leader lease per cluster: `{holder, epoch, renewedAt}`, TTL = lease. */
+  leader: "marina_leader",
+  /** The leading decider's persisted state per cluster. */
+  state: "marina_state",
+} as const;
+
+export const LEASE_BUCKET = BUCKETS.leader;
+export const STATE_BUCKET = BUCKETS.state;
+
+/** Queue groups: one member of the group gets each request. */
+export const QUEUE_GROUPS = {
+  executors: "executors",
+  /** Deciders share the cluster's command subject; a follower forwards to the leader. */
+  deciders: "deciders",
+} as const;

@@ -1,0 +1,64 @@
+import type { CommandReply } from "@marina/contracts/commands";
+import { chooseCandidateNow } from "../candidates.js";
+import { startOperation } from "../engine/operation.js";
+import { assessPrimary } from "../evidence.js";
+import { isKnownServer } from "../knowledge.js";
+import type { CommandCall } from "./handler.js";
+import { busy, notConfirmed, ok, refuse, unknownServer } from "./replies.js";
+
+/** A manual failover: of a primary confirmed failed, or of a live one with `force`. */
+export function failoverCommand({
+  env,
+  requestId,
+  verb,
+  payload,
+}: CommandCall<"failover">): CommandReply {
+  const { state, ctx } = env;
+  const { config, now } = ctx;
+  const { target, force } = payload;
+  if (target !== undefined && !isKnownServer(config, target))
+    return unknownServer(env, verb, target, "target");
+  if (state.operation) return busy(env, verb);
+  const primary = state.primary;
+  if (primary === null)
+    return refuse(verb, "NOT_APPLICABLE", "no primary is known: nothing to fail over from");
+  const a = assessPrimary(state, config, primary, now, env.opts.agentHeartbeatFreshMs);
+  const down = a.verdict === "dead" || a.verdict === "unreachable-seen-by-replicas";
+  if (!down && !force) {
+    return refuse(
+      verb,
+      "PRIMARY_ALIVE",
+      `${primary} is not confirmed failed (${a.verdict}: ${a.reason}); use switchover, or force`,
+    );
+  }
+  const stale = notConfirmed(env, verb, primary, target);
+  if (stale) return stale;
+  const choice = chooseCandidateNow(state, config, now, primary, "failover", target ?? null);
+  if (!choice.ok)
+    return refuse(verb, choice.code, choice.reason, target !== undefined ? "target" : undefined);
+  state.failovers.push(now);
+  const op = startOperation(env, {
+    kind: "failover",
+    requestId,
+    reason: payload.reason ?? `manual failover${force ? " (forced)" : ""} of ${primary}`,
+    servers: { failed: primary, candidate: choice.candidate },
+    plan: {
+      kind: "failover",
+      failed: primary,
+      target: target ?? null,
+      manual: true,
+      // Any sign of life means it may still take writes: fence before promoting.
+      fenceOld: !down,
+      candidate: null,
+      connection: null,
+      pulls: [],
+      repoint: [],
+      skipped: [],
+    },
+  });
+  return ok(
+    verb,
+    `failover of ${primary} started; candidate ${choice.candidate} (re-checked after inspection)`,
+    { opId: op.opId },
+  );
+}

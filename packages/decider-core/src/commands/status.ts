@@ -1,0 +1,114 @@
+import type { CommandReply } from "@marina/contracts/commands";
+import { formatGtidList, parseGtidList, positionOf } from "@marina/contracts/gtid";
+import { assessPrimary } from "../evidence.js";
+import { currentObservation } from "../knowledge.js";
+import type { Env } from "../plans/common.js";
+import { failoversInWindow } from "../policies/constraints.js";
+import type { Operation } from "../state.js";
+import { buildTopology } from "../topology.js";
+import type { CommandCall } from "./handler.js";
+import { ok } from "./replies.js";
+
+/** What the decider knows and does, for `marina status`. */
+export function statusCommand({ env, verb }: CommandCall<"status">): CommandReply {
+  return ok(verb, `cluster ${env.ctx.config.name}: primary ${env.state.primary ?? "unknown"}`, {
+    data: statusOf(env),
+  });
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function statusOf(env: Env): Record<string, unknown> {
+  const { state, ctx } = env;
+  const { config, now } = ctx;
+  const topo = buildTopology(state, config, {
+    now,
+    epoch: ctx.epoch,
+    primaryDown:
+      state.primary !== null &&
+      assessPrimary(state, config, state.primary, now, env.opts.agentHeartbeatFreshMs).verdict ===
+        "dead",
+  });
+  return {
+    cluster: config.name,
+    decider: ctx.source,
+    epoch: ctx.epoch,
+    primary: state.primary,
+    writer: topo.writer,
+    operation: state.operation ? operationStatus(state.operation) : null,
+    servers: topo.servers.map((s) => ({
+      name: s.name,
+      role: s.role,
+      readOnly: s.readOnly,
+      gtidCurrentPos: s.gtidCurrentPos,
+      situations: state.situations[s.name] ?? [],
+      reason: s.reason,
+    })),
+    clusterSituations: state.situations["*"] ?? [],
+    maintenance: Object.keys(state.maintenance),
+    diverged: Object.fromEntries(Object.entries(state.diverged).map(([k, v]) => [k, v.extraGtids])),
+    fenced: Object.keys(state.exPrimaries),
+    agents: agentsStatus(env),
+    failovers: failoversStatus(env),
+    topologyGeneration: state.topology.generation,
+    history: state.history.map((h) => ({
+      ...h,
+      startedAt: iso(h.startedAt),
+      endedAt: iso(h.endedAt),
+    })),
+    primaryPosition: state.primary
+      ? formatGtidList(
+          positionOf(
+            parseGtidList(
+              currentObservation(state, config, state.primary, now)?.gtidCurrentPos ?? "",
+            ),
+          ),
+        )
+      : null,
+  };
+}
+
+function operationStatus(op: Operation): Record<string, unknown> {
+  return {
+    opId: op.opId,
+    kind: op.kind,
+    phase: op.phase,
+    status: op.status,
+    promoted: op.promoted,
+    startedAt: iso(op.startedAt),
+    servers: op.servers,
+  };
+}
+
+/** Host agents of the config: ms since their last heartbeat (null: none seen yet). */
+function agentsStatus(env: Env): Record<string, number | null> {
+  const { state, ctx } = env;
+  return Object.fromEntries(
+    ctx.config.servers.flatMap((s) =>
+      s.agentHost === undefined
+        ? []
+        : [
+            [
+              s.agentHost,
+              state.heartbeats[s.agentHost]
+                ? ctx.now - (state.heartbeats[s.agentHost]?.receivedAt ?? ctx.now)
+                : null,
+            ],
+          ],
+    ),
+  );
+}
+
+function failoversStatus(env: Env): Record<string, unknown> {
+  const { state, ctx } = env;
+  const { config, now } = ctx;
+  const last = state.failovers.length ? Math.max(...state.failovers) : null;
+  return {
+    inWindow: failoversInWindow(config, state.failovers, now).length,
+    maxPerWindow: config.failover.maxPerWindow,
+    lastAt: last === null ? null : iso(last),
+    cooldownUntil: last === null ? null : iso(last + config.failover.cooldownMs),
+  };
+}

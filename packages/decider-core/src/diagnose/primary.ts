@@ -1,0 +1,115 @@
+import { chooseCandidateNow } from "../candidates.js";
+import { assessPrimary, type PrimaryAssessment } from "../evidence.js";
+import { knownWritable, observedSinceChange } from "../knowledge.js";
+import { checkFailoverConstraints } from "../policies/constraints.js";
+import { assessReadOnlyPrimary } from "../restore-writes.js";
+import { type DiagnoseCtx, finding } from "./findings.js";
+
+// The primary's situation: healthy, unreachable (by whom), dead (and then whether a failover
+// may start, to which candidate), or read-only while it should take writes.
+
+export function diagnosePrimary(c: DiagnoseCtx, primary: string, learnReason: string | null) {
+  const { state, config, now, opts, out } = c;
+  if (state.maintenance[primary]) {
+    out.findings.push(finding(primary, "MaintenanceSet", state.maintenance[primary]?.reason ?? ""));
+  }
+  const a = assessPrimary(state, config, primary, now, opts.agentHeartbeatFreshMs);
+  out.assessment = a;
+  const details = { verdict: a.verdict, agentDown: a.agentDown };
+  switch (a.verdict) {
+    case "healthy":
+      out.findings.push(
+        finding(primary, "PrimaryHealthy", learnReason ? `${learnReason}; ${a.reason}` : a.reason, {
+          details,
+        }),
+      );
+      break;
+    case "unknown":
+      break;
+    case "suspect":
+      // Keep what was reported until the replicas have spoken.
+      out.carry.push(primary);
+      break;
+    case "unreachable-by-monitor":
+      out.findings.push(
+        finding(primary, "PrimaryUnreachableByMonitor", `${a.reason}: not failing over`, {
+          details,
+        }),
+      );
+      break;
+    case "unreachable-seen-by-replicas":
+      out.findings.push(
+        finding(primary, "PrimaryUnreachableSeenByReplicas", a.reason, { details }),
+      );
+      break;
+    case "dead":
+      diagnoseDead(c, primary, a);
+      break;
+    default: {
+      const never: never = a.verdict;
+      return never;
+    }
+  }
+}
+
+function diagnoseDead(c: DiagnoseCtx, primary: string, a: PrimaryAssessment) {
+  const { state, config, now, out } = c;
+  const details = { verdict: a.verdict, agentDown: a.agentDown };
+  if (c.busy) {
+    out.findings.push(finding(primary, "PrimaryDead", a.reason, { details }));
+    return;
+  }
+  const block = checkFailoverConstraints({
+    config,
+    now,
+    failovers: state.failovers,
+    primary,
+    primaryInMaintenance: state.maintenance[primary] !== undefined,
+    primaryLastObservation: state.lastObservation[primary]?.observation ?? null,
+  });
+  if (block) {
+    out.blocked = block;
+    out.findings.push(
+      finding(primary, "PrimaryDead", `${a.reason}; failover blocked`, { details }),
+    );
+    out.findings.push(finding(primary, "FailoverBlocked", block.reason, { code: block.code }));
+    return;
+  }
+  const choice = chooseCandidateNow(state, config, now, primary, "failover");
+  if (!choice.ok) {
+    out.findings.push(finding(primary, "PrimaryDead", `${a.reason}; no candidate`, { details }));
+    out.findings.push(finding(primary, "PrimaryDeadNoCandidate", choice.reason));
+    return;
+  }
+  const reason = `${a.reason}; failing over to ${choice.reason}`;
+  out.findings.push(
+    finding(primary, "PrimaryDead", reason, {
+      details: { ...details, candidate: choice.candidate },
+    }),
+  );
+  out.failover = { choice, reason };
+}
+
+/**
+ * A reachable primary that is read-only while it should take writes (not one an operation
+ * works on: a switchover demotes it on purpose), and whether writes may be turned back on.
+ */
+export function diagnoseReadOnlyPrimary(c: DiagnoseCtx) {
+  const { state, config, now, primary, primaryObs, primaryHistory, out } = c;
+  const verdict = out.assessment?.verdict;
+  if (
+    c.busy ||
+    primary === null ||
+    primaryObs === null ||
+    primaryHistory === null ||
+    !primaryObs.readOnly ||
+    (verdict !== "healthy" && verdict !== "unreachable-seen-by-replicas") ||
+    knownWritable(state, primary) ||
+    !observedSinceChange(state, primary)
+  ) {
+    return;
+  }
+  const v = assessReadOnlyPrimary(state, config, now, primary, primaryObs, primaryHistory);
+  out.findings.push(finding(primary, "PrimaryReadOnly", v.reason));
+  if (v.restore) out.restoreWrites = v.intent;
+}

@@ -1,0 +1,128 @@
+import { formatGtidList, type GtidList, parseGtidList, positionOf } from "@marina/contracts/gtid";
+import type { ServerObservation } from "@marina/contracts/health";
+import { reachability, sourceOf } from "../knowledge.js";
+import { checkRejoin } from "../plans/rejoin.js";
+import { pushFor, type ServerCtx } from "./findings.js";
+
+// A replica's health (broken threads, lag, errant transactions), and a stray: a server that
+// replicates from nothing, or from outside the topology (rejoined when it can be).
+
+/**
+ * GTIDs a replica applied that the primary never had: errant transactions. Only domains the
+ * primary has are compared (a multi-source replica's other domains are legitimate), and the
+ * primary's own server id is skipped: a replica sampled after the primary can be ahead of
+ * the primary's older sample without having diverged.
+ */
+export function errantGtids(
+  replica: ServerObservation,
+  primaryHistory: GtidList,
+  primaryServerId: number,
+): GtidList {
+  const domains = new Set(primaryHistory.map((g) => g.domain));
+  const pos = positionOf(parseGtidList(replica.gtidCurrentPos)).filter(
+    (g) => domains.has(g.domain) && g.server !== primaryServerId,
+  );
+  return pos.filter(
+    (g) =>
+      !primaryHistory.some((h) => h.domain === g.domain && h.server === g.server && h.seq >= g.seq),
+  );
+}
+
+/** A server not attached to the topology; "diverged" when it was found so (and handled). */
+export function diagnoseStray(
+  c: ServerCtx,
+  obs: ServerObservation,
+  writable: boolean,
+): "diverged" | "stray" {
+  const { state, config, now, opts, name, primary, primaryHistory, out } = c;
+  const push = pushFor(c);
+  const sources = obs.replication
+    .map((conn) => ({ c: conn, source: sourceOf(config, conn) }))
+    .filter((x): x is { c: (typeof obs.replication)[number]; source: string } => x.source !== null);
+  if (sources.length === 0) {
+    push("ReplicaBroken", "replicates from no configured server (standalone)");
+    return "stray";
+  }
+  const stray = sources[0]!;
+  let why = `replicates from ${stray.source} (connection '${stray.c.connection}'), outside the topology`;
+  if (primaryHistory !== null) {
+    const check = checkRejoin(obs, primaryHistory);
+    if (!check.ok && check.diverged) {
+      push("ServerDiverged", `${name} ${check.reason}`, { extraGtids: check.extra });
+      out.diverged.push({
+        server: name,
+        extra: check.extra,
+        reason: check.reason,
+        situation: "ServerDiverged",
+      });
+      if (writable)
+        out.fences.push({ server: name, kill: true, why: "diverged server is writable" });
+      return "diverged";
+    }
+    const failedAt = state.rejoinFailures[name];
+    const canRetry = failedAt === undefined || now - failedAt >= opts.rejoinRetryMs;
+    if (check.ok && config.failover.autoRejoin && canRetry && out.rejoin === null) {
+      why += `; rejoining to ${primary}`;
+      out.rejoin = {
+        server: name,
+        connection: stray.c.connection,
+        useGtid: stray.c.usingGtid === "Current_Pos" ? "current_pos" : "slave_pos",
+        wasPrimary: false,
+        why: "stray replica",
+      };
+    }
+  }
+  push("ReplicaBroken", why);
+  return "stray";
+}
+
+/** A replica of the topology: broken threads, lag, errant transactions. */
+export function diagnoseReplica(c: ServerCtx, obs: ServerObservation) {
+  const { primary, primaryObs, primaryHistory } = c;
+  const push = pushFor(c);
+  const { broken, lagging } = replicationTrouble(c, obs);
+  if (broken.length) push("ReplicaBroken", broken.join("; "));
+  if (lagging.length) push("ReplicaLagging", lagging.join("; "));
+  if (primary !== null && primaryObs !== null && primaryHistory !== null) {
+    const errant = errantGtids(obs, primaryHistory, primaryObs.serverId);
+    if (errant.length) {
+      push(
+        "ServerDiverged",
+        `applied ${formatGtidList(errant)} that ${primary} never had (errant transactions)`,
+        { extraGtids: formatGtidList(errant) },
+      );
+    }
+  }
+}
+
+function replicationTrouble(c: ServerCtx, obs: ServerObservation) {
+  const { state, config, now } = c;
+  const maxLag = config.failover.maxLagSeconds;
+  const broken: string[] = [];
+  const lagging: string[] = [];
+  for (const conn of obs.replication) {
+    const src = sourceOf(config, conn);
+    const label = `'${conn.connection}'${src ? ` from ${src}` : ""}`;
+    if (!conn.sqlThread || conn.lastSqlErrno !== 0) {
+      broken.push(
+        `${label}: SQL thread ${conn.sqlThread ? "running" : "stopped"}${conn.lastSqlErrno ? `, error ${conn.lastSqlErrno}: ${conn.lastSqlError}` : ""}`,
+      );
+    } else if (conn.ioThread === "No") {
+      broken.push(
+        `${label}: IO thread stopped${conn.lastIoErrno ? `, error ${conn.lastIoErrno}: ${conn.lastIoError}` : ""}`,
+      );
+    } else if (
+      conn.ioThread !== "Yes" &&
+      src !== null &&
+      reachability(state, config, src, now) === "reachable"
+    ) {
+      broken.push(
+        `${label}: IO thread ${conn.ioThread} while ${src} is reachable${conn.lastIoErrno ? ` (error ${conn.lastIoErrno}: ${conn.lastIoError})` : ""}`,
+      );
+    }
+    if (conn.secondsBehindMaster !== null && conn.secondsBehindMaster > maxLag) {
+      lagging.push(`${label}: ${conn.secondsBehindMaster} s behind (max ${maxLag})`);
+    }
+  }
+  return { broken, lagging };
+}

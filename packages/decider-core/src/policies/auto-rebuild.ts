@@ -1,0 +1,51 @@
+import { sshSettingsOf } from "@marina/contracts/config";
+import { flaggedDiverged, hasAgent } from "../donors.js";
+import { startOperation } from "../engine/operation.js";
+import { observedSinceChange } from "../knowledge.js";
+import type { Env } from "../plans/common.js";
+import { checkRebuild, rebuildStart } from "../plans/rebuild-check.js";
+import { rebuildOptions } from "../plans/rebuild-plan.js";
+import type { Operation } from "../state.js";
+
+/**
+ * failover.autoRebuild: the first flagged server (config order) with a source to copy
+ * from is rebuilt; one at a time, only when no operation runs and the primary is reachable.
+ * A server whose automatic rebuild failed waits rebuildRetryMs before the next try.
+ */
+export function autoRebuild(env: Env): Operation | null {
+  const { state, ctx } = env;
+  const { config, now } = ctx;
+  if (state.operation !== null || state.primary === null) return null;
+  const ro = rebuildOptions(env.opts);
+  for (const s of config.servers) {
+    const name = s.name;
+    if (name === state.primary || state.maintenance[name]) continue;
+    const recorded = state.diverged[name] !== undefined;
+    // A situation counts only when seen on a sample newer than our last change to it.
+    if (!recorded && !(flaggedDiverged(state, name) && observedSinceChange(state, name))) continue;
+    const failedAt = state.rebuildFailures[name];
+    if (failedAt !== undefined && now - failedAt < ro.rebuildRetryMs) continue;
+    const ask = (transport: "agent" | "ssh") =>
+      checkRebuild(env, {
+        target: name,
+        method: "physical",
+        transport,
+        compression: { kind: "none" },
+        tls: false,
+      });
+    // Through the agents when the target has one, else over SSH when it is configured.
+    const check =
+      hasAgent(env, name) || sshSettingsOf(config, name) === null ? ask("agent") : ask("ssh");
+    if (!check.ok) continue;
+    const why = state.diverged[name]?.reason ?? "errant transactions";
+    return startOperation(
+      env,
+      rebuildStart(env, check, {
+        requestId: null,
+        auto: true,
+        reason: `failover.autoRebuild: ${name} diverged (${why}); copying ${check.source}`,
+      }),
+    );
+  }
+  return null;
+}

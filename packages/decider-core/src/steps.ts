@@ -1,0 +1,48 @@
+import type { ExecStep } from "@marina/contracts/executor";
+import type { DeciderOptions } from "./options.js";
+
+// Executor steps as everything that sends them sees them: how long to wait for the reply,
+// and how to say what a step does in an action's reason. Shared by the operation engine,
+// the read-only enforcement and the writes restoration.
+
+/** How long the edge waits for a step's reply: a waiting step's own timeout plus a margin. */
+export function replyTimeoutMs(step: ExecStep, opts: DeciderOptions): number {
+  return "timeoutMs" in step ? step.timeoutMs + opts.stepReplyMarginMs : opts.stepTimeoutMs;
+}
+
+export function describeStep(step: ExecStep): string {
+  switch (step.kind) {
+    case "inspect":
+      return "inspect";
+    case "set-read-only":
+      return `set read_only=${step.readOnly ? 1 : 0}`;
+    case "fence":
+      return `fence (read_only=1, kill ${step.kill === "none" ? "no" : step.kill} clients, then semi-sync master off)`;
+    case "kill-clients":
+      return `kill clients${step.includePrivileged ? " (privileged too)" : ""}`;
+    case "stop-replication":
+      return `stop replication '${step.connection}'`;
+    case "reset-replication":
+      return `reset replication '${step.connection}'`;
+    case "change-master":
+      return `change master '${step.connection}' to ${step.source} (${step.useGtid})`;
+    case "start-replication":
+      return `start replication '${step.connection}'${step.untilGtid !== undefined ? ` until ${step.untilGtid}` : ""}`;
+    case "set-gtid-slave-pos":
+      return `set gtid_slave_pos='${step.pos}'`;
+    case "wait-gtid":
+      return `wait for gtid '${step.pos}'`;
+    case "drain-relay-log":
+      return `drain relay log '${step.connection}'`;
+    case "set-semi-sync":
+      return `semi-sync master=${step.master ?? "-"} slave=${step.slave ?? "-"}`;
+    case "wait-binlog-stable":
+      return `wait binlog stable ${step.stableMs} ms`;
+    case "verify-replicating":
+      return `verify replicating '${step.connection}'`;
+    default: {
+      const never: never = step;
+      return String(never);
+    }
+  }
+}

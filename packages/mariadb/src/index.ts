@@ -1,0 +1,36 @@
+// @marina/mariadb: one way to talk to MariaDB — the connector with strict timeouts, the
+// driver-error table, and the probe that reads a server into a ServerObservation.
+export {
+  type Connector,
+  closeConnection,
+  connectMariadb,
+  type DbConnection,
+  type DbTarget,
+} from "./connect.js";
+export {
+  classifyDriverError,
+  type DriverFailure,
+  errnoOf,
+  FAILURES_BY_CODE,
+  FAILURES_BY_ERRNO,
+  type FailureKind,
+  type FailureRule,
+  isServerErrno,
+  marinaErrorOf,
+  PROBE_TIMEOUT,
+  type ProbeError,
+  probeErrorOf,
+} from "./errors.js";
+export {
+  ioThread,
+  type ProbeRows,
+  readObservation,
+  splitProbeResult,
+  toDisks,
+  toObservation,
+  toReplicationConnection,
+  toSemiSync,
+  usingGtid,
+} from "./observation.js";
+export { DISKS_SQL, probeSql, probeStatements } from "./probe-sql.js";
+export { bool, gtidText, nonNegInt, num, type Row, text } from "./values.js";

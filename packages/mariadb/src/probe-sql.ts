@@ -1,0 +1,60 @@
+// The SQL that reads one server's state: the monitor sends it as ONE multi-statement query
+// (on a frozen server a probe then costs one socket wait, not four); the executor's inspect
+// sends the same statements one by one (its connections refuse multiple statements).
+// Constant text: no statement takes input.
+
+/**
+ * Variables every MariaDB 10.x has, read as @@ so one SELECT returns them. Client
+ * connections leave out this session, system and replication threads, and Marina's own
+ * sessions: every monitor and executor connects as the cluster's admin account, the user
+ * of this session (`USER()` is `user@host`).
+ */
+const VARIABLES = `SELECT
+  @@version AS version,
+  @@server_id AS server_id,
+  @@read_only AS read_only,
+  @@log_bin AS log_bin,
+  @@log_slave_updates AS log_slave_updates,
+  @@gtid_domain_id AS gtid_domain_id,
+  @@gtid_strict_mode AS gtid_strict_mode,
+  @@gtid_binlog_pos AS gtid_binlog_pos,
+  @@gtid_binlog_state AS gtid_binlog_state,
+  @@gtid_current_pos AS gtid_current_pos,
+  @@gtid_slave_pos AS gtid_slave_pos,
+  (SELECT COUNT(*) FROM information_schema.PROCESSLIST
+    WHERE ID <> CONNECTION_ID()
+      AND USER NOT IN ('system user', 'event_scheduler', 'delayed',
+        SUBSTRING_INDEX(USER(), '@', 1))
+      AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO',
+        'Slave_SQL', 'Slave_worker'))
+    AS client_connections`;
+
+/**
+ * Semi-sync settings and status by name: read from information_schema rather than @@ so a
+ * server without the semi-sync plugin answers with fewer rows instead of an error.
+ */
+const SEMI_SYNC = `SELECT VARIABLE_NAME AS name, VARIABLE_VALUE AS value
+  FROM information_schema.GLOBAL_VARIABLES
+  WHERE VARIABLE_NAME IN ('RPL_SEMI_SYNC_MASTER_ENABLED', 'RPL_SEMI_SYNC_SLAVE_ENABLED',
+    'RPL_SEMI_SYNC_MASTER_WAIT_POINT', 'RPL_SEMI_SYNC_MASTER_TIMEOUT')
+UNION ALL
+SELECT VARIABLE_NAME, VARIABLE_VALUE
+  FROM information_schema.GLOBAL_STATUS
+  WHERE VARIABLE_NAME IN ('RPL_SEMI_SYNC_MASTER_STATUS', 'RPL_SEMI_SYNC_MASTER_CLIENTS',
+    'RPL_SEMI_SYNC_SLAVE_STATUS')`;
+
+const SLAVES = "SHOW ALL SLAVES STATUS";
+
+/** Needs the DISKS plugin; a prober tries it once per connection and drops it on error. */
+export const DISKS_SQL =
+  "SELECT Disk AS disk, Path AS path, Total AS total_kb, Available AS available_kb FROM information_schema.DISKS";
+
+/** The probe's statements; result sets in this order: variables, semi-sync, slaves[, disks]. */
+export function probeStatements(withDisks: boolean): readonly string[] {
+  return withDisks ? [VARIABLES, SEMI_SYNC, SLAVES, DISKS_SQL] : [VARIABLES, SEMI_SYNC, SLAVES];
+}
+
+/** The probe as one multi-statement query (needs a `multipleStatements` connection). */
+export function probeSql(withDisks: boolean): string {
+  return probeStatements(withDisks).join(";\n");
+}

@@ -1,0 +1,41 @@
+// @marina/runtime: what every service main needs, one way each — logger, arguments, exit
+// codes, graceful shutdown, the first NATS connection, the clock.
+export {
+  type ArgsSpec,
+  defaultId,
+  type FlagKind,
+  type FlagSpec,
+  type FlagSpecs,
+  type ParsedArgs,
+  parseArgs,
+  SERVICE_FLAGS,
+  usage,
+} from "./args.js";
+export { type BackoffSettings, backoffDelay } from "./backoff.js";
+export { type Clock, sleep, systemClock } from "./clock.js";
+export { EXIT_CODES, isBadConfig, type ProcessLike, runMain } from "./exit.js";
+export {
+  createLogger,
+  type Logger,
+  type LoggerOptions,
+  REDACT_PATHS,
+  REDACTED,
+} from "./logger.js";
+export {
+  connectNatsWithRetry,
+  NATS_CONNECT_TIMEOUT_MS,
+  NATS_RECONNECT_WAIT_MS,
+  NATS_RETRY,
+  NatsAborted,
+  type NatsConnectOptions,
+  type NatsCredentials,
+  type NatsSettings,
+  natsCredentials,
+  watchNatsStatus,
+} from "./nats.js";
+export {
+  DEFAULT_GRACE_MS,
+  handleShutdown,
+  type Shutdown,
+  type ShutdownOptions,
+} from "./shutdown.js";

@@ -1,0 +1,167 @@
+import { MarinaError } from "@marina/contracts";
+import { bashScript, type ExecResult, readProcFile, renderPipeline } from "@marina/hostops";
+import type { RunningStream, StreamGate, StreamResult, StreamStage } from "./backend.js";
+import { outputTail, type SshConnection } from "./ssh-connection.js";
+
+// A pipeline on a remote host: ONE `bash -c 'set -o pipefail; a | b | c'` over SSH, in a
+// pty so that closing the channel (cancel, timeout, agent stop) hangs up every stage. The
+// programs' diagnostics arrive merged; the gates look for socat's own lines, which no
+// other stage prints. The byte counter is socat's rchar, read from /proc/<pid>/io (socat
+// runs as the ssh user; `socat -d -d` names its pid in every line).
+
+const SOCAT_PID = /socat\[(\d+)\]/;
+const POLL_MS = 250;
+const KEEP = 16 * 1024;
+
+/** The password prologue: MYSQL_PWD read from the channel's stdin, never on a command line. */
+const PASSWORD_PROLOGUE = "IFS= read -r MYSQL_PWD && export MYSQL_PWD && ";
+
+export function remotePipelineScript(
+  stages: readonly StreamStage[],
+  render: SshConnection["render"],
+): { script: string; password: string | undefined } {
+  const password = stages.map((s) => s.env?.MYSQL_PWD).find((p) => p !== undefined);
+  const pipeline = renderPipeline(
+    stages.map((s) => s.inv),
+    render,
+  );
+  return {
+    script: `set -o pipefail; ${password !== undefined ? PASSWORD_PROLOGUE : ""}${pipeline}`,
+    password,
+  };
+}
+
+class SshStream implements RunningStream {
+  readonly done: Promise<StreamResult>;
+  readonly #conn: SshConnection;
+  readonly #abort = new AbortController();
+  readonly #exited: Promise<ExecResult>;
+  readonly #watchers = new Set<(line: string) => void>();
+  #output = "";
+  #partial = "";
+  #exit: ExecResult | undefined;
+  #bytes: number | undefined;
+  #poll: NodeJS.Timeout | undefined;
+
+  constructor(conn: SshConnection, stages: readonly StreamStage[]) {
+    this.#conn = conn;
+    const { script, password } = remotePipelineScript(stages, conn.render);
+    this.#exited = conn
+      .exec(bashScript(script, conn.render.paths), {
+        pty: true,
+        signal: this.#abort.signal,
+        ...(password !== undefined ? { stdin: `${password}\n` } : {}),
+        onOutput: (t) => this.#onOutput(t),
+      })
+      .catch(
+        (err: unknown): ExecResult => ({
+          code: null,
+          signal: null,
+          stdout: "",
+          stderr: (err as Error).message,
+          timedOut: false,
+          aborted: false,
+        }),
+      )
+      .then((r) => {
+        this.#exit = r;
+        if (this.#poll) clearInterval(this.#poll);
+        for (const w of this.#watchers) w("");
+        return r;
+      });
+    this.done = this.#exited.then((r) => ({
+      ok: r.code === 0 && !r.aborted,
+      failure:
+        r.code === 0
+          ? undefined
+          : `remote pipeline failed (exit ${r.code ?? r.signal ?? "?"}): ${outputTail(r)}`,
+    }));
+  }
+
+  #onOutput(text: string): void {
+    this.#output = (this.#output + text).slice(-KEEP);
+    const lines = (this.#partial + text.replace(/\r/g, "")).split("\n");
+    this.#partial = lines.pop() ?? "";
+    for (const line of lines) {
+      if (!this.#poll) {
+        const m = SOCAT_PID.exec(line);
+        if (m) this.#startPolling(Number(m[1]));
+      }
+      for (const w of this.#watchers) w(line);
+    }
+  }
+
+  #startPolling(pid: number): void {
+    let busy = false;
+    const poll = () => {
+      if (busy || this.#exit) return;
+      busy = true;
+      this.#conn
+        .run(readProcFile(pid, "io"), { timeoutMs: 5_000 })
+        .then((io) => {
+          const m = /^rchar:\s*(\d+)/m.exec(io);
+          if (m) this.#bytes = Number(m[1]);
+        })
+        .catch(() => {})
+        .finally(() => {
+          busy = false;
+        });
+    };
+    // At once: the first sample is the counter's base (before the peer sends anything).
+    poll();
+    this.#poll = setInterval(poll, POLL_MS);
+  }
+
+  bytesMoved(): number | undefined {
+    return this.#bytes;
+  }
+
+  waitForLine(_stage: number, pattern: RegExp, timeoutMs: number): Promise<boolean> {
+    if (pattern.test(this.#output)) return Promise.resolve(true);
+    if (this.#exit) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (v: boolean) => {
+        clearTimeout(timer);
+        this.#watchers.delete(watch);
+        resolve(v);
+      };
+      const watch = (line: string) => {
+        if (pattern.test(line)) done(true);
+        else if (this.#exit) done(pattern.test(this.#output));
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.#watchers.add(watch);
+    });
+  }
+
+  running(): boolean {
+    return this.#exit === undefined;
+  }
+
+  async kill(): Promise<void> {
+    this.#abort.abort();
+    await this.#exited;
+  }
+
+  get exit(): ExecResult | undefined {
+    return this.#exit;
+  }
+}
+
+/** Starts a remote pipeline and waits for its gate (e.g. socat listening or connected). */
+export async function startSshStream(
+  conn: SshConnection,
+  stages: readonly StreamStage[],
+  gate: StreamGate,
+): Promise<RunningStream> {
+  if (stages.length === 0) throw new Error("empty pipeline");
+  const stream = new SshStream(conn, stages);
+  const ready = await stream.waitForLine(gate.stage, gate.pattern, gate.timeoutMs);
+  if (ready) return stream;
+  if (stream.exit) {
+    const r = await stream.done;
+    throw new MarinaError("TOOL_FAILED", r.failure ?? `${gate.what}: the remote pipeline ended`);
+  }
+  await stream.kill();
+  throw new MarinaError("TIMEOUT", `${gate.what}: not ready after ${gate.timeoutMs} ms`);
+}

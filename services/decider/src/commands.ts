@@ -1,0 +1,96 @@
+// Commands into the core. Every decider takes commands on the cluster's command subject
+// (a queue group, so one of them gets each); a follower forwards what it takes to the
+// leader's private subject, which only the acting leader subscribes to.
+import {
+  type Command,
+  type CommandVerb,
+  errorBody,
+  parseCommand,
+  ROOT,
+  subjects,
+} from "@marina/contracts";
+import type { Input } from "@marina/decider-core";
+import type { Bus, BusMsg, BusSubscription } from "./bus.js";
+import type { PendingReplies } from "./replies.js";
+
+/** Where followers forward commands; only the leader subscribes. */
+export const leaderCmdSubject = (cluster: string, verb: string) =>
+  `${ROOT}.${cluster}.leader.cmd.${verb}`;
+
+/** How long a follower waits for the leader's answer to a forwarded command. */
+export const FORWARD_TIMEOUT_MS = 10_000;
+
+export interface CommandIntakeDeps {
+  readonly bus: Bus;
+  readonly cluster: string;
+  readonly replies: PendingReplies;
+  /** True while this decider leads and has taken over the persisted state. */
+  acting(): boolean;
+  push(input: Input): void;
+}
+
+export class CommandIntake {
+  private sub: BusSubscription | undefined;
+  private leaderSub: BusSubscription | undefined;
+
+  constructor(private readonly d: CommandIntakeDeps) {}
+
+  start(): void {
+    this.sub = this.d.bus.subscribe(
+      subjects.cmdAll(this.d.cluster),
+      (msg) => void this.onCommand(msg, false),
+      { queue: "deciders" },
+    );
+  }
+
+  /** Takes forwarded commands: called once this decider acts as leader. */
+  lead(): void {
+    this.leaderSub = this.d.bus.subscribe(leaderCmdSubject(this.d.cluster, "*"), (msg) => {
+      void this.onCommand(msg, true);
+    });
+  }
+
+  follow(): void {
+    this.leaderSub?.unsubscribe();
+    this.leaderSub = undefined;
+  }
+
+  close(): void {
+    this.sub?.unsubscribe();
+    this.leaderSub?.unsubscribe();
+  }
+
+  private async onCommand(msg: BusMsg, viaLeaderSubject: boolean): Promise<void> {
+    const verb = msg.subject.split(".").pop() ?? "";
+    const parsed = parseCommand(verb, msg.data);
+    if (!parsed.ok) {
+      this.d.replies.refuse(msg, verb, parsed.error);
+      return;
+    }
+    if (!this.d.acting()) {
+      // A stale subscription on the leader subject stays silent: the real leader answers.
+      if (!viaLeaderSubject) await this.forward(msg, verb);
+      return;
+    }
+    const requestId = this.d.replies.hold(msg);
+    this.d.push({
+      kind: "command",
+      requestId,
+      command: { verb: verb as CommandVerb, payload: parsed.value } as Command,
+    });
+  }
+
+  /** A follower passes the command on and relays the leader's answer. */
+  private async forward(msg: BusMsg, verb: string): Promise<void> {
+    const { bus, cluster } = this.d;
+    try {
+      const r = await bus.request(leaderCmdSubject(cluster, verb), msg.data, {
+        timeoutMs: FORWARD_TIMEOUT_MS,
+      });
+      msg.respond(r.data);
+    } catch (err) {
+      const message = `no decider leads ${cluster} right now: ${(err as Error).message}`;
+      this.d.replies.refuse(msg, verb, errorBody("NOT_LEADER", message));
+    }
+  }
+}

@@ -1,0 +1,184 @@
+// Carries out the core's actions: publishes topology, situations and operation events,
+// answers commands, sends steps to executors and calls to host agents, and feeds their
+// results back as inputs. Every outbound message is checked against its schema here.
+import {
+  type AgentResult,
+  type ClusterConfig,
+  ClusterEventMessage,
+  envelope,
+  mustParse,
+  OperationMessage,
+  subjects,
+  TopologyMessage,
+} from "@marina/contracts";
+import type { Action, DeciderState, Input } from "@marina/decider-core";
+import type { Logger } from "pino";
+import { runAgentRequest } from "./agent-client.js";
+import type { Bus } from "./bus.js";
+import { runStep } from "./exec-client.js";
+import type { PendingReplies } from "./replies.js";
+import { SshTransport, sshRefusal } from "./ssh-transport.js";
+
+export interface EffectsDeps {
+  readonly bus: Bus;
+  readonly config: ClusterConfig;
+  /** Envelope source of what this decider publishes. */
+  readonly source: string;
+  readonly log: Logger;
+  readonly replies: PendingReplies;
+  /** Where results of steps and agent calls go: the input queue. */
+  feed(input: Input): void;
+  /** Whether this decider still leads in `epoch` (checked again before each send). */
+  isLeaderOf(epoch: number): boolean;
+  state(): DeciderState;
+}
+
+type Kind<K extends Action["kind"]> = Extract<Action, { kind: K }>;
+
+export class Effects {
+  /** Agentless calls (`ssh:<server>` pseudo hosts) run here, over SSH. */
+  private readonly ssh: SshTransport;
+
+  constructor(private readonly d: EffectsDeps) {
+    this.ssh = new SshTransport({ config: d.config, log: d.log.child({ transport: "ssh" }) });
+  }
+
+  /**
+   * Carries out what one decision asked for; with `repliesOnly` (the decision was not
+   * persisted, or the epoch ended meanwhile) only the replies.
+   */
+  perform(actions: readonly Action[], epoch: number, repliesOnly: boolean): void {
+    // Replies first: a client hears "accepted, opId" before anything about the operation, so
+    // whoever acts on the operation's first event already has the answer.
+    for (const a of actions) if (a.kind === "reply") this.execute(a, epoch);
+    if (repliesOnly) return;
+    for (const a of actions) if (a.kind !== "reply") this.execute(a, epoch);
+  }
+
+  /** Hangs up the SSH transfers of this process (a former leader's). */
+  abortAgentless(): Promise<void> {
+    return this.ssh.abortAll();
+  }
+
+  private execute(a: Action, epoch: number): void {
+    switch (a.kind) {
+      case "event":
+        this.publishEvent(a);
+        return;
+      case "topology":
+        this.publishTopology(a);
+        return;
+      case "operation":
+        this.publishOperation(a);
+        return;
+      case "reply":
+        this.d.replies.answer(a.requestId, a.reply);
+        return;
+      case "step":
+        this.sendStep(a, epoch);
+        return;
+      case "agent":
+        this.callAgent(a, epoch);
+        return;
+      default: {
+        const never: never = a;
+        throw new Error(`unknown action ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private publish(subject: string, data: unknown): void {
+    this.d.bus.publish(subject, JSON.stringify(data));
+  }
+
+  private publishEvent(a: Kind<"event">): void {
+    const { situation, server } = a.event;
+    this.d.log.info({ situation, server, reason: a.reason }, "situation");
+    this.publish(
+      subjects.events(this.d.config.name),
+      mustParse(ClusterEventMessage, envelope("event", this.d.source, a.event)),
+    );
+  }
+
+  private publishTopology(a: Kind<"topology">): void {
+    const { primary, generation } = a.topology;
+    this.d.log.info({ primary, generation, reason: a.reason }, "topology");
+    this.publish(
+      subjects.topology(this.d.config.name),
+      mustParse(TopologyMessage, envelope("topology", this.d.source, a.topology)),
+    );
+  }
+
+  private publishOperation(a: Kind<"operation">): void {
+    const { opId, kind, state, phase } = a.event;
+    this.d.log.info({ opId, kind, state, phase }, a.event.message);
+    this.publish(
+      subjects.op(this.d.config.name, opId),
+      mustParse(OperationMessage, envelope("operation", this.d.source, a.event)),
+    );
+  }
+
+  private sendStep(a: Kind<"step">, epoch: number): void {
+    const { log, source } = this.d;
+    const req = a.request;
+    const about = { opId: req.opId, stepId: req.stepId, server: req.server };
+    log.debug({ ...about, step: req.step.kind, reason: a.reason }, "step");
+    const mayAct = () => this.d.isLeaderOf(epoch);
+    void runStep(this.d.bus, req, { timeoutMs: a.timeoutMs, source, mayAct, log }).then(
+      (result) => {
+        if (!result.ok) log.warn({ ...about, error: result.error }, "step failed");
+        this.d.feed({ kind: "step-result", opId: req.opId, stepId: req.stepId, result });
+      },
+    );
+  }
+
+  private callAgent(a: Kind<"agent">, epoch: number): void {
+    const { log, source } = this.d;
+    const req = a.request;
+    const about = { opId: a.opId, host: req.host, action: req.request.action };
+    log.info({ ...about, reason: a.reason }, "agent request");
+    if (SshTransport.handles(req.host)) {
+      this.runOverSsh(a, epoch);
+      return;
+    }
+    const mayAct = () => this.d.isLeaderOf(epoch);
+    void runAgentRequest(this.d.bus, req, { timeoutMs: a.timeoutMs, source, mayAct }).then(
+      (result) => {
+        if (!result.ok) log.warn({ ...about, error: result.error }, "agent request failed");
+        this.d.feed({ kind: "agent-result", opId: a.opId, key: a.key, via: "reply", result });
+      },
+    );
+  }
+
+  /** An agent call for an `ssh:<server>` pseudo host: run here, answered as an agent would. */
+  private runOverSsh(a: Kind<"agent">, epoch: number): void {
+    const op = this.d.state().operation;
+    const plan = op?.opId === a.opId ? op.plan : undefined;
+    const call = {
+      opId: a.opId,
+      key: a.key,
+      host: a.request.host,
+      callId: a.request.opId,
+      action: a.request.request,
+      donor: plan?.kind === "rebuild" ? plan.source : null,
+    };
+    const result = (via: "reply" | "done", r: AgentResult) => {
+      if (!r.ok) {
+        this.d.log.warn(
+          { opId: a.opId, host: call.host, action: call.action.action, error: r.error },
+          "ssh call failed",
+        );
+      }
+      this.d.feed({ kind: "agent-result", opId: a.opId, key: a.key, via, result: r });
+    };
+    if (!this.d.isLeaderOf(epoch)) {
+      result("reply", sshRefusal(call, "lost the leader lease; not run"));
+      return;
+    }
+    this.ssh.run(call, {
+      result,
+      progress: (progress) =>
+        this.d.feed({ kind: "agent-progress", opId: a.opId, key: a.key, progress }),
+    });
+  }
+}

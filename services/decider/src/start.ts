@@ -1,0 +1,75 @@
+// startDecider: the decider over a real NATS connection — the events stream and the KV
+// buckets are ensured, then the app is built and started. main.ts adds argv, the logger,
+// the connection and signals; the sandbox and tests call this in-process.
+import { type MarinaConfig, resolveSecret, type Secret } from "@marina/contracts";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { type AppDeps, buildApp, DEFAULT_LEASE_TTL_MS, type DeciderApp } from "./app.js";
+import { type Clock, systemClock } from "./clock.js";
+import { LEASE_BUCKET, STATE_BUCKET } from "./lease.js";
+import { natsBus } from "./nats-bus.js";
+import { ensureEventsStream } from "./streams.js";
+
+export interface StartDeciderOptions
+  extends Pick<AppDeps, "renewEveryMs" | "tickMs" | "coreOptions" | "record"> {
+  config: MarinaConfig;
+  /** This decider's name, unique among deciders (e.g. `decider-a`). */
+  id: string;
+  /** The caller's connection; the decider does not close it. */
+  nc: NatsConnection;
+  log: Logger;
+  /** Lease TTL: a dead leader is replaced after about this long. */
+  leaseTtlMs?: number | undefined;
+  /** Wall-clock milliseconds (Date.now by default). */
+  now?: () => number;
+}
+
+export async function startDecider(o: StartDeciderOptions): Promise<DeciderApp> {
+  const ttl = o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+  await ensureEventsStream(await jetstreamManager(o.nc));
+  const kvm = new Kvm(jetstream(o.nc));
+  const leases = await kvm.create(LEASE_BUCKET, { ttl, history: 1 });
+  const state = await kvm.create(STATE_BUCKET, { history: 1 });
+  const clock: Clock = o.now ? { ...systemClock, now: o.now } : systemClock;
+  const app = buildApp({
+    bus: natsBus(o.nc),
+    kv: { leases, state },
+    clock,
+    log: o.log,
+    config: o.config,
+    id: o.id,
+    leaseTtlMs: ttl,
+    ...(o.renewEveryMs !== undefined ? { renewEveryMs: o.renewEveryMs } : {}),
+    ...(o.tickMs !== undefined ? { tickMs: o.tickMs } : {}),
+    ...(o.coreOptions ? { coreOptions: o.coreOptions } : {}),
+    ...(o.record ? { record: o.record } : {}),
+  });
+  app.start();
+  return app;
+}
+
+/** Connects to NATS, retrying for ever; the client reconnects by itself afterwards. */
+export async function connectNatsWithRetry(
+  n: { servers: string[]; user?: string | undefined; password?: Secret | undefined },
+  log: Logger,
+): Promise<NatsConnection> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect({
+        servers: n.servers,
+        user: n.user,
+        pass: n.password ? resolveSecret(n.password) : undefined,
+        maxReconnectAttempts: -1,
+        name: "marina-decider",
+      });
+    } catch (err) {
+      const delay = Math.min(5000, 250 * attempt);
+      log.error(
+        `cannot reach NATS at ${n.servers.join(",")}: ${(err as Error).message}; retrying in ${delay} ms`,
+      );
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}

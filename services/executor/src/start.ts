@@ -1,0 +1,78 @@
+// startExecutor: everything main.ts does except argv and signals — NATS connected (with
+// @marina/runtime's retry policy), the app built and serving — so the sandbox and tests
+// can run an executor in-process.
+import type { MarinaConfig } from "@marina/contracts";
+import { connectNatsWithRetry, createLogger, type Logger, natsCredentials } from "@marina/runtime";
+import { type AppDeps, buildApp, type ExecutorApp } from "./app.js";
+
+export interface StartExecutorOptions {
+  readonly config: MarinaConfig;
+  /** Executor id, reported in every result. */
+  readonly id: string;
+  /** Overrides config.nats.servers. */
+  readonly natsUrl?: string | string[];
+  readonly log?: Logger;
+  readonly options?: AppDeps["options"];
+  readonly env?: NodeJS.ProcessEnv;
+  /** Stops retrying the first NATS connection (startExecutor then rejects). */
+  readonly signal?: AbortSignal;
+}
+
+export interface RunningExecutor {
+  readonly id: string;
+  readonly app: ExecutorApp;
+  /** Stops serving, lets running steps reply, closes the NATS connection. */
+  close(): Promise<void>;
+}
+
+/** Connects to NATS and serves every configured cluster's exec subject. */
+export async function startExecutor(o: StartExecutorOptions): Promise<RunningExecutor> {
+  const log = (o.log ?? createLogger({ service: "executor" })).child({ executor: o.id });
+  const env = o.env ?? process.env;
+  const servers =
+    o.natsUrl === undefined
+      ? o.config.nats.servers
+      : typeof o.natsUrl === "string"
+        ? [o.natsUrl]
+        : o.natsUrl;
+  // A missing secret fails here, before any connection (a bad config: exit code 2).
+  const credentials = natsCredentials(o.config.nats, env);
+  const bus = await connectNatsWithRetry({
+    servers,
+    name: `marina-executor-${o.id}`,
+    log,
+    ...credentials,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  let app: ExecutorApp;
+  try {
+    app = buildApp({
+      bus,
+      log,
+      config: o.config,
+      id: o.id,
+      env,
+      ...(o.options ? { options: o.options } : {}),
+    });
+    app.start();
+    // The subscriptions are on the server once this returns: requests sent next are served.
+    await bus.flush();
+  } catch (err) {
+    await bus.close();
+    throw err;
+  }
+  log.info({ servers }, "executor started");
+  let closing: Promise<void> | undefined;
+  return {
+    id: o.id,
+    app,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await bus.close();
+        log.info("executor stopped");
+      })();
+      return closing;
+    },
+  };
+}
