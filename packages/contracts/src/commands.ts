@@ -2,6 +2,7 @@ import { z } from "zod";
 import { envelopeOf } from "./envelope.js";
 import { errorCodeList } from "./errors.js";
 import { OpId, ServerName } from "./names.js";
+import { retired } from "./retired.js";
 import type { CommandVerb } from "./subjects.js";
 
 export const Compression = z.discriminatedUnion("kind", [
@@ -34,7 +35,10 @@ export const CommandPayloads = {
     target: ServerName,
     source: ServerName.optional(),
     method: z.enum(["physical", "logical"]).default("physical"),
-    transport: z.enum(["agent", "ssh"]).default("agent"),
+    /** Removed: every rebuild goes through the agents named by the servers' agentHost. */
+    transport: retired(
+      "removed: SSH hosts are served by an agent now (the agent config's servers[].ssh); a rebuild always goes through the agents named by the target's and the source's agentHost, see docs/operations.md#rebuild",
+    ),
     compression: Compression.default({ kind: "none" }),
     tls: z.boolean().default(false),
     reason,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Address, ClusterName, HostName, Port, ServerName } from "./names.js";
+import { retired } from "./retired.js";
 
 // One configuration file (YAML or JSON) serves every service: each reads the sections it
 // needs. Secrets may be given inline or, better, as the name of an environment variable.
@@ -14,82 +15,23 @@ export const Credentials = z.strictObject({
   password: Secret,
 });
 
-/** An SSH private key: a file on the decider's host, or a secret holding the key text. */
-export const SshPrivateKey = z.union([
-  z.strictObject({ path: z.string().min(1).max(1024) }),
-  z.strictObject({ value: z.string().max(16_384) }),
-  z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a variable name") }),
-]);
-
-const AbsolutePath = z
-  .string()
-  .max(1024)
-  .regex(/^\/[A-Za-z0-9._@+/-]*$/, "must be an absolute path of letters, digits and . _ @ + - /");
-const OsName = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user/group name");
-
-/**
- * Agentless hosts: how the decider reaches a database host over SSH to rebuild it
- * (`cmd.rebuild {"transport":"ssh"}`). Given per cluster (defaults for every server) and/or
- * per server (wins field by field); every field is optional here, the defaults and the
- * required ones are applied by `sshSettingsOf`.
- */
-export const SshSettings = z.strictObject({
-  /** SSH address; default: the server's `host`. */
-  host: Address.optional(),
-  port: Port.optional(),
-  user: OsName.optional(),
-  privateKey: SshPrivateKey.optional(),
-  /** The host key's fingerprint as `ssh-keygen -lf` prints it; no trust on first use. */
-  hostKeyFingerprint: z
-    .string()
-    .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "must be SHA256:<43 base64 characters>")
-    .optional(),
-  /** Run privileged programs under `sudo -n` (deploy/sudoers.marina); false for root. */
-  sudo: z.boolean().optional(),
-  /** Default: the server's `datadir`. */
-  datadir: AbsolutePath.optional(),
-  osUser: OsName.optional(),
-  osGroup: OsName.optional(),
-  defaultsFile: AbsolutePath.optional(),
-  socket: AbsolutePath.optional(),
-  /** systemd unit stopped and started around the restore. */
-  unit: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9@_.-]{0,254}$/)
-    .optional(),
-  /**
-   * Instead of `systemctl stop|start <unit>`: argument lists run over SSH (the program by
-   * absolute path; under `sudo -n` when `sudo`), e.g. for a host without systemd.
-   */
-  service: z
-    .strictObject({
-      stop: z.array(z.string().min(1).max(1024)).min(1).max(32),
-      start: z.array(z.string().min(1).max(1024)).min(1).max(32),
-    })
-    .optional(),
-  /** Local account mariadb-backup uses over the unix socket; default: the admin account. */
-  backup: Credentials.optional(),
-  /** The donor's scratch directory for mariadb-backup --target-dir. */
-  tmpDir: AbsolutePath.optional(),
-  /** Where the target's socat listens; default: the SSH host. */
-  listenAddress: Address.optional(),
-  /** What the donor connects to; default: listenAddress. */
-  advertiseAddress: Address.optional(),
-  /** The target's listening port for the stream. */
-  streamPort: Port.optional(),
-});
+const SSH_MOVED =
+  "removed: the decider no longer reaches hosts over SSH. A server on such a host is served by an agent in SSH mode (the agent config's servers[].ssh holds the key, the host key fingerprint and the backup account), named by the server's agentHost; see docs/configuration.md";
 
 export const ServerConfig = z.strictObject({
   name: ServerName,
   host: Address,
   port: Port.default(3306),
-  /** Host id of the agent that runs on this server's machine. */
+  /**
+   * Host id of the agent that serves this server: on its machine, or over SSH (one agent
+   * may serve several servers; each names it here).
+   */
   agentHost: HostName.optional(),
   datadir: z.string().max(1024).optional(),
   /** Never choose this server as a failover or switchover target. */
   neverPromote: z.boolean().default(false),
-  /** Agentless host: SSH settings (over the cluster's `ssh` defaults). */
-  ssh: SshSettings.optional(),
+  /** Removed: SSH settings live in the config of the agent that serves the server. */
+  ssh: retired(SSH_MOVED),
 });
 
 export const MonitorSettings = z.strictObject({
@@ -138,8 +80,8 @@ export const ClusterConfig = z.strictObject({
   semiSync: z.boolean().default(false),
   monitor: MonitorSettings.prefault({}),
   failover: FailoverSettings.prefault({}),
-  /** SSH defaults for every server (agentless hosts); a server's own `ssh` wins. */
-  ssh: SshSettings.optional(),
+  /** Removed: SSH settings live in the config of the agent that serves the servers. */
+  ssh: retired(SSH_MOVED),
 });
 
 export const MarinaConfig = z
@@ -183,80 +125,6 @@ export const MarinaConfig = z
       });
     });
   });
-
-export type SshPrivateKey = z.infer<typeof SshPrivateKey>;
-export type SshSettings = z.infer<typeof SshSettings>;
-
-/** A server's SSH settings with the defaults applied: everything the SSH mode needs. */
-export interface SshHostSettings {
-  host: string;
-  port: number;
-  user: string;
-  privateKey: SshPrivateKey;
-  hostKeyFingerprint: string;
-  sudo: boolean;
-  datadir: string;
-  osUser: string;
-  osGroup: string;
-  defaultsFile: string;
-  socket: string;
-  unit: string;
-  service: { stop: string[]; start: string[] } | null;
-  backup: Credentials;
-  tmpDir: string;
-  listenAddress: string;
-  advertiseAddress: string;
-  streamPort: number;
-}
-
-export type SshSettingsCheck =
-  | { ok: true; settings: SshHostSettings }
-  | { ok: false; missing: string[] };
-
-/**
- * The SSH settings of `server` (cluster defaults, then the server's own); null when neither
- * the cluster nor the server has an `ssh` section, the missing required fields otherwise.
- * Pure: secrets and key files are resolved by whoever connects.
- */
-export function sshSettingsOf(cluster: ClusterConfig, server: string): SshSettingsCheck | null {
-  const s = cluster.servers.find((x) => x.name === server);
-  if (!s || (cluster.ssh === undefined && s.ssh === undefined)) return null;
-  const m: SshSettings = { ...cluster.ssh, ...s.ssh };
-  const datadir = m.datadir ?? s.datadir;
-  const missing = [
-    ...(m.privateKey === undefined ? ["privateKey"] : []),
-    ...(m.hostKeyFingerprint === undefined ? ["hostKeyFingerprint"] : []),
-    ...(datadir === undefined ? ["datadir"] : []),
-  ];
-  if (m.privateKey === undefined || m.hostKeyFingerprint === undefined || datadir === undefined)
-    return { ok: false, missing };
-  const host = m.host ?? s.host;
-  const osUser = m.osUser ?? "mysql";
-  const listenAddress = m.listenAddress ?? host;
-  return {
-    ok: true,
-    settings: {
-      host,
-      port: m.port ?? 22,
-      user: m.user ?? "marina",
-      privateKey: m.privateKey,
-      hostKeyFingerprint: m.hostKeyFingerprint,
-      sudo: m.sudo ?? true,
-      datadir,
-      osUser,
-      osGroup: m.osGroup ?? osUser,
-      defaultsFile: m.defaultsFile ?? "/etc/mysql/my.cnf",
-      socket: m.socket ?? "/run/mysqld/mysqld.sock",
-      unit: m.unit ?? "mariadb",
-      service: m.service ? { stop: [...m.service.stop], start: [...m.service.start] } : null,
-      backup: m.backup ?? cluster.admin,
-      tmpDir: m.tmpDir ?? "/var/tmp/marina-backup",
-      listenAddress,
-      advertiseAddress: m.advertiseAddress ?? listenAddress,
-      streamPort: m.streamPort ?? 4444,
-    },
-  };
-}
 
 export type Secret = z.infer<typeof Secret>;
 export type Credentials = z.infer<typeof Credentials>;

@@ -79,7 +79,6 @@ describe("any other body is the bare payload", () => {
         target: "db3",
         source: "db2",
         method: "physical",
-        transport: "agent",
         compression: { kind: "none" },
         tls: false,
       },
@@ -98,6 +97,20 @@ describe("any other body is the bare payload", () => {
     const r = parseCommand(verb, body);
     expect(r.ok ? "accepted" : [r.error.code, r.error.path]).toEqual(["VALIDATION_FAILED", path]);
   });
+
+  it.each(['{"target":"db3","transport":"ssh"}', '{"target":"db3","transport":"agent"}'])(
+    "rebuild %s: transport is gone, refused at the field saying where SSH went",
+    (body) => {
+      const r = parseCommand("rebuild", body);
+      expect(r.ok ? "accepted" : [r.error.code, r.error.path]).toEqual([
+        "VALIDATION_FAILED",
+        "transport",
+      ]);
+      expect(r.ok ? "" : r.error.message).toMatch(
+        /^transport: removed: SSH hosts are served by an agent now/,
+      );
+    },
+  );
 
   it("isCommandEnvelope looks at own keys of plain objects only", () => {
     expect(isCommandEnvelope({ payload: 1 })).toBe(true);

@@ -65,6 +65,23 @@ describe("config", () => {
     expect(err.message).not.toContain("\n");
   });
 
+  it.each([
+    [`${good}    ssh: { user: marina }\n`, "clusters.0.ssh"],
+    [
+      good.replace("{ name: db1, host: 127.0.0.1, port: 3306 }", "{ name: db1, host: h, ssh: {} }"),
+      "clusters.0.servers.0.ssh",
+    ],
+  ])("refuses the decider's old ssh settings, saying where they moved (%#)", (text, path) => {
+    const err = errorOf(text);
+    expect(err.code).toBe("VALIDATION_FAILED");
+    expect(err.path).toBe(path);
+    expect(err.message).toMatch(
+      new RegExp(`^marina.yaml: ${path.replace(/\./g, "\\.")}: removed: .*agent in SSH mode`),
+    );
+    expect(err.message).toContain("servers[].ssh");
+    expect(err.message).toContain("docs/configuration.md");
+  });
+
   it("resolves secrets from the environment and names a missing variable", () => {
     expect(resolveSecret({ env: "X_PW" }, { X_PW: "s3cret" })).toBe("s3cret");
     expect(resolveSecret({ value: "v" }, {})).toBe("v");

@@ -156,13 +156,13 @@ describe("commands (rule 7)", () => {
       });
     });
 
-    it("chooses an up-to-date replica before the primary, and says honestly that it does not run yet", () => {
+    it("chooses an up-to-date replica before the primary, and says honestly that it cannot run without agents", () => {
       const { d, config, healthy } = started();
       d.health("db3", broken(config, healthy.db3!));
       const r = reply(d, "rebuild", { target: "db3" });
       expect(r).toMatchObject({ ok: false, error: { code: "NOT_APPLICABLE" } });
       expect(!r?.ok && r?.error.message).toMatch(
-        /not yet available .*would copy db2 to db3.*nothing was done/,
+        /no agentHost, so a rebuild is not available here .*would copy db2 to db3.*nothing was done/,
       );
       // With no healthy replica left, the primary is the source.
       d.health("db2", broken(config, healthy.db2!));

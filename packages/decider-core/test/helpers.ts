@@ -228,6 +228,10 @@ export function command<V extends Command["verb"]>(verb: V, payload: unknown = {
 }
 
 export type StepAction = Extract<Action, { kind: "step" }>;
+export type AgentAction = Extract<Action, { kind: "agent" }>;
+
+export const agentsIn = (actions: Action[]): AgentAction[] =>
+  actions.filter((a): a is AgentAction => a.kind === "agent");
 
 export function okResult(stepId: string, data: Record<string, unknown> = {}): ExecResult {
   return { stepId, ok: true, executor: "sim", durationMs: 1, data, error: null };
@@ -404,6 +408,19 @@ export function execute(
     if (r === null) continue;
     d.advance(1);
     const out = d.result(a, r);
+    all.push(...out);
+    queue.push(...stepsIn(out));
+  }
+  return all;
+}
+
+/** Answers every step in `actions`, and those that follow, with success; what came out. */
+export function answerSteps(d: Driver, actions: Action[]): Action[] {
+  const all: Action[] = [];
+  const queue: StepAction[] = stepsIn(actions);
+  while (queue.length) {
+    const s = queue.shift()!;
+    const out = d.result(s, okResult(s.request.stepId));
     all.push(...out);
     queue.push(...stepsIn(out));
   }

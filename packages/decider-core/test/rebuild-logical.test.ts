@@ -1,27 +1,23 @@
 import { AgentRequest, type AgentResult, type ServerObservation } from "@marina/contracts";
 import { errorBody } from "@marina/contracts/parse";
 import { describe, expect, it } from "vitest";
-import type { Action } from "../src/index.js";
 import {
+  type AgentAction,
+  agentsIn,
+  answerSteps,
   Driver,
   healthyObservations,
   heartbeat,
   makeConfig,
-  okResult,
   opEventsIn,
   repliesIn,
-  type StepAction,
   stepsIn,
   summarize,
 } from "./helpers.js";
 
 // The logical rebuild (`method: "logical"`): the same phases as the physical one, with the
 // agents asked for a dump (`method: "logical"` on receive-backup and send-backup); the
-// attach is the same. Refusals are those of the physical rebuild, plus ssh.
-
-type AgentAction = Extract<Action, { kind: "agent" }>;
-const agentsIn = (actions: Action[]): AgentAction[] =>
-  actions.filter((a): a is AgentAction => a.kind === "agent");
+// attach is the same. Refusals are those of the physical rebuild.
 
 const AGENTS = [
   { name: "db1", agentHost: "h1" },
@@ -56,18 +52,6 @@ const result = (a: AgentAction, ok: boolean, data: Record<string, unknown>): Age
 
 const feed = (d: Driver, a: AgentAction, via: "reply" | "done", r: AgentResult) =>
   d.feed({ kind: "agent-result", opId: a.opId, key: a.key, via, result: r });
-
-function answerSteps(d: Driver, actions: Action[]): Action[] {
-  const all: Action[] = [];
-  const queue: StepAction[] = stepsIn(actions);
-  while (queue.length) {
-    const s = queue.shift()!;
-    const out = d.result(s, okResult(s.request.stepId));
-    all.push(...out);
-    queue.push(...stepsIn(out));
-  }
-  return all;
-}
 
 describe("logical rebuild", () => {
   it("receive → send → stream → attach with logical agent calls; db3 replicates from db1", () => {
@@ -193,12 +177,6 @@ describe("logical rebuild", () => {
   it.each([
     ["the primary", { target: "db1", method: "logical" }, "REFUSED", "target"],
     ["a replica that replicates fine", { target: "db2", method: "logical" }, "REFUSED", "target"],
-    [
-      "over ssh",
-      { target: "db3", method: "logical", transport: "ssh" },
-      "NOT_APPLICABLE",
-      "method",
-    ],
   ] as const)("refuses %s, and nothing is sent", (_what, payload, code, path) => {
     const { d } = cluster();
     const r = repliesIn(d.command("rebuild", payload))[0]!;

@@ -9,6 +9,8 @@ import { errorBody } from "@marina/contracts/parse";
 import { describe, expect, it } from "vitest";
 import type { Action, DeciderState } from "../src/index.js";
 import {
+  type AgentAction,
+  agentsIn,
   conn,
   Driver,
   errResult,
@@ -27,11 +29,6 @@ import {
 
 // The rebuild operation: receive → send → stream → attach, driven through host agents;
 // its refusals, the choice of source, cancel, failures, leader changes and auto-rebuild.
-
-type AgentAction = Extract<Action, { kind: "agent" }>;
-
-const agentsIn = (actions: Action[]): AgentAction[] =>
-  actions.filter((a): a is AgentAction => a.kind === "agent");
 
 const AGENTS = [
   { name: "db1", agentHost: "h1" },
@@ -181,20 +178,6 @@ describe("rebuild", () => {
       ["an unknown target", { target: "db9" }, "UNKNOWN_SERVER", "target", /db9/],
       ["an unknown source", { target: "db3", source: "db9" }, "UNKNOWN_SERVER", "source", /db9/],
       ["the target as source", { target: "db3", source: "db3" }, "REFUSED", "source", /same/],
-      [
-        "a logical rebuild over ssh",
-        { target: "db3", method: "logical", transport: "ssh" },
-        "NOT_APPLICABLE",
-        "method",
-        /logical rebuild over ssh is not available/,
-      ],
-      [
-        "the ssh transport without ssh settings",
-        { target: "db3", transport: "ssh" },
-        "NOT_APPLICABLE",
-        "transport",
-        /needs ssh settings .*db3 has no ssh settings; db2 has no ssh settings/,
-      ],
     ] as const)("refuses %s, and nothing is sent", (_what, payload, code, path, message) => {
       const { d, healthy } = cluster();
       d.health("db3", errant(healthy.db3!));

@@ -238,7 +238,7 @@ export function systemctlMainPid(unit: string): Invocation {
   };
 }
 
-// The commands below serve the agentless (SSH) mode, where Node's fs is not at hand. The
+// The commands below serve the agent's SSH backend, where Node's fs is not at hand. The
 // local agent does the same with fs calls that never follow symlinks.
 
 /**
@@ -295,7 +295,7 @@ export function readBackupInfo(datadir: string, file: BackupInfoFile): Invocatio
   };
 }
 
-/** `du -sb <datadir>`: bytes extracted so far (progress of an agentless receive). */
+/** `du -sb <datadir>`: bytes extracted so far (the size of a restored datadir). */
 export function diskUsage(datadir: string): Invocation {
   return { program: "du", privileged: true, args: ["-sb", checkDatadirPath(datadir, "datadir")] };
 }

@@ -1,5 +1,5 @@
 // When may a directory be emptied as a MariaDB datadir? Pure rules, shared by the local
-// agent (which lists with lstat) and the agentless mode (which lists with `ls -A1p`).
+// agent (which lists with lstat) and its SSH backend (which lists with `ls -A1p`).
 
 export type EntryKind = "file" | "dir" | "symlink" | "other";
 

@@ -1,6 +1,6 @@
 import { type Invocation, resolveInvocation, type ToolPaths } from "./programs.js";
 
-// Only the agentless (SSH) mode needs a command LINE: the remote sshd hands it to a shell.
+// Only the agent's SSH backend needs a command LINE: the remote sshd hands it to a shell.
 // Every word is single-quoted, so no character in it is special to the shell; the values
 // were validated by the argv builders before they got here.
 

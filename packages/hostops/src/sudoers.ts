@@ -1,6 +1,6 @@
 // A reader for the small subset of sudoers syntax deploy/sudoers.marina uses
 // (Cmnd_Alias lines with exact argument lists), so a test can prove that every privileged
-// command the agentless mode emits is allowed — and nothing looser is needed.
+// command the agent's SSH backend emits is allowed — and nothing looser is needed.
 
 /** Splits on unescaped commas and removes sudoers backslash escapes. */
 function splitCommands(body: string): string[] {

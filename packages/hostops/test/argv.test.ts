@@ -119,7 +119,7 @@ describe("argv builders", () => {
     expect(() => compressor({ kind: "zstd", level: 20 })).toThrow(/level/);
   });
 
-  it("builds the agentless datadir commands", () => {
+  it("builds the SSH backend's datadir commands", () => {
     expect(emptyDirectory("/var/lib/mysql").args).toEqual([
       "/var/lib/mysql",
       "-xdev",

@@ -1,7 +1,7 @@
-// A throwaway sshd on a loopback port, for the agentless (SSH) tests: its files live in
-// `dir` (inside a lab tree, a path with `marina-lab-`, so the leftover check covers it);
-// setpriv --pdeathsig kills it if the owner dies. LAB.md: /run/sshd must exist, UsePAM no,
-// StrictModes no for keys under /tmp, binaries by full path.
+// A throwaway sshd on a loopback port, for the tests of agents serving servers over SSH:
+// its files live in `dir` (inside a lab tree, a path with `marina-lab-`, so the leftover
+// check covers it); setpriv --pdeathsig kills it if the owner dies. LAB.md: /run/sshd must
+// exist, UsePAM no, StrictModes no for keys under /tmp, binaries by full path.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { connect } from "node:net";

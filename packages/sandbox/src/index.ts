@@ -12,4 +12,11 @@ export {
   type ThawTrialResult,
   thawTrial,
 } from "./scenarios/thaw.js";
-export { type Decider, type Stack, type StackOptions, serviceMain, startStack } from "./stack.js";
+export {
+  type Decider,
+  type SshAgentOptions,
+  type Stack,
+  type StackOptions,
+  serviceMain,
+  startStack,
+} from "./stack.js";

@@ -8,7 +8,14 @@ import { AgentConfig, type RunningAgent, startAgent } from "@marina/agent";
 import type { MarinaConfig } from "@marina/contracts";
 import { buildApp as buildDecider, type DeciderApp, type DeciderOptions } from "@marina/decider";
 import { type RunningExecutor, startExecutor } from "@marina/executor";
-import { type Lab, type LabOptions, type MariaNode, startLab } from "@marina/lab";
+import {
+  type Lab,
+  type LabOptions,
+  type MariaNode,
+  startLab,
+  startSshd,
+  type TestSshd,
+} from "@marina/lab";
 import { type MonitorHandle, startMonitor } from "@marina/monitor";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type Logger, pino } from "pino";
@@ -27,6 +34,26 @@ export interface StackOptions {
    * in-process, stopping and starting the lab's own mariadbd: what rebuilds need.
    */
   agents?: boolean;
+  /**
+   * One agent in SSH mode (host id `agent-ssh`, set as these servers' agentHost) serving
+   * the named servers through a loopback sshd the stack starts; with `agents`, the other
+   * servers keep an agent of their own.
+   */
+  sshAgent?: {
+    servers: readonly string[];
+    /** Give the SSH agent a saveDir: `<lab dir>/saved-binlogs`. */
+    saveBinlogs?: boolean;
+  };
+}
+
+export interface SshAgentOptions {
+  /** Servers the SSH agent serves. */
+  servers: readonly string[];
+  cluster?: string;
+  /** The agent's saveDir (on the servers' host, as every path of an SSH server is). */
+  saveDir?: string;
+  /** Host key fingerprint the agent pins (default: the sshd's own). */
+  hostKeySha256?: string;
 }
 
 export interface Decider {
@@ -43,8 +70,10 @@ export interface Stack {
   monitor: MonitorHandle | undefined;
   executors: RunningExecutor[];
   deciders: Decider[];
-  /** Host agents by server name (empty unless `agents`). */
+  /** Host agents by server name (empty unless `agents` or `sshAgent`; the SSH agent under each of its servers). */
   agents: Map<string, RunningAgent>;
+  /** The loopback sshd of `sshAgent`. */
+  sshd: TestSshd | undefined;
   log: Logger;
   configFile: string;
   startDecider(id: string, extra?: Pick<DeciderOptions, "record">): Promise<Decider>;
@@ -66,6 +95,9 @@ export function serviceMain(
 /** Host id of the agent that serves a lab node. */
 export const agentHostOf = (server: string) => `agent-${server}`;
 
+/** Host id of the stack's agent in SSH mode. */
+export const SSH_AGENT_HOST = "agent-ssh";
+
 /** The lab node's own start/stop: the agent drives the lab's process, not a copy of it. */
 function labControl(node: MariaNode) {
   return () => ({
@@ -77,17 +109,35 @@ function labControl(node: MariaNode) {
   });
 }
 
-/** Starts the agent of one lab node (as `agents` does; for tests that restart one). */
-export async function startLabAgent(
+/** A lab node as an agent's server entry (the lab runs mariadbd as root). */
+function labServer(node: MariaNode, cluster: string) {
+  return {
+    name: node.name,
+    cluster,
+    datadir: node.datadir,
+    defaultsFile: node.defaultsFile,
+    socket: node.socket,
+    port: node.port,
+    osUser: "root",
+    osGroup: "root",
+  };
+}
+
+/**
+ * Starts an agent on the lab's NATS with the lab's account, loopback addresses and short
+ * timeouts, serving `servers`; stop and start go to the lab's own nodes.
+ */
+function startLabAgentFor(
   lab: Lab,
-  node: MariaNode,
   log: Logger,
-  cluster = "main",
+  host: string,
+  nodes: readonly MariaNode[],
+  config: { servers: object[]; saveDir?: string },
 ): Promise<RunningAgent> {
-  const tmpDir = join(lab.dir, `agent-tmp-${node.name}`);
+  const tmpDir = join(lab.dir, `agent-tmp-${host}`);
   mkdirSync(tmpDir, { recursive: true });
-  const config = AgentConfig.parse({
-    host: agentHostOf(node.name),
+  const parsed = AgentConfig.parse({
+    host,
     nats: { servers: [lab.nats!.url] },
     advertiseAddress: "127.0.0.1",
     listenAddress: "127.0.0.1",
@@ -96,26 +146,59 @@ export async function startLabAgent(
       password: { value: lab.credentials.marina.password },
     },
     tmpDir,
-    servers: [
-      {
-        name: node.name,
-        cluster,
-        datadir: node.datadir,
-        defaultsFile: node.defaultsFile,
-        socket: node.socket,
-        port: node.port,
-        osUser: "root",
-        osGroup: "root",
-      },
-    ],
+    ...config,
     heartbeatMs: 1000,
     progressMs: 250,
     timeouts: { connectMs: 30_000, idleMs: 30_000, serviceMs: 60_000 },
   });
+  const byName = new Map(nodes.map((n) => [n.name, n]));
   return startAgent({
-    config,
-    log: log.child({ agent: config.host }),
-    serviceControl: labControl(node),
+    config: parsed,
+    log: log.child({ agent: host }),
+    serviceControl: (s) => labControl(byName.get(s.name)!)(),
+  });
+}
+
+/** Starts the agent of one lab node (as `agents` does; for tests that restart one). */
+export function startLabAgent(
+  lab: Lab,
+  node: MariaNode,
+  log: Logger,
+  cluster = "main",
+): Promise<RunningAgent> {
+  return startLabAgentFor(lab, log, agentHostOf(node.name), [node], {
+    servers: [labServer(node, cluster)],
+  });
+}
+
+/**
+ * Starts one agent in SSH mode serving `o.servers` through `sshd` (logged in as root, so
+ * sudo is off). Stop and start go to the lab, which owns mariadbd; everything else — the
+ * datadir guard and emptying, the marker, the streams, prepare, chown, saveDir, SQL over a
+ * forward to the socket — goes over SSH.
+ */
+export function startLabSshAgent(
+  lab: Lab,
+  sshd: TestSshd,
+  log: Logger,
+  o: SshAgentOptions,
+): Promise<RunningAgent> {
+  const nodes = o.servers.map((n) => lab.node(n));
+  return startLabAgentFor(lab, log, SSH_AGENT_HOST, nodes, {
+    ...(o.saveDir ? { saveDir: o.saveDir } : {}),
+    servers: nodes.map((node) => ({
+      ...labServer(node, o.cluster ?? "main"),
+      ssh: {
+        host: "127.0.0.1",
+        port: sshd.port,
+        user: "root",
+        privateKeyFile: sshd.clientKeyPath,
+        hostKeySha256: o.hostKeySha256 ?? sshd.hostKeyFingerprint,
+        sudo: false,
+        advertiseAddress: "127.0.0.1",
+        tmpDir: join(lab.dir, `ssh-scratch-${node.name}`),
+      },
+    })),
   });
 }
 
@@ -128,14 +211,22 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const agents = new Map<string, RunningAgent>();
   let monitor: MonitorHandle | undefined;
   let nc: NatsConnection | undefined;
+  let sshd: TestSshd | undefined;
   const stopAgents = async () => {
-    for (const a of agents.values()) await a.stop().catch(() => {});
+    for (const a of new Set(agents.values())) await a.stop().catch(() => {});
     agents.clear();
+    await sshd?.stop().catch(() => {});
   };
   try {
-    const agentHosts = o.agents
-      ? Object.fromEntries(lab.nodes.map((n) => [n.name, agentHostOf(n.name)]))
-      : undefined;
+    const viaSsh = new Set(o.sshAgent?.servers ?? []);
+    const local = o.agents ? lab.nodes.filter((n) => !viaSsh.has(n.name)) : [];
+    const agentHosts =
+      o.agents || o.sshAgent
+        ? Object.fromEntries([
+            ...local.map((n) => [n.name, agentHostOf(n.name)]),
+            ...[...viaSsh].map((n) => [n, SSH_AGENT_HOST]),
+          ])
+        : undefined;
     const config = configFromLab(lab, {
       semiSync: o.lab?.semiSync ?? false,
       ...(agentHosts ? { agentHosts } : {}),
@@ -153,6 +244,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       executors,
       deciders,
       agents,
+      sshd,
       log,
       configFile,
       async startDecider(id, extra = {}) {
@@ -199,11 +291,17 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         await lab.close();
       },
     };
-    if (o.agents) {
-      const cluster = config.clusters[0]!.name;
-      for (const node of lab.nodes) {
-        agents.set(node.name, await startLabAgent(lab, node, log, cluster));
-      }
+    const cluster = config.clusters[0]!.name;
+    for (const node of local) agents.set(node.name, await startLabAgent(lab, node, log, cluster));
+    if (o.sshAgent) {
+      sshd = await startSshd(join(lab.dir, "sshd"));
+      stack.sshd = sshd;
+      const agent = await startLabSshAgent(lab, sshd, log, {
+        servers: o.sshAgent.servers,
+        cluster,
+        ...(o.sshAgent.saveBinlogs ? { saveDir: join(lab.dir, "saved-binlogs") } : {}),
+      });
+      for (const name of viaSsh) agents.set(name, agent);
     }
     for (let i = 1; i <= (o.executors ?? 2); i++) await stack.startExecutor(`executor-${i}`);
     for (let i = 1; i <= (o.deciders ?? 1); i++) await stack.startDecider(`decider-${i}`);

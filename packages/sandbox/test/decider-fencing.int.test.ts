@@ -20,6 +20,7 @@ import {
   topologyWith,
   type WriterTarget,
   waitForReplicaSamples,
+  waitLeaseHolder,
   wrapChild,
 } from "./ha-helpers.js";
 
@@ -88,13 +89,7 @@ describe("a decider paused past its lease", () => {
     await waitFor(() => stoppedAt > 0, 10_000);
 
     // the other decider takes the lease (higher epoch) and finishes the switchover
-    const lease1 = await waitFor(
-      async () => {
-        const l = await readLease(stack.nc);
-        return l && l.holder === other.id ? l : undefined;
-      },
-      { timeoutMs: 20_000, message: `${other.id} holding the lease` },
-    );
+    const lease1 = await waitLeaseHolder(stack.nc, other.id);
     expect(lease1.epoch).toBeGreaterThan(lease0.epoch);
     const done = await operationResult(obs, opId, 60_000);
     expect(done.state, `${done.message} ${JSON.stringify(done.error)}`).toBe("succeeded");

@@ -15,6 +15,7 @@ import {
   type Spawned,
   topologyWith,
   type WriterTarget,
+  waitLeaseHolder,
   wrapChild,
 } from "./ha-helpers.js";
 
@@ -98,13 +99,7 @@ describe("the leading decider is killed mid-failover", () => {
     expect(endedBeforeKill).toBe(false);
 
     // the follower takes the lease over, with a higher epoch
-    const lease1 = await waitFor(
-      async () => {
-        const l = await readLease(stack.nc);
-        return l && l.holder === follower.id ? l : undefined;
-      },
-      { timeoutMs: 20_000, message: `${follower.id} holding the lease` },
-    );
+    const lease1 = await waitLeaseHolder(stack.nc, follower.id);
     expect(lease1.epoch).toBeGreaterThan(lease0.epoch);
     await follower.log.waitFor(
       (l) => l.json?.leader === true && l.json?.epoch === lease1.epoch,

@@ -16,7 +16,7 @@ import {
   parseMessage,
   subjects,
 } from "@marina/contracts";
-import type { Lab, MariaNode } from "@marina/lab";
+import { type Lab, type MariaNode, waitFor } from "@marina/lab";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Observed, Observer } from "../src/observer.js";
@@ -278,6 +278,21 @@ export async function readLease(
   } catch {
     return undefined;
   }
+}
+
+/** Waits until `holder` holds the cluster's lease, and returns it. */
+export function waitLeaseHolder(
+  nc: NatsConnection,
+  holder: string,
+  timeoutMs = 20_000,
+): Promise<LeaseView> {
+  return waitFor(
+    async () => {
+      const l = await readLease(nc);
+      return l && l.holder === holder ? l : undefined;
+    },
+    { timeoutMs, message: `${holder} holding the lease` },
+  );
 }
 
 export interface SeenExec {

@@ -1,118 +1,77 @@
-// The decider rebuilds a diverged replica over SSH (agentless), end to end: a real lab
-// (3 nodes), an sshd on a loopback port standing for the database hosts, a monitor, two
-// executors and a decider whose config has SSH settings. Commands are typed as a person
-// would (raw JSON on cmd.<verb>). Simulated: the "hosts" are this machine logged in as
-// root (sudo off), and `systemctl stop|start` is replaced by service commands that ask
-// the lab (which owns mariadbd) to stop or start the node — see src/agentless.ts.
+// Rebuilds of servers on hosts reached over SSH, end to end through the decider: a real
+// lab (3 nodes), one agent in SSH mode (`agent-ssh`, through a loopback sshd) serving db2
+// and db3, an ordinary agent for db1, a monitor, executors and two deciders. The decider
+// only speaks the agent protocol: every call goes to the agent a server's agentHost names.
+// Simulated: the "hosts" are this machine logged in as root (sudo off), and stop/start go
+// to the lab, which owns mariadbd (src/stack.ts, startLabSshAgent).
 import { join } from "node:path";
-import type { ClusterConfig, CommandReply, MarinaConfig, OperationEvent } from "@marina/contracts";
-import { buildApp as buildDecider } from "@marina/decider";
 import {
-  checksumTables,
-  freePort,
-  gtidOf,
-  waitFor,
-  waitForConvergence,
-  writeRows,
-} from "@marina/lab";
-import { connect } from "@nats-io/transport-node";
+  type AgentResult,
+  AgentResultMessage,
+  type CommandReply,
+  envelope,
+  mustParse,
+  type OperationEvent,
+  subjects,
+} from "@marina/contracts";
+import { checksumTables, gtidOf, waitFor, waitForConvergence, writeRows } from "@marina/lab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type LabServiceBridge,
-  startLabServiceBridge,
-  startTestSshd,
-  type TestSshd,
-} from "../src/agentless.js";
 import type { Observer } from "../src/observer.js";
 import { observe } from "../src/observer.js";
-import { type Stack, startStack } from "../src/stack.js";
-import { waitForReplicaSamples } from "./ha-helpers.js";
+import { SSH_AGENT_HOST, type Stack, startStack } from "../src/stack.js";
+import { readLease, waitForReplicaSamples, waitLeaseHolder } from "./ha-helpers.js";
 import { command, opEnded, replicating, status } from "./scenario-helpers.js";
 
 const TABLES = ["lab_rows", "app.bulk"];
-const WRONG_FP = `SHA256:${"A".repeat(43)}`;
+// Random bytes: zstd -19 moves them at a few MB/s here, so a transfer of them lasts seconds.
+const BULK_ROWS = 24_000;
 
-describe("the decider rebuilds a diverged server over SSH (agentless)", () => {
+describe("rebuilds of servers an agent serves over SSH, through the decider", () => {
   let stack: Stack;
   let obs: Observer;
-  let sshd: TestSshd;
-  let bridge: LabServiceBridge;
-  let deciderN = 0;
   const node = (n: string) => stack.lab.node(n);
-
-  /** The lab's config with SSH settings for every server, the host key as given. */
-  async function sshConfig(fingerprint: string): Promise<MarinaConfig> {
-    const lab = stack.lab;
-    const cluster = stack.config.clusters[0]!;
-    const withSsh: ClusterConfig = {
-      ...cluster,
-      ssh: {
-        host: "127.0.0.1",
-        port: sshd.port,
-        user: "root",
-        privateKey: { path: sshd.clientKeyPath },
-        hostKeyFingerprint: fingerprint,
-        sudo: false,
-        osUser: "root",
-        osGroup: "root",
-        backup: {
-          user: lab.credentials.marina.user,
-          password: { value: lab.credentials.marina.password },
-        },
-        tmpDir: join(lab.dir, "ssh-backup-tmp"),
-        listenAddress: "127.0.0.1",
-        streamPort: await freePort(),
-      },
-      servers: cluster.servers.map((s) => {
-        const n = node(s.name);
-        return {
-          ...s,
-          ssh: {
-            datadir: n.datadir,
-            defaultsFile: n.defaultsFile,
-            socket: n.socket,
-            service: bridge.commandsFor(n),
-          },
-        };
-      }),
-    };
-    return { ...stack.config, clusters: [withSsh] };
-  }
-
-  /** Replaces the running decider by one with this config (the state carries over in KV). */
-  async function useDecider(config: MarinaConfig): Promise<void> {
-    for (const d of stack.deciders) await d.app.close(true).catch(() => {});
-    deciderN += 1;
-    const id = `decider-ssh-${deciderN}`;
-    const nc = await connect({ servers: config.nats.servers, name: id });
-    const app = await buildDecider({ config, id, nc, log: stack.log.child({ decider: id }) });
-    stack.deciders.push({ id, app, nc });
-    await waitFor(
-      async () =>
-        (await status(stack.nc).catch(() => ({}) as Record<string, unknown>)).primary === "db1",
-      { timeoutMs: 30_000, message: `${id} leading with db1 as primary` },
-    );
-  }
+  const saveDir = () => join(stack.lab.dir, "saved-binlogs");
+  /** Every `.done` of the SSH agent, with when it arrived. */
+  const dones: { at: number; result: AgentResult }[] = [];
 
   beforeAll(async () => {
-    stack = await startStack({ deciders: 0, lab: { nodes: 3, semiSync: false } });
+    stack = await startStack({
+      agents: true,
+      sshAgent: { servers: ["db2", "db3"], saveBinlogs: true },
+      deciders: 2,
+      lab: { nodes: 3, semiSync: false },
+    });
     obs = observe(stack.nc, "main");
-    sshd = await startTestSshd(join(stack.lab.dir, "sshd"));
-    bridge = await startLabServiceBridge(join(stack.lab.dir, "ssh-service"), stack.lab.nodes);
+    const sub = stack.nc.subscribe(subjects.agentDone(SSH_AGENT_HOST));
+    void (async () => {
+      for await (const m of sub) {
+        dones.push({ at: Date.now(), result: mustParse(AgentResultMessage, m.json()).payload });
+      }
+    })();
     const db1 = node("db1");
+    await waitFor(
+      async () => {
+        const st = await status(stack.nc).catch(() => ({}) as Record<string, unknown>);
+        const agents = (st.agents ?? {}) as Record<string, number | null>;
+        return (
+          st.primary === "db1" && agents[SSH_AGENT_HOST] != null && agents["agent-db1"] != null
+        );
+      },
+      { timeoutMs: 30_000, message: "decider reporting db1 as primary and both agents" },
+    );
     await writeRows(db1, 20);
     await db1.query(
       "CREATE TABLE app.bulk (id INT PRIMARY KEY AUTO_INCREMENT, b VARBINARY(1024)) ENGINE=InnoDB",
     );
-    await db1.query("INSERT INTO app.bulk (b) SELECT RANDOM_BYTES(1000) FROM app.seq_1_to_16000");
+    await db1.query(
+      `INSERT INTO app.bulk (b) SELECT RANDOM_BYTES(1000) FROM app.seq_1_to_${BULK_ROWS}`,
+    );
     await waitForConvergence(stack.lab.nodes, { sources: [db1], timeoutMs: 60_000 });
-  }, 180_000);
+  }, 240_000);
 
   afterAll(async () => {
     obs?.close();
     await stack?.close();
-    await bridge?.close();
-    await sshd?.stop();
   });
 
   async function diverge(name: string, table: string): Promise<void> {
@@ -133,63 +92,33 @@ describe("the decider rebuilds a diverged server over SSH (agentless)", () => {
     );
   }
 
-  async function rebuild(body: string): Promise<OperationEvent> {
-    // A decider that just took over may not have judged the target yet: ask again a while.
+  /** Sends the command until the source is accepted (a replica needs fresh samples). */
+  async function start(body: string): Promise<string> {
     let reply: CommandReply | undefined;
     await waitFor(
       async () => {
         reply = await command(stack.nc, "rebuild", body);
-        return reply.ok;
+        return reply.ok || reply.error.path !== "source";
       },
-      { timeoutMs: 20_000, message: `rebuild accepted: ${JSON.stringify(reply)}` },
+      { timeoutMs: 20_000, message: "source accepted" },
     ).catch(() => {});
-    if (!reply) throw new Error("no reply");
-    expect(reply.ok, JSON.stringify(reply)).toBe(true);
-    const opId = reply.ok ? reply.opId! : "";
-    return (await obs.waitFor(opEnded(opId), 120_000, `end of rebuild ${opId}`)).operation;
+    expect(reply?.ok, JSON.stringify(reply)).toBe(true);
+    return reply?.ok ? reply.opId! : "";
   }
 
-  it("a wrong host key fingerprint: the rebuild fails with the reason, the target untouched", async () => {
-    await useDecider(await sshConfig(WRONG_FP));
-    await diverge("db3", "errant1");
-    const before = await gtidOf(node("db3"));
-    const requests = bridge.requests.length;
-    const end = await rebuild('{"target":"db3","transport":"ssh"}');
-    expect(end.state, end.message).toBe("failed");
-    expect(end.error?.code).toBe("REFUSED");
-    expect(end.message).toMatch(/host key SHA256:\S+ does not match the configured fingerprint/);
-    expect(end.message).toMatch(/db3 was not changed/);
-    // Nothing ran on the target: not stopped, same data, same position.
-    expect(bridge.requests.length).toBe(requests);
-    expect(node("db3").isRunning()).toBe(true);
-    const [row] = await node("db3").query<{ n: number }[]>("SELECT COUNT(*) AS n FROM app.errant1");
-    expect(Number(row?.n)).toBe(1);
-    expect((await gtidOf(node("db3"))).binlogPos).toBe(before.binlogPos);
-  });
+  async function rebuild(body: string): Promise<OperationEvent> {
+    const opId = await start(body);
+    return (await obs.waitFor(opEnded(opId), 180_000, `end of rebuild ${opId}`)).operation;
+  }
 
-  it("rebuilds the diverged replica over SSH: the primary's GTID and the same checksums", async () => {
-    await useDecider(await sshConfig(sshd.hostKeyFingerprint));
-    // db3 is still diverged (errant1) from the test before. The auto-chosen donor is the
-    // healthy replica db2 once the new decider has seen it replicate (until then it would
-    // fall back to the primary): wait for two such samples of db2.
-    await waitFor(() => replicating(node("db2")), {
-      timeoutMs: 30_000,
-      message: "db2 replicating",
-    });
-    await waitForReplicaSamples(stack.nc, ["db2"], node("db1").port);
-    const requests = bridge.requests.length;
-    const end = await rebuild('{"target":"db3","transport":"ssh"}');
-    expect(end.state, end.message).toBe("succeeded");
-    expect(end.servers).toEqual({ target: "db3", source: "db2" });
-    expect(end.message).toMatch(/db3 rebuilt from db2 .* replicates from db1/);
-    const phases = obs
+  const messagesOf = (opId: string) =>
+    obs
       .operations()
-      .filter((o) => o.opId === end.opId)
-      .map((o) => o.phase);
-    expect([...new Set(phases)]).toEqual(["start", "receive", "send", "stream", "attach"]);
-    // The service commands ran over SSH: stop, then start after the restore.
-    expect(bridge.requests.slice(requests)).toEqual(["stop db3", "start db3"]);
+      .filter((o) => o.opId === opId)
+      .map((o) => o.message);
 
+  /** db3 replicates from db1 again, holds what db1 holds and nothing of `errant`. */
+  async function expectRebuilt(errant: string): Promise<void> {
     const db1 = node("db1");
     const db3 = node("db3");
     await waitFor(() => replicating(db3), { timeoutMs: 30_000, message: "db3 replicating" });
@@ -198,36 +127,59 @@ describe("the decider rebuilds a diverged server over SSH (agentless)", () => {
     expect((await gtidOf(db3)).currentPos).toBe((await gtidOf(db1)).binlogPos);
     expect(await checksumTables(db3, TABLES)).toEqual(await checksumTables(db1, TABLES));
     const [gone] = await db3.query<{ n: number }[]>(
-      "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema='app' AND table_name='errant1'",
+      `SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema='app' AND table_name='${errant}'`,
     );
     expect(Number(gone?.n)).toBe(0);
-    expect(await db3.query<{ ro: number }[]>("SELECT @@global.read_only AS ro")).toEqual([
-      { ro: 1 },
-    ]);
+    expect((await status(stack.nc)).diverged).toEqual({});
+  }
+
+  it("physical: the SSH-served target from the primary's local agent; its binlogs saved over SSH", async () => {
+    await diverge("db3", "errant1");
+    const end = await rebuild('{"target":"db3","source":"db1"}');
+    expect(end.state, end.message).toBe("succeeded");
+    expect(end.servers).toEqual({ target: "db3", source: "db1" });
+    expect(end.message).toMatch(
+      /db3 rebuilt from db1 \(.* streamed, datadir .*\) .* replicates from db1/,
+    );
+    expect(end.message).toContain(`its old binlogs were saved in ${saveDir()}/db3-`);
+    // The calls went to the agents the servers name: agent-ssh for db3, agent-db1 for db1.
+    expect(messagesOf(end.opId)).toContain(
+      "agent-ssh: stopping db3, emptying its datadir, listening",
+    );
+    expect(messagesOf(end.opId).some((m) => m.includes("agent-db1 connects to send db1"))).toBe(
+      true,
+    );
+    await expectRebuilt("errant1");
+  });
+
+  it("logical: dump and load both over SSH, the target's binlogs saved first", async () => {
+    await diverge("db3", "errant2");
     await waitFor(() => replicating(node("db2")), {
       timeoutMs: 30_000,
       message: "db2 replicating",
     });
-    expect((await status(stack.nc)).diverged).toEqual({});
+    await waitForReplicaSamples(stack.nc, ["db2"], node("db1").port);
+    const opId = await start('{"target":"db3","source":"db2","method":"logical"}');
+    const end = (await obs.waitFor(opEnded(opId), 180_000, "end of the logical rebuild")).operation;
+    expect(end.state, end.message).toBe("succeeded");
+    expect(end.message).toMatch(/db3 rebuilt from db2 \(logical dump, .* loaded\)/);
+    expect(end.message).toContain(`its old binlogs were saved in ${saveDir()}/db3-`);
+    expect(messagesOf(opId).some((m) => m.startsWith("agent-ssh: wiping db3"))).toBe(true);
+    await expectRebuilt("errant2");
+    expect(await replicating(node("db2"))).toBe(true);
   });
 
-  it("a cancel mid-stream hangs up the SSH channels: the donor replicates, the target stays flagged", async () => {
-    await diverge("db3", "errant2");
-    // zstd -19 streams at a few MB/s here: the stream surely runs when the cancel lands.
-    let reply: CommandReply | undefined;
-    await waitFor(
-      async () => {
-        reply = await command(
-          stack.nc,
-          "rebuild",
-          '{"target":"db3","source":"db2","transport":"ssh","compression":{"kind":"zstd","level":19}}',
-        );
-        return reply.ok || reply.error.path !== "source";
-      },
-      { timeoutMs: 15_000, message: "db2 accepted as a source" },
+  it("a new leading decider mid-transfer resumes it: the agent's transfer runs once", async () => {
+    await diverge("db3", "errant3");
+    await waitFor(() => replicating(node("db2")), {
+      timeoutMs: 30_000,
+      message: "db2 replicating",
+    });
+    await waitForReplicaSamples(stack.nc, ["db2"], node("db1").port);
+    const lease0 = await waitFor(() => readLease(stack.nc), { timeoutMs: 10_000 });
+    const opId = await start(
+      '{"target":"db3","source":"db2","compression":{"kind":"zstd","level":19}}',
     );
-    expect(reply?.ok, JSON.stringify(reply)).toBe(true);
-    const opId = reply?.ok ? reply.opId! : "";
     await obs.waitFor(
       (o) =>
         o.kind === "operation" &&
@@ -237,18 +189,50 @@ describe("the decider rebuilds a diverged server over SSH (agentless)", () => {
       60_000,
       "progress of the stream",
     );
-    const cancel = await command(stack.nc, "cancel", JSON.stringify({ opId, reason: "test" }));
-    expect(cancel, JSON.stringify(cancel)).toMatchObject({ ok: true, opId });
-    const end = await obs.waitFor(opEnded(opId), 90_000, "end of the cancelled rebuild");
-    expect(end.operation.state, end.operation.message).toBe("cancelled");
-    expect(end.operation.message).toMatch(/db3 stays flagged/);
-    expect(end.operation.message).toMatch(/db2 replicates again/);
-    await writeRows(node("db1"), 3);
-    await waitFor(() => replicating(node("db2")), {
-      timeoutMs: 30_000,
-      message: "db2 replicating",
-    });
-    expect(node("db3").isRunning()).toBe(false);
-    expect(Object.keys((await status(stack.nc)).diverged as object)).toEqual(["db3"]);
+    // The leader steps down (releasing its lease): the other decider takes over.
+    const leader = stack.deciders.find((d) => d.id === lease0.holder)!;
+    const follower = stack.deciders.find((d) => d.id !== lease0.holder)!;
+    const changedAt = Date.now();
+    await leader.app.close(true);
+    const lease1 = await waitLeaseHolder(stack.nc, follower.id);
+    expect(lease1.epoch).toBeGreaterThan(lease0.epoch);
+
+    const end = (await obs.waitFor(opEnded(opId), 180_000, "end of the rebuild")).operation;
+    expect(end.state, end.message).toBe("succeeded");
+    expect(end.epoch).toBe(lease1.epoch);
+    expect(
+      obs
+        .operations()
+        .some((e) => e.opId === opId && e.epoch === lease1.epoch && /resumed/.test(e.message)),
+    ).toBe(true);
+
+    // One receive and one send, each ended once, after the change: the transfer was in
+    // flight when the leader changed, and nothing started it again.
+    const ended = (key: string) => dones.filter((d) => d.result.opId === `${opId}-${key}`);
+    expect(ended("receive")).toHaveLength(1);
+    expect(ended("send")).toHaveLength(1);
+    expect(ended("receive")[0]!.at).toBeGreaterThan(changedAt);
+    const reply = await stack.nc.request(
+      subjects.agent(SSH_AGENT_HOST, "status"),
+      JSON.stringify(
+        envelope("agent-request", "test", {
+          host: SSH_AGENT_HOST,
+          opId: "status-after-takeover",
+          epoch: lease1.epoch,
+          request: { action: "status" },
+        }),
+      ),
+      { timeout: 10_000 },
+    );
+    const agentStatus = mustParse(AgentResultMessage, reply.json()).payload;
+    const ops = (
+      agentStatus.data.operations as { opId: string; action: string; startedAt: string }[]
+    ).filter((o) => o.opId.startsWith(`${opId}-`));
+    expect(ops.map((o) => [o.opId, o.action]).sort()).toEqual([
+      [`${opId}-receive`, "receive-backup"],
+      [`${opId}-send`, "send-backup"],
+    ]);
+    for (const o of ops) expect(Date.parse(o.startedAt)).toBeLessThan(changedAt);
+    await expectRebuilt("errant3");
   });
 });

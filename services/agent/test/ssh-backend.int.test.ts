@@ -253,4 +253,58 @@ describe("an agent serving servers over SSH", () => {
     );
     expect(gone?.n).toBe(0);
   });
+
+  it("an agent pinning another host key refuses the host: nothing runs there", async () => {
+    const lab = getLab();
+    const [, , db3] = nodes();
+    const base = agentConfigFor(lab, db3);
+    const wrongHost = "h-ssh-wrong-key";
+    const config = AgentConfig.parse({
+      ...base,
+      host: wrongHost,
+      tmpDir: join(lab.dir, "agent-tmp-ssh-wrong"),
+      servers: [
+        {
+          ...base.servers[0],
+          ssh: {
+            host: "127.0.0.1",
+            port: sshd.port,
+            user: "root",
+            privateKeyFile: sshd.clientKeyPath,
+            hostKeySha256: `SHA256:${"A".repeat(43)}`,
+            sudo: false,
+            tmpDir: join(lab.dir, "ssh-scratch-wrong"),
+          },
+        },
+      ],
+    });
+    const stopped: string[] = [];
+    const agent = await startAgent({
+      config,
+      log: pino({ level: "silent" }),
+      serviceControl: () => ({
+        start: async () => {},
+        stop: async () => {
+          stopped.push("stop");
+        },
+        status: async () => ({ running: true, pid: null }),
+      }),
+    });
+    agents.push(agent);
+    const gtidBefore = (await gtidOf(db3)).currentPos;
+    const r = await client.request(wrongHost, {
+      action: "receive-backup",
+      server: db3.name,
+      compression: { kind: "none" },
+      tls: false,
+    });
+    expect(r.ok).toBe(false);
+    expect(r.error?.code).toBe("REFUSED");
+    expect(r.error?.message).toMatch(
+      /host key SHA256:\S+ does not match the configured fingerprint/,
+    );
+    expect(stopped).toEqual([]);
+    expect(db3.isRunning()).toBe(true);
+    expect((await gtidOf(db3)).currentPos).toBe(gtidBefore);
+  });
 });

@@ -98,7 +98,6 @@ export class ClusterRunner {
       replies,
       feed: push,
       isLeaderOf: (epoch) => this.isLeaderOf(epoch),
-      state: () => this.state,
     });
   }
 
@@ -123,7 +122,6 @@ export class ClusterRunner {
   async close(): Promise<void> {
     this.closed = true;
     if (this.tick) clearInterval(this.tick);
-    await this.effects.abortAgentless();
     for (const s of this.subs) s.unsubscribe();
     this.commands.close();
     await this.whenIdle();
@@ -144,10 +142,8 @@ export class ClusterRunner {
       this.takenOver = true;
       this.push({ kind: "resume" });
     } else {
+      // Transfers run in the agents, not here: a new leader picks them up where they are.
       this.commands.follow();
-      // SSH transfers run in this process: a former leader hangs them up (the new leader
-      // asks again for the calls in flight).
-      await this.effects.abortAgentless();
     }
   }
 

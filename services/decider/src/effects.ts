@@ -1,8 +1,8 @@
 // Carries out the core's actions: publishes topology, situations and operation events,
 // answers commands, sends steps to executors and calls to host agents, and feeds their
-// results back as inputs. Every outbound message is checked against its schema here.
+// results back as inputs. Every outbound message is checked against its schema here. Host
+// work always goes to an agent over NATS (one serving servers over SSH included).
 import {
-  type AgentResult,
   type ClusterConfig,
   ClusterEventMessage,
   envelope,
@@ -11,13 +11,12 @@ import {
   subjects,
   TopologyMessage,
 } from "@marina/contracts";
-import type { Action, DeciderState, Input } from "@marina/decider-core";
+import type { Action, Input } from "@marina/decider-core";
 import type { Logger } from "pino";
 import { runAgentRequest } from "./agent-client.js";
 import type { Bus } from "./bus.js";
 import { runStep } from "./exec-client.js";
 import type { PendingReplies } from "./replies.js";
-import { SshTransport, sshRefusal } from "./ssh-transport.js";
 
 export interface EffectsDeps {
   readonly bus: Bus;
@@ -30,18 +29,12 @@ export interface EffectsDeps {
   feed(input: Input): void;
   /** Whether this decider still leads in `epoch` (checked again before each send). */
   isLeaderOf(epoch: number): boolean;
-  state(): DeciderState;
 }
 
 type Kind<K extends Action["kind"]> = Extract<Action, { kind: K }>;
 
 export class Effects {
-  /** Agentless calls (`ssh:<server>` pseudo hosts) run here, over SSH. */
-  private readonly ssh: SshTransport;
-
-  constructor(private readonly d: EffectsDeps) {
-    this.ssh = new SshTransport({ config: d.config, log: d.log.child({ transport: "ssh" }) });
-  }
+  constructor(private readonly d: EffectsDeps) {}
 
   /**
    * Carries out what one decision asked for; with `repliesOnly` (the decision was not
@@ -53,11 +46,6 @@ export class Effects {
     for (const a of actions) if (a.kind === "reply") this.execute(a, epoch);
     if (repliesOnly) return;
     for (const a of actions) if (a.kind !== "reply") this.execute(a, epoch);
-  }
-
-  /** Hangs up the SSH transfers of this process (a former leader's). */
-  abortAgentless(): Promise<void> {
-    return this.ssh.abortAll();
   }
 
   private execute(a: Action, epoch: number): void {
@@ -137,10 +125,6 @@ export class Effects {
     const req = a.request;
     const about = { opId: a.opId, host: req.host, action: req.request.action };
     log.info({ ...about, reason: a.reason }, "agent request");
-    if (SshTransport.handles(req.host)) {
-      this.runOverSsh(a, epoch);
-      return;
-    }
     const mayAct = () => this.d.isLeaderOf(epoch);
     void runAgentRequest(this.d.bus, req, { timeoutMs: a.timeoutMs, source, mayAct }).then(
       (result) => {
@@ -148,37 +132,5 @@ export class Effects {
         this.d.feed({ kind: "agent-result", opId: a.opId, key: a.key, via: "reply", result });
       },
     );
-  }
-
-  /** An agent call for an `ssh:<server>` pseudo host: run here, answered as an agent would. */
-  private runOverSsh(a: Kind<"agent">, epoch: number): void {
-    const op = this.d.state().operation;
-    const plan = op?.opId === a.opId ? op.plan : undefined;
-    const call = {
-      opId: a.opId,
-      key: a.key,
-      host: a.request.host,
-      callId: a.request.opId,
-      action: a.request.request,
-      donor: plan?.kind === "rebuild" ? plan.source : null,
-    };
-    const result = (via: "reply" | "done", r: AgentResult) => {
-      if (!r.ok) {
-        this.d.log.warn(
-          { opId: a.opId, host: call.host, action: call.action.action, error: r.error },
-          "ssh call failed",
-        );
-      }
-      this.d.feed({ kind: "agent-result", opId: a.opId, key: a.key, via, result: r });
-    };
-    if (!this.d.isLeaderOf(epoch)) {
-      result("reply", sshRefusal(call, "lost the leader lease; not run"));
-      return;
-    }
-    this.ssh.run(call, {
-      result,
-      progress: (progress) =>
-        this.d.feed({ kind: "agent-progress", opId: a.opId, key: a.key, progress }),
-    });
   }
 }

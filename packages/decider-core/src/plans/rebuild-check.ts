@@ -1,18 +1,16 @@
 import type { CommandPayload, Compression } from "@marina/contracts/commands";
-import { sshSettingsOf } from "@marina/contracts/config";
 import type { ErrorCode } from "@marina/contracts/errors";
 import { chooseDonor, flaggedDiverged, hasAgent, replicatingFine } from "../donors.js";
 import { isKnownServer, reachability, serverConfig } from "../knowledge.js";
 import type { Env, StartSpec } from "./common.js";
-import { sshHostOf } from "./rebuild.js";
 import type { MethodPlan, RebuildMethod } from "./rebuild-plan.js";
 
-// Whether a rebuild may start, from which source and through what (agents or SSH); and the
-// operation that starts it. Used by the rebuild command and the automatic-rebuild policy.
+// Whether a rebuild may start, from which source and through which agents (each server's
+// `agentHost`, on its machine or serving it over SSH); and the operation that starts it. Used by the rebuild command and the automatic-rebuild policy.
 
 export type RebuildRequest = Pick<
   CommandPayload<"rebuild">,
-  "target" | "source" | "method" | "transport" | "compression" | "tls"
+  "target" | "source" | "method" | "compression" | "tls"
 >;
 
 export type RebuildCheck =
@@ -43,10 +41,8 @@ export function checkRebuild(env: Env, req: RebuildRequest): RebuildCheck {
   const donor = donorFor(env, req);
   if (typeof donor !== "string") return donor;
   const { target } = req;
-  const checked = `checked: would copy ${donor} to ${target} by ${req.method} backup over ${req.transport}; nothing was done`;
-  return req.transport === "ssh"
-    ? overSsh(env, req, donor, checked)
-    : throughAgents(env, req, donor, checked);
+  const checked = `checked: would copy ${donor} to ${target} by ${req.method} backup; nothing was done`;
+  return throughAgents(env, req, donor, checked);
 }
 
 /** Why the target cannot be rebuilt now (unknown servers, busy, primary, ...); null if it can. */
@@ -103,44 +99,9 @@ function donorFor(env: Env, req: RebuildRequest): string | Refusal {
 }
 
 /**
- * Agentless: the decider's shell runs both halves over SSH (hostops); it needs the hosts'
- * SSH settings, and there is no agent heartbeat to wait for.
+ * Both servers need an agent host, and each agent a recent heartbeat (an agent serving
+ * several servers, over SSH or not, has one heartbeat for all of them).
  */
-function overSsh(env: Env, req: RebuildRequest, donor: string, checked: string): RebuildCheck {
-  const { config } = env.ctx;
-  const { target } = req;
-  if (req.method !== "physical")
-    return no(
-      "NOT_APPLICABLE",
-      `a ${req.method} rebuild over ssh is not available (use transport agent, or method physical); ${checked}`,
-      "method",
-    );
-  const lacking = [target, donor].flatMap((n) => {
-    const s = sshSettingsOf(config, n);
-    if (s === null) return [`${n} has no ssh settings`];
-    return s.ok ? [] : [`${n} lacks ssh ${s.missing.join(", ")}`];
-  });
-  if (lacking.length > 0) {
-    return no(
-      "NOT_APPLICABLE",
-      `a rebuild over ssh needs ssh settings (clusters[].ssh or servers[].ssh) for both servers: ${lacking.join("; ")}; ${checked}`,
-      "transport",
-    );
-  }
-  return {
-    ok: true,
-    target,
-    source: donor,
-    chosen: req.source === undefined,
-    targetHost: sshHostOf(target),
-    sourceHost: sshHostOf(donor),
-    compression: req.compression,
-    tls: req.tls,
-    method: req.method,
-  };
-}
-
-/** Both servers need an agent host, and each agent a recent heartbeat. */
 function throughAgents(
   env: Env,
   req: RebuildRequest,
@@ -154,7 +115,7 @@ function throughAgents(
   if (missing.length > 0) {
     return no(
       "NOT_APPLICABLE",
-      `a rebuild needs a host agent on both servers: ${missing.join(" and ")} ${missing.length > 1 ? "have" : "has"} no agentHost, so a rebuild through agents is not yet available here (or use transport ssh, with ssh settings); ${checked}`,
+      `a rebuild needs a host agent on both servers: ${missing.join(" and ")} ${missing.length > 1 ? "have" : "has"} no agentHost, so a rebuild is not available here (agentHost names the agent that serves a server, on its machine or over SSH: see docs/configuration.md); ${checked}`,
     );
   }
   const hosts = [target, donor].map((n) => serverConfig(config, n)!.agentHost!);

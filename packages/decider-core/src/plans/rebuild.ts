@@ -23,28 +23,14 @@ import {
   rebuildPlanOf,
 } from "./rebuild-plan.js";
 
-// Rebuild: receive → send → stream → attach. The target's agent stops the server, empties
+// Rebuild: receive → send → stream → attach. Every call goes to the agent a server's
+// `agentHost` names — one on the server's machine or one serving it over SSH, the same
+// protocol either way. The target's agent stops the server, empties
 // its datadir and listens (its reply names the port); the donor's agent streams a physical
 // backup there; both publish a final result, the target's with the backup's GTID position.
 // Executors then attach the target to the CURRENT primary at that position. On a failure or
 // a cancel: see rebuild-abort.ts. Whether a rebuild may start: rebuild-check.ts; when one
 // starts by itself, or gives way to a failover: policies/.
-
-// Agentless (SSH) calls are addressed to a pseudo host `ssh:<server>`: the colon keeps it
-// apart from every agent host id (a HostName has none), and tells the shell to run the
-// call over SSH with that server's settings instead of sending it on NATS. (The decider
-// service imports sshServerOf from this module's path.)
-const SSH_HOST_PREFIX = "ssh:";
-
-/** The pseudo host of the agentless calls for `server`. */
-export function sshHostOf(server: string): string {
-  return `${SSH_HOST_PREFIX}${server}`;
-}
-
-/** The server whose agentless calls go to `host`; null for an agent host. */
-export function sshServerOf(host: string): string | null {
-  return host.startsWith(SSH_HOST_PREFIX) ? host.slice(SSH_HOST_PREFIX.length) : null;
-}
 
 type RebuildNext = Next<RebuildPhase>;
 

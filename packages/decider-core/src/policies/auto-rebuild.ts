@@ -1,5 +1,4 @@
-import { sshSettingsOf } from "@marina/contracts/config";
-import { flaggedDiverged, hasAgent } from "../donors.js";
+import { flaggedDiverged } from "../donors.js";
 import { startOperation } from "../engine/operation.js";
 import { observedSinceChange } from "../knowledge.js";
 import type { Env } from "../plans/common.js";
@@ -25,17 +24,12 @@ export function autoRebuild(env: Env): Operation | null {
     if (!recorded && !(flaggedDiverged(state, name) && observedSinceChange(state, name))) continue;
     const failedAt = state.rebuildFailures[name];
     if (failedAt !== undefined && now - failedAt < ro.rebuildRetryMs) continue;
-    const ask = (transport: "agent" | "ssh") =>
-      checkRebuild(env, {
-        target: name,
-        method: "physical",
-        transport,
-        compression: { kind: "none" },
-        tls: false,
-      });
-    // Through the agents when the target has one, else over SSH when it is configured.
-    const check =
-      hasAgent(env, name) || sshSettingsOf(config, name) === null ? ask("agent") : ask("ssh");
+    const check = checkRebuild(env, {
+      target: name,
+      method: "physical",
+      compression: { kind: "none" },
+      tls: false,
+    });
     if (!check.ok) continue;
     const why = state.diverged[name]?.reason ?? "errant transactions";
     return startOperation(

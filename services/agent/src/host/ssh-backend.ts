@@ -67,7 +67,13 @@ export function sshBackend(d: SshBackendDeps): HostBackend {
       refuse(datadir, (err as Error).message.replace(/^datadir: /, ""));
     }
     const real = (
-      await run(resolvePath(datadir)).catch(() => refuse(datadir, "does not exist"))
+      await run(resolvePath(datadir)).catch((err: unknown) => {
+        // realpath failing says the path is missing; an SSH failure (a wrong host key,
+        // no route) is reported as itself.
+        if (err instanceof MarinaError && err.code === "TOOL_FAILED")
+          refuse(datadir, "does not exist");
+        throw err;
+      })
     ).trim();
     if (real !== datadir) refuse(datadir, `resolves to ${real}; configure the real path`);
     const entries = parseLsListing(await run(listDirectory(datadir)));

@@ -1,35 +1,38 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
 import {
-  agentlessCommands,
   DEFAULT_TOOL_PATHS,
   renderInvocation,
   resolveInvocation,
   sudoersAllows,
   sudoersCommands,
-} from "../src/index.js";
+} from "@marina/hostops";
+import { describe, expect, it } from "vitest";
+import { parseAgentConfig } from "../src/config.js";
+import { sshHostCommands } from "../src/host/ssh-commands.js";
 
 const root = join(import.meta.dirname, "..", "..", "..");
 const text = readFileSync(join(root, "deploy", "sudoers.marina"), "utf8");
 const commands = sudoersCommands(text);
 
-// The defaults deploy/sudoers.marina is written for.
-const debianServer = {
-  name: "db1",
-  datadir: "/var/lib/mysql",
-  defaultsFile: "/etc/mysql/my.cnf",
-  socket: "/run/mysqld/mysqld.sock",
-  osUser: "mysql",
-  osGroup: "mysql",
-  unit: "mariadb",
-};
-const hostCfg = { backupUser: "marina_backup", tmpDir: "/var/tmp/marina-backup" };
+// The defaults deploy/sudoers.marina is written for: a Debian server served over SSH, as
+// an agent config leaves it when only the required fields are given.
+const config = parseAgentConfig(`
+host: ops-host
+advertiseAddress: 10.0.0.1
+backup: { user: marina_backup }
+servers:
+  - name: db1
+    cluster: main
+    datadir: /var/lib/mysql
+    ssh: { host: 10.0.0.12, user: marina, privateKeyFile: /k, hostKeySha256: "SHA256:${"a".repeat(43)}" }
+`);
+const server = config.servers[0]!;
 
 describe("deploy/sudoers.marina", () => {
-  const all = agentlessCommands(debianServer, hostCfg);
+  const all = sshHostCommands(server, server.ssh!, config.backup.user);
 
-  it("allows every privileged command of the agentless templates, exactly", () => {
+  it("allows every privileged command of the agent's SSH templates, exactly", () => {
     const privileged = all.filter((i) => i.privileged);
     expect(privileged.length).toBeGreaterThanOrEqual(10);
     for (const inv of privileged) {
