@@ -54,6 +54,12 @@ export {
   semiSyncStatus,
   waitForReplicating,
 } from "./replication.js";
+export {
+  jsonLines,
+  runServiceMain,
+  type ServiceRun,
+  stopServiceRun,
+} from "./service-process.js";
 export { startSshd, type TestSshd } from "./sshd.js";
 export { LAB_DIR_MARKER, LAB_RUN_ENV, labDirPrefix, makeLabDir, removeTree } from "./temp-tree.js";
 export {

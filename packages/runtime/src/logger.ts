@@ -10,7 +10,9 @@ export type { Logger };
  *   `admin`/`replication` account, `nats`, `config.clusters[*].…`);
  * - `pass`: the NATS client's option name;
  * - `backupPassword`: the agent's mariadb-backup account;
- * - `MYSQL_PWD`: the environment of a child process, when an agent logs it.
+ * - `MYSQL_PWD`: the environment of a child process, when an agent logs it;
+ * - `privateKey`: an SSH private key (the agent's `servers[].ssh.privateKey`, resolved or
+ *   as its secret), alone, in an `ssh` section or a server entry.
  */
 export const REDACT_PATHS: readonly string[] = [
   "password",
@@ -27,6 +29,9 @@ export const REDACT_PATHS: readonly string[] = [
   "MYSQL_PWD",
   "*.MYSQL_PWD",
   "*.*.MYSQL_PWD",
+  "privateKey",
+  "*.privateKey",
+  "*.*.privateKey",
 ];
 
 export const REDACTED = "[redacted]";

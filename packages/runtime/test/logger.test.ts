@@ -36,6 +36,9 @@ describe("createLogger", () => {
     ["a child process environment", { env: { MYSQL_PWD: SECRET } }],
     ["a nested child environment", { spawn: { env: { MYSQL_PWD: SECRET } } }],
     ["an options object", { o: { nats: { pass: SECRET } } }],
+    ["an SSH private key", { privateKey: SECRET }],
+    ["an agent's ssh section", { ssh: { user: "marina", privateKey: SECRET } }],
+    ["an agent's server entry", { server: { ssh: { privateKey: { value: SECRET } } } }],
   ])("never writes %s", (_what, obj) => {
     const { lines, destination } = capture();
     createLogger({ service: "test", destination }).info(obj, "line");

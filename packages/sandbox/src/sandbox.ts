@@ -31,6 +31,7 @@ async function main() {
     deciders: 2,
     executors: 2,
     agents: true,
+    monitorHttp: true,
   });
   let stopping = false;
   const positions = values["quiet-positions"]

@@ -27,6 +27,8 @@ export interface StackOptions {
   executors?: number;
   deciders?: number;
   monitor?: boolean;
+  /** Serve the monitor's /metrics, /healthz, /status (config.http, else a free loopback port). */
+  monitorHttp?: boolean;
   log?: Logger;
   leaseTtlMs?: number;
   /**
@@ -310,7 +312,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         config,
         monitorId: "m1",
         log: log.child({ svc: "monitor" }),
-        http: false,
+        http: o.monitorHttp ? (config.http ?? { host: "127.0.0.1", port: 0 }) : false,
       });
       await monitor.ready;
       stack.monitor = monitor;

@@ -1,52 +1,18 @@
 #!/usr/bin/env node
-import { MarinaError } from "@marina/contracts";
-import { pino } from "pino";
+// marina-agent --config agent.yaml: serves this host's agent subjects until SIGTERM/SIGINT.
+// A bad config or argument (a missing secret too) is one line on stderr and exit code 2
+// (@marina/runtime).
+import { createLogger, handleShutdown, parseArgs, runMain } from "@marina/runtime";
+import { AGENT_ARGS } from "./args.js";
 import { loadAgentConfig } from "./config.js";
 import { startAgent } from "./start.js";
 
-// marina-agent --config agent.yaml
-
-function configPath(argv: string[]): string {
-  const i = argv.indexOf("--config");
-  const v = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith("--config="))?.slice(9);
-  if (!v) {
-    console.error("usage: marina-agent --config <agent.yaml>");
-    process.exit(2);
-  }
-  return v;
-}
-
-async function main(): Promise<void> {
-  const log = pino({
-    name: "marina-agent",
-    redact: ["*.password", "password", "*.MYSQL_PWD", "*.privateKey"],
-  });
-  let config: ReturnType<typeof loadAgentConfig>;
-  try {
-    config = loadAgentConfig(configPath(process.argv.slice(2)));
-  } catch (err) {
-    console.error(err instanceof MarinaError ? err.message : String(err));
-    process.exit(2);
-  }
-  const agent = await startAgent({ config, log });
-  let stopping = false;
-  const shutdown = (sig: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ sig }, "stopping");
-    agent.stop().then(
-      () => process.exit(0),
-      (err) => {
-        log.error({ err }, "stop failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
-}
-
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exit(1);
+void runMain(AGENT_ARGS.program, async () => {
+  const args = parseArgs(AGENT_ARGS, process.argv.slice(2));
+  const config = loadAgentConfig(args.config);
+  const log = createLogger({ service: "agent", bindings: { agent: config.host } });
+  // A signal while NATS is still unreachable ends the process at once (nothing to close).
+  const shutdown = handleShutdown({ log });
+  const agent = await startAgent({ config, log, signal: shutdown.signal });
+  shutdown.closeWith(() => agent.stop());
 });

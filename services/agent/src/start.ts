@@ -1,8 +1,11 @@
+// startAgent: everything main.ts does except argv and signals — secrets resolved, NATS
+// connected (with @marina/runtime's retry policy), the app built and serving — so the
+// sandbox and tests can run an agent in-process.
 import { readFileSync } from "node:fs";
 import { MarinaError, resolveSecret } from "@marina/contracts";
 import { kvLeaseSource } from "@marina/lease-fence";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { type Logger, pino } from "pino";
+import { connectNatsWithRetry, createLogger, type Logger, natsCredentials } from "@marina/runtime";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { type AgentApp, buildApp, type Clock } from "./app.js";
 import { natsBus } from "./bus.js";
 import type { AgentConfig, AgentServerConfig } from "./config.js";
@@ -15,6 +18,8 @@ export interface StartAgentOptions {
   /** Injected stop/start (tests pass the lab's own); default: what the config says. */
   readonly serviceControl?: ServiceControlFactory;
   readonly env?: NodeJS.ProcessEnv;
+  /** Stops retrying the first NATS connection (startAgent then rejects with NatsAborted). */
+  readonly signal?: AbortSignal;
 }
 
 export interface RunningAgent {
@@ -27,30 +32,30 @@ export interface RunningAgent {
 export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
   const cfg = o.config;
   const env = o.env ?? process.env;
-  const log =
-    o.log ??
-    pino({
-      name: "marina-agent",
-      redact: ["*.password", "password", "backupPassword", "*.MYSQL_PWD", "*.privateKey"],
-    });
-  const nc = await connect({
+  const log = o.log ?? createLogger({ service: "agent" });
+  // Secrets first: a missing one is a bad config (exit code 2), reported before any
+  // connection is tried.
+  const credentials = natsCredentials(cfg.nats, env);
+  const backupPassword = cfg.backup.password ? resolveSecret(cfg.backup.password, env) : undefined;
+  const nc = await connectNatsWithRetry({
     servers: cfg.nats.servers,
     name: `marina-agent-${cfg.host}`,
-    maxReconnectAttempts: -1,
-    ...(cfg.nats.user ? { user: cfg.nats.user } : {}),
-    ...(cfg.nats.password ? { pass: resolveSecret(cfg.nats.password, env) } : {}),
-  });
-  const app = buildApp({
-    bus: natsBus(nc),
     log,
-    config: cfg,
-    backupPassword: cfg.backup.password ? resolveSecret(cfg.backup.password, env) : undefined,
-    lease: kvLeaseSource(nc, { log }),
-    ...(o.clock ? { clock: o.clock } : {}),
-    sshPrivateKey: (s) => sshPrivateKey(s, env),
-    ...(o.serviceControl ? { serviceControl: o.serviceControl } : {}),
+    ...credentials,
+    ...(o.signal ? { signal: o.signal } : {}),
   });
+  let app: AgentApp;
   try {
+    app = buildApp({
+      bus: natsBus(nc),
+      log,
+      config: cfg,
+      backupPassword,
+      lease: kvLeaseSource(nc, { log }),
+      ...(o.clock ? { clock: o.clock } : {}),
+      sshPrivateKey: (s) => sshPrivateKey(s, env),
+      ...(o.serviceControl ? { serviceControl: o.serviceControl } : {}),
+    });
     await app.start();
   } catch (err) {
     await nc.close();

@@ -1,12 +1,6 @@
-// Time as the decider's shell reads it; injected so tests can fix it.
-export interface Clock {
-  /** Wall-clock milliseconds: decide()'s `now`, operation ids. */
-  now(): number;
-  /** Monotonic milliseconds: the lease's TTL, which must not jump with the wall clock. */
-  monotonic(): number;
-}
+// The part of @marina/runtime's Clock the decider reads, so test fakes stay small:
+// `now` (decide()'s time, operation ids) and `monotonic` (the lease's TTL, which must not
+// jump with the wall clock).
+import type { Clock as RuntimeClock } from "@marina/runtime";
 
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  monotonic: () => performance.now(),
-};
+export type Clock = Pick<RuntimeClock, "now" | "monotonic">;

@@ -6,16 +6,12 @@ import {
   type CommandVerb,
   errorBody,
   parseCommand,
-  ROOT,
+  QUEUE_GROUPS,
   subjects,
 } from "@marina/contracts";
 import type { Input } from "@marina/decider-core";
 import type { Bus, BusMsg, BusSubscription } from "./bus.js";
 import type { PendingReplies } from "./replies.js";
-
-/** Where followers forward commands; only the leader subscribes. */
-export const leaderCmdSubject = (cluster: string, verb: string) =>
-  `${ROOT}.${cluster}.leader.cmd.${verb}`;
 
 /** How long a follower waits for the leader's answer to a forwarded command. */
 export const FORWARD_TIMEOUT_MS = 10_000;
@@ -39,13 +35,13 @@ export class CommandIntake {
     this.sub = this.d.bus.subscribe(
       subjects.cmdAll(this.d.cluster),
       (msg) => void this.onCommand(msg, false),
-      { queue: "deciders" },
+      { queue: QUEUE_GROUPS.deciders },
     );
   }
 
   /** Takes forwarded commands: called once this decider acts as leader. */
   lead(): void {
-    this.leaderSub = this.d.bus.subscribe(leaderCmdSubject(this.d.cluster, "*"), (msg) => {
+    this.leaderSub = this.d.bus.subscribe(subjects.leaderCmd(this.d.cluster, "*"), (msg) => {
       void this.onCommand(msg, true);
     });
   }
@@ -67,24 +63,26 @@ export class CommandIntake {
       this.d.replies.refuse(msg, verb, parsed.error);
       return;
     }
+    // parseCommand knows the verb, so it is one of CommandVerbs.
+    const known = verb as CommandVerb;
     if (!this.d.acting()) {
       // A stale subscription on the leader subject stays silent: the real leader answers.
-      if (!viaLeaderSubject) await this.forward(msg, verb);
+      if (!viaLeaderSubject) await this.forward(msg, known);
       return;
     }
     const requestId = this.d.replies.hold(msg);
     this.d.push({
       kind: "command",
       requestId,
-      command: { verb: verb as CommandVerb, payload: parsed.value } as Command,
+      command: { verb: known, payload: parsed.value } as Command,
     });
   }
 
   /** A follower passes the command on and relays the leader's answer. */
-  private async forward(msg: BusMsg, verb: string): Promise<void> {
+  private async forward(msg: BusMsg, verb: CommandVerb): Promise<void> {
     const { bus, cluster } = this.d;
     try {
-      const r = await bus.request(leaderCmdSubject(cluster, verb), msg.data, {
+      const r = await bus.request(subjects.leaderCmd(cluster, verb), msg.data, {
         timeoutMs: FORWARD_TIMEOUT_MS,
       });
       msg.respond(r.data);

@@ -7,20 +7,18 @@ export {
   type DeciderApp,
 } from "./app.js";
 export type { Bus, BusMsg, BusSubscription } from "./bus.js";
-export { type Clock, systemClock } from "./clock.js";
+export type { Clock } from "./clock.js";
 export {
   ClusterRunner,
   type DecisionStore,
   type LeaderView,
   type RecordedInput,
 } from "./cluster-runner.js";
-export { leaderCmdSubject } from "./commands.js";
 export type { DeciderBuckets, KvBucket } from "./kv.js";
-export { LEASE_BUCKET, Lease, type LeaseRecord, readLease, STATE_BUCKET } from "./lease.js";
+export { Lease, type LeaseRecord, readLease } from "./lease.js";
 export { natsBus } from "./nats-bus.js";
 /** Former names of startDecider and its options, kept for existing callers. */
 export {
-  connectNatsWithRetry,
   type StartDeciderOptions,
   type StartDeciderOptions as DeciderOptions,
   startDecider,

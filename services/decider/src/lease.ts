@@ -10,17 +10,16 @@
 // A leader that was paused (SIGSTOP) checks its own monotonic clock before every action:
 // past the TTL since its last successful renewal it is no longer leader, whatever it thinks.
 // The record's format is @marina/lease-fence's, which executors and agents fence with.
+// Bucket names are @marina/contracts' LEASE_BUCKET and STATE_BUCKET.
 import {
   encodeLeaseRecord,
-  LEASE_BUCKET,
   LEASE_PLACEHOLDER,
   type LeaseRecord,
   parseLeaseRecord,
 } from "@marina/lease-fence";
 import type { KvBucket } from "./kv.js";
 
-export { LEASE_BUCKET, type LeaseRecord };
-export const STATE_BUCKET = "marina_state";
+export type { LeaseRecord };
 
 export interface LeaseOptions {
   cluster: string;

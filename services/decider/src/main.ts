@@ -1,45 +1,49 @@
 #!/usr/bin/env node
-// marina-decider --config marina.yaml [--id decider-a] [--lease-ttl-ms 3000]
+// marina-decider --config marina.yaml [--id decider-a] [--nats URL] [--lease-ttl-ms 3000]
 // Reads the flags and the config, connects to NATS and starts the decider (see start.ts);
-// stops cleanly on SIGINT/SIGTERM, releasing its leases.
+// stops cleanly on SIGINT/SIGTERM, releasing its leases. A bad config or argument (a
+// missing NATS password secret too) is one line on stderr and exit code 2 (@marina/runtime).
 import { hostname } from "node:os";
-import { parseArgs } from "node:util";
-import { loadConfigFile, MarinaError } from "@marina/contracts";
-import { pino } from "pino";
-import { connectNatsWithRetry, startDecider } from "./start.js";
+import { loadConfigFile } from "@marina/contracts";
+import {
+  connectNatsWithRetry,
+  createLogger,
+  defaultId,
+  handleShutdown,
+  natsCredentials,
+  parseArgs,
+  runMain,
+} from "@marina/runtime";
+import type { DeciderApp } from "./app.js";
+import { DECIDER_ARGS } from "./args.js";
+import { startDecider } from "./start.js";
 
-const { values } = parseArgs({
-  options: {
-    config: { type: "string", short: "c" },
-    id: { type: "string" },
-    "lease-ttl-ms": { type: "string" },
-  },
-});
-const log = pino({ name: "marina-decider", redact: ["*.password", "password"] });
-
-async function main() {
-  if (!values.config) throw new MarinaError("VALIDATION_FAILED", "--config <file> is required");
-  const config = loadConfigFile(values.config);
-  const id = values.id ?? `decider-${hostname()}-${process.pid}`;
-  const nc = await connectNatsWithRetry(config.nats, log);
-  const app = await startDecider({
-    config,
-    id,
-    nc,
+void runMain(DECIDER_ARGS.program, async () => {
+  const args = parseArgs(DECIDER_ARGS, process.argv.slice(2));
+  const config = loadConfigFile(args.config);
+  const id = args.id ?? defaultId(`decider-${hostname()}-${process.pid}`, "decider");
+  // Before anything starts: a missing secret is a bad config, not a reason to retry.
+  const credentials = natsCredentials(config.nats);
+  const log = createLogger({ service: "decider", bindings: { decider: id } });
+  // A signal while NATS is still unreachable ends the process at once (nothing to close).
+  const shutdown = handleShutdown({ log });
+  const nc = await connectNatsWithRetry({
+    servers: args.nats ? [args.nats] : config.nats.servers,
+    name: `marina-decider-${id}`,
     log,
-    leaseTtlMs: values["lease-ttl-ms"] ? Number(values["lease-ttl-ms"]) : undefined,
+    signal: shutdown.signal,
+    ...credentials,
   });
+  let app: DeciderApp;
+  try {
+    app = await startDecider({ config, id, nc, log, leaseTtlMs: args["lease-ttl-ms"] });
+  } catch (err) {
+    await nc.close().catch(() => {});
+    throw err;
+  }
   log.info({ id, clusters: config.clusters.map((c) => c.name) }, "decider started");
-  const stop = async () => {
+  shutdown.closeWith(async () => {
     await app.close();
     await nc.drain();
-    process.exit(0);
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-}
-
-main().catch((err: unknown) => {
-  console.error(`marina-decider: ${(err as Error).message}`);
-  process.exit(1);
+  });
 });

@@ -1,14 +1,14 @@
 // startDecider: the decider over a real NATS connection — the events stream and the KV
 // buckets are ensured, then the app is built and started. main.ts adds argv, the logger,
-// the connection and signals; the sandbox and tests call this in-process.
-import { type MarinaConfig, resolveSecret, type Secret } from "@marina/contracts";
+// the connection (@marina/runtime's connectNatsWithRetry) and signals; the sandbox and
+// tests call this in-process.
+import { LEASE_BUCKET, type MarinaConfig, STATE_BUCKET } from "@marina/contracts";
+import { type Logger, systemClock } from "@marina/runtime";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import type { Logger } from "pino";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { type AppDeps, buildApp, DEFAULT_LEASE_TTL_MS, type DeciderApp } from "./app.js";
-import { type Clock, systemClock } from "./clock.js";
-import { LEASE_BUCKET, STATE_BUCKET } from "./lease.js";
+import type { Clock } from "./clock.js";
 import { natsBus } from "./nats-bus.js";
 import { ensureEventsStream } from "./streams.js";
 
@@ -48,28 +48,4 @@ export async function startDecider(o: StartDeciderOptions): Promise<DeciderApp> 
   });
   app.start();
   return app;
-}
-
-/** Connects to NATS, retrying for ever; the client reconnects by itself afterwards. */
-export async function connectNatsWithRetry(
-  n: { servers: string[]; user?: string | undefined; password?: Secret | undefined },
-  log: Logger,
-): Promise<NatsConnection> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await connect({
-        servers: n.servers,
-        user: n.user,
-        pass: n.password ? resolveSecret(n.password) : undefined,
-        maxReconnectAttempts: -1,
-        name: "marina-decider",
-      });
-    } catch (err) {
-      const delay = Math.min(5000, 250 * attempt);
-      log.error(
-        `cannot reach NATS at ${n.servers.join(",")}: ${(err as Error).message}; retrying in ${delay} ms`,
-      );
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
 }

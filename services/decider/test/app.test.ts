@@ -1,9 +1,9 @@
 // buildApp over an in-memory bus and KV: no I/O while building; once started, one decider
 // takes the lease, answers commands through its core and releases the lease on close.
+import { systemClock } from "@marina/runtime";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../src/app.js";
-import { systemClock } from "../src/clock.js";
 import { readLease } from "../src/lease.js";
 import { FakeBus } from "./fake-bus.js";
 import { FakeKv } from "./fake-kv.js";

@@ -1,12 +1,12 @@
 // Leader election and command routing between real deciders over a real nats-server.
-import { CommandReplyMessage, parseMessage } from "@marina/contracts";
+import { CommandReplyMessage, LEASE_BUCKET, parseMessage } from "@marina/contracts";
 import { makeLabDir, type NatsServer, removeTree, startNats, waitFor } from "@marina/lab";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeciderApp } from "../src/app.js";
-import { LEASE_BUCKET, readLease } from "../src/lease.js";
+import { readLease } from "../src/lease.js";
 import { startDecider } from "../src/start.js";
 import { config } from "./fixtures.js";
 

@@ -6,7 +6,6 @@ import type { DeciderState } from "@marina/decider-core";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClusterRunner, type RecordedInput } from "../src/cluster-runner.js";
-import { leaderCmdSubject } from "../src/commands.js";
 import { agentCallOf } from "../src/inbound.js";
 import { FakeBus } from "./fake-bus.js";
 import { cluster as config, FakeStore, healthy, sample, T0 } from "./fixtures.js";
@@ -157,9 +156,9 @@ describe("commands on a follower", () => {
   it("are forwarded to the leader subject and the leader's answer relayed", async () => {
     const s = await setup({ leader: false });
     const answer = { type: "command-reply", payload: { ok: true, verb: "status" } };
-    s.bus.subscribe(leaderCmdSubject("main", "*"), (m) => m.respond(JSON.stringify(answer)));
+    s.bus.subscribe(subjects.leaderCmd("main", "*"), (m) => m.respond(JSON.stringify(answer)));
     expect(await s.bus.ask(cmdSubject("status"), {})).toEqual(answer);
-    expect(s.bus.requests.map((r) => r.subject)).toEqual([leaderCmdSubject("main", "status")]);
+    expect(s.bus.requests.map((r) => r.subject)).toEqual([subjects.leaderCmd("main", "status")]);
     expect(kinds(s)).toEqual([]);
   });
 
@@ -172,7 +171,7 @@ describe("commands on a follower", () => {
   it("a leader answers through its own core, and also on the leader subject", async () => {
     const s = await setup({ leader: true });
     await s.round();
-    for (const subject of [cmdSubject("status"), leaderCmdSubject("main", "status")]) {
+    for (const subject of [cmdSubject("status"), subjects.leaderCmd("main", "status")]) {
       const reply = await s.bus.ask(subject, {});
       expect(reply).toMatchObject({ source: "decider-t", payload: { ok: true, verb: "status" } });
     }
@@ -260,16 +259,16 @@ describe("a leader's decisions", () => {
 describe("leadership", () => {
   it("a new leader resumes from the persisted decisions and takes forwarded commands", async () => {
     const s = await setup({ leader: false });
-    expect(s.bus.listens(leaderCmdSubject("main", "status"))).toBe(false);
+    expect(s.bus.listens(subjects.leaderCmd("main", "status"))).toBe(false);
     s.store.persisted = { ...s.runner.state, primary: "db1" };
     s.lease.leader = true;
     await s.runner.onLeadership(true, 1);
     await s.settle();
     expect(s.runner.state.primary).toBe("db1");
     expect(kinds(s)).toEqual(["resume"]);
-    expect(s.bus.listens(leaderCmdSubject("main", "status"))).toBe(true);
+    expect(s.bus.listens(subjects.leaderCmd("main", "status"))).toBe(true);
     s.lease.leader = false;
     await s.runner.onLeadership(false, 1);
-    expect(s.bus.listens(leaderCmdSubject("main", "status"))).toBe(false);
+    expect(s.bus.listens(subjects.leaderCmd("main", "status"))).toBe(false);
   });
 });

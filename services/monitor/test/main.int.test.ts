@@ -1,60 +1,29 @@
 // The monitor as a process: node services/monitor/dist/main.js. A bad config file is one
 // line on stderr; an unreachable NATS is logged and retried until it comes up; SIGTERM
 // stops it cleanly; the admin password never appears in its output.
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, type Lab, type NatsServer, startLab, startNats, waitFor } from "@marina/lab";
+import {
+  freePort,
+  jsonLines,
+  type Lab,
+  type NatsServer,
+  runServiceMain,
+  type ServiceRun,
+  startLab,
+  startNats,
+  stopServiceRun,
+  waitFor,
+} from "@marina/lab";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
-interface Run {
-  readonly child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function runMain(args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const run: Run = {
-    child,
-    stdout: "",
-    stderr: "",
-    exit: new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal }))),
-  };
-  child.stdout!.on("data", (d: Buffer) => {
-    run.stdout += d.toString("utf8");
-  });
-  child.stderr!.on("data", (d: Buffer) => {
-    run.stderr += d.toString("utf8");
-  });
-  return run;
-}
-
-/** Ends a run that is still going; SIGKILL if SIGTERM did not work. */
-async function stop(run: Run | undefined): Promise<void> {
-  if (!run || run.child.exitCode !== null || run.child.signalCode !== null) return;
-  run.child.kill("SIGTERM");
-  const t = setTimeout(() => run.child.kill("SIGKILL"), 10_000);
-  await run.exit;
-  clearTimeout(t);
-}
-
-function logLines(stdout: string): Record<string, unknown>[] {
-  return stdout
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
+const runMain = (args: string[], env: NodeJS.ProcessEnv = {}) => runServiceMain(MAIN, args, env);
 
 describe("main.js", () => {
   let dir: string;
@@ -101,13 +70,13 @@ describe("main.js", () => {
   describe("with a database and a NATS that starts late", () => {
     let lab: Lab;
     let nats: NatsServer | undefined;
-    let run: Run | undefined;
+    let run: ServiceRun | undefined;
 
     beforeAll(async () => {
       lab = await startLab({ shape: "primary-replicas", nodes: 1, nats: false });
     });
     afterAll(async () => {
-      await stop(run);
+      await stopServiceRun(run);
       await nats?.close();
       await lab?.close();
     });
@@ -137,7 +106,7 @@ describe("main.js", () => {
       });
       const current = run;
       const retries = () =>
-        logLines(current.stdout).filter((l) => String(l.msg).includes("cannot connect to NATS"));
+        jsonLines(current.stdout).filter((l) => String(l.msg).includes("cannot connect to NATS"));
       // At least two attempts: it retries rather than giving up.
       const refused = await waitFor(() => (retries().length >= 2 ? retries() : undefined), {
         timeoutMs: 20_000,
@@ -148,7 +117,7 @@ describe("main.js", () => {
       expect(refused[0]).toMatchObject({ level: 50, monitor: "m-proc" });
 
       // /healthz answers, and says NATS is down.
-      const listening = logLines(current.stdout).find((l) => l.msg === "http listening");
+      const listening = jsonLines(current.stdout).find((l) => l.msg === "http listening");
       const httpUrl = String(listening?.url);
       const down = await fetch(`${httpUrl}/healthz`);
       expect(down.status).toBe(503);
@@ -158,7 +127,7 @@ describe("main.js", () => {
       const nc = await connect({ servers: url });
       try {
         const sub = nc.subscribe("marina.v1.main.health.db1", { max: 1 });
-        await waitFor(() => logLines(current.stdout).some((l) => l.msg === "connected to NATS"), {
+        await waitFor(() => jsonLines(current.stdout).some((l) => l.msg === "connected to NATS"), {
           timeoutMs: 30_000,
           message: "the monitor to connect to NATS",
         });
@@ -180,7 +149,7 @@ describe("main.js", () => {
 
       current.child.kill("SIGTERM");
       expect((await current.exit).code).toBe(0);
-      expect(logLines(current.stdout).some((l) => l.msg === "monitor stopped")).toBe(true);
+      expect(jsonLines(current.stdout).some((l) => l.msg === "monitor stopped")).toBe(true);
       expect(current.stdout + current.stderr).not.toContain(lab.credentials.marina.password);
     });
   });

@@ -1,0 +1,53 @@
+// A service's built main.js as a child process with its output collected: for tests that
+// check a real process's exit code, stderr line and JSON log lines.
+import { type ChildProcess, spawn } from "node:child_process";
+
+export interface ServiceRun {
+  readonly child: ChildProcess;
+  /** Everything the process wrote so far. */
+  stdout: string;
+  stderr: string;
+  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** `node <main> ...args` with process.env plus `env`. */
+export function runServiceMain(
+  main: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): ServiceRun {
+  const child = spawn(process.execPath, [main, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const run: ServiceRun = {
+    child,
+    stdout: "",
+    stderr: "",
+    exit: new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal }))),
+  };
+  child.stdout!.on("data", (d: Buffer) => {
+    run.stdout += d.toString("utf8");
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    run.stderr += d.toString("utf8");
+  });
+  return run;
+}
+
+/** Ends a run that is still going: SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopServiceRun(run: ServiceRun | undefined, graceMs = 10_000): Promise<void> {
+  if (!run || run.child.exitCode !== null || run.child.signalCode !== null) return;
+  run.child.kill("SIGTERM");
+  const t = setTimeout(() => run.child.kill("SIGKILL"), graceMs);
+  await run.exit;
+  clearTimeout(t);
+}
+
+/** The JSON log lines (pino) of a process's output; other lines are skipped. */
+export function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
