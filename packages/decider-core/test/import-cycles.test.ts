@@ -1,61 +1,15 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { cyclesOf, graphOf, relativeImports } from "../../../test/import-graph.js";
 
 // No module of the core imports itself back, directly or through others: the operation
 // engine receives the plans (plans/index.ts) instead of importing them, and helpers both
 // sides need live in modules of their own. Type-only imports count too: a cycle of types
-// is still two modules that cannot be read one without the other.
+// is still two modules that cannot be read one without the other. (The same rule holds for
+// every package: test/import-cycles.test.ts.)
 
 const src = join(dirname(fileURLToPath(import.meta.url)), "..", "src");
-
-function files(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? files(p) : p.endsWith(".ts") ? [p] : [];
-  });
-}
-
-/** Relative specifiers of `import … from "./x.js"` and `export … from "./x.js"`. */
-export function relativeImports(text: string): string[] {
-  const out: string[] = [];
-  const re = /^\s*(?:import|export)\b[^;]*?\bfrom\s+["'](\.{1,2}\/[^"']+)["']/gms;
-  for (const m of text.matchAll(re)) out.push(m[1]!);
-  const bare = /^\s*import\s+["'](\.{1,2}\/[^"']+)["']/gm;
-  for (const m of text.matchAll(bare)) out.push(m[1]!);
-  return out;
-}
-
-function graphOf(dir: string): Map<string, string[]> {
-  const graph = new Map<string, string[]>();
-  for (const file of files(dir)) {
-    const deps = relativeImports(readFileSync(file, "utf8")).map((spec) =>
-      resolve(dirname(file), spec.replace(/\.js$/, ".ts")),
-    );
-    graph.set(file, deps);
-  }
-  return graph;
-}
-
-/** Every cycle found by a depth-first walk, each as the list of files around it. */
-export function cyclesOf(graph: Map<string, string[]>): string[][] {
-  const cycles: string[][] = [];
-  const state = new Map<string, "open" | "done">();
-  const stack: string[] = [];
-  const visit = (n: string) => {
-    state.set(n, "open");
-    stack.push(n);
-    for (const d of graph.get(n) ?? []) {
-      if (state.get(d) === "open") cycles.push([...stack.slice(stack.indexOf(d)), d]);
-      else if (!state.has(d)) visit(d);
-    }
-    stack.pop();
-    state.set(n, "done");
-  };
-  for (const n of [...graph.keys()].sort()) if (!state.has(n)) visit(n);
-  return cycles;
-}
 
 describe("import graph of src", () => {
   const graph = graphOf(src);

@@ -2,6 +2,7 @@
 // so a new leader resumes the operation the old one started.
 import type { DeciderState } from "@marina/decider-core";
 import type { KvBucket } from "./kv.js";
+import { checkPersistedState } from "./state-schema.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -26,8 +27,13 @@ export class StateStore {
     const e = await this.kv.get(this.key);
     this.revision = e?.revision ?? 0;
     if (e?.operation !== "PUT" || e.value.length === 0) return undefined;
-    const state = JSON.parse(dec.decode(e.value)) as DeciderState;
-    return state.cluster === this.cluster ? state : undefined;
+    const checked = checkPersistedState(JSON.parse(dec.decode(e.value)));
+    if (!checked.ok) {
+      throw new Error(
+        `the persisted state of ${this.cluster} is not a decider state: ${checked.error}`,
+      );
+    }
+    return checked.state.cluster === this.cluster ? checked.state : undefined;
   }
 
   /** Writes when the decisions changed; samples alone do not cause a write. */

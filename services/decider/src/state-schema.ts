@@ -1,0 +1,74 @@
+// The decider state as persisted in KV (`marina_state`, key `<cluster>.decider`), checked
+// at the edge before a new leader merges it: a value of the wrong shape (written by hand,
+// by another tool, or corrupted) is refused with the path of what is wrong, and the leader
+// starts from its own knowledge — rather than handing decide() something it would throw on
+// at every input. The shape is checked as deep as the core relies on it; fields a newer
+// version added are allowed (upgradeState fills what an older one lacks).
+import { OperationKind } from "@marina/contracts";
+import type { DeciderState } from "@marina/decider-core";
+import { z } from "zod";
+
+const byName = z.record(z.string(), z.unknown());
+const ms = z.number().finite();
+
+const PersistedStep = z.looseObject({
+  id: z.string(),
+  key: z.string(),
+  phase: z.string(),
+  server: z.string(),
+  step: z.looseObject({ kind: z.string() }),
+  after: z.array(z.string()),
+  status: z.string(),
+  attempts: z.number().int().min(0),
+});
+
+const PersistedOperation = z.looseObject({
+  opId: z.string().min(1),
+  kind: OperationKind,
+  phase: z.string(),
+  startedAt: ms,
+  steps: z.array(PersistedStep),
+  plan: z.looseObject({ kind: OperationKind }),
+  servers: z.record(z.string(), z.string()),
+});
+
+export const PersistedState = z.looseObject({
+  version: z.literal(1),
+  cluster: z.string().min(1),
+  samples: byName,
+  lastObservation: byName,
+  lastLag: byName,
+  heartbeats: byName,
+  readOnly: byName,
+  downSince: z.record(z.string(), ms),
+  stepContact: z.record(z.string(), ms),
+  expectedSources: byName,
+  primary: z.string().nullable(),
+  exPrimaries: byName,
+  diverged: byName,
+  maintenance: byName,
+  situations: z.record(z.string(), z.array(z.string())),
+  failovers: z.array(ms),
+  operation: PersistedOperation.nullable(),
+  history: z.array(z.looseObject({ opId: z.string(), kind: OperationKind, state: z.string() })),
+  fences: byName,
+  writesRestored: byName.optional(),
+  rejoinFailures: z.record(z.string(), ms),
+  rebuildFailures: z.record(z.string(), ms).optional(),
+  topology: z.looseObject({
+    generation: z.number().int().min(0),
+    key: z.string().nullable(),
+    last: z.unknown(),
+  }),
+});
+
+export type StateCheck = { ok: true; state: DeciderState } | { ok: false; error: string };
+
+/** Checks a persisted value; the error names the first wrong field's path. */
+export function checkPersistedState(raw: unknown): StateCheck {
+  const r = PersistedState.safeParse(raw);
+  if (r.success) return { ok: true, state: r.data as unknown as DeciderState };
+  const issue = r.error.issues[0];
+  const path = issue?.path.map(String).join(".") || "(root)";
+  return { ok: false, error: `${path}: ${issue?.message ?? "invalid"}` };
+}
