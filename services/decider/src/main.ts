@@ -36,7 +36,14 @@ void runMain(DECIDER_ARGS.program, async () => {
   });
   let app: DeciderApp;
   try {
-    app = await startDecider({ config, id, nc, log, leaseTtlMs: args["lease-ttl-ms"] });
+    app = await startDecider({
+      config,
+      id,
+      nc,
+      log,
+      leaseTtlMs: args["lease-ttl-ms"],
+      signal: shutdown.signal,
+    });
   } catch (err) {
     await nc.close().catch(() => {});
     throw err;

@@ -9,6 +9,7 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type AppDeps, buildApp, DEFAULT_LEASE_TTL_MS, type DeciderApp } from "./app.js";
 import type { Clock } from "./clock.js";
+import { untilJetStreamReady } from "./jetstream-setup.js";
 import { natsBus } from "./nats-bus.js";
 import { ensureEventsStream } from "./streams.js";
 
@@ -24,14 +25,18 @@ export interface StartDeciderOptions
   leaseTtlMs?: number | undefined;
   /** Wall-clock milliseconds (Date.now by default). */
   now?: () => number;
+  /** Stops waiting for a JetStream that is not ready yet (main's shutdown signal). */
+  signal?: AbortSignal;
 }
 
 export async function startDecider(o: StartDeciderOptions): Promise<DeciderApp> {
   const ttl = o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
-  await ensureEventsStream(await jetstreamManager(o.nc));
+  const ready = <T>(what: string, setup: () => Promise<T>) =>
+    untilJetStreamReady(what, setup, o.log, o.signal);
+  await ready("events stream", async () => ensureEventsStream(await jetstreamManager(o.nc)));
   const kvm = new Kvm(jetstream(o.nc));
-  const leases = await kvm.create(LEASE_BUCKET, { ttl, history: 1 });
-  const state = await kvm.create(STATE_BUCKET, { history: 1 });
+  const leases = await ready("lease bucket", () => kvm.create(LEASE_BUCKET, { ttl, history: 1 }));
+  const state = await ready("state bucket", () => kvm.create(STATE_BUCKET, { history: 1 }));
   const clock: Clock = o.now ? { ...systemClock, now: o.now } : systemClock;
   const app = buildApp({
     bus: natsBus(o.nc),
