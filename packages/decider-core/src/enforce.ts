@@ -1,7 +1,7 @@
 import type { ExecResult } from "@marina/contracts/executor";
 import type { FenceIntent } from "./diagnose/findings.js";
 import { type Env, fenceExecStep } from "./plans/common.js";
-import { describeStep, replyTimeoutMs } from "./steps.js";
+import { describeStep, replyTimeoutMs, stepAction } from "./steps.js";
 
 // Read-only fixes outside operations: a writable replica (failover.enforceReadOnly), a
 // returned former primary, a diverged server. Each is one fence step (the same one every
@@ -22,19 +22,21 @@ export function sendFences(env: Env, intents: FenceIntent[]) {
     const opId = ctx.newOpId();
     state.fences[f.server] = { opId, sentAt: ctx.now };
     const step = fenceExecStep(f.kill);
-    env.actions.push({
-      kind: "step",
-      request: {
-        cluster: state.cluster,
-        server: f.server,
-        opId,
-        stepId: fenceStepId(opId),
-        epoch: ctx.epoch,
-        step,
-      },
-      timeoutMs: replyTimeoutMs(step, env.opts),
-      reason: `${f.why}: ${describeStep(step)} on ${f.server}`,
-    });
+    const request = {
+      cluster: state.cluster,
+      server: f.server,
+      opId,
+      stepId: fenceStepId(opId),
+      epoch: ctx.epoch,
+      step,
+    };
+    env.actions.push(
+      stepAction(
+        request,
+        replyTimeoutMs(step, env.opts),
+        `${f.why}: ${describeStep(step)} on ${f.server}`,
+      ),
+    );
   }
 }
 

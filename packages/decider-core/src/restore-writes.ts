@@ -12,7 +12,7 @@ import { connectionsTo, currentObservation } from "./knowledge.js";
 import type { Env } from "./plans/common.js";
 import { historyOf } from "./plans/rejoin.js";
 import type { DeciderState } from "./state.js";
-import { describeStep, replyTimeoutMs } from "./steps.js";
+import { describeStep, replyTimeoutMs, stepAction } from "./steps.js";
 import { writableOthers } from "./writable.js";
 
 // A primary that is read-only while Marina holds it to be THE primary: it restarted with
@@ -121,19 +121,21 @@ function sendStep(
     // From now on the server may be writable, whatever the reply says.
     env.state.readOnly[server] = { readOnly: false, at: env.ctx.now, by: "step", pending: true };
   }
-  env.actions.push({
-    kind: "step",
-    request: {
-      cluster: env.state.cluster,
-      server,
-      opId,
-      stepId: `${opId}-${stage}`,
-      epoch: env.ctx.epoch,
-      step,
-    },
-    timeoutMs: replyTimeoutMs(step, env.opts),
-    reason: `${why}: ${describeStep(step)} on ${server}`,
-  });
+  const request = {
+    cluster: env.state.cluster,
+    server,
+    opId,
+    stepId: `${opId}-${stage}`,
+    epoch: env.ctx.epoch,
+    step,
+  };
+  env.actions.push(
+    stepAction(
+      request,
+      replyTimeoutMs(step, env.opts),
+      `${why}: ${describeStep(step)} on ${server}`,
+    ),
+  );
 }
 
 export function sendRestoreWrites(env: Env, intent: RestoreIntent) {

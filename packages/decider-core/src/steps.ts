@@ -1,9 +1,19 @@
-import type { ExecStep } from "@marina/contracts/executor";
+import type { ExecRequest, ExecStep } from "@marina/contracts/executor";
 import type { DeciderOptions } from "./options.js";
+import type { Action } from "./types.js";
 
 // Executor steps as everything that sends them sees them: how long to wait for the reply,
 // and how to say what a step does in an action's reason. Shared by the operation engine,
 // the read-only enforcement and the writes restoration.
+
+/** The action that sends one step (the request as an executor receives it). */
+export function stepAction(
+  request: Omit<ExecRequest, "beatTo">,
+  timeoutMs: number,
+  reason: string,
+): Extract<Action, { kind: "step" }> {
+  return { kind: "step", request, timeoutMs, reason };
+}
 
 /** How long the edge waits for a step's reply: a waiting step's own timeout plus a margin. */
 export function replyTimeoutMs(step: ExecStep, opts: DeciderOptions): number {

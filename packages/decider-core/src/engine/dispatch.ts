@@ -4,7 +4,7 @@ import { errorBody } from "@marina/contracts/parse";
 import { describeAgentAction } from "../plans/agent-calls.js";
 import { type Env, fenceExecStep, stepsOf } from "../plans/common.js";
 import type { AgentCall, Operation, OpStep } from "../state.js";
-import { describeStep, replyTimeoutMs } from "../steps.js";
+import { describeStep, replyTimeoutMs, stepAction } from "../steps.js";
 import { writableOthers } from "../writable.js";
 
 // Sending what the current phase can send: its agent calls, and each step whose `after`
@@ -26,19 +26,21 @@ export function send(op: Operation, s: OpStep, env: Env, note = "") {
   s.status = "sent";
   s.attempts += 1;
   s.sentAt = env.ctx.now;
-  env.actions.push({
-    kind: "step",
-    request: {
-      cluster: env.state.cluster,
-      server: s.server,
-      opId: op.opId,
-      stepId: s.id,
-      epoch: env.ctx.epoch,
-      step: s.step,
-    },
-    timeoutMs: s.timeoutMs,
-    reason: `${op.kind} ${op.opId} ${s.phase}: ${describeStep(s.step)} on ${s.server}${note}`,
-  });
+  const request = {
+    cluster: env.state.cluster,
+    server: s.server,
+    opId: op.opId,
+    stepId: s.id,
+    epoch: env.ctx.epoch,
+    step: s.step,
+  };
+  env.actions.push(
+    stepAction(
+      request,
+      s.timeoutMs,
+      `${op.kind} ${op.opId} ${s.phase}: ${describeStep(s.step)} on ${s.server}${note}`,
+    ),
+  );
 }
 
 export function sendCall(op: Operation, c: AgentCall, env: Env, note = "") {
