@@ -2,7 +2,7 @@ import type { Session } from "../db.js";
 import { flag } from "../rows.js";
 import * as sql from "../sql.js";
 import type { StepContext, StepRunner } from "./context.js";
-import { type KillRound, killClientConnections } from "./kill-clients.js";
+import { clientKiller, type KillRound, killClientConnections } from "./kill-clients.js";
 
 // Fencing a server that may be a primary. A commit waiting for a semi-sync ack goes ahead
 // and answers OK when the wait ends for ANY reason — an ack, semi-sync switched off, the
@@ -34,6 +34,7 @@ async function killUntil(
   privileged: boolean,
   done: Promise<unknown>,
 ): Promise<{ killed: Killed; rounds: number }> {
+  const round = await clientKiller(ctx, db, privileged);
   let settled = false;
   const mark = () => {
     settled = true;
@@ -42,7 +43,7 @@ async function killUntil(
   const killed: Killed = [];
   let rounds = 0;
   while (!settled) {
-    killed.push(...(await killClientConnections(ctx, db, privileged)).killed);
+    killed.push(...(await round()).killed);
     rounds += 1;
     await Promise.race([done.catch(() => {}), ctx.clock.sleep(ROUND_PAUSE_MS)]);
   }

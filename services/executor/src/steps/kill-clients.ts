@@ -27,6 +27,19 @@ export async function killClientConnections(
   db: Session,
   includePrivileged: boolean,
 ): Promise<KillRound> {
+  return (await clientKiller(ctx, db, includePrivileged))();
+}
+
+/**
+ * Prepares kill rounds on `db` (see killClientConnections): its own connection id and the
+ * privileged users are read once, so the fence's rounds, 10 ms apart while read_only=1
+ * waits, each cost one PROCESSLIST read plus the kills.
+ */
+export async function clientKiller(
+  ctx: StepContext,
+  db: Session,
+  includePrivileged: boolean,
+): Promise<() => Promise<KillRound>> {
   const [own] = await db.rows(sql.SELECT_CONNECTION_ID);
   const ownId = own ? int(own, "id", -1) : -1;
   const privileged = includePrivileged
@@ -34,23 +47,26 @@ export async function killClientConnections(
     : privilegedUserNames(
         (await db.rows(sql.SELECT_PRIVILEGED_GRANTEES)).map((r) => text(r, "grantee")),
       );
-  const threads = (await db.rows(sql.SELECT_THREADS)).map(mapThread);
-  const { kill, kept } = partitionThreads(threads, {
+  const filter = {
     ownId,
     protectedUsers: marinaUsers(ctx),
     privilegedUsers: privileged,
     includePrivileged,
-  });
-  const killed: KillRound["killed"] = [];
-  for (const t of killOrder(kill)) {
-    try {
-      await db.run(sql.killConnection(t.id));
-    } catch (err) {
-      if (errnoOf(err) !== UNKNOWN_THREAD) throw err;
+  };
+  return async () => {
+    const threads = (await db.rows(sql.SELECT_THREADS)).map(mapThread);
+    const { kill, kept } = partitionThreads(threads, filter);
+    const killed: KillRound["killed"] = [];
+    for (const t of killOrder(kill)) {
+      try {
+        await db.run(sql.killConnection(t.id));
+      } catch (err) {
+        if (errnoOf(err) !== UNKNOWN_THREAD) throw err;
+      }
+      killed.push({ id: t.id, user: t.user, host: t.host });
     }
-    killed.push({ id: t.id, user: t.user, host: t.host });
-  }
-  return { killed, kept: kept.map((t) => ({ id: t.id, user: t.user, reason: t.reason })) };
+    return { killed, kept: kept.map((t) => ({ id: t.id, user: t.user, reason: t.reason })) };
+  };
 }
 
 /** Kills client connections once (see killClientConnections). */
