@@ -13,7 +13,7 @@ import {
   type Situation,
   subjects,
 } from "@marina/contracts";
-import type { Lab, MariaNode } from "@marina/lab";
+import type { MariaNode } from "@marina/lab";
 import { replicaStatus, sleep, waitFor } from "@marina/lab";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Observed, Observer } from "../src/observer.js";
@@ -144,20 +144,7 @@ export function failoverOps(obs: Observer): string[] {
   ];
 }
 
-/**
- * A writer target that follows the published topology: the last writer any topology named
- * (a client doing what Marina tells it), starting at `initial`.
- */
-export function topologyWriter(lab: Lab, obs: Observer, initial: string): () => MariaNode {
-  return () => {
-    const ts = obs.topologies();
-    for (let i = ts.length - 1; i >= 0; i--) {
-      const w = ts[i]!.writer;
-      if (w) return lab.node(w.server);
-    }
-    return lab.node(initial);
-  };
-}
+export { topologyWriter } from "../src/scenarios/topology-writer.js";
 
 /**
  * Every published topology names at most one writer and at most one primary role: the

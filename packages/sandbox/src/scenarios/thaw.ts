@@ -13,6 +13,7 @@ import {
 import { type Observed, type Observer, observe } from "../observer.js";
 import { type Stack, type StackOptions, startStack } from "../stack.js";
 import { pollReadOnly, type ReadOnlyPoller } from "./read-only-poller.js";
+import { topologyWriter } from "./topology-writer.js";
 
 export interface ThawTrialOptions {
   /** How long db1 stays frozen (at least until the failover has published a new writer). */
@@ -93,7 +94,7 @@ export async function runThaw(stack: Stack, o: ThawTrialOptions): Promise<ThawTr
       STEP_TIMEOUT_MS,
       "db1 the writer",
     );
-    const following = await startWriter(() => followWriter(stack, obs), { intervalMs: 5 });
+    const following = await startWriter(topologyWriter(lab, obs, "db1"), { intervalMs: 5 });
     const ackedAt = new Map<number, number>();
     writers = [following, ...(await stickyWriters(db1, o.stickyWriters ?? 4, ackedAt))];
     const sticky = writers.slice(1);
@@ -182,14 +183,4 @@ async function serversHaving(stack: Stack, id: number): Promise<string[]> {
     if (rows && rows.length > 0) out.push(n.name);
   }
   return out;
-}
-
-/** The writer the last published topology names (a client that follows Marina). */
-function followWriter(stack: Stack, obs: Observer): MariaNode {
-  const ts = obs.topologies();
-  for (let i = ts.length - 1; i >= 0; i--) {
-    const w = ts[i]!.writer;
-    if (w) return stack.lab.node(w.server);
-  }
-  return stack.lab.node("db1");
 }
