@@ -27,6 +27,7 @@ import {
 import { type Connection, type MariaNode, sleep, waitFor } from "@marina/lab";
 import { type Stat, stat, writeBenchReport } from "@marina/lab/bench";
 import { type Observed, observe, type Stack, startStack } from "@marina/sandbox";
+import { trialLog } from "./lib/trial-log.js";
 
 type Case = "kill9" | "sigstop";
 
@@ -298,33 +299,18 @@ async function main() {
     cases.map((kind) => ({ kind, semiSync, label: semiSync ? kind : `${kind}_async` })),
   );
   const results: { variant: Variant; r: TrialResult }[] = [];
-  const failures: string[] = [];
+  const log = trialLog();
   const started = performance.now();
-  // A stray rejection from a client library must not end a long benchmark: record it, with
-  // the trial it happened in, and carry on (the report lists them).
-  let current = "setup";
-  const stray: string[] = [];
-  process.on("unhandledRejection", (reason) => {
-    const e = reason as { message?: string; code?: string; sql?: string; stack?: string };
-    const text = `${current}: unhandled rejection ${e.code ?? ""} ${e.message ?? String(reason)}${e.sql ? ` (sql: ${e.sql})` : ""}`;
-    stray.push(text);
-    console.log(text);
-    if (process.env.MARINA_BENCH_STACKS) console.log(e.stack);
-  });
   // Interleaved, so machine noise spreads over every variant.
   for (let i = 1; i <= trials; i++) {
     for (const v of variants) {
-      current = `${v.label} #${i}`;
-      try {
-        const r = await trial(v.kind, v.semiSync);
-        results.push({ variant: v, r });
-        console.log(
-          `${current}: total ${r.totalMs.toFixed(0)} ms (detect ${r.detectionMs.toFixed(0)}, decide ${r.decisionMs.toFixed(0)}, execute ${r.executionMs.toFixed(0)}, client ${r.clientMs.toFixed(0)}) → ${r.newPrimary}; op ${JSON.stringify(r.opTimings)}${r.thawToReadOnlyMs !== null ? `; thaw→read_only ${r.thawToReadOnlyMs.toFixed(0)} ms, db1 ${r.thawOutcome}` : ""}`,
-        );
-      } catch (err) {
-        failures.push(`${current}: ${(err as Error).message.split("\n")[0]}`);
-        console.log(`${current}: FAILED ${(err as Error).message.split("\n")[0]}`);
-      }
+      const r = await log.run(
+        `${v.label} #${i}`,
+        () => trial(v.kind, v.semiSync),
+        (r) =>
+          `total ${r.totalMs.toFixed(0)} ms (detect ${r.detectionMs.toFixed(0)}, decide ${r.decisionMs.toFixed(0)}, execute ${r.executionMs.toFixed(0)}, client ${r.clientMs.toFixed(0)}) → ${r.newPrimary}; op ${JSON.stringify(r.opTimings)}${r.thawToReadOnlyMs !== null ? `; thaw→read_only ${r.thawToReadOnlyMs.toFixed(0)} ms, db1 ${r.thawOutcome}` : ""}`,
+      );
+      if (r) results.push({ variant: v, r });
     }
   }
 
@@ -378,11 +364,10 @@ async function main() {
     notes: [
       `wall time ${((performance.now() - started) / 1000).toFixed(0)} s`,
       ...notes,
-      ...failures.map((f) => `failed trial ${f}`),
-      ...stray,
+      ...log.notes(),
     ],
   });
-  if (failures.length) process.exitCode = 1;
+  if (log.failures.length) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { waitFor } from "@marina/lab";
 import { type Stat, stat, writeBenchReport } from "@marina/lab/bench";
 import { type Observed, observe, pollReadOnly, startStack } from "@marina/sandbox";
+import { trialLog } from "./lib/trial-log.js";
 
 type Case = "restart" | "thaw";
 type Setting = "recommended" | "plain";
@@ -131,35 +132,27 @@ async function main() {
     .filter((s): s is Setting => s === "recommended" || s === "plain");
   const variants = settings.flatMap((s) => cases.map((c) => ({ c, s, label: `${c}_${s}` })));
   const results = new Map<string, TrialResult[]>();
-  const failures: string[] = [];
+  const log = trialLog();
   const started = performance.now();
-  process.on("unhandledRejection", (reason) => {
-    console.log(`unhandled rejection: ${(reason as Error)?.message ?? String(reason)}`);
-  });
   for (let i = 1; i <= trials; i++) {
     for (const v of variants) {
-      try {
-        const r = await trial(v.c, v.s);
-        results.set(v.label, [...(results.get(v.label) ?? []), r]);
-        console.log(
-          `${v.label} #${i}: read_only=1 after ${r.toReadOnlyMs.toFixed(0)} ms; writable ${r.writableMs.toFixed(0)} ms (${r.writableSamples} samples read_only=0)`,
-        );
-      } catch (err) {
-        failures.push(`${v.label} #${i}: ${(err as Error).message.split("\n")[0]}`);
-        console.log(`${v.label} #${i}: FAILED ${(err as Error).message.split("\n")[0]}`);
-      }
+      const r = await log.run(
+        `${v.label} #${i}`,
+        () => trial(v.c, v.s),
+        (r) =>
+          `read_only=1 after ${r.toReadOnlyMs.toFixed(0)} ms; writable ${r.writableMs.toFixed(0)} ms (${r.writableSamples} samples read_only=0)`,
+      );
+      if (r) results.set(v.label, [...(results.get(v.label) ?? []), r]);
     }
   }
   const windows: number[] = [];
   for (let i = 1; i <= Number(values["own-restart"]); i++) {
-    try {
-      const ms = await ownRestartTrial();
-      windows.push(ms);
-      console.log(`own_restart #${i}: writable again ${ms.toFixed(0)} ms after it came back`);
-    } catch (err) {
-      failures.push(`own_restart #${i}: ${(err as Error).message.split("\n")[0]}`);
-      console.log(`own_restart #${i}: FAILED ${(err as Error).message.split("\n")[0]}`);
-    }
+    const ms = await log.run(
+      `own_restart #${i}`,
+      ownRestartTrial,
+      (ms) => `writable again ${ms.toFixed(0)} ms after it came back`,
+    );
+    if (ms !== undefined) windows.push(ms);
   }
   const metrics: Record<string, Stat> = {};
   if (windows.length) metrics["own_restart.read_only_window_ms"] = stat(windows, "ms");
@@ -188,12 +181,9 @@ async function main() {
     },
     trials,
     metrics,
-    notes: [
-      `wall time ${((performance.now() - started) / 1000).toFixed(0)} s`,
-      ...failures.map((f) => `failed trial ${f}`),
-    ],
+    notes: [`wall time ${((performance.now() - started) / 1000).toFixed(0)} s`, ...log.notes()],
   });
-  if (failures.length) process.exitCode = 1;
+  if (log.failures.length) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

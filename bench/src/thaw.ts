@@ -16,6 +16,7 @@
 import { parseArgs } from "node:util";
 import { type Stat, stat, writeBenchReport } from "@marina/lab/bench";
 import { type ThawTrialResult, thawTrial } from "@marina/sandbox";
+import { trialLog } from "./lib/trial-log.js";
 
 const CASES = { short: 7_000, long: 13_000 } as const;
 type Case = keyof typeof CASES;
@@ -30,24 +31,17 @@ async function main() {
   const trials = Math.max(1, Number(values.trials));
   const cases = values.cases.split(",").filter((c): c is Case => c in CASES);
   const results: { c: Case; r: ThawTrialResult }[] = [];
-  const failures: string[] = [];
+  const log = trialLog();
   const started = performance.now();
-  process.on("unhandledRejection", (reason) => {
-    console.log(`unhandled rejection: ${(reason as Error)?.message ?? String(reason)}`);
-  });
   for (let i = 1; i <= trials; i++) {
     for (const c of cases) {
-      const label = `${c} #${i}`;
-      try {
-        const r = await thawTrial({ freezeMs: CASES[c] });
-        results.push({ c, r });
-        console.log(
-          `${label}: frozen ${(r.freezeMs / 1000).toFixed(1)} s, failover ${r.failoverMs.toFixed(0)} ms → ${r.newPrimary}; pinned acked ${r.stickyAcked} (${r.stickyAckedAfterThaw} after thaw); lost ${r.missing.length}${r.missing.length ? ` ${JSON.stringify(r.lost)}` : ""}; thaw→read_only ${r.thawToReadOnlyMs?.toFixed(0) ?? "-"} ms; db1 ${r.outcome}`,
-        );
-      } catch (err) {
-        failures.push(`${label}: ${(err as Error).message.split("\n")[0]}`);
-        console.log(`${label}: FAILED ${(err as Error).message.split("\n")[0]}`);
-      }
+      const r = await log.run(
+        `${c} #${i}`,
+        () => thawTrial({ freezeMs: CASES[c] }),
+        (r) =>
+          `frozen ${(r.freezeMs / 1000).toFixed(1)} s, failover ${r.failoverMs.toFixed(0)} ms → ${r.newPrimary}; pinned acked ${r.stickyAcked} (${r.stickyAckedAfterThaw} after thaw); lost ${r.missing.length}${r.missing.length ? ` ${JSON.stringify(r.lost)}` : ""}; thaw→read_only ${r.thawToReadOnlyMs?.toFixed(0) ?? "-"} ms; db1 ${r.outcome}`,
+      );
+      if (r) results.push({ c, r });
     }
   }
   const metrics: Record<string, Stat> = {};
@@ -114,10 +108,10 @@ async function main() {
     notes: [
       `wall time ${((performance.now() - started) / 1000).toFixed(0)} s`,
       ...notes,
-      ...failures.map((f) => `failed trial ${f}`),
+      ...log.notes(),
     ],
   });
-  if (failures.length) process.exitCode = 1;
+  if (log.failures.length) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {
