@@ -1,5 +1,6 @@
 import { MarinaError } from "@marina/contracts";
 import { bashScript, type ExecResult, readProcFile, renderPipeline } from "@marina/hostops";
+import { OutputLines } from "../proc/output-lines.js";
 import type { RunningStream, StreamGate, StreamResult, StreamStage } from "./backend.js";
 import { outputTail, type SshConnection } from "./ssh-connection.js";
 
@@ -36,9 +37,7 @@ class SshStream implements RunningStream {
   readonly #conn: SshConnection;
   readonly #abort = new AbortController();
   readonly #exited: Promise<ExecResult>;
-  readonly #watchers = new Set<(line: string) => void>();
-  #output = "";
-  #partial = "";
+  readonly #output = new OutputLines(KEEP);
   #exit: ExecResult | undefined;
   #bytes: number | undefined;
   #poll: NodeJS.Timeout | undefined;
@@ -66,7 +65,7 @@ class SshStream implements RunningStream {
       .then((r) => {
         this.#exit = r;
         if (this.#poll) clearInterval(this.#poll);
-        for (const w of this.#watchers) w("");
+        this.#output.end();
         return r;
       });
     this.done = this.#exited.then((r) => ({
@@ -79,15 +78,10 @@ class SshStream implements RunningStream {
   }
 
   #onOutput(text: string): void {
-    this.#output = (this.#output + text).slice(-KEEP);
-    const lines = (this.#partial + text.replace(/\r/g, "")).split("\n");
-    this.#partial = lines.pop() ?? "";
-    for (const line of lines) {
-      if (!this.#poll) {
-        const m = SOCAT_PID.exec(line);
-        if (m) this.#startPolling(Number(m[1]));
-      }
-      for (const w of this.#watchers) w(line);
+    for (const line of this.#output.append(text)) {
+      if (this.#poll) break;
+      const m = SOCAT_PID.exec(line);
+      if (m) this.#startPolling(Number(m[1]));
     }
   }
 
@@ -117,21 +111,7 @@ class SshStream implements RunningStream {
   }
 
   waitForLine(_stage: number, pattern: RegExp, timeoutMs: number): Promise<boolean> {
-    if (pattern.test(this.#output)) return Promise.resolve(true);
-    if (this.#exit) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const done = (v: boolean) => {
-        clearTimeout(timer);
-        this.#watchers.delete(watch);
-        resolve(v);
-      };
-      const watch = (line: string) => {
-        if (pattern.test(line)) done(true);
-        else if (this.#exit) done(pattern.test(this.#output));
-      };
-      const timer = setTimeout(() => done(false), timeoutMs);
-      this.#watchers.add(watch);
-    });
+    return this.#output.waitForLine(pattern, timeoutMs);
   }
 
   running(): boolean {

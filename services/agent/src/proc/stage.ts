@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { type Invocation, resolveInvocation, type ToolPaths } from "@marina/hostops";
+import { OutputLines } from "./output-lines.js";
 
 // One spawned program of the allow-list: argv array, never a shell. stderr is kept as a
 // bounded tail (for error messages) and offered line by line to watchers.
@@ -45,9 +46,7 @@ export class Stage {
   readonly pid: number;
   readonly exited: Promise<StageExit>;
   #exit: StageExit | undefined;
-  #stderr = "";
-  #partial = "";
-  readonly #watchers = new Set<(line: string) => void>();
+  readonly #stderr = new OutputLines(TAIL_BYTES);
 
   constructor(inv: Invocation, o: StageOptions) {
     const [file, args] = resolveInvocation(inv, o.paths);
@@ -74,6 +73,7 @@ export class Stage {
         } else {
           this.#exit = { program: inv.program, code, signal };
         }
+        this.#stderr.end();
         resolve(this.#exit);
       });
     });
@@ -83,10 +83,7 @@ export class Stage {
   }
 
   #appendStderr(chunk: string): void {
-    this.#stderr = (this.#stderr + chunk).slice(-TAIL_BYTES);
-    const lines = (this.#partial + chunk).split("\n");
-    this.#partial = lines.pop() ?? "";
-    for (const line of lines) for (const w of this.#watchers) w(line);
+    this.#stderr.append(chunk);
   }
 
   get exit(): StageExit | undefined {
@@ -98,25 +95,12 @@ export class Stage {
   }
 
   stderrTail(lines = 5): string {
-    return this.#stderr.trim().split("\n").slice(-lines).join(" | ");
+    return this.#stderr.tail.trim().split("\n").slice(-lines).join(" | ");
   }
 
   /** Resolves true when a stderr line matches, false when the program exits first or time runs out. */
   waitForLine(pattern: RegExp, timeoutMs: number): Promise<boolean> {
-    if (pattern.test(this.#stderr)) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (v: boolean) => {
-        clearTimeout(timer);
-        this.#watchers.delete(watch);
-        resolve(v);
-      };
-      const watch = (line: string) => {
-        if (pattern.test(line)) done(true);
-      };
-      const timer = setTimeout(() => done(false), timeoutMs);
-      this.#watchers.add(watch);
-      void this.exited.then(() => done(pattern.test(this.#stderr)));
-    });
+    return this.#stderr.waitForLine(pattern, timeoutMs);
   }
 
   /** Bytes the program has read so far (/proc/<pid>/io rchar); undefined when unknown. */
