@@ -84,13 +84,22 @@ export const ClusterConfig = z.strictObject({
   ssh: retired(SSH_MOVED),
 });
 
+/**
+ * Replicas of Marina's JetStream streams and KV buckets: a number (1-5; a JetStream cluster
+ * needs at least that many servers), or "auto": 3 when the NATS cluster has 3 or more
+ * servers, 1 otherwise (see docs/configuration.md for how the size is learnt).
+ */
+export const NatsReplicas = z.union([z.literal("auto"), z.number().int().min(1).max(5)]);
+
 export const MarinaConfig = z
   .strictObject({
     nats: z
       .strictObject({
+        /** Every server of the NATS cluster: a service moves to another one when its server is lost. */
         servers: z.array(z.string().min(1)).min(1).default(["nats://127.0.0.1:4222"]),
         user: z.string().optional(),
         password: Secret.optional(),
+        replicas: NatsReplicas.default("auto"),
       })
       .prefault({}),
     clusters: z.array(ClusterConfig).min(1),
@@ -133,3 +142,4 @@ export type MonitorSettings = z.infer<typeof MonitorSettings>;
 export type FailoverSettings = z.infer<typeof FailoverSettings>;
 export type ClusterConfig = z.infer<typeof ClusterConfig>;
 export type MarinaConfig = z.infer<typeof MarinaConfig>;
+export type NatsReplicas = z.infer<typeof NatsReplicas>;

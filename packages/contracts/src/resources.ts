@@ -25,10 +25,16 @@ export const BUCKETS = {
   leader: "marina_leader",
   /** The leading decider's persisted state per cluster. */
   state: "marina_state",
+  /**
+   * One key per running decider (its presence: the clusters it configures and leads),
+   * TTL = lease; deciders share the clusters among the live ones by it.
+   */
+  deciders: "marina_deciders",
 } as const;
 
 export const LEASE_BUCKET = BUCKETS.leader;
 export const STATE_BUCKET = BUCKETS.state;
+export const PRESENCE_BUCKET = BUCKETS.deciders;
 
 /** Queue groups: one member of the group gets each request. */
 export const QUEUE_GROUPS = {

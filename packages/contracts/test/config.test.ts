@@ -82,6 +82,17 @@ describe("config", () => {
     expect(err.message).toContain("docs/configuration.md");
   });
 
+  it("takes nats.replicas: auto by default, or 1 to 5", () => {
+    expect(parseConfigText(good, "marina.yaml").nats.replicas).toBe("auto");
+    const three = good.replace("nats: { servers:", "nats: { replicas: 3, servers:");
+    expect(parseConfigText(three, "marina.yaml").nats.replicas).toBe(3);
+    for (const bad of ["0", "6", "2.5", "three"]) {
+      const err = errorOf(good.replace("nats: { servers:", `nats: { replicas: ${bad}, servers:`));
+      expect(err.code).toBe("VALIDATION_FAILED");
+      expect(err.message).toContain("nats.replicas");
+    }
+  });
+
   it("resolves secrets from the environment and names a missing variable", () => {
     expect(resolveSecret({ env: "X_PW" }, { X_PW: "s3cret" })).toBe("s3cret");
     expect(resolveSecret({ value: "v" }, {})).toBe("v");

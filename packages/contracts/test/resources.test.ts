@@ -4,6 +4,7 @@ import {
   EVENTS_STREAM,
   HEALTH_STREAM,
   LEASE_BUCKET,
+  PRESENCE_BUCKET,
   QUEUE_GROUPS,
   STATE_BUCKET,
   STREAMS,
@@ -27,8 +28,16 @@ const kept = (stream: keyof typeof STREAMS, subject: string) =>
 describe("NATS resource names", () => {
   it("are the names deployments already have", () => {
     expect([EVENTS_STREAM, HEALTH_STREAM]).toEqual(["MARINA_EVENTS", "MARINA_HEALTH"]);
-    expect([LEASE_BUCKET, STATE_BUCKET]).toEqual(["marina_leader", "marina_state"]);
-    expect(BUCKETS).toEqual({ leader: LEASE_BUCKET, state: STATE_BUCKET });
+    expect([LEASE_BUCKET, STATE_BUCKET, PRESENCE_BUCKET]).toEqual([
+      "marina_leader",
+      "marina_state",
+      "marina_deciders",
+    ]);
+    expect(BUCKETS).toEqual({
+      leader: LEASE_BUCKET,
+      state: STATE_BUCKET,
+      deciders: PRESENCE_BUCKET,
+    });
     expect(QUEUE_GROUPS).toEqual({ executors: "executors", deciders: "deciders" });
   });
 

@@ -17,7 +17,7 @@ const STATE_FILE = join(tmpdir(), "marina-lab.cli.json");
 
 const USAGE = `usage:
   marina-lab up [--shape ${LAB_SHAPES.join("|")}] [--nodes N] [--semi-sync]
-                [--no-nats] [--keep] [--interval MS] [--json]
+                [--hosts] [--no-nats] [--keep] [--interval MS] [--json]
   marina-lab down      stop the lab started by \`up\` (same as Ctrl-C there)
   marina-lab help`;
 
@@ -28,6 +28,7 @@ async function up(argv: string[]): Promise<number> {
       shape: { type: "string", default: LabShape.PrimaryReplicas },
       nodes: { type: "string" },
       "semi-sync": { type: "boolean", default: false },
+      hosts: { type: "boolean", default: false },
       "no-nats": { type: "boolean", default: false },
       keep: { type: "boolean", default: false },
       interval: { type: "string", default: "1000" },
@@ -61,6 +62,7 @@ async function up(argv: string[]): Promise<number> {
       shape: values.shape,
       ...(values.nodes ? { nodes: Number(values.nodes) } : {}),
       semiSync: values["semi-sync"],
+      hosts: values.hosts,
       nats: !values["no-nats"],
       keep: values.keep,
     });

@@ -13,7 +13,7 @@ export function connectionHelp(info: LabInfo): string {
       .map((s) => (s.connectionName ? `'${s.connectionName}'<-${s.from}` : `<-${s.from}`))
       .join(" ");
     lines.push(
-      `  ${n.name} ${n.role.padEnd(7)} ${n.host}:${n.port} server_id=${n.serverId} domain=${n.domainId} pid=${n.pid ?? "-"} ${from}`,
+      `  ${n.name} ${n.role.padEnd(7)} ${n.host}:${n.port} server_id=${n.serverId} domain=${n.domainId} pid=${n.pid ?? "-"} ${from}${n.netns ? ` netns=${n.netns}` : ""}`,
       `      mariadb --defaults-file=${n.defaultsFile}`,
       `      mariadb -h ${n.host} -P ${n.port} -u ${c.marina.user} -p${c.marina.password}`,
     );
@@ -25,6 +25,6 @@ export function connectionHelp(info: LabInfo): string {
     );
   }
   lines.push(`  replication user: ${c.repl.user} / ${c.repl.password}`);
-  lines.push(info.nats ? `  NATS (JetStream): ${info.nats.url}` : "  NATS: not started");
+  lines.push(info.nats ? `  NATS (JetStream): ${info.nats.urls.join(",")}` : "  NATS: not started");
   return lines.join("\n");
 }

@@ -7,6 +7,8 @@ export const LabErrorCode = {
   Timeout: "LAB_TIMEOUT",
   Closed: "LAB_CLOSED",
   NoFreePort: "LAB_NO_FREE_PORT",
+  /** An `ip` / `iptables` command of a lab network failed, or no network index is free. */
+  NetworkFailed: "LAB_NETWORK_FAILED",
 } as const;
 export type LabErrorCode = (typeof LabErrorCode)[keyof typeof LabErrorCode];
 

@@ -13,6 +13,7 @@ interface Guarded {
 
 const processes = new Set<Guarded>();
 const dirs = new Set<string>();
+const cleanups = new Set<() => void>();
 let installed = false;
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
@@ -34,7 +35,23 @@ export function releaseDir(dir: string): void {
   dirs.delete(dir);
 }
 
-/** Kills every guarded process and removes every guarded directory, synchronously. */
+/**
+ * A synchronous teardown (e.g. a lab network's namespaces) run at exit after the guarded
+ * processes are killed; release it once the owner tore down by itself.
+ */
+export function guardCleanup(fn: () => void): void {
+  install();
+  cleanups.add(fn);
+}
+
+export function releaseCleanup(fn: () => void): void {
+  cleanups.delete(fn);
+}
+
+/**
+ * Kills every guarded process, runs every guarded cleanup and removes every guarded
+ * directory, synchronously.
+ */
 export function cleanupSync(): void {
   for (const p of processes) {
     if (!p.isRunning()) continue;
@@ -52,6 +69,14 @@ export function cleanupSync(): void {
     }
   }
   processes.clear();
+  for (const fn of cleanups) {
+    try {
+      fn();
+    } catch {
+      // best effort at exit
+    }
+  }
+  cleanups.clear();
   for (const dir of dirs) {
     try {
       rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });

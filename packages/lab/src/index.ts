@@ -34,7 +34,34 @@ export {
   type QueryOptions,
 } from "./mariadb-node.js";
 export { type CnfValue, type MyCnfSpec, renderMyCnf, serverSettings } from "./mycnf.js";
-export { NatsServer, type NatsServerSpec, startNats } from "./nats-server.js";
+export {
+  createNatsCluster,
+  NatsCluster,
+  type NatsClusterSpec,
+  type NatsNodeSpec,
+  startNatsCluster,
+} from "./nats-cluster.js";
+export { checkJetStream, type NatsServerInfo, readNatsInfo } from "./nats-probe.js";
+export {
+  type NatsClusterMembership,
+  NatsServer,
+  type NatsServerSpec,
+  type NatsStartOptions,
+  startNats,
+} from "./nats-server.js";
+export {
+  createNetwork,
+  type LabHost,
+  type LabNetwork,
+  type NetworkOptions,
+  type Partition,
+  type Peer,
+  type Side,
+} from "./netns.js";
+export { NETNS_TAG, netnsExec, SUBNET_PREFIX } from "./netns-names.js";
+export type { HolderRecord } from "./netns-reservation.js";
+export { type SweepOptions, type SweptNetwork, sweepStaleNetworks } from "./netns-sweep.js";
+export { PartitionAt, ROOT } from "./partition.js";
 export { freePort, freePorts } from "./ports.js";
 export {
   type ConvergenceOptions,
@@ -58,6 +85,7 @@ export {
   jsonLines,
   runServiceMain,
   type ServiceRun,
+  type ServiceRunOptions,
   stopServiceRun,
 } from "./service-process.js";
 export { startSshd, type TestSshd } from "./sshd.js";

@@ -9,7 +9,9 @@ import { LabError, LabErrorCode } from "./errors.js";
 import { guardDir, releaseDir } from "./exit-guard.js";
 import { MariaNode, type MariaNodeSpec } from "./mariadb-node.js";
 import type { CnfValue } from "./mycnf.js";
+import { createNatsCluster, type NatsCluster, type NatsNodeSpec } from "./nats-cluster.js";
 import { NatsServer } from "./nats-server.js";
+import { createNetwork, type LabHost, type LabNetwork } from "./netns.js";
 import { freePort, freePorts } from "./ports.js";
 import { changeMaster, enableSemiSyncMaster, waitForReplicating } from "./replication.js";
 import { makeLabDir, removeTree } from "./temp-tree.js";
@@ -33,6 +35,18 @@ export interface LabOptions {
   readonly semiSyncMasterTimeoutMs?: number;
   /** Start a nats-server with JetStream. Default true. */
   readonly nats?: boolean;
+  /**
+   * How many nats-servers: 1 (default) is a standalone one; more make a JetStream cluster
+   * (`lab.natsCluster`, nodes nats1…natsN), `lab.nats` being its first node.
+   */
+  readonly natsNodes?: number;
+  /**
+   * Multi-host mode: every mariadbd in its own network namespace (a host named after the
+   * node, on a bridge, 10.231.N.x, port 3306), replication across the bridge, partitions
+   * through `lab.network`; every nats-server too, on hosts `nats1`…`natsN` (ports 4222 and
+   * 6222). Default false: everything on 127.0.0.1.
+   */
+  readonly hosts?: boolean;
   /** Where the `marina-lab-XXXX` tree is made. Default os.tmpdir(). */
   readonly parentDir?: string;
   /** Keep the tree after close() (processes are still killed). Also MARINA_LAB_KEEP=1. */
@@ -69,6 +83,8 @@ export interface NodeInfo {
   readonly domainId: number;
   readonly pid: number | undefined;
   readonly sources: NodePlan["sources"];
+  /** The node's network namespace (hosts mode). */
+  readonly netns?: string;
 }
 
 /** What a lab is, as plain data (printed by the CLI, written to <dir>/lab.json). */
@@ -77,8 +93,27 @@ export interface LabInfo {
   readonly shape: LabShape;
   readonly semiSync: boolean;
   readonly nodes: readonly NodeInfo[];
-  readonly nats: { readonly url: string; readonly pid: number | undefined } | undefined;
+  readonly nats:
+    | {
+        /** The first (or only) server's. */
+        readonly url: string;
+        readonly pid: number | undefined;
+        /** Every server's client URL. */
+        readonly urls: readonly string[];
+        readonly nodes: ReadonlyArray<{
+          readonly name: string;
+          readonly url: string;
+          readonly pid: number | undefined;
+        }>;
+      }
+    | undefined;
   readonly credentials: LabCredentials;
+  /** Hosts mode: the lab network (nodes' namespaces are in `nodes[].netns`). */
+  readonly network?: {
+    readonly subnet: string;
+    readonly rootAddress: string;
+    readonly switchNs: string;
+  };
 }
 
 export interface Lab {
@@ -93,9 +128,18 @@ export interface Lab {
   readonly primaries: readonly MariaNode[];
   /** Every node that replicates initially (relays included). */
   readonly replicas: readonly MariaNode[];
+  /** The nats-server: the only one, or the cluster's first node. */
   readonly nats: NatsServer | undefined;
+  /** With `natsNodes` > 1: every node of the NATS cluster. */
+  readonly natsCluster: NatsCluster | undefined;
+  /** Every nats-server's client URL ([lab.nats.url] for one; [] without NATS). */
+  readonly natsUrls: readonly string[];
   readonly credentials: LabCredentials;
   node(name: string): MariaNode;
+  /** Hosts mode: the network (partitions: isolate, cut, cutOneWay, heal); else undefined. */
+  readonly network: LabNetwork | undefined;
+  /** Hosts mode: the host a node runs on (named after it). Throws on a loopback lab. */
+  hostOf(nodeName: string): LabHost;
   /**
    * Adds a node to the running lab (next dbN name and server_id, free port, read_only=1),
    * not wired into replication. With `init: false` its datadir stays empty and the server
@@ -115,7 +159,9 @@ class LabImpl implements Lab {
   readonly plan: NodePlan[];
   readonly nodes: MariaNode[];
   readonly nats: NatsServer | undefined;
+  readonly natsCluster: NatsCluster | undefined;
   readonly credentials: LabCredentials;
+  readonly network: LabNetwork | undefined;
   readonly #keep: boolean;
   readonly #opts: LabOptions;
   #lastServerId: number;
@@ -128,7 +174,9 @@ class LabImpl implements Lab {
     plan: NodePlan[];
     nodes: MariaNode[];
     nats: NatsServer | undefined;
+    natsCluster: NatsCluster | undefined;
     credentials: LabCredentials;
+    network: LabNetwork | undefined;
     keep: boolean;
     opts: LabOptions;
   }) {
@@ -138,10 +186,17 @@ class LabImpl implements Lab {
     this.plan = args.plan;
     this.nodes = args.nodes;
     this.nats = args.nats;
+    this.natsCluster = args.natsCluster;
     this.credentials = args.credentials;
+    this.network = args.network;
     this.#keep = args.keep;
     this.#opts = args.opts;
     this.#lastServerId = Math.max(0, ...args.nodes.map((n) => n.serverId));
+  }
+
+  get natsUrls(): string[] {
+    if (this.natsCluster) return this.natsCluster.urls;
+    return this.nats ? [this.nats.url] : [];
   }
 
   get primary(): MariaNode {
@@ -166,15 +221,23 @@ class LabImpl implements Lab {
     return n;
   }
 
+  hostOf(nodeName: string): LabHost {
+    if (!this.network) {
+      throw new LabError(LabErrorCode.BadOptions, "a loopback lab has no hosts (use hosts: true)");
+    }
+    return this.network.host(nodeName);
+  }
+
   async addNode(o: AddNodeOptions = {}): Promise<MariaNode> {
     if (this.closed) throw new LabError(LabErrorCode.Closed, "the lab is closed");
     // Reserved synchronously: concurrent addNode() calls get distinct ids.
     const serverId = ++this.#lastServerId;
     const name = `db${serverId}`;
+    const host = await this.network?.addHost(name);
     const node = makeNode(this.#opts, {
       name,
       labDir: this.dir,
-      port: await freePort(),
+      ...(host ? hostPlacement(host) : { port: await freePort() }),
       serverId,
       domainId: o.domainId ?? 0,
       readOnly: o.readOnly ?? true,
@@ -211,9 +274,30 @@ class LabImpl implements Lab {
         domainId: n.domainId,
         pid: n.pid,
         sources: this.plan[i]?.sources ?? [],
+        ...(n.netns !== undefined ? { netns: n.netns } : {}),
       })),
-      nats: this.nats ? { url: this.nats.url, pid: this.nats.pid } : undefined,
+      nats: this.nats
+        ? {
+            url: this.nats.url,
+            pid: this.nats.pid,
+            urls: this.natsUrls,
+            nodes: (this.natsCluster?.nodes ?? [this.nats]).map((n) => ({
+              name: n.name,
+              url: n.url,
+              pid: n.pid,
+            })),
+          }
+        : undefined,
       credentials: this.credentials,
+      ...(this.network
+        ? {
+            network: {
+              subnet: this.network.subnet,
+              rootAddress: this.network.rootAddress,
+              switchNs: this.network.switchNs,
+            },
+          }
+        : {}),
     };
   }
 
@@ -223,7 +307,12 @@ class LabImpl implements Lab {
   }
 
   async #close(): Promise<void> {
-    await Promise.all([...this.nodes.map((n) => n.close()), this.nats?.close()]);
+    await Promise.all([
+      ...this.nodes.map((n) => n.close()),
+      this.natsCluster ? this.natsCluster.close() : this.nats?.close(),
+    ]);
+    // After the processes: nothing may still be bound to an address being removed.
+    await this.network?.close();
     if (!this.#keep) {
       await removeTree(this.dir);
       releaseDir(this.dir);
@@ -234,24 +323,36 @@ class LabImpl implements Lab {
 /**
  * Starts a lab: a temp tree, one mariadbd per node (initialised and started in parallel,
  * accounts created locally with sql_log_bin=0), replication in the requested shape,
- * semi-sync if asked, and a nats-server with JetStream. On failure everything started so
- * far is torn down before the error is rethrown.
+ * semi-sync if asked, and a nats-server with JetStream (or a cluster of `natsNodes`). On
+ * failure everything started so far is torn down before the error is rethrown.
  */
 export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const shape = opts.shape ?? LabShape.PrimaryReplicas;
   const plan = planTopology(shape, opts.nodes);
   const semiSync = opts.semiSync ?? false;
   const keep = opts.keep ?? process.env.MARINA_LAB_KEEP === "1";
+  const natsNodes = opts.natsNodes ?? 1;
+  if (!Number.isInteger(natsNodes) || natsNodes < 1) {
+    throw new LabError(LabErrorCode.BadOptions, `natsNodes must be a positive integer`);
+  }
   const credentials = resolveCredentials(opts.credentials);
   const dir = await makeLabDir(opts.parentDir);
   if (!keep) guardDir(dir);
 
-  const ports = await freePorts(plan.length);
+  // Hosts mode: every nats-server on a host of its own too (nats1…natsN), so a NATS node
+  // can be partitioned like a database server.
+  const natsHostNames =
+    (opts.nats ?? true) ? Array.from({ length: natsNodes }, (_, i) => `nats${i + 1}`) : [];
+  const network = opts.hosts
+    ? await createHostsNetwork([...plan.map((p) => p.name), ...natsHostNames])
+    : undefined;
+  const natsHosts = network ? natsHostNames.map((n) => network.host(n)) : undefined;
+  const ports = network ? [] : await freePorts(plan.length);
   const nodes = plan.map((p, i) =>
     makeNode(opts, {
       name: p.name,
       labDir: dir,
-      port: ports[i] as number,
+      ...(network ? hostPlacement(network.host(p.name)) : { port: ports[i] as number }),
       serverId: p.serverId,
       domainId: p.domainId,
       readOnly: (opts.readOnlyInConfig ?? true) || p.role !== "primary",
@@ -260,11 +361,33 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       extraConfig: { ...opts.mysqld, ...opts.nodeConfig?.[p.name] },
     }),
   );
-  const nats =
-    (opts.nats ?? true)
-      ? new NatsServer({ dir: join(dir, "nats"), port: await freePort() })
+  const natsCluster =
+    (opts.nats ?? true) && natsNodes > 1
+      ? await createNatsCluster({
+          dir: join(dir, "nats"),
+          nodes: natsHosts ? natsHosts.map(natsPlacement) : natsNodes,
+        })
       : undefined;
-  const lab = new LabImpl({ dir, shape, semiSync, plan, nodes, nats, credentials, keep, opts });
+  const nats =
+    natsCluster?.nodes[0] ??
+    ((opts.nats ?? true)
+      ? natsHosts?.[0]
+        ? standaloneNatsOn(natsHosts[0], join(dir, "nats"))
+        : new NatsServer({ dir: join(dir, "nats"), port: await freePort() })
+      : undefined);
+  const lab = new LabImpl({
+    dir,
+    shape,
+    semiSync,
+    plan,
+    nodes,
+    nats,
+    natsCluster,
+    credentials,
+    network,
+    keep,
+    opts,
+  });
 
   try {
     // allSettled: on a failure, nothing may still be starting when close() runs.
@@ -274,7 +397,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         await n.start();
         await n.createAccounts();
       }),
-      nats?.start(),
+      natsCluster ? natsCluster.start() : nats?.start(),
     ]);
     const failure = started.find((r) => r.status === "rejected");
     if (failure) throw failure.reason;
@@ -288,6 +411,50 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     return lab;
   } catch (err) {
     await lab.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** Every host's mariadbd listens on the same port, as on real machines. */
+const HOST_PORT = 3306;
+
+function hostPlacement(host: LabHost): { port: number; host: string; netns: string } {
+  return { port: HOST_PORT, host: host.address, netns: host.ns };
+}
+
+/** Every nats-server of a host listens on the usual ports, as on real machines. */
+const NATS_HOST_PORT = 4222;
+const NATS_HOST_ROUTE_PORT = 6222;
+
+/** A cluster node on `host`. */
+function natsPlacement(host: LabHost): NatsNodeSpec {
+  return {
+    host: host.address,
+    port: NATS_HOST_PORT,
+    routePort: NATS_HOST_ROUTE_PORT,
+    wrap: (argv) => host.wrap(argv),
+  };
+}
+
+/** The only nats-server, on `host` (named after it). */
+function standaloneNatsOn(host: LabHost, dir: string): NatsServer {
+  return new NatsServer({
+    dir,
+    name: host.name,
+    host: host.address,
+    port: NATS_HOST_PORT,
+    wrap: (argv) => host.wrap(argv),
+  });
+}
+
+/** A lab network with one host per name; closed again if any step fails. */
+async function createHostsNetwork(names: readonly string[]): Promise<LabNetwork> {
+  const network = await createNetwork();
+  try {
+    for (const name of names) await network.addHost(name);
+    return network;
+  } catch (err) {
+    await network.close().catch(() => {});
     throw err;
   }
 }

@@ -29,7 +29,14 @@ export interface MariaNodeSpec {
   readonly semiSyncMasterTimeoutMs?: number;
   readonly credentials: LabCredentials;
   readonly extraConfig?: Readonly<Record<string, CnfValue>>;
+  /** bind-address, report_host and what replicas connect to. Default 127.0.0.1. */
   readonly host?: string;
+  /**
+   * The network namespace of a lab host (`LabHost.ns`) to run mariadbd (and
+   * mariadb-install-db) in; `host` is then that host's address. Unix sockets still reach
+   * the server from the root namespace.
+   */
+  readonly netns?: string;
   /** Start (incl. crash recovery) must answer a ping within this. Default 60 s. */
   readonly startTimeoutMs?: number;
   /** socketTimeout of `query()`'s admin connection. Default 10 s. */
@@ -56,6 +63,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export class MariaNode {
   readonly name: string;
   readonly host: string;
+  /** The network namespace the server runs in; undefined on loopback. */
+  readonly netns: string | undefined;
   readonly dir: string;
   readonly datadir: string;
   readonly socket: string;
@@ -75,6 +84,7 @@ export class MariaNode {
     this.#spec = spec;
     this.name = spec.name;
     this.host = spec.host ?? "127.0.0.1";
+    this.netns = spec.netns;
     this.#port = spec.port;
     this.dir = join(spec.labDir, spec.name);
     this.datadir = join(this.dir, "data");
@@ -123,6 +133,7 @@ export class MariaNode {
       ],
       logFile: join(this.dir, "install.log"),
       cwd: this.dir,
+      ...(this.netns !== undefined ? { netns: this.netns } : {}),
     });
     this.#proc = install; // so close() during init kills it (and its bootstrap mariadbd)
     try {
@@ -163,7 +174,9 @@ export class MariaNode {
         return;
       } catch (err) {
         const log = (await readFile(this.errorLog, "utf8").catch(() => "")).slice(logOffset);
-        if (!this.#everStarted && attempt < 4 && /Address already in use/.test(log)) {
+        // A port taken in the root namespace; a host's namespace has its ports to itself.
+        const movable = !this.#everStarted && this.netns === undefined && attempt < 4;
+        if (movable && /Address already in use/.test(log)) {
           this.#port = await freePort(this.host);
           await this.#writeConfig();
           continue;
@@ -283,6 +296,7 @@ export class MariaNode {
       args: [`--defaults-file=${this.defaultsFile}`],
       logFile: join(this.dir, "mariadbd.out"),
       cwd: this.dir,
+      ...(this.netns !== undefined ? { netns: this.netns } : {}),
     });
     this.#proc = proc;
     const timeoutMs = this.#spec.startTimeoutMs ?? 60_000;

@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { resolveBinary } from "./binaries.js";
 import { LabError, LabErrorCode } from "./errors.js";
 import { guardProcess, releaseProcess } from "./exit-guard.js";
 import { tailFile } from "./log-tail.js";
+import { netnsExec } from "./netns-names.js";
 
 export interface ExitInfo {
   readonly code: number | null;
@@ -16,6 +18,11 @@ export interface SpawnSpec {
   readonly logFile: string;
   readonly cwd?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * A network namespace (a lab host's) to run the command in, via `ip netns exec`, which
+   * execs: the pid is still the command's own.
+   */
+  readonly netns?: string;
 }
 
 let pdeathsig: boolean | undefined;
@@ -29,9 +36,18 @@ export function pdeathsigSupported(): boolean {
   return pdeathsig;
 }
 
-/** Wraps a command so the kernel SIGKILLs it when its parent dies (no orphans). */
-function wrap(command: string, args: readonly string[]): [string, string[]] {
-  if (!pdeathsigSupported()) return [command, [...args]];
+/**
+ * Wraps a command so the kernel SIGKILLs it when its parent dies (no orphans), inside
+ * `netns` if given. setpriv and `ip netns exec` both exec, and the death signal survives
+ * exec, so it reaches the real command.
+ */
+function wrap(spec: SpawnSpec): [string, string[]] {
+  const argv =
+    spec.netns === undefined
+      ? [spec.command, ...spec.args]
+      : netnsExec(spec.netns, [spec.command, ...spec.args], resolveBinary("ip"));
+  const [command, ...args] = argv as [string, ...string[]];
+  if (!pdeathsigSupported()) return [command, args];
   return ["setpriv", ["--pdeathsig", "KILL", "--", command, ...args]];
 }
 
@@ -61,7 +77,7 @@ export class ManagedProcess {
   }
 
   static spawn(spec: SpawnSpec): ManagedProcess {
-    const [cmd, args] = wrap(spec.command, spec.args);
+    const [cmd, args] = wrap(spec);
     const fd = openSync(spec.logFile, "a");
     let child: ChildProcess;
     try {

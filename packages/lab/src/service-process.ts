@@ -1,6 +1,7 @@
 // A service's built main.js as a child process with its output collected: for tests that
 // check a real process's exit code, stderr line and JSON log lines.
 import { type ChildProcess, spawn } from "node:child_process";
+import type { LabHost } from "./netns.js";
 
 export interface ServiceRun {
   readonly child: ChildProcess;
@@ -10,13 +11,25 @@ export interface ServiceRun {
   readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `node <main> ...args` with process.env plus `env`. */
+export interface ServiceRunOptions {
+  /**
+   * Run inside this lab host's network namespace (`ip netns exec` execs: `child.pid` is
+   * the service's own). It then reaches the root namespace at `net.rootAddress`, not at
+   * 127.0.0.1.
+   */
+  readonly host?: Pick<LabHost, "wrap">;
+}
+
+/** `node <main> ...args` with process.env plus `env` (inside `opts.host` if given). */
 export function runServiceMain(
   main: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
+  opts: ServiceRunOptions = {},
 ): ServiceRun {
-  const child = spawn(process.execPath, [main, ...args], {
+  const direct = [process.execPath, main, ...args];
+  const [command, ...argv] = (opts.host ? opts.host.wrap(direct) : direct) as [string, ...string[]];
+  const child = spawn(command, argv, {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

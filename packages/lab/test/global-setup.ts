@@ -1,20 +1,23 @@
 import { randomBytes } from "node:crypto";
 import { resolveBinary } from "../src/binaries.js";
 import { findLabProcesses, killProcesses, type LabProcess } from "../src/leftovers.js";
+import { type SweptNetwork, sweepStaleNetworks } from "../src/netns-sweep.js";
 import { LAB_RUN_ENV, labDirPrefix } from "../src/temp-tree.js";
 
 /**
  * Integration-run guard. Setup tags this run (workers inherit the env var, so every lab of
  * the run lives in /tmp/marina-lab-<run>-XXXXXX) and checks the server binaries exist.
  * Teardown fails the run loudly if any process of this run's labs is still alive, after
- * killing it.
+ * killing it. Lab networks (hosts mode) of dead processes are swept before the run; one
+ * of this run's own left behind fails it too.
  */
-export default function setup(): () => Promise<void> {
+export default async function setup(): Promise<() => Promise<void>> {
   for (const bin of ["mariadbd", "mariadb-install-db", "nats-server"]) resolveBinary(bin);
   // scripts/test.sh sets the tag so it can check for leftovers of exactly this run.
   const run = process.env[LAB_RUN_ENV] || randomBytes(4).toString("hex");
   process.env[LAB_RUN_ENV] = run;
   const marker = labDirPrefix(run);
+  await sweepStaleNetworks();
 
   return async function teardown(): Promise<void> {
     // Workers were just torn down; give the kernel's pdeathsig kills a moment to land.
@@ -24,6 +27,8 @@ export default function setup(): () => Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
       left = findLabProcesses(marker);
     }
+    const swept = (await sweepStaleNetworks()).filter((n) => n.holder?.run === run);
+    if (swept.length > 0) reportNetworks(swept);
     if (left.length === 0) return;
     killProcesses(left);
     const list = left.map((p) => `  ${p.pid} ${p.cmdline}`).join("\n");
@@ -34,4 +39,14 @@ export default function setup(): () => Promise<void> {
     process.exitCode = 1;
     throw new Error(`lab processes left behind by the test run:\n${list}`);
   };
+}
+
+function reportNetworks(swept: readonly SweptNetwork[]): void {
+  const list = swept
+    .map((n) => `  network ${n.index} of pid ${n.holder?.pid}: ${n.namespaces.join(" ")}`)
+    .join("\n");
+  process.stderr.write(
+    `\n[marina-lab] ERROR: lab network(s) outlived their owner (now removed):\n${list}\n`,
+  );
+  process.exitCode = 1;
 }

@@ -33,7 +33,8 @@ export type ParsedArgs<F extends FlagSpecs> = {
 export const SERVICE_FLAGS = {
   config: { kind: "text", required: true, example: "marina.yaml" },
   id: { kind: "id", example: "name" },
-  nats: { kind: "text", example: "nats://host:4222" },
+  /** One URL or a comma-separated list (every server of a NATS cluster). */
+  nats: { kind: "text", example: "nats://host:4222[,nats://host2:4222]" },
 } as const satisfies FlagSpecs;
 
 /** Ids end up in envelope sources and client names: 1-128 of a safe alphabet. */

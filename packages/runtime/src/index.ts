@@ -1,5 +1,6 @@
 // @marina/runtime: what every service main needs, one way each — logger, arguments, exit
-// codes, graceful shutdown, the first NATS connection, the clock.
+// codes, graceful shutdown, the first NATS connection, the replicas of JetStream
+// resources, the clock.
 export {
   type ArgsSpec,
   defaultId,
@@ -23,16 +24,27 @@ export {
 } from "./logger.js";
 export {
   connectNatsWithRetry,
+  leastRecentlyDialled,
   NATS_CONNECT_TIMEOUT_MS,
+  NATS_MAX_PINGS_OUT,
+  NATS_PING_INTERVAL_MS,
   NATS_RECONNECT_WAIT_MS,
   NATS_RETRY,
+  NATS_SILENT_SERVER_MS,
   NatsAborted,
   type NatsConnectOptions,
   type NatsCredentials,
   type NatsSettings,
   natsCredentials,
+  natsServers,
   watchNatsStatus,
 } from "./nats.js";
+export {
+  type ClusterInfo,
+  natsClusterSize,
+  natsReplicas,
+  replicasChange,
+} from "./replicas.js";
 export {
   DEFAULT_GRACE_MS,
   handleShutdown,

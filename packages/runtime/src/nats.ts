@@ -1,7 +1,12 @@
 // The first NATS connection of every service, with one retry policy: retried with
 // exponential backoff (250 ms doubling to 5 s) and a log line per attempt, for ever or until
 // `signal` aborts (the nats client alone would fail once, or wait silently). After that the
-// client's own reconnect logic keeps the connection, for ever.
+// client's own reconnect logic keeps the connection, for ever: given every server of a NATS
+// cluster (the client also learns them from its server), it moves to another one at once
+// when its server closes the connection, and within NATS_SILENT_SERVER_MS when its server
+// stops answering (frozen, cut off) — its own pings go unanswered. It then dials the server
+// it tried least recently (leastRecentlyDialled), not the one it just lost: a frozen server
+// still accepts TCP connections and would hold the client for the connect timeout.
 import { MarinaError, resolveSecret, type Secret } from "@marina/contracts";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -11,8 +16,38 @@ import { sleep } from "./clock.js";
 export const NATS_RETRY = { backoffMinMs: 250, backoffMaxMs: 5000 } as const;
 /** How long one connect attempt may take. */
 export const NATS_CONNECT_TIMEOUT_MS = 2000;
-/** Between the client's own reconnect attempts, after the first connection. */
+/** Between the client's own reconnect attempts to one server, after the first connection. */
 export const NATS_RECONNECT_WAIT_MS = 500;
+/** The client pings its server this often… */
+export const NATS_PING_INTERVAL_MS = 500;
+/** …and leaves it when this many pings are unanswered at the next one. */
+export const NATS_MAX_PINGS_OUT = 2;
+/** How long a silent server keeps a client at most (pings out, then the next tick). */
+export const NATS_SILENT_SERVER_MS = NATS_PING_INTERVAL_MS * (NATS_MAX_PINGS_OUT + 1);
+
+/**
+ * Which server to dial next: the one dialled least recently (never dialled first; ties in
+ * the pool's order). nats.js would first dial again the server it just lost.
+ */
+export function leastRecentlyDialled<S extends { readonly lastConnect: number }>(
+  pool: readonly S[],
+): S | null {
+  let best: S | null = null;
+  for (const s of pool) if (best === null || s.lastConnect < best.lastConnect) best = s;
+  return best;
+}
+
+/**
+ * The servers to connect to: the `--nats` flag (one URL or a comma-separated list) when
+ * given, else the config's `nats.servers`.
+ */
+export function natsServers(flag: string | undefined, configured: readonly string[]): string[] {
+  const fromFlag = (flag ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  return fromFlag.length > 0 ? fromFlag : [...configured];
+}
 
 /** `nats` of a Marina config (the services' and the agent's). */
 export interface NatsSettings {
@@ -81,12 +116,18 @@ export async function connectNatsWithRetry(o: NatsConnectOptions): Promise<NatsC
         timeout: NATS_CONNECT_TIMEOUT_MS,
         maxReconnectAttempts: -1,
         reconnectTimeWait: NATS_RECONNECT_WAIT_MS,
+        pingInterval: NATS_PING_INTERVAL_MS,
+        maxPingOut: NATS_MAX_PINGS_OUT,
+        reconnectToServer: (pool) => leastRecentlyDialled(pool),
       });
       if (o.signal?.aborted) {
         await nc.close().catch(() => {});
         throw new NatsAborted();
       }
-      o.log.info({ nats: nc.getServer(), attempt }, "connected to NATS");
+      o.log.info(
+        { nats: nc.getServer(), server: nc.info?.server_name, cluster: nc.info?.cluster, attempt },
+        "connected to NATS",
+      );
       return nc;
     } catch (err) {
       if (err instanceof NatsAborted) throw err;
@@ -119,7 +160,7 @@ export function watchNatsStatus(
           break;
         case "reconnect":
           onChange(true);
-          log.info({ nats: s.server }, "NATS reconnected");
+          log.info({ nats: s.server, server: nc.info?.server_name }, "NATS reconnected");
           break;
         case "close":
           onChange(false);

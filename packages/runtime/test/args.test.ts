@@ -54,7 +54,7 @@ describe("parseArgs", () => {
 
   it("prints a usage line from the spec", () => {
     expect(usage(SPEC)).toBe(
-      "usage: marina-test --config marina.yaml [--id name] [--nats nats://host:4222] [--http-port 9101] [--timeout-ms 1000]",
+      "usage: marina-test --config marina.yaml [--id name] [--nats nats://host:4222[,nats://host2:4222]] [--http-port 9101] [--timeout-ms 1000]",
     );
   });
 

@@ -4,9 +4,11 @@ import { describe, expect, it } from "vitest";
 import {
   backoffDelay,
   connectNatsWithRetry,
+  leastRecentlyDialled,
   NATS_RETRY,
   NatsAborted,
   natsCredentials,
+  natsServers,
 } from "../src/index.js";
 
 describe("the NATS retry policy", () => {
@@ -44,5 +46,32 @@ describe("natsCredentials", () => {
     expect(() => natsCredentials({ servers: [], password: { env: "NOPE" } }, {})).toThrow(
       MarinaError,
     );
+  });
+});
+
+describe("natsServers", () => {
+  it("takes the --nats flag's comma-separated list, else the config's servers", () => {
+    expect(natsServers(undefined, ["nats://a:4222"])).toEqual(["nats://a:4222"]);
+    expect(natsServers("nats://b:4222", ["nats://a:4222"])).toEqual(["nats://b:4222"]);
+    expect(natsServers("nats://b:4222, nats://c:4222,", ["x"])).toEqual([
+      "nats://b:4222",
+      "nats://c:4222",
+    ]);
+    expect(natsServers(" , ", ["nats://a:4222"])).toEqual(["nats://a:4222"]);
+  });
+});
+
+describe("leastRecentlyDialled", () => {
+  it("dials a server not tried yet, or the one tried longest ago, never the one just lost", () => {
+    // pool[0] is the server nats.js would dial: after a disconnect, the one just lost.
+    const lost = { listen: "a", lastConnect: 1_000 };
+    const b = { listen: "b", lastConnect: 0 };
+    const c = { listen: "c", lastConnect: 0 };
+    expect(leastRecentlyDialled([lost, b, c])).toBe(b);
+    expect(leastRecentlyDialled([lost, { ...b, lastConnect: 1_200 }, c])).toBe(c);
+    // every other one tried since: the lost one again
+    const tried = [lost, { ...b, lastConnect: 1_200 }, { ...c, lastConnect: 1_300 }];
+    expect(leastRecentlyDialled(tried)).toBe(lost);
+    expect(leastRecentlyDialled([])).toBeNull();
   });
 });

@@ -1,5 +1,12 @@
 export { formatObserved } from "./format.js";
 export { configFromLab, type LabConfigOptions } from "./lab-config.js";
+export {
+  clusterName,
+  type MultiStack,
+  type MultiStackOptions,
+  SMALL_MYSQLD,
+  startClusters,
+} from "./multi-stack.js";
 export { type Observed, type Observer, observe } from "./observer.js";
 export {
   pollReadOnly,

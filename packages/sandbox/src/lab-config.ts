@@ -41,7 +41,8 @@ export function configFromLab(lab: Lab, o: LabConfigOptions = {}): MarinaConfig 
     failover: o.failover ?? {},
   });
   return MarinaConfigSchema.parse({
-    nats: { servers: lab.nats ? [lab.nats.url] : ["nats://127.0.0.1:4222"] },
+    // Every server of the lab's NATS (all nodes of a NATS cluster).
+    nats: { servers: lab.natsUrls.length > 0 ? [...lab.natsUrls] : ["nats://127.0.0.1:4222"] },
     clusters: [cluster],
     ...(o.http ? { http: o.http } : {}),
   });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // marinactl — a tiny stand-in for the `nats` CLI (which Debian does not ship):
-//   marinactl [--nats URL] [--cluster main] <verb> ['<json body>']   request/reply a command
+//   marinactl [--nats URL[,URL…]] [--cluster main] <verb> ['<json body>']   request/reply a command
 //   marinactl [--nats URL] [--cluster main] watch                     print topology/events/ops
 // The body is sent exactly as typed: Marina validates it and answers with what was wrong.
 import { parseArgs } from "node:util";
@@ -26,7 +26,7 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const nc = await connect({ servers: values.nats });
+  const nc = await connect({ servers: values.nats.split(",").filter(Boolean) });
   try {
     if (verb === "watch") {
       observe(nc, values.cluster, (o) => console.log(formatObserved(o)));

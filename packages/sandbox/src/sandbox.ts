@@ -5,6 +5,10 @@
 //   --kill-primary-after S   kill -9 the primary after S seconds (watch the failover)
 //   --duration S             stop by itself after S seconds
 //   --quiet-positions        do not print GTID positions
+//   --hosts                  each mariadbd in its own network namespace (a host with its own
+//                            address on a lab bridge) and a 3-node NATS cluster
+//   --isolate-primary-after S  cut the primary's host off the network after S seconds
+//                            (with --hosts), healed --heal-after S2 seconds later (default 20)
 import { parseArgs } from "node:util";
 import { connectionHelp, freePort, watchPositions } from "@marina/lab";
 import { formatObserved } from "./format.js";
@@ -17,16 +21,27 @@ const { values } = parseArgs({
     duration: { type: "string" },
     "quiet-positions": { type: "boolean", default: false },
     nodes: { type: "string", default: "3" },
+    hosts: { type: "boolean", default: false },
+    "nats-nodes": { type: "string" },
+    "isolate-primary-after": { type: "string" },
+    "heal-after": { type: "string", default: "20" },
   },
 });
+const hosts = values.hosts;
+const natsNodes = Number(values["nats-nodes"] ?? (hosts ? 3 : 1));
+if (values["isolate-primary-after"] && !hosts) {
+  console.error("sandbox: --isolate-primary-after needs --hosts");
+  process.exit(2);
+}
 
 async function main() {
+  const nodes = Number(values.nodes);
   console.log(
-    "starting the sandbox: nats-server, 3 mariadbd (semi-sync), monitor, 2 executors, 2 deciders, 3 agents …",
+    `starting the sandbox: ${natsNodes > 1 ? `a ${natsNodes}-node NATS cluster` : "nats-server"}, ${nodes} mariadbd (semi-sync${hosts ? ", one network namespace each" : ""}), monitor, 2 executors, 2 deciders, ${nodes} agents …`,
   );
   const httpPort = await freePort();
   const stack = await startStack({
-    lab: { semiSync: true, nodes: Number(values.nodes) },
+    lab: { semiSync: true, nodes, hosts, natsNodes },
     config: { http: { host: "127.0.0.1", port: httpPort } },
     deciders: 2,
     executors: 2,
@@ -38,7 +53,7 @@ async function main() {
     ? undefined
     : watchPositions(stack.lab, (block) => console.log(block), { intervalMs: 2000 });
   const obs = observe(stack.nc, "main", (o) => console.log(formatObserved(o)));
-  const nats = stack.lab.nats?.url ?? "";
+  const nats = stack.lab.natsUrls.join(",");
   console.log(connectionHelp(stack.lab.info()));
   console.log(
     [
@@ -50,6 +65,12 @@ async function main() {
       `           node packages/sandbox/dist/marinactl.js --nats ${nats} status`,
       `           node packages/sandbox/dist/marinactl.js --nats ${nats} rebuild '{"target":"db3"}'   # after a divergence`,
       `  fail:    kill -9 $(pgrep -f '${stack.lab.dir}/db1/')   # or --kill-primary-after 5`,
+      ...(hosts
+        ? [
+            `  hosts:   ${stack.lab.nodes.map((n) => `${n.name}=${n.host} (ip netns exec ${stack.lab.hostOf(n.name).ns})`).join("  ")}`,
+            "  cut:     --isolate-primary-after 5 cuts the primary's host off (iptables in its namespace)",
+          ]
+        : []),
       "Ctrl-C stops everything.",
     ].join("\n"),
   );
@@ -71,6 +92,19 @@ async function main() {
       console.log(`\n*** kill -9 ${primary} ***\n`);
       void stack.lab.node(primary).kill9();
     }, Number(values["kill-primary-after"]) * 1000);
+  }
+  if (values["isolate-primary-after"]) {
+    const network = stack.lab.network!;
+    setTimeout(() => {
+      const primary = obs.topologies().at(-1)?.primary ?? "db1";
+      console.log(`\n*** isolating ${primary}'s host from every other host and from Marina ***\n`);
+      void network.isolate(primary).then((cut) => {
+        setTimeout(() => {
+          console.log(`\n*** healing ${primary}'s network ***\n`);
+          void cut.heal();
+        }, Number(values["heal-after"]) * 1000);
+      });
+    }, Number(values["isolate-primary-after"]) * 1000);
   }
   if (values.duration)
     setTimeout(() => void stop("duration reached"), Number(values.duration) * 1000);

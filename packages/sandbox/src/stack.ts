@@ -17,7 +17,8 @@ import {
   type TestSshd,
 } from "@marina/lab";
 import { type MonitorHandle, startMonitor } from "@marina/monitor";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connectNatsWithRetry } from "@marina/runtime";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { type Logger, pino } from "pino";
 import { configFromLab, type LabConfigOptions } from "./lab-config.js";
 
@@ -140,7 +141,7 @@ function startLabAgentFor(
   mkdirSync(tmpDir, { recursive: true });
   const parsed = AgentConfig.parse({
     host,
-    nats: { servers: [lab.nats!.url] },
+    nats: { servers: [...lab.natsUrls] },
     advertiseAddress: "127.0.0.1",
     listenAddress: "127.0.0.1",
     backup: {
@@ -236,7 +237,11 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     });
     const configFile = join(lab.dir, "marina.json");
     writeFileSync(configFile, JSON.stringify(config, null, 2));
-    nc = await connect({ servers: config.nats.servers });
+    // The services' connect (every server, reconnect for ever, pings): tests ride over the
+    // loss of a NATS node as the services do.
+    const natsFor = (name: string) =>
+      connectNatsWithRetry({ servers: config.nats.servers, name, log: log.child({ nats: name }) });
+    nc = await natsFor("marina-test-client");
     const client = nc;
     const stack: Stack = {
       lab,
@@ -250,7 +255,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       log,
       configFile,
       async startDecider(id, extra = {}) {
-        const dnc = await connect({ servers: config.nats.servers, name: id });
+        const dnc = await natsFor(id);
         const app = await buildDecider({
           config,
           id,

@@ -1,6 +1,9 @@
 // The decider as a testable unit: per configured cluster a lease and a loop (ClusterRunner)
 // over the bus and KV it is given. No I/O happens while building; start() starts the
 // subscriptions, ticks and lease attempts. Connections are made in start.ts.
+// Given a presence bucket, several deciders share the clusters (sharing.ts): each competes
+// only for the clusters it is the preferred owner of, and for leases left free too long.
+import { randomUUID } from "node:crypto";
 import type { MarinaConfig } from "@marina/contracts";
 import type { Logger } from "pino";
 import type { Bus } from "./bus.js";
@@ -8,15 +11,39 @@ import type { Clock } from "./clock.js";
 import { ClusterRunner, type RecordedInput, type RunnerDeps } from "./cluster-runner.js";
 import type { DeciderBuckets } from "./kv.js";
 import { Lease } from "./lease.js";
+import { Presence } from "./presence.js";
+import { ClusterSharing } from "./sharing.js";
 import { StateStore } from "./store.js";
 
 /** A dead leader is replaced after about this long. */
 export const DEFAULT_LEASE_TTL_MS = 3000;
 export const DEFAULT_TICK_MS = 200;
+/** A leader hands a cluster to its preferred decider once that one was alive this long. */
+export const DEFAULT_HANDOVER_STABLE_MS = 30_000;
+/** Least time between two handovers of one cluster by one decider (doubled per failed one). */
+export const DEFAULT_HANDOVER_BACKOFF_MS = 30_000;
+/** Upper bound of the doubled handover backoff. */
+export const MAX_HANDOVER_BACKOFF_MS = 600_000;
+
+/** How several deciders share the clusters; every field has a default. */
+export interface SharingOptions {
+  /**
+   * A decider that is not a cluster's preferred owner competes for its lease once the lease
+   * has been free this long (default: the lease TTL).
+   */
+  readonly freeGraceMs?: number;
+  /** DEFAULT_HANDOVER_STABLE_MS. */
+  readonly handoverStableMs?: number;
+  /** DEFAULT_HANDOVER_BACKOFF_MS. */
+  readonly handoverBackoffMs?: number;
+}
 
 export interface AppDeps {
   readonly bus: Bus;
-  /** The lease bucket must have been created with a TTL of `leaseTtlMs`. */
+  /**
+   * The lease and presence buckets must have been created with a TTL of `leaseTtlMs`.
+   * Without a presence bucket this decider competes for every cluster (no sharing).
+   */
   readonly kv: DeciderBuckets;
   readonly clock: Clock;
   readonly log: Logger;
@@ -26,6 +53,7 @@ export interface AppDeps {
   readonly leaseTtlMs?: number;
   readonly renewEveryMs?: number;
   readonly tickMs?: number;
+  readonly sharing?: SharingOptions;
   /** Tunables of the decision core (step timeouts, retries, binlog-stable wait). */
   readonly coreOptions?: RunnerDeps["coreOptions"];
   /** Record every decider input (for replay fixtures); see RecordedInput. */
@@ -35,6 +63,10 @@ export interface AppDeps {
 export interface DeciderApp {
   readonly runners: Map<string, ClusterRunner>;
   readonly leases: Map<string, Lease>;
+  /** Present when the deciders share the clusters (a presence bucket was given). */
+  readonly sharing: ClusterSharing | undefined;
+  /** The clusters this decider leads now. */
+  leading(): string[];
   /** Subscribes and starts competing for the leases. */
   start(): void;
   /** Stops acting; releases the leases so another decider takes over at once. */
@@ -43,8 +75,13 @@ export interface DeciderApp {
 
 export function buildApp(deps: AppDeps): DeciderApp {
   const ttl = deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+  const renewEveryMs = deps.renewEveryMs ?? Math.max(100, Math.floor(ttl / 4));
   const runners = new Map<string, ClusterRunner>();
   const leases = new Map<string, Lease>();
+  const presenceBucket = deps.kv.presence;
+  const clusterNames = deps.config.clusters.map((c) => c.name);
+  let sharing: ClusterSharing | undefined;
+  let closed = false;
   for (const config of deps.config.clusters) {
     const cluster = config.name;
     const log = deps.log.child({ cluster });
@@ -53,10 +90,19 @@ export function buildApp(deps: AppDeps): DeciderApp {
       cluster,
       holder: deps.id,
       ttlMs: ttl,
-      renewEveryMs: deps.renewEveryMs ?? Math.max(100, Math.floor(ttl / 4)),
+      renewEveryMs,
       now: () => deps.clock.monotonic(),
-      onChange: (leader, epoch) => void runner?.onLeadership(leader, epoch),
+      onChange: (leader, epoch) => {
+        sharing?.onLeadership(cluster, leader);
+        void runner?.onLeadership(leader, epoch);
+      },
       onError: (err) => log.debug({ err }, "lease attempt failed"),
+      ...(presenceBucket
+        ? {
+            preferred: () => sharing?.isPreferred(cluster) ?? true,
+            freeGraceMs: deps.sharing?.freeGraceMs ?? ttl,
+          }
+        : {}),
     });
     const record = deps.record;
     runner = new ClusterRunner({
@@ -74,16 +120,49 @@ export function buildApp(deps: AppDeps): DeciderApp {
     runners.set(cluster, runner);
     leases.set(cluster, lease);
   }
+  if (presenceBucket) {
+    const backoffMs = deps.sharing?.handoverBackoffMs ?? DEFAULT_HANDOVER_BACKOFF_MS;
+    sharing = new ClusterSharing({
+      id: deps.id,
+      presence: new Presence(presenceBucket, {
+        id: deps.id,
+        incarnation: randomUUID(),
+        clusters: clusterNames,
+        ttlMs: ttl,
+        now: () => deps.clock.monotonic(),
+        leads: () => sharing?.leading() ?? [],
+        onInvalid: (key) => deps.log.warn({ key }, "invalid decider presence record ignored"),
+      }),
+      clusters: new Map(
+        clusterNames.map((c) => [c, { lease: leases.get(c)!, runner: runners.get(c)! }]),
+      ),
+      everyMs: renewEveryMs,
+      policy: {
+        stableMs: deps.sharing?.handoverStableMs ?? DEFAULT_HANDOVER_STABLE_MS,
+        backoffMs,
+        maxBackoffMs: Math.max(backoffMs, MAX_HANDOVER_BACKOFF_MS),
+      },
+      now: () => deps.clock.monotonic(),
+      log: deps.log,
+    });
+  }
   return {
     runners,
     leases,
+    sharing,
+    leading: () => clusterNames.filter((c) => leases.get(c)?.leader),
     start() {
-      for (const [cluster, runner] of runners) {
-        runner.start();
-        leases.get(cluster)?.start();
-      }
+      for (const runner of runners.values()) runner.start();
+      const startLeases = () => {
+        if (!closed) for (const l of leases.values()) l.start();
+      };
+      // Sharing: the leases start competing once the live deciders were read once.
+      if (sharing) void sharing.start().then(startLeases);
+      else startLeases();
     },
     async close(release = true) {
+      closed = true;
+      await sharing?.close(release);
       for (const l of leases.values()) await l.stop(release);
       for (const r of runners.values()) await r.close();
     },

@@ -1,5 +1,6 @@
 // The decider's command line (parsed by @marina/runtime's parseArgs).
 import { type ParsedArgs, SERVICE_FLAGS } from "@marina/runtime";
+import type { SharingOptions } from "./app.js";
 
 export const DECIDER_ARGS = {
   program: "marina-decider",
@@ -7,7 +8,22 @@ export const DECIDER_ARGS = {
     ...SERVICE_FLAGS,
     /** A dead leader is replaced after about this long (DEFAULT_LEASE_TTL_MS). */
     "lease-ttl-ms": { kind: "positive-int", example: "3000" },
+    /** A non-preferred decider takes a lease left free this long (default: the lease TTL). */
+    "free-lease-grace-ms": { kind: "positive-int", example: "3000" },
+    /** Hand a cluster to its preferred decider once that one was alive this long. */
+    "handover-stable-ms": { kind: "positive-int", example: "30000" },
+    /** Least time between two handovers of one cluster (doubled per failed one). */
+    "handover-backoff-ms": { kind: "positive-int", example: "30000" },
   },
 } as const;
 
 export type DeciderArgs = ParsedArgs<(typeof DECIDER_ARGS)["flags"]>;
+
+/** The sharing settings given on the command line (absent ones take their defaults). */
+export function sharingOptions(args: DeciderArgs): SharingOptions {
+  const o: { -readonly [K in keyof SharingOptions]: SharingOptions[K] } = {};
+  if (args["free-lease-grace-ms"] !== undefined) o.freeGraceMs = args["free-lease-grace-ms"];
+  if (args["handover-stable-ms"] !== undefined) o.handoverStableMs = args["handover-stable-ms"];
+  if (args["handover-backoff-ms"] !== undefined) o.handoverBackoffMs = args["handover-backoff-ms"];
+  return o;
+}

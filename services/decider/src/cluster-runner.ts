@@ -147,6 +147,15 @@ export class ClusterRunner {
     }
   }
 
+  /**
+   * Nothing a handover could disturb: no operation running and the primary (if known) not
+   * seen down — a failover may be about to start.
+   */
+  quiet(): boolean {
+    const { operation, primary, downSince } = this.state;
+    return operation === null && (primary === null || downSince[primary] === undefined);
+  }
+
   push(input: Input): void {
     if (this.closed) return;
     this.queue.push(input);

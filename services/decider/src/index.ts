@@ -3,9 +3,18 @@
 export {
   type AppDeps,
   buildApp as buildDeciderApp,
+  DEFAULT_HANDOVER_BACKOFF_MS,
+  DEFAULT_HANDOVER_STABLE_MS,
   DEFAULT_LEASE_TTL_MS,
   type DeciderApp,
+  type SharingOptions,
 } from "./app.js";
+export {
+  assignClusters,
+  type DeciderView,
+  preferredOwner,
+  rendezvousWeight,
+} from "./assignment.js";
 export type { Bus, BusMsg, BusSubscription } from "./bus.js";
 export type { Clock } from "./clock.js";
 export {
@@ -14,9 +23,11 @@ export {
   type LeaderView,
   type RecordedInput,
 } from "./cluster-runner.js";
-export type { DeciderBuckets, KvBucket } from "./kv.js";
+export type { DeciderBuckets, KvBucket, PresenceBucket } from "./kv.js";
 export { Lease, type LeaseRecord, readLease } from "./lease.js";
 export { natsBus } from "./nats-bus.js";
+export { PresenceRecord, presenceKey } from "./presence.js";
+export type { ClusterSharing } from "./sharing.js";
 /** Former names of startDecider and its options, kept for existing callers. */
 export {
   type StartDeciderOptions,

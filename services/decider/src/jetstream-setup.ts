@@ -2,7 +2,13 @@
 // start. A JetStream that does not answer yet — just started, busy, a cluster electing its
 // meta leader — is waited for with backoff, as the first NATS connection is; any other
 // error (a stream configured differently, permissions) ends the start with that error.
-import { backoffDelay, type Logger, sleep } from "@marina/runtime";
+// Buckets get the replica count of `nats.replicas` (@marina/runtime's natsReplicas); one
+// that exists with another count is scaled (nats-server 2.9 scales a stream in place).
+import type { NatsReplicas } from "@marina/contracts";
+import { backoffDelay, type Logger, natsReplicas, replicasChange, sleep } from "@marina/runtime";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type KV, Kvm, type KvOptions } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
 
 const RETRY = { backoffMinMs: 250, backoffMaxMs: 5_000 };
 
@@ -41,4 +47,38 @@ export async function untilJetStreamReady<T>(
       if (signal?.aborted) throw err;
     }
   }
+}
+
+/**
+ * Creates (or binds) KV bucket `name` with the replica count of `setting`. A bucket that
+ * exists with another count is scaled when the rule says so (replicasChange); if the
+ * cluster refuses (too few servers up), it is kept as it is, with a warning.
+ */
+export async function ensureBucket(
+  nc: NatsConnection,
+  name: string,
+  opts: Partial<KvOptions>,
+  setting: NatsReplicas,
+  log: Logger,
+  /** Time each request of the returned bucket may take (nats.js default 5 s). */
+  timeoutMs?: number,
+): Promise<KV> {
+  const replicas = natsReplicas(setting, nc.info);
+  const js = jetstream(nc, timeoutMs !== undefined ? { timeout: timeoutMs } : {});
+  const kv = await new Kvm(js).create(name, { ...opts, replicas });
+  const status = await kv.status();
+  const change = replicasChange(setting, replicas, status.replicas);
+  if (change === undefined) return kv;
+  const stream = status.streamInfo.config.name;
+  try {
+    await (await jetstreamManager(nc)).streams.update(stream, { num_replicas: change });
+    log.info({ bucket: name, from: status.replicas, to: change }, "bucket replicas changed");
+  } catch (err) {
+    if (jetStreamNotReady(err)) throw err;
+    log.warn(
+      { bucket: name, have: status.replicas, want: change, err: (err as Error).message },
+      "cannot change the bucket's replicas; keeping them",
+    );
+  }
+  return kv;
 }

@@ -7,6 +7,18 @@ export interface KvEntryLike {
   readonly revision: number;
 }
 
+/**
+ * True when a compare-and-set write was refused because the key is not at the expected
+ * revision (JetStream's "wrong last sequence", 10071/10164) — someone else wrote, or an
+ * earlier write of ours that timed out did land. Timeouts and "no responders" are not: they
+ * say nothing about the key.
+ */
+export function isCasConflict(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null | undefined;
+  if (e?.code === 10071 || e?.code === 10164) return true;
+  return typeof e?.message === "string" && /wrong last sequence/i.test(e.message);
+}
+
 export interface KvBucket {
   get(key: string): Promise<KvEntryLike | null>;
   /** Fails when the key holds a value. */
@@ -16,8 +28,21 @@ export interface KvBucket {
   delete(key: string, opts?: { previousSeq?: number }): Promise<void>;
 }
 
-/** The two buckets of the decider: leases (with a TTL) and persisted state. */
+/** The presence bucket (TTL = lease): plain writes and a listing of the keys. */
+export interface PresenceBucket {
+  get(key: string): Promise<KvEntryLike | null>;
+  put(key: string, data: Uint8Array): Promise<number>;
+  delete(key: string): Promise<void>;
+  /** Every key that holds a value now (expired and deleted ones excluded). */
+  keys(): Promise<string[]>;
+}
+
+/**
+ * The buckets of the decider: leases (with a TTL), persisted state, and the deciders'
+ * presence (TTL), without which each decider competes for every cluster (no sharing).
+ */
 export interface DeciderBuckets {
   readonly leases: KvBucket;
   readonly state: KvBucket;
+  readonly presence?: PresenceBucket;
 }

@@ -9,6 +9,10 @@
 // NATS 2.9 sends no watch event when a key expires, so followers retry on their own timer.
 // A leader that was paused (SIGSTOP) checks its own monotonic clock before every action:
 // past the TTL since its last successful renewal it is no longer leader, whatever it thinks.
+// With several deciders sharing clusters (sharing.ts), a decider that is not the cluster's
+// preferred owner does not compete: it only reads the key, and competes once the lease has
+// been free for `freeGraceMs` (the preferred one could not take it). `release()` gives the
+// lease up (delete at our revision) without stopping, for a handover.
 // The record's format is @marina/lease-fence's, which executors and agents fence with.
 // Bucket names are @marina/contracts' LEASE_BUCKET and STATE_BUCKET.
 import {
@@ -17,7 +21,7 @@ import {
   type LeaseRecord,
   parseLeaseRecord,
 } from "@marina/lease-fence";
-import type { KvBucket } from "./kv.js";
+import { isCasConflict, type KvBucket } from "./kv.js";
 
 export type { LeaseRecord };
 
@@ -30,6 +34,10 @@ export interface LeaseOptions {
   now: () => number;
   onChange: (leader: boolean, epoch: number) => void;
   onError?: (err: unknown) => void;
+  /** Whether this decider is the cluster's preferred owner now; absent: always compete. */
+  preferred?: () => boolean;
+  /** A decider that is not the preferred owner competes once the lease was free this long. */
+  freeGraceMs?: number;
 }
 
 const enc = new TextEncoder();
@@ -43,6 +51,8 @@ export class Lease {
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
   private stopped = false;
+  /** When this decider first saw the lease free (not preferred: waiting out the grace). */
+  private freeSince: number | undefined;
 
   constructor(
     private readonly leases: KvBucket,
@@ -83,6 +93,29 @@ export class Lease {
     this.setLeader(false);
   }
 
+  /**
+   * Gives the lease up for a handover: steps down first (nothing is acted on from here), then
+   * deletes the key at our revision so the preferred decider can take it at once. False when
+   * not leading, or a renewal is in flight (try again later).
+   */
+  async release(): Promise<boolean> {
+    if (this.busy || this.stopped || !this.leader) return false;
+    this.busy = true;
+    const revision = this.revision;
+    this.setLeader(false);
+    this.freeSince = undefined;
+    try {
+      await this.leases.delete(this.opts.cluster, { previousSeq: revision });
+      return true;
+    } catch (err) {
+      // The key is no longer at our revision (it lapsed and someone took it): nothing to give.
+      this.opts.onError?.(err);
+      return false;
+    } finally {
+      this.busy = false;
+    }
+  }
+
   /** One renewal or acquisition attempt; also run by the timer. */
   async step(): Promise<void> {
     if (this.busy || this.stopped) return;
@@ -110,16 +143,35 @@ export class Lease {
     const started = this.opts.now();
     try {
       this.revision = await this.leases.update(this.opts.cluster, this.record(), this.revision);
-      this.lastRenewOk = started;
     } catch (err) {
-      this.setLeader(false);
-      throw err;
+      // A timeout or "no responders" (a NATS node lost, a bucket electing its leader) says
+      // nothing about the key: keep trying on the next tick; `leader` lapses at the TTL.
+      if (!isCasConflict(err)) throw err;
+      // Refused: someone else took the key, or an earlier renewal that timed out did land.
+      const mine = await this.ownRevision();
+      if (mine === undefined) {
+        this.setLeader(false);
+        throw err;
+      }
+      this.revision = await this.leases.update(this.opts.cluster, this.record(), mine);
     }
+    this.lastRenewOk = started;
+  }
+
+  /** The key's revision when it holds our own record (this holder, this epoch). */
+  private async ownRevision(): Promise<number | undefined> {
+    const e = await this.leases.get(this.opts.cluster);
+    if (e?.operation !== "PUT" || e.value.length === 0) return undefined;
+    const record = parseLeaseRecord(e.value); // undefined for a placeholder
+    return record?.holder === this.opts.holder && record.epoch === this.epochValue
+      ? e.revision
+      : undefined;
   }
 
   private async acquire(): Promise<void> {
     // A leader whose lease lapsed (e.g. it was paused) steps down visibly first.
     if (this.leaderFlag) this.setLeader(false);
+    if (!(await this.mayCompete())) return;
     const started = this.opts.now();
     let revision: number;
     try {
@@ -128,10 +180,39 @@ export class Lease {
       return; // held by someone else (or we lost a race): try again on the next tick
     }
     this.revision = revision;
-    this.epochValue = await this.nextEpoch();
-    this.revision = await this.leases.update(this.opts.cluster, this.record(), this.revision);
+    try {
+      this.epochValue = await this.nextEpoch();
+      this.revision = await this.leases.update(this.opts.cluster, this.record(), this.revision);
+    } catch (err) {
+      // The record may have landed although the write timed out: then the lease is ours.
+      const mine = await this.ownRevision().catch(() => undefined);
+      if (mine === undefined) {
+        // Leave no placeholder behind: it would keep every decider, us included, out for a
+        // whole TTL.
+        await this.leases.delete(this.opts.cluster, { previousSeq: revision }).catch(() => {});
+        throw err;
+      }
+      this.revision = mine;
+    }
     this.lastRenewOk = started;
     this.setLeader(true);
+  }
+
+  /** The preferred owner competes; another decider only once the lease was free long enough. */
+  private async mayCompete(): Promise<boolean> {
+    if (!this.opts.preferred || this.opts.preferred()) {
+      this.freeSince = undefined;
+      return true;
+    }
+    const entry = await this.leases.get(this.opts.cluster);
+    const now = this.opts.now();
+    // A placeholder ("{}", a decider drawing its epoch) counts as held.
+    if (entry?.operation === "PUT" && entry.value.length > 0) {
+      this.freeSince = undefined;
+      return false;
+    }
+    this.freeSince ??= now;
+    return now - this.freeSince >= (this.opts.freeGraceMs ?? 0);
   }
 
   /** Compare-and-set increment of the cluster's epoch counter. */
@@ -143,7 +224,8 @@ export class Lease {
         try {
           await this.state.create(key, enc.encode("1"));
           return 1;
-        } catch {
+        } catch (err) {
+          if (!isCasConflict(err)) throw err;
           continue;
         }
       }
@@ -151,8 +233,9 @@ export class Lease {
       try {
         await this.state.update(key, enc.encode(String(next)), entry.revision);
         return next;
-      } catch {
-        // raced with another decider; read again
+      } catch (err) {
+        // Raced with another decider: read again. Anything else (a timeout) is not contention.
+        if (!isCasConflict(err)) throw err;
       }
     }
     throw new Error("could not increment the leader epoch (too much contention)");

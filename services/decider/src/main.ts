@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// marina-decider --config marina.yaml [--id decider-a] [--nats URL] [--lease-ttl-ms 3000]
+// marina-decider --config marina.yaml [--id decider-a] [--nats URL[,URL…]] [--lease-ttl-ms 3000]
+//   [--free-lease-grace-ms N] [--handover-stable-ms N] [--handover-backoff-ms N]
 // Reads the flags and the config, connects to NATS and starts the decider (see start.ts);
 // stops cleanly on SIGINT/SIGTERM, releasing its leases. A bad config or argument (a
 // missing NATS password secret too) is one line on stderr and exit code 2 (@marina/runtime).
@@ -11,11 +12,12 @@ import {
   defaultId,
   handleShutdown,
   natsCredentials,
+  natsServers,
   parseArgs,
   runMain,
 } from "@marina/runtime";
 import type { DeciderApp } from "./app.js";
-import { DECIDER_ARGS } from "./args.js";
+import { DECIDER_ARGS, sharingOptions } from "./args.js";
 import { startDecider } from "./start.js";
 
 void runMain(DECIDER_ARGS.program, async () => {
@@ -28,7 +30,7 @@ void runMain(DECIDER_ARGS.program, async () => {
   // A signal while NATS is still unreachable ends the process at once (nothing to close).
   const shutdown = handleShutdown({ log });
   const nc = await connectNatsWithRetry({
-    servers: args.nats ? [args.nats] : config.nats.servers,
+    servers: natsServers(args.nats, config.nats.servers),
     name: `marina-decider-${id}`,
     log,
     signal: shutdown.signal,
@@ -42,6 +44,7 @@ void runMain(DECIDER_ARGS.program, async () => {
       nc,
       log,
       leaseTtlMs: args["lease-ttl-ms"],
+      sharing: sharingOptions(args),
       signal: shutdown.signal,
     });
   } catch (err) {

@@ -2,19 +2,19 @@
 // buckets are ensured, then the app is built and started. main.ts adds argv, the logger,
 // the connection (@marina/runtime's connectNatsWithRetry) and signals; the sandbox and
 // tests call this in-process.
-import { LEASE_BUCKET, type MarinaConfig, STATE_BUCKET } from "@marina/contracts";
+import { LEASE_BUCKET, type MarinaConfig, PRESENCE_BUCKET, STATE_BUCKET } from "@marina/contracts";
 import { type Logger, systemClock } from "@marina/runtime";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type AppDeps, buildApp, DEFAULT_LEASE_TTL_MS, type DeciderApp } from "./app.js";
 import type { Clock } from "./clock.js";
-import { untilJetStreamReady } from "./jetstream-setup.js";
+import { ensureBucket, untilJetStreamReady } from "./jetstream-setup.js";
 import { natsBus } from "./nats-bus.js";
+import { presenceBucketOf } from "./presence-bucket.js";
 import { ensureEventsStream } from "./streams.js";
 
 export interface StartDeciderOptions
-  extends Pick<AppDeps, "renewEveryMs" | "tickMs" | "coreOptions" | "record"> {
+  extends Pick<AppDeps, "renewEveryMs" | "tickMs" | "coreOptions" | "record" | "sharing"> {
   config: MarinaConfig;
   /** This decider's name, unique among deciders (e.g. `decider-a`). */
   id: string;
@@ -33,14 +33,23 @@ export async function startDecider(o: StartDeciderOptions): Promise<DeciderApp> 
   const ttl = o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const ready = <T>(what: string, setup: () => Promise<T>) =>
     untilJetStreamReady(what, setup, o.log, o.signal);
-  await ready("events stream", async () => ensureEventsStream(await jetstreamManager(o.nc)));
-  const kvm = new Kvm(jetstream(o.nc));
-  const leases = await ready("lease bucket", () => kvm.create(LEASE_BUCKET, { ttl, history: 1 }));
-  const state = await ready("state bucket", () => kvm.create(STATE_BUCKET, { history: 1 }));
+  // Streams and buckets get `nats.replicas` (auto: 3 on a NATS cluster of 3 or more).
+  const replicas = o.config.nats.replicas;
+  await ready("events stream", async () =>
+    ensureEventsStream(await jetstreamManager(o.nc), { replicas, info: o.nc.info, log: o.log }),
+  );
+  // A KV request must end well within the lease: a renewal stuck for nats.js's default 5 s
+  // on a lost NATS node would let a 3 s lease lapse while a retry could have gone through.
+  const kvTimeoutMs = Math.max(500, Math.floor(ttl / 3));
+  const bucket = (name: string, opts: { ttl?: number; history: number }) =>
+    ready(`${name} bucket`, () => ensureBucket(o.nc, name, opts, replicas, o.log, kvTimeoutMs));
+  const leases = await bucket(LEASE_BUCKET, { ttl, history: 1 });
+  const state = await bucket(STATE_BUCKET, { history: 1 });
+  const presence = presenceBucketOf(await bucket(PRESENCE_BUCKET, { ttl, history: 1 }));
   const clock: Clock = o.now ? { ...systemClock, now: o.now } : systemClock;
   const app = buildApp({
     bus: natsBus(o.nc),
-    kv: { leases, state },
+    kv: { leases, state, presence },
     clock,
     log: o.log,
     config: o.config,
@@ -48,6 +57,7 @@ export async function startDecider(o: StartDeciderOptions): Promise<DeciderApp> 
     leaseTtlMs: ttl,
     ...(o.renewEveryMs !== undefined ? { renewEveryMs: o.renewEveryMs } : {}),
     ...(o.tickMs !== undefined ? { tickMs: o.tickMs } : {}),
+    ...(o.sharing ? { sharing: o.sharing } : {}),
     ...(o.coreOptions ? { coreOptions: o.coreOptions } : {}),
     ...(o.record ? { record: o.record } : {}),
   });

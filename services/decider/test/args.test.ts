@@ -1,6 +1,6 @@
 import { parseArgs } from "@marina/runtime";
 import { describe, expect, it } from "vitest";
-import { DECIDER_ARGS } from "../src/args.js";
+import { DECIDER_ARGS, sharingOptions } from "../src/args.js";
 
 describe("the decider's flags", () => {
   it("reads flags in both forms", () => {
@@ -17,7 +17,24 @@ describe("the decider's flags", () => {
     ).toEqual({ config: "m.yaml", id: "decider-a", nats: "nats://x:1", "lease-ttl-ms": 1500 });
   });
 
+  it("reads the sharing settings; absent ones stay absent (their defaults apply)", () => {
+    const args = parseArgs(DECIDER_ARGS, [
+      "--config=m.yaml",
+      "--free-lease-grace-ms=2000",
+      "--handover-stable-ms",
+      "10000",
+      "--handover-backoff-ms=60000",
+    ]);
+    expect(sharingOptions(args)).toEqual({
+      freeGraceMs: 2000,
+      handoverStableMs: 10_000,
+      handoverBackoffMs: 60_000,
+    });
+    expect(sharingOptions(parseArgs(DECIDER_ARGS, ["--config=m.yaml"]))).toEqual({});
+  });
+
   it.each([
+    [["--config", "m", "--handover-stable-ms", "0"], "--handover-stable-ms"],
     [[], "--config"],
     [["-c", "m.yaml"], "-c"],
     [["--config", "m", "--bogus", "1"], "--bogus"],

@@ -11,7 +11,8 @@ export class FakeKv implements KvBucket {
   }
 
   async create(key: string, data: Uint8Array): Promise<number> {
-    if (this.entries.get(key)?.operation === "PUT") throw new Error(`${key} exists`);
+    if (this.entries.get(key)?.operation === "PUT")
+      throw new Error(`${key}: wrong last sequence (key exists)`);
     return this.put(key, data);
   }
 

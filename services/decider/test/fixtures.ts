@@ -130,4 +130,7 @@ export class FakeStore implements DecisionStore {
   forget() {}
 }
 
-export const config: MarinaConfig = { nats: { servers: [] }, clusters: [cluster] };
+export const config: MarinaConfig = {
+  nats: { servers: [], replicas: "auto" },
+  clusters: [cluster],
+};

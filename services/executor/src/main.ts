@@ -3,7 +3,14 @@
 // A bad config or argument is one line on stderr and exit code 2 (@marina/runtime).
 import { hostname } from "node:os";
 import { loadConfigFile } from "@marina/contracts";
-import { createLogger, defaultId, handleShutdown, parseArgs, runMain } from "@marina/runtime";
+import {
+  createLogger,
+  defaultId,
+  handleShutdown,
+  natsServers,
+  parseArgs,
+  runMain,
+} from "@marina/runtime";
 import { EXECUTOR_ARGS } from "./args.js";
 import { startExecutor } from "./start.js";
 
@@ -28,7 +35,7 @@ void runMain(EXECUTOR_ARGS.program, async () => {
     log,
     options,
     signal: shutdown.signal,
-    ...(args.nats ? { natsUrl: args.nats } : {}),
+    ...(args.nats ? { natsUrl: natsServers(args.nats, config.nats.servers) } : {}),
   });
   shutdown.closeWith(() => executor.close());
 });

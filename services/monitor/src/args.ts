@@ -8,6 +8,8 @@ export const MONITOR_ARGS = {
     /** The monitor's older spelling of --id, kept for existing unit files and scripts. */
     "monitor-id": { kind: "id", example: "m1" },
     "http-port": { kind: "port", example: "9101" },
+    /** Probe only these clusters of the config (comma-separated); all by default. */
+    clusters: { kind: "text", example: "c1,c2" },
   },
 } as const;
 

@@ -9,6 +9,7 @@ import type { Connector } from "@marina/mariadb";
 import { connectNatsWithRetry, type Logger, NatsAborted, natsCredentials } from "@marina/runtime";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type Bus, buildApp, type MonitorApp } from "./app.js";
+import { selectClusters } from "./clusters.js";
 import { NatsBus } from "./nats.js";
 import {
   defaultHealthStream,
@@ -28,6 +29,8 @@ export interface StartMonitorOptions {
   readonly stream?: Partial<HealthStreamOptions>;
   readonly env?: NodeJS.ProcessEnv;
   readonly connect?: Connector;
+  /** Probe only these clusters (names from the config; an unknown one is a bad config). */
+  readonly clusters?: readonly string[];
 }
 
 export interface MonitorHandle {
@@ -53,7 +56,8 @@ class LateBus implements Bus {
 }
 
 export async function startMonitor(o: StartMonitorOptions): Promise<MonitorHandle> {
-  const { config, log } = o;
+  const { log } = o;
+  const config = selectClusters(o.config, o.clusters);
   const bus = new LateBus();
   // Throws (MarinaError naming the variable) before anything starts when a secret is missing.
   const app = buildApp({
@@ -101,11 +105,14 @@ export async function startMonitor(o: StartMonitorOptions): Promise<MonitorHandl
     bus.inner = new NatsBus(nc, log);
     let result: EnsureResult | "failed";
     try {
-      result = await ensureHealthStream(nc, stream);
+      result = await ensureHealthStream(nc, stream, config.nats.replicas);
     } catch (err) {
       // Live subscribers still get every message; only history is missing. Say so loudly.
       result = "failed";
-      log.error({ err, stream: stream.name }, "cannot create the health stream; no history");
+      log.error(
+        { err, stream: stream.name },
+        "cannot create or update the health stream; history may be missing",
+      );
     }
     log.info({ stream: stream.name, result }, "health stream ensured");
     app.start();

@@ -1,8 +1,11 @@
 // The JetStream stream that keeps recent health and observed-topology messages, so a late
 // subscriber can read history. The monitor publishes with core NATS (no ack round trip);
 // the stream captures those publishes all the same. Several monitors may start at once, so
-// creation is idempotent: add, or update when the limits differ.
-import { HEALTH_STREAM, STREAMS } from "@marina/contracts";
+// creation is idempotent: add, or update when the limits differ. Its replica count is
+// `nats.replicas` (@marina/runtime's natsReplicas; an existing stream is scaled by the rule
+// of replicasChange).
+import { HEALTH_STREAM, type NatsReplicas, STREAMS } from "@marina/contracts";
+import { natsReplicas, replicasChange } from "@marina/runtime";
 import {
   DiscardPolicy,
   JetStreamApiError,
@@ -59,14 +62,17 @@ export type EnsureResult = "created" | "updated" | "unchanged";
 export async function ensureHealthStream(
   nc: NatsConnection,
   o: HealthStreamOptions = defaultHealthStream,
+  replicas: NatsReplicas = "auto",
 ): Promise<EnsureResult> {
   const jsm = await jetstreamManager(nc);
-  const want = streamConfigOf(o);
+  const want = { ...streamConfigOf(o), num_replicas: natsReplicas(replicas, nc.info) };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const info = await jsm.streams.info(o.name);
       const have = info.config;
+      const scale = replicasChange(replicas, want.num_replicas, have.num_replicas);
       const same =
+        scale === undefined &&
         have.max_age === want.max_age &&
         have.max_msgs_per_subject === want.max_msgs_per_subject &&
         JSON.stringify([...have.subjects].sort()) === JSON.stringify([...want.subjects!].sort());
@@ -75,6 +81,7 @@ export async function ensureHealthStream(
         subjects: want.subjects!,
         max_age: want.max_age!,
         max_msgs_per_subject: want.max_msgs_per_subject!,
+        ...(scale !== undefined ? { num_replicas: scale } : {}),
       });
       return "updated";
     } catch (err) {

@@ -18,6 +18,10 @@ describe("the monitor's flags", () => {
       config: "m.yaml",
       id: "m2",
     });
+    expect(parseArgs(MONITOR_ARGS, ["--config", "m.yaml", "--clusters", "c1,c2"])).toEqual({
+      config: "m.yaml",
+      clusters: "c1,c2",
+    });
   });
 
   it.each([

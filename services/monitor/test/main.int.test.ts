@@ -67,6 +67,22 @@ describe("main.js", () => {
     expect(bogus.stderr).toMatch(/unknown argument "--frobnicate"/);
   });
 
+  it("rejects --clusters naming a cluster the config lacks", async () => {
+    const file = join(dir, "two.json");
+    const cluster = (name: string) => ({
+      name,
+      servers: [{ name: "db1", host: "127.0.0.1" }],
+      admin: { user: "marina", password: { value: "x" } },
+      replication: { user: "repl", password: { value: "y" } },
+    });
+    await writeFile(file, JSON.stringify({ clusters: [cluster("c1"), cluster("c2")] }));
+    const run = runMain(["--config", file, "--clusters", "c1,c9"]);
+    expect((await run.exit).code).toBe(2);
+    expect(run.stderr.trimEnd()).toBe(
+      'marina-monitor: --clusters: cluster "c9" not in the config (configured: c1, c2)',
+    );
+  });
+
   describe("with a database and a NATS that starts late", () => {
     let lab: Lab;
     let nats: NatsServer | undefined;
