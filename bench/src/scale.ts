@@ -82,9 +82,10 @@ async function stopServices(s: Services | undefined): Promise<void> {
   await Promise.all(s.all().map((r) => stopServiceRun(r)));
 }
 
-/** Counts messages per subject kind on marina.v1.> while `counting` is on. */
+/** Counts messages and bytes per subject kind on marina.v1.> while `counting` is on. */
 function countMessages(nc: NatsConnection) {
   const counts = new Map<string, number>();
+  const bytes = new Map<string, number>();
   let on = false;
   const sub = nc.subscribe("marina.v1.>", {
     callback: (_e, m) => {
@@ -92,16 +93,18 @@ function countMessages(nc: NatsConnection) {
       const t = m.subject.split(".");
       const kind = t[2] === "agent" ? "agent" : (t[3] ?? "other");
       counts.set(kind, (counts.get(kind) ?? 0) + 1);
+      bytes.set(kind, (bytes.get(kind) ?? 0) + m.data.length);
     },
   });
   return {
     start() {
       counts.clear();
+      bytes.clear();
       on = true;
     },
-    stop(): Map<string, number> {
+    stop(): { counts: Map<string, number>; bytes: Map<string, number> } {
       on = false;
-      return new Map(counts);
+      return { counts: new Map(counts), bytes: new Map(bytes) };
     },
     close: () => sub.unsubscribe(),
   };
@@ -201,7 +204,7 @@ async function main(): Promise<void> {
     counter.start();
     const s0 = performance.now();
     await sleep(STEADY_MS);
-    const counts = counter.stop();
+    const { counts, bytes } = counter.stop();
     const windowS = (performance.now() - s0) / 1000;
     const after = procs.map((p) => processUsage(p.child.pid!));
     counter.close();
@@ -209,6 +212,7 @@ async function main(): Promise<void> {
     const [mon, d1, d2] = usage as [Usage, Usage, Usage];
     const healthSamples = counts.get("health") ?? 0;
     const rates = Object.fromEntries([...counts].map(([k, n]) => [k, n / windowS]));
+    const byteRates = Object.fromEntries([...bytes].map(([k, n]) => [k, n / windowS / 1024]));
     const steady = {
       windowS,
       servers: CLUSTERS * 3,
@@ -219,6 +223,7 @@ async function main(): Promise<void> {
       deciderCpuPct: [d1, d2].map((d) => (d.cpuMs / (windowS * 1000)) * 100),
       deciderRssMiB: [d1, d2].map((d) => d.rssMiB),
       ratesPerS: rates,
+      kibPerS: byteRates,
     };
     console.log(JSON.stringify(steady, null, 2));
 
@@ -266,6 +271,9 @@ async function main(): Promise<void> {
         "steady.decider_rss_mib": stat(steady.deciderRssMiB, "MiB"),
         ...Object.fromEntries(
           Object.entries(rates).map(([k, r]) => [`steady.${k}_msgs_per_s`, stat([r], "msg/s")]),
+        ),
+        ...Object.fromEntries(
+          Object.entries(byteRates).map(([k, r]) => [`steady.${k}_kib_per_s`, stat([r], "KiB/s")]),
         ),
         "failover_all_watched.total_ms": all,
         "failover_one_watched.total_ms": one,

@@ -153,6 +153,53 @@ describe("operation engine", () => {
     for (const a of again) expect(a.reason).toMatch(/attempt 2 after TIMEOUT/);
   });
 
+  it("a step no executor answered (EXECUTOR_LOST) does not use up its attempts", () => {
+    const { d, start, inspect } = failing();
+    let lost = 0;
+    const all = [
+      ...start,
+      ...execute(d, start, (req) => {
+        if (req.step.kind === "reset-replication" && lost < 5) {
+          lost += 1;
+          return errResult(req.stepId, "EXECUTOR_LOST");
+        }
+        return fine(inspect)(req);
+      }),
+    ];
+    // Five losses, more than maxStepAttempts, and still the step went through.
+    expect(lost).toBe(5);
+    expect(defaultOptions.maxStepAttempts).toBeLessThan(5);
+    expect(opEventsIn(all).at(-1)).toMatchObject({ state: "succeeded" });
+    expect(d.state.primary).toBe("db2");
+  });
+
+  it("a resumed operation gets its phase's full time again (the clock ran while nobody led)", () => {
+    const { d, start, inspect } = failing();
+    // The detach phase's stops never get an answer: the phase waits on them.
+    const all = [
+      ...start,
+      ...execute(d, start, (req) =>
+        req.step.kind === "stop-replication" ? null : fine(inspect)(req),
+      ),
+    ];
+    const running = opEventsIn(all).at(-1)!;
+    expect(running).toMatchObject({ state: "running", phase: "detach" });
+    const op = d.state.operation!;
+    const budget = op.phaseDeadline! - op.phaseStartedAt;
+    // Most of the phase's time passes without a leader; then one takes over.
+    d.advance(budget - 500);
+    const resumed = d.feed({ kind: "resume" });
+    expect(opEventsIn(resumed).at(-1)?.message).toMatch(/resumed by a new leader/);
+    // Past the old deadline, within the new one: the phase still runs.
+    d.advance(1_000);
+    expect(opEventsIn(d.feed({ kind: "tick" })).some((e) => e.state === "failed")).toBe(false);
+    expect(d.state.operation?.phase).toBe("detach");
+    // Time still bounds it: with no answer, the phase ends (its step's attempts run out).
+    d.advance(budget);
+    d.feed({ kind: "tick" });
+    expect(d.state.operation?.phase).not.toBe("detach");
+  });
+
   it("a failure after promotion does not undo: the new primary stays, the op fails with the reason", () => {
     const { d, start, inspect } = failing();
     const all = [

@@ -1,5 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { resolveBinary } from "./binaries.js";
 import {
   type CredentialOverrides,
   type LabCredentials,
@@ -12,6 +13,7 @@ import type { CnfValue } from "./mycnf.js";
 import { createNatsCluster, type NatsCluster, type NatsNodeSpec } from "./nats-cluster.js";
 import { NatsServer } from "./nats-server.js";
 import { createNetwork, type LabHost, type LabNetwork } from "./netns.js";
+import { runCommand } from "./netns-command.js";
 import { freePort, freePorts } from "./ports.js";
 import { changeMaster, enableSemiSyncMaster, waitForReplicating } from "./replication.js";
 import { makeLabDir, removeTree } from "./temp-tree.js";
@@ -47,6 +49,15 @@ export interface LabOptions {
    * 6222). Default false: everything on 127.0.0.1.
    */
   readonly hosts?: boolean;
+  /**
+   * Hosts mode: `net.ipv4.tcp_retries2` in the NATS hosts' namespaces (kernel default 15:
+   * about 15 min). nats-server 2.9 sends no route PING while it has sent anything on the
+   * route within `ping_interval`, and a JetStream cluster always has (raft), so a route to a
+   * partitioned node lives until TCP gives up on its unacknowledged data: 3 gives up after
+   * about 3–7 s, 5 after about 13 s. Default with a NATS cluster in hosts mode: 3 (what
+   * docs/operations.md recommends for NATS hosts); 15 gives the kernel's default behaviour.
+   */
+  readonly natsTcpRetries2?: number;
   /** Where the `marina-lab-XXXX` tree is made. Default os.tmpdir(). */
   readonly parentDir?: string;
   /** Keep the tree after close() (processes are still killed). Also MARINA_LAB_KEEP=1. */
@@ -335,6 +346,14 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   if (!Number.isInteger(natsNodes) || natsNodes < 1) {
     throw new LabError(LabErrorCode.BadOptions, `natsNodes must be a positive integer`);
   }
+  const tcpRetries2 =
+    opts.natsTcpRetries2 ?? (opts.hosts && natsNodes > 1 && (opts.nats ?? true) ? 3 : undefined);
+  if (tcpRetries2 !== undefined && !(Number.isInteger(tcpRetries2) && tcpRetries2 >= 1)) {
+    throw new LabError(LabErrorCode.BadOptions, "natsTcpRetries2 must be a positive integer");
+  }
+  if (tcpRetries2 !== undefined && !opts.hosts) {
+    throw new LabError(LabErrorCode.BadOptions, "natsTcpRetries2 needs hosts: true");
+  }
   const credentials = resolveCredentials(opts.credentials);
   const dir = await makeLabDir(opts.parentDir);
   if (!keep) guardDir(dir);
@@ -390,6 +409,9 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   });
 
   try {
+    if (natsHosts && tcpRetries2 !== undefined) {
+      await Promise.all(natsHosts.map((h) => setTcpRetries2(h, tcpRetries2)));
+    }
     // allSettled: on a failure, nothing may still be starting when close() runs.
     const started = await Promise.allSettled([
       ...nodes.map(async (n) => {
@@ -425,6 +447,7 @@ function hostPlacement(host: LabHost): { port: number; host: string; netns: stri
 /** Every nats-server of a host listens on the usual ports, as on real machines. */
 const NATS_HOST_PORT = 4222;
 const NATS_HOST_ROUTE_PORT = 6222;
+const NATS_HOST_MONITOR_PORT = 8222;
 
 /** A cluster node on `host`. */
 function natsPlacement(host: LabHost): NatsNodeSpec {
@@ -432,6 +455,7 @@ function natsPlacement(host: LabHost): NatsNodeSpec {
     host: host.address,
     port: NATS_HOST_PORT,
     routePort: NATS_HOST_ROUTE_PORT,
+    monitorPort: NATS_HOST_MONITOR_PORT,
     wrap: (argv) => host.wrap(argv),
   };
 }
@@ -443,8 +467,15 @@ function standaloneNatsOn(host: LabHost, dir: string): NatsServer {
     name: host.name,
     host: host.address,
     port: NATS_HOST_PORT,
+    monitorPort: NATS_HOST_MONITOR_PORT,
     wrap: (argv) => host.wrap(argv),
   });
+}
+
+/** `net.ipv4.tcp_retries2` in a host's namespace (a per-namespace setting). */
+async function setTcpRetries2(host: LabHost, value: number): Promise<void> {
+  const argv = [resolveBinary("sysctl"), "-qw", `net.ipv4.tcp_retries2=${value}`];
+  await runCommand(host.wrap(argv));
 }
 
 /** A lab network with one host per name; closed again if any step fails. */

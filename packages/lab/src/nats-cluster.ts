@@ -15,6 +15,8 @@ export interface NatsNodeSpec {
   readonly port?: number;
   /** Route port. Default: a free one. */
   readonly routePort?: number;
+  /** HTTP monitoring port (`/connz`, `/routez`); default none. */
+  readonly monitorPort?: number;
 }
 
 export interface NatsClusterSpec {
@@ -104,6 +106,7 @@ export async function createNatsCluster(spec: NatsClusterSpec): Promise<NatsClus
         port: p.port,
         cluster: { name, port: p.routePort, routes },
         ...(p.wrap ? { wrap: p.wrap } : {}),
+        ...(p.monitorPort !== undefined ? { monitorPort: p.monitorPort } : {}),
         ...(spec.startTimeoutMs !== undefined ? { startTimeoutMs: spec.startTimeoutMs } : {}),
       }),
   );

@@ -36,6 +36,8 @@ export interface NatsServerSpec {
    * (`["ip", "netns", "exec", ns, ...argv]`); the wrapper must exec the server.
    */
   readonly wrap?: (argv: string[]) => string[];
+  /** Serve nats-server's HTTP monitoring (`/connz`, `/routez`, …) on this port of `host`. */
+  readonly monitorPort?: number;
 }
 
 export interface NatsStartOptions {
@@ -67,10 +69,12 @@ export function freePortFor(host: string): Promise<number> {
 const quote = (s: string) => JSON.stringify(s);
 
 /**
- * The lab's server pings (top level: nats-server 2.9 uses them for clients and routes
- * alike). The defaults (2 min, 2 pings out) keep a frozen or partitioned route for minutes,
- * and JetStream requests (KV direct gets among them) routed to it time out all along; with
- * these a silent peer is dropped after about 2–3 s. Marina's recommendation too
+ * The pings of a lab cluster's servers (top level: nats-server 2.9 uses them for clients
+ * and routes alike). The defaults (2 min, 2 pings out) keep a frozen or partitioned peer for
+ * minutes; with these a silent client or idle route is dropped after about 2–3 s. A busy
+ * route is not: 2.9 sends no PING on a connection it wrote to within the interval, and
+ * raft writes to every route each second, so a route to a partitioned server lasts until
+ * TCP gives up (LabOptions.natsTcpRetries2). Marina's recommendation too
  * (docs/operations.md, "Running on a NATS cluster").
  */
 export const LAB_NATS_PING = { interval: "1s", max: 2 } as const;
@@ -82,12 +86,16 @@ export function renderNatsConfig(o: {
   port: number;
   storeDir: string;
   cluster?: NatsClusterMembership | undefined;
+  monitorPort?: number | undefined;
 }): string {
   const lines = [
     `server_name: ${quote(o.name)}`,
     `listen: ${quote(`${o.host}:${o.port}`)}`,
-    `ping_interval: ${quote(LAB_NATS_PING.interval)}`,
-    `ping_max: ${LAB_NATS_PING.max}`,
+    ...(o.monitorPort !== undefined ? [`http: ${quote(`${o.host}:${o.monitorPort}`)}`] : []),
+    // A cluster's: a standalone server keeps the defaults (no routes to lose).
+    ...(o.cluster
+      ? [`ping_interval: ${quote(LAB_NATS_PING.interval)}`, `ping_max: ${LAB_NATS_PING.max}`]
+      : []),
     `jetstream {`,
     `  store_dir: ${quote(o.storeDir)}`,
     `}`,
@@ -139,6 +147,12 @@ export class NatsServer {
 
   get url(): string {
     return `nats://${this.host}:${this.#port}`;
+  }
+
+  /** `http://host:port` of the monitoring endpoints (`/connz`, `/routez`), if served. */
+  get monitorUrl(): string | undefined {
+    const p = this.#spec.monitorPort;
+    return p === undefined ? undefined : `http://${this.host}:${p}`;
   }
 
   /** `nats-route://host:port` when clustered. */
@@ -245,6 +259,7 @@ export class NatsServer {
         port: this.#port,
         storeDir: this.storeDir,
         cluster: this.cluster,
+        monitorPort: this.#spec.monitorPort,
       }),
     );
     const argv = [resolveBinary("nats-server"), "-c", this.configFile];

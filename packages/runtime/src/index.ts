@@ -15,6 +15,7 @@ export {
 export { type BackoffSettings, backoffDelay } from "./backoff.js";
 export { type Clock, sleep, systemClock } from "./clock.js";
 export { EXIT_CODES, isBadConfig, type ProcessLike, runMain } from "./exit.js";
+export { jetStreamNotReady, untilJetStreamReady } from "./jetstream-ready.js";
 export {
   createLogger,
   type Logger,

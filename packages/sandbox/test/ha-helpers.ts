@@ -457,20 +457,22 @@ export function pidsConnectedTo(port: number, pids: readonly number[]): number[]
 
 /**
  * Waits until the monitor has reported, twice, that each of `replicas` replicates from
- * `source` with both threads running: the decider (which gets samples in order) then knows
+ * `source` (a port, or host and port) with both threads running: the decider (which gets samples in order) then knows
  * it too. Its knowledge otherwise lags the servers by up to one probe interval.
  */
 export async function waitForReplicaSamples(
   nc: NatsConnection,
   replicas: readonly string[],
-  sourcePort: number,
+  source: number | { host: string; port: number },
   timeoutMs = 15_000,
 ): Promise<void> {
+  const { host, port } = typeof source === "number" ? { host: undefined, port: source } : source;
   const ok = (s: HealthSample) => {
     const r = s.observation?.replication ?? [];
     return (
       r.length === 1 &&
-      r[0]!.masterPort === sourcePort &&
+      r[0]!.masterPort === port &&
+      (host === undefined || r[0]!.masterHost === host) &&
       r[0]!.ioThread === "Yes" &&
       r[0]!.sqlThread
     );
@@ -480,5 +482,46 @@ export async function waitForReplicaSamples(
       const first = await waitForHealth(nc, name, ok, timeoutMs);
       await waitForHealth(nc, name, (s) => ok(s) && s.probe > first.probe, timeoutMs);
     }),
+  );
+}
+
+/** Where a stream lives now: its leader and the replicas that are current. */
+export async function streamPlacement(
+  nc: NatsConnection,
+  stream: string,
+): Promise<{ leader: string | undefined; current: string[] }> {
+  const info = await (await jetstreamManager(nc, { timeout: 2_000 })).streams.info(stream);
+  const c = info.cluster;
+  return {
+    leader: c?.leader,
+    current: [
+      ...(c?.leader ? [c.leader] : []),
+      ...(c?.replicas ?? []).filter((r) => r.current).map((r) => r.name),
+    ],
+  };
+}
+
+/**
+ * Moves `stream`'s leadership to NATS node `name` (stepping the leader down until the
+ * election lands there): the test then knows the worst case it is in.
+ */
+export async function streamLeadOn(
+  nc: NatsConnection,
+  stream: string,
+  name: string,
+): Promise<void> {
+  await waitFor(
+    async () => {
+      const { leader } = await streamPlacement(nc, stream).catch(() => ({ leader: undefined }));
+      if (leader === name) return true;
+      if (leader !== undefined) {
+        await nc
+          .request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, undefined, { timeout: 2_000 })
+          .catch(() => {});
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      return false;
+    },
+    { timeoutMs: 60_000, message: `${stream} led by ${name}` },
   );
 }

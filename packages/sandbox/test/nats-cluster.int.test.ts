@@ -11,7 +11,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Observer, observe } from "../src/observer.js";
 import { type Stack, startStack } from "../src/stack.js";
-import { readLease, recordExec } from "./ha-helpers.js";
+import { readLease, recordExec, streamLeadOn, streamPlacement } from "./ha-helpers.js";
 import {
   failoverOps,
   newPrimary,
@@ -21,43 +21,6 @@ import {
   topologyWriter,
   waitPrimary,
 } from "./scenario-helpers.js";
-
-interface Placement {
-  readonly leader: string | undefined;
-  readonly current: readonly string[];
-}
-
-/** Where a stream lives now: its leader and the replicas that are current. */
-async function placement(nc: NatsConnection, stream: string): Promise<Placement> {
-  const info = await (await jetstreamManager(nc, { timeout: 2_000 })).streams.info(stream);
-  const c = info.cluster;
-  return {
-    leader: c?.leader,
-    current: [
-      ...(c?.leader ? [c.leader] : []),
-      ...(c?.replicas ?? []).filter((r) => r.current).map((r) => r.name),
-    ],
-  };
-}
-
-/**
- * Moves `stream`'s leadership to node `name` (stepping the leader down until the election
- * lands there): the test then knows the worst case it is in.
- */
-async function leadOn(nc: NatsConnection, stream: string, name: string): Promise<void> {
-  await waitFor(
-    async () => {
-      const { leader } = await placement(nc, stream);
-      if (leader === name) return true;
-      if (leader !== undefined) {
-        await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, undefined, { timeout: 2_000 });
-      }
-      await new Promise((r) => setTimeout(r, 500));
-      return false;
-    },
-    { timeoutMs: 60_000, message: `${stream} led by ${name}` },
-  );
-}
 
 /** Every message of `stream` up to `lastSeq`, read by a fresh (ordered) consumer. */
 /**
@@ -92,7 +55,7 @@ describe("Marina on a 3-node NATS cluster", () => {
     await waitFor(
       async () => {
         for (const s of streams) {
-          if ((await placement(stack.nc, s)).current.length !== 3) return false;
+          if ((await streamPlacement(stack.nc, s)).current.length !== 3) return false;
         }
         return true;
       },
@@ -137,7 +100,7 @@ describe("Marina on a 3-node NATS cluster", () => {
     expect(before.some((m) => m.subject === "marina.v1.main.topology")).toBe(true);
 
     // The node that leads the stream: its loss needs an election before the stream answers.
-    const leader = stack.lab.natsCluster!.node((await placement(nc, EVENTS_STREAM)).leader!);
+    const leader = stack.lab.natsCluster!.node((await streamPlacement(nc, EVENTS_STREAM)).leader!);
     await leader.kill9();
     const after = await waitFor(
       async () => {
@@ -213,7 +176,8 @@ describe("Marina on a 3-node NATS cluster", () => {
     const natsNode = nodeOf(decider.nc);
     // The worst case: that node also leads the lease and state buckets, whose streams need
     // a new leader (a raft election, seconds) before the decider can write its lease again.
-    for (const s of ["KV_marina_leader", "KV_marina_state"]) await leadOn(nc, s, natsNode.name);
+    for (const s of ["KV_marina_leader", "KV_marina_state"])
+      await streamLeadOn(nc, s, natsNode.name);
     await waitPrimary(nc, "db1");
     const writer = await startWriter(topologyWriter(lab, obs, "db1"), { intervalMs: 5 });
     try {

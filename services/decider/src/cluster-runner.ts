@@ -17,6 +17,7 @@ import type { Bus, BusSubscription } from "./bus.js";
 import { CommandIntake } from "./commands.js";
 import { Effects } from "./effects.js";
 import { subscribeInbound } from "./inbound.js";
+import { isCasConflict } from "./kv.js";
 import { PendingReplies } from "./replies.js";
 import { mergeOnTakeover, type StateStore } from "./store.js";
 
@@ -28,7 +29,7 @@ export interface LeaderView {
 }
 
 /** Where decisions are persisted (see StateStore). */
-export type DecisionStore = Pick<StateStore, "load" | "save" | "forget">;
+export type DecisionStore = Pick<StateStore, "load" | "save" | "forget" | "resync">;
 
 export interface RunnerDeps {
   bus: Bus;
@@ -230,6 +231,20 @@ export class ClusterRunner {
       await this.d.store.save(state);
       return true;
     } catch (err) {
+      if (isCasConflict(err) && this.d.lease.leader) {
+        // Refused although we hold the lease: no other decider can have written, so an
+        // earlier write of ours that timed out landed. Without this every later write would
+        // be refused and the leader could not act until it lost the lease.
+        try {
+          await this.d.store.resync();
+          await this.d.store.save(state);
+          this.d.log.warn("state write refused for a stale revision of our own; resynced");
+          return true;
+        } catch (again) {
+          this.d.log.error({ err: again }, "could not persist decider state; actions withheld");
+          return false;
+        }
+      }
       this.d.log.error({ err }, "could not persist decider state; actions withheld");
       return false;
     }

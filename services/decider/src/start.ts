@@ -3,12 +3,12 @@
 // the connection (@marina/runtime's connectNatsWithRetry) and signals; the sandbox and
 // tests call this in-process.
 import { LEASE_BUCKET, type MarinaConfig, PRESENCE_BUCKET, STATE_BUCKET } from "@marina/contracts";
-import { type Logger, systemClock } from "@marina/runtime";
+import { type Logger, systemClock, untilJetStreamReady } from "@marina/runtime";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type AppDeps, buildApp, DEFAULT_LEASE_TTL_MS, type DeciderApp } from "./app.js";
 import type { Clock } from "./clock.js";
-import { ensureBucket, untilJetStreamReady } from "./jetstream-setup.js";
+import { ensureBucket } from "./jetstream-setup.js";
 import { natsBus } from "./nats-bus.js";
 import { presenceBucketOf } from "./presence-bucket.js";
 import { ensureEventsStream } from "./streams.js";
@@ -40,7 +40,8 @@ export async function startDecider(o: StartDeciderOptions): Promise<DeciderApp> 
   );
   // A KV request must end well within the lease: a renewal stuck for nats.js's default 5 s
   // on a lost NATS node would let a 3 s lease lapse while a retry could have gone through.
-  const kvTimeoutMs = Math.max(500, Math.floor(ttl / 3));
+  // Never above nats.js's default either: a lost reply is then retried within seconds.
+  const kvTimeoutMs = Math.min(5_000, Math.max(500, Math.floor(ttl / 3)));
   const bucket = (name: string, opts: { ttl?: number; history: number }) =>
     ready(`${name} bucket`, () => ensureBucket(o.nc, name, opts, replicas, o.log, kvTimeoutMs));
   const leases = await bucket(LEASE_BUCKET, { ttl, history: 1 });

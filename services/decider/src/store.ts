@@ -1,7 +1,7 @@
 // Persists the decider-core state per cluster in KV `marina_state` (key `<cluster>.decider`),
 // so a new leader resumes the operation the old one started.
 import type { DeciderState } from "@marina/decider-core";
-import { isCasConflict, type KvBucket } from "./kv.js";
+import type { KvBucket } from "./kv.js";
 import { checkPersistedState } from "./state-schema.js";
 
 const enc = new TextEncoder();
@@ -14,8 +14,6 @@ export class StateStore {
   private lastWritten = "";
   /** KV revision of our last read or write; 0 = the key did not exist. */
   private revision = 0;
-  /** What the last write attempt sent, kept until it is known to have landed. */
-  private unconfirmed: Uint8Array | undefined;
   constructor(
     private readonly kv: KvBucket,
     private readonly cluster: string,
@@ -40,48 +38,48 @@ export class StateStore {
 
   /** Writes when the decisions changed; samples alone do not cause a write. */
   async save(state: DeciderState): Promise<boolean> {
-    const decisions = JSON.stringify({
-      ...state,
-      ...Object.fromEntries(KNOWLEDGE.map((k) => [k, null])),
-    });
+    const decisions = decisionsOf(state);
     if (decisions === this.lastWritten) return false;
     // Compare-and-set: a leader that lost the lease while paused cannot overwrite the state
     // its successor wrote (the write fails and the runner withholds its actions).
     const data = enc.encode(JSON.stringify(state));
-    try {
-      this.revision = await this.write(data, this.revision);
-    } catch (err) {
-      // A write that timed out may have landed: the key then holds exactly what it sent, at
-      // a revision we never learnt, and every later compare-and-set would be refused.
-      const landed = isCasConflict(err) ? await this.revisionHolding(this.unconfirmed) : undefined;
-      if (landed === undefined) {
-        this.unconfirmed = data;
-        throw err;
-      }
-      this.revision = await this.write(data, landed);
-    }
-    this.unconfirmed = undefined;
+    this.revision =
+      this.revision === 0
+        ? await this.kv.create(this.key, data)
+        : await this.kv.update(this.key, data, this.revision);
     this.lastWritten = decisions;
     return true;
   }
 
-  private write(data: Uint8Array, revision: number): Promise<number> {
-    return revision === 0
-      ? this.kv.create(this.key, data)
-      : this.kv.update(this.key, data, revision);
-  }
-
-  /** The key's revision if it holds `data` byte for byte. */
-  private async revisionHolding(data: Uint8Array | undefined): Promise<number | undefined> {
-    if (!data) return undefined;
+  /**
+   * Takes the key's current revision as ours. Only for a leader that holds the lease now:
+   * then no other decider writes here, and a refused write means one of our own that was
+   * reported failed (a timeout) landed after all.
+   */
+  async resync(): Promise<void> {
     const e = await this.kv.get(this.key);
-    if (e?.operation !== "PUT" || e.value.length !== data.length) return undefined;
-    return e.value.every((b, i) => b === data[i]) ? e.revision : undefined;
+    this.revision = e?.revision ?? 0;
   }
 
   forget(): void {
     this.lastWritten = "";
   }
+}
+
+/**
+ * The part of the state worth a write: the knowledge fields nulled, and the time of a
+ * read_only learnt from a sample (it moves with every sample; only a pending read_only=0
+ * of our own is judged by its time).
+ */
+function decisionsOf(state: DeciderState): string {
+  const readOnly = Object.fromEntries(
+    Object.entries(state.readOnly).map(([s, r]) => [s, r.by === "sample" ? { ...r, at: 0 } : r]),
+  );
+  return JSON.stringify({
+    ...state,
+    ...Object.fromEntries(KNOWLEDGE.map((k) => [k, null])),
+    readOnly,
+  });
 }
 
 /** A new leader keeps its own fresh knowledge and takes the decisions from the store. */

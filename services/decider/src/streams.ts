@@ -1,9 +1,14 @@
 // The events stream (name and subjects from @marina/contracts' STREAMS.events), with the
 // replica count of `nats.replicas` (@marina/runtime's natsReplicas and replicasChange).
 import { type NatsReplicas, STREAMS } from "@marina/contracts";
-import { type ClusterInfo, type Logger, natsReplicas, replicasChange } from "@marina/runtime";
+import {
+  type ClusterInfo,
+  jetStreamNotReady,
+  type Logger,
+  natsReplicas,
+  replicasChange,
+} from "@marina/runtime";
 import { JetStreamApiError, type JetStreamManager, type StreamInfo } from "@nats-io/jetstream";
-import { jetStreamNotReady } from "./jetstream-setup.js";
 
 // JetStream API codes: stream not found; name in use (another decider created it first).
 const STREAM_NOT_FOUND = 10059;

@@ -108,6 +108,9 @@ export class FakeStore implements DecisionStore {
   readonly saved: DeciderState[] = [];
   persisted: DeciderState | undefined;
   fail = false;
+  /** Saves are refused as compare-and-set conflicts until resync(). */
+  staleRevision = false;
+  resyncs = 0;
   /** While set, a save waits for it. */
   gate: Promise<void> | undefined;
   pending = 0;
@@ -121,6 +124,7 @@ export class FakeStore implements DecisionStore {
     try {
       if (this.gate) await this.gate;
       if (this.fail) throw new Error("KV unavailable");
+      if (this.staleRevision) throw new Error("wrong last sequence: 74");
       this.saved.push(state);
       return true;
     } finally {
@@ -128,6 +132,10 @@ export class FakeStore implements DecisionStore {
     }
   }
   forget() {}
+  async resync() {
+    this.staleRevision = false;
+    this.resyncs += 1;
+  }
 }
 
 export const config: MarinaConfig = {

@@ -158,31 +158,44 @@ describe("Lease under KV timeouts", () => {
   });
 });
 
-describe("StateStore under KV timeouts", () => {
+describe("StateStore", () => {
   const state = (generation: number) => {
     const s = initialState("main");
     return { ...s, topology: { ...s.topology, generation } };
   };
 
-  it("a write that landed although it timed out does not wedge the next ones", async () => {
+  it("after a write that landed although it timed out, resync lets the leader write again", async () => {
     const kv = new FlakyKv();
     const store = new StateStore(kv, "main");
     expect(await store.save(state(1))).toBe(true);
     kv.failNext("update", "landed");
     await expect(store.save(state(2))).rejects.toBeInstanceOf(TimeoutError);
+    await expect(store.save(state(3))).rejects.toThrow(/wrong last sequence/);
+    await store.resync();
     expect(await store.save(state(3))).toBe(true);
     expect((await new StateStore(kv.inner, "main").load())?.topology.generation).toBe(3);
   });
 
-  it("a successor's write still refuses ours", async () => {
+  it("a successor's write refuses ours", async () => {
     const kv = new FlakyKv();
     const store = new StateStore(kv, "main");
     expect(await store.save(state(1))).toBe(true);
-    kv.failNext("update", "landed");
-    await expect(store.save(state(2))).rejects.toBeInstanceOf(TimeoutError);
     const successor = new StateStore(kv.inner, "main");
     await successor.load();
     expect(await successor.save(state(7))).toBe(true);
     await expect(store.save(state(3))).rejects.toThrow(/wrong last sequence/);
+  });
+
+  it("a read_only learnt from a newer sample is no reason to write", async () => {
+    const kv = new FlakyKv();
+    const store = new StateStore(kv, "main");
+    const s = state(1);
+    const at = (t: number) => ({ readOnly: false, at: t, by: "sample" as const, pending: false });
+    expect(await store.save({ ...s, readOnly: { db1: at(1) } })).toBe(true);
+    expect(await store.save({ ...s, readOnly: { db1: at(2) } })).toBe(false);
+    // A pending read_only=0 of our own is a decision: its time counts.
+    const pending = { readOnly: false, at: 3, by: "step" as const, pending: true };
+    expect(await store.save({ ...s, readOnly: { db1: pending } })).toBe(true);
+    expect(await store.save({ ...s, readOnly: { db1: { ...pending, at: 4 } } })).toBe(true);
   });
 });

@@ -3,12 +3,13 @@
 // bucket being stream KV_<bucket>); "auto" never scales down, a configured count does.
 import { LEASE_BUCKET, STREAMS } from "@marina/contracts";
 import { makeLabDir, type NatsCluster, removeTree, startNatsCluster } from "@marina/lab";
+import { untilJetStreamReady } from "@marina/runtime";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureBucket, untilJetStreamReady } from "../src/jetstream-setup.js";
+import { ensureBucket } from "../src/jetstream-setup.js";
 import { type EventsStreamOptions, ensureEventsStream } from "../src/streams.js";
 
 describe("replicas of the decider's stream and buckets", () => {

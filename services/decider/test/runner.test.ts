@@ -225,6 +225,28 @@ describe("a leader's decisions", () => {
     );
   });
 
+  it("a leader whose write was refused for a stale revision of its own resyncs and acts", async () => {
+    const s = await setup({ leader: true });
+    await s.round();
+    silentExecutor(s);
+    s.store.staleRevision = true;
+    const reply = await s.bus.ask(cmdSubject("switchover"), { target: "db2" });
+    await s.settle();
+    expect(reply).toMatchObject({ payload: { ok: true } });
+    expect(s.store.resyncs).toBe(1);
+    expect(execRequests(s).length).toBeGreaterThan(0);
+  });
+
+  it("a follower never resyncs over a refused write", async () => {
+    const s = await setup({ leader: true });
+    await s.round();
+    silentExecutor(s);
+    s.lease.leader = false;
+    s.store.staleRevision = true;
+    await s.round();
+    expect(s.store.resyncs).toBe(0);
+  });
+
   type LeaseView = { leader: boolean; epoch: number };
   const lapse = (l: LeaseView) => {
     l.leader = false;

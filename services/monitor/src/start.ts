@@ -6,7 +6,14 @@
 // with nowhere to publish would produce nothing anyone could read.
 import type { MarinaConfig } from "@marina/contracts";
 import type { Connector } from "@marina/mariadb";
-import { connectNatsWithRetry, type Logger, NatsAborted, natsCredentials } from "@marina/runtime";
+import {
+  connectNatsWithRetry,
+  jetStreamNotReady,
+  type Logger,
+  NatsAborted,
+  natsCredentials,
+  untilJetStreamReady,
+} from "@marina/runtime";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type Bus, buildApp, type MonitorApp } from "./app.js";
 import { selectClusters } from "./clusters.js";
@@ -103,9 +110,11 @@ export async function startMonitor(o: StartMonitorOptions): Promise<MonitorHandl
       throw new NatsAborted();
     }
     bus.inner = new NatsBus(nc, log);
+    const conn = nc;
+    const ensure = () => ensureHealthStream(conn, stream, config.nats.replicas);
     let result: EnsureResult | "failed";
     try {
-      result = await ensureHealthStream(nc, stream, config.nats.replicas);
+      result = await ensure();
     } catch (err) {
       // Live subscribers still get every message; only history is missing. Say so loudly.
       result = "failed";
@@ -113,8 +122,16 @@ export async function startMonitor(o: StartMonitorOptions): Promise<MonitorHandl
         { err, stream: stream.name },
         "cannot create or update the health stream; history may be missing",
       );
+      // A JetStream that was not ready (a NATS cluster electing its meta leader) is waited
+      // for in the background, while probing goes on.
+      if (jetStreamNotReady(err)) {
+        untilJetStreamReady(stream.name, ensure, log, abort.signal).then(
+          (later) => log.info({ stream: stream.name, result: later }, "health stream ensured"),
+          () => {},
+        );
+      }
     }
-    log.info({ stream: stream.name, result }, "health stream ensured");
+    if (result !== "failed") log.info({ stream: stream.name, result }, "health stream ensured");
     app.start();
   })();
   // close() may run before ready settles; callers that never await ready must not crash.

@@ -100,6 +100,15 @@ export function onTick(env: Env) {
 export function onResume(env: Env) {
   const op = env.state.operation;
   if (!op) return;
+  // The phase's clock ran on while nobody led (a lease lapsing and taken again can take
+  // seconds on a NATS cluster that lost a node): the new leader gives the phase its full time.
+  if (op.phaseDeadline !== null) {
+    const { now } = env.ctx;
+    const budget = op.phaseDeadline - op.phaseStartedAt;
+    op.timings[op.phase] = (op.timings[op.phase] ?? 0) + (now - op.phaseStartedAt);
+    op.phaseStartedAt = now;
+    op.phaseDeadline = now + budget;
+  }
   emitOperation(op, env, "running", `resumed by a new leader (epoch ${env.ctx.epoch})`);
   for (const s of stepsOf(op, op.phase)) {
     if (s.status !== "sent") continue;

@@ -58,8 +58,16 @@ function retryable(s: OpStep, err: ErrorBody, op: Operation, env: Env): boolean 
   // A waiting step's own TIMEOUT is its bound; EXECUTOR_LOST (nobody answered) is not, and
   // the step is idempotent, so it goes to another executor.
   if (err.code === "TIMEOUT" && WAIT_KINDS.has(s.step.kind)) return false;
+  const inTime = op.phaseDeadline === null || env.ctx.now < op.phaseDeadline;
+  // No executor answered (none reachable: a NATS node lost, requests routed into a dead
+  // route): the step may never have run, so it does not use up an attempt; the phase
+  // deadline still bounds it.
+  if (err.code === "EXECUTOR_LOST" && inTime) {
+    s.attempts -= 1;
+    return true;
+  }
   if (s.attempts >= env.opts.maxStepAttempts) return false;
-  return op.phaseDeadline === null || env.ctx.now < op.phaseDeadline;
+  return inTime;
 }
 
 /** Handles a step result; false when it belongs to no running operation. */

@@ -1,6 +1,5 @@
-import { createLogger } from "@marina/runtime";
 import { describe, expect, it } from "vitest";
-import { jetStreamNotReady, untilJetStreamReady } from "../src/jetstream-setup.js";
+import { createLogger, jetStreamNotReady, untilJetStreamReady } from "../src/index.js";
 
 const log = createLogger({ service: "test", level: "silent" });
 const timeout = Object.assign(new Error("timeout"), { name: "TimeoutError" });
