@@ -35,7 +35,11 @@ export const ErrorCodes = {
   TIMEOUT: { retryable: true, text: "the step did not finish in time" },
   EXECUTOR_LOST: {
     retryable: true,
-    text: "no executor answered (none running, or it died with the step); safe to send again",
+    text: "the executor that took the step fell silent or answered nonsense; safe to send again",
+  },
+  STEP_NOT_TAKEN: {
+    retryable: true,
+    text: "no executor took the step (none reachable: it never started); sent again",
   },
   CANCELLED: { retryable: false, text: "the operation was cancelled" },
   REFUSED: { retryable: false, text: "the request is not allowed" },

@@ -153,7 +153,7 @@ describe("operation engine", () => {
     for (const a of again) expect(a.reason).toMatch(/attempt 2 after TIMEOUT/);
   });
 
-  it("a step no executor answered (EXECUTOR_LOST) does not use up its attempts", () => {
+  it("a step no executor took (STEP_NOT_TAKEN) does not use up its attempts", () => {
     const { d, start, inspect } = failing();
     let lost = 0;
     const all = [
@@ -161,7 +161,7 @@ describe("operation engine", () => {
       ...execute(d, start, (req) => {
         if (req.step.kind === "reset-replication" && lost < 5) {
           lost += 1;
-          return errResult(req.stepId, "EXECUTOR_LOST");
+          return errResult(req.stepId, "STEP_NOT_TAKEN");
         }
         return fine(inspect)(req);
       }),

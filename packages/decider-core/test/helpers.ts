@@ -239,7 +239,13 @@ export function okResult(stepId: string, data: Record<string, unknown> = {}): Ex
 
 export function errResult(
   stepId: string,
-  code: "TIMEOUT" | "SERVER_UNREACHABLE" | "SQL_ERROR" | "INTERNAL" | "EXECUTOR_LOST",
+  code:
+    | "TIMEOUT"
+    | "SERVER_UNREACHABLE"
+    | "SQL_ERROR"
+    | "INTERNAL"
+    | "EXECUTOR_LOST"
+    | "STEP_NOT_TAKEN",
   message: string = code,
 ): ExecResult {
   const retryable = code !== "SQL_ERROR";

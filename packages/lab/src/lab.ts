@@ -318,7 +318,9 @@ class LabImpl implements Lab {
   }
 
   async #close(): Promise<void> {
-    await Promise.all([
+    // allSettled: one process that fails to close must not keep the rest (and the network,
+    // and the tree) from being cleaned up; the first failure is rethrown at the end.
+    const closed = await Promise.allSettled([
       ...this.nodes.map((n) => n.close()),
       this.natsCluster ? this.natsCluster.close() : this.nats?.close(),
     ]);
@@ -328,6 +330,8 @@ class LabImpl implements Lab {
       await removeTree(this.dir);
       releaseDir(this.dir);
     }
+    const failed = closed.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
   }
 }
 
@@ -365,48 +369,61 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const network = opts.hosts
     ? await createHostsNetwork([...plan.map((p) => p.name), ...natsHostNames])
     : undefined;
-  const natsHosts = network ? natsHostNames.map((n) => network.host(n)) : undefined;
-  const ports = network ? [] : await freePorts(plan.length);
-  const nodes = plan.map((p, i) =>
-    makeNode(opts, {
-      name: p.name,
-      labDir: dir,
-      ...(network ? hostPlacement(network.host(p.name)) : { port: ports[i] as number }),
-      serverId: p.serverId,
-      domainId: p.domainId,
-      readOnly: (opts.readOnlyInConfig ?? true) || p.role !== "primary",
-      semiSyncSlave: semiSync && p.role !== "primary",
+  // Until the lab exists, its close() cannot clean up: a failure here removes the network
+  // and the tree itself.
+  let lab: LabImpl;
+  let natsHosts: LabHost[] | undefined;
+  try {
+    natsHosts = network ? natsHostNames.map((n) => network.host(n)) : undefined;
+    const ports = network ? [] : await freePorts(plan.length);
+    const nodes = plan.map((p, i) =>
+      makeNode(opts, {
+        name: p.name,
+        labDir: dir,
+        ...(network ? hostPlacement(network.host(p.name)) : { port: ports[i] as number }),
+        serverId: p.serverId,
+        domainId: p.domainId,
+        readOnly: (opts.readOnlyInConfig ?? true) || p.role !== "primary",
+        semiSyncSlave: semiSync && p.role !== "primary",
+        credentials,
+        extraConfig: { ...opts.mysqld, ...opts.nodeConfig?.[p.name] },
+      }),
+    );
+    const natsCluster =
+      (opts.nats ?? true) && natsNodes > 1
+        ? await createNatsCluster({
+            dir: join(dir, "nats"),
+            nodes: natsHosts ? natsHosts.map(natsPlacement) : natsNodes,
+          })
+        : undefined;
+    const nats =
+      natsCluster?.nodes[0] ??
+      ((opts.nats ?? true)
+        ? natsHosts?.[0]
+          ? standaloneNatsOn(natsHosts[0], join(dir, "nats"))
+          : new NatsServer({ dir: join(dir, "nats"), port: await freePort() })
+        : undefined);
+    lab = new LabImpl({
+      dir,
+      shape,
+      semiSync,
+      plan,
+      nodes,
+      nats,
+      natsCluster,
       credentials,
-      extraConfig: { ...opts.mysqld, ...opts.nodeConfig?.[p.name] },
-    }),
-  );
-  const natsCluster =
-    (opts.nats ?? true) && natsNodes > 1
-      ? await createNatsCluster({
-          dir: join(dir, "nats"),
-          nodes: natsHosts ? natsHosts.map(natsPlacement) : natsNodes,
-        })
-      : undefined;
-  const nats =
-    natsCluster?.nodes[0] ??
-    ((opts.nats ?? true)
-      ? natsHosts?.[0]
-        ? standaloneNatsOn(natsHosts[0], join(dir, "nats"))
-        : new NatsServer({ dir: join(dir, "nats"), port: await freePort() })
-      : undefined);
-  const lab = new LabImpl({
-    dir,
-    shape,
-    semiSync,
-    plan,
-    nodes,
-    nats,
-    natsCluster,
-    credentials,
-    network,
-    keep,
-    opts,
-  });
+      network,
+      keep,
+      opts,
+    });
+  } catch (err) {
+    await network?.close().catch(() => {});
+    if (!keep) {
+      await removeTree(dir);
+      releaseDir(dir);
+    }
+    throw err;
+  }
 
   try {
     if (natsHosts && tcpRetries2 !== undefined) {
@@ -414,12 +431,12 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     }
     // allSettled: on a failure, nothing may still be starting when close() runs.
     const started = await Promise.allSettled([
-      ...nodes.map(async (n) => {
+      ...lab.nodes.map(async (n) => {
         await n.init();
         await n.start();
         await n.createAccounts();
       }),
-      natsCluster ? natsCluster.start() : nats?.start(),
+      lab.natsCluster ? lab.natsCluster.start() : lab.nats?.start(),
     ]);
     const failure = started.find((r) => r.status === "rejected");
     if (failure) throw failure.reason;

@@ -247,7 +247,13 @@ class LabNetworkImpl implements LabNetwork {
     const id = this.#nextPartition++;
     const comment = `mlab-${this.index}-p${id}`;
     return this.#serial(async () => {
-      await applyRules(rules, "-A", comment);
+      try {
+        await applyRules(rules, "-A", comment);
+      } catch (err) {
+        // Some namespaces may have their rules already: take those out again.
+        await deleteEach(rules, comment);
+        throw err;
+      }
       const p = new PartitionImpl(id, description, rules, comment, (x) => this.#healOne(x));
       this.#partitions.push(p);
       return p;

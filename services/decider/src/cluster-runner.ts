@@ -29,7 +29,7 @@ export interface LeaderView {
 }
 
 /** Where decisions are persisted (see StateStore). */
-export type DecisionStore = Pick<StateStore, "load" | "save" | "forget" | "resync">;
+export type DecisionStore = Pick<StateStore, "load" | "save" | "forget" | "adoptOwnWrite">;
 
 export interface RunnerDeps {
   bus: Bus;
@@ -232,14 +232,15 @@ export class ClusterRunner {
       return true;
     } catch (err) {
       if (isCasConflict(err) && this.d.lease.leader) {
-        // Refused although we hold the lease: no other decider can have written, so an
-        // earlier write of ours that timed out landed. Without this every later write would
-        // be refused and the leader could not act until it lost the lease.
+        // Refused: if the key holds a write of ours that was reported failed but landed,
+        // take its revision and write again (else every later write would be refused until
+        // the lease was lost). A successor's write is never adopted.
         try {
-          await this.d.store.resync();
-          await this.d.store.save(state);
-          this.d.log.warn("state write refused for a stale revision of our own; resynced");
-          return true;
+          if (await this.d.store.adoptOwnWrite()) {
+            await this.d.store.save(state);
+            this.d.log.warn("a state write reported failed had landed; revision adopted");
+            return true;
+          }
         } catch (again) {
           this.d.log.error({ err: again }, "could not persist decider state; actions withheld");
           return false;

@@ -1,7 +1,9 @@
 // Sends one SQL step to the executors' queue group and returns its result. The executor
-// that takes the step beats on a private inbox while it works; a step whose executor falls
-// silent (it died) or that nobody took comes back as EXECUTOR_LOST within about a second,
-// and the core sends it again — steps are idempotent — to another executor. A refusal for
+// that takes the step beats on a private inbox at once and while it works. A step whose
+// executor falls silent (it died) comes back as EXECUTOR_LOST within about a second; one
+// that no executor took (no beat at all: none running, or the request went into a dead NATS
+// route) as STEP_NOT_TAKEN, after the same wait, never at once. The core sends either
+// again — steps are idempotent — to another executor. A refusal for
 // the lease's sake (not yet visible to the executor) is sent again here after a pause.
 import {
   BEAT_LOST_MS,
@@ -32,7 +34,11 @@ export interface StepOptions {
   log?: Logger;
 }
 
-function failed(req: ExecRequest, code: "EXECUTOR_LOST" | "NOT_LEADER", msg: string) {
+function failed(
+  req: ExecRequest,
+  code: "EXECUTOR_LOST" | "STEP_NOT_TAKEN" | "NOT_LEADER",
+  msg: string,
+) {
   const r: ExecResult = {
     stepId: req.stepId,
     ok: false,
@@ -57,11 +63,13 @@ async function sendStep(bus: Bus, req: ExecRequest, opts: StepOptions): Promise<
   );
   const lostAfter = opts.lostAfterMs ?? BEAT_LOST_MS;
   let lastBeat = performance.now();
+  let taken = false;
   const beats = bus.subscribe(beatTo, (m) => {
     // Only this step's beat counts: junk on the inbox must not keep a lost step alive.
     const beat = parseMessage(ExecBeat, m.data);
     if (beat.ok && beat.value.stepId === req.stepId) {
       lastBeat = performance.now();
+      taken = true;
       return;
     }
     const error = beat.ok ? `a beat of step ${beat.value.stepId}` : beat.error;
@@ -73,12 +81,19 @@ async function sendStep(bus: Bus, req: ExecRequest, opts: StepOptions): Promise<
       () => {
         const quiet = performance.now() - lastBeat;
         if (quiet > lostAfter) {
+          const what = `step ${req.step.kind} on ${req.server}`;
           resolve(
-            failed(
-              req,
-              "EXECUTOR_LOST",
-              `no executor worked on step ${req.step.kind} on ${req.server} for ${Math.round(quiet)} ms`,
-            ),
+            taken
+              ? failed(
+                  req,
+                  "EXECUTOR_LOST",
+                  `the executor of ${what} fell silent for ${Math.round(quiet)} ms`,
+                )
+              : failed(
+                  req,
+                  "STEP_NOT_TAKEN",
+                  `no executor took ${what} within ${Math.round(quiet)} ms`,
+                ),
           );
         }
       },
@@ -101,7 +116,9 @@ async function sendStep(bus: Bus, req: ExecRequest, opts: StepOptions): Promise<
       }
       return parsed.value.payload;
     } catch (err) {
-      // timeout or "no responders"
+      // "No responders" comes at once: wait for the watchdog (STEP_NOT_TAKEN after the
+      // beat-lost time), so that a step nobody can take is not sent again in a tight loop.
+      if (!taken) return silent;
       return failed(
         req,
         "EXECUTOR_LOST",

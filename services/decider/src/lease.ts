@@ -60,9 +60,16 @@ export class Lease {
     private readonly opts: LeaseOptions,
   ) {}
 
-  /** True only while the lease is held and was renewed within the TTL. */
+  /**
+   * True only while the lease is held and was renewed within the TTL, less a margin: the
+   * key's expiry is applied by NATS servers on their own clocks, which may run a little fast.
+   */
   get leader(): boolean {
-    return this.leaderFlag && this.opts.now() - this.lastRenewOk < this.opts.ttlMs;
+    return this.leaderFlag && this.opts.now() - this.lastRenewOk < this.validMs();
+  }
+
+  private validMs(): number {
+    return this.opts.ttlMs - Math.min(500, Math.floor(this.opts.ttlMs / 10));
   }
 
   get epoch(): number {
@@ -71,7 +78,7 @@ export class Lease {
 
   /** Milliseconds of lease left; negative when expired. */
   remainingMs(): number {
-    return this.opts.ttlMs - (this.opts.now() - this.lastRenewOk);
+    return this.validMs() - (this.opts.now() - this.lastRenewOk);
   }
 
   start(): void {
@@ -83,12 +90,8 @@ export class Lease {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (release && this.leader) {
-      try {
-        // Deleting lets a follower take over at once instead of after the TTL.
-        await this.leases.delete(this.opts.cluster, { previousSeq: this.revision });
-      } catch {
-        // someone else holds it already
-      }
+      // Deleting lets a follower take over at once instead of after the TTL.
+      await this.deleteOwn(this.revision).catch(() => {}); // someone else holds it already
     }
     this.setLeader(false);
   }
@@ -105,7 +108,7 @@ export class Lease {
     this.setLeader(false);
     this.freeSince = undefined;
     try {
-      await this.leases.delete(this.opts.cluster, { previousSeq: revision });
+      await this.deleteOwn(revision);
       return true;
     } catch (err) {
       // The key is no longer at our revision (it lapsed and someone took it): nothing to give.
@@ -148,7 +151,8 @@ export class Lease {
       // nothing about the key: keep trying on the next tick; `leader` lapses at the TTL.
       if (!isCasConflict(err)) throw err;
       // Refused: someone else took the key, or an earlier renewal that timed out did land.
-      const mine = await this.ownRevision();
+      // A refusal is evidence against us: step down unless the key is shown to be ours.
+      const mine = await this.ownRevision().catch(() => undefined);
       if (mine === undefined) {
         this.setLeader(false);
         throw err;
@@ -156,6 +160,20 @@ export class Lease {
       this.revision = await this.leases.update(this.opts.cluster, this.record(), mine);
     }
     this.lastRenewOk = started;
+  }
+
+  /**
+   * Deletes the key at `revision`; if refused there (a renewal that timed out had landed,
+   * moving it), at the revision of our own record. Throws when the record is not ours.
+   */
+  private async deleteOwn(revision: number): Promise<void> {
+    try {
+      await this.leases.delete(this.opts.cluster, { previousSeq: revision });
+    } catch (err) {
+      const mine = isCasConflict(err) ? await this.ownRevision() : undefined;
+      if (mine === undefined) throw err;
+      await this.leases.delete(this.opts.cluster, { previousSeq: mine });
+    }
   }
 
   /** The key's revision when it holds our own record (this holder, this epoch). */
@@ -206,8 +224,10 @@ export class Lease {
     }
     const entry = await this.leases.get(this.opts.cluster);
     const now = this.opts.now();
-    // A placeholder ("{}", a decider drawing its epoch) counts as held.
-    if (entry?.operation === "PUT" && entry.value.length > 0) {
+    // Only a real record counts as held. A placeholder ("{}", a decider drawing its epoch)
+    // lives milliseconds, or is left by a create that landed but whose reply was lost —
+    // which must not keep the grace period from ever running out.
+    if (entry?.operation === "PUT" && parseLeaseRecord(entry.value) !== undefined) {
       this.freeSince = undefined;
       return false;
     }

@@ -1,10 +1,12 @@
 // Persists the decider-core state per cluster in KV `marina_state` (key `<cluster>.decider`),
 // so a new leader resumes the operation the old one started.
 import type { DeciderState } from "@marina/decider-core";
-import type { KvBucket } from "./kv.js";
+import { isCasConflict, type KvBucket } from "./kv.js";
 import { checkPersistedState } from "./state-schema.js";
 
 const enc = new TextEncoder();
+/** How many unanswered writes are remembered (each may still land). */
+const MAX_UNCONFIRMED = 16;
 const dec = new TextDecoder();
 
 /** Fields that are knowledge (samples) rather than decisions: the live decider's own win. */
@@ -14,6 +16,8 @@ export class StateStore {
   private lastWritten = "";
   /** KV revision of our last read or write; 0 = the key did not exist. */
   private revision = 0;
+  /** Writes reported failed without an answer (they may have landed), oldest first. */
+  private unconfirmed: Uint8Array[] = [];
   constructor(
     private readonly kv: KvBucket,
     private readonly cluster: string,
@@ -43,22 +47,40 @@ export class StateStore {
     // Compare-and-set: a leader that lost the lease while paused cannot overwrite the state
     // its successor wrote (the write fails and the runner withholds its actions).
     const data = enc.encode(JSON.stringify(state));
-    this.revision =
-      this.revision === 0
-        ? await this.kv.create(this.key, data)
-        : await this.kv.update(this.key, data, this.revision);
+    try {
+      this.revision =
+        this.revision === 0
+          ? await this.kv.create(this.key, data)
+          : await this.kv.update(this.key, data, this.revision);
+    } catch (err) {
+      // A timeout says nothing about the write: it may land later. Keep what it sent.
+      if (!isCasConflict(err)) {
+        this.unconfirmed.push(data);
+        if (this.unconfirmed.length > MAX_UNCONFIRMED) this.unconfirmed.shift();
+      }
+      throw err;
+    }
+    this.unconfirmed = [];
     this.lastWritten = decisions;
     return true;
   }
 
   /**
-   * Takes the key's current revision as ours. Only for a leader that holds the lease now:
-   * then no other decider writes here, and a refused write means one of our own that was
-   * reported failed (a timeout) landed after all.
+   * After a refused write: when the key holds, byte for byte, one of our writes that were
+   * reported failed (a timeout, and it landed after all), takes its revision as ours and
+   * says true. Anything else — a successor's write — stays refused.
    */
-  async resync(): Promise<void> {
+  async adoptOwnWrite(): Promise<boolean> {
+    if (this.unconfirmed.length === 0) return false;
     const e = await this.kv.get(this.key);
-    this.revision = e?.revision ?? 0;
+    if (e?.operation !== "PUT") return false;
+    const ours = this.unconfirmed.some(
+      (d) => d.length === e.value.length && d.every((b, i) => b === e.value[i]),
+    );
+    if (!ours) return false;
+    this.revision = e.revision;
+    this.unconfirmed = [];
+    return true;
   }
 
   forget(): void {

@@ -82,9 +82,32 @@ describe("runStep and the executor's beats", () => {
     ["another step's beat", () => JSON.stringify({ stepId: "op-0.x.1", executor: "e1" })],
   ])("does not count %s as a beat", async (_label, beat) => {
     const { r, ms, records } = await lostAfter(beat);
-    expect(r.error?.code).toBe("EXECUTOR_LOST");
+    // Never a beat of its own: as far as the decider can tell, nobody took the step.
+    expect(r.error?.code).toBe("STEP_NOT_TAKEN");
     expect(ms).toBeLessThan(3_000); // lost within lostAfterMs, not at the 8 s reply timeout
     expect(records.some((l) => l.msg === "invalid beat skipped")).toBe(true);
+  });
+
+  it("an executor that beat and then fell silent is EXECUTOR_LOST", async () => {
+    let beats = 0;
+    const r = await stepAgainst(
+      (stepId) => (beats++ < 2 ? JSON.stringify({ stepId, executor: "e1" }) : "}{"),
+      8_000,
+    );
+    expect(r.error?.code).toBe("EXECUTOR_LOST");
+    expect(r.error?.message).toMatch(/fell silent/);
+  });
+
+  it("with no executor at all: STEP_NOT_TAKEN, after the beat-lost wait, not at once", async () => {
+    const started = performance.now();
+    const r = await runStep(natsBus(nc), req, {
+      timeoutMs: 8_000,
+      source: "test",
+      mayAct: () => true,
+      lostAfterMs: 300,
+    });
+    expect(r.error?.code).toBe("STEP_NOT_TAKEN");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(300);
   });
 
   it("counts the step's own beats", async () => {

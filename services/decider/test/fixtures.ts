@@ -108,9 +108,9 @@ export class FakeStore implements DecisionStore {
   readonly saved: DeciderState[] = [];
   persisted: DeciderState | undefined;
   fail = false;
-  /** Saves are refused as compare-and-set conflicts until resync(). */
+  /** Saves are refused as compare-and-set conflicts until adoptOwnWrite() finds a landed write of ours. */
   staleRevision = false;
-  resyncs = 0;
+  adoptions = 0;
   /** While set, a save waits for it. */
   gate: Promise<void> | undefined;
   pending = 0;
@@ -132,9 +132,13 @@ export class FakeStore implements DecisionStore {
     }
   }
   forget() {}
-  async resync() {
+  /** Whether adoptOwnWrite finds a landed write of ours (else a successor's). */
+  ownWriteLanded = true;
+  async adoptOwnWrite() {
+    this.adoptions += 1;
+    if (!this.ownWriteLanded) return false;
     this.staleRevision = false;
-    this.resyncs += 1;
+    return true;
   }
 }
 

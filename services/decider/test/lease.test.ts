@@ -136,6 +136,38 @@ describe("Lease under KV timeouts", () => {
     expect(t.lease.leader).toBe(false);
   });
 
+  it("releases the lease even when a renewal that timed out had landed", async () => {
+    const t = setup();
+    await t.lease.step();
+    t.leases.failNext("update", "landed");
+    t.advance(750);
+    await t.lease.step();
+    expect(await t.lease.release()).toBe(true);
+    expect((await t.leases.inner.get("main"))?.operation).not.toBe("PUT");
+  });
+
+  it("a placeholder left behind does not keep a follower from ever competing", async () => {
+    const leases = new FlakyKv();
+    const state = new FlakyKv();
+    let now = 0;
+    const lease = new Lease(leases, state, {
+      cluster: "main",
+      holder: "decider-b",
+      ttlMs: 3_000,
+      renewEveryMs: 750,
+      now: () => now,
+      onChange: () => {},
+      preferred: () => false,
+      freeGraceMs: 3_000,
+    });
+    await leases.inner.create("main", new TextEncoder().encode("{}"));
+    await lease.step(); // the grace period starts: a placeholder is no holder
+    now += 3_000;
+    await leases.inner.delete("main"); // the placeholder expired (bucket TTL)
+    await lease.step();
+    expect(lease.leader).toBe(true);
+  });
+
   it("leaves no placeholder when drawing the epoch fails, so the next attempt can lead", async () => {
     const t = setup();
     t.state.failNext("get", "lost", "main.epoch");
@@ -164,16 +196,32 @@ describe("StateStore", () => {
     return { ...s, topology: { ...s.topology, generation } };
   };
 
-  it("after a write that landed although it timed out, resync lets the leader write again", async () => {
+  it("adopts a write of its own that landed although it timed out, however many failed since", async () => {
     const kv = new FlakyKv();
     const store = new StateStore(kv, "main");
     expect(await store.save(state(1))).toBe(true);
     kv.failNext("update", "landed");
     await expect(store.save(state(2))).rejects.toBeInstanceOf(TimeoutError);
+    kv.failNext("update", "lost");
+    await expect(store.save(state(3))).rejects.toBeInstanceOf(TimeoutError);
+    await expect(store.save(state(4))).rejects.toThrow(/wrong last sequence/);
+    expect(await store.adoptOwnWrite()).toBe(true);
+    expect(await store.save(state(4))).toBe(true);
+    expect((await new StateStore(kv.inner, "main").load())?.topology.generation).toBe(4);
+  });
+
+  it("never adopts a successor's write", async () => {
+    const kv = new FlakyKv();
+    const store = new StateStore(kv, "main");
+    expect(await store.save(state(1))).toBe(true);
+    kv.failNext("update", "lost");
+    await expect(store.save(state(2))).rejects.toBeInstanceOf(TimeoutError);
+    const successor = new StateStore(kv.inner, "main");
+    await successor.load();
+    expect(await successor.save(state(7))).toBe(true);
     await expect(store.save(state(3))).rejects.toThrow(/wrong last sequence/);
-    await store.resync();
-    expect(await store.save(state(3))).toBe(true);
-    expect((await new StateStore(kv.inner, "main").load())?.topology.generation).toBe(3);
+    expect(await store.adoptOwnWrite()).toBe(false);
+    expect((await new StateStore(kv.inner, "main").load())?.topology.generation).toBe(7);
   });
 
   it("a successor's write refuses ours", async () => {

@@ -225,7 +225,7 @@ describe("a leader's decisions", () => {
     );
   });
 
-  it("a leader whose write was refused for a stale revision of its own resyncs and acts", async () => {
+  it("a leader whose refused write finds its own landed write adopts it and acts", async () => {
     const s = await setup({ leader: true });
     await s.round();
     silentExecutor(s);
@@ -233,18 +233,30 @@ describe("a leader's decisions", () => {
     const reply = await s.bus.ask(cmdSubject("switchover"), { target: "db2" });
     await s.settle();
     expect(reply).toMatchObject({ payload: { ok: true } });
-    expect(s.store.resyncs).toBe(1);
+    expect(s.store.adoptions).toBe(1);
     expect(execRequests(s).length).toBeGreaterThan(0);
   });
 
-  it("a follower never resyncs over a refused write", async () => {
+  it("a refused write that is a successor's is not adopted: actions withheld", async () => {
+    const s = await setup({ leader: true });
+    await s.round();
+    silentExecutor(s);
+    s.store.staleRevision = true;
+    s.store.ownWriteLanded = false;
+    await s.bus.ask(cmdSubject("switchover"), { target: "db2" });
+    await s.settle();
+    expect(s.store.adoptions).toBeGreaterThan(0);
+    expect(execRequests(s)).toEqual([]);
+  });
+
+  it("a follower never adopts over a refused write", async () => {
     const s = await setup({ leader: true });
     await s.round();
     silentExecutor(s);
     s.lease.leader = false;
     s.store.staleRevision = true;
     await s.round();
-    expect(s.store.resyncs).toBe(0);
+    expect(s.store.adoptions).toBe(0);
   });
 
   type LeaseView = { leader: boolean; epoch: number };

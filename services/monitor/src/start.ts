@@ -97,6 +97,7 @@ export async function startMonitor(o: StartMonitorOptions): Promise<MonitorHandl
         : [...o.natsUrl];
   const stream = { ...defaultHealthStream, ...o.stream };
 
+  let streamRetry: Promise<void> | undefined;
   const ready = (async () => {
     nc = await connectNatsWithRetry({
       servers,
@@ -125,7 +126,7 @@ export async function startMonitor(o: StartMonitorOptions): Promise<MonitorHandl
       // A JetStream that was not ready (a NATS cluster electing its meta leader) is waited
       // for in the background, while probing goes on.
       if (jetStreamNotReady(err)) {
-        untilJetStreamReady(stream.name, ensure, log, abort.signal).then(
+        streamRetry = untilJetStreamReady(stream.name, ensure, log, abort.signal).then(
           (later) => log.info({ stream: stream.name, result: later }, "health stream ensured"),
           () => {},
         );
@@ -147,6 +148,7 @@ export async function startMonitor(o: StartMonitorOptions): Promise<MonitorHandl
       closing ??= (async () => {
         abort.abort();
         await ready.catch(() => {});
+        await streamRetry; // its wait ends at the abort; an attempt in flight is let finish
         await app.stop();
         if (nc && !nc.isClosed()) {
           // Flush what the probers published last; drain can hang on a dead server.

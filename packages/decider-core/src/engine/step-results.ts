@@ -55,14 +55,14 @@ function learnFromResult(env: Env, server: string, step: ExecStep, result: ExecR
 
 function retryable(s: OpStep, err: ErrorBody, op: Operation, env: Env): boolean {
   if (!err.retryable) return false;
-  // A waiting step's own TIMEOUT is its bound; EXECUTOR_LOST (nobody answered) is not, and
-  // the step is idempotent, so it goes to another executor.
+  // A waiting step's own TIMEOUT is its bound; EXECUTOR_LOST (its executor fell silent) is
+  // not, and the step is idempotent, so it goes to another executor.
   if (err.code === "TIMEOUT" && WAIT_KINDS.has(s.step.kind)) return false;
   const inTime = op.phaseDeadline === null || env.ctx.now < op.phaseDeadline;
-  // No executor answered (none reachable: a NATS node lost, requests routed into a dead
-  // route): the step may never have run, so it does not use up an attempt; the phase
-  // deadline still bounds it.
-  if (err.code === "EXECUTOR_LOST" && inTime) {
+  // No executor took it (none reachable: a NATS node lost, the request routed into a dead
+  // route): it never ran, so it does not use up an attempt. The executor client reports
+  // this only after a second's wait, and the phase deadline bounds it.
+  if (err.code === "STEP_NOT_TAKEN" && inTime) {
     s.attempts -= 1;
     return true;
   }
