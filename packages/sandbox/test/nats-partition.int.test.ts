@@ -12,8 +12,10 @@
 // - the primary's host isolated from everything (monitor, replicas, clients): Marina fails
 //   over (the replicas lose it too), and once healed — at once, or after the isolation
 //   outlasted rpl_semi_sync_master_timeout — the old primary is read-only and rejoined or
-//   flagged, and a client that kept writing to it had nothing acknowledged after the
-//   failover.
+//   flagged. A client that kept writing to it had nothing acknowledged after the failover
+//   while semi-sync held; past the timeout (async fallback) it can have writes acknowledged
+//   between the heal and the fence — counted and printed, the open hazard that strict
+//   durability and self-fencing (issue 13) close — and none after the fence.
 // MARINA_TEST_LOG=<file> writes the deciders' log (debug) and the others' (info) there.
 import { writeFileSync } from "node:fs";
 import type { MariaNode, NatsServer, Partition } from "@marina/lab";
@@ -643,11 +645,33 @@ describe.each(suites)("hosts mode, 3-node NATS cluster, %s: partitions", (label,
       expect(
         obs.topologies().filter((t) => t.servers.filter((x) => x.role === "primary").length > 1),
       ).toEqual([]);
-      // Nothing acknowledged by the old primary once the new one took writes.
-      expect(lateOnOld).toEqual([]);
       // Once the old primary's fence took effect, never two writable servers. (While it was
       // cut off nothing could reach it to fence it: it stays writable for its own socket.)
       const lastOldWritable = samples.filter((x) => x.ro[oldName] === 0).at(-1)?.at ?? isolatedAt;
+      if (holdMs < SEMI_SYNC_TIMEOUT_MS) {
+        // Semi-sync held every write on the cut-off primary: nothing acknowledged by it once
+        // the new one took writes.
+        expect(lateOnOld).toEqual([]);
+      } else {
+        // Past rpl_semi_sync_master_timeout the cut-off primary fell back to async: from
+        // the heal until Marina's fence lands (one probe interval), a client beside it can
+        // have writes acknowledged that the new primary never gets. That is the open hazard
+        // strict durability and self-fencing (issue 13) close; here: none after the fence.
+        const lost = await findMissingIds(
+          next,
+          lateOnOld.map((a) => a.id),
+          "stale_writer",
+        );
+        console.log(
+          `[${label}] ${oldName} acknowledged ${lateOnOld.length} writes after the promotion ` +
+            `(${lost.length} not on ${newName}): semi-sync had fallen back to async`,
+        );
+        // The fence landed before the first sample that read it read-only had finished,
+        // i.e. before the sample after that one began; an ack in flight then gets 250 ms.
+        const firstReadOnly = samples.findIndex((x) => x.at > lastOldWritable);
+        const fencedBy = (samples[firstReadOnly + 1]?.at ?? Number.POSITIVE_INFINITY) + 250;
+        expect(lateOnOld.filter((a) => a.at > fencedBy)).toEqual([]);
+      }
       expect(
         samples.filter((x) => x.at > lastOldWritable && writableIn(x).length > 1).map((x) => x.ro),
       ).toEqual([]);

@@ -21,25 +21,31 @@ export async function ensureBucket(
   opts: Partial<KvOptions>,
   setting: NatsReplicas,
   log: Logger,
-  /** Time each request of the returned bucket may take (nats.js default 5 s). */
+  /**
+   * Time each request of the returned bucket may take (nats.js default 5 s). Creating and
+   * scaling use the default: under load they take longer, and retrying them early only
+   * adds to the JetStream API's queue.
+   */
   timeoutMs?: number,
 ): Promise<KV> {
   const replicas = natsReplicas(setting, nc.info);
-  const js = jetstream(nc, timeoutMs !== undefined ? { timeout: timeoutMs } : {});
-  const kv = await new Kvm(js).create(name, { ...opts, replicas });
+  const kv = await new Kvm(jetstream(nc)).create(name, { ...opts, replicas });
   const status = await kv.status();
   const change = replicasChange(setting, replicas, status.replicas);
-  if (change === undefined) return kv;
-  const stream = status.streamInfo.config.name;
-  try {
-    await (await jetstreamManager(nc)).streams.update(stream, { num_replicas: change });
-    log.info({ bucket: name, from: status.replicas, to: change }, "bucket replicas changed");
-  } catch (err) {
-    if (jetStreamNotReady(err)) throw err;
-    log.warn(
-      { bucket: name, have: status.replicas, want: change, err: (err as Error).message },
-      "cannot change the bucket's replicas; keeping them",
-    );
+  if (change !== undefined) {
+    const stream = status.streamInfo.config.name;
+    try {
+      await (await jetstreamManager(nc)).streams.update(stream, { num_replicas: change });
+      log.info({ bucket: name, from: status.replicas, to: change }, "bucket replicas changed");
+    } catch (err) {
+      if (jetStreamNotReady(err)) throw err;
+      log.warn(
+        { bucket: name, have: status.replicas, want: change, err: (err as Error).message },
+        "cannot change the bucket's replicas; keeping them",
+      );
+    }
   }
-  return kv;
+  // Bound without a request; reads go to the stream's leader (no "direct get", which any
+  // replica may serve — a frozen or cut-off one included).
+  return timeoutMs === undefined ? kv : new Kvm(jetstream(nc, { timeout: timeoutMs })).open(name);
 }
