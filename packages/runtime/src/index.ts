@@ -52,3 +52,10 @@ export {
   type Shutdown,
   type ShutdownOptions,
 } from "./shutdown.js";
+export {
+  type EnsureResult,
+  type EnsureStreamOptions,
+  ensureStream,
+  type StreamSpec,
+  scaleStream,
+} from "./streams.js";

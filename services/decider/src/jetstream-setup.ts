@@ -5,7 +5,7 @@
 // Buckets get the replica count of `nats.replicas` (@marina/runtime's natsReplicas); one
 // that exists with another count is scaled (nats-server 2.9 scales a stream in place).
 import type { NatsReplicas } from "@marina/contracts";
-import { jetStreamNotReady, type Logger, natsReplicas, replicasChange } from "@marina/runtime";
+import { type Logger, natsReplicas, replicasChange, scaleStream } from "@marina/runtime";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm, type KvOptions } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -33,17 +33,9 @@ export async function ensureBucket(
   const status = await kv.status();
   const change = replicasChange(setting, replicas, status.replicas);
   if (change !== undefined) {
+    const jsm = await jetstreamManager(nc);
     const stream = status.streamInfo.config.name;
-    try {
-      await (await jetstreamManager(nc)).streams.update(stream, { num_replicas: change });
-      log.info({ bucket: name, from: status.replicas, to: change }, "bucket replicas changed");
-    } catch (err) {
-      if (jetStreamNotReady(err)) throw err;
-      log.warn(
-        { bucket: name, have: status.replicas, want: change, err: (err as Error).message },
-        "cannot change the bucket's replicas; keeping them",
-      );
-    }
+    await scaleStream(jsm, stream, status.replicas, change, log);
   }
   // Bound without a request; reads go to the stream's leader (no "direct get", which any
   // replica may serve — a frozen or cut-off one included).

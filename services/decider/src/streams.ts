@@ -1,20 +1,8 @@
-// The events stream (name and subjects from @marina/contracts' STREAMS.events), with the
-// replica count of `nats.replicas` (@marina/runtime's natsReplicas and replicasChange).
+// The events stream (name and subjects from @marina/contracts' STREAMS.events), ensured
+// with the replica count of `nats.replicas` by @marina/runtime's ensureStream.
 import { type NatsReplicas, STREAMS } from "@marina/contracts";
-import {
-  type ClusterInfo,
-  jetStreamNotReady,
-  type Logger,
-  natsReplicas,
-  replicasChange,
-} from "@marina/runtime";
-import { JetStreamApiError, type JetStreamManager, type StreamInfo } from "@nats-io/jetstream";
-
-// JetStream API codes: stream not found; name in use (another decider created it first).
-const STREAM_NOT_FOUND = 10059;
-const STREAM_NAME_IN_USE = 10058;
-
-const apiCode = (err: unknown) => (err instanceof JetStreamApiError ? err.code : undefined);
+import { type ClusterInfo, ensureStream, type Logger } from "@marina/runtime";
+import type { JetStreamManager } from "@nats-io/jetstream";
 
 export interface EventsStreamOptions {
   /** `nats.replicas`; default "auto". */
@@ -35,57 +23,14 @@ export async function ensureEventsStream(
   o: EventsStreamOptions = {},
 ): Promise<void> {
   const { name, subjects } = STREAMS.events;
-  const setting = o.replicas ?? "auto";
-  const replicas = natsReplicas(setting, o.info);
-  const cfg = {
-    subjects: [...subjects],
-    max_age: 7 * 24 * 3600 * 1e9, // nanoseconds
-    max_msgs_per_subject: 10_000,
-  };
-  for (let attempt = 0; ; attempt++) {
-    let have: StreamInfo;
-    try {
-      have = await jsm.streams.info(name);
-    } catch (err) {
-      if (apiCode(err) !== STREAM_NOT_FOUND) throw err;
-      try {
-        await jsm.streams.add({ name, ...cfg, num_replicas: replicas });
-        return;
-      } catch (addErr) {
-        // Lost a creation race: read it back and update it.
-        if (apiCode(addErr) !== STREAM_NAME_IN_USE || attempt > 0) throw addErr;
-        continue;
-      }
-    }
-    const change = replicasChange(setting, replicas, have.config.num_replicas);
-    const same =
-      have.config.max_age === cfg.max_age &&
-      have.config.max_msgs_per_subject === cfg.max_msgs_per_subject &&
-      JSON.stringify([...have.config.subjects].sort()) === JSON.stringify([...cfg.subjects].sort());
-    // Nothing to change: no update (one right after a scale-up may go unanswered).
-    if (same && change === undefined) return;
-    if (change !== undefined) {
-      try {
-        await jsm.streams.update(name, { ...cfg, num_replicas: change });
-        o.log?.info(
-          { stream: name, from: have.config.num_replicas, to: change },
-          "stream replicas changed",
-        );
-        return;
-      } catch (err) {
-        if (jetStreamNotReady(err)) throw err;
-        o.log?.warn(
-          {
-            stream: name,
-            have: have.config.num_replicas,
-            want: change,
-            err: (err as Error).message,
-          },
-          "cannot change the stream's replicas; keeping them",
-        );
-      }
-    }
-    await jsm.streams.update(name, cfg);
-    return;
-  }
+  await ensureStream(
+    jsm,
+    {
+      name,
+      subjects: [...subjects],
+      max_age: 7 * 24 * 3600 * 1e9, // nanoseconds
+      max_msgs_per_subject: 10_000,
+    },
+    { replicas: o.replicas ?? "auto", info: o.info, log: o.log },
+  );
 }

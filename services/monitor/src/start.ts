@@ -112,7 +112,7 @@ export async function startMonitor(o: StartMonitorOptions): Promise<MonitorHandl
     }
     bus.inner = new NatsBus(nc, log);
     const conn = nc;
-    const ensure = () => ensureHealthStream(conn, stream, config.nats.replicas);
+    const ensure = () => ensureHealthStream(conn, stream, config.nats.replicas, log);
     let result: EnsureResult | "failed";
     try {
       result = await ensure();
