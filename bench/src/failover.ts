@@ -27,6 +27,7 @@ import {
 import { type Connection, type MariaNode, sleep, waitFor } from "@marina/lab";
 import { type Stat, stat, writeBenchReport } from "@marina/lab/bench";
 import { type Observed, observe, type Stack, startStack } from "@marina/sandbox";
+import { clusterStatus } from "./lib/status.js";
 import { trialLog } from "./lib/trial-log.js";
 
 type Case = "kill9" | "sigstop";
@@ -137,14 +138,6 @@ function startFollowingClient(lab: Stack["lab"], initial: string) {
   };
 }
 
-async function statusPrimary(stack: Stack): Promise<string | null> {
-  const m = await stack.nc.request(subjects.cmd("main", "status"), "{}", { timeout: 5_000 });
-  const body = JSON.parse(m.string()) as {
-    payload?: { ok?: boolean; data?: { primary?: string } };
-  };
-  return body.payload?.data?.primary ?? null;
-}
-
 async function readOnly(node: MariaNode): Promise<boolean> {
   const rows = (await node.query("SELECT @@global.read_only AS ro", [], {
     timeoutMs: 2_000,
@@ -175,7 +168,7 @@ async function trial(kind: Case, semiSync: boolean): Promise<TrialResult> {
   });
   let frozen = false;
   try {
-    await waitFor(async () => (await statusPrimary(stack)) === "db1", {
+    await waitFor(async () => (await clusterStatus(stack.nc, "main", 5_000))?.primary === "db1", {
       timeoutMs: STEP_TIMEOUT_MS,
       message: "db1 primary",
     });

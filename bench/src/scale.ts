@@ -15,7 +15,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type MarinaConfig, subjects } from "@marina/contracts";
+import type { MarinaConfig } from "@marina/contracts";
 import {
   type Lab,
   replicaStatus,
@@ -29,6 +29,7 @@ import { stat, writeBenchReport } from "@marina/lab/bench";
 import { observe, SMALL_MYSQLD, serviceMain, startClusters } from "@marina/sandbox";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { processUsage, type Usage, usageBetween } from "./lib/proc-usage.js";
+import { clusterStatus } from "./lib/status.js";
 
 const { values } = parseArgs({
   options: {
@@ -114,30 +115,11 @@ function countMessages(nc: NatsConnection) {
 async function currentWriter(nc: NatsConnection, cluster: string): Promise<string> {
   return waitFor(
     async () => {
-      try {
-        const m = await nc.request(subjects.cmd(cluster, "status"), "{}", { timeout: 3_000 });
-        const body = JSON.parse(m.string()) as {
-          payload?: { data?: { writer?: { server: string } | null; operation?: unknown } };
-        };
-        const d = body.payload?.data;
-        return d?.writer && !d.operation ? d.writer.server : undefined;
-      } catch {
-        return undefined;
-      }
+      const d = await clusterStatus(nc, cluster);
+      return d?.writer && !d.operation ? d.writer.server : undefined;
     },
     { timeoutMs: STEP_TIMEOUT_MS, intervalMs: 250, message: `${cluster}: status names a primary` },
   );
-}
-
-/** The decider that answered the cluster's status (the leader, or a follower forwarding). */
-async function leaderOf(nc: NatsConnection, cluster: string): Promise<string | undefined> {
-  try {
-    const m = await nc.request(subjects.cmd(cluster, "status"), "{}", { timeout: 3_000 });
-    const body = JSON.parse(m.string()) as { payload?: { data?: { decider?: string } } };
-    return body.payload?.data?.decider;
-  } catch {
-    return undefined;
-  }
 }
 
 /** kill -9 of the cluster's primary; ms until a topology names a new writer. */
@@ -196,7 +178,9 @@ async function main(): Promise<void> {
     // The first decider up takes every cluster; the other gets its share by handover once
     // it has been seen alive for HANDOVER_STABLE_MS.
     await sleep(HANDOVER_STABLE_MS + 5_000);
-    const leaders = await Promise.all(names.map((c) => leaderOf(nc, c)));
+    const leaders = await Promise.all(
+      names.map(async (c) => (await clusterStatus(nc, c))?.decider),
+    );
     console.log(`leaders: ${names.map((c, i) => `${c}=${leaders[i]}`).join(" ")}`);
     const counter = countMessages(nc);
     const procs = [services.monitor, ...services.deciders];
