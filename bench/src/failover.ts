@@ -293,7 +293,6 @@ async function main() {
   );
   const results: { variant: Variant; r: TrialResult }[] = [];
   const log = trialLog();
-  const started = performance.now();
   // Interleaved, so machine noise spreads over every variant.
   for (let i = 1; i <= trials; i++) {
     for (const v of variants) {
@@ -354,13 +353,9 @@ async function main() {
     },
     trials,
     metrics,
-    notes: [
-      `wall time ${((performance.now() - started) / 1000).toFixed(0)} s`,
-      ...notes,
-      ...log.notes(),
-    ],
+    notes: log.notes(notes),
   });
-  if (log.failures.length) process.exitCode = 1;
+  log.finish();
 }
 
 main().catch((err: unknown) => {

@@ -133,7 +133,6 @@ async function main() {
   const variants = settings.flatMap((s) => cases.map((c) => ({ c, s, label: `${c}_${s}` })));
   const results = new Map<string, TrialResult[]>();
   const log = trialLog();
-  const started = performance.now();
   for (let i = 1; i <= trials; i++) {
     for (const v of variants) {
       const r = await log.run(
@@ -181,9 +180,9 @@ async function main() {
     },
     trials,
     metrics,
-    notes: [`wall time ${((performance.now() - started) / 1000).toFixed(0)} s`, ...log.notes()],
+    notes: log.notes(),
   });
-  if (log.failures.length) process.exitCode = 1;
+  log.finish();
 }
 
 main().catch((err: unknown) => {

@@ -32,7 +32,6 @@ async function main() {
   const cases = values.cases.split(",").filter((c): c is Case => c in CASES);
   const results: { c: Case; r: ThawTrialResult }[] = [];
   const log = trialLog();
-  const started = performance.now();
   for (let i = 1; i <= trials; i++) {
     for (const c of cases) {
       const r = await log.run(
@@ -105,13 +104,9 @@ async function main() {
     },
     trials,
     metrics,
-    notes: [
-      `wall time ${((performance.now() - started) / 1000).toFixed(0)} s`,
-      ...notes,
-      ...log.notes(),
-    ],
+    notes: log.notes(notes),
   });
-  if (log.failures.length) process.exitCode = 1;
+  log.finish();
 }
 
 main().catch((err: unknown) => {

@@ -7,11 +7,14 @@ export interface TrialLog {
   run<T>(label: string, trial: () => Promise<T>, line: (r: T) => string): Promise<T | undefined>;
   readonly failures: string[];
   readonly stray: string[];
-  /** `failed trial …` and stray rejection lines for the report's notes. */
-  notes(): string[];
+  /** The report's notes: the wall time since trialLog(), `extra`, failed trials, strays. */
+  notes(extra?: readonly string[]): string[];
+  /** Ends the run: exit code 1 when a trial failed. */
+  finish(): void;
 }
 
 export function trialLog(): TrialLog {
+  const started = performance.now();
   let current = "setup";
   const failures: string[] = [];
   const stray: string[] = [];
@@ -38,6 +41,14 @@ export function trialLog(): TrialLog {
         return undefined;
       }
     },
-    notes: () => [...failures.map((f) => `failed trial ${f}`), ...stray],
+    notes: (extra = []) => [
+      `wall time ${((performance.now() - started) / 1000).toFixed(0)} s`,
+      ...extra,
+      ...failures.map((f) => `failed trial ${f}`),
+      ...stray,
+    ],
+    finish() {
+      if (failures.length) process.exitCode = 1;
+    },
   };
 }
