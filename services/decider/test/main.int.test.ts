@@ -2,7 +2,7 @@
 // missing NATS password secret is one line on stderr and exit code 2, at once (no NATS
 // retry); with NATS up it takes the lease, and SIGTERM releases it and exits 0.
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LEASE_BUCKET } from "@marina/contracts";
@@ -108,9 +108,12 @@ describe("marina-decider process", () => {
         return r?.holder === "decider-proc" ? r : undefined;
       },
       {
-        timeoutMs: 20_000,
+        // Not a speed check: a JetStream that stalls (seen in CI: 20 s of timeouts on a
+        // loaded machine) is retried by the decider, and the test waits for that to win.
+        timeoutMs: 60_000,
         message: "decider-proc holding the lease",
-        describe: () => run.stdout + run.stderr,
+        describe: async () =>
+          `${run.stdout}${run.stderr}\nnats-server log:\n${(await readFile(nats!.logFile, "utf8").catch(() => "")).split("\n").slice(-30).join("\n")}`,
       },
     );
     expect(lease.epoch).toBeGreaterThan(0);

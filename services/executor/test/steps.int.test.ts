@@ -276,6 +276,11 @@ describe("executor steps on a 3-node lab", () => {
       await local.end();
     }
     await db1.query("INSERT INTO app.skipme VALUES (7)");
+    // Until db3's SQL thread reaches that event it still replicates: wait for the stop.
+    await waitFor(async () => ((await connection(db3))?.lastSqlErrno === 1062 ? true : undefined), {
+      timeoutMs: 15_000,
+      message: "db3's SQL thread stopped on the duplicate key",
+    });
     const broken = await client.exec(
       "db3",
       { kind: "verify-replicating", connection: "", timeoutMs: 30_000 },
