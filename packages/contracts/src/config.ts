@@ -97,8 +97,23 @@ export const MarinaConfig = z
       .strictObject({
         /** Every server of the NATS cluster: a service moves to another one when its server is lost. */
         servers: z.array(z.string().min(1)).min(1).default(["nats://127.0.0.1:4222"]),
+        /** The user of every service without one of its own in `credentials`. */
         user: z.string().optional(),
         password: Secret.optional(),
+        /**
+         * Each service's own NATS user (its identity: what it may publish and subscribe to
+         * is set in the nats-server config, see docs/security.md). A service without an
+         * entry here uses `user`/`password`.
+         */
+        credentials: z
+          .strictObject({
+            monitor: Credentials.optional(),
+            decider: Credentials.optional(),
+            executor: Credentials.optional(),
+            operator: Credentials.optional(),
+            observer: Credentials.optional(),
+          })
+          .optional(),
         replicas: NatsReplicas.default("auto"),
       })
       .prefault({}),

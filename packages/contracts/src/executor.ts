@@ -77,7 +77,8 @@ export const ExecRequest = z.strictObject({
    */
   beatTo: z
     .string()
-    .regex(/^_INBOX\.[A-Za-z0-9_.-]{1,200}$/, "must be an _INBOX subject")
+    // `_INBOX.x` or an identity's own prefix, `_INBOX_marina_decider.x` (NATS permissions).
+    .regex(/^_INBOX(_[A-Za-z0-9_]{1,64})?\.[A-Za-z0-9_.-]{1,200}$/, "must be an _INBOX subject")
     .optional(),
 });
 

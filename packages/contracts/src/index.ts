@@ -13,6 +13,7 @@ export * from "./names.js";
 export * from "./on-subject.js";
 export * from "./operations.js";
 export * from "./parse.js";
+export * from "./permissions.js";
 export * from "./registry.js";
 export * from "./resources.js";
 export * from "./subjects.js";

@@ -9,6 +9,8 @@ export const LabErrorCode = {
   NoFreePort: "LAB_NO_FREE_PORT",
   /** An `ip` / `iptables` command of a lab network failed, or no network index is free. */
   NetworkFailed: "LAB_NETWORK_FAILED",
+  /** A Marina identity was refused by NATS permissions during the lab's life. */
+  NatsPermissionViolation: "LAB_NATS_PERMISSION_VIOLATION",
 } as const;
 export type LabErrorCode = (typeof LabErrorCode)[keyof typeof LabErrorCode];
 

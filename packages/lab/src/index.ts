@@ -35,6 +35,14 @@ export {
 } from "./mariadb-node.js";
 export { type CnfValue, type MyCnfSpec, renderMyCnf, serverSettings } from "./mycnf.js";
 export {
+  type LabNatsAuth,
+  type LabNatsUsers,
+  labAuthorization,
+  labNatsUserName,
+  makeLabNatsUsers,
+  type NatsUser,
+} from "./nats-auth.js";
+export {
   createNatsCluster,
   NatsCluster,
   type NatsClusterSpec,

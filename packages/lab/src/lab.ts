@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { resolveBinary } from "./binaries.js";
 import {
@@ -10,8 +10,14 @@ import { LabError, LabErrorCode } from "./errors.js";
 import { guardDir, releaseDir } from "./exit-guard.js";
 import { MariaNode, type MariaNodeSpec } from "./mariadb-node.js";
 import type { CnfValue } from "./mycnf.js";
+import {
+  type LabNatsAuth,
+  type LabNatsUsers,
+  labAuthorization,
+  makeLabNatsUsers,
+} from "./nats-auth.js";
 import { createNatsCluster, type NatsCluster, type NatsNodeSpec } from "./nats-cluster.js";
-import { NatsServer } from "./nats-server.js";
+import { NatsServer, type NatsServerSpec } from "./nats-server.js";
 import { createNetwork, type LabHost, type LabNetwork } from "./netns.js";
 import { runCommand } from "./netns-command.js";
 import { freePort, freePorts } from "./ports.js";
@@ -37,6 +43,18 @@ export interface LabOptions {
   readonly semiSyncMasterTimeoutMs?: number;
   /** Start a nats-server with JetStream. Default true. */
   readonly nats?: boolean;
+  /**
+   * NATS users (`lab.natsUsers`): one per Marina role with that role's permissions, and
+   * `lab`, unrestricted. "lab" (default): a client without credentials is `lab`; "strict":
+   * it is refused, as in production; "off": no authorization at all.
+   */
+  readonly natsAuth?: LabNatsAuth;
+  /**
+   * "fail" (default): close() throws when a Marina identity (`marina-*`) was refused
+   * anything by NATS permissions while the lab ran — so every test proves each identity's
+   * permissions are enough. "allow": for tests that provoke refusals on purpose.
+   */
+  readonly natsViolations?: "fail" | "allow";
   /**
    * How many nats-servers: 1 (default) is a standalone one; more make a JetStream cluster
    * (`lab.natsCluster`, nodes nats1…natsN), `lab.nats` being its first node.
@@ -119,6 +137,8 @@ export interface LabInfo {
       }
     | undefined;
   readonly credentials: LabCredentials;
+  /** NATS users and passwords (undefined: authorization off). */
+  readonly natsUsers?: LabNatsUsers;
   /** Hosts mode: the lab network (nodes' namespaces are in `nodes[].netns`). */
   readonly network?: {
     readonly subnet: string;
@@ -146,6 +166,8 @@ export interface Lab {
   /** Every nats-server's client URL ([lab.nats.url] for one; [] without NATS). */
   readonly natsUrls: readonly string[];
   readonly credentials: LabCredentials;
+  /** NATS users (see LabOptions.natsAuth); undefined when authorization is off. */
+  readonly natsUsers: LabNatsUsers | undefined;
   node(name: string): MariaNode;
   /** Hosts mode: the network (partitions: isolate, cut, cutOneWay, heal); else undefined. */
   readonly network: LabNetwork | undefined;
@@ -172,6 +194,7 @@ class LabImpl implements Lab {
   readonly nats: NatsServer | undefined;
   readonly natsCluster: NatsCluster | undefined;
   readonly credentials: LabCredentials;
+  readonly natsUsers: LabNatsUsers | undefined;
   readonly network: LabNetwork | undefined;
   readonly #keep: boolean;
   readonly #opts: LabOptions;
@@ -187,6 +210,7 @@ class LabImpl implements Lab {
     nats: NatsServer | undefined;
     natsCluster: NatsCluster | undefined;
     credentials: LabCredentials;
+    natsUsers: LabNatsUsers | undefined;
     network: LabNetwork | undefined;
     keep: boolean;
     opts: LabOptions;
@@ -198,6 +222,7 @@ class LabImpl implements Lab {
     this.nodes = args.nodes;
     this.nats = args.nats;
     this.natsCluster = args.natsCluster;
+    this.natsUsers = args.natsUsers;
     this.credentials = args.credentials;
     this.network = args.network;
     this.#keep = args.keep;
@@ -300,6 +325,7 @@ class LabImpl implements Lab {
           }
         : undefined,
       credentials: this.credentials,
+      ...(this.natsUsers ? { natsUsers: this.natsUsers } : {}),
       ...(this.network
         ? {
             network: {
@@ -326,12 +352,27 @@ class LabImpl implements Lab {
     ]);
     // After the processes: nothing may still be bound to an address being removed.
     await this.network?.close();
+    const violations =
+      (this.#opts.natsViolations ?? "fail") === "fail" ? await this.#marinaViolations() : [];
     if (!this.#keep) {
       await removeTree(this.dir);
       releaseDir(this.dir);
     }
     const failed = closed.find((r) => r.status === "rejected");
     if (failed) throw failed.reason;
+    if (violations.length > 0) {
+      throw new LabError(
+        LabErrorCode.NatsPermissionViolation,
+        `NATS refused a Marina identity ${violations.length} time(s); first:\n${violations.slice(0, 5).join("\n")}`,
+      );
+    }
+  }
+
+  /** nats-server log lines where a `marina-*` user was refused a publish or subscribe. */
+  async #marinaViolations(): Promise<string[]> {
+    const servers = this.natsCluster?.nodes ?? (this.nats ? [this.nats] : []);
+    const logs = await Promise.all(servers.map((n) => readFile(n.logFile, "utf8").catch(() => "")));
+    return logs.flatMap((l) => l.split("\n")).filter((l) => /Violation - User "marina-/.test(l));
   }
 }
 
@@ -389,19 +430,28 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         extraConfig: { ...opts.mysqld, ...opts.nodeConfig?.[p.name] },
       }),
     );
+    const authMode = opts.natsAuth ?? "lab";
+    const natsUsers = (opts.nats ?? true) && authMode !== "off" ? makeLabNatsUsers() : undefined;
+    const auth = natsUsers
+      ? {
+          authorization: labAuthorization(natsUsers, authMode === "strict" ? "strict" : "lab"),
+          probeUser: natsUsers.lab,
+        }
+      : {};
     const natsCluster =
       (opts.nats ?? true) && natsNodes > 1
         ? await createNatsCluster({
             dir: join(dir, "nats"),
             nodes: natsHosts ? natsHosts.map(natsPlacement) : natsNodes,
+            ...auth,
           })
         : undefined;
     const nats =
       natsCluster?.nodes[0] ??
       ((opts.nats ?? true)
         ? natsHosts?.[0]
-          ? standaloneNatsOn(natsHosts[0], join(dir, "nats"))
-          : new NatsServer({ dir: join(dir, "nats"), port: await freePort() })
+          ? standaloneNatsOn(natsHosts[0], join(dir, "nats"), auth)
+          : new NatsServer({ dir: join(dir, "nats"), port: await freePort(), ...auth })
         : undefined);
     lab = new LabImpl({
       dir,
@@ -412,6 +462,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       nats,
       natsCluster,
       credentials,
+      natsUsers,
       network,
       keep,
       opts,
@@ -478,8 +529,13 @@ function natsPlacement(host: LabHost): NatsNodeSpec {
 }
 
 /** The only nats-server, on `host` (named after it). */
-function standaloneNatsOn(host: LabHost, dir: string): NatsServer {
+function standaloneNatsOn(
+  host: LabHost,
+  dir: string,
+  auth: Pick<NatsServerSpec, "authorization" | "probeUser">,
+): NatsServer {
   return new NatsServer({
+    ...auth,
     dir,
     name: host.name,
     host: host.address,

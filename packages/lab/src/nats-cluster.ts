@@ -4,7 +4,7 @@
 // host of a lab network (`host` and `wrap` per node).
 import { join } from "node:path";
 import { LabError, LabErrorCode } from "./errors.js";
-import { freePortFor, NatsServer } from "./nats-server.js";
+import { freePortFor, NatsServer, type NatsServerSpec } from "./nats-server.js";
 
 export interface NatsNodeSpec {
   /** The address the node listens on (clients and routes). Default 127.0.0.1. */
@@ -28,6 +28,9 @@ export interface NatsClusterSpec {
   readonly name?: string;
   /** Per node start; a cluster needs a quorum before JetStream answers. Default 30 s. */
   readonly startTimeoutMs?: number;
+  /** Every node's users and permissions (NatsServerSpec). */
+  readonly authorization?: NatsServerSpec["authorization"];
+  readonly probeUser?: NatsServerSpec["probeUser"];
 }
 
 export class NatsCluster {
@@ -108,6 +111,8 @@ export async function createNatsCluster(spec: NatsClusterSpec): Promise<NatsClus
         ...(p.wrap ? { wrap: p.wrap } : {}),
         ...(p.monitorPort !== undefined ? { monitorPort: p.monitorPort } : {}),
         ...(spec.startTimeoutMs !== undefined ? { startTimeoutMs: spec.startTimeoutMs } : {}),
+        ...(spec.authorization !== undefined ? { authorization: spec.authorization } : {}),
+        ...(spec.probeUser !== undefined ? { probeUser: spec.probeUser } : {}),
       }),
   );
   return new NatsCluster(name, nodes);

@@ -19,11 +19,18 @@ const REPLY = "_LAB.PROBE";
  * Connects to host:port, reads INFO and, with `request`, publishes it (empty payload) and
  * waits for the reply. Resolves with the INFO and the reply's payload; closes the socket.
  */
+/** A user the probe logs in as (a server that requires authentication). */
+export interface ProbeUser {
+  readonly user: string;
+  readonly password: string;
+}
+
 function converse(
   host: string,
   port: number,
   timeoutMs: number,
   request?: string,
+  login?: ProbeUser,
 ): Promise<{ info: NatsServerInfo; reply?: string }> {
   return new Promise((resolve, reject) => {
     const sock = tcpConnect({ host, port });
@@ -59,8 +66,16 @@ function converse(
           if (line.startsWith("INFO ")) {
             info = JSON.parse(line.slice(5)) as NatsServerInfo;
             if (!request) return done(undefined);
+            const connect = {
+              verbose: false,
+              pedantic: false,
+              lang: "marina-lab",
+              version: "0",
+              protocol: 1,
+              ...(login ? { user: login.user, pass: login.password } : {}),
+            };
             sock.write(
-              `CONNECT {"verbose":false,"pedantic":false,"lang":"marina-lab","version":"0","protocol":1}${CRLF}` +
+              `CONNECT ${JSON.stringify(connect)}${CRLF}` +
                 `SUB ${REPLY} 1${CRLF}PUB ${request} ${REPLY} 0${CRLF}${CRLF}`,
             );
           } else if (line === "PING") {
@@ -96,8 +111,9 @@ export async function checkJetStream(
   host: string,
   port: number,
   timeoutMs: number,
+  login?: ProbeUser,
 ): Promise<NatsServerInfo> {
-  const { info, reply } = await converse(host, port, timeoutMs, "$JS.API.STREAM.NAMES");
+  const { info, reply } = await converse(host, port, timeoutMs, "$JS.API.STREAM.NAMES", login);
   const answer = JSON.parse(reply ?? "{}") as { error?: { description?: string; code?: number } };
   if (answer.error) {
     throw new Error(`JetStream: ${answer.error.description ?? JSON.stringify(answer.error)}`);

@@ -38,6 +38,10 @@ export interface NatsServerSpec {
   readonly wrap?: (argv: string[]) => string[];
   /** Serve nats-server's HTTP monitoring (`/connz`, `/routez`, …) on this port of `host`. */
   readonly monitorPort?: number;
+  /** Users and permissions: an `authorization { … }` block (and `no_auth_user`), verbatim. */
+  readonly authorization?: string;
+  /** The user the lab's readiness probes log in as, when clients must authenticate. */
+  readonly probeUser?: { readonly user: string; readonly password: string };
 }
 
 export interface NatsStartOptions {
@@ -87,6 +91,7 @@ export function renderNatsConfig(o: {
   storeDir: string;
   cluster?: NatsClusterMembership | undefined;
   monitorPort?: number | undefined;
+  authorization?: string | undefined;
 }): string {
   const lines = [
     `server_name: ${quote(o.name)}`,
@@ -100,6 +105,7 @@ export function renderNatsConfig(o: {
     `  store_dir: ${quote(o.storeDir)}`,
     `}`,
   ];
+  if (o.authorization) lines.push(o.authorization.trimEnd());
   if (o.cluster) {
     lines.push(
       `cluster {`,
@@ -208,7 +214,7 @@ export class NatsServer {
       if (!this.isRunning())
         throw new LabError(LabErrorCode.StartFailed, `${this.name} is not running`);
       try {
-        await checkJetStream(this.host, this.#port, 1_000);
+        await checkJetStream(this.host, this.#port, 1_000, this.#spec.probeUser);
         return;
       } catch (err) {
         lastErr = err;
@@ -260,6 +266,7 @@ export class NatsServer {
         storeDir: this.storeDir,
         cluster: this.cluster,
         monitorPort: this.#spec.monitorPort,
+        authorization: this.#spec.authorization,
       }),
     );
     const argv = [resolveBinary("nats-server"), "-c", this.configFile];
@@ -279,7 +286,7 @@ export class NatsServer {
       }
       try {
         if (jetstream) {
-          await checkJetStream(this.host, this.#port, 1_000);
+          await checkJetStream(this.host, this.#port, 1_000, this.#spec.probeUser);
           return;
         }
         const info = await readNatsInfo(this.host, this.#port, 1_000);

@@ -7,7 +7,13 @@
 // stops answering (frozen, cut off) — its own pings go unanswered. It then dials the server
 // it tried least recently (leastRecentlyDialled), not the one it just lost: a frozen server
 // still accepts TCP connections and would hold the client for the connect timeout.
-import { MarinaError, resolveSecret, type Secret } from "@marina/contracts";
+import {
+  inboxPrefix,
+  MarinaError,
+  type NatsRole,
+  resolveSecret,
+  type Secret,
+} from "@marina/contracts";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { backoffDelay } from "./backoff.js";
@@ -54,31 +60,47 @@ export interface NatsSettings {
   readonly servers: readonly string[];
   readonly user?: string | undefined;
   readonly password?: Secret | undefined;
+  /** Per role (a Marina config's `nats.credentials`); wins over user/password. */
+  readonly credentials?:
+    | Partial<Record<NatsRole, { readonly user: string; readonly password: Secret }>>
+    | undefined;
 }
 
 export interface NatsCredentials {
   readonly user?: string;
   readonly pass?: string;
+  /** The role's inbox prefix (its NATS permissions allow only its own inboxes). */
+  readonly inboxPrefix?: string;
 }
 
 /**
- * The user and the resolved password. Call it before starting anything: a missing secret
- * is a bad config (VALIDATION_FAILED naming `nats.password` and the variable).
+ * The user, the resolved password and, with `role`, that role's own credentials when the
+ * config names them and its inbox prefix. Call it before starting anything: a missing
+ * secret is a bad config (VALIDATION_FAILED naming the field and the variable).
  */
-export function natsCredentials(n: NatsSettings, env?: NodeJS.ProcessEnv): NatsCredentials {
+export function natsCredentials(
+  n: NatsSettings,
+  env?: NodeJS.ProcessEnv,
+  role?: NatsRole,
+): NatsCredentials {
+  const own = role !== undefined ? n.credentials?.[role] : undefined;
+  const user = own ? own.user : n.user;
+  const secret = own ? own.password : n.password;
+  const path = own ? `nats.credentials.${role}.password` : "nats.password";
   let pass: string | undefined;
-  if (n.password !== undefined) {
+  if (secret !== undefined) {
     try {
-      pass = resolveSecret(n.password, env);
+      pass = resolveSecret(secret, env);
     } catch (err) {
       if (!(err instanceof MarinaError)) throw err;
-      throw new MarinaError(err.code, `nats.password: ${err.message}`, {
-        path: "nats.password",
-        cause: err,
-      });
+      throw new MarinaError(err.code, `${path}: ${err.message}`, { path, cause: err });
     }
   }
-  return { ...(n.user !== undefined ? { user: n.user } : {}), ...(pass ? { pass } : {}) };
+  return {
+    ...(user !== undefined ? { user } : {}),
+    ...(pass ? { pass } : {}),
+    ...(role !== undefined ? { inboxPrefix: inboxPrefix(role) } : {}),
+  };
 }
 
 export interface NatsConnectOptions extends NatsCredentials {
@@ -113,6 +135,7 @@ export async function connectNatsWithRetry(o: NatsConnectOptions): Promise<NatsC
         name: o.name,
         ...(o.user !== undefined ? { user: o.user } : {}),
         ...(o.pass !== undefined ? { pass: o.pass } : {}),
+        ...(o.inboxPrefix !== undefined ? { inboxPrefix: o.inboxPrefix } : {}),
         timeout: NATS_CONNECT_TIMEOUT_MS,
         maxReconnectAttempts: -1,
         reconnectTimeWait: NATS_RECONNECT_WAIT_MS,

@@ -1,5 +1,10 @@
 export { formatObserved } from "./format.js";
-export { configFromLab, type LabConfigOptions } from "./lab-config.js";
+export {
+  configFromLab,
+  connectAs,
+  type LabConfigOptions,
+  natsCredentialsOf,
+} from "./lab-config.js";
 export {
   clusterName,
   type MultiStack,

@@ -3,12 +3,15 @@ import type {
   FailoverSettings,
   MarinaConfig,
   MonitorSettings,
+  NatsRole,
 } from "@marina/contracts";
 import {
   ClusterConfig as ClusterConfigSchema,
   MarinaConfig as MarinaConfigSchema,
 } from "@marina/contracts";
-import type { Lab } from "@marina/lab";
+import type { Lab, LabNatsUsers } from "@marina/lab";
+import { natsCredentials } from "@marina/runtime";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 
 export interface LabConfigOptions {
   cluster?: string;
@@ -41,9 +44,37 @@ export function configFromLab(lab: Lab, o: LabConfigOptions = {}): MarinaConfig 
     failover: o.failover ?? {},
   });
   return MarinaConfigSchema.parse({
-    // Every server of the lab's NATS (all nodes of a NATS cluster).
-    nats: { servers: lab.natsUrls.length > 0 ? [...lab.natsUrls] : ["nats://127.0.0.1:4222"] },
+    nats: {
+      // Every server of the lab's NATS (all nodes of a NATS cluster).
+      servers: lab.natsUrls.length > 0 ? [...lab.natsUrls] : ["nats://127.0.0.1:4222"],
+      // Each service under its own identity, with only that role's permissions.
+      ...(lab.natsUsers ? { credentials: natsCredentialsOf(lab.natsUsers) } : {}),
+    },
     clusters: [cluster],
     ...(o.http ? { http: o.http } : {}),
+  });
+}
+
+/** `nats.credentials` of a Marina config: every role's lab user. */
+export function natsCredentialsOf(users: LabNatsUsers): Record<string, unknown> {
+  const roles = ["monitor", "decider", "executor", "operator", "observer"] as const;
+  return Object.fromEntries(
+    roles.map((r) => [r, { user: users[r].user, password: { value: users[r].password } }]),
+  );
+}
+
+/**
+ * A plain NATS connection (no retry) under `role`'s identity from `config` — for tests that
+ * run a service on a connection of their own.
+ */
+export function connectAs(
+  config: MarinaConfig,
+  role: NatsRole,
+  name: string,
+): Promise<NatsConnection> {
+  return connect({
+    servers: [...config.nats.servers],
+    name,
+    ...natsCredentials(config.nats, process.env, role),
   });
 }

@@ -3,6 +3,8 @@
 //   marinactl [--nats URL[,URL…]] [--cluster main] <verb> ['<json body>']   request/reply a command
 //   marinactl [--nats URL] [--cluster main] watch                     print topology/events/ops
 // The body is sent exactly as typed: Marina validates it and answers with what was wrong.
+// NATS credentials come from MARINA_NATS_USER and MARINA_NATS_PASSWORD (never a flag: a
+// password on the command line is visible to every user of the host).
 import { parseArgs } from "node:util";
 import { CommandReplyMessage, CommandVerbs, parseMessage, ROOT } from "@marina/contracts";
 import { connect } from "@nats-io/transport-node";
@@ -26,7 +28,13 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const nc = await connect({ servers: values.nats.split(",").filter(Boolean) });
+  const user = process.env.MARINA_NATS_USER;
+  const pass = process.env.MARINA_NATS_PASSWORD;
+  const nc = await connect({
+    servers: values.nats.split(",").filter(Boolean),
+    ...(user ? { user } : {}),
+    ...(pass ? { pass } : {}),
+  });
   try {
     if (verb === "watch") {
       observe(nc, values.cluster, (o) => console.log(formatObserved(o)));

@@ -11,7 +11,7 @@ import { type Lab, type LabOptions, startLab } from "@marina/lab";
 import { type MonitorHandle, startMonitor } from "@marina/monitor";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type Logger, pino } from "pino";
-import { configFromLab, type LabConfigOptions } from "./lab-config.js";
+import { configFromLab, connectAs, type LabConfigOptions } from "./lab-config.js";
 import type { Decider } from "./stack.js";
 
 /** Small [mysqld] settings for many servers on one machine (about 45 MB each idle). */
@@ -182,7 +182,7 @@ export async function startClusters(o: MultiStackOptions): Promise<MultiStack> {
       log,
       async startDecider(id) {
         if (deciders.has(id)) throw new Error(`decider ${id} is already running`);
-        const dnc = await connect({ servers: natsUrl, name: id });
+        const dnc = await connectAs(config, "decider", id);
         let app: DeciderApp;
         try {
           app = await startDecider({

@@ -41,7 +41,9 @@ async function main() {
   );
   const httpPort = await freePort();
   const stack = await startStack({
-    lab: { semiSync: true, nodes, hosts, natsNodes },
+    // Secured as in production: every service under its own NATS identity, and a client
+    // without credentials is refused.
+    lab: { semiSync: true, nodes, hosts, natsNodes, natsAuth: "strict" },
     config: { http: { host: "127.0.0.1", port: httpPort } },
     deciders: 2,
     executors: 2,
@@ -54,16 +56,24 @@ async function main() {
     : watchPositions(stack.lab, (block) => console.log(block), { intervalMs: 2000 });
   const obs = observe(stack.nc, "main", (o) => console.log(formatObserved(o)));
   const nats = stack.lab.natsUrls.join(",");
+  const operator = stack.lab.natsUsers?.operator;
+  const ctl = `${operator ? `MARINA_NATS_USER=${operator.user} MARINA_NATS_PASSWORD=${operator.password} ` : ""}node packages/sandbox/dist/marinactl.js --nats ${nats}`;
   console.log(connectionHelp(stack.lab.info()));
   console.log(
     [
       "Marina:",
       `  config: ${stack.configFile}`,
       `  monitor: ${stack.monitor?.httpUrl ?? "-"}/metrics  /healthz  /status`,
-      `  watch:   node packages/sandbox/dist/marinactl.js --nats ${nats} watch`,
-      `  command: node packages/sandbox/dist/marinactl.js --nats ${nats} switchover '{"target":"db2"}'`,
-      `           node packages/sandbox/dist/marinactl.js --nats ${nats} status`,
-      `           node packages/sandbox/dist/marinactl.js --nats ${nats} rebuild '{"target":"db3"}'   # after a divergence`,
+      ...(operator
+        ? [
+            `  NATS:    secured; the operator identity is ${operator.user} / ${operator.password}`,
+            "           (each service has its own; a client without credentials is refused)",
+          ]
+        : []),
+      `  watch:   ${ctl} watch`,
+      `  command: ${ctl} switchover '{"target":"db2"}'`,
+      `           ${ctl} status`,
+      `           ${ctl} rebuild '{"target":"db3"}'   # after a divergence`,
       `  fail:    kill -9 $(pgrep -f '${stack.lab.dir}/db1/')   # or --kill-primary-after 5`,
       ...(hosts
         ? [

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { AgentConfig, type RunningAgent, startAgent } from "@marina/agent";
-import type { MarinaConfig } from "@marina/contracts";
+import type { MarinaConfig, NatsRole } from "@marina/contracts";
 import { buildApp as buildDecider, type DeciderApp, type DeciderOptions } from "@marina/decider";
 import { type RunningExecutor, startExecutor } from "@marina/executor";
 import {
@@ -17,7 +17,7 @@ import {
   type TestSshd,
 } from "@marina/lab";
 import { type MonitorHandle, startMonitor } from "@marina/monitor";
-import { connectNatsWithRetry } from "@marina/runtime";
+import { connectNatsWithRetry, natsCredentials } from "@marina/runtime";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type Logger, pino } from "pino";
 import { configFromLab, type LabConfigOptions } from "./lab-config.js";
@@ -141,7 +141,12 @@ function startLabAgentFor(
   mkdirSync(tmpDir, { recursive: true });
   const parsed = AgentConfig.parse({
     host,
-    nats: { servers: [...lab.natsUrls] },
+    nats: {
+      servers: [...lab.natsUrls],
+      ...(lab.natsUsers
+        ? { user: lab.natsUsers.agent.user, password: { value: lab.natsUsers.agent.password } }
+        : {}),
+    },
     advertiseAddress: "127.0.0.1",
     listenAddress: "127.0.0.1",
     backup: {
@@ -239,9 +244,21 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     writeFileSync(configFile, JSON.stringify(config, null, 2));
     // The services' connect (every server, reconnect for ever, pings): tests ride over the
     // loss of a NATS node as the services do.
-    const natsFor = (name: string) =>
-      connectNatsWithRetry({ servers: config.nats.servers, name, log: log.child({ nats: name }) });
-    nc = await natsFor("marina-test-client");
+    const natsFor = (name: string, role: NatsRole) =>
+      connectNatsWithRetry({
+        servers: config.nats.servers,
+        name,
+        log: log.child({ nats: name }),
+        ...natsCredentials(config.nats, process.env, role),
+      });
+    // The tests' own client: the lab's unrestricted user.
+    const labUser = lab.natsUsers?.lab;
+    nc = await connectNatsWithRetry({
+      servers: config.nats.servers,
+      name: "marina-test-client",
+      log: log.child({ nats: "marina-test-client" }),
+      ...(labUser ? { user: labUser.user, pass: labUser.password } : {}),
+    });
     const client = nc;
     const stack: Stack = {
       lab,
@@ -255,7 +272,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       log,
       configFile,
       async startDecider(id, extra = {}) {
-        const dnc = await natsFor(id);
+        const dnc = await natsFor(id, "decider");
         const app = await buildDecider({
           config,
           id,

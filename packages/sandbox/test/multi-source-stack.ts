@@ -14,8 +14,8 @@ import {
 import { buildApp as buildDecider, type DeciderApp } from "@marina/decider";
 import { type RunningExecutor, startExecutor } from "@marina/executor";
 import { type MonitorHandle, startMonitor } from "@marina/monitor";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { configFromLab } from "../src/lab-config.js";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { configFromLab, connectAs } from "../src/lab-config.js";
 import type { Stack } from "../src/stack.js";
 
 export interface SplitClusters {
@@ -56,7 +56,7 @@ export async function startServices(stack: Stack, config: MarinaConfig): Promise
     for (const id of ["executor-1", "executor-2"]) {
       executors.push(await startExecutor({ config, id, log: log.child({ executor: id }) }));
     }
-    const nc = await connect({ servers: config.nats.servers, name: "decider-1" });
+    const nc = await connectAs(config, "decider", "decider-1");
     decider = {
       nc,
       app: await buildDecider({ config, id: "decider-1", nc, log: log.child({ decider: "d1" }) }),

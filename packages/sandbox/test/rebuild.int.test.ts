@@ -11,8 +11,8 @@ import {
   waitForConvergence,
   writeRows,
 } from "@marina/lab";
-import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectAs } from "../src/lab-config.js";
 import type { Observed, Observer } from "../src/observer.js";
 import { observe } from "../src/observer.js";
 import { type Stack, startLabAgent, startStack } from "../src/stack.js";
@@ -328,7 +328,7 @@ describe("the decider rebuilds a diverged server through the agents", () => {
       ...stack.config,
       clusters: [{ ...cluster, failover: { ...cluster.failover, autoRebuild: true } }],
     };
-    const nc = await connect({ servers: stack.config.nats.servers, name: "decider-auto" });
+    const nc = await connectAs(stack.config, "decider", "decider-auto");
     const app = await buildDecider({
       config,
       id: "decider-auto",

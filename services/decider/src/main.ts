@@ -25,7 +25,7 @@ void runMain(DECIDER_ARGS.program, async () => {
   const config = loadConfigFile(args.config);
   const id = args.id ?? defaultId(`decider-${hostname()}-${process.pid}`, "decider");
   // Before anything starts: a missing secret is a bad config, not a reason to retry.
-  const credentials = natsCredentials(config.nats);
+  const credentials = natsCredentials(config.nats, process.env, "decider");
   const log = createLogger({ service: "decider", bindings: { decider: id } });
   // A signal while NATS is still unreachable ends the process at once (nothing to close).
   const shutdown = handleShutdown({ log });

@@ -10,7 +10,13 @@ function isNoResponders(err: unknown): boolean {
   );
 }
 
+/** The connection's inbox prefix: its NATS identity may subscribe to no other inboxes. */
+function inboxPrefixOf(nc: NatsConnection): string | undefined {
+  return (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
+}
+
 export function natsBus(nc: NatsConnection): Bus {
+  const prefix = inboxPrefixOf(nc);
   return {
     publish: (subject, data) => nc.publish(subject, data),
     subscribe(subject, deliver, opts = {}) {
@@ -32,6 +38,6 @@ export function natsBus(nc: NatsConnection): Bus {
       }
     },
     flush: () => nc.flush(),
-    inbox: () => createInbox(),
+    inbox: () => createInbox(prefix),
   };
 }

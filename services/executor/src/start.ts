@@ -36,7 +36,7 @@ export async function startExecutor(o: StartExecutorOptions): Promise<RunningExe
         ? [o.natsUrl]
         : o.natsUrl;
   // A missing secret fails here, before any connection (a bad config: exit code 2).
-  const credentials = natsCredentials(o.config.nats, env);
+  const credentials = natsCredentials(o.config.nats, env, "executor");
   const bus = await connectNatsWithRetry({
     servers,
     name: `marina-executor-${o.id}`,

@@ -75,7 +75,7 @@ export async function startMonitor(o: StartMonitorOptions): Promise<MonitorHandl
     ...(o.env ? { env: o.env } : {}),
     ...(o.connect ? { connect: o.connect } : {}),
   });
-  const credentials = natsCredentials(config.nats, o.env);
+  const credentials = natsCredentials(config.nats, o.env, "monitor");
 
   const httpAt = o.http === undefined ? config.http : o.http === false ? undefined : o.http;
   let httpUrl: string | null = null;
