@@ -137,8 +137,8 @@ async function main(): Promise<void> {
         advertiseAddress: "127.0.0.1",
         listenAddress: "127.0.0.1",
         backup: {
-          user: lab.credentials.marina.user,
-          password: { value: lab.credentials.marina.password },
+          user: lab.credentials.backup.user,
+          password: { value: lab.credentials.backup.password },
         },
         tmpDir: join(lab.dir, `agent-tmp-${node.name}`),
         servers: [
@@ -171,8 +171,8 @@ async function main(): Promise<void> {
     nc = await connect({ servers: lab.nats!.url });
     // The bench stands in for the leader: agents admit only the lease's epoch.
     await writeLease(nc, "main", 1, "bench");
-    const pw = lab.credentials.marina.password;
-    const user = lab.credentials.marina.user;
+    const pw = lab.credentials.backup.password;
+    const user = lab.credentials.backup.user;
     const bareDir = join(lab.dir, "bare-target");
     const bareTmp = join(lab.dir, "bare-tmp");
 

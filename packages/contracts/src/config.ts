@@ -10,6 +10,9 @@ export const Secret = z.union([
   z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a variable name") }),
 ]);
 
+/** An absolute path of a file Marina reads (a CA, a certificate, a key). */
+export const FilePath = z.string().min(2).max(1024).regex(/^\//, "must be an absolute path");
+
 export const Credentials = z.strictObject({
   user: z.string().min(1).max(80),
   password: Secret,
@@ -72,10 +75,36 @@ export const FailoverSettings = z.strictObject({
 export const ClusterConfig = z.strictObject({
   name: ClusterName,
   servers: z.array(ServerConfig).min(1).max(64),
-  /** Account the monitor, executors and agents use (needs SUPER-like privileges). */
+  /**
+   * Account the executors use, and the monitor when `monitorAccount` is not set: the
+   * executor's grants (docs/security.md, "MariaDB accounts").
+   */
   admin: Credentials,
+  /** Account the monitor probes with (read-only grants); `admin` when not set. */
+  monitorAccount: Credentials.optional(),
   /** Account replicas use in CHANGE MASTER. */
   replication: Credentials,
+  /**
+   * TLS to the database servers: Marina's own connections verify the server's certificate
+   * (name included) against `ca`; replication is set up with MASTER_SSL=1 and the source's
+   * certificate verified against `replicationCa` (a path on the database hosts; default
+   * `ca`). Without it, plain TCP (docs/security.md).
+   */
+  tls: z
+    .strictObject({
+      /** PEM file of the CA that signed the servers' certificates (read by Marina's services). */
+      ca: FilePath,
+      /** Client certificate and key (PEM files), for servers that require one (REQUIRE X509). */
+      cert: FilePath.optional(),
+      key: FilePath.optional(),
+      /** The CA file's path on the database hosts, for MASTER_SSL_CA; default `ca`. */
+      replicationCa: FilePath.optional(),
+    })
+    .refine((t) => (t.cert === undefined) === (t.key === undefined), {
+      message: "cert and key go together",
+      path: ["key"],
+    })
+    .optional(),
   /** Turn semi-sync master on at promotion. */
   semiSync: z.boolean().default(false),
   monitor: MonitorSettings.prefault({}),
@@ -115,6 +144,17 @@ export const MarinaConfig = z
           })
           .optional(),
         replicas: NatsReplicas.default("auto"),
+        /**
+         * TLS to NATS (required when the servers have a `tls` block): the servers'
+         * certificates are verified against `ca`; `cert`/`key` when they verify clients.
+         */
+        tls: z
+          .strictObject({ ca: FilePath, cert: FilePath.optional(), key: FilePath.optional() })
+          .refine((t) => (t.cert === undefined) === (t.key === undefined), {
+            message: "cert and key go together",
+            path: ["key"],
+          })
+          .optional(),
       })
       .prefault({}),
     clusters: z.array(ClusterConfig).min(1),

@@ -32,6 +32,10 @@ export const ErrorCodes = {
   NOT_APPLICABLE: { retryable: false, text: "the command does not apply to the server's state" },
   SERVER_UNREACHABLE: { retryable: true, text: "the server could not be reached" },
   SQL_ERROR: { retryable: false, text: "the server returned an error" },
+  MISSING_PRIVILEGE: {
+    retryable: false,
+    text: "the MariaDB account lacks a privilege the statement needs (see docs/security.md)",
+  },
   TIMEOUT: { retryable: true, text: "the step did not finish in time" },
   EXECUTOR_LOST: {
     retryable: true,
@@ -43,6 +47,10 @@ export const ErrorCodes = {
   },
   CANCELLED: { retryable: false, text: "the operation was cancelled" },
   REFUSED: { retryable: false, text: "the request is not allowed" },
+  UNSUPPORTED_FORMAT: {
+    retryable: false,
+    text: "a persisted record (the decider state in KV) is of a format this release cannot read: written by a newer release; left as it is, and this decider does not lead the cluster",
+  },
   TOOL_FAILED: { retryable: false, text: "a program run by the agent failed" },
   INTERNAL: { retryable: true, text: "an unexpected internal error" },
 } as const;

@@ -258,3 +258,25 @@ export function renderAuthorization(
   if (o.noAuthUser !== undefined) lines.push(`no_auth_user: ${q(o.noAuthUser)}`);
   return `${lines.join("\n")}\n`;
 }
+
+/** PEM files of a nats-server's certificate, key and CA. */
+export interface NatsServerTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
+/**
+ * A nats-server `tls { … }` block: at the top level it makes TLS required of every client;
+ * inside `cluster {}` with `verify` the routes check each other's certificates.
+ */
+export function renderNatsTls(tls: NatsServerTls, indent: string, verify: boolean): string[] {
+  return [
+    `${indent}tls {`,
+    `${indent}  cert_file: ${q(tls.cert)}`,
+    `${indent}  key_file: ${q(tls.key)}`,
+    `${indent}  ca_file: ${q(tls.ca)}`,
+    ...(verify ? [`${indent}  verify: true`] : []),
+    `${indent}}`,
+  ];
+}

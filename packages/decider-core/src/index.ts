@@ -40,6 +40,7 @@ export {
   type OpStep,
   type Plan,
   type RebuildPlan,
+  STATE_FORMAT,
   upgradeState,
 } from "./state.js";
 export { describeStep } from "./steps.js";

@@ -190,8 +190,15 @@ export interface OperationSummary {
   servers: Record<string, string>;
 }
 
+/**
+ * The format of the state as persisted (KV `marina_state`); services/decider's
+ * state-format.ts reads older ones and migrates them. Bump it with a migration there when
+ * the shape changes in a way the previous release could not read.
+ */
+export const STATE_FORMAT = 2;
+
 export interface DeciderState {
-  version: 1;
+  version: typeof STATE_FORMAT;
   cluster: string;
   /** Latest sample per server per monitor. */
   samples: Record<string, Record<string, SampleRecord>>;
@@ -241,7 +248,7 @@ export interface DeciderState {
 
 export function initialState(cluster: string): DeciderState {
   return {
-    version: 1,
+    version: STATE_FORMAT,
     cluster,
     samples: {},
     lastObservation: {},

@@ -1,5 +1,5 @@
 import type { Connection } from "./connection.js";
-import type { LabCredentials } from "./credentials.js";
+import type { Account, LabCredentials } from "./credentials.js";
 import { quoteIdent } from "./sql.js";
 
 export interface Statement {
@@ -9,6 +9,24 @@ export interface Statement {
 
 // '%' serves TCP (skip-name-resolve: 127.0.0.1 and namespace addresses), 'localhost' the socket.
 const HOSTS = ["%", "localhost"] as const;
+
+/**
+ * Marina's accounts get exactly the grants docs/security.md gives ("MariaDB accounts"),
+ * measured on 10.11: the whole e2e suite runs with least privilege. root (socket) does the
+ * lab's own setup.
+ */
+export const LAB_GRANTS = {
+  /** The executors' (clusters[].admin). */
+  marina:
+    "READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, CONNECTION ADMIN, RELOAD, PROCESS, SLAVE MONITOR",
+  /** The monitor's (clusters[].monitorAccount): read-only. */
+  monitor: "SLAVE MONITOR, PROCESS",
+  /** The agents' (backup): a physical rebuild's donor, then a logical rebuild's donor. */
+  backup:
+    "RELOAD, PROCESS, BINLOG MONITOR, SLAVE MONITOR, REPLICATION SLAVE ADMIN, SELECT, SHOW VIEW, TRIGGER, EVENT",
+  /** The replicas' (clusters[].replication). */
+  repl: "REPLICATION SLAVE",
+} as const;
 
 /**
  * The lab's accounts and the `app` database. They are created on EVERY node with
@@ -23,21 +41,21 @@ export function accountStatements(c: LabCredentials): Statement[] {
     { sql: "SET SESSION sql_log_bin=0" },
     { sql: `CREATE DATABASE IF NOT EXISTS ${db}` },
   ];
+  const user = (host: string, a: Account, grants: string): Statement[] => {
+    const who = `'${a.user.replace(/'/g, "''")}'@'${host}'`;
+    return [
+      { sql: `CREATE USER IF NOT EXISTS ${who} IDENTIFIED BY ?`, params: [a.password] },
+      { sql: `GRANT ${grants} ON *.* TO ${who}` },
+    ];
+  };
+  // The backup account is the agents' over the socket: 'localhost' only.
+  out.push(...user("localhost", c.backup, LAB_GRANTS.backup));
   for (const host of HOSTS) {
-    const who = (user: string) => `'${user.replace(/'/g, "''")}'@'${host}'`;
+    const who = (name: string) => `'${name.replace(/'/g, "''")}'@'${host}'`;
     out.push(
-      {
-        sql: `CREATE USER IF NOT EXISTS ${who(c.marina.user)} IDENTIFIED BY ?`,
-        params: [c.marina.password],
-      },
-      { sql: `GRANT ALL PRIVILEGES ON *.* TO ${who(c.marina.user)} WITH GRANT OPTION` },
-      {
-        sql: `CREATE USER IF NOT EXISTS ${who(c.repl.user)} IDENTIFIED BY ?`,
-        params: [c.repl.password],
-      },
-      {
-        sql: `GRANT REPLICATION SLAVE, REPLICATION SLAVE ADMIN, BINLOG MONITOR, SLAVE MONITOR ON *.* TO ${who(c.repl.user)}`,
-      },
+      ...user(host, c.marina, LAB_GRANTS.marina),
+      ...user(host, c.monitor, LAB_GRANTS.monitor),
+      ...user(host, c.repl, LAB_GRANTS.repl),
       {
         sql: `CREATE USER IF NOT EXISTS ${who(c.app.user)} IDENTIFIED BY ?`,
         params: [c.app.password],

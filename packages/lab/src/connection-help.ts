@@ -25,6 +25,9 @@ export function connectionHelp(info: LabInfo): string {
     );
   }
   lines.push(`  replication user: ${c.repl.user} / ${c.repl.password}`);
+  lines.push(
+    `  least-privilege accounts: ${c.marina.user} (executors), ${c.monitor.user} / ${c.monitor.password} (monitor), ${c.backup.user} / ${c.backup.password} (agents, socket only); root over the socket for anything else`,
+  );
   lines.push(info.nats ? `  NATS (JetStream): ${info.nats.urls.join(",")}` : "  NATS: not started");
   return lines.join("\n");
 }

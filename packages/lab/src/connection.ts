@@ -16,6 +16,8 @@ export interface ConnectSpec {
    * inactivity timer: an idle connection is closed after it too (isValid() turns false).
    */
   readonly socketTimeoutMs?: number;
+  /** TLS over TCP with this CA (PEM text), the server's name verified. */
+  readonly tlsCa?: string;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
@@ -34,6 +36,9 @@ export async function openConnection(spec: ConnectSpec): Promise<Connection> {
       ? { socketPath: spec.socketPath }
       : { host: spec.host ?? "127.0.0.1", port: spec.port ?? 3306 }),
     ...(spec.database ? { database: spec.database } : {}),
+    ...(spec.tlsCa && !spec.socketPath
+      ? { ssl: { ca: spec.tlsCa, rejectUnauthorized: true } }
+      : {}),
     connectTimeout: spec.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     socketTimeout: spec.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS,
     bigIntAsNumber: true,

@@ -23,6 +23,7 @@ import { runCommand } from "./netns-command.js";
 import { freePort, freePorts } from "./ports.js";
 import { changeMaster, enableSemiSyncMaster, waitForReplicating } from "./replication.js";
 import { makeLabDir, removeTree } from "./temp-tree.js";
+import { type LabTls, makeLabTls } from "./tls.js";
 import { LabShape, type NodePlan, planTopology } from "./topology-plan.js";
 
 export interface LabOptions {
@@ -55,6 +56,13 @@ export interface LabOptions {
    * permissions are enough. "allow": for tests that provoke refusals on purpose.
    */
   readonly natsViolations?: "fail" | "allow";
+  /**
+   * TLS everywhere (`lab.tls` has the CA and certificates, made with openssl): mariadbd
+   * with ssl_cert/ssl_key/ssl_ca, replication with MASTER_SSL=1 and the server certificate
+   * verified, every account that logs in over TCP (but `app`) REQUIRE SSL, and every
+   * nats-server requiring TLS of its clients and routes. Default false.
+   */
+  readonly tls?: boolean;
   /**
    * How many nats-servers: 1 (default) is a standalone one; more make a JetStream cluster
    * (`lab.natsCluster`, nodes nats1…natsN), `lab.nats` being its first node.
@@ -168,6 +176,8 @@ export interface Lab {
   readonly credentials: LabCredentials;
   /** NATS users (see LabOptions.natsAuth); undefined when authorization is off. */
   readonly natsUsers: LabNatsUsers | undefined;
+  /** The lab's CA and certificates (LabOptions.tls); undefined without TLS. */
+  readonly tls: LabTls | undefined;
   node(name: string): MariaNode;
   /** Hosts mode: the network (partitions: isolate, cut, cutOneWay, heal); else undefined. */
   readonly network: LabNetwork | undefined;
@@ -195,6 +205,7 @@ class LabImpl implements Lab {
   readonly natsCluster: NatsCluster | undefined;
   readonly credentials: LabCredentials;
   readonly natsUsers: LabNatsUsers | undefined;
+  readonly tls: LabTls | undefined;
   readonly network: LabNetwork | undefined;
   readonly #keep: boolean;
   readonly #opts: LabOptions;
@@ -211,6 +222,7 @@ class LabImpl implements Lab {
     natsCluster: NatsCluster | undefined;
     credentials: LabCredentials;
     natsUsers: LabNatsUsers | undefined;
+    tls: LabTls | undefined;
     network: LabNetwork | undefined;
     keep: boolean;
     opts: LabOptions;
@@ -223,6 +235,7 @@ class LabImpl implements Lab {
     this.nats = args.nats;
     this.natsCluster = args.natsCluster;
     this.natsUsers = args.natsUsers;
+    this.tls = args.tls;
     this.credentials = args.credentials;
     this.network = args.network;
     this.#keep = args.keep;
@@ -280,6 +293,8 @@ class LabImpl implements Lab {
       semiSyncSlave: o.semiSyncSlave ?? this.semiSync,
       credentials: this.credentials,
       extraConfig: { ...this.#opts.mysqld, ...o.config },
+      // The certificate names 127.0.0.1 and the hosts made at start, not a new host's address.
+      ...(this.tls ? { tls: this.tls } : {}),
     });
     this.nodes.push(node);
     this.plan.push({ name, serverId, domainId: node.domainId, role: "replica", sources: [] });
@@ -417,6 +432,14 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   try {
     natsHosts = network ? natsHostNames.map((n) => network.host(n)) : undefined;
     const ports = network ? [] : await freePorts(plan.length);
+    const tls = opts.tls
+      ? await makeLabTls(
+          join(dir, "tls"),
+          network
+            ? [...plan.map((p) => p.name), ...natsHostNames].map((n) => network.host(n).address)
+            : [],
+        )
+      : undefined;
     const nodes = plan.map((p, i) =>
       makeNode(opts, {
         name: p.name,
@@ -428,6 +451,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         semiSyncSlave: semiSync && p.role !== "primary",
         credentials,
         extraConfig: { ...opts.mysqld, ...opts.nodeConfig?.[p.name] },
+        ...(tls ? { tls } : {}),
       }),
     );
     const authMode = opts.natsAuth ?? "lab";
@@ -438,20 +462,22 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
           probeUser: natsUsers.lab,
         }
       : {};
+    // The nats-servers' options: users and permissions, and TLS.
+    const natsSpec = { ...auth, ...(tls ? { tls } : {}) };
     const natsCluster =
       (opts.nats ?? true) && natsNodes > 1
         ? await createNatsCluster({
             dir: join(dir, "nats"),
             nodes: natsHosts ? natsHosts.map(natsPlacement) : natsNodes,
-            ...auth,
+            ...natsSpec,
           })
         : undefined;
     const nats =
       natsCluster?.nodes[0] ??
       ((opts.nats ?? true)
         ? natsHosts?.[0]
-          ? standaloneNatsOn(natsHosts[0], join(dir, "nats"), auth)
-          : new NatsServer({ dir: join(dir, "nats"), port: await freePort(), ...auth })
+          ? standaloneNatsOn(natsHosts[0], join(dir, "nats"), natsSpec)
+          : new NatsServer({ dir: join(dir, "nats"), port: await freePort(), ...natsSpec })
         : undefined);
     lab = new LabImpl({
       dir,
@@ -463,6 +489,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       natsCluster,
       credentials,
       natsUsers,
+      tls,
       network,
       keep,
       opts,
@@ -532,7 +559,7 @@ function natsPlacement(host: LabHost): NatsNodeSpec {
 function standaloneNatsOn(
   host: LabHost,
   dir: string,
-  auth: Pick<NatsServerSpec, "authorization" | "probeUser">,
+  auth: Pick<NatsServerSpec, "authorization" | "probeUser" | "tls">,
 ): NatsServer {
   return new NatsServer({
     ...auth,

@@ -15,6 +15,8 @@ import { tailFile } from "./log-tail.js";
 import { type CnfValue, renderMyCnf } from "./mycnf.js";
 import { freePort } from "./ports.js";
 import { type ExitInfo, ManagedProcess, waitForSuccess } from "./process.js";
+import { quoteIdent } from "./sql.js";
+import type { LabTls } from "./tls.js";
 
 export interface MariaNodeSpec {
   /** [A-Za-z0-9_-]; also the directory name under the lab tree. */
@@ -41,6 +43,11 @@ export interface MariaNodeSpec {
   readonly startTimeoutMs?: number;
   /** socketTimeout of `query()`'s admin connection. Default 10 s. */
   readonly queryTimeoutMs?: number;
+  /**
+   * The lab's certificates: the server gets them (ssl_cert, ssl_key, ssl_ca), TCP
+   * connections and replication use TLS with the CA checked.
+   */
+  readonly tls?: LabTls;
 }
 
 export interface NodeConnectOptions {
@@ -73,6 +80,8 @@ export class MariaNode {
   readonly serverId: number;
   readonly domainId: number;
   readonly credentials: LabCredentials;
+  /** The lab's certificates when it runs with TLS. */
+  readonly tls: LabTls | undefined;
   readonly #spec: MariaNodeSpec;
   #port: number;
   #proc: ManagedProcess | undefined;
@@ -94,6 +103,7 @@ export class MariaNode {
     this.serverId = spec.serverId;
     this.domainId = spec.domainId;
     this.credentials = spec.credentials;
+    this.tls = spec.tls;
   }
 
   get port(): number {
@@ -154,6 +164,7 @@ export class MariaNode {
     const conn = await this.connect();
     try {
       await createAccounts(conn, this.credentials);
+      if (this.tls) await requireTlsOverTcp(conn);
     } finally {
       await closeQuietly(conn);
     }
@@ -253,6 +264,7 @@ export class MariaNode {
       ...(opts.database ? { database: opts.database } : {}),
       ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
       ...(opts.socketTimeoutMs !== undefined ? { socketTimeoutMs: opts.socketTimeoutMs } : {}),
+      ...(this.tls ? { tlsCa: this.tls.caPem } : {}),
     });
   }
 
@@ -285,7 +297,12 @@ export class MariaNode {
       ...(s.semiSyncMasterTimeoutMs !== undefined
         ? { semiSyncMasterTimeoutMs: s.semiSyncMasterTimeoutMs }
         : {}),
-      ...(s.extraConfig ? { extra: s.extraConfig } : {}),
+      extra: {
+        ...(s.tls
+          ? { ssl_cert: s.tls.serverCertFile, ssl_key: s.tls.serverKeyFile, ssl_ca: s.tls.caFile }
+          : {}),
+        ...s.extraConfig,
+      },
     });
     await writeFile(this.defaultsFile, cnf);
   }
@@ -358,5 +375,20 @@ export class MariaNode {
 
   #assertOpen(): void {
     if (this.#closed) throw new LabError(LabErrorCode.Closed, `${this.name}: the lab is closed`);
+  }
+}
+
+/**
+ * Every account that logs in over TCP (host '%') except the non-SUPER writer `app` must
+ * use TLS (REQUIRE SSL): a client of Marina's that forgot TLS is refused, not let through.
+ * Local (sql_log_bin=0), like the accounts themselves.
+ */
+async function requireTlsOverTcp(conn: Connection): Promise<void> {
+  await conn.query("SET SESSION sql_log_bin=0");
+  const rows = (await conn.query(
+    "SELECT User AS user FROM mysql.user WHERE Host = '%' AND User NOT IN ('', 'app', 'root')",
+  )) as Array<{ user: string }>;
+  for (const r of rows) {
+    await conn.query(`ALTER USER ${quoteIdent(r.user)}@'%' REQUIRE SSL`);
   }
 }

@@ -31,6 +31,7 @@ export interface NatsClusterSpec {
   /** Every node's users and permissions (NatsServerSpec). */
   readonly authorization?: NatsServerSpec["authorization"];
   readonly probeUser?: NatsServerSpec["probeUser"];
+  readonly tls?: NatsServerSpec["tls"];
 }
 
 export class NatsCluster {
@@ -113,6 +114,7 @@ export async function createNatsCluster(spec: NatsClusterSpec): Promise<NatsClus
         ...(spec.startTimeoutMs !== undefined ? { startTimeoutMs: spec.startTimeoutMs } : {}),
         ...(spec.authorization !== undefined ? { authorization: spec.authorization } : {}),
         ...(spec.probeUser !== undefined ? { probeUser: spec.probeUser } : {}),
+        ...(spec.tls !== undefined ? { tls: spec.tls } : {}),
       }),
   );
   return new NatsCluster(name, nodes);

@@ -4,9 +4,11 @@
 // (other servers forward it), so an answer through a node means JetStream is usable
 // through that node: a meta leader is elected and reachable from it.
 import { connect as tcpConnect } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 
 export interface NatsServerInfo {
   readonly server_name?: string;
+  readonly tls_required?: boolean;
   readonly jetstream?: boolean;
   readonly cluster?: string;
   readonly connect_urls?: readonly string[];
@@ -31,9 +33,12 @@ function converse(
   timeoutMs: number,
   request?: string,
   login?: ProbeUser,
+  tlsCa?: string,
 ): Promise<{ info: NatsServerInfo; reply?: string }> {
   return new Promise((resolve, reject) => {
-    const sock = tcpConnect({ host, port });
+    const tcp = tcpConnect({ host, port });
+    // After a TLS server's INFO, everything goes over TLS on the same connection.
+    let sock: NodeJS.ReadWriteStream & { destroy(): void } = tcp;
     let buf = Buffer.alloc(0);
     let info: NatsServerInfo | undefined;
     let settled = false;
@@ -42,14 +47,15 @@ function converse(
       settled = true;
       clearTimeout(timer);
       sock.destroy();
+      tcp.destroy();
       if (err) reject(err);
       else resolve({ info: info ?? {}, ...(reply !== undefined ? { reply } : {}) });
     };
     const what = request ? `no reply to ${request}` : "no INFO";
     const timer = setTimeout(() => done(new Error(`${what} from nats-server`)), timeoutMs);
-    sock.on("error", (err) => done(err));
-    sock.on("close", () => done(new Error("nats-server closed the connection")));
-    sock.on("data", (d: Buffer) => {
+    tcp.on("error", (err) => done(err));
+    tcp.on("close", () => done(new Error("nats-server closed the connection")));
+    const onData = (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       try {
         for (;;) {
@@ -66,6 +72,13 @@ function converse(
           if (line.startsWith("INFO ")) {
             info = JSON.parse(line.slice(5)) as NatsServerInfo;
             if (!request) return done(undefined);
+            if (info.tls_required) {
+              tcp.removeListener("data", onData);
+              const secure = tlsConnect({ socket: tcp, host, ...(tlsCa ? { ca: tlsCa } : {}) });
+              secure.on("error", (err) => done(err));
+              secure.on("data", onData);
+              sock = secure;
+            }
             const connect = {
               verbose: false,
               pedantic: false,
@@ -89,7 +102,8 @@ function converse(
       } catch (err) {
         done(err instanceof Error ? err : new Error(String(err)));
       }
-    });
+    };
+    tcp.on("data", onData);
   });
 }
 
@@ -112,8 +126,16 @@ export async function checkJetStream(
   port: number,
   timeoutMs: number,
   login?: ProbeUser,
+  tlsCa?: string,
 ): Promise<NatsServerInfo> {
-  const { info, reply } = await converse(host, port, timeoutMs, "$JS.API.STREAM.NAMES", login);
+  const { info, reply } = await converse(
+    host,
+    port,
+    timeoutMs,
+    "$JS.API.STREAM.NAMES",
+    login,
+    tlsCa,
+  );
   const answer = JSON.parse(reply ?? "{}") as { error?: { description?: string; code?: number } };
   if (answer.error) {
     throw new Error(`JetStream: ${answer.error.description ?? JSON.stringify(answer.error)}`);

@@ -2,12 +2,14 @@ import { existsSync, statSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
+import { renderNatsTls } from "@marina/contracts";
 import { resolveBinary } from "./binaries.js";
 import { LabError, LabErrorCode } from "./errors.js";
 import { tailFile } from "./log-tail.js";
 import { checkJetStream, readNatsInfo } from "./nats-probe.js";
 import { freePort } from "./ports.js";
 import { type ExitInfo, ManagedProcess } from "./process.js";
+import type { LabTls } from "./tls.js";
 import { sleep } from "./wait.js";
 
 /** This server's part in a NATS cluster (`cluster {}` of its config file). */
@@ -42,6 +44,8 @@ export interface NatsServerSpec {
   readonly authorization?: string;
   /** The user the lab's readiness probes log in as, when clients must authenticate. */
   readonly probeUser?: { readonly user: string; readonly password: string };
+  /** TLS for clients (required of every one) and, in a cluster, for routes (verified). */
+  readonly tls?: LabTls;
 }
 
 export interface NatsStartOptions {
@@ -92,7 +96,16 @@ export function renderNatsConfig(o: {
   cluster?: NatsClusterMembership | undefined;
   monitorPort?: number | undefined;
   authorization?: string | undefined;
+  tls?: LabTls | undefined;
 }): string {
+  const tlsBlock = (indent: string, verify: boolean) =>
+    o.tls
+      ? renderNatsTls(
+          { cert: o.tls.serverCertFile, key: o.tls.serverKeyFile, ca: o.tls.caFile },
+          indent,
+          verify,
+        )
+      : [];
   const lines = [
     `server_name: ${quote(o.name)}`,
     `listen: ${quote(`${o.host}:${o.port}`)}`,
@@ -106,11 +119,13 @@ export function renderNatsConfig(o: {
     `}`,
   ];
   if (o.authorization) lines.push(o.authorization.trimEnd());
+  lines.push(...tlsBlock("", false));
   if (o.cluster) {
     lines.push(
       `cluster {`,
       `  name: ${quote(o.cluster.name)}`,
       `  listen: ${quote(`${o.host}:${o.cluster.port}`)}`,
+      ...tlsBlock("  ", true),
       `  routes: [`,
       ...o.cluster.routes.map((r) => `    ${quote(r)}`),
       `  ]`,
@@ -214,7 +229,13 @@ export class NatsServer {
       if (!this.isRunning())
         throw new LabError(LabErrorCode.StartFailed, `${this.name} is not running`);
       try {
-        await checkJetStream(this.host, this.#port, 1_000, this.#spec.probeUser);
+        await checkJetStream(
+          this.host,
+          this.#port,
+          1_000,
+          this.#spec.probeUser,
+          this.#spec.tls?.caPem,
+        );
         return;
       } catch (err) {
         lastErr = err;
@@ -267,6 +288,7 @@ export class NatsServer {
         cluster: this.cluster,
         monitorPort: this.#spec.monitorPort,
         authorization: this.#spec.authorization,
+        tls: this.#spec.tls,
       }),
     );
     const argv = [resolveBinary("nats-server"), "-c", this.configFile];
@@ -286,7 +308,13 @@ export class NatsServer {
       }
       try {
         if (jetstream) {
-          await checkJetStream(this.host, this.#port, 1_000, this.#spec.probeUser);
+          await checkJetStream(
+            this.host,
+            this.#port,
+            1_000,
+            this.#spec.probeUser,
+            this.#spec.tls?.caPem,
+          );
           return;
         }
         const info = await readNatsInfo(this.host, this.#port, 1_000);

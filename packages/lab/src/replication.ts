@@ -25,10 +25,18 @@ export async function changeMaster(
 ): Promise<void> {
   const conn = connectionLiteral(opts.connectionName);
   const { repl } = replica.credentials;
+  // A TLS lab: replication over TLS, the source's certificate checked against the CA.
+  const tls = replica.tls ? ", MASTER_SSL=1, MASTER_SSL_CA=?, MASTER_SSL_VERIFY_SERVER_CERT=1" : "";
   await replica.query(
     `CHANGE MASTER${conn} TO MASTER_HOST=?, MASTER_PORT=?, MASTER_USER=?, MASTER_PASSWORD=?, ` +
-      `MASTER_USE_GTID=${opts.useGtid ?? "slave_pos"}, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1`,
-    [source.host, source.port, repl.user, repl.password],
+      `MASTER_USE_GTID=${opts.useGtid ?? "slave_pos"}, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1${tls}`,
+    [
+      source.host,
+      source.port,
+      repl.user,
+      repl.password,
+      ...(replica.tls ? [replica.tls.caFile] : []),
+    ],
   );
   if (opts.start ?? true) await replica.query(`START SLAVE${conn}`);
 }

@@ -61,9 +61,24 @@ describe("accountStatements", () => {
     expect(st[0]?.sql).toBe("SET SESSION sql_log_bin=0");
     const sql = st.map((s) => s.sql).join("\n");
     expect(sql).toContain("GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON `app`.* TO 'app'@'%'");
-    expect(sql).toContain("GRANT ALL PRIVILEGES ON *.* TO 'marina'@'%' WITH GRANT OPTION");
-    expect(sql).toMatch(/GRANT REPLICATION SLAVE, .* TO 'repl'@'%'/);
     expect(sql).not.toContain("secret"); // passwords go as parameters
+  });
+
+  it("gives Marina's accounts least privilege: no ALL, no GRANT OPTION", () => {
+    const sql = accountStatements(DEFAULT_CREDENTIALS)
+      .map((s) => s.sql)
+      .join("\n");
+    expect(sql).not.toMatch(/ALL PRIVILEGES|GRANT OPTION|SUPER/);
+    for (const host of ["%", "localhost"]) {
+      expect(sql).toContain(
+        `GRANT READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, CONNECTION ADMIN, RELOAD, PROCESS, SLAVE MONITOR ON *.* TO 'marina'@'${host}'`,
+      );
+      expect(sql).toContain(`GRANT SLAVE MONITOR, PROCESS ON *.* TO 'marina_monitor'@'${host}'`);
+      expect(sql).toContain(`GRANT REPLICATION SLAVE ON *.* TO 'repl'@'${host}'`);
+    }
+    // The agents' account reaches the socket only.
+    expect(sql).toContain("TO 'marina_backup'@'localhost'");
+    expect(sql).not.toContain("'marina_backup'@'%'");
   });
 });
 

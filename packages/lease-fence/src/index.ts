@@ -3,8 +3,12 @@ export { type KvLeaseOptions, kvLeaseSource, type LeaseLog } from "./kv-lease-so
 export {
   encodeLeaseRecord,
   LEASE_BUCKET,
+  LEASE_FORMAT,
   LEASE_PLACEHOLDER,
+  type LeaseFields,
   LeaseRecord,
+  leaseFormatOf,
+  migrateLease,
   parseLeaseRecord,
 } from "./lease-record.js";
 export { type LeaseSource, type LeaseView, StaticLeaseSource } from "./lease-source.js";

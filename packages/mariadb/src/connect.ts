@@ -17,6 +17,14 @@ export interface DbTarget {
    * default: a connection that takes parameters must not also take a statement list.
    */
   readonly multipleStatements?: boolean;
+  /** TLS, the server's certificate and name verified against `ca` (PEM texts). */
+  readonly tls?: DbTls | undefined;
+}
+
+export interface DbTls {
+  readonly ca: string;
+  readonly cert?: string | undefined;
+  readonly key?: string | undefined;
 }
 
 /** What callers use of a connection; tests pass fakes. */
@@ -43,6 +51,16 @@ export const connectMariadb: Connector = async (t) => {
     connectTimeout: t.connectTimeoutMs,
     socketTimeout: t.socketTimeoutMs,
     multipleStatements: t.multipleStatements ?? false,
+    ...(t.tls
+      ? {
+          ssl: {
+            ca: t.tls.ca,
+            ...(t.tls.cert !== undefined ? { cert: t.tls.cert } : {}),
+            ...(t.tls.key !== undefined ? { key: t.tls.key } : {}),
+            rejectUnauthorized: true,
+          },
+        }
+      : {}),
     bigIntAsNumber: true,
     insertIdAsNumber: true,
     decimalAsNumber: true,

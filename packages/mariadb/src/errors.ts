@@ -157,8 +157,17 @@ export function probeErrorOf(err: unknown): ProbeError {
 }
 
 /**
+ * Server errors that mean the account lacks a privilege (not a bad password: 1045 stays an
+ * SQL error): 1227 "you need (at least one of) the … privilege(s)", 1142/1143 table or
+ * column access denied, 1044 database access denied, 1095 "you are not owner of thread"
+ * (KILL without CONNECTION ADMIN).
+ */
+export const PRIVILEGE_ERRNOS: ReadonlySet<number> = new Set([1044, 1095, 1142, 1143, 1227]);
+
+/**
  * The executor's reading, a MarinaError: SERVER_UNREACHABLE (retryable) for the link,
- * SQL_ERROR with the errno for what the server refused, INTERNAL for anything else.
+ * MISSING_PRIVILEGE or SQL_ERROR with the errno for what the server refused, INTERNAL for
+ * anything else.
  * `what` names the server, e.g. `db2 (127.0.0.1:3307)`. MarinaErrors pass through.
  */
 export function marinaErrorOf(err: unknown, what: string): MarinaError {
@@ -168,7 +177,8 @@ export function marinaErrorOf(err: unknown, what: string): MarinaError {
   if (f.link) return new MarinaError("SERVER_UNREACHABLE", `${what}: ${f.message}`, opts);
   if (isServerErrno(f.errno)) {
     const state = f.sqlState !== undefined ? ` (${f.sqlState})` : "";
-    return new MarinaError("SQL_ERROR", `${what}: error ${f.errno}${state}: ${f.message}`, opts);
+    const code = PRIVILEGE_ERRNOS.has(f.errno) ? "MISSING_PRIVILEGE" : "SQL_ERROR";
+    return new MarinaError(code, `${what}: error ${f.errno}${state}: ${f.message}`, opts);
   }
   return new MarinaError("INTERNAL", `${what}: ${f.message}`, opts);
 }

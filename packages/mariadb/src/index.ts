@@ -1,11 +1,13 @@
 // @marina/mariadb: one way to talk to MariaDB — the connector with strict timeouts, the
 // driver-error table, and the probe that reads a server into a ServerObservation.
+export { BACKUP_NEEDS, EXECUTOR_NEEDS, MONITOR_NEEDS } from "./account-needs.js";
 export {
   type Connector,
   closeConnection,
   connectMariadb,
   type DbConnection,
   type DbTarget,
+  type DbTls,
 } from "./connect.js";
 export {
   classifyDriverError,
@@ -22,6 +24,19 @@ export {
   probeErrorOf,
 } from "./errors.js";
 export {
+  ALL_PRIVILEGES,
+  accountLiteral,
+  canonicalPrivilege,
+  type GrantScope,
+  type GrantSet,
+  grantStatements,
+  type MissingPrivilege,
+  missingPrivileges,
+  type PrivilegeNeed,
+  parseGrants,
+  satisfies,
+} from "./grants.js";
+export {
   ioThread,
   type ProbeRows,
   readObservation,
@@ -32,5 +47,17 @@ export {
   toSemiSync,
   usingGtid,
 } from "./observation.js";
+export {
+  type CheckLog,
+  checkPrivileges,
+  describeMissing,
+  type GrantsReading,
+  type PrivilegeCheckResult,
+  type PrivilegeCheckTarget,
+  type PrivilegeReport,
+  privilegeReport,
+  readGrants,
+  readGrantsAt,
+} from "./privilege-check.js";
 export { DISKS_SQL, probeSql, probeStatements } from "./probe-sql.js";
 export { bool, gtidText, nonNegInt, num, type Row, text } from "./values.js";

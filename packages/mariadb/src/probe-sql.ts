@@ -5,9 +5,10 @@
 
 /**
  * Variables every MariaDB 10.x has, read as @@ so one SELECT returns them. Client
- * connections leave out this session, system and replication threads, and Marina's own
- * sessions: every monitor and executor connects as the cluster's admin account, the user
- * of this session (`USER()` is `user@host`).
+ * connections leave out this session, system and replication threads, and the sessions of
+ * the probing account (`USER()` is `user@host`): the monitors'. With a `monitorAccount` of
+ * their own, executor sessions (admin) count as clients while a step runs. The count needs
+ * PROCESS: without it PROCESSLIST shows this session only and the count is 0.
  */
 const VARIABLES = `SELECT
   @@version AS version,

@@ -38,20 +38,21 @@ const BY_CODE: ReadonlyArray<[string, string, string, string?]> = [
   ["ER_AUTHENTICATION_PLUGIN_NOT_SUPPORTED", "auth", "INTERNAL"],
 ];
 
-// Server-sent auth codes come with their errno; the executor reports SQL_ERROR.
-const AUTH_CODES: ReadonlyArray<[string, number]> = [
-  ["ER_ACCESS_DENIED_ERROR", 1045],
-  ["ER_DBACCESS_DENIED_ERROR", 1044],
-  ["ER_ACCESS_DENIED_NO_PASSWORD_ERROR", 1698],
-  ["ER_SPECIFIC_ACCESS_DENIED_ERROR", 1227],
+// Server-sent auth codes come with their errno; the executor reports SQL_ERROR for a bad
+// login and MISSING_PRIVILEGE for a statement the account may not run.
+const AUTH_CODES: ReadonlyArray<[string, number, string]> = [
+  ["ER_ACCESS_DENIED_ERROR", 1045, "SQL_ERROR"],
+  ["ER_DBACCESS_DENIED_ERROR", 1044, "MISSING_PRIVILEGE"],
+  ["ER_ACCESS_DENIED_NO_PASSWORD_ERROR", 1698, "SQL_ERROR"],
+  ["ER_SPECIFIC_ACCESS_DENIED_ERROR", 1227, "MISSING_PRIVILEGE"],
 ];
 
 const BY_ERRNO: ReadonlyArray<[number, string, string, string?]> = [
   [1040, "sql", "SERVER_UNREACHABLE"],
-  [1044, "auth", "SQL_ERROR"],
+  [1044, "auth", "MISSING_PRIVILEGE"],
   [1045, "auth", "SQL_ERROR"],
   [1053, "dropped", "SERVER_UNREACHABLE", "monitor: sql"],
-  [1227, "auth", "SQL_ERROR", "monitor: sql without the code"],
+  [1227, "auth", "MISSING_PRIVILEGE", "monitor: sql without the code"],
   [1698, "auth", "SQL_ERROR"],
   [1927, "dropped", "SERVER_UNREACHABLE", "monitor: sql"],
   [2002, "refused", "SERVER_UNREACHABLE", "monitor: sql"],
@@ -84,10 +85,10 @@ describe("the driver-error table", () => {
     expect(marinaErrorOf(err, "db1").code).toBe(marina);
   });
 
-  it.each(AUTH_CODES)("code %s (errno %i): auth, SQL_ERROR", (code, errno) => {
+  it.each(AUTH_CODES)("code %s (errno %i): auth, %s", (code, errno, marina) => {
     const err = driverError({ code, errno, sqlMessage: "Access denied" });
     expect(probeErrorOf(err).kind).toBe("auth");
-    expect(marinaErrorOf(err, "db1").code).toBe("SQL_ERROR");
+    expect(marinaErrorOf(err, "db1").code).toBe(marina);
   });
 
   it.each(BY_ERRNO)("errno %i: monitor %s, executor %s", (errno, kind, marina) => {
@@ -99,6 +100,9 @@ describe("the driver-error table", () => {
   it.each([
     [{ errno: 1198, code: "ER_SLAVE_MUST_STOP" }, "sql", "SQL_ERROR"],
     [{ errno: 1109, code: "ER_UNKNOWN_TABLE" }, "sql", "SQL_ERROR"],
+    // KILL of another account's session without CONNECTION ADMIN; a table access denied.
+    [{ errno: 1095, code: "ER_KILL_DENIED_ERROR" }, "sql", "MISSING_PRIVILEGE"],
+    [{ errno: 1142, code: "ER_TABLEACCESS_DENIED_ERROR" }, "sql", "MISSING_PRIVILEGE"],
     [{ errno: 45016, code: "ER_MISSING_PARAMETER" }, "other", "INTERNAL"],
     [{}, "other", "INTERNAL"],
   ])("%j: monitor %s, executor %s", (fields, kind, marina) => {

@@ -8,6 +8,8 @@ export type FlagKind = "text" | "id" | "port" | "positive-int";
 export interface FlagSpec {
   readonly kind: FlagKind;
   readonly required?: boolean;
+  /** May be given several times: the values in order ([] when absent). */
+  readonly repeatable?: boolean;
   /** The value's placeholder in the usage line, e.g. `marina.yaml`. */
   readonly example: string;
 }
@@ -22,11 +24,13 @@ export interface ArgsSpec<F extends FlagSpecs> {
 
 type ValueOf<K extends FlagKind> = K extends "port" | "positive-int" ? number : string;
 
-/** Parsed values keyed by flag name; optional flags may be undefined. */
+/** Parsed values keyed by flag name; optional flags may be undefined, repeatable ones are lists. */
 export type ParsedArgs<F extends FlagSpecs> = {
-  readonly [N in keyof F]: F[N] extends { readonly required: true }
-    ? ValueOf<F[N]["kind"]>
-    : ValueOf<F[N]["kind"]> | undefined;
+  readonly [N in keyof F]: F[N] extends { readonly repeatable: true }
+    ? readonly ValueOf<F[N]["kind"]>[]
+    : F[N] extends { readonly required: true }
+      ? ValueOf<F[N]["kind"]>
+      : ValueOf<F[N]["kind"]> | undefined;
 };
 
 /** The flags every service main takes. */
@@ -42,9 +46,10 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$/;
 const FLAG = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/s;
 
 export function usage<F extends FlagSpecs>(spec: ArgsSpec<F>): string {
-  const parts = Object.entries(spec.flags).map(([name, f]) =>
-    f.required ? `--${name} ${f.example}` : `[--${name} ${f.example}]`,
-  );
+  const parts = Object.entries(spec.flags).map(([name, f]) => {
+    const one = f.required ? `--${name} ${f.example}` : `[--${name} ${f.example}]`;
+    return f.repeatable ? `${one}...` : one;
+  });
   return `usage: ${spec.program} ${parts.join(" ")}`;
 }
 
@@ -88,7 +93,8 @@ export function parseArgs<const F extends FlagSpecs>(
   argv: readonly string[],
 ): ParsedArgs<F> {
   const help = usage(spec);
-  const out: Record<string, string | number | undefined> = {};
+  const out: Record<string, string | number | Array<string | number> | undefined> = {};
+  for (const [name, f] of Object.entries(spec.flags)) if (f.repeatable) out[name] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const m = FLAG.exec(arg);
@@ -102,10 +108,14 @@ export function parseArgs<const F extends FlagSpecs>(
     }
     const text = m[2] ?? argv[++i];
     if (text === undefined || text === "") throw invalid(name, `--${name} needs a value; ${help}`);
-    out[name] = parseValue(name, flag.kind, text);
+    const value = parseValue(name, flag.kind, text);
+    const list = out[name];
+    if (Array.isArray(list)) list.push(value);
+    else out[name] = value;
   }
   for (const [name, f] of Object.entries(spec.flags)) {
-    if (f.required && out[name] === undefined) {
+    const v = out[name];
+    if (f.required && (v === undefined || (Array.isArray(v) && v.length === 0))) {
       throw invalid(name, `--${name} is required; ${help}`);
     }
   }

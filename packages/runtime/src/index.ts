@@ -59,3 +59,4 @@ export {
   type StreamSpec,
   scaleStream,
 } from "./streams.js";
+export { readTlsFiles, type TlsFiles } from "./tls-files.js";

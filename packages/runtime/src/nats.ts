@@ -18,6 +18,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { backoffDelay } from "./backoff.js";
 import { sleep } from "./clock.js";
+import { readTlsFiles, type TlsFiles } from "./tls-files.js";
 
 export const NATS_RETRY = { backoffMinMs: 250, backoffMaxMs: 5000 } as const;
 /** How long one connect attempt may take. */
@@ -64,6 +65,8 @@ export interface NatsSettings {
   readonly credentials?:
     | Partial<Record<NatsRole, { readonly user: string; readonly password: Secret }>>
     | undefined;
+  /** Files: the CA that signed the servers' certificates, and a client certificate. */
+  readonly tls?: TlsFiles | undefined;
 }
 
 export interface NatsCredentials {
@@ -71,6 +74,8 @@ export interface NatsCredentials {
   readonly pass?: string;
   /** The role's inbox prefix (its NATS permissions allow only its own inboxes). */
   readonly inboxPrefix?: string;
+  /** TLS (PEM texts, read at start): the servers' certificates verified against `ca`. */
+  readonly tls?: TlsFiles;
 }
 
 /**
@@ -100,6 +105,7 @@ export function natsCredentials(
     ...(user !== undefined ? { user } : {}),
     ...(pass ? { pass } : {}),
     ...(role !== undefined ? { inboxPrefix: inboxPrefix(role) } : {}),
+    ...(n.tls ? { tls: readTlsFiles(n.tls, "nats.tls") } : {}),
   };
 }
 
@@ -136,6 +142,7 @@ export async function connectNatsWithRetry(o: NatsConnectOptions): Promise<NatsC
         ...(o.user !== undefined ? { user: o.user } : {}),
         ...(o.pass !== undefined ? { pass: o.pass } : {}),
         ...(o.inboxPrefix !== undefined ? { inboxPrefix: o.inboxPrefix } : {}),
+        ...(o.tls ? { tls: { ...o.tls } } : {}),
         timeout: NATS_CONNECT_TIMEOUT_MS,
         maxReconnectAttempts: -1,
         reconnectTimeWait: NATS_RECONNECT_WAIT_MS,

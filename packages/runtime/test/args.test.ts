@@ -58,6 +58,22 @@ describe("parseArgs", () => {
     );
   });
 
+  it("collects a repeatable flag's values in order, [] when absent", () => {
+    const spec = {
+      program: "marina-test",
+      flags: {
+        route: { kind: "text", repeatable: true, example: "host:6222" },
+        port: { kind: "port", repeatable: true, required: true, example: "1" },
+      },
+    } as const;
+    const a = parseArgs(spec, ["--route", "a:1", "--port=2", "--route=b:2", "--port", "3"]);
+    expect(a).toEqual({ route: ["a:1", "b:2"], port: [2, 3] });
+    expect(parseArgs(spec, ["--port", "1"]).route).toEqual([]);
+    expect(() => parseArgs(spec, [])).toThrow(/--port is required/);
+    expect(() => parseArgs(spec, ["--port", "x"])).toThrow(/--port must be an integer/);
+    expect(usage(spec)).toBe("usage: marina-test [--route host:6222]... --port 1...");
+  });
+
   it("derives a safe default id", () => {
     expect(defaultId("db-host.example", "m")).toBe("db-host.example");
     expect(defaultId("--weird host", "m")).toBe("weird-host");

@@ -25,6 +25,8 @@ export {
   thawTrial,
 } from "./scenarios/thaw.js";
 export {
+  type AgentBackup,
+  backupAccount,
   type Decider,
   type SshAgentOptions,
   type Stack,

@@ -37,9 +37,13 @@ export function configFromLab(lab: Lab, o: LabConfigOptions = {}): MarinaConfig 
       neverPromote: (o.neverPromote ?? []).includes(n.name),
       ...(o.agentHosts?.[n.name] ? { agentHost: o.agentHosts[n.name] } : {}),
     })),
+    // Least privilege: the executors' grants for admin, read-only ones for the monitor.
     admin: { user: creds.marina.user, password: { value: creds.marina.password } },
+    monitorAccount: { user: creds.monitor.user, password: { value: creds.monitor.password } },
     replication: { user: creds.repl.user, password: { value: creds.repl.password } },
     semiSync: o.semiSync ?? false,
+    // A TLS lab: Marina's connections and replication over TLS, certificates verified.
+    ...(lab.tls ? { tls: { ca: lab.tls.caFile, replicationCa: lab.tls.hostsCaFile } } : {}),
     monitor: o.monitor ?? {},
     failover: o.failover ?? {},
   });
@@ -49,6 +53,7 @@ export function configFromLab(lab: Lab, o: LabConfigOptions = {}): MarinaConfig 
       servers: lab.natsUrls.length > 0 ? [...lab.natsUrls] : ["nats://127.0.0.1:4222"],
       // Each service under its own identity, with only that role's permissions.
       ...(lab.natsUsers ? { credentials: natsCredentialsOf(lab.natsUsers) } : {}),
+      ...(lab.tls ? { tls: { ca: lab.tls.caFile } } : {}),
     },
     clusters: [cluster],
     ...(o.http ? { http: o.http } : {}),

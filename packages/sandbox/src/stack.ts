@@ -46,8 +46,17 @@ export interface StackOptions {
     servers: readonly string[];
     /** Give the SSH agent a saveDir: `<lab dir>/saved-binlogs`. */
     saveBinlogs?: boolean;
+    /** The SSH agent's backup account (see SshAgentOptions.backup). */
+    backup?: AgentBackup;
   };
 }
+
+/**
+ * An agent's backup account: "lab", the lab's least-privilege `marina_backup` (a physical
+ * rebuild's donor and target, a logical rebuild's donor); "root" over the socket, for an
+ * agent that must also be a logical rebuild's target (that needs ALL PRIVILEGES).
+ */
+export type AgentBackup = "lab" | "root";
 
 export interface SshAgentOptions {
   /** Servers the SSH agent serves. */
@@ -57,6 +66,8 @@ export interface SshAgentOptions {
   saveDir?: string;
   /** Host key fingerprint the agent pins (default: the sshd's own). */
   hostKeySha256?: string;
+  /** Default "lab". */
+  backup?: AgentBackup;
 }
 
 export interface Decider {
@@ -135,10 +146,11 @@ function startLabAgentFor(
   log: Logger,
   host: string,
   nodes: readonly MariaNode[],
-  config: { servers: object[]; saveDir?: string },
+  config: { servers: object[]; saveDir?: string; backup?: AgentBackup | undefined },
 ): Promise<RunningAgent> {
   const tmpDir = join(lab.dir, `agent-tmp-${host}`);
   mkdirSync(tmpDir, { recursive: true });
+  const { backup, ...rest } = config;
   const parsed = AgentConfig.parse({
     host,
     nats: {
@@ -146,15 +158,13 @@ function startLabAgentFor(
       ...(lab.natsUsers
         ? { user: lab.natsUsers.agent.user, password: { value: lab.natsUsers.agent.password } }
         : {}),
+      ...(lab.tls ? { tls: { ca: lab.tls.caFile } } : {}),
     },
     advertiseAddress: "127.0.0.1",
     listenAddress: "127.0.0.1",
-    backup: {
-      user: lab.credentials.marina.user,
-      password: { value: lab.credentials.marina.password },
-    },
+    backup: backupAccount(lab, backup),
     tmpDir,
-    ...config,
+    ...rest,
     heartbeatMs: 1000,
     progressMs: 250,
     timeouts: { connectMs: 30_000, idleMs: 30_000, serviceMs: 60_000 },
@@ -165,6 +175,12 @@ function startLabAgentFor(
     log: log.child({ agent: host }),
     serviceControl: (s) => labControl(byName.get(s.name)!)(),
   });
+}
+
+/** The `backup` section of a lab agent's config. */
+export function backupAccount(lab: Lab, which: AgentBackup = "lab") {
+  const a = which === "root" ? lab.credentials.root : lab.credentials.backup;
+  return { user: a.user, ...(a.password !== "" ? { password: { value: a.password } } : {}) };
 }
 
 /** Starts the agent of one lab node (as `agents` does; for tests that restart one). */
@@ -194,6 +210,7 @@ export function startLabSshAgent(
   const nodes = o.servers.map((n) => lab.node(n));
   return startLabAgentFor(lab, log, SSH_AGENT_HOST, nodes, {
     ...(o.saveDir ? { saveDir: o.saveDir } : {}),
+    backup: o.backup,
     servers: nodes.map((node) => ({
       ...labServer(node, o.cluster ?? "main"),
       ssh: {
@@ -258,6 +275,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       name: "marina-test-client",
       log: log.child({ nats: "marina-test-client" }),
       ...(labUser ? { user: labUser.user, pass: labUser.password } : {}),
+      ...(lab.tls ? { tls: { ca: lab.tls.caPem } } : {}),
     });
     const client = nc;
     const stack: Stack = {
@@ -324,6 +342,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         servers: o.sshAgent.servers,
         cluster,
         ...(o.sshAgent.saveBinlogs ? { saveDir: join(lab.dir, "saved-binlogs") } : {}),
+        ...(o.sshAgent.backup ? { backup: o.sshAgent.backup } : {}),
       });
       for (const name of viaSsh) agents.set(name, agent);
     }

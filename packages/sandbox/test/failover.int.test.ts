@@ -22,6 +22,18 @@ describe("automatic failover after kill -9 of the primary", () => {
     await stack?.close();
   });
 
+  it("runs with least privilege: the monitor's and the executors' accounts lack nothing they use", async () => {
+    expect(stack.config.clusters[0]?.monitorAccount?.user).toBe("marina_monitor");
+    const checked = [
+      ...(await stack.monitor!.privileges),
+      ...(await Promise.all(stack.executors.map((e) => e.privileges))).flat(),
+    ];
+    expect(checked).toHaveLength(9); // 3 servers × (1 monitor + 2 executors)
+    for (const r of checked) {
+      expect(r.kind === "checked" && r.report.missing).toEqual([]);
+    }
+  });
+
   it("promotes a replica, loses no acknowledged write, repoints the other, rejoins the old primary", async () => {
     const { lab } = stack;
     await obs.waitFor(

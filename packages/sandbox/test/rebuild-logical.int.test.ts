@@ -18,7 +18,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Observed, Observer } from "../src/observer.js";
 import { observe } from "../src/observer.js";
-import { agentHostOf, type Stack, startStack } from "../src/stack.js";
+import { agentHostOf, backupAccount, type Stack, startStack } from "../src/stack.js";
 import { command, replicating, status } from "./scenario-helpers.js";
 
 const TABLES = ["lab_rows", "app.bulk"];
@@ -61,10 +61,9 @@ describe("the decider rebuilds a diverged server by a logical dump", () => {
       nats: { servers: [stack.lab.nats!.url] },
       advertiseAddress: "127.0.0.1",
       listenAddress: "127.0.0.1",
-      backup: {
-        user: stack.lab.credentials.marina.user,
-        password: { value: stack.lab.credentials.marina.password },
-      },
+      // The target of a logical rebuild loads the mysql schema: ALL PRIVILEGES (root over
+      // the socket). The donors' agents keep the lab's least-privilege marina_backup.
+      backup: backupAccount(stack.lab, "root"),
       tmpDir,
       saveDir,
       servers: [

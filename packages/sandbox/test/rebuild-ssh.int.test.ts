@@ -37,7 +37,8 @@ describe("rebuilds of servers an agent serves over SSH, through the decider", ()
   beforeAll(async () => {
     stack = await startStack({
       agents: true,
-      sshAgent: { servers: ["db2", "db3"], saveBinlogs: true },
+      // root: this agent is also a logical rebuild's target (ALL PRIVILEGES; see AgentBackup).
+      sshAgent: { servers: ["db2", "db3"], saveBinlogs: true, backup: "root" },
       deciders: 2,
       lab: { nodes: 3, semiSync: false },
     });

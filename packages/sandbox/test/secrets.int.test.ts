@@ -111,6 +111,8 @@ describe("secrets stay out of logs and events", () => {
     const secrets: Array<[string, string]> = [
       ...Object.entries(users).map(([role, u]) => [`NATS ${role}`, u.password] as [string, string]),
       ["MariaDB marina", lab.credentials.marina.password],
+      ["MariaDB marina_monitor", lab.credentials.monitor.password],
+      ["MariaDB marina_backup", lab.credentials.backup.password],
       ["MariaDB repl", lab.credentials.repl.password],
       ["MariaDB app", lab.credentials.app.password],
     ];

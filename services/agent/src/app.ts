@@ -18,6 +18,7 @@ import {
 } from "@marina/contracts";
 import type { ToolPaths } from "@marina/hostops";
 import { LeaseFence, type LeaseSource } from "@marina/lease-fence";
+import type { PrivilegeCheckResult } from "@marina/mariadb";
 import type { Logger } from "pino";
 import type { Bus } from "./bus.js";
 import type { AgentConfig, AgentServerConfig } from "./config.js";
@@ -35,6 +36,7 @@ import { receiveDump } from "./ops/receive-dump.js";
 import { type OpRecord, OpRegistry } from "./ops/registry.js";
 import { recoverInterruptedSends, sendBackup } from "./ops/send-backup.js";
 import { sendDump } from "./ops/send-dump.js";
+import { checkBackupPrivileges } from "./privileges.js";
 
 export const AGENT_VERSION = "0.1.0";
 
@@ -61,6 +63,11 @@ export interface AgentApp {
   start(): Promise<void>;
   /** Stops serving and heartbeats; running transfers are cancelled and awaited. */
   stop(): Promise<void>;
+  /**
+   * Reads the backup account's grants on every server once and logs what is missing
+   * (start() runs it in the background); never rejects.
+   */
+  checkPrivileges(): Promise<PrivilegeCheckResult[]>;
   /** One request as if it came from NATS (returns the reply JSON); for tests and tools. */
   handle(action: AgentActionName, data: Uint8Array | string): Promise<string>;
   readonly registry: OpRegistry;
@@ -434,11 +441,17 @@ export function buildApp(deps: AppDeps): AgentApp {
     );
   };
 
+  const checkServers = () =>
+    checkBackupPrivileges(cfg.servers, cfg.backup.user, (s) => hostOf(s).account, log);
+
   return {
     registry,
     handle,
+    checkPrivileges: checkServers,
     async start() {
       fence.start();
+      // In the background, like the recovery below: a server down must not delay the agent.
+      void checkServers();
       tools = await probeToolVersions(paths);
       // In the background: a donor whose server is still down must not delay the agent.
       void recoverInterruptedSends(baseCtx(log), cfg.servers).catch((err) =>

@@ -148,6 +148,10 @@ export const AgentConfig = z
         servers: z.array(z.string().min(1)).min(1).default(["nats://127.0.0.1:4222"]),
         user: z.string().optional(),
         password: Secret.optional(),
+        /** TLS to NATS: the servers' CA, and a client certificate when they verify clients. */
+        tls: z
+          .strictObject({ ca: AbsPath, cert: AbsPath.optional(), key: AbsPath.optional() })
+          .optional(),
       })
       .prefault({}),
     /** Address donors connect to when this host receives a backup. */

@@ -96,7 +96,9 @@ describe("deploy/agent.example.yaml", () => {
   it("is a valid agent config", () => {
     const file = join(import.meta.dirname, "..", "..", "..", "deploy", "agent.example.yaml");
     const c = parseAgentConfig(readFileSync(file, "utf8"), file);
-    expect(c.host).toBe("db1-host");
+    // the agentHost of db1 in deploy/marina.example.yaml
+    expect(c.host).toBe("db1");
+    expect(c.nats.user).toBe("marina-agent-db1");
     expect(c.servers[0]?.datadir).toBe("/var/lib/mysql");
   });
 });

@@ -45,9 +45,10 @@ export function agentConfigFor(lab: Lab, node: MariaNode, extra: Record<string, 
     nats: { servers: [lab.nats!.url] },
     advertiseAddress: "127.0.0.1",
     listenAddress: "127.0.0.1",
+    // The lab's least-privilege backup account (docs/security.md), over the socket.
     backup: {
-      user: lab.credentials.marina.user,
-      password: { value: lab.credentials.marina.password },
+      user: lab.credentials.backup.user,
+      password: { value: lab.credentials.backup.password },
     },
     tmpDir: join(lab.dir, `agent-tmp-${node.name}`),
     servers: [

@@ -92,7 +92,7 @@ describe("marina-agent process", () => {
         host: "main-test",
         nats: { servers: [lab.nats!.url] },
         advertiseAddress: "127.0.0.1",
-        backup: { user: lab.credentials.marina.user, password: { env: "TEST_BACKUP_PW" } },
+        backup: { user: lab.credentials.backup.user, password: { env: "TEST_BACKUP_PW" } },
         tmpDir: join(lab.dir, "agent-tmp"),
         servers: [
           {
@@ -114,7 +114,7 @@ describe("marina-agent process", () => {
     const beats = client.nc.subscribe(subjects.agentHeartbeat("main-test"), { max: 1 });
     let stderr = "";
     child = spawn(process.execPath, [MAIN, "--config", config], {
-      env: { ...process.env, TEST_BACKUP_PW: lab.credentials.marina.password },
+      env: { ...process.env, TEST_BACKUP_PW: lab.credentials.backup.password },
       stdio: ["ignore", "ignore", "pipe"],
     });
     child.stderr?.on("data", (d: Buffer) => {

@@ -61,6 +61,8 @@ describe("an agent serving servers over SSH", () => {
     const config = AgentConfig.parse({
       ...base,
       host: SSH_HOST,
+      // This agent is also a logical rebuild's target, which needs ALL PRIVILEGES: root.
+      backup: { user: "root" },
       tmpDir: join(lab.dir, "agent-tmp-ssh"),
       saveDir,
       servers: [db2, db3].map((n) => ({

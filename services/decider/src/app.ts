@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { Bus } from "./bus.js";
 import type { Clock } from "./clock.js";
 import { ClusterRunner, type RecordedInput, type RunnerDeps } from "./cluster-runner.js";
+import { checkFormat, type Formats, formatsOf, stateWriteFormat } from "./formats.js";
 import type { DeciderBuckets } from "./kv.js";
 import { Lease } from "./lease.js";
 import { Presence } from "./presence.js";
@@ -58,6 +59,17 @@ export interface AppDeps {
   readonly coreOptions?: RunnerDeps["coreOptions"];
   /** Record every decider input (for replay fixtures); see RecordedInput. */
   readonly record?: (cluster: string, line: RecordedInput) => void;
+  /**
+   * The newest state format written (`--state-format`; default: the newest every live
+   * decider reads): for a rollback to a release that reads only that format.
+   */
+  readonly stateWriteFormat?: number;
+  /**
+   * The newest format of each persisted record this decider reads and writes (default:
+   * this release's, formats.ts). Lower ones make it behave, for what it persists and
+   * announces, like an older release: tests of mixed releases.
+   */
+  readonly formats?: Partial<Formats>;
 }
 
 export interface DeciderApp {
@@ -81,7 +93,11 @@ export function buildApp(deps: AppDeps): DeciderApp {
   const presenceBucket = deps.kv.presence;
   const clusterNames = deps.config.clusters.map((c) => c.name);
   let sharing: ClusterSharing | undefined;
+  let presence: Presence | undefined;
   let closed = false;
+  const formats = formatsOf(deps.formats);
+  if (deps.stateWriteFormat !== undefined) checkFormat("state", deps.stateWriteFormat);
+  const writeFormat = stateFormatWriter(deps, formats, () => presence);
   for (const config of deps.config.clusters) {
     const cluster = config.name;
     const log = deps.log.child({ cluster });
@@ -97,6 +113,8 @@ export function buildApp(deps: AppDeps): DeciderApp {
         void runner?.onLeadership(leader, epoch);
       },
       onError: (err) => log.debug({ err }, "lease attempt failed"),
+      mayLead: () => runner?.mayLead() ?? true,
+      format: formats.lease,
       ...(presenceBucket
         ? {
             preferred: () => sharing?.isPreferred(cluster) ?? true,
@@ -109,7 +127,11 @@ export function buildApp(deps: AppDeps): DeciderApp {
       bus: deps.bus,
       config,
       lease,
-      store: new StateStore(deps.kv.state, cluster),
+      store: new StateStore(deps.kv.state, cluster, {
+        reads: formats.state,
+        writeFormat,
+        writer: () => ({ decider: deps.id, epoch: lease.epoch }),
+      }),
       id: deps.id,
       log,
       now: () => deps.clock.now(),
@@ -122,17 +144,20 @@ export function buildApp(deps: AppDeps): DeciderApp {
   }
   if (presenceBucket) {
     const backoffMs = deps.sharing?.handoverBackoffMs ?? DEFAULT_HANDOVER_BACKOFF_MS;
+    presence = new Presence(presenceBucket, {
+      id: deps.id,
+      incarnation: randomUUID(),
+      clusters: clusterNames,
+      ttlMs: ttl,
+      now: () => deps.clock.monotonic(),
+      leads: () => sharing?.leading() ?? [],
+      declined: () => clusterNames.filter((c) => runners.get(c)?.refusesState),
+      formats,
+      onInvalid: (key) => deps.log.warn({ key }, "invalid decider presence record ignored"),
+    });
     sharing = new ClusterSharing({
       id: deps.id,
-      presence: new Presence(presenceBucket, {
-        id: deps.id,
-        incarnation: randomUUID(),
-        clusters: clusterNames,
-        ttlMs: ttl,
-        now: () => deps.clock.monotonic(),
-        leads: () => sharing?.leading() ?? [],
-        onInvalid: (key) => deps.log.warn({ key }, "invalid decider presence record ignored"),
-      }),
+      presence,
       clusters: new Map(
         clusterNames.map((c) => [c, { lease: leases.get(c)!, runner: runners.get(c)! }]),
       ),
@@ -166,5 +191,30 @@ export function buildApp(deps: AppDeps): DeciderApp {
       for (const l of leases.values()) await l.stop(release);
       for (const r of runners.values()) await r.close();
     },
+  };
+}
+
+/**
+ * The state format the stores write now (stateWriteFormat over the live peers' formats),
+ * logged when it changes: an older decider came or the last one left.
+ */
+function stateFormatWriter(
+  deps: AppDeps,
+  formats: Formats,
+  presence: () => Presence | undefined,
+): () => number {
+  let last: number | undefined;
+  return () => {
+    const p = presence();
+    const peers = p ? (p.ready ? p.peerFormats().map((f) => f.state) : undefined) : [];
+    const format = stateWriteFormat({ reads: formats.state, cap: deps.stateWriteFormat, peers });
+    if (format !== last) {
+      deps.log.info(
+        { stateFormat: format, was: last, reads: formats.state, peers },
+        "decider state written in this format",
+      );
+    }
+    last = format;
+    return format;
   };
 }

@@ -1,6 +1,8 @@
 // The decider's command line (parsed by @marina/runtime's parseArgs).
+import { MarinaError } from "@marina/contracts";
 import { type ParsedArgs, SERVICE_FLAGS } from "@marina/runtime";
 import type { SharingOptions } from "./app.js";
+import { FORMATS, OLDEST_FORMATS } from "./formats.js";
 
 export const DECIDER_ARGS = {
   program: "marina-decider",
@@ -14,6 +16,8 @@ export const DECIDER_ARGS = {
     "handover-stable-ms": { kind: "positive-int", example: "30000" },
     /** Least time between two handovers of one cluster (doubled per failed one). */
     "handover-backoff-ms": { kind: "positive-int", example: "30000" },
+    /** Write the decider state in this format at most (a rollback to an older release). */
+    "state-format": { kind: "positive-int", example: "1" },
   },
 } as const;
 
@@ -26,4 +30,17 @@ export function sharingOptions(args: DeciderArgs): SharingOptions {
   if (args["handover-stable-ms"] !== undefined) o.handoverStableMs = args["handover-stable-ms"];
   if (args["handover-backoff-ms"] !== undefined) o.handoverBackoffMs = args["handover-backoff-ms"];
   return o;
+}
+
+/** `--state-format`, checked against the formats this release writes (a bad one: exit 2). */
+export function stateFormatFlag(args: DeciderArgs): number | undefined {
+  const f = args["state-format"];
+  if (f !== undefined && (f < OLDEST_FORMATS.state || f > FORMATS.state)) {
+    throw new MarinaError(
+      "VALIDATION_FAILED",
+      `--state-format ${f}: this release writes state formats ${OLDEST_FORMATS.state} to ${FORMATS.state}`,
+      { path: "--state-format" },
+    );
+  }
+  return f;
 }

@@ -16,6 +16,7 @@ import type { Logger } from "pino";
 import type { Bus, BusSubscription } from "./bus.js";
 import { CommandIntake } from "./commands.js";
 import { Effects } from "./effects.js";
+import { UnsupportedFormatError } from "./formats.js";
 import { subscribeInbound } from "./inbound.js";
 import { isCasConflict } from "./kv.js";
 import { PendingReplies } from "./replies.js";
@@ -77,6 +78,8 @@ export class ClusterRunner {
   private idle: Array<() => void> = [];
   /** Leadership counts only once the persisted state was loaded and merged. */
   private takenOver = false;
+  /** Set while the persisted state is of a format this decider cannot read: it does not lead. */
+  private refusal: UnsupportedFormatError | undefined;
   private readonly commands: CommandIntake;
   private readonly effects: Effects;
 
@@ -133,10 +136,17 @@ export class ClusterRunner {
     this.d.log.info({ leader, epoch }, leader ? "became leader" : "not leader");
     this.takenOver = false;
     if (leader) {
-      const persisted = await this.d.store.load().catch((err: unknown) => {
+      let persisted: DeciderState | undefined;
+      try {
+        persisted = await this.d.store.load();
+      } catch (err) {
+        if (err instanceof UnsupportedFormatError) {
+          // Never overwritten: the lease is given up at its next round (mayLead).
+          this.refuse(err, epoch);
+          return;
+        }
         this.d.log.error({ err }, "could not load decider state; starting from knowledge");
-        return undefined;
-      });
+      }
       this.state = mergeOnTakeover(this.state, persisted);
       this.d.store.forget();
       this.commands.lead();
@@ -146,6 +156,38 @@ export class ClusterRunner {
       // Transfers run in the agents, not here: a new leader picks them up where they are.
       this.commands.follow();
     }
+  }
+
+  /** True while the persisted state is of a format this decider cannot read. */
+  get refusesState(): boolean {
+    return this.refusal !== undefined;
+  }
+
+  /**
+   * Whether this decider may lead the cluster: not while its persisted state is of a format
+   * it cannot read. Once refused, the state is read again at every call (every lease round)
+   * until it can be read — a newer decider wrote it in an older format, or it was removed.
+   */
+  async mayLead(): Promise<boolean> {
+    if (!this.refusal) return true;
+    try {
+      await this.d.store.load();
+    } catch {
+      return false; // still unreadable, or KV did not answer: keep out
+    }
+    this.refusal = undefined;
+    this.d.log.info("the persisted state is of a format this decider reads again; competing");
+    return true;
+  }
+
+  private refuse(err: UnsupportedFormatError, epoch: number): void {
+    const first = this.refusal === undefined;
+    this.refusal = err;
+    if (!first) return;
+    this.d.log.error(
+      { code: err.code, format: err.format, reads: err.reads, epoch },
+      "the persisted state is of a format this decider cannot read: not leading the cluster, state left as it is (upgrade this decider)",
+    );
   }
 
   /**

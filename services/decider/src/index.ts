@@ -23,10 +23,18 @@ export {
   type LeaderView,
   type RecordedInput,
 } from "./cluster-runner.js";
+export {
+  FORMATS,
+  type Formats,
+  OLDEST_FORMATS,
+  stateWriteFormat,
+  UnsupportedFormatError,
+} from "./formats.js";
 export type { DeciderBuckets, KvBucket, PresenceBucket } from "./kv.js";
 export { Lease, type LeaseRecord, readLease } from "./lease.js";
 export { natsBus } from "./nats-bus.js";
-export { PresenceRecord, presenceKey } from "./presence.js";
+export { type DeciderPresence, PresenceRecord, presenceKey } from "./presence.js";
+export { migratePresence, parsePresence } from "./presence-record.js";
 export type { ClusterSharing } from "./sharing.js";
 /** Former names of startDecider and its options, kept for existing callers. */
 export {
@@ -35,4 +43,12 @@ export {
   startDecider,
   startDecider as buildApp,
 } from "./start.js";
-export { mergeOnTakeover, StateStore } from "./store.js";
+export {
+  convertState,
+  decodeState,
+  encodeState,
+  STATE_DOWNGRADES,
+  STATE_MIGRATIONS,
+  type StateWriter,
+} from "./state-format.js";
+export { mergeOnTakeover, StateStore, type StateStoreOptions } from "./store.js";

@@ -14,6 +14,8 @@
 // been free for `freeGraceMs` (the preferred one could not take it). `release()` gives the
 // lease up (delete at our revision) without stopping, for a handover.
 // The record's format is @marina/lease-fence's, which executors and agents fence with.
+// A decider that may not lead a cluster now (`mayLead`: its persisted state is of a format it
+// cannot read) gives the lease up like a handover and does not compete until it may.
 // Bucket names are @marina/contracts' LEASE_BUCKET and STATE_BUCKET.
 import {
   encodeLeaseRecord,
@@ -38,6 +40,10 @@ export interface LeaseOptions {
   preferred?: () => boolean;
   /** A decider that is not the preferred owner competes once the lease was free this long. */
   freeGraceMs?: number;
+  /** False: give the lease up and do not compete (asked before every renewal and attempt). */
+  mayLead?: () => boolean | Promise<boolean>;
+  /** The lease format written (default LEASE_FORMAT; lower: tests of mixed releases). */
+  format?: number;
 }
 
 const enc = new TextEncoder();
@@ -124,8 +130,10 @@ export class Lease {
     if (this.busy || this.stopped) return;
     this.busy = true;
     try {
-      if (this.leaderFlag && this.leader) await this.renew();
-      else await this.acquire();
+      if (this.leaderFlag && this.leader) {
+        if (await this.allowed()) await this.renew();
+        else await this.resign();
+      } else await this.acquire();
     } catch (err) {
       this.opts.onError?.(err);
     } finally {
@@ -135,11 +143,22 @@ export class Lease {
   }
 
   private record(): Uint8Array {
-    return encodeLeaseRecord({
-      holder: this.opts.holder,
-      epoch: this.epochValue,
-      renewedAt: new Date().toISOString(),
-    });
+    return encodeLeaseRecord(
+      { holder: this.opts.holder, epoch: this.epochValue, renewedAt: new Date().toISOString() },
+      this.opts.format,
+    );
+  }
+
+  private async allowed(): Promise<boolean> {
+    return this.opts.mayLead ? await this.opts.mayLead() : true;
+  }
+
+  /** Steps down, then deletes the key at our revision (as release() does). */
+  private async resign(): Promise<void> {
+    const revision = this.revision;
+    this.setLeader(false);
+    this.freeSince = undefined;
+    await this.deleteOwn(revision);
   }
 
   private async renew(): Promise<void> {
@@ -189,7 +208,7 @@ export class Lease {
   private async acquire(): Promise<void> {
     // A leader whose lease lapsed (e.g. it was paused) steps down visibly first.
     if (this.leaderFlag) this.setLeader(false);
-    if (!(await this.mayCompete())) return;
+    if (!(await this.allowed()) || !(await this.mayCompete())) return;
     const started = this.opts.now();
     let revision: number;
     try {

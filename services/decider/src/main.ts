@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // marina-decider --config marina.yaml [--id decider-a] [--nats URL[,URL…]] [--lease-ttl-ms 3000]
-//   [--free-lease-grace-ms N] [--handover-stable-ms N] [--handover-backoff-ms N]
+//   [--free-lease-grace-ms N] [--handover-stable-ms N] [--handover-backoff-ms N] [--state-format N]
 // Reads the flags and the config, connects to NATS and starts the decider (see start.ts);
 // stops cleanly on SIGINT/SIGTERM, releasing its leases. A bad config or argument (a
 // missing NATS password secret too) is one line on stderr and exit code 2 (@marina/runtime).
@@ -17,11 +17,12 @@ import {
   runMain,
 } from "@marina/runtime";
 import type { DeciderApp } from "./app.js";
-import { DECIDER_ARGS, sharingOptions } from "./args.js";
+import { DECIDER_ARGS, sharingOptions, stateFormatFlag } from "./args.js";
 import { startDecider } from "./start.js";
 
 void runMain(DECIDER_ARGS.program, async () => {
   const args = parseArgs(DECIDER_ARGS, process.argv.slice(2));
+  const stateWriteFormat = stateFormatFlag(args);
   const config = loadConfigFile(args.config);
   const id = args.id ?? defaultId(`decider-${hostname()}-${process.pid}`, "decider");
   // Before anything starts: a missing secret is a bad config, not a reason to retry.
@@ -45,6 +46,7 @@ void runMain(DECIDER_ARGS.program, async () => {
       log,
       leaseTtlMs: args["lease-ttl-ms"],
       sharing: sharingOptions(args),
+      stateWriteFormat,
       signal: shutdown.signal,
     });
   } catch (err) {

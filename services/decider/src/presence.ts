@@ -5,19 +5,13 @@
 // revision moved within the TTL. `aliveForMs` says how long a peer (this incarnation of it)
 // has been alive without a break — what a handover waits for, so a flapping decider is not
 // handed anything.
-import { z } from "zod";
+// The record and its formats are in presence-record.ts.
 import type { DeciderView } from "./assignment.js";
+import { FORMATS, type Formats } from "./formats.js";
 import type { PresenceBucket } from "./kv.js";
+import { type DeciderPresence, encodePresence, parsePresence } from "./presence-record.js";
 
-export const PresenceRecord = z.looseObject({
-  id: z.string().min(1).max(128),
-  /** Differs at every start, so a restart is told from a decider that kept running. */
-  incarnation: z.string().min(1).max(128),
-  clusters: z.array(z.string().max(64)).max(100_000),
-  leads: z.array(z.string().max(64)).max(100_000),
-  renewedAt: z.string().max(64),
-});
-export type PresenceRecord = z.infer<typeof PresenceRecord>;
+export { type DeciderPresence, PresenceRecord } from "./presence-record.js";
 
 /** KV keys allow `[-/_=.A-Za-z0-9]` (no leading or trailing dot): escape the rest as `=XX`. */
 export function presenceKey(id: string): string {
@@ -34,20 +28,24 @@ export interface PresenceOptions {
   readonly now: () => number;
   /** The clusters this decider leads now (published in its record). */
   readonly leads: () => string[];
+  /**
+   * Configured clusters this decider does not offer to lead now (their persisted state is
+   * of a format it cannot read): left out of its record, so no one hands them to it.
+   */
+  readonly declined?: () => readonly string[];
+  /** The formats this decider reads (default: this release's), announced to the others. */
+  readonly formats?: Formats;
   readonly onInvalid?: (key: string) => void;
 }
 
 interface Peer {
-  record: PresenceRecord;
+  record: DeciderPresence;
   revision: number;
   /** When this decider last saw the revision move. */
   movedAt: number;
   /** Start of the current unbroken alive period of this incarnation. */
   aliveSince: number;
 }
-
-const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 export class Presence {
   private readonly peers = new Map<string, Peer>();
@@ -80,7 +78,7 @@ export class Presence {
   /** This decider and every peer alive now. */
   alive(): DeciderView[] {
     const now = this.o.now();
-    const out: DeciderView[] = [{ id: this.o.id, clusters: this.o.clusters }];
+    const out: DeciderView[] = [{ id: this.o.id, clusters: this.offered() }];
     for (const p of this.peers.values()) {
       if (this.isAlive(p, now)) out.push({ id: p.record.id, clusters: p.record.clusters });
     }
@@ -96,9 +94,19 @@ export class Presence {
   }
 
   /** The records last read of the live peers (status, logs). */
-  peerRecords(): PresenceRecord[] {
+  peerRecords(): DeciderPresence[] {
     const now = this.o.now();
     return [...this.peers.values()].filter((p) => this.isAlive(p, now)).map((p) => p.record);
+  }
+
+  /** The formats the live peers read. */
+  peerFormats(): Formats[] {
+    return this.peerRecords().map((r) => r.formats);
+  }
+
+  private offered(): string[] {
+    const declined = this.o.declined?.() ?? [];
+    return this.o.clusters.filter((c) => !declined.includes(c));
   }
 
   private isAlive(p: Peer, now: number): boolean {
@@ -106,14 +114,17 @@ export class Presence {
   }
 
   private async announce(): Promise<void> {
-    const record: PresenceRecord = {
+    const formats = this.o.formats ?? FORMATS;
+    const record: DeciderPresence = {
+      version: formats.presence,
       id: this.o.id,
       incarnation: this.o.incarnation,
-      clusters: [...this.o.clusters],
+      clusters: this.offered(),
       leads: this.o.leads(),
       renewedAt: new Date().toISOString(),
+      formats,
     };
-    await this.bucket.put(presenceKey(this.o.id), enc.encode(JSON.stringify(record)));
+    await this.bucket.put(presenceKey(this.o.id), encodePresence(record, formats.presence));
   }
 
   private async read(): Promise<void> {
@@ -123,7 +134,7 @@ export class Presence {
     for (const key of keys) {
       const entry = await this.bucket.get(key);
       if (entry?.operation !== "PUT") continue;
-      const record = parseRecord(entry.value);
+      const record = parsePresence(entry.value);
       if (!record || presenceKey(record.id) !== key) {
         this.o.onInvalid?.(key);
         continue;
@@ -135,7 +146,7 @@ export class Presence {
     this.readOnce = true;
   }
 
-  private track(record: PresenceRecord, revision: number): void {
+  private track(record: DeciderPresence, revision: number): void {
     const now = this.o.now();
     const p = this.peers.get(record.id);
     if (!p || p.record.incarnation !== record.incarnation) {
@@ -149,14 +160,5 @@ export class Presence {
     p.record = record;
     p.revision = revision;
     p.movedAt = now;
-  }
-}
-
-function parseRecord(value: Uint8Array): PresenceRecord | undefined {
-  try {
-    const r = PresenceRecord.safeParse(JSON.parse(dec.decode(value)));
-    return r.success ? r.data : undefined;
-  } catch {
-    return undefined;
   }
 }

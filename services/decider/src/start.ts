@@ -14,7 +14,16 @@ import { presenceBucketOf } from "./presence-bucket.js";
 import { ensureEventsStream } from "./streams.js";
 
 export interface StartDeciderOptions
-  extends Pick<AppDeps, "renewEveryMs" | "tickMs" | "coreOptions" | "record" | "sharing"> {
+  extends Pick<
+    AppDeps,
+    | "renewEveryMs"
+    | "tickMs"
+    | "coreOptions"
+    | "record"
+    | "sharing"
+    | "stateWriteFormat"
+    | "formats"
+  > {
   config: MarinaConfig;
   /** This decider's name, unique among deciders (e.g. `decider-a`). */
   id: string;
@@ -61,6 +70,8 @@ export async function startDecider(o: StartDeciderOptions): Promise<DeciderApp> 
     ...(o.sharing ? { sharing: o.sharing } : {}),
     ...(o.coreOptions ? { coreOptions: o.coreOptions } : {}),
     ...(o.record ? { record: o.record } : {}),
+    ...(o.stateWriteFormat !== undefined ? { stateWriteFormat: o.stateWriteFormat } : {}),
+    ...(o.formats ? { formats: o.formats } : {}),
   });
   app.start();
   return app;

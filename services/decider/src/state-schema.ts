@@ -1,11 +1,11 @@
-// The decider state as persisted in KV (`marina_state`, key `<cluster>.decider`), checked
-// at the edge before a new leader merges it: a value of the wrong shape (written by hand,
-// by another tool, or corrupted) is refused with the path of what is wrong, and the leader
-// starts from its own knowledge — rather than handing decide() something it would throw on
-// at every input. The shape is checked as deep as the core relies on it; fields a newer
-// version added are allowed (upgradeState fills what an older one lacks).
+// The decider state as persisted in KV (`marina_state`, key `<cluster>.decider`), in the
+// current format (state-format.ts migrates older ones first), checked at the edge before a
+// new leader merges it: a value of the wrong shape (written by hand, by another tool, or
+// corrupted) is refused with the path of what is wrong, and the leader starts from its own
+// knowledge — rather than handing decide() something it would throw on at every input. The
+// shape is checked as deep as the core relies on it; other fields are allowed.
 import { OperationKind } from "@marina/contracts";
-import type { DeciderState } from "@marina/decider-core";
+import { type DeciderState, STATE_FORMAT } from "@marina/decider-core";
 import { z } from "zod";
 
 const byName = z.record(z.string(), z.unknown());
@@ -30,10 +30,15 @@ const PersistedOperation = z.looseObject({
   steps: z.array(PersistedStep),
   plan: z.looseObject({ kind: OperationKind }),
   servers: z.record(z.string(), z.string()),
+  agentCalls: z.array(z.looseObject({ id: z.string() })),
 });
 
+/** Who wrote the record: the decider and its lease epoch. */
+export const StateWriter = z.object({ decider: z.string(), epoch: z.number().int().min(0) });
+export type StateWriter = z.infer<typeof StateWriter>;
+
 export const PersistedState = z.looseObject({
-  version: z.literal(1),
+  version: z.literal(STATE_FORMAT),
   cluster: z.string().min(1),
   samples: byName,
   lastObservation: byName,
@@ -52,22 +57,26 @@ export const PersistedState = z.looseObject({
   operation: PersistedOperation.nullable(),
   history: z.array(z.looseObject({ opId: z.string(), kind: OperationKind, state: z.string() })),
   fences: byName,
-  writesRestored: byName.optional(),
+  writesRestored: byName,
   rejoinFailures: z.record(z.string(), ms),
-  rebuildFailures: z.record(z.string(), ms).optional(),
+  rebuildFailures: z.record(z.string(), ms),
   topology: z.looseObject({
     generation: z.number().int().min(0),
     key: z.string().nullable(),
     last: z.unknown(),
   }),
+  writtenBy: StateWriter.nullable(),
 });
 
-export type StateCheck = { ok: true; state: DeciderState } | { ok: false; error: string };
+/** A persisted state: the core's, and who wrote it. */
+export type StoredState = DeciderState & { writtenBy: StateWriter | null };
 
-/** Checks a persisted value; the error names the first wrong field's path. */
+export type StateCheck = { ok: true; state: StoredState } | { ok: false; error: string };
+
+/** Checks a value of the current format; the error names the first wrong field's path. */
 export function checkPersistedState(raw: unknown): StateCheck {
   const r = PersistedState.safeParse(raw);
-  if (r.success) return { ok: true, state: r.data as unknown as DeciderState };
+  if (r.success) return { ok: true, state: r.data as unknown as StoredState };
   const issue = r.error.issues[0];
   const path = issue?.path.map(String).join(".") || "(root)";
   return { ok: false, error: `${path}: ${issue?.message ?? "invalid"}` };

@@ -1,8 +1,11 @@
 // Persists the decider-core state per cluster in KV `marina_state` (key `<cluster>.decider`),
-// so a new leader resumes the operation the old one started.
-import type { DeciderState } from "@marina/decider-core";
+// so a new leader resumes the operation the old one started. Records are read in any format
+// this decider knows and written in the one it is told to (state-format.ts, formats.ts); a
+// record of a format it cannot read is never written over.
+import { type DeciderState, STATE_FORMAT } from "@marina/decider-core";
+import { OLDEST_FORMATS, UnsupportedFormatError } from "./formats.js";
 import { isCasConflict, type KvBucket } from "./kv.js";
-import { checkPersistedState } from "./state-schema.js";
+import { decodeState, encodeState, type StateWriter } from "./state-format.js";
 
 const enc = new TextEncoder();
 /** How many unanswered writes are remembered (each may still land). */
@@ -12,41 +15,81 @@ const dec = new TextDecoder();
 /** Fields that are knowledge (samples) rather than decisions: the live decider's own win. */
 const KNOWLEDGE = ["samples", "lastObservation", "lastLag", "heartbeats"] as const;
 
+export interface StateStoreOptions {
+  /** The newest state format this decider reads (default: the current one). */
+  readonly reads?: number;
+  /** The format to write now (default `reads`; never above it); see stateWriteFormat. */
+  readonly writeFormat?: () => number;
+  /** Who writes (recorded from format 2 on). */
+  readonly writer?: () => StateWriter;
+}
+
 export class StateStore {
   private lastWritten = "";
   /** KV revision of our last read or write; 0 = the key did not exist. */
   private revision = 0;
   /** Writes reported failed without an answer (they may have landed), oldest first. */
   private unconfirmed: Uint8Array[] = [];
+  /** Set by a load that found a format this decider cannot read: nothing is written. */
+  private refusal: UnsupportedFormatError | undefined;
+  private readonly reads: number;
   constructor(
     private readonly kv: KvBucket,
     private readonly cluster: string,
-  ) {}
+    private readonly o: StateStoreOptions = {},
+  ) {
+    this.reads = o.reads ?? STATE_FORMAT;
+  }
 
   private get key() {
     return `${this.cluster}.decider`;
   }
 
+  /**
+   * The persisted state, migrated to the current format. Throws UnsupportedFormatError for a
+   * format this decider cannot read (and writes nothing until a load succeeds), and an Error
+   * naming the field for a value that is not a decider state.
+   */
   async load(): Promise<DeciderState | undefined> {
     const e = await this.kv.get(this.key);
     this.revision = e?.revision ?? 0;
+    this.refusal = undefined;
     if (e?.operation !== "PUT" || e.value.length === 0) return undefined;
-    const checked = checkPersistedState(JSON.parse(dec.decode(e.value)));
-    if (!checked.ok) {
-      throw new Error(
-        `the persisted state of ${this.cluster} is not a decider state: ${checked.error}`,
-      );
+    const decoded = decodeState(JSON.parse(dec.decode(e.value)), this.reads);
+    switch (decoded.kind) {
+      case "unsupported":
+        this.refusal = new UnsupportedFormatError(
+          `decider state of ${this.cluster}`,
+          decoded.format,
+          { oldest: OLDEST_FORMATS.state, newest: this.reads },
+        );
+        throw this.refusal;
+      case "invalid":
+        throw new Error(
+          `the persisted state of ${this.cluster} is not a decider state: ${decoded.error}`,
+        );
+      case "ok":
+        return decoded.state.cluster === this.cluster ? decoded.state : undefined;
+      default: {
+        const never: never = decoded;
+        return never;
+      }
     }
-    return checked.state.cluster === this.cluster ? checked.state : undefined;
   }
 
-  /** Writes when the decisions changed; samples alone do not cause a write. */
+  /**
+   * Writes when the decisions changed, or the format to write did; samples alone do not
+   * cause a write.
+   */
   async save(state: DeciderState): Promise<boolean> {
-    const decisions = decisionsOf(state);
+    const format = Math.min(this.o.writeFormat?.() ?? this.reads, this.reads);
+    const decisions = `${format}:${decisionsOf(state)}`;
     if (decisions === this.lastWritten) return false;
+    if (this.refusal) throw this.refusal;
     // Compare-and-set: a leader that lost the lease while paused cannot overwrite the state
     // its successor wrote (the write fails and the runner withholds its actions).
-    const data = enc.encode(JSON.stringify(state));
+    const record = encodeState(state, format, this.o.writer?.() ?? null);
+    const data = enc.encode(JSON.stringify(record));
     try {
       this.revision =
         this.revision === 0

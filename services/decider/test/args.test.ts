@@ -1,6 +1,6 @@
 import { parseArgs } from "@marina/runtime";
 import { describe, expect, it } from "vitest";
-import { DECIDER_ARGS, sharingOptions } from "../src/args.js";
+import { DECIDER_ARGS, sharingOptions, stateFormatFlag } from "../src/args.js";
 
 describe("the decider's flags", () => {
   it("reads flags in both forms", () => {
@@ -31,6 +31,15 @@ describe("the decider's flags", () => {
       handoverBackoffMs: 60_000,
     });
     expect(sharingOptions(parseArgs(DECIDER_ARGS, ["--config=m.yaml"]))).toEqual({});
+  });
+
+  it("reads --state-format, refusing a format this release does not write", () => {
+    const parse = (f: string) => stateFormatFlag(parseArgs(DECIDER_ARGS, ["--config=m", f]));
+    expect(parse("--state-format=1")).toBe(1);
+    expect(stateFormatFlag(parseArgs(DECIDER_ARGS, ["--config=m"]))).toBeUndefined();
+    expect(() => parse("--state-format=99")).toThrow(
+      expect.objectContaining({ code: "VALIDATION_FAILED", path: "--state-format" }),
+    );
   });
 
   it.each([

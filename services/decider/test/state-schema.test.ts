@@ -2,20 +2,26 @@ import { initialState } from "@marina/decider-core";
 import { describe, expect, it } from "vitest";
 import { checkPersistedState } from "../src/state-schema.js";
 
+// The shape of the current format; older formats are migrated first (state-format.test.ts).
+const stored = (cluster: string) => ({ ...initialState(cluster), writtenBy: null });
+
 describe("the persisted decider state", () => {
-  it("accepts a state the core made", () => {
-    const r = checkPersistedState(JSON.parse(JSON.stringify(initialState("main"))));
+  it("accepts a state the core made, with its writer", () => {
+    const r = checkPersistedState(JSON.parse(JSON.stringify(stored("main"))));
     expect(r.ok).toBe(true);
+    const by = { ...stored("main"), writtenBy: { decider: "decider-a", epoch: 3 } };
+    expect(checkPersistedState(by).ok).toBe(true);
   });
 
   it.each([
     ["an array", [], "(root)"],
-    ["a wrong version", { ...initialState("main"), version: 2 }, "version"],
-    ["an operation that is a string", { ...initialState("main"), operation: "x" }, "operation"],
+    ["an older version (not migrated)", { ...stored("main"), version: 1 }, "version"],
+    ["no writer", initialState("main"), "writtenBy"],
+    ["an operation that is a string", { ...stored("main"), operation: "x" }, "operation"],
     [
       "an operation without steps",
       {
-        ...initialState("main"),
+        ...stored("main"),
         operation: {
           opId: "op-1",
           kind: "failover",
@@ -27,8 +33,8 @@ describe("the persisted decider state", () => {
       },
       "operation.steps",
     ],
-    ["samples missing", { ...initialState("main"), samples: undefined }, "samples"],
-    ["failovers of strings", { ...initialState("main"), failovers: ["soon"] }, "failovers.0"],
+    ["samples missing", { ...stored("main"), samples: undefined }, "samples"],
+    ["failovers of strings", { ...stored("main"), failovers: ["soon"] }, "failovers.0"],
   ])("refuses %s, naming the field", (_what, raw, path) => {
     const r = checkPersistedState(raw);
     expect(r.ok).toBe(false);

@@ -5,6 +5,7 @@ import {
   closeConnection,
   connectMariadb,
   type DbConnection,
+  type DbTls,
   errnoOf,
   marinaErrorOf,
   type Row,
@@ -28,6 +29,7 @@ export interface DbTarget {
   readonly password: string;
   /** For messages: `db2 (127.0.0.1:3307)`. */
   readonly label: string;
+  readonly tls?: DbTls | undefined;
 }
 
 export interface ConnectOptions {
@@ -49,6 +51,7 @@ export const connectSession: Connector = async (target, opts, log) => {
       password: target.password,
       connectTimeoutMs: opts.connectTimeoutMs,
       socketTimeoutMs: opts.socketTimeoutMs,
+      tls: target.tls,
     });
   } catch (err) {
     throw marinaErrorOf(err, target.label);

@@ -15,7 +15,7 @@ import type { Clock } from "./clock.js";
 import type { Connector } from "./db.js";
 import { admit } from "./request.js";
 import { runStep, StepError, socketTimeoutFor } from "./steps/index.js";
-import type { ResolvedCluster } from "./targets.js";
+import { dbTargetOf, type ResolvedCluster } from "./targets.js";
 
 export interface ExecutorOptions {
   readonly connectTimeoutMs: number;
@@ -112,13 +112,7 @@ export async function handleExecRequest(
     });
   }
 
-  const target = {
-    host: server.host,
-    port: server.port,
-    user: cluster.admin.user,
-    password: cluster.admin.password,
-    label: `${server.name} (${server.host}:${server.port})`,
-  };
+  const target = dbTargetOf(cluster, server);
   try {
     const openSession = () =>
       deps.connect(

@@ -67,6 +67,8 @@ export interface ChangeMasterTarget {
   readonly user: string;
   readonly password: string;
   readonly useGtid: UseGtid;
+  /** Replication over TLS, the source's certificate verified against this CA file (on the replica's host). */
+  readonly sslCa?: string | undefined;
 }
 
 export function changeMaster(connection: string, t: ChangeMasterTarget): Statement {
@@ -80,8 +82,11 @@ export function changeMaster(connection: string, t: ChangeMasterTarget): Stateme
     sql:
       `CHANGE MASTER ${connectionLiteral(connection)} TO MASTER_HOST=?, MASTER_PORT=?, ` +
       `MASTER_USER=?, MASTER_PASSWORD=?, MASTER_USE_GTID=${t.useGtid}, ` +
-      "MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1",
-    params: [t.host, t.port, t.user, t.password],
+      "MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1" +
+      (t.sslCa !== undefined
+        ? ", MASTER_SSL=1, MASTER_SSL_CA=?, MASTER_SSL_VERIFY_SERVER_CERT=1"
+        : ""),
+    params: [t.host, t.port, t.user, t.password, ...(t.sslCa !== undefined ? [t.sslCa] : [])],
   };
 }
 

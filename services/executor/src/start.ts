@@ -2,8 +2,13 @@
 // @marina/runtime's retry policy), the app built and serving — so the sandbox and tests
 // can run an executor in-process.
 import type { MarinaConfig } from "@marina/contracts";
+import type { PrivilegeCheckResult } from "@marina/mariadb";
 import { connectNatsWithRetry, createLogger, type Logger, natsCredentials } from "@marina/runtime";
 import { type AppDeps, buildApp, type ExecutorApp } from "./app.js";
+import { connectSession } from "./db.js";
+import { DEFAULT_OPTIONS } from "./handler.js";
+import { checkExecutorPrivileges } from "./privileges.js";
+import { resolveClusters } from "./targets.js";
 
 export interface StartExecutorOptions {
   readonly config: MarinaConfig;
@@ -21,6 +26,8 @@ export interface StartExecutorOptions {
 export interface RunningExecutor {
   readonly id: string;
   readonly app: ExecutorApp;
+  /** The start-up privilege check (begun before NATS is connected); never rejects. */
+  readonly privileges: Promise<PrivilegeCheckResult[]>;
   /** Stops serving, lets running steps reply, closes the NATS connection. */
   close(): Promise<void>;
 }
@@ -37,6 +44,13 @@ export async function startExecutor(o: StartExecutorOptions): Promise<RunningExe
         : o.natsUrl;
   // A missing secret fails here, before any connection (a bad config: exit code 2).
   const credentials = natsCredentials(o.config.nats, env, "executor");
+  // In the background, NATS or not: a warning per server names what the account lacks.
+  const privileges = checkExecutorPrivileges({
+    clusters: resolveClusters(o.config, env),
+    connect: connectSession,
+    options: { ...DEFAULT_OPTIONS, ...o.options },
+    log,
+  });
   const bus = await connectNatsWithRetry({
     servers,
     name: `marina-executor-${o.id}`,
@@ -66,6 +80,7 @@ export async function startExecutor(o: StartExecutorOptions): Promise<RunningExe
   return {
     id: o.id,
     app,
+    privileges,
     close() {
       closing ??= (async () => {
         await app.close();

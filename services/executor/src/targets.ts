@@ -1,4 +1,7 @@
 import { type MarinaConfig, resolveSecret } from "@marina/contracts";
+import type { DbTls } from "@marina/mariadb";
+import { readTlsFiles } from "@marina/runtime";
+import type { DbTarget } from "./db.js";
 
 export interface Account {
   readonly user: string;
@@ -18,6 +21,12 @@ export interface ResolvedCluster {
   readonly admin: Account;
   /** Account replicas use in CHANGE MASTER. */
   readonly replication: Account;
+  /** The monitor's own account, if the config gives one: its sessions are never clients. */
+  readonly monitorUser?: string;
+  /** TLS of the executor's own connections (PEM texts, read at start). */
+  readonly tls?: DbTls;
+  /** Replication over TLS: MASTER_SSL_CA, a path on the database hosts. */
+  readonly replicationCa?: string;
 }
 
 /**
@@ -29,8 +38,14 @@ export function resolveClusters(
   env: NodeJS.ProcessEnv = process.env,
 ): Map<string, ResolvedCluster> {
   const out = new Map<string, ResolvedCluster>();
-  for (const c of config.clusters) {
+  for (const [i, c] of config.clusters.entries()) {
     out.set(c.name, {
+      ...(c.tls
+        ? {
+            tls: readTlsFiles(c.tls, `clusters.${i}.tls`),
+            replicationCa: c.tls.replicationCa ?? c.tls.ca,
+          }
+        : {}),
       name: c.name,
       servers: new Map(
         c.servers.map((s) => [s.name, { name: s.name, host: s.host, port: s.port }]),
@@ -40,7 +55,20 @@ export function resolveClusters(
         user: c.replication.user,
         password: resolveSecret(c.replication.password, env),
       },
+      ...(c.monitorAccount ? { monitorUser: c.monitorAccount.user } : {}),
     });
   }
   return out;
+}
+
+/** Where and as whom the executor connects to `server`. */
+export function dbTargetOf(cluster: ResolvedCluster, server: ResolvedServer): DbTarget {
+  return {
+    host: server.host,
+    port: server.port,
+    user: cluster.admin.user,
+    password: cluster.admin.password,
+    label: `${server.name} (${server.host}:${server.port})`,
+    tls: cluster.tls,
+  };
 }

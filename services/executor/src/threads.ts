@@ -38,11 +38,17 @@ export interface ThreadFilter {
   /** CONNECTION_ID() of the session asking. */
   readonly ownId: number;
   /**
-   * Accounts whose sessions are never clients: Marina's admin account (monitors and other
-   * executors use it; killing them would fake a failure) and the replication account.
+   * Accounts whose sessions are never clients: Marina's admin account (other executors,
+   * and monitors without an account of their own), the monitor's account and the
+   * replication account. Killing a monitor's session would fake a failure.
    */
   readonly protectedUsers: ReadonlySet<string>;
-  /** User names that hold SUPER or READ_ONLY ADMIN (they write through read_only). */
+  /**
+   * User names that hold SUPER or READ_ONLY ADMIN (they write through read_only). Only
+   * complete when the executor's account may read the mysql schema (`SELECT ON mysql.*`):
+   * otherwise information_schema.USER_PRIVILEGES shows its own rows alone, and privileged
+   * sessions are killed like any other (docs/security.md).
+   */
   readonly privilegedUsers: ReadonlySet<string>;
   readonly includePrivileged: boolean;
 }

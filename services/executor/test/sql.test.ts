@@ -80,6 +80,21 @@ describe("statements", () => {
     );
   });
 
+  it("change master over TLS: MASTER_SSL=1, the CA path as a parameter, the certificate verified", () => {
+    const s = sql.changeMaster("", {
+      host: "h",
+      port: 3306,
+      user: "u",
+      password: "p",
+      useGtid: "slave_pos",
+      sslCa: "/etc/mysql/ca'.pem",
+    });
+    expect(s.sql).toMatch(
+      /MASTER_HEARTBEAT_PERIOD=1, MASTER_SSL=1, MASTER_SSL_CA=\?, MASTER_SSL_VERIFY_SERVER_CERT=1$/,
+    );
+    expect(s.params).toEqual(["h", 3306, "u", "p", "/etc/mysql/ca'.pem"]);
+  });
+
   it("change master refuses an unknown MASTER_USE_GTID mode and a bad port", () => {
     const base = { host: "h", port: 1, user: "u", password: "p" };
     expect(() =>

@@ -420,6 +420,9 @@ describe("executor steps on a 3-node lab", () => {
 
   it("kill-clients kills client sessions, not replication, Marina's or (optionally) privileged ones", async () => {
     const [db1, db2] = nodes();
+    // Sparing privileged sessions needs the executor's optional grant: SELECT ON mysql.*
+    // shows the other accounts' privileges (the next test shows what happens without it).
+    await mysqlSelect(db1, true);
     const app = await db1.connect({ user: "app" });
     const rootTcp = await db1.connect({ user: "root", via: "tcp" });
     // Marina's own account (a monitor, another executor) is never a client to kill.
@@ -469,6 +472,45 @@ describe("executor steps on a 3-node lab", () => {
       app.destroy();
       rootTcp.destroy();
       marina.destroy();
+      await mysqlSelect(db1, false);
+    }
+  });
+
+  it("kill-clients without the optional grant cannot tell privileged sessions: kills them too", async () => {
+    const [db1] = nodes();
+    const rootTcp = await db1.connect({ user: "root", via: "tcp" });
+    try {
+      const r = await client.ok(
+        "db1",
+        { kind: "kill-clients", includePrivileged: false },
+        { epoch },
+      );
+      const killed = (r.killed as Array<{ id: number }>).map((k) => k.id);
+      expect(killed).toContain(rootTcp.threadId);
+      expect(r.kept).not.toEqual(
+        expect.arrayContaining([expect.objectContaining({ reason: "privileged" })]),
+      );
+      await expect(rootTcp.query("SELECT 1")).rejects.toThrow();
+    } finally {
+      rootTcp.destroy();
+      await db1.query("SELECT 1").catch(() => undefined); // the lab's own session was killed too
     }
   });
 });
+
+/** Grants (or revokes) the executor's optional SELECT ON mysql.* on one node, unlogged. */
+async function mysqlSelect(node: MariaNode, on: boolean): Promise<void> {
+  const conn = await node.connect();
+  try {
+    await conn.query("SET SESSION sql_log_bin=0");
+    for (const host of ["%", "localhost"]) {
+      await conn.query(
+        on
+          ? `GRANT SELECT ON mysql.* TO 'marina'@'${host}'`
+          : `REVOKE SELECT ON mysql.* FROM 'marina'@'${host}'`,
+      );
+    }
+  } finally {
+    await conn.end();
+  }
+}

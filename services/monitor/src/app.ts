@@ -14,8 +14,16 @@ import {
   type Secret,
   subjects,
 } from "@marina/contracts";
-import { type Connector, connectMariadb } from "@marina/mariadb";
-import { type Logger, systemClock } from "@marina/runtime";
+import {
+  type Connector,
+  checkPrivileges,
+  connectMariadb,
+  type DbTarget,
+  MONITOR_NEEDS,
+  type PrivilegeCheckResult,
+  readGrantsAt,
+} from "@marina/mariadb";
+import { type Logger, readTlsFiles, systemClock } from "@marina/runtime";
 import Fastify, { type FastifyInstance } from "fastify";
 import { MonitorMetrics } from "./metrics.js";
 import { type Clock, ServerProber, socketTimeoutFor } from "./prober.js";
@@ -58,12 +66,19 @@ export interface MonitorApp {
   topology(cluster: string): ObservedTopology | undefined;
   /** True when NATS is connected and every prober runs. */
   healthy(): boolean;
+  /**
+   * Reads the probing account's grants on every server once and logs what is missing
+   * (MONITOR_NEEDS); a server out of reach is skipped with a note. Never rejects.
+   */
+  checkPrivileges(): Promise<PrivilegeCheckResult[]>;
 }
 
 interface ClusterState {
   readonly name: string;
   readonly servers: readonly ConfiguredServer[];
   readonly probers: Map<string, ServerProber>;
+  /** Where and as whom each server is probed. */
+  readonly targets: Map<string, DbTarget>;
   readonly samples: Map<string, HealthSample>;
   topology: ObservedTopology | undefined;
 }
@@ -163,28 +178,37 @@ export function buildApp(deps: AppDeps): MonitorApp {
   }
 
   config.clusters.forEach((c, ci) => {
+    // Read once: an unreadable CA fails the start, naming the setting.
+    const tls = c.tls ? readTlsFiles(c.tls, `clusters.${ci}.tls`) : undefined;
+    // The monitor's own read-only account when the config has one, else the admin account.
+    const key = c.monitorAccount ? "monitorAccount" : "admin";
+    const account = c.monitorAccount ?? c.admin;
     // A missing env var fails here, before anything starts, naming the field and variable.
-    const password = secretAt(`clusters.${ci}.admin.password`, c.admin.password, deps.env);
+    const password = secretAt(`clusters.${ci}.${key}.password`, account.password, deps.env);
     const state: ClusterState = {
       name: c.name,
       servers: c.servers.map((s) => ({ name: s.name, host: s.host, port: s.port })),
       probers: new Map(),
+      targets: new Map(),
       samples: new Map(),
       topology: undefined,
     };
     for (const s of c.servers) {
+      const target: DbTarget = {
+        host: s.host,
+        port: s.port,
+        user: account.user,
+        password,
+        connectTimeoutMs: c.monitor.connectTimeoutMs,
+        socketTimeoutMs: socketTimeoutFor(c.monitor),
+        // The probe is constant SQL sent as one round trip (see @marina/mariadb probeSql).
+        multipleStatements: true,
+        tls,
+      };
+      state.targets.set(s.name, target);
       const prober = new ServerProber({
         id: { cluster: c.name, server: s.name, monitor: monitorId, host: s.host, port: s.port },
-        target: {
-          host: s.host,
-          port: s.port,
-          user: c.admin.user,
-          password,
-          connectTimeoutMs: c.monitor.connectTimeoutMs,
-          socketTimeoutMs: socketTimeoutFor(c.monitor),
-          // The probe is constant SQL sent as one round trip (see @marina/mariadb probeSql).
-          multipleStatements: true,
-        },
+        target,
         settings: c.monitor,
         connect,
         clock,
@@ -255,6 +279,20 @@ export function buildApp(deps: AppDeps): MonitorApp {
     latest: (cluster, server) => clusters.get(cluster)?.samples.get(server),
     topology: (cluster) => clusters.get(cluster)?.topology,
     healthy,
+    checkPrivileges: () =>
+      checkPrivileges(
+        "monitor",
+        [...clusters.values()].flatMap((c) =>
+          [...c.targets].map(([server, target]) => ({
+            server,
+            labels: { cluster: c.name },
+            user: target.user,
+            read: () => readGrantsAt(connect, target),
+          })),
+        ),
+        MONITOR_NEEDS,
+        log,
+      ),
   };
 }
 

@@ -5,7 +5,7 @@
 // unreachable; probing starts only once NATS is connected and the stream exists. Probing
 // with nowhere to publish would produce nothing anyone could read.
 import type { MarinaConfig } from "@marina/contracts";
-import type { Connector } from "@marina/mariadb";
+import type { Connector, PrivilegeCheckResult } from "@marina/mariadb";
 import {
   connectNatsWithRetry,
   jetStreamNotReady,
@@ -44,6 +44,8 @@ export interface MonitorHandle {
   readonly app: MonitorApp;
   /** Resolves once NATS is connected, the stream ensured and the probers started. */
   readonly ready: Promise<void>;
+  /** The start-up privilege check (run at once, NATS or not); never rejects. */
+  readonly privileges: Promise<PrivilegeCheckResult[]>;
   /** `http://host:port` when HTTP is served. */
   readonly httpUrl: string | null;
   nats(): NatsConnection | null;
@@ -76,6 +78,8 @@ export async function startMonitor(o: StartMonitorOptions): Promise<MonitorHandl
     ...(o.connect ? { connect: o.connect } : {}),
   });
   const credentials = natsCredentials(config.nats, o.env, "monitor");
+  // In the background: warnings name what the account lacks; a server down is skipped.
+  const privileges = app.checkPrivileges();
 
   const httpAt = o.http === undefined ? config.http : o.http === false ? undefined : o.http;
   let httpUrl: string | null = null;
@@ -142,6 +146,7 @@ export async function startMonitor(o: StartMonitorOptions): Promise<MonitorHandl
   return {
     app,
     ready,
+    privileges,
     httpUrl,
     nats: () => nc,
     close() {

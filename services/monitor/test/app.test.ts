@@ -303,4 +303,35 @@ describe("buildApp", () => {
       }),
     ).toThrow("clusters.0.admin.password: environment variable NOPE_NOT_SET is not set");
   });
+
+  it("probes as monitorAccount when the config has one (and names its field when unset)", async () => {
+    const users: string[] = [];
+    const cluster = {
+      name: "main",
+      servers: [{ name: "db1", host: "127.0.0.1", port: 1 }],
+      admin: { user: "marina", password: { env: "NOPE_NOT_SET" } },
+      monitorAccount: { user: "marina_monitor", password: { env: "MON_PW" } },
+      replication: { user: "repl", password: { value: "x" } },
+    };
+    const build = (env: NodeJS.ProcessEnv) =>
+      buildApp({
+        bus: new MemoryBus(),
+        log: pino({ level: "silent" }),
+        config: MarinaConfig.parse({ clusters: [cluster] }),
+        monitorId: "m1",
+        env,
+        connect: async (t) => {
+          users.push(`${t.user}:${t.password}`);
+          throw Object.assign(new Error("refused"), { code: "ECONNREFUSED" });
+        },
+      });
+    expect(() => build({})).toThrow(
+      "clusters.0.monitorAccount.password: environment variable MON_PW is not set",
+    );
+    app = build({ MON_PW: "mon-pw" });
+    // The admin password is not needed by the monitor: its variable may be unset.
+    const [result] = await app.checkPrivileges();
+    expect(result).toMatchObject({ server: "db1", kind: "unreadable", error: "refused" });
+    expect(users).toEqual(["marina_monitor:mon-pw"]);
+  });
 });

@@ -32,6 +32,11 @@ export function labConfig(
           user: lab.credentials.marina.user,
           password: { value: lab.credentials.marina.password },
         },
+        // The monitor probes with the lab's read-only account (SLAVE MONITOR, PROCESS).
+        monitorAccount: {
+          user: lab.credentials.monitor.user,
+          password: { value: lab.credentials.monitor.password },
+        },
         replication: {
           user: lab.credentials.repl.user,
           password: { value: lab.credentials.repl.password },

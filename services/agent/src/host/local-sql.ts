@@ -1,6 +1,7 @@
 import { dirname } from "node:path";
 import type { Duplex } from "node:stream";
 import { ConnectionName, MarinaError } from "@marina/contracts";
+import { type GrantsReading, type Row, readGrants } from "@marina/mariadb";
 import { type Connection, createConnection } from "mariadb";
 
 // The agent's only SQL: on a donor, remember which replication SQL threads ran before a
@@ -97,6 +98,11 @@ async function withConnection<T>(a: LocalAccount, fn: (c: Connection) => Promise
   } finally {
     await conn.end().catch(() => conn.destroy());
   }
+}
+
+/** The backup account's grants, for the start-up privilege check (no privilege needed). */
+export function accountGrants(a: LocalAccount): Promise<GrantsReading> {
+  return withConnection(a, (c) => readGrants(async (sql) => (await c.query(sql)) as Row[]));
 }
 
 /** One row per replication connection (multi-source included). */

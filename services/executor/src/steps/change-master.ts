@@ -10,14 +10,21 @@ interface Pointing {
   readonly c: ReplicationConnection;
   readonly user: string;
   readonly connectRetry: number;
+  /** Master_SSL_Allowed, Master_SSL_CA_File, Master_SSL_Verify_Server_Cert as shown. */
+  readonly ssl: { readonly allowed: string; readonly ca: string; readonly verify: string };
 }
 
 /** The connection already points where asked, with the settings asked. Pure. */
 export function alreadyPointing(
   p: Pointing,
-  want: { host: string; port: number; user: string; useGtid: sql.UseGtid },
+  want: { host: string; port: number; user: string; useGtid: sql.UseGtid; sslCa?: string },
 ): boolean {
+  // Without TLS in the config, the connection's SSL settings are left as they are.
+  const ssl =
+    want.sslCa === undefined ||
+    (p.ssl.allowed === "Yes" && p.ssl.ca === want.sslCa && p.ssl.verify === "Yes");
   return (
+    ssl &&
     p.c.masterHost === want.host &&
     p.c.masterPort === want.port &&
     p.user === want.user &&
@@ -43,6 +50,7 @@ export const changeMaster: StepRunner<"change-master"> = async (ctx, step) => {
     port: source.port,
     user: ctx.cluster.replication.user,
     useGtid: step.useGtid,
+    ...(ctx.cluster.replicationCa !== undefined ? { sslCa: ctx.cluster.replicationCa } : {}),
   };
   const found = await findConnectionRow(ctx.db, step.connection);
   const current = found
@@ -50,6 +58,11 @@ export const changeMaster: StepRunner<"change-master"> = async (ctx, step) => {
         c: found.c,
         user: text(found.row, "Master_User"),
         connectRetry: int(found.row, "Connect_Retry"),
+        ssl: {
+          allowed: text(found.row, "Master_SSL_Allowed"),
+          ca: text(found.row, "Master_SSL_CA_File"),
+          verify: text(found.row, "Master_SSL_Verify_Server_Cert"),
+        },
       }
     : undefined;
   const base = {

@@ -2,9 +2,13 @@ import { check, MarinaError, ServerObservation } from "@marina/contracts";
 import { readObservation } from "@marina/mariadb";
 import type { StepContext, StepData, StepRunner } from "./context.js";
 
-/** Accounts whose sessions are Marina's own: never clients (kill-clients leaves them). */
+/**
+ * Accounts whose sessions are Marina's own: never clients (kill-clients leaves them) —
+ * the executors' (admin), the replicas' and the monitor's, when it has its own.
+ */
 export function marinaUsers(ctx: StepContext): Set<string> {
-  return new Set([ctx.cluster.admin.user, ctx.cluster.replication.user]);
+  const { admin, replication, monitorUser } = ctx.cluster;
+  return new Set([admin.user, replication.user, ...(monitorUser ? [monitorUser] : [])]);
 }
 
 /**

@@ -1,0 +1,27 @@
+// The agent's start-up privilege check: the backup account's grants on each server it
+// serves (over the socket, or the SSH forward to it), against BACKUP_NEEDS — a physical
+// rebuild's donor required; a logical rebuild's donor and target optional. A server down
+// at start is noted and skipped: the agent starts anyway.
+import { BACKUP_NEEDS, checkPrivileges, type PrivilegeCheckResult } from "@marina/mariadb";
+import type { Logger } from "pino";
+import type { AgentServerConfig } from "./config.js";
+import { accountGrants, type LocalAccount } from "./host/local-sql.js";
+
+export function checkBackupPrivileges(
+  servers: readonly AgentServerConfig[],
+  user: string,
+  accountOf: (s: AgentServerConfig) => LocalAccount,
+  log: Logger,
+): Promise<PrivilegeCheckResult[]> {
+  return checkPrivileges(
+    "agent",
+    servers.map((s) => ({
+      server: s.name,
+      labels: { cluster: s.cluster },
+      user,
+      read: () => accountGrants(accountOf(s)),
+    })),
+    BACKUP_NEEDS,
+    log,
+  );
+}
