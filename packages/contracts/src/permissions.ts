@@ -4,8 +4,8 @@
 // its services under them; `marina-nats-config` renders them for a production cluster.
 //
 // Each identity has its own inbox prefix: nobody can read another identity's replies, and
-// nobody can publish to another's inbox (so no forged replies) — except what the design
-// needs and the permission says: executors send step heartbeats to the decider's inbox.
+// nobody can publish to another's inbox (so no forged replies). Executors send step
+// heartbeats to a beat inbox of its own (BEAT_INBOX_PREFIX), not to the decider's replies.
 //
 // JetStream: nats-server 2.9 lets whoever may create a push consumer deliver a stream's
 // messages to ANY subject (nats-io/nats-server#8274), i.e. replay them onto Marina's own
@@ -26,12 +26,33 @@ export const NATS_ROLES = [
 export type NatsRole = (typeof NATS_ROLES)[number];
 
 /**
- * The inbox prefix of a role's connections. Operators keep NATS's default, so that any
- * NATS tool works for them without flags.
+ * The inbox prefix of a role's connections (an agent's: of its host). Operators keep NATS's
+ * default, so that any NATS tool works for them without flags.
  */
-export function inboxPrefix(role: NatsRole): string {
-  return role === "operator" ? "_INBOX" : `_INBOX_marina_${role}`;
+export function inboxPrefix(role: NatsRole, host?: string): string {
+  if (role === "operator") return "_INBOX";
+  // Agents: one per host, none reading another host's replies.
+  if (role === "agent") return `_INBOX_marina_agent.${host ?? "_"}`;
+  return `_INBOX_marina_${role}`;
 }
+
+/**
+ * A reply subject a Marina responder answers on: an inbox (`_INBOX.x`, `_INBOX_marina_<role>.x`).
+ * NATS lets a requester name ANY reply subject, and a decider answering a command may
+ * publish where its own permissions allow (the lease and state buckets included): a
+ * command whose reply subject is, say, `$KV.marina_state.main.epoch` would have the decider
+ * overwrite its own state. So responders answer inboxes only.
+ */
+export function isInboxSubject(subject: string | undefined): boolean {
+  return subject !== undefined && /^_INBOX[A-Za-z0-9_]*(\.[A-Za-z0-9_-]+)+$/.test(subject);
+}
+
+/**
+ * Where executors send step heartbeats (ExecRequest.beatTo): a prefix of its own, so the
+ * one thing executors may publish to deciders is beats — not replies to the deciders'
+ * JetStream or agent requests, which go to `_INBOX_marina_decider`.
+ */
+export const BEAT_INBOX_PREFIX = "_INBOX_marina_beat";
 
 export interface NatsPermissions {
   readonly publish: { readonly allow: readonly string[] };
@@ -143,6 +164,7 @@ export function natsPermissions(role: NatsRole, scope: IdentityScope = {}): Nats
             `${ROOT}.agent.*.progress`,
             `${ROOT}.agent.*.done`,
             inbox(role),
+            `${BEAT_INBOX_PREFIX}.>`,
           ],
         },
         allow_responses: true,
@@ -150,8 +172,8 @@ export function natsPermissions(role: NatsRole, scope: IdentityScope = {}): Nats
     case "executor":
       return {
         publish: {
-          // Step heartbeats go to the inbox the decider names in the request.
-          allow: [inbox("decider"), `${JS}.INFO`, ...bucketRead(BUCKETS.leader)],
+          // Step heartbeats go to the beat inbox the decider names in the request.
+          allow: [`${BEAT_INBOX_PREFIX}.>`, `${JS}.INFO`, ...bucketRead(BUCKETS.leader)],
         },
         subscribe: { allow: [...perCluster(scope, (c) => [`${ROOT}.${c}.exec`]), inbox(role)] },
         allow_responses: true,
@@ -172,7 +194,7 @@ export function natsPermissions(role: NatsRole, scope: IdentityScope = {}): Nats
         subscribe: {
           allow: [
             ...hosts.flatMap((h) => AgentActionNames.map((a) => `${ROOT}.agent.${h}.${a}`)),
-            inbox(role),
+            ...hosts.map((h) => `${inboxPrefix("agent", h)}.>`),
           ],
         },
         allow_responses: true,

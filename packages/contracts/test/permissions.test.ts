@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
   AgentActionNames,
+  BEAT_INBOX_PREFIX,
   CommandVerbs,
   inboxPrefix,
+  isInboxSubject,
   NATS_ROLES,
   type NatsRole,
   natsPermissions,
@@ -80,19 +82,27 @@ describe("natsPermissions", () => {
   });
 
   it("gives every role its own inbox and no other's (operators keep the default)", () => {
-    const prefixes = NATS_ROLES.map(inboxPrefix);
+    const prefixes = NATS_ROLES.map((r) => inboxPrefix(r, "h1"));
     expect(new Set(prefixes).size).toBe(NATS_ROLES.length);
     expect(inboxPrefix("operator")).toBe("_INBOX");
     for (const role of NATS_ROLES) {
       for (const other of NATS_ROLES) {
-        const inbox = `${inboxPrefix(other)}.x1`;
+        const inbox = `${inboxPrefix(other, "h1")}.x1`;
         expect(may(role, "subscribe", inbox), `${role} reads ${other}'s inbox`).toBe(
           role === other,
         );
-        // Executors beat to the decider's inbox; nobody else writes to another's inbox.
-        const writes = role === "executor" && other === "decider";
-        expect(may(role, "publish", inbox), `${role} writes ${other}'s inbox`).toBe(writes);
+        expect(may(role, "publish", inbox), `${role} writes ${other}'s inbox`).toBe(false);
       }
+    }
+    // An agent reads its own host's replies, not another host's.
+    expect(may("agent", "subscribe", `${inboxPrefix("agent", "h2")}.x1`)).toBe(false);
+  });
+
+  it("lets executors beat to deciders, and only there", () => {
+    const beat = `${BEAT_INBOX_PREFIX}.x1`;
+    for (const role of NATS_ROLES) {
+      expect(may(role, "publish", beat), role).toBe(role === "executor");
+      expect(may(role, "subscribe", beat), role).toBe(role === "decider");
     }
   });
 
@@ -126,5 +136,20 @@ describe("renderAuthorization", () => {
     expect(text).toContain('publish: { allow: ["marina.v1.*.health.*"');
     expect(text).toContain('no_auth_user: "admin"');
     expect(text.match(/permissions: \{/g)).toHaveLength(1);
+  });
+});
+
+describe("isInboxSubject", () => {
+  it.each([
+    ["_INBOX.abc", true],
+    ["_INBOX_marina_operator.abc.1", true],
+    ["$KV.marina_state.main.epoch", false],
+    ["marina.v1.main.topology", false],
+    ["_INBOX", false],
+    ["_INBOX.", false],
+    ["_INBOX.a.>", false],
+    [undefined, false],
+  ])("%s → %s", (subject, expected) => {
+    expect(isInboxSubject(subject)).toBe(expected);
   });
 });

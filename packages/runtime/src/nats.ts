@@ -87,6 +87,8 @@ export function natsCredentials(
   n: NatsSettings,
   env?: NodeJS.ProcessEnv,
   role?: NatsRole,
+  /** An agent's host: its inbox prefix is its host's. */
+  host?: string,
 ): NatsCredentials {
   const own = role !== undefined ? n.credentials?.[role] : undefined;
   const user = own ? own.user : n.user;
@@ -104,7 +106,7 @@ export function natsCredentials(
   return {
     ...(user !== undefined ? { user } : {}),
     ...(pass ? { pass } : {}),
-    ...(role !== undefined ? { inboxPrefix: inboxPrefix(role) } : {}),
+    ...(role !== undefined ? { inboxPrefix: inboxPrefix(role, host) } : {}),
     ...(n.tls ? { tls: readTlsFiles(n.tls, "nats.tls") } : {}),
   };
 }

@@ -5,6 +5,7 @@
 // That the permissions are ENOUGH is proven by the e2e suite: every sandbox test runs each
 // service under its identity, and the lab fails a test whose services were refused anything.
 import {
+  BEAT_INBOX_PREFIX,
   envelope,
   HealthMessage,
   inboxPrefix,
@@ -49,7 +50,7 @@ class Client {
         servers: url,
         user: u.user,
         pass: u.password,
-        inboxPrefix: inboxPrefix(role),
+        inboxPrefix: inboxPrefix(role, "db1-host"),
       }),
     );
   }
@@ -134,7 +135,8 @@ describe("NATS identities: least privilege, enforced by the server", () => {
     ["decider", "pub", "marina.v1.agent.db1-host.heartbeat", "refused"], // forging an agent
     ["decider", "sub", `${main}.exec`, "refused"],
     ["executor", "sub", `${main}.exec`, "ok"],
-    ["executor", "pub", `${inboxPrefix("decider")}.beat`, "ok"],
+    ["executor", "pub", `${BEAT_INBOX_PREFIX}.x1`, "ok"],
+    ["executor", "pub", `${inboxPrefix("decider")}.x1`, "refused"], // no forged replies
     ["executor", "sub", "marina.v1.other.exec", "refused"],
     ["executor", "pub", "$KV.marina_leader.main", "refused"], // may read the lease, never write it
     ["executor", "pub", `${main}.topology`, "refused"],
@@ -145,6 +147,7 @@ describe("NATS identities: least privilege, enforced by the server", () => {
     ["agent", "sub", "marina.v1.agent.db2-host.stop-server", "refused"], // another host's
     ["agent", "pub", "marina.v1.agent.db2-host.heartbeat", "refused"],
     ["agent", "pub", "$KV.marina_leader.main", "refused"],
+    ["agent", "sub", `${inboxPrefix("agent", "db2-host")}.>`, "refused"], // another host's replies
     ["agent", "pub", `${main}.exec`, "refused"],
     ["operator", "pub", `${main}.cmd.switchover`, "ok"],
     ["operator", "sub", "marina.v1.>", "ok"],

@@ -151,6 +151,10 @@ export const AgentConfig = z
         /** TLS to NATS: the servers' CA, and a client certificate when they verify clients. */
         tls: z
           .strictObject({ ca: AbsPath, cert: AbsPath.optional(), key: AbsPath.optional() })
+          .refine((t) => (t.cert === undefined) === (t.key === undefined), {
+            message: "cert and key go together",
+            path: ["key"],
+          })
           .optional(),
       })
       .prefault({}),

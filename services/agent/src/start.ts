@@ -35,7 +35,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
   const log = o.log ?? createLogger({ service: "agent" });
   // Secrets first: a missing one is a bad config (exit code 2), reported before any
   // connection is tried.
-  const credentials = natsCredentials(cfg.nats, env, "agent");
+  const credentials = natsCredentials(cfg.nats, env, "agent", cfg.host);
   const backupPassword = cfg.backup.password ? resolveSecret(cfg.backup.password, env) : undefined;
   const nc = await connectNatsWithRetry({
     servers: cfg.nats.servers,

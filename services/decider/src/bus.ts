@@ -27,6 +27,9 @@ export interface Bus {
   request(subject: string, data: string | Uint8Array, opts: { timeoutMs: number }): Promise<BusMsg>;
   /** Resolves once what was published or subscribed so far has reached the server. */
   flush(): Promise<void>;
-  /** A fresh private subject (beats of a step). */
-  inbox(): string;
+  /**
+   * A fresh subject for the beats of one step, under BEAT_INBOX_PREFIX: executors may
+   * publish there and nowhere else of the decider's (not to its reply inboxes).
+   */
+  beatInbox(): string;
 }

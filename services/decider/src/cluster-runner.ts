@@ -177,7 +177,10 @@ export class ClusterRunner {
     }
     this.refusal = undefined;
     this.d.log.info("the persisted state is of a format this decider reads again; competing");
-    return true;
+    // Not yet: a lease held through the refusal never took the cluster over (onLeadership
+    // returned early), and renewing it would lead without acting for ever. Given up once,
+    // it is acquired again next round, and the takeover then reads the state.
+    return false;
   }
 
   private refuse(err: UnsupportedFormatError, epoch: number): void {

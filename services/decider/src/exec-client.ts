@@ -56,7 +56,7 @@ export function runStep(bus: Bus, req: ExecRequest, opts: StepOptions): Promise<
 
 async function sendStep(bus: Bus, req: ExecRequest, opts: StepOptions): Promise<ExecResult> {
   if (!opts.mayAct()) return failed(req, "NOT_LEADER", "lost the leader lease; step not sent");
-  const beatTo = bus.inbox();
+  const beatTo = bus.beatInbox();
   const msg = mustParse(
     ExecRequestMessage,
     envelope("exec-request", opts.source, { ...req, beatTo }),

@@ -1,5 +1,5 @@
 // The decider's Bus over a real NATS connection.
-import { MarinaError } from "@marina/contracts";
+import { BEAT_INBOX_PREFIX, isInboxSubject, MarinaError } from "@marina/contracts";
 import { createInbox, errors, type NatsConnection } from "@nats-io/transport-node";
 import type { Bus } from "./bus.js";
 
@@ -10,20 +10,21 @@ function isNoResponders(err: unknown): boolean {
   );
 }
 
-/** The connection's inbox prefix: its NATS identity may subscribe to no other inboxes. */
-function inboxPrefixOf(nc: NatsConnection): string | undefined {
-  return (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
-}
-
 export function natsBus(nc: NatsConnection): Bus {
-  const prefix = inboxPrefixOf(nc);
   return {
     publish: (subject, data) => nc.publish(subject, data),
     subscribe(subject, deliver, opts = {}) {
       return nc.subscribe(subject, {
         ...(opts.queue !== undefined ? { queue: opts.queue } : {}),
         callback: (err, msg) => {
-          if (!err) deliver(msg);
+          if (err) return;
+          deliver({
+            subject: msg.subject,
+            data: msg.data,
+            // Only to an inbox: a reply subject naming one of Marina's own subjects or
+            // buckets would have the decider write there with its own rights.
+            respond: (data) => isInboxSubject(msg.reply) && msg.respond(data),
+          });
         },
       });
     },
@@ -38,6 +39,6 @@ export function natsBus(nc: NatsConnection): Bus {
       }
     },
     flush: () => nc.flush(),
-    inbox: () => createInbox(prefix),
+    beatInbox: () => createInbox(BEAT_INBOX_PREFIX),
   };
 }

@@ -62,7 +62,7 @@ export class FakeBus implements Bus {
 
   async flush(): Promise<void> {}
 
-  inbox(): string {
+  beatInbox(): string {
     this.inboxes += 1;
     return `_INBOX.fake.${this.inboxes}`;
   }
