@@ -14,8 +14,8 @@ export interface WriterOptions {
   readonly connectTimeoutMs?: number;
   /** A write without an answer within this is recorded as in doubt. Default 5 s. */
   readonly socketTimeoutMs?: number;
-  /** Called with each acknowledged id and performance.now() (for timelines). */
-  readonly onAck?: (id: number, at: number) => void;
+  /** Called with each acknowledged id, performance.now() and the server that acknowledged it. */
+  readonly onAck?: (id: number, at: number, node: string) => void;
 }
 
 export interface WriteFailure {
@@ -113,7 +113,7 @@ export async function startWriter(target: WriterTarget, opts: WriterOptions = {}
         sent = true;
         await conn.query(`INSERT INTO ${qualified} (id, node) VALUES (?, ?)`, [id, node.name]);
         acked.push(id);
-        opts.onAck?.(id, performance.now());
+        opts.onAck?.(id, performance.now(), node.name);
       } catch (err) {
         const errno = errnoOf(err);
         failed.push({

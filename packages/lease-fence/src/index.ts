@@ -13,3 +13,4 @@ export {
 } from "./lease-record.js";
 export { type LeaseSource, type LeaseView, StaticLeaseSource } from "./lease-source.js";
 export { deleteLease, writeLease } from "./write-lease.js";
+export { settledForReads, YOUNG_STREAM_WAIT_MS } from "./young-stream.js";

@@ -9,6 +9,7 @@ import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { LEASE_BUCKET, LEASE_PLACEHOLDER, parseLeaseRecord } from "./lease-record.js";
 import type { LeaseSource, LeaseView } from "./lease-source.js";
+import { settledForReads } from "./young-stream.js";
 
 /** The little logging this needs (a pino logger fits). */
 export interface LeaseLog {
@@ -88,7 +89,10 @@ class KvLeaseSource implements LeaseSource {
     this.#bucket ??= (async () => {
       const js = jetstream(this.nc, { timeout: this.o.timeoutMs ?? 1000 });
       const kv = await new Kvm(js).open(LEASE_BUCKET);
-      return { kv, ttlMs: (await kv.status()).ttl };
+      const status = await kv.status();
+      // A bucket a decider may still be creating is not read yet (young-stream.ts).
+      await settledForReads(status.streamInfo.state.last_seq);
+      return { kv, ttlMs: status.ttl };
     })().catch((err: unknown) => {
       this.#bucket = undefined;
       throw err;

@@ -34,3 +34,15 @@ export {
   serviceMain,
   startStack,
 } from "./stack.js";
+export { type Ack, type CheckResult, checkTrial, type WriterRecord } from "./trials/checker.js";
+export {
+  type Durability,
+  FAULT_KINDS,
+  type FaultKind,
+  faultDuration,
+  type OldPrimaryFate,
+  runTrial,
+  seededRandom,
+  type TrialResult,
+  type TrialSpec,
+} from "./trials/trial.js";

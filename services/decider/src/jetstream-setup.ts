@@ -5,6 +5,7 @@
 // Buckets get the replica count of `nats.replicas` (@marina/runtime's natsReplicas); one
 // that exists with another count is scaled (nats-server 2.9 scales a stream in place).
 import type { NatsReplicas } from "@marina/contracts";
+import { settledForReads } from "@marina/lease-fence";
 import { type Logger, natsReplicas, replicasChange, scaleStream } from "@marina/runtime";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm, type KvOptions } from "@nats-io/kv";
@@ -31,6 +32,9 @@ export async function ensureBucket(
   const replicas = natsReplicas(setting, nc.info);
   const kv = await new Kvm(jetstream(nc)).create(name, { ...opts, replicas });
   const status = await kv.status();
+  // Another decider may be creating this bucket right now: no message get until it has
+  // its store (nats-server 2.9.10 crashes otherwise; @marina/lease-fence young-stream.ts).
+  await settledForReads(status.streamInfo.state.last_seq);
   const change = replicasChange(setting, replicas, status.replicas);
   if (change !== undefined) {
     const jsm = await jetstreamManager(nc);

@@ -53,9 +53,13 @@ export async function startDecider(o: StartDeciderOptions): Promise<DeciderApp> 
   const kvTimeoutMs = Math.min(5_000, Math.max(500, Math.floor(ttl / 3)));
   const bucket = (name: string, opts: { ttl?: number; history: number }) =>
     ready(`${name} bucket`, () => ensureBucket(o.nc, name, opts, replicas, o.log, kvTimeoutMs));
-  const leases = await bucket(LEASE_BUCKET, { ttl, history: 1 });
-  const state = await bucket(STATE_BUCKET, { history: 1 });
-  const presence = presenceBucketOf(await bucket(PRESENCE_BUCKET, { ttl, history: 1 }));
+  // At once: a new bucket waits a moment before it is read (ensureBucket), so the waits overlap.
+  const [leases, state, presenceKv] = await Promise.all([
+    bucket(LEASE_BUCKET, { ttl, history: 1 }),
+    bucket(STATE_BUCKET, { history: 1 }),
+    bucket(PRESENCE_BUCKET, { ttl, history: 1 }),
+  ]);
+  const presence = presenceBucketOf(presenceKv);
   const clock: Clock = o.now ? { ...systemClock, now: o.now } : systemClock;
   const app = buildApp({
     bus: natsBus(o.nc),

@@ -16,6 +16,7 @@ import {
   startNats,
   waitFor,
 } from "@marina/lab";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -101,7 +102,23 @@ describe("marina-decider process", () => {
     runs.push(run);
     const client = await connect({ servers: nats.url });
     conns.push(client);
-    // Until the decider has created the bucket, opening it throws: "not yet".
+    // nats-server 2.9.10 crashes (nil store in jsMsgGetRequest) on a message get that
+    // arrives while the stream is being created: that was this test's "JetStream stalls"
+    // flake. Stream info is safe then; a stored message means the store exists.
+    const jsm = await jetstreamManager(client);
+    await waitFor(
+      async () =>
+        ((await jsm.streams.info(`KV_${LEASE_BUCKET}`).catch(() => undefined))?.state.messages ??
+          0) > 0
+          ? true
+          : undefined,
+      {
+        timeoutMs: 60_000,
+        message: "the lease bucket with a message in it",
+        describe: async () =>
+          `${run.stdout}${run.stderr}\nnats-server log:\n${(await readFile(nats!.logFile, "utf8").catch(() => "")).split("\n").slice(-30).join("\n")}`,
+      },
+    );
     const lease = await waitFor(
       async () => {
         const r = await readLease(await new Kvm(client).open(LEASE_BUCKET), "main");
