@@ -1,4 +1,4 @@
-// pnpm trials [--n N] [--seed S] [--faults kill9,sigstop,isolate] [--durability semisync|async]
+// pnpm trials [--n N] [--seed S] [--faults kill9,sigstop,isolate,slow] [--durability semisync|async]
 //
 // Randomized fault trials (issue 13, first part): each trial a fresh multi-host stack, two
 // writers (one following the topology, one pinned to the initial primary), one fault drawn
@@ -60,7 +60,9 @@ async function main() {
 
   const sum = (f: (r: TrialResult) => number) => results.reduce((a, r) => a + f(r), 0);
   const byFault: Record<string, unknown> = {};
-  console.log("\nfault     trials  lost  unexpected  dual-ack  converged  failover→write median");
+  console.log(
+    "\nfault     trials  lost  unexpected  dual-ack  converged  false failovers  failover→write median",
+  );
   for (const f of faults) {
     const rs = results.filter((r) => r.fault === f);
     if (rs.length === 0) continue;
@@ -73,11 +75,12 @@ async function main() {
       unexpected: rs.reduce((a, r) => a + r.unexpected, 0),
       dualAck: rs.reduce((a, r) => a + r.dualAck, 0),
       converged: rs.filter((r) => r.convergedMs !== null).length,
+      falseFailovers: rs.filter((r) => r.falseFailover).length,
       ...(writes.length > 0 ? { firstWriteAfterFault: stat(writes, "ms") } : {}),
     };
     byFault[f] = entry;
     console.log(
-      `${f.padEnd(9)} ${String(entry.n).padStart(6)} ${String(entry.lost).padStart(5)} ${String(entry.unexpected).padStart(11)} ${String(entry.dualAck).padStart(9)} ${`${entry.converged}/${entry.n}`.padStart(10)}  ${writes.length > 0 ? `${stat(writes, "ms").median} ms` : "-"}`,
+      `${f.padEnd(9)} ${String(entry.n).padStart(6)} ${String(entry.lost).padStart(5)} ${String(entry.unexpected).padStart(11)} ${String(entry.dualAck).padStart(9)} ${`${entry.converged}/${entry.n}`.padStart(10)} ${String(entry.falseFailovers).padStart(16)}  ${writes.length > 0 ? `${stat(writes, "ms").median} ms` : "-"}`,
     );
   }
   const doc = {
@@ -106,7 +109,7 @@ async function main() {
       byFault,
     },
     notes: log.notes([
-      "first part of issue 13: services and writers in the lab's root namespace; faults kill9, sigstop, isolate; no strict durability yet",
+      "first part of issue 13: services and writers in the lab's root namespace; faults kill9, sigstop, isolate, slow; no strict durability yet",
     ]),
   };
   const dir = join(process.env.MARINA_ROOT ?? ".", "bench", "results");

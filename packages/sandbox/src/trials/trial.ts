@@ -6,14 +6,14 @@
 //
 // Not yet the issue's whole shape: the services and the writers run in the lab's root
 // namespace (no monitor per namespace, no writer inside the primary's host), and only
-// kill -9, SIGSTOP and isolating the primary's host are injected.
+// kill -9, SIGSTOP, isolating the primary's host and a slow primary are injected.
 import { type MariaNode, sleep, startWriter } from "@marina/lab";
 import type { Logger } from "pino";
 import { type Observer, observe } from "../observer.js";
 import { type Stack, startStack } from "../stack.js";
 import { type Ack, type CheckResult, checkTrial, type WriterRecord } from "./checker.js";
 
-export const FAULT_KINDS = ["kill9", "sigstop", "isolate"] as const;
+export const FAULT_KINDS = ["kill9", "sigstop", "isolate", "slow"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 export type Durability = "semisync" | "async";
 
@@ -43,7 +43,7 @@ export interface TrialResult extends Omit<CheckResult, "lost" | "unexpected" | "
   readonly unexpectedIds: readonly number[];
   readonly dualAckIds: readonly number[];
   readonly failover: boolean;
-  /** A failover when the primary did not fail: none of these faults can produce one yet. */
+  /** A failover when the primary did not fail (the slow primary). */
   readonly falseFailover: boolean;
   /** From the end of the fault to one writable server with the others following it. */
   readonly convergedMs: number | null;
@@ -65,11 +65,27 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** The fault's duration for a seed: SIGSTOP 1–15 s, isolation 5–30 s. */
+/** The fault's duration for a seed: SIGSTOP 1–15 s, isolation 5–30 s, slow 10–20 s. */
 export function faultDuration(fault: FaultKind, random: () => number): number {
   if (fault === "sigstop") return Math.round(1_000 + random() * 14_000);
   if (fault === "isolate") return Math.round(5_000 + random() * 25_000);
+  if (fault === "slow") return Math.round(10_000 + random() * 10_000);
   return 0;
+}
+
+/**
+ * A slow but healthy primary: SIGSTOP for 600 ms, SIGCONT for 400 ms, for `ms`. Probes and
+ * replicas still hear it within `queryTimeoutMs` (1 s) and `replicaQuietMs` (3 s): Marina
+ * must NOT fail it over.
+ */
+async function slowDown(node: MariaNode, ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    await node.sigstop();
+    await sleep(600);
+    await node.sigcont();
+    await sleep(400);
+  }
 }
 
 type Row = Record<string, unknown>;
@@ -191,6 +207,8 @@ export async function runTrial(spec: TrialSpec): Promise<TrialResult> {
       await old.sigstop();
       await sleep(faultMs);
       await old.sigcont();
+    } else if (spec.fault === "slow") {
+      await slowDown(old, faultMs);
     } else {
       const cut = await lab.network!.isolate(lab.hostOf("db1"));
       await sleep(faultMs);
@@ -246,7 +264,7 @@ export async function runTrial(spec: TrialSpec): Promise<TrialResult> {
       unexpectedIds: check.unexpected,
       dualAckIds: check.dualAck,
       failover: finalName !== "db1",
-      falseFailover: false,
+      falseFailover: spec.fault === "slow" && finalName !== "db1",
       convergedMs,
       newPrimary: winner ?? null,
       oldPrimary: fate,
