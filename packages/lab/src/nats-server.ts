@@ -229,13 +229,7 @@ export class NatsServer {
       if (!this.isRunning())
         throw new LabError(LabErrorCode.StartFailed, `${this.name} is not running`);
       try {
-        await checkJetStream(
-          this.host,
-          this.#port,
-          1_000,
-          this.#spec.probeUser,
-          this.#spec.tls?.caPem,
-        );
+        await this.#probeJetStream();
         return;
       } catch (err) {
         lastErr = err;
@@ -246,6 +240,17 @@ export class NatsServer {
       LabErrorCode.Timeout,
       `${this.name}: JetStream not usable within ${timeoutMs} ms (${String(lastErr)})`,
       { cause: lastErr, retryable: true },
+    );
+  }
+
+  /** One JetStream request through this server, as the lab's user, over TLS when it has it. */
+  #probeJetStream(): Promise<unknown> {
+    return checkJetStream(
+      this.host,
+      this.#port,
+      1_000,
+      this.#spec.probeUser,
+      this.#spec.tls?.caPem,
     );
   }
 
@@ -308,13 +313,7 @@ export class NatsServer {
       }
       try {
         if (jetstream) {
-          await checkJetStream(
-            this.host,
-            this.#port,
-            1_000,
-            this.#spec.probeUser,
-            this.#spec.tls?.caPem,
-          );
+          await this.#probeJetStream();
           return;
         }
         const info = await readNatsInfo(this.host, this.#port, 1_000);

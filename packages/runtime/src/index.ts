@@ -20,6 +20,8 @@ export {
   createLogger,
   type Logger,
   type LoggerOptions,
+  type LogRecord,
+  memoryLogger,
   REDACT_PATHS,
   REDACTED,
 } from "./logger.js";

@@ -57,3 +57,30 @@ export function createLogger(o: LoggerOptions): Logger {
   );
   return o.bindings ? log.child({ ...o.bindings }) : log;
 }
+
+/** One parsed line of a memoryLogger. */
+export type LogRecord = Record<string, unknown> & { level: number; msg: string };
+
+/**
+ * A pino logger that keeps what it writes, for tests that read a log back: every JSON line
+ * as written (`lines`) and parsed (`records`). No redaction: what a service hands its
+ * logger is exactly what a test sees.
+ */
+export function memoryLogger(level = "info"): {
+  log: Logger;
+  lines: string[];
+  records: LogRecord[];
+} {
+  const lines: string[] = [];
+  const records: LogRecord[] = [];
+  const log = pino(
+    { level },
+    {
+      write(line: string) {
+        lines.push(line);
+        records.push(JSON.parse(line) as LogRecord);
+      },
+    },
+  );
+  return { log, lines, records };
+}

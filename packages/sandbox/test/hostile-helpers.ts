@@ -10,17 +10,16 @@ import {
   subjects,
 } from "@marina/contracts";
 import { gtidOf, replicaStatus, semiSyncStatus, waitFor } from "@marina/lab";
-import { type Logger, pino } from "pino";
+import { type Logger, type LogRecord, memoryLogger } from "@marina/runtime";
 import type { Stack } from "../src/stack.js";
 import { agentHostOf } from "../src/stack.js";
 import { healthLog, readOnly, status } from "./scenario-helpers.js";
 
-export type LogRecord = Record<string, unknown> & { level: number; msg: string };
+export type { LogRecord };
 
-/** A pino logger whose JSON lines are kept, for "it warned about that" checks. */
+/** A logger whose JSON lines are kept, for "it warned about that" checks. */
 export function captureLog(level = "warn"): { log: Logger; records: LogRecord[] } {
-  const records: LogRecord[] = [];
-  const log = pino({ level }, { write: (line: string) => void records.push(JSON.parse(line)) });
+  const { log, records } = memoryLogger(level);
   return { log, records };
 }
 

@@ -3,9 +3,8 @@
 // subjects is captured, through a switchover, a rebuild, a failover and a rejoin; then
 // every NATS password, every MariaDB password and the spawned decider's output are
 // searched for every secret.
-import { Writable } from "node:stream";
 import { startWriter, waitFor, writeRows } from "@marina/lab";
-import { pino } from "pino";
+import { memoryLogger } from "@marina/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Observer, observe } from "../src/observer.js";
 import { type Stack, startStack } from "../src/stack.js";
@@ -15,21 +14,13 @@ import { command, opEnded, status } from "./scenario-helpers.js";
 describe("secrets stay out of logs and events", () => {
   let stack: Stack;
   let obs: Observer;
-  const lines: string[] = [];
+  let lines: string[] = [];
   const messages: string[] = [];
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    stack = await startStack({
-      lab: { semiSync: true, nodes: 3 },
-      agents: true,
-      log: pino({ level: "trace" }, sink),
-    });
+    const mem = memoryLogger("trace");
+    lines = mem.lines;
+    stack = await startStack({ lab: { semiSync: true, nodes: 3 }, agents: true, log: mem.log });
     obs = observe(stack.nc, "main");
     stack.nc.subscribe("marina.>", {
       callback: (_e, m) => {

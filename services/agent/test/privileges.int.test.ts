@@ -3,23 +3,18 @@
 // grants by running real backups with it — and only ALL PRIVILEGES, which a logical
 // rebuild's target needs, is noted as optional; the executors' account, which lacks BINLOG
 // MONITOR, is named in a warning.
-import { Writable } from "node:stream";
+
 import type { MariaNode } from "@marina/lab";
 import { useLab } from "@marina/lab/vitest";
-import { pino } from "pino";
+import { memoryLogger } from "@marina/runtime";
 import { describe, expect, it } from "vitest";
 import { AgentConfig } from "../src/config.js";
 import { checkBackupPrivileges } from "../src/privileges.js";
 
+/** The service's log, read back. */
 function capture() {
-  const lines: Array<Record<string, unknown> & { level: number; msg: string }> = [];
-  const dest = new Writable({
-    write(chunk, _enc, done) {
-      for (const l of String(chunk).split("\n")) if (l.trim() !== "") lines.push(JSON.parse(l));
-      done();
-    },
-  });
-  return { lines, log: pino({ level: "info" }, dest) };
+  const { log, records } = memoryLogger("info");
+  return { lines: records, log };
 }
 
 describe("the agent's backup account", () => {

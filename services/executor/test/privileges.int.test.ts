@@ -3,11 +3,11 @@
 // READ_ONLY ADMIN is named in a warning, with the reason and the GRANT, per server; a server
 // that is down does not stop the executor from starting; and a step the account may not
 // run fails with MISSING_PRIVILEGE.
-import { Writable } from "node:stream";
+
 import type { MarinaConfig } from "@marina/contracts";
 import { freePort, type MariaNode } from "@marina/lab";
 import { useLab } from "@marina/lab/vitest";
-import { pino } from "pino";
+import { memoryLogger } from "@marina/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectSession } from "../src/db.js";
 import { DEFAULT_OPTIONS } from "../src/handler.js";
@@ -20,21 +20,10 @@ import { ExecClient, labConfig } from "./exec-client.js";
 const SHORT_GRANTS =
   "REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, CONNECTION ADMIN, RELOAD, PROCESS, SLAVE MONITOR";
 
-interface Line {
-  level: number;
-  msg: string;
-  [k: string]: unknown;
-}
-
+/** The service's log, read back. */
 function capture() {
-  const lines: Line[] = [];
-  const dest = new Writable({
-    write(chunk, _enc, done) {
-      for (const l of String(chunk).split("\n")) if (l.trim() !== "") lines.push(JSON.parse(l));
-      done();
-    },
-  });
-  return { lines, log: pino({ level: "info" }, dest) };
+  const { log, records } = memoryLogger("info");
+  return { lines: records, log };
 }
 
 /** Creates `user` with `grants` on one node, unlogged (each node gets its own). */

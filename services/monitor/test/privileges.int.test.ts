@@ -2,29 +2,18 @@
 // MONITOR, PROCESS) probes a primary and a replica completely — replication state and the
 // client count included — and the start-up check finds nothing missing; an account
 // without SLAVE MONITOR is named in a warning per server.
-import { Writable } from "node:stream";
+
 import type { MarinaConfig } from "@marina/contracts";
 import { type Lab, startLab } from "@marina/lab";
-import { pino } from "pino";
+import { memoryLogger } from "@marina/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MonitorHandle, startMonitor } from "../src/index.js";
 import { labConfig, Recorder } from "./int-helpers.js";
 
-interface Line {
-  level: number;
-  msg: string;
-  [k: string]: unknown;
-}
-
+/** The service's log, read back. */
 function capture() {
-  const lines: Line[] = [];
-  const dest = new Writable({
-    write(chunk, _enc, done) {
-      for (const l of String(chunk).split("\n")) if (l.trim() !== "") lines.push(JSON.parse(l));
-      done();
-    },
-  });
-  return { lines, log: pino({ level: "info" }, dest) };
+  const { log, records } = memoryLogger("info");
+  return { lines: records, log };
 }
 
 function withMonitorAccount(config: MarinaConfig, user: string, password: string): MarinaConfig {
