@@ -12,10 +12,12 @@ import type { Logger } from "pino";
 import { type Observer, observe } from "../observer.js";
 import { type Stack, startStack } from "../stack.js";
 import { type Ack, type CheckResult, checkTrial, type WriterRecord } from "./checker.js";
+import { type Durability, durabilityStack } from "./durability.js";
+
+export type { Durability } from "./durability.js";
 
 export const FAULT_KINDS = ["kill9", "sigstop", "isolate", "slow"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
-export type Durability = "semisync" | "async";
 
 export interface TrialSpec {
   readonly seed: number;
@@ -168,7 +170,8 @@ export async function runTrial(spec: TrialSpec): Promise<TrialResult> {
   const random = seededRandom(spec.seed);
   const faultMs = spec.faultMs ?? faultDuration(spec.fault, random);
   const stack = await startStack({
-    lab: { nodes: 3, hosts: true, natsNodes: 3, semiSync: spec.durability === "semisync" },
+    lab: { nodes: 3, hosts: true, natsNodes: 3, ...durabilityStack(spec.durability).lab },
+    config: durabilityStack(spec.durability).config,
     deciders: 2,
     executors: 2,
     agents: true,
