@@ -105,8 +105,16 @@ export const ClusterConfig = z.strictObject({
       path: ["key"],
     })
     .optional(),
-  /** Turn semi-sync master on at promotion. */
-  semiSync: z.boolean().default(false),
+  /**
+   * Durability (docs/operations.md, "Durability modes"): false = asynchronous replication;
+   * true = semi-sync, turned on at promotion once a replica follows the new primary (MariaDB
+   * falls back to async after rpl_semi_sync_master_timeout); "strict" = semi-sync that never
+   * falls back: rpl_semi_sync_master_timeout at its maximum and wait_no_slave=ON on every
+   * server Marina promotes, rejoins or repoints, semi-sync master on before a promoted
+   * server takes writes, and fences that never switch it off. A primary with no replica
+   * then blocks its commits instead of acknowledging them.
+   */
+  semiSync: z.union([z.boolean(), z.literal("strict")]).default(false),
   monitor: MonitorSettings.prefault({}),
   failover: FailoverSettings.prefault({}),
   /** Removed: SSH settings live in the config of the agent that serves the servers. */
@@ -189,6 +197,11 @@ export const MarinaConfig = z
       });
     });
   });
+
+/** `semiSync: "strict"`: semi-sync that never falls back to async. */
+export function strictDurability(c: { semiSync: boolean | "strict" }): boolean {
+  return c.semiSync === "strict";
+}
 
 export type Secret = z.infer<typeof Secret>;
 export type Credentials = z.infer<typeof Credentials>;

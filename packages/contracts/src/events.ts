@@ -24,6 +24,8 @@ export const Situations = {
   ServerDiverged: { actionable: true },
   SplitBrainRisk: { actionable: true },
   MaintenanceSet: { actionable: false },
+  /** Strict durability is configured but the primary's semi-sync settings can fall back. */
+  DurabilityWeakened: { actionable: true },
 } as const;
 
 export type Situation = keyof typeof Situations;

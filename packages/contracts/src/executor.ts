@@ -21,6 +21,12 @@ export const ExecStep = z.discriminatedUnion("kind", [
   z.strictObject({
     kind: z.literal("fence"),
     kill: z.enum(["all", "unprivileged", "none"]).default("all"),
+    /**
+     * `off` (default): semi-sync master off once nothing waits; `keep` (strict durability):
+     * left as it is, so a session that writes after the fence waits for an ack for ever
+     * instead of being told OK without one.
+     */
+    semiSync: z.enum(["off", "keep"]).default("off"),
   }),
   /** Kill client connections (not replication threads, not the executor's own). */
   z.strictObject({
@@ -52,6 +58,12 @@ export const ExecStep = z.discriminatedUnion("kind", [
     kind: z.literal("set-semi-sync"),
     master: z.boolean().optional(),
     slave: z.boolean().optional(),
+    /**
+     * Strict durability: rpl_semi_sync_master_timeout at its maximum,
+     * rpl_semi_sync_master_wait_no_slave=ON and wait point AFTER_SYNC, set before master is
+     * turned on (so no commit is ever acknowledged without a replica's ack).
+     */
+    strict: z.boolean().optional(),
   }),
   /** Wait until gtid_binlog_pos stops changing for stableMs. */
   z.strictObject({

@@ -39,8 +39,23 @@ export const SemiSyncState = z.strictObject({
   slaveEnabled: z.boolean(),
   slaveStatus: z.boolean(),
   masterWaitPoint: z.string().max(32),
+  /** Clamped to Number.MAX_SAFE_INTEGER (the server's maximum is 2^64-1). */
   masterTimeoutMs: z.number().int().min(0),
+  /** rpl_semi_sync_master_wait_no_slave; absent from monitors older than strict durability. */
+  masterWaitNoSlave: z.boolean().optional(),
 });
+
+/**
+ * Semi-sync that never falls back to async: the timeout at its maximum (2^64-1 ms, seen
+ * clamped to Number.MAX_SAFE_INTEGER), wait_no_slave on, wait point AFTER_SYNC.
+ */
+export function semiSyncIsStrict(s: SemiSyncState): boolean {
+  return (
+    s.masterTimeoutMs >= Number.MAX_SAFE_INTEGER &&
+    s.masterWaitNoSlave === true &&
+    s.masterWaitPoint.toUpperCase() === "AFTER_SYNC"
+  );
+}
 
 export const DiskState = z.strictObject({
   /** Where the figure comes from (e.g. information_schema.DISKS). */

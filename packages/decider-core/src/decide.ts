@@ -2,6 +2,7 @@ import { errorBody } from "@marina/contracts/parse";
 import { handleCommand } from "./commands/index.js";
 import type { Diagnosis } from "./diagnose/findings.js";
 import { diagnose } from "./diagnose.js";
+import { onStrictResult, sendStrictDurability } from "./durability.js";
 import { onFenceResult, sendFences } from "./enforce.js";
 import { onAgentProgress, onAgentResult } from "./engine/agent-results.js";
 import { onResume, onTick, startOperation } from "./engine/operation.js";
@@ -90,7 +91,9 @@ function act(env: Env, input: Input) {
     case "step-result":
       if (!onStepResult(env, input.opId, input.stepId, input.result)) {
         if (!onFenceResult(env, input.opId, input.stepId, input.result)) {
-          onRestoreResult(env, input.opId, input.stepId, input.result);
+          if (!onRestoreResult(env, input.opId, input.stepId, input.result)) {
+            onStrictResult(env, input.opId, input.result);
+          }
         }
       }
       return;
@@ -176,6 +179,7 @@ function evaluate(env: Env) {
   if (d.restoreWrites && !involved.has(d.restoreWrites.server)) {
     sendRestoreWrites(env, d.restoreWrites);
   }
+  if (d.enforceStrict && !involved.has(d.enforceStrict)) sendStrictDurability(env, d.enforceStrict);
   publishTopology(env, d);
 }
 

@@ -2,6 +2,7 @@ import type { ClusterConfig } from "@marina/contracts/config";
 import { type DiagnoseCtx, type Diagnosis, finding } from "./diagnose/findings.js";
 import { diagnosePrimary, diagnoseReadOnlyPrimary } from "./diagnose/primary.js";
 import { diagnoseServer } from "./diagnose/servers.js";
+import { diagnoseDurability } from "./durability.js";
 import { currentObservation, knownWritable } from "./knowledge.js";
 import type { DeciderOptions } from "./options.js";
 import { historyOf } from "./plans/rejoin.js";
@@ -30,6 +31,7 @@ export function diagnose(
     rejoin: null,
     fences: [],
     restoreWrites: null,
+    enforceStrict: null,
     diverged: [],
     carry: [],
   };
@@ -49,6 +51,7 @@ export function diagnose(
   diagnoseCluster(c, learn);
   if (primary !== null) diagnosePrimary(c, primary, learn?.reason ?? null);
   diagnoseReadOnlyPrimary(c);
+  diagnoseDurability(c);
   const attached = new Set(attachedServers(state, config, now));
   for (const s of config.servers) {
     if (s.name !== primary) diagnoseServer({ ...c, name: s.name, attached });
@@ -57,6 +60,7 @@ export function diagnose(
     out.failover = null;
     out.rejoin = null;
     out.restoreWrites = null;
+    out.enforceStrict = null;
     // A writable server the operation does not touch is still fenced; the ones it works
     // on change read_only on purpose.
     const involved = new Set(state.operation?.steps.map((x) => x.server));

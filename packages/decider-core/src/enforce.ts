@@ -21,7 +21,7 @@ export function sendFences(env: Env, intents: FenceIntent[]) {
     if (have && ctx.now - have.sentAt < env.opts.enforceRetryMs) continue;
     const opId = ctx.newOpId();
     state.fences[f.server] = { opId, sentAt: ctx.now };
-    const step = fenceExecStep(f.kill);
+    const step = fenceExecStep(ctx.config, f.kill);
     const request = {
       cluster: state.cluster,
       server: f.server,

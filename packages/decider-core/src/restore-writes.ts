@@ -1,4 +1,4 @@
-import type { ClusterConfig } from "@marina/contracts/config";
+import { type ClusterConfig, strictDurability } from "@marina/contracts/config";
 import type { ExecResult, ExecStep } from "@marina/contracts/executor";
 import {
   formatGtidList,
@@ -7,9 +7,9 @@ import {
   positionOf,
   union,
 } from "@marina/contracts/gtid";
-import type { ServerObservation } from "@marina/contracts/health";
+import { type ServerObservation, semiSyncIsStrict } from "@marina/contracts/health";
 import { connectionsTo, currentObservation } from "./knowledge.js";
-import type { Env } from "./plans/common.js";
+import { type Env, semiSyncStep } from "./plans/common.js";
 import { historyOf } from "./plans/rejoin.js";
 import type { DeciderState } from "./state.js";
 import { describeStep, replyTimeoutMs, stepAction } from "./steps.js";
@@ -87,7 +87,10 @@ export function assessReadOnlyPrimary(
       );
     }
   }
-  const semiSyncFirst = config.semiSync && !primaryObs.semiSync.masterEnabled;
+  const semiSyncFirst =
+    config.semiSync !== false &&
+    (!primaryObs.semiSync.masterEnabled ||
+      (strictDurability(config) && !semiSyncIsStrict(primaryObs.semiSync)));
   // With semi-sync master on and no replica to ack, the first write would stall for
   // rpl_semi_sync_master_timeout and then go through unreplicated: wait for one.
   if (config.semiSync) {
@@ -145,7 +148,14 @@ export function sendRestoreWrites(env: Env, intent: RestoreIntent) {
   const opId = ctx.newOpId();
   state.writesRestored[intent.server] = { opId, sentAt: ctx.now };
   if (intent.semiSyncFirst) {
-    sendStep(env, intent.server, opId, SEMI, { kind: "set-semi-sync", master: true }, intent.why);
+    sendStep(
+      env,
+      intent.server,
+      opId,
+      SEMI,
+      semiSyncStep(env.ctx.config, { master: true }),
+      intent.why,
+    );
   } else {
     sendStep(
       env,

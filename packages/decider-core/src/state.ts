@@ -240,6 +240,8 @@ export interface DeciderState {
   fences: Record<string, { opId: string; sentAt: number }>;
   /** Writes turned back on for a read-only primary (see restore-writes.ts), per server. */
   writesRestored: Record<string, { opId: string; sentAt: number }>;
+  /** Strict semi-sync settings sent to the running primary (see durability.ts), per server. */
+  durabilityEnforced: Record<string, { opId: string; sentAt: number }>;
   rejoinFailures: Record<string, number>;
   /** When an automatic rebuild of a server last failed (failover.autoRebuild backs off). */
   rebuildFailures: Record<string, number>;
@@ -268,6 +270,7 @@ export function initialState(cluster: string): DeciderState {
     history: [],
     fences: {},
     writesRestored: {},
+    durabilityEnforced: {},
     rejoinFailures: {},
     rebuildFailures: {},
     topology: { generation: 0, key: null, last: null },
@@ -284,6 +287,7 @@ export function upgradeState(state: DeciderState): DeciderState {
   const loose = state as Partial<DeciderState>;
   loose.rebuildFailures ??= {};
   loose.writesRestored ??= {};
+  loose.durabilityEnforced ??= {};
   const op = state.operation as
     | (Omit<Operation, "agentCalls"> & { agentCalls?: AgentCall[] })
     | null;

@@ -59,7 +59,7 @@ export function validateAction(a: Action) {
 export interface ConfigOver {
   servers?: { name: string; port?: number; neverPromote?: boolean; agentHost?: string }[];
   failover?: Record<string, unknown>;
-  semiSync?: boolean;
+  semiSync?: boolean | "strict";
   monitor?: Record<string, unknown>;
 }
 

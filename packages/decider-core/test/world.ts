@@ -46,6 +46,8 @@ export interface SimServer {
   conns: SimConn[];
   semiMaster: boolean;
   semiSlave: boolean;
+  /** Strict semi-sync settings (timeout at its maximum, wait_no_slave on). */
+  semiStrict: boolean;
   failures: number;
 }
 
@@ -83,6 +85,7 @@ export class World {
         conns: s.name === primary ? [] : [this.newConn("", primary)],
         semiMaster: false,
         semiSlave: false,
+        semiStrict: false,
         failures: 0,
       };
       for (const c of this.servers[s.name]!.conns) {
@@ -296,7 +299,8 @@ export class World {
         slaveEnabled: s.semiSlave,
         slaveStatus: s.semiSlave,
         masterWaitPoint: "AFTER_SYNC",
-        masterTimeoutMs: 10_000,
+        masterTimeoutMs: s.semiStrict ? Number.MAX_SAFE_INTEGER : 10_000,
+        masterWaitNoSlave: true,
       },
       replication,
     });
@@ -352,8 +356,9 @@ export class World {
         // Answers like the executor: read_only on, semi-sync master off after, as before.
         const previous = { readOnly: s.readOnly, master: s.semiMaster };
         s.readOnly = true;
-        s.semiMaster = false;
-        const changed = !previous.readOnly || previous.master;
+        const semiOff = previous.master && step.semiSync !== "keep";
+        if (semiOff) s.semiMaster = false;
+        const changed = !previous.readOnly || semiOff;
         return ok({ readOnly: true, previous, changed, killed: [], killRounds: 1 });
       }
       case "stop-replication": {
@@ -411,6 +416,7 @@ export class World {
       case "set-semi-sync": {
         // Answers like the executor: the settings now and before.
         const previous = { master: s.semiMaster, slave: s.semiSlave };
+        if (step.strict) s.semiStrict = true;
         if (step.master !== undefined) s.semiMaster = step.master;
         if (step.slave !== undefined) s.semiSlave = step.slave;
         return ok({ master: s.semiMaster, slave: s.semiSlave, previous });

@@ -79,7 +79,13 @@ export function toSemiSync(rows: readonly Row[]): SemiSyncState {
     slaveEnabled: bool(get("RPL_SEMI_SYNC_SLAVE_ENABLED")),
     slaveStatus: bool(get("RPL_SEMI_SYNC_SLAVE_STATUS")),
     masterWaitPoint: text(get("RPL_SEMI_SYNC_MASTER_WAIT_POINT"), 32),
-    masterTimeoutMs: nonNegInt(get("RPL_SEMI_SYNC_MASTER_TIMEOUT")),
+    masterTimeoutMs: Math.min(
+      Number.MAX_SAFE_INTEGER,
+      nonNegInt(get("RPL_SEMI_SYNC_MASTER_TIMEOUT")),
+    ),
+    ...(byName.has("RPL_SEMI_SYNC_MASTER_WAIT_NO_SLAVE")
+      ? { masterWaitNoSlave: bool(get("RPL_SEMI_SYNC_MASTER_WAIT_NO_SLAVE")) }
+      : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { check, ServerObservation } from "@marina/contracts";
+import { check, SemiSyncState, ServerObservation, semiSyncIsStrict } from "@marina/contracts";
 import { describe, expect, it } from "vitest";
 import {
   bool,
@@ -154,6 +154,30 @@ describe("value coercion", () => {
       masterWaitPoint: "",
       masterTimeoutMs: 0,
     });
+  });
+
+  it("reads strict semi-sync: the 2^64-1 timeout clamped to a safe integer, wait_no_slave", () => {
+    const rows = [
+      { name: "RPL_SEMI_SYNC_MASTER_ENABLED", value: "ON" },
+      { name: "RPL_SEMI_SYNC_MASTER_TIMEOUT", value: "18446744073709551615" },
+      { name: "RPL_SEMI_SYNC_MASTER_WAIT_NO_SLAVE", value: "ON" },
+      { name: "RPL_SEMI_SYNC_MASTER_WAIT_POINT", value: "AFTER_SYNC" },
+    ];
+    const s = toSemiSync(rows);
+    expect(s).toMatchObject({
+      masterTimeoutMs: Number.MAX_SAFE_INTEGER,
+      masterWaitNoSlave: true,
+    });
+    expect(SemiSyncState.parse(s)).toEqual(s);
+    expect(semiSyncIsStrict(s)).toBe(true);
+    const weak = toSemiSync([
+      ...rows.slice(0, 1),
+      { name: "RPL_SEMI_SYNC_MASTER_TIMEOUT", value: "10000" },
+      ...rows.slice(2),
+    ]);
+    expect(semiSyncIsStrict(weak)).toBe(false);
+    expect(semiSyncIsStrict({ ...s, masterWaitNoSlave: false })).toBe(false);
+    expect(semiSyncIsStrict({ ...s, masterWaitPoint: "AFTER_COMMIT" })).toBe(false);
   });
 
   it("converts information_schema.DISKS KiB to bytes", () => {

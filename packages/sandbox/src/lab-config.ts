@@ -15,7 +15,8 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 
 export interface LabConfigOptions {
   cluster?: string;
-  semiSync?: boolean;
+  /** false, true or "strict" (strict durability, see docs/operations.md). */
+  semiSync?: boolean | "strict";
   monitor?: Partial<MonitorSettings>;
   failover?: Partial<FailoverSettings>;
   neverPromote?: string[];

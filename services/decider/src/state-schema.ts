@@ -58,6 +58,8 @@ export const PersistedState = z.looseObject({
   history: z.array(z.looseObject({ opId: z.string(), kind: OperationKind, state: z.string() })),
   fences: byName,
   writesRestored: byName,
+  /** Absent from states written before strict durability. */
+  durabilityEnforced: byName.optional(),
   rejoinFailures: z.record(z.string(), ms),
   rebuildFailures: z.record(z.string(), ms),
   topology: z.looseObject({

@@ -102,6 +102,22 @@ export function setSemiSync(side: "master" | "slave", on: boolean): Statement {
   return { sql: `SET GLOBAL rpl_semi_sync_${side}_enabled = ${on ? "ON" : "OFF"}` };
 }
 
+/**
+ * Strict durability, set before semi-sync master is turned on: a commit waits for a
+ * replica's ack for ever (the timeout's maximum, 2^64-1 ms), also when no replica is
+ * connected, and is acknowledged only after the replica has it (AFTER_SYNC).
+ */
+export const SEMI_SYNC_STRICT: readonly Statement[] = [
+  { sql: "SET GLOBAL rpl_semi_sync_master_wait_point = AFTER_SYNC" },
+  { sql: "SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON" },
+  { sql: "SET GLOBAL rpl_semi_sync_master_timeout = 18446744073709551615" },
+];
+
+export const SELECT_SEMI_SYNC_STRICT =
+  "SELECT @@rpl_semi_sync_master_timeout = 18446744073709551615 AND " +
+  "@@rpl_semi_sync_master_wait_no_slave = 1 AND " +
+  "@@rpl_semi_sync_master_wait_point = 'AFTER_SYNC' AS strict";
+
 export function killConnection(id: number): Statement {
   if (!Number.isSafeInteger(id) || id < 0) {
     throw new MarinaError("INTERNAL", `thread id ${id} is not an unsigned integer`);

@@ -129,6 +129,75 @@ describe("the fence step on a primary with commits waiting for a semi-sync ack",
     expect(again.previous).toEqual({ readOnly: true, master: false });
     expect(again.changed).toBe(false);
   });
+
+  it("strict: set-semi-sync makes semi-sync never fall back, and the fence keeps it on, so a SUPER write after the fence waits instead of being told OK", async () => {
+    const [db1] = db();
+    const fresh = { timeoutMs: 5_000 };
+    const strict = { kind: "set-semi-sync", master: true, strict: true } as const;
+    expect(await client.ok("db1", strict)).toMatchObject({
+      master: true,
+      strict: true,
+      changed: true,
+    });
+    const settings = async () =>
+      (
+        await db1.query<Array<{ t: string; n: number; p: string }>>(
+          "SELECT CAST(@@rpl_semi_sync_master_timeout AS CHAR) AS t, @@rpl_semi_sync_master_wait_no_slave AS n, @@rpl_semi_sync_master_wait_point AS p",
+          [],
+          fresh,
+        )
+      )[0];
+    expect(await settings()).toMatchObject({ t: "18446744073709551615", p: "AFTER_SYNC" });
+    expect(Number((await settings())?.n)).toBe(1);
+    expect(await client.ok("db1", strict)).toMatchObject({ changed: false });
+    try {
+      const w = await waitingCommits(db1, WAITERS, 300);
+      open.push(...w.conns);
+      const fenced = await client.ok("db1", { kind: "fence", kill: "all", semiSync: "keep" });
+      await waitFor(() => w.outcomes.every((o) => o !== "pending"), {
+        timeoutMs: 10_000,
+        message: "the waits ended",
+      });
+      expect(w.outcomes).toEqual(Array(WAITERS).fill("error"));
+      expect(fenced).toMatchObject({ previous: { readOnly: false, master: true }, changed: true });
+      const [v] = await db1.query<Array<{ ro: number; semi: number }>>(
+        "SELECT @@global.read_only AS ro, @@global.rpl_semi_sync_master_enabled AS semi",
+        [],
+        fresh,
+      );
+      expect([Number(v?.ro), Number(v?.semi)]).toEqual([1, 1]);
+      // A SUPER session writes through read_only; with semi-sync kept on (and no replica)
+      // its commit waits for an ack instead of being acknowledged.
+      const root = await db1.connect({ socketTimeoutMs: 60_000 });
+      open.push(root);
+      let outcome: Outcome = "pending";
+      root.query("INSERT INTO app.fenced (id) VALUES (399)").then(
+        () => {
+          outcome = "ok";
+        },
+        () => {
+          outcome = "error";
+        },
+      );
+      await waitFor(
+        async () => {
+          const rows = await db1.query<Array<{ acks: number }>>(
+            "SELECT SUM(STATE LIKE '%semi-sync ACK%') AS acks FROM information_schema.PROCESSLIST WHERE INFO LIKE 'INSERT INTO app.fenced (id) VALUES (399)%'",
+            [],
+            fresh,
+          );
+          return Number(rows[0]?.acks) >= 1;
+        },
+        { timeoutMs: 10_000, message: "the SUPER write waits for a semi-sync ack" },
+      );
+      expect(outcome).toBe("pending");
+      await db1.query(`KILL CONNECTION ${root.threadId}`, [], fresh);
+      await waitFor(() => outcome !== "pending", { timeoutMs: 10_000, message: "killed" });
+      expect(outcome).toBe("error");
+    } finally {
+      await db1.query("SET GLOBAL rpl_semi_sync_master_timeout = 60000", [], fresh);
+    }
+  });
 });
 
 describe("the fence step racing writers that reconnect at once", () => {

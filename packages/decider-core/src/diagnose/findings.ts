@@ -56,6 +56,8 @@ export interface Diagnosis {
   fences: FenceIntent[];
   /** The primary is read-only and writes may be turned back on (see restore-writes.ts). */
   restoreWrites: RestoreIntent | null;
+  /** Strict durability: the primary whose semi-sync settings are to be made strict. */
+  enforceStrict: string | null;
   /** Servers found diverged from samples (to be flagged). */
   diverged: DivergedIntent[];
   /** Subjects whose situations are kept as they were (their samples predate our changes). */

@@ -111,7 +111,13 @@ function addFences(op: Operation, env: Env, servers: string[]): string[] {
   const ids: string[] = [];
   for (const server of servers) {
     op.seq += 1;
-    const fence = guardStep(op, env, server, `${op.opId}-${op.seq}`, fenceExecStep(true));
+    const fence = guardStep(
+      op,
+      env,
+      server,
+      `${op.opId}-${op.seq}`,
+      fenceExecStep(env.ctx.config, true),
+    );
     op.steps.push(fence);
     ids.push(fence.id);
   }

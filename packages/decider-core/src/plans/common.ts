@@ -1,4 +1,5 @@
 import type { ErrorBody } from "@marina/contracts/commands";
+import { strictDurability } from "@marina/contracts/config";
 import type { ExecStep } from "@marina/contracts/executor";
 import type { OperationKind } from "@marina/contracts/operations";
 import { errorBody } from "@marina/contracts/parse";
@@ -113,16 +114,46 @@ export const FENCE = "fence";
  * `killPrivileged` false spares SUPER/READ_ONLY ADMIN sessions (a switchover without force).
  */
 export function fenceStep(
+  durability: Durability,
   server: string,
   kill: boolean,
   killPrivileged = true,
   key: string = FENCE,
 ): StepSpec {
-  return { key, server, step: fenceExecStep(kill, killPrivileged) };
+  return { key, server, step: fenceExecStep(durability, kill, killPrivileged) };
 }
 
-export function fenceExecStep(kill: boolean, killPrivileged = true): ExecStep {
-  return { kind: "fence", kill: !kill ? "none" : killPrivileged ? "all" : "unprivileged" };
+/** With strict durability the fence leaves semi-sync master as it is (see the contract). */
+export function fenceExecStep(
+  durability: Durability,
+  kill: boolean,
+  killPrivileged = true,
+): ExecStep {
+  // Only strict durability adds the field: the step other executors see stays as it was.
+  return {
+    kind: "fence",
+    kill: !kill ? "none" : killPrivileged ? "all" : "unprivileged",
+    ...(strictDurability(durability) ? { semiSync: "keep" as const } : {}),
+  };
+}
+
+/** What a cluster's config says about durability (`semiSync`: false, true or "strict"). */
+export type Durability = { readonly semiSync: boolean | "strict" };
+
+/**
+ * set-semi-sync with the sides given; with strict durability also the settings that make
+ * semi-sync never fall back (timeout at its maximum, wait_no_slave), on every server Marina
+ * promotes, rejoins or repoints.
+ */
+export function semiSyncStep(
+  durability: Durability,
+  sides: { master?: boolean; slave?: boolean },
+): ExecStep {
+  return {
+    kind: "set-semi-sync",
+    ...sides,
+    ...(strictDurability(durability) ? { strict: true } : {}),
+  };
 }
 
 /** A step that makes its server read-only (a fence, or read_only=1). */
@@ -142,17 +173,26 @@ export function semiSyncWasOn(op: Operation, phase: string, key: string): boolea
 
 /**
  * A promotion: `first` (the candidate's replication stopped and reset), then semi-sync
- * slave off (with `semiSync`), then read_only off — the point of no return, sent through
- * the engine's write guard.
+ * slave off (with `semiSync`; with strict durability semi-sync master on, strictly, too:
+ * no write is ever acknowledged without a replica's ack, so writes wait until one
+ * replicates from it), then read_only off — the point of no return, sent through the
+ * engine's write guard.
  */
-export function promoteSteps(server: string, first: StepSpec[], semiSync: boolean): StepSpec[] {
+export function promoteSteps(
+  server: string,
+  first: StepSpec[],
+  durability: Durability,
+): StepSpec[] {
   const steps = [...first];
   let last = first[first.length - 1]!.key;
-  if (semiSync) {
+  if (durability.semiSync) {
     steps.push({
       key: "semi",
       server,
-      step: { kind: "set-semi-sync", slave: false },
+      step: semiSyncStep(
+        durability,
+        strictDurability(durability) ? { slave: false, master: true } : { slave: false },
+      ),
       after: [last],
     });
     last = "semi";

@@ -1,6 +1,13 @@
 import { reachability } from "../knowledge.js";
 import type { FailoverPlan, Operation } from "../state.js";
-import { type Env, type Next, phaseOf, promoteSteps, type StepSpec } from "./common.js";
+import {
+  type Env,
+  type Next,
+  phaseOf,
+  promoteSteps,
+  type StepSpec,
+  semiSyncStep,
+} from "./common.js";
 
 // The failover's phases that only build steps (failover.ts decides between them).
 
@@ -156,7 +163,7 @@ export function promotePhase(op: Operation, env: Env): FailoverNext {
   ];
   return phaseOf(
     "promote",
-    promoteSteps(c, first, env.ctx.config.semiSync),
+    promoteSteps(c, first, env.ctx.config),
     env.opts.phaseTimeoutMs,
     `promoting ${c}`,
   );
@@ -180,7 +187,7 @@ export function repointPhase(op: Operation, env: Env): FailoverNext {
       steps.push({
         key: k("semi"),
         server: r.server,
-        step: { kind: "set-semi-sync", master: false, slave: true },
+        step: semiSyncStep(env.ctx.config, { master: false, slave: true }),
         after: [prev],
         bestEffort: true,
       });

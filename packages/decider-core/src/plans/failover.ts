@@ -1,4 +1,5 @@
 import type { ErrorBody } from "@marina/contracts/commands";
+import { strictDurability } from "@marina/contracts/config";
 import { errorBody } from "@marina/contracts/parse";
 import { chooseCandidate, type ObservationLike } from "../candidates.js";
 import { situationEvent } from "../events.js";
@@ -14,6 +15,7 @@ import {
   phaseIn,
   phaseOf,
   type StepSpec,
+  semiSyncStep,
   stepsOf,
   unknownPhase,
 } from "./common.js";
@@ -173,7 +175,11 @@ function finalMessage(op: Operation, env: Env): { failed: string[]; message: str
     `${p.candidate} promoted in place of ${p.failed}`,
     `repointed: ${repointed.join(", ") || "none"}`,
   ];
-  if (env.ctx.config.semiSync && repointed.length === 0) {
+  if (strictDurability(env.ctx.config)) {
+    parts.push(
+      `semi-sync master on (strict) since the promotion${repointed.length === 0 ? `: writes on ${p.candidate} wait until a replica replicates from it` : ""}`,
+    );
+  } else if (env.ctx.config.semiSync && repointed.length === 0) {
     parts.push(
       `semi-sync master left off on ${p.candidate} (no replica replicates from it yet; enabled when one rejoins)`,
     );
@@ -196,7 +202,7 @@ export const failoverDriver: PlanDriver<FailoverPhase> = {
         if (p.fenceOld) {
           return phaseOf(
             "fence",
-            [fenceStep(p.failed, true)],
+            [fenceStep(env.ctx.config, p.failed, true)],
             env.opts.phaseTimeoutMs,
             `fencing ${p.failed} (reachable, failover forced)`,
           );
@@ -217,10 +223,21 @@ export const failoverDriver: PlanDriver<FailoverPhase> = {
         return repointPhase(op, env);
       case "repoint": {
         // Not without a replica: the first commit would wait rpl_semi_sync_master_timeout.
-        if (env.ctx.config.semiSync && verifiedReplicas(op).length > 0) {
+        // Strict durability turned it on at the promotion already.
+        if (
+          env.ctx.config.semiSync &&
+          !strictDurability(env.ctx.config) &&
+          verifiedReplicas(op).length > 0
+        ) {
           return phaseOf(
             "semi-sync",
-            [{ key: "semi", server: p.candidate!, step: { kind: "set-semi-sync", master: true } }],
+            [
+              {
+                key: "semi",
+                server: p.candidate!,
+                step: semiSyncStep(env.ctx.config, { master: true }),
+              },
+            ],
             env.opts.phaseTimeoutMs,
             `enabling semi-sync master on ${p.candidate}`,
           );

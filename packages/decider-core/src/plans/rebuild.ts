@@ -12,6 +12,7 @@ import {
   phaseIn,
   phaseOf,
   type StepSpec,
+  semiSyncStep,
   unknownPhase,
 } from "./common.js";
 import { abortRebuild, failedEnd, recoverPhase } from "./rebuild-abort.js";
@@ -163,9 +164,7 @@ function attachSteps(env: Env, target: string, gtid: string, primary: string): S
     {
       key: "semi",
       server: target,
-      step: semi
-        ? { kind: "set-semi-sync", master: false, slave: true }
-        : { kind: "set-semi-sync", master: false },
+      step: semiSyncStep(env.ctx.config, semi ? { master: false, slave: true } : { master: false }),
       after: ["ro"],
     },
     // A restored datadir may carry the donor's replication settings: start clean.

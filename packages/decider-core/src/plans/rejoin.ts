@@ -22,6 +22,7 @@ import {
   phaseIn,
   phaseOf,
   type StepSpec,
+  semiSyncStep,
   unknownPhase,
 } from "./common.js";
 
@@ -129,9 +130,10 @@ function comparePhase(op: Operation, env: Env): RejoinNext {
     {
       key: "semi",
       server: p.server,
-      step: config.semiSync
-        ? { kind: "set-semi-sync", master: false, slave: true }
-        : { kind: "set-semi-sync", master: false },
+      step: semiSyncStep(
+        config,
+        config.semiSync ? { master: false, slave: true } : { master: false },
+      ),
     },
     {
       key: "stop",
@@ -234,7 +236,7 @@ function attached(op: Operation, env: Env): RejoinNext {
         {
           key: "semi",
           server: p.primary,
-          step: { kind: "set-semi-sync", master: true },
+          step: semiSyncStep(config, { master: true }),
           bestEffort: true,
         },
       ],
@@ -255,7 +257,7 @@ export const rejoinDriver: PlanDriver<RejoinPhase> = {
         const kill = p.wasPrimary || knownWritable(env.state, p.server);
         return phaseOf(
           "fence",
-          [fenceStep(p.server, kill)],
+          [fenceStep(env.ctx.config, p.server, kill)],
           env.opts.phaseTimeoutMs,
           `fencing ${p.server}`,
         );

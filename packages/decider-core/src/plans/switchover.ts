@@ -1,3 +1,4 @@
+import { strictDurability } from "@marina/contracts/config";
 import { formatGtidList, parseGtidList, positionOf } from "@marina/contracts/gtid";
 import { errorBody } from "@marina/contracts/parse";
 import { readInspect } from "../inspect.js";
@@ -15,6 +16,7 @@ import {
   phaseOf,
   promoteSteps,
   type StepSpec,
+  semiSyncStep,
   stepsOf,
   unknownPhase,
 } from "./common.js";
@@ -89,9 +91,10 @@ function repointLane(env: Env, target: string, lane: Lane): StepSpec[] {
   steps.push({
     key: k("semi"),
     server,
-    step: env.ctx.config.semiSync
-      ? { kind: "set-semi-sync", master: false, slave: true }
-      : { kind: "set-semi-sync", master: false },
+    step: semiSyncStep(
+      env.ctx.config,
+      env.ctx.config.semiSync ? { master: false, slave: true } : { master: false },
+    ),
     after: stop ? [k("stop")] : [],
     bestEffort: true,
   });
@@ -185,8 +188,9 @@ function finish(op: Operation, env: Env): SwitchoverNext {
     (s) => s.server === p.old && s.step.kind === "verify-replicating" && s.status === "ok",
   );
   if (oldOk) delete env.state.exPrimaries[p.old];
-  const semiOff =
-    env.ctx.config.semiSync && verifiedLanes(op).length === 0
+  const semiOff = strictDurability(env.ctx.config)
+    ? "; semi-sync master on (strict) since the promotion"
+    : env.ctx.config.semiSync && verifiedLanes(op).length === 0
       ? `; semi-sync master left off on ${p.target} (no replica replicates from it yet; enabled when one rejoins)`
       : "";
   const message = `${p.target} is the primary; ${p.old} ${oldOk ? "replicates from it" : "NOT repointed (fenced; rejoin pending)"}${
@@ -205,7 +209,7 @@ function demotePhase(op: Operation, env: Env): SwitchoverNext {
   return phaseOf(
     "demote",
     [
-      fenceStep(p.old, true, p.force),
+      fenceStep(env.ctx.config, p.old, true, p.force),
       {
         key: "stable",
         server: p.old,
@@ -264,7 +268,7 @@ function promotePhase(op: Operation, env: Env): SwitchoverNext {
       after: ["stop"],
     },
   ];
-  const steps = promoteSteps(p.target, first, env.ctx.config.semiSync);
+  const steps = promoteSteps(p.target, first, env.ctx.config);
   return phaseOf("promote", steps, phaseDeadline(p, env), `promoting ${p.target}`);
 }
 
@@ -290,10 +294,21 @@ export const switchoverDriver: PlanDriver<SwitchoverPhase> = {
         adoptTarget(op, env);
         return repointPhase(op, env);
       case "repoint":
-        if (env.ctx.config.semiSync && verifiedLanes(op).length > 0) {
+        // Strict durability turned it on at the promotion already.
+        if (
+          env.ctx.config.semiSync &&
+          !strictDurability(env.ctx.config) &&
+          verifiedLanes(op).length > 0
+        ) {
           return phaseOf(
             "semi-sync",
-            [{ key: "semi", server: p.target, step: { kind: "set-semi-sync", master: true } }],
+            [
+              {
+                key: "semi",
+                server: p.target,
+                step: semiSyncStep(env.ctx.config, { master: true }),
+              },
+            ],
             env.opts.phaseTimeoutMs,
             `enabling semi-sync master on ${p.target}`,
           );

@@ -84,13 +84,15 @@ export const fenceServer: StepRunner<"fence"> = async (ctx, step) => {
     killed.push(...(await killClientConnections(ctx, ctx.db, includePrivileged(step.kill))).killed);
     rounds += 1;
   }
-  if (previous.master) await ctx.db.run(sql.setSemiSync("master", false));
+  // Strict durability keeps it: a write after the fence then waits for an ack for ever.
+  const semiOff = previous.master && step.semiSync !== "keep";
+  if (semiOff) await ctx.db.run(sql.setSemiSync("master", false));
   const unique = [...new Map(killed.map((k) => [k.id, k])).values()];
   ctx.log.info({ killed: unique.length, rounds, previous }, "fenced");
   return {
     readOnly: true,
     previous,
-    changed: !previous.readOnly || previous.master,
+    changed: !previous.readOnly || semiOff,
     killed: unique,
     killRounds: rounds,
   };

@@ -16,6 +16,14 @@ export const setSemiSync: StepRunner<"set-semi-sync"> = async (ctx, step) => {
     master: row ? flag(row, "master") : false,
     slave: row ? flag(row, "slave") : false,
   };
+  let strictChanged = false;
+  if (step.strict) {
+    const [s] = await ctx.db.rows(sql.SELECT_SEMI_SYNC_STRICT);
+    if (!(s && flag(s, "strict"))) {
+      for (const st of sql.SEMI_SYNC_STRICT) await ctx.db.run(st);
+      strictChanged = true;
+    }
+  }
   const masterChanged = step.master !== undefined && step.master !== before.master;
   const slaveChanged = step.slave !== undefined && step.slave !== before.slave;
   if (masterChanged) await ctx.db.run(sql.setSemiSync("master", step.master === true));
@@ -33,7 +41,8 @@ export const setSemiSync: StepRunner<"set-semi-sync"> = async (ctx, step) => {
     master: step.master ?? before.master,
     slave: step.slave ?? before.slave,
     previous: before,
-    changed: masterChanged || slaveChanged,
+    changed: masterChanged || slaveChanged || strictChanged,
+    ...(step.strict ? { strict: true } : {}),
     restartedIoThreads,
   };
 };

@@ -1,0 +1,76 @@
+import { strictDurability } from "@marina/contracts/config";
+import type { ExecResult } from "@marina/contracts/executor";
+import { semiSyncIsStrict } from "@marina/contracts/health";
+import { type DiagnoseCtx, finding } from "./diagnose/findings.js";
+import { type Env, semiSyncStep } from "./plans/common.js";
+import { describeStep, replyTimeoutMs, stepAction } from "./steps.js";
+
+// Strict durability (`semiSync: "strict"`) on the running primary. Every server Marina
+// promotes, rejoins, repoints or attaches gets the strict settings in the same step that
+// sets its semi-sync sides (plans/common.ts, semiSyncStep); this covers the primary Marina
+// found, not made: checked on every sample (so at start-up), reported once as
+// DurabilityWeakened while it lasts, and tightened when its semi-sync master is already on
+// (the timeout and wait_no_slave only change how a wait ends). A primary running WITHOUT
+// semi-sync master is reported and left alone: turning it on would block its writes until
+// a semi-sync replica connects, which is the operator's call (or Marina's next promotion).
+
+export function diagnoseDurability(c: DiagnoseCtx) {
+  const { config, primary, primaryObs, out } = c;
+  if (!strictDurability(config) || primary === null || primaryObs === null) return;
+  if (primaryObs.readOnly || out.assessment?.verdict !== "healthy") return;
+  const s = primaryObs.semiSync;
+  if (s.masterEnabled && semiSyncIsStrict(s)) return;
+  const what = [
+    s.masterEnabled ? null : "semi-sync master off",
+    s.masterTimeoutMs >= Number.MAX_SAFE_INTEGER
+      ? null
+      : `rpl_semi_sync_master_timeout=${s.masterTimeoutMs}`,
+    s.masterWaitNoSlave === true ? null : "rpl_semi_sync_master_wait_no_slave not ON",
+    s.masterWaitPoint.toUpperCase() === "AFTER_SYNC"
+      ? null
+      : `rpl_semi_sync_master_wait_point=${s.masterWaitPoint}`,
+  ].filter((x): x is string => x !== null);
+  const fix = s.masterEnabled
+    ? "making them strict"
+    : "left as is: turning semi-sync master on would block writes until a semi-sync replica connects";
+  out.findings.push(
+    finding(
+      primary,
+      "DurabilityWeakened",
+      `durability is strict but ${primary} has ${what.join(", ")}: acknowledged writes can be lost; ${fix}`,
+    ),
+  );
+  if (s.masterEnabled) out.enforceStrict = primary;
+}
+
+export function sendStrictDurability(env: Env, server: string) {
+  const { state, ctx } = env;
+  const have = state.durabilityEnforced[server];
+  if (have && ctx.now - have.sentAt < env.opts.enforceRetryMs) return;
+  const opId = ctx.newOpId();
+  state.durabilityEnforced[server] = { opId, sentAt: ctx.now };
+  const step = semiSyncStep(ctx.config, { master: true });
+  const request = {
+    cluster: state.cluster,
+    server,
+    opId,
+    stepId: `${opId}-strict`,
+    epoch: ctx.epoch,
+    step,
+  };
+  env.actions.push(
+    stepAction(
+      request,
+      replyTimeoutMs(step, env.opts),
+      `strict durability: ${describeStep(step)} on ${server}`,
+    ),
+  );
+}
+
+/** Result of a strict-settings step; false when the id is not one of ours. */
+export function onStrictResult(env: Env, opId: string, result: ExecResult): boolean {
+  const entry = Object.entries(env.state.durabilityEnforced).find(([, v]) => v.opId === opId);
+  if (!entry) return false;
+  if (result.ok) env.state.stepContact[entry[0]] = env.ctx.now;
+  return true;
+}
