@@ -19,6 +19,12 @@ export const AgentAction = z.discriminatedUnion("action", [
   z.strictObject({ action: z.literal("status") }),
   z.strictObject({ action: z.literal("stop-server"), server: ServerName }),
   z.strictObject({ action: z.literal("start-server"), server: ServerName }),
+  /**
+   * STONITH: SIGKILL the server's mariadbd (works on a frozen, SIGSTOPped process, which no
+   * SQL fence reaches), and wait until it is gone. Its supervisor (systemd) may restart it:
+   * with read_only=ON in its my.cnf it comes back read-only. Local hosts only.
+   */
+  z.strictObject({ action: z.literal("kill-server"), server: ServerName }),
   /** Donor: stream a backup (physical, or a logical dump) of `server` to a receiver already listening. */
   z.strictObject({
     action: z.literal("send-backup"),

@@ -59,6 +59,12 @@ export const FailoverSettings = z.strictObject({
   maxLagSeconds: z.number().int().min(0).default(30),
   /** Refuse automatic failover unless semi-sync was in sync before the primary died. */
   requireSemiSync: z.boolean().default(false),
+  /**
+   * STONITH: before a failover promotes, the failed primary's host agent (when it still
+   * answers and says mariadbd runs: frozen, or cut off from the others) SIGKILLs it, so it
+   * can never acknowledge another write. Needs an agent on the server's host (`agentHost`).
+   */
+  stonith: z.boolean().default(true),
   enforceReadOnly: z.boolean().default(true),
   /**
    * Turn writes back on (read_only=0) on the primary Marina holds authoritative when it is

@@ -27,6 +27,10 @@ export const ErrorCodes = {
   COOLDOWN: { retryable: true, text: "a failover happened too recently" },
   FAILOVER_LIMIT: { retryable: true, text: "too many failovers in the window" },
   NO_CANDIDATE: { retryable: true, text: "no server is eligible for promotion" },
+  ACKNOWLEDGER_UNSETTLED: {
+    retryable: true,
+    text: "a replica Marina cannot reach or detach may still acknowledge the failed primary's writes, and that primary is not known stopped or fenced: promoting would let two servers acknowledge writes",
+  },
   TARGET_NOT_ELIGIBLE: { retryable: false, text: "the requested target cannot be promoted" },
   PRIMARY_ALIVE: { retryable: false, text: "the primary is healthy; use switchover" },
   NOT_APPLICABLE: { retryable: false, text: "the command does not apply to the server's state" },

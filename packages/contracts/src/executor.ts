@@ -22,11 +22,11 @@ export const ExecStep = z.discriminatedUnion("kind", [
     kind: z.literal("fence"),
     kill: z.enum(["all", "unprivileged", "none"]).default("all"),
     /**
-     * `off` (default): semi-sync master off once nothing waits; `keep` (strict durability):
+     * `off` (absent: the default): semi-sync master off once nothing waits; `keep` (strict durability):
      * left as it is, so a session that writes after the fence waits for an ack for ever
      * instead of being told OK without one.
      */
-    semiSync: z.enum(["off", "keep"]).default("off"),
+    semiSync: z.enum(["off", "keep"]).optional(),
   }),
   /** Kill client connections (not replication threads, not the executor's own). */
   z.strictObject({

@@ -26,6 +26,7 @@ export const AgentActionNames = [
   "status",
   "stop-server",
   "start-server",
+  "kill-server",
   "send-backup",
   "receive-backup",
   "cancel",

@@ -1,4 +1,10 @@
 export {
+  type AcknowledgerInput,
+  type AcknowledgerVerdict,
+  acknowledgersSettled,
+  type OldPrimaryState,
+} from "./acknowledgers.js";
+export {
   type CandidateChoice,
   type CandidateInput,
   type ConnectionLike,

@@ -22,6 +22,13 @@ export interface DeciderOptions {
   rejoinRetryMs: number;
   /** Finished operations kept in state for `status`. */
   historySize: number;
+  /**
+   * STONITH is tried only when the failed primary's agent sent a heartbeat this recently
+   * (it is sent every second): a host frozen whole must not cost the failover a timeout.
+   */
+  stonithHeartbeatFreshMs: number;
+  /** Reply timeout of the STONITH call (kill + wait for the process to go). */
+  stonithTimeoutMs: number;
 }
 
 export const defaultOptions: DeciderOptions = {
@@ -35,6 +42,8 @@ export const defaultOptions: DeciderOptions = {
   enforceRetryMs: 5_000,
   rejoinRetryMs: 60_000,
   historySize: 10,
+  stonithHeartbeatFreshMs: 2_000,
+  stonithTimeoutMs: 3_000,
 };
 
 export function optionsOf(partial: Partial<DeciderOptions> | undefined): DeciderOptions {

@@ -74,6 +74,8 @@ export interface FailoverPlan {
   repoint: { server: string; connection: string; useGtid: "slave_pos" | "current_pos" }[];
   /** Replicas left alone, with why (maintenance, not inspected, ...). */
   skipped: { server: string; why: string }[];
+  /** Why no replica is left acknowledging the failed primary (set before the promotion). */
+  settled?: string;
 }
 
 export interface SwitchoverPlan {

@@ -25,7 +25,11 @@ import type { AgentConfig, AgentServerConfig } from "./config.js";
 import { serverOf as configuredServer, fencedCluster } from "./fencing.js";
 import type { HostBackend } from "./host/backend.js";
 import { localBackend } from "./host/local-backend.js";
-import { configuredControl, type ServiceControlFactory } from "./host/service-control.js";
+import {
+  configuredControl,
+  killServer,
+  type ServiceControlFactory,
+} from "./host/service-control.js";
 import { sshBackend } from "./host/ssh-backend.js";
 import { probeToolVersions } from "./host/tools.js";
 import { AgentProgressMessage, agentSubjects } from "./messages.js";
@@ -272,6 +276,26 @@ export function buildApp(deps: AppDeps): AgentApp {
               "stop",
             );
             return { action: req.action, server: s.name, ...(await controlOf(s).status()) };
+          },
+          started,
+        );
+      }
+      case "kill-server": {
+        const s = serverOf(req.server);
+        if (hostOf(s).kind !== "local") {
+          throw new MarinaError(
+            "NOT_APPLICABLE",
+            `${s.name} is served over SSH: the agent cannot kill its mariadbd (STONITH needs an agent on its host)`,
+            { path: "payload.request.server" },
+          );
+        }
+        const rec = registry.begin(opId, req.action, s.name, clock.now());
+        return runShort(
+          rec,
+          async () => {
+            const killed = await killServer(controlOf(s), cfg.timeouts.serviceMs);
+            opLog.warn({ server: s.name, ...killed }, "STONITH: mariadbd killed");
+            return { action: req.action, server: s.name, ...killed };
           },
           started,
         );

@@ -26,6 +26,7 @@ export function fencedCluster(
       return null;
     case "stop-server":
     case "start-server":
+    case "kill-server":
     case "send-backup":
     case "receive-backup":
       return serverOf(cfg, request.server).cluster;

@@ -12,6 +12,7 @@ export { emptyDatadir, guardDatadir, readRebuildMarker } from "./host/datadir.js
 export { localBackend } from "./host/local-backend.js";
 export {
   configuredControl,
+  killServer,
   processControl,
   type ServerStatus,
   type ServiceControl,

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type MariaNode, writeRows } from "@marina/lab";
 import { useLab } from "@marina/lab/vitest";
 import { afterAll, describe, expect, it } from "vitest";
-import { AgentConfig, processControl, type ServiceControl } from "../src/index.js";
+import { AgentConfig, killServer, processControl, type ServiceControl } from "../src/index.js";
 
 // The `process` service control on a real mariadbd: the lab stops its node, the agent's
 // control starts the same server from a fixed argv, finds it by its pid file, stops it.
@@ -61,6 +61,15 @@ describe("process service control", () => {
     expect(await writeRows(node, 2)).toHaveLength(2);
     await control.start(); // already running: a no-op
     expect((await control.status()).pid).toBe(up.pid);
+
+    // STONITH: a frozen (SIGSTOPped) mariadbd cannot be stopped by SIGTERM or fenced over
+    // SQL, but SIGKILL ends it; nothing is done when it does not run.
+    process.kill(up.pid!, "SIGSTOP");
+    expect(await killServer(control, 10_000)).toEqual({ killed: true, pid: up.pid });
+    expect(await control.status()).toEqual({ running: false, pid: null });
+    expect(await killServer(control, 10_000)).toEqual({ killed: false, pid: null });
+    await control.start();
+    expect((await control.status()).running).toBe(true);
 
     await control.stop();
     expect(await control.status()).toEqual({ running: false, pid: null });

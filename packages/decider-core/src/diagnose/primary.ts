@@ -1,3 +1,4 @@
+import { acknowledgersBefore } from "../acknowledgers.js";
 import { chooseCandidateNow } from "../candidates.js";
 import { assessPrimary, type PrimaryAssessment } from "../evidence.js";
 import { knownWritable, observedSinceChange } from "../knowledge.js";
@@ -73,6 +74,19 @@ function diagnoseDead(c: DiagnoseCtx, primary: string, a: PrimaryAssessment) {
       finding(primary, "PrimaryDead", `${a.reason}; failover blocked`, { details }),
     );
     out.findings.push(finding(primary, "FailoverBlocked", block.reason, { code: block.code }));
+    return;
+  }
+  const acks = acknowledgersBefore(state, config, primary, now, c.opts);
+  if (!acks.ok) {
+    out.blocked = {
+      code: "acknowledger",
+      errorCode: "ACKNOWLEDGER_UNSETTLED",
+      reason: acks.reason,
+    };
+    out.findings.push(
+      finding(primary, "PrimaryDead", `${a.reason}; failover blocked`, { details }),
+    );
+    out.findings.push(finding(primary, "FailoverBlocked", acks.reason, { code: "acknowledger" }));
     return;
   }
   const choice = chooseCandidateNow(state, config, now, primary, "failover");

@@ -76,6 +76,8 @@ export function describeAgentAction(a: AgentAction): string {
     case "stop-server":
     case "start-server":
       return `${a.action} ${a.server}`;
+    case "kill-server":
+      return `kill -9 the mariadbd of ${a.server} (STONITH)`;
     case "send-backup":
       return `send a ${a.method === "logical" ? "logical dump" : "backup"} of ${a.server} to ${a.to.address}:${a.to.port} (${a.compression.kind}${a.tls ? ", tls" : ""})`;
     case "receive-backup":

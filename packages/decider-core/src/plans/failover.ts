@@ -1,11 +1,19 @@
 import type { ErrorBody } from "@marina/contracts/commands";
 import { strictDurability } from "@marina/contracts/config";
 import { errorBody } from "@marina/contracts/parse";
+import {
+  type AcknowledgerVerdict,
+  acknowledgersSettled,
+  mayAcknowledge,
+  type OldPrimaryState,
+  stonithHost,
+} from "../acknowledgers.js";
 import { chooseCandidate, type ObservationLike } from "../candidates.js";
 import { situationEvent } from "../events.js";
 import { readInspect } from "../inspect.js";
-import { connectionsTo, currentObservation } from "../knowledge.js";
+import { agentSaysDown, connectionsTo, currentObservation } from "../knowledge.js";
 import type { Operation } from "../state.js";
+import { addAgentCall, callByKey } from "./agent-calls.js";
 import {
   type Env,
   failedLanes,
@@ -111,6 +119,23 @@ function choose(op: Operation, env: Env): FailoverNext {
       p.repoint.push({ server: s.name, connection: c.connection, useGtid: useGtidOf(c.usingGtid) });
     }
   }
+  // STONITH, while the candidate drains: the failed primary's agent still answers and says
+  // its mariadbd runs (frozen, or cut off from everything but its host): kill it, so it can
+  // never acknowledge another write. Best effort: the rule before the promotion decides.
+  const stonith = p.fenceOld
+    ? null
+    : stonithHost(env.state, config, p.failed, env.ctx.now, env.opts);
+  if (stonith !== null) {
+    addAgentCall(op, {
+      key: STONITH,
+      phase: "drain",
+      host: stonith,
+      server: p.failed,
+      action: { action: "kill-server", server: p.failed },
+      bestEffort: true,
+      timeoutMs: env.opts.stonithTimeoutMs,
+    });
+  }
   const f = config.failover;
   const steps: StepSpec[] = [
     {
@@ -133,8 +158,64 @@ function choose(op: Operation, env: Env): FailoverNext {
     "drain",
     steps,
     f.drainTimeoutMs + env.opts.stepReplyMarginMs,
-    `candidate ${choice.reason}`,
+    `candidate ${choice.reason}${stonith !== null ? `; STONITH: ${stonith} kills ${p.failed}'s mariadbd` : ""}`,
   );
+}
+
+/** Key of the STONITH agent call. */
+const STONITH = "stonith";
+
+/** What this failover knows of the failed primary's ability to acknowledge writes. */
+function oldPrimaryNow(op: Operation, env: Env): OldPrimaryState {
+  const p = failoverPlanOf(op);
+  if (p.fenceOld && stepsOf(op, "fence").some((s) => s.status === "ok")) return "fenced";
+  if (callByKey(op, STONITH)?.status === "ok") return "killed";
+  const down = agentSaysDown(env.state, p.failed, env.ctx.now, env.opts.agentHeartbeatFreshMs);
+  return down !== null ? "down" : "unknown";
+}
+
+/**
+ * The rule before the promotion (acknowledgers.ts): every other server is detached from
+ * the failed primary by this failover (all its STOP SLAVEs succeeded) or, from what was
+ * last seen of it, cannot be its semi-sync replica — or the failed primary cannot
+ * acknowledge writes any more.
+ */
+function acknowledgersNow(op: Operation, env: Env): AcknowledgerVerdict {
+  const p = failoverPlanOf(op);
+  const { config, now } = env.ctx;
+  const maybe: { server: string; why: string }[] = [];
+  for (const s of config.servers) {
+    if (s.name === p.failed || s.name === p.candidate) continue;
+    const detach = stepsOf(op, "detach").filter((x) => x.server === s.name);
+    if (detach.length > 0) {
+      if (!detach.every((x) => x.status === "ok")) {
+        maybe.push({ server: s.name, why: "its STOP SLAVE did not succeed" });
+      }
+      continue;
+    }
+    const why = mayAcknowledge(env.state, config, s.name, p.failed, now, env.opts);
+    if (why !== null) maybe.push({ server: s.name, why });
+  }
+  return acknowledgersSettled({
+    failed: p.failed,
+    semiSync: config.semiSync !== false,
+    oldPrimary: oldPrimaryNow(op, env),
+    maybeAcknowledging: maybe,
+  });
+}
+
+/** Promotes only when no replica is left acknowledging the failed primary. */
+function promoteIfSettled(op: Operation, env: Env): FailoverNext {
+  const p = failoverPlanOf(op);
+  const v = acknowledgersNow(op, env);
+  if (!v.ok) {
+    env.actions.push(
+      situationEvent(env.ctx.config.name, env.ctx.epoch, "FailoverBlocked", p.failed, v.reason),
+    );
+    return failWith(op, env, errorBody("ACKNOWLEDGER_UNSETTLED", v.reason));
+  }
+  p.settled = v.reason;
+  return promotePhase(op, env);
 }
 
 /** The candidate is the primary from here on, whatever happens next. */
@@ -171,10 +252,20 @@ function finalMessage(op: Operation, env: Env): { failed: string[]; message: str
   const failed = failedLanes(op, "repoint");
   const skipped = p.skipped.map((s) => `${s.server} (${s.why})`);
   const repointed = verifiedReplicas(op);
+  const stonith = callByKey(op, STONITH);
   const parts = [
     `${p.candidate} promoted in place of ${p.failed}`,
     `repointed: ${repointed.join(", ") || "none"}`,
   ];
+  if (stonith) {
+    const killed = stonith.result?.data?.killed;
+    parts.push(
+      stonith.status === "ok"
+        ? `STONITH through ${stonith.host}: ${killed === true ? `${p.failed}'s mariadbd killed` : `${p.failed}'s mariadbd was not running`}`
+        : `STONITH through ${stonith.host} failed (${stonith.result?.error?.message ?? stonith.status})`,
+    );
+  }
+  if (p.settled) parts.push(`promoted because ${p.settled}`);
   if (strictDurability(env.ctx.config)) {
     parts.push(
       `semi-sync master on (strict) since the promotion${repointed.length === 0 ? `: writes on ${p.candidate} wait until a replica replicates from it` : ""}`,
@@ -215,9 +306,9 @@ export const failoverDriver: PlanDriver<FailoverPhase> = {
       case "drain":
         return detachPhase(op, env);
       case "detach":
-        return p.pulls.length ? pullPhase(op, env) : promotePhase(op, env);
+        return p.pulls.length ? pullPhase(op, env) : promoteIfSettled(op, env);
       case "pull":
-        return promotePhase(op, env);
+        return promoteIfSettled(op, env);
       case "promote":
         adoptCandidate(op, env);
         return repointPhase(op, env);

@@ -11,6 +11,7 @@ export const BlockCodes = {
   cooldown: "cooldown",
   window: "window",
   semiSync: "semi-sync",
+  acknowledger: "acknowledger",
 } as const;
 export type BlockCode = (typeof BlockCodes)[keyof typeof BlockCodes];
 

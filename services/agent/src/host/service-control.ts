@@ -176,3 +176,32 @@ export function configuredControl(
     }
   }
 }
+
+/**
+ * STONITH: SIGKILL the server's mariadbd (a SIGSTOPped process dies too: the kernel
+ * delivers SIGKILL to a stopped process) and wait until it is gone. Nothing to do when it
+ * does not run. The pid is the one the control reports (pid file or systemd's MainPID),
+ * checked to be a mariadbd before the signal.
+ */
+export async function killServer(
+  control: ServiceControl,
+  timeoutMs: number,
+): Promise<{ killed: boolean; pid: number | null }> {
+  const st = await control.status();
+  if (!st.running || st.pid === null) return { killed: false, pid: null };
+  const pid = st.pid;
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+  }
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (!(await isMariadbd(pid))) return { killed: true, pid };
+    await sleep(20);
+  }
+  throw new MarinaError(
+    "TIMEOUT",
+    `mariadbd (pid ${pid}) still there ${timeoutMs} ms after SIGKILL`,
+  );
+}
