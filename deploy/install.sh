@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs a built Marina from this checkout:
-#   - the services (monitor, decider, executor, agent) and marina-nats-config into a prefix
-#     (default /opt/marina), each package's dist/ with its production dependencies only,
-#     installed offline from the pnpm store `bash scripts/setup.sh` filled;
+#   - the services (monitor, decider, executor, agent), the `marina` command line and
+#     marina-nats-config into a prefix (default /opt/marina; both commands in its bin/),
+#     each package's dist/ with its production dependencies only, installed offline from
+#     the pnpm store `bash scripts/setup.sh` filled;
 #   - config and env files from the examples into the config dir (default /etc/marina),
 #     never over an existing file;
 #   - the systemd units (default /etc/systemd/system), pointing at the prefix and the
@@ -75,10 +76,12 @@ for s in "${services[@]}"; do
 done
 [[ -f $repo/packages/deploy-tools/dist/nats-config-main.js ]] ||
   die "packages/deploy-tools is not built: run 'bash scripts/setup.sh' in $repo"
+[[ -f $repo/packages/cli/dist/main.js ]] ||
+  die "packages/cli is not built: run 'bash scripts/setup.sh' in $repo"
 
 # The workspace packages the services need at run time (devDependencies left out).
 filters=()
-for p in "${services[@]/#/@marina/}" @marina/deploy-tools; do filters+=(--filter-prod "$p..."); done
+for p in "${services[@]/#/@marina/}" @marina/deploy-tools @marina/cli; do filters+=(--filter-prod "$p..."); done
 mapfile -t packages < <(
   cd "$repo" &&
     pnpm ls -r --depth -1 --json "${filters[@]}" |
@@ -131,8 +134,9 @@ fi
 rm -f -- "$pnpm_log"
 
 mkdir -- "$stage/bin"
-chmod +x -- "$stage/packages/deploy-tools/dist/nats-config-main.js"
+chmod +x -- "$stage/packages/deploy-tools/dist/nats-config-main.js" "$stage/packages/cli/dist/main.js"
 ln -s -- ../packages/deploy-tools/dist/nats-config-main.js "$stage/bin/marina-nats-config"
+ln -s -- ../packages/cli/dist/main.js "$stage/bin/marina"
 
 items=(package.json pnpm-lock.yaml pnpm-workspace.yaml node_modules packages services bin deploy)
 previous=$prefix/.previous

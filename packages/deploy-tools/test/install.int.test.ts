@@ -124,6 +124,7 @@ describe("deploy/install.sh: an installed Marina runs and fails over", () => {
     const store = readdirSync(join(prefix, "node_modules", ".pnpm"));
     expect(store.some((p) => p.startsWith("mariadb@"))).toBe(true);
     expect(store.filter((p) => /^(vitest|typescript|@biomejs|fast-check)[@+]/.test(p))).toEqual([]);
+    expect(existsSync(join(prefix, "bin", "marina"))).toBe(true);
     expect(existsSync(join(prefix, "packages", "lab"))).toBe(false);
     expect(existsSync(join(prefix, "packages", "sandbox"))).toBe(false);
     expect(statSync(join(configDir, "marina.env")).mode & 0o777).toBe(0o600);
@@ -282,6 +283,17 @@ describe("deploy/install.sh: an installed Marina runs and fails over", () => {
       },
       { timeoutMs: 10_000, message: `${primary} writable`, describe: logs },
     );
+
+    // The installed command line, as an operator runs it: the new primary in its status.
+    const status = await run(join(prefix, "bin", "marina"), ["--json", "status"], {
+      env: {
+        PATH: "/usr/local/bin:/usr/bin:/bin",
+        MARINA_NATS: natsUrls.join(","),
+        MARINA_NATS_USER: "marina-operator",
+        MARINA_NATS_PASSWORD: natsEnv.MARINA_NATS_OPERATOR_PASSWORD!,
+      },
+    });
+    expect((JSON.parse(status.stdout) as { primary: string }).primary).toBe(primary);
 
     // The configs give each node its own client address: Marina's streams are R3.
     const jsm = await jetstreamManager(nc);

@@ -16,11 +16,12 @@ import {
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { type Logger, pino } from "pino";
 
+/** `source`: who published it (the envelope's: a decider's or a monitor's id). */
 export type Observed =
-  | { kind: "topology"; at: number; topology: ClusterTopology }
-  | { kind: "event"; at: number; event: ClusterEvent }
-  | { kind: "operation"; at: number; operation: OperationEvent }
-  | { kind: "observed"; at: number; observed: ObservedTopology };
+  | { kind: "topology"; at: number; source: string; topology: ClusterTopology }
+  | { kind: "event"; at: number; source: string; event: ClusterEvent }
+  | { kind: "operation"; at: number; source: string; operation: OperationEvent }
+  | { kind: "observed"; at: number; source: string; observed: ObservedTopology };
 
 export interface Observer {
   readonly seen: Observed[];
@@ -37,7 +38,7 @@ export interface Observer {
   close(): void;
 }
 
-/** Warnings go to stderr, so `marinactl watch` output stays what Marina published. */
+/** Warnings go to stderr, so what the sandbox prints on stdout stays what Marina published. */
 let warnings: Logger | undefined;
 const stderrWarnings = (): Logger =>
   (warnings ??= pino({ name: "marina-observer", level: "warn" }, pino.destination(2)));
@@ -57,27 +58,32 @@ export function observe(
   };
   // Only Marina publishes here, but anyone can: a message that is invalid, or names another
   // cluster or operation than its subject, is skipped with a warning.
-  const read = <P>(subject: string, schema: MessageSchema<P>, record: (p: P) => void) =>
+  const read = <P>(
+    subject: string,
+    schema: MessageSchema<P>,
+    record: (p: P, source: string) => void,
+  ) =>
     nc.subscribe(subject, {
       callback: (_e, m) => {
         const r = parseOnSubject(schema, m.subject, m.data);
-        if (r.ok) record(r.value.payload);
+        // Every message schema is an envelope, and an envelope names its source.
+        if (r.ok) record(r.value.payload, (r.value as unknown as { source: string }).source);
         else log.warn({ subject: m.subject, error: r.error }, "invalid message skipped");
       },
     });
   const at = () => performance.now();
   const subs: Subscription[] = [
-    read(subjects.topology(cluster), TopologyMessage, (topology) =>
-      add({ kind: "topology", at: at(), topology }),
+    read(subjects.topology(cluster), TopologyMessage, (topology, source) =>
+      add({ kind: "topology", at: at(), source, topology }),
     ),
-    read(subjects.events(cluster), ClusterEventMessage, (event) =>
-      add({ kind: "event", at: at(), event }),
+    read(subjects.events(cluster), ClusterEventMessage, (event, source) =>
+      add({ kind: "event", at: at(), source, event }),
     ),
-    read(subjects.observed(cluster), ObservedTopologyMessage, (observed) =>
-      add({ kind: "observed", at: at(), observed }),
+    read(subjects.observed(cluster), ObservedTopologyMessage, (observed, source) =>
+      add({ kind: "observed", at: at(), source, observed }),
     ),
-    read(subjects.opAll(cluster), OperationMessage, (operation) =>
-      add({ kind: "operation", at: at(), operation }),
+    read(subjects.opAll(cluster), OperationMessage, (operation, source) =>
+      add({ kind: "operation", at: at(), source, operation }),
     ),
   ];
   return {

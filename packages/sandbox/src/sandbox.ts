@@ -9,6 +9,9 @@
 //                            address on a lab bridge) and a 3-node NATS cluster
 //   --isolate-primary-after S  cut the primary's host off the network after S seconds
 //                            (with --hosts), healed --heal-after S2 seconds later (default 20)
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { connectionHelp, freePort, watchPositions } from "@marina/lab";
 import { formatObserved } from "./format.js";
@@ -57,7 +60,8 @@ async function main() {
   const obs = observe(stack.nc, "main", (o) => console.log(formatObserved(o)));
   const nats = stack.lab.natsUrls.join(",");
   const operator = stack.lab.natsUsers?.operator;
-  const ctl = `${operator ? `MARINA_NATS_USER=${operator.user} MARINA_NATS_PASSWORD=${operator.password} ` : ""}node packages/sandbox/dist/marinactl.js --nats ${nats}`;
+  const envFile = writeSandboxEnv(nats, operator);
+  const exports = `export MARINA_NATS=${nats}${operator ? ` MARINA_NATS_USER=${operator.user} MARINA_NATS_PASSWORD=${operator.password}` : ""}`;
   console.log(connectionHelp(stack.lab.info()));
   console.log(
     [
@@ -70,10 +74,13 @@ async function main() {
             "           (each service has its own; a client without credentials is refused)",
           ]
         : []),
-      `  watch:   ${ctl} watch`,
-      `  command: ${ctl} switchover '{"target":"db2"}'`,
-      `           ${ctl} status`,
-      `           ${ctl} rebuild '{"target":"db3"}'   # after a divergence`,
+      `  marina:  in another terminal, from this checkout (it reads ${envFile}):`,
+      "           pnpm marina status",
+      "           pnpm marina watch                # live, redrawn in place",
+      "           pnpm marina switchover db2       # its phases as they happen",
+      "           pnpm marina rebuild db3          # after a divergence, with a progress bar",
+      "           pnpm marina events --follow",
+      `           elsewhere: ${exports}`,
       `  fail:    kill -9 $(pgrep -f '${stack.lab.dir}/db1/')   # or --kill-primary-after 5`,
       ...(hosts
         ? [
@@ -90,6 +97,7 @@ async function main() {
     console.log(`\nstopping (${why}) …`);
     await positions?.stop();
     obs.close();
+    removeSandboxEnv(envFile);
     await stack.close();
     console.log("sandbox torn down.");
     process.exit(0);
@@ -118,6 +126,34 @@ async function main() {
   }
   if (values.duration)
     setTimeout(() => void stop("duration reached"), Number(values.duration) * 1000);
+}
+
+/**
+ * Where `marina` (packages/cli/src/sandbox-env.ts) finds a running sandbox when no server
+ * is named: its NATS and operator identity as the CLI's own variables, for this process.
+ */
+function writeSandboxEnv(nats: string, operator: { user: string; password: string } | undefined) {
+  const file = join(tmpdir(), "marina-sandbox.env");
+  const lines = [
+    `# pnpm sandbox (pid ${process.pid}): read by marina when neither --nats nor MARINA_NATS is set`,
+    `MARINA_SANDBOX_PID=${process.pid}`,
+    `MARINA_NATS='${nats}'`,
+    ...(operator
+      ? [`MARINA_NATS_USER='${operator.user}'`, `MARINA_NATS_PASSWORD='${operator.password}'`]
+      : []),
+  ];
+  rmSync(file, { force: true });
+  writeFileSync(file, `${lines.join("\n")}\n`, { mode: 0o600, flag: "wx" });
+  return file;
+}
+
+/** Removes the file if it is still this sandbox's (another may have started since). */
+function removeSandboxEnv(file: string) {
+  try {
+    if (readFileSync(file, "utf8").includes(`MARINA_SANDBOX_PID=${process.pid}\n`)) rmSync(file);
+  } catch {
+    // gone already
+  }
 }
 
 main().catch((err: unknown) => {

@@ -1,6 +1,6 @@
 // Subjects only Marina should publish on, with junk on them: bytes that are not JSON, real
 // messages with one field broken, and real messages re-sent on another server's or
-// cluster's subject. The decider (and the observer marinactl uses) skip each with a
+// cluster's subject. The decider (and the sandbox's observer) skip each with a
 // warning; nothing changes, and everything still works.
 import { envelope, subjects } from "@marina/contracts";
 import { sleep, waitFor } from "@marina/lab";

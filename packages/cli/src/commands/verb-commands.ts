@@ -1,0 +1,144 @@
+// The subcommands that act, one per command verb the decider accepts; the payload is built
+// from the arguments and flags and checked before it is sent (payloads.ts).
+import type { CommandVerb } from "@marina/contracts";
+import { type Command, Option } from "commander";
+import type { Context } from "../context.js";
+import { parseCount, parseDuration } from "../durations.js";
+import { checkedPayload, compressionOf } from "../payloads.js";
+import type { Runner } from "./runner.js";
+import { verbCommand } from "./verb.js";
+
+interface Common {
+  reason?: string;
+  wait: boolean;
+}
+
+interface RebuildFlags extends Common {
+  source?: string;
+  method?: string;
+  compression?: string;
+  level?: string;
+  tls?: boolean;
+}
+
+const send = (
+  ctx: Context,
+  v: CommandVerb,
+  fields: Record<string, unknown>,
+  o: { wait: boolean },
+) => verbCommand(ctx, v, checkedPayload(v, fields), o);
+
+export function addVerbCommands(program: Command, run: Runner): void {
+  const verb = (name: string, description: string) =>
+    program
+      .command(name)
+      .description(description)
+      .option("--no-wait", "return once Marina accepted the command")
+      .option("--reason <text>", "why (kept with the operation)");
+
+  verb(
+    "failover",
+    "fail over to the best replica, or to <target>; refused while the primary is healthy",
+  )
+    .argument("[target]", "the server to promote")
+    .option("--force", "even when the primary looks alive (it is fenced first)")
+    .action(
+      run((ctx, target: string | undefined, o: Common & { force?: boolean }) =>
+        send(ctx, "failover", { target, force: o.force, reason: o.reason }, o),
+      ),
+    );
+
+  verb("switchover", "planned switchover to the best replica, or to <target>")
+    .argument("[target]", "the server to promote")
+    .option("--force", "kill the primary's client connections instead of waiting for them")
+    .option("--phase-timeout <duration>", "timeout of each phase (Marina's default: 10s)")
+    .action(
+      run(
+        (
+          ctx,
+          target: string | undefined,
+          o: Common & { force?: boolean; phaseTimeout?: string },
+        ) => {
+          const timeoutMs =
+            o.phaseTimeout === undefined
+              ? undefined
+              : parseDuration(o.phaseTimeout, "--phase-timeout");
+          return send(
+            ctx,
+            "switchover",
+            { target, force: o.force, timeoutMs, reason: o.reason },
+            o,
+          );
+        },
+      ),
+    );
+
+  verb("rejoin", "rejoin a returned server as a replica (when its history is contained)")
+    .argument("<server>", "the server")
+    .action(
+      run((ctx, server: string, o: Common) => send(ctx, "rejoin", { server, reason: o.reason }, o)),
+    );
+
+  verb("rebuild", "rebuild a replica from a healthy server (progress bar while it streams)")
+    .argument("<target>", "the server to rebuild")
+    .option("--source <server>", "copy from this server (default: Marina's choice)")
+    .addOption(
+      new Option("--method <method>", "physical (mariadb-backup) or logical (dump)").choices([
+        "physical",
+        "logical",
+      ]),
+    )
+    .addOption(
+      new Option("--compression <kind>", "compression of the stream").choices([
+        "none",
+        "pigz",
+        "zstd",
+      ]),
+    )
+    .option("--level <n>", "compression level (pigz 1-9, zstd 1-19)")
+    .option("--tls", "encrypt the stream")
+    .action(
+      run((ctx, target: string, o: RebuildFlags) => {
+        const level = o.level === undefined ? undefined : parseCount(o.level, "--level");
+        const compression = compressionOf({ compression: o.compression, level });
+        const { source, method, tls, reason } = o;
+        return send(ctx, "rebuild", { target, source, method, compression, tls, reason }, o);
+      }),
+    );
+
+  verb("cancel", "cancel a running operation (undone when before promotion)")
+    .argument("<opId>", "the operation's id")
+    .action(
+      run((ctx, opId: string, o: Common) => send(ctx, "cancel", { opId, reason: o.reason }, o)),
+    );
+
+  const maintenance = program
+    .command("maintenance")
+    .description("exclude a server from automatic actions and promotion, or undo it");
+  const maintenanceVerbs = [
+    ["set", "set-maintenance", "put a server in maintenance"],
+    ["clear", "clear-maintenance", "take a server out of maintenance"],
+  ] as const;
+  for (const [name, v, description] of maintenanceVerbs) {
+    maintenance
+      .command(name)
+      .argument("<server>", "the server")
+      .option("--reason <text>", "why (shown with the server)")
+      .description(description)
+      .action(
+        run((ctx, server: string, o: { reason?: string }) =>
+          send(ctx, v, { server, reason: o.reason }, { wait: false }),
+        ),
+      );
+  }
+
+  program
+    .command("reset-failover-limits")
+    .description("clear the failover cooldown and the per-window count")
+    .option("--reason <text>", "why")
+    .action(
+      run((ctx, o: { reason?: string }) =>
+        send(ctx, "reset-failover-limits", { reason: o.reason }, { wait: false }),
+      ),
+    );
+}

@@ -1,0 +1,60 @@
+// The subcommands that show: status, topology, watch, events, op.
+import type { Command } from "commander";
+import { parseCount, parseDuration } from "../durations.js";
+import { eventsCommand } from "./events.js";
+import { opCommand } from "./op.js";
+import { type Runner, sinceOf } from "./runner.js";
+import { statusCommand } from "./status.js";
+import { topologyCommand } from "./topology.js";
+import { watchCommand } from "./watch.js";
+
+export function addViewCommands(program: Command, run: Runner): void {
+  program
+    .command("status")
+    .description("the cluster's state, running operation and one row per server")
+    .action(run((ctx) => statusCommand(ctx)));
+
+  program
+    .command("topology")
+    .description("the published topology as a tree")
+    .action(run((ctx) => topologyCommand(ctx)));
+
+  program
+    .command("watch")
+    .description("a live view: redrawn in place on a terminal, one line per message otherwise")
+    .option("--since <duration>", "replay what was published in this past", "10m")
+    .option("--events <n>", "events kept on screen", "8")
+    .action(
+      run((ctx, o: { since: string; events: string }) =>
+        watchCommand(ctx, {
+          since: sinceOf(ctx, parseDuration(o.since, "--since")),
+          events: parseCount(o.events, "--events"),
+        }),
+      ),
+    );
+
+  program
+    .command("events")
+    .description("recent events from the MARINA_EVENTS stream, and/or new ones live")
+    .option("-n, --last <n>", "how many stored messages to show", "20")
+    .option("-f, --follow", "keep printing new messages")
+    .option("--since <duration>", "only messages published in this past")
+    .option("--all", "topology and operation messages too")
+    .action(
+      run((ctx, o: { last: string; follow?: boolean; since?: string; all?: boolean }) =>
+        eventsCommand(ctx, {
+          last: parseCount(o.last, "--last"),
+          follow: o.follow === true,
+          all: o.all === true,
+          ...(o.since ? { since: sinceOf(ctx, parseDuration(o.since, "--since")) } : {}),
+        }),
+      ),
+    );
+
+  program
+    .command("op")
+    .argument("<opId>", "the operation's id (printed when it started; in `marina status`)")
+    .description("an operation's phases from its start, waiting for its outcome")
+    .option("--no-wait", "print what was published so far and return")
+    .action(run((ctx, opId: string, o: { wait: boolean }) => opCommand(ctx, opId, o)));
+}
