@@ -41,19 +41,18 @@ export const SemiSyncState = z.strictObject({
   masterWaitPoint: z.string().max(32),
   /** Clamped to Number.MAX_SAFE_INTEGER (the server's maximum is 2^64-1). */
   masterTimeoutMs: z.number().int().min(0),
-  /** rpl_semi_sync_master_wait_no_slave; absent from monitors older than strict durability. */
-  masterWaitNoSlave: z.boolean().optional(),
 });
 
 /**
- * Semi-sync that never falls back to async: the timeout at its maximum (2^64-1 ms, seen
- * clamped to Number.MAX_SAFE_INTEGER), wait_no_slave on, wait point AFTER_SYNC.
+ * Semi-sync settings that never fall back to async, as far as a sample shows them: the
+ * timeout at its maximum (2^64-1 ms, seen clamped to Number.MAX_SAFE_INTEGER) and the wait
+ * point AFTER_SYNC. (`rpl_semi_sync_master_wait_no_slave` is not in the sample — a new
+ * field would be refused by the previous release's deciders — and is set by every strict
+ * step instead.)
  */
 export function semiSyncIsStrict(s: SemiSyncState): boolean {
   return (
-    s.masterTimeoutMs >= Number.MAX_SAFE_INTEGER &&
-    s.masterWaitNoSlave === true &&
-    s.masterWaitPoint.toUpperCase() === "AFTER_SYNC"
+    s.masterTimeoutMs >= Number.MAX_SAFE_INTEGER && s.masterWaitPoint.toUpperCase() === "AFTER_SYNC"
   );
 }
 

@@ -1,6 +1,12 @@
 import type { ClusterConfig } from "@marina/contracts/config";
 import type { ServerObservation } from "@marina/contracts/health";
-import { agentSaysDown, connectionsTo, reachability, serverConfig } from "./knowledge.js";
+import {
+  connectionsTo,
+  observedSinceChange,
+  reachability,
+  recentSamples,
+  serverConfig,
+} from "./knowledge.js";
 import type { DeciderOptions } from "./options.js";
 import type { DeciderState } from "./state.js";
 
@@ -10,10 +16,13 @@ import type { DeciderState } from "./state.js";
 // replica A still replicates from the old primary and acks its writes lets both sides
 // acknowledge writes: the split {old primary + A} | {Marina + B}. So a promotion completes
 // only when every replica that may still acknowledge the old primary is known detached from
-// it (its STOP SLAVE succeeded, or it is known not to be a semi-sync replica of it, or its
-// mariadbd is known not to run) — or the old primary is known unable to acknowledge: its
-// mariadbd killed by STONITH through its host's agent, reported not running by a fresh
-// agent heartbeat, or fenced by this operation.
+// it (its STOP SLAVE succeeded, or what was last seen of it — not older than Marina's own
+// last step on it — shows it is not a semi-sync replica of it, or every monitor's connection
+// to it is refused: mariadbd not listening) — or the old primary is known unable to
+// acknowledge: its mariadbd killed (or found not running) by STONITH through its host's
+// agent right before the promotion, every connection to it refused, or fenced by this
+// operation. Agent heartbeats alone are not evidence here: up to seconds old, and an agent
+// that cannot tell (SSH) reports "not running".
 //
 // Applied twice with the same function: before a failover starts (with what the samples
 // say, so a failover that could only be refused does not start) and before the promotion
@@ -25,7 +34,7 @@ import type { DeciderState } from "./state.js";
 export type OldPrimaryState =
   /** Killed by this operation's STONITH call (or found not running by it). */
   | "killed"
-  /** A fresh heartbeat of its host's agent says mariadbd does not run. */
+  /** Every monitor's connection to it is refused: mariadbd is not listening. */
   | "down"
   /** Fenced by this operation (read_only, clients killed). */
   | "fenced"
@@ -48,7 +57,7 @@ export type AcknowledgerVerdict =
 
 const OLD_PRIMARY_SAYS: Record<Exclude<OldPrimaryState, "unknown">, string> = {
   killed: "its mariadbd was killed (STONITH)",
-  down: "its agent reports its mariadbd not running",
+  down: "every connection to it is refused (mariadbd not listening)",
   fenced: "it was fenced",
   "stonith-possible": "its agent answers: it is killed (STONITH) before the promotion",
 };
@@ -77,9 +86,26 @@ export function acknowledgersSettled(input: AcknowledgerInput): AcknowledgerVerd
 }
 
 /**
+ * Every recent sample of every monitor says the connection was refused: the host answers,
+ * mariadbd does not listen. (A firewall that REJECTs with a reset would look the same; the
+ * lab's partitions, like most, DROP.)
+ */
+export function refusedByAll(
+  state: DeciderState,
+  config: ClusterConfig,
+  server: string,
+  now: number,
+): boolean {
+  const recent = recentSamples(state, config, server, now);
+  return (
+    recent.length > 0 &&
+    recent.every((r) => !r.sample.reachable && r.sample.error?.kind === "refused")
+  );
+}
+
+/**
  * From the last thing known of a server: whether it may be a semi-sync replica of `failed`
- * with its IO thread connected (or nothing is known of it). A fresh agent heartbeat saying
- * its mariadbd does not run settles it.
+ * with its IO thread running (or nothing current is known of it); null when it cannot be.
  */
 export function mayAcknowledge(
   state: DeciderState,
@@ -87,17 +113,18 @@ export function mayAcknowledge(
   server: string,
   failed: string,
   now: number,
-  opts: DeciderOptions,
 ): string | null {
-  if (agentSaysDown(state, server, now, opts.agentHeartbeatFreshMs) !== null) return null;
+  if (refusedByAll(state, config, server, now)) return null;
   const last: ServerObservation | undefined = state.lastObservation[server]?.observation;
   if (!last) return "never observed";
-  if (!last.semiSync.slaveEnabled) return null;
+  if (!observedSinceChange(state, server)) return "changed by Marina since it was last seen";
+  // The IO thread reads the slave setting when it connects: either says it may ack.
+  if (!last.semiSync.slaveEnabled && !last.semiSync.slaveStatus) return null;
   const links = connectionsTo(config, last, failed).filter((c) => c.ioThread !== "No");
   return links.length > 0 ? "last seen as a semi-sync replica of it" : null;
 }
 
-/** The old primary's state before an operation exists: dead per its agent, or its agent answers. */
+/** The old primary's state before an operation exists. */
 export function oldPrimaryBefore(
   state: DeciderState,
   config: ClusterConfig,
@@ -105,14 +132,15 @@ export function oldPrimaryBefore(
   now: number,
   opts: DeciderOptions,
 ): OldPrimaryState {
-  if (agentSaysDown(state, failed, now, opts.agentHeartbeatFreshMs) !== null) return "down";
-  return stonithHost(state, config, failed, now, opts) !== null ? "stonith-possible" : "unknown";
+  if (stonithHost(state, config, failed, now, opts) !== null) return "stonith-possible";
+  return refusedByAll(state, config, failed, now) ? "down" : "unknown";
 }
 
 /**
- * The host whose agent can kill `server`'s mariadbd now: STONITH is on, the server names an
- * agent host, and that agent's heartbeat, received within `stonithHeartbeatFreshMs`, says
- * the mariadbd runs (frozen or cut off from the others, but its agent still answers).
+ * The host whose agent is asked to kill `server`'s mariadbd before a promotion: STONITH is
+ * on, the server names an agent host, and that agent's heartbeat was received within
+ * `stonithHeartbeatFreshMs` (it answers). Its answer — killed, or not running — is what
+ * counts, never the heartbeat itself.
  */
 export function stonithHost(
   state: DeciderState,
@@ -126,11 +154,10 @@ export function stonithHost(
   if (!host) return null;
   const rec = state.heartbeats[host];
   if (!rec || now - rec.receivedAt > opts.stonithHeartbeatFreshMs) return null;
-  const entry = rec.heartbeat.servers.find((s) => s.name === server);
-  return entry?.mariadbdRunning ? host : null;
+  return rec.heartbeat.servers.some((s) => s.name === server) ? host : null;
 }
 
-/** Before a failover starts: the servers other than the failed one that Marina cannot reach. */
+/** Before a failover starts: the servers other than the failed one it will not detach. */
 export function acknowledgersBefore(
   state: DeciderState,
   config: ClusterConfig,
@@ -141,16 +168,17 @@ export function acknowledgersBefore(
   const maybe: { server: string; why: string }[] = [];
   for (const s of config.servers) {
     if (s.name === failed) continue;
-    // A reachable replica is inspected and detached by the failover (or left alone in
-    // maintenance: then it counts as it was last seen).
+    // A replica not known unreachable is inspected and detached by the failover (if that
+    // fails, the check before the promotion refuses, and the attempt counts for the
+    // cooldown); one in maintenance is left alone: it counts as last seen.
     if (
       reachability(state, config, s.name, now) !== "unreachable" &&
       state.maintenance[s.name] === undefined
     ) {
       continue;
     }
-    const why = mayAcknowledge(state, config, s.name, failed, now, opts);
-    if (why !== null) maybe.push({ server: s.name, why: `unreachable, ${why}` });
+    const why = mayAcknowledge(state, config, s.name, failed, now);
+    if (why !== null) maybe.push({ server: s.name, why: `not detachable now, ${why}` });
   }
   return acknowledgersSettled({
     failed,

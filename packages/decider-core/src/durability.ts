@@ -19,13 +19,15 @@ export function diagnoseDurability(c: DiagnoseCtx) {
   if (!strictDurability(config) || primary === null || primaryObs === null) return;
   if (primaryObs.readOnly || out.assessment?.verdict !== "healthy") return;
   const s = primaryObs.semiSync;
-  if (s.masterEnabled && semiSyncIsStrict(s)) return;
+  // Status OFF with master enabled: it fell back to async earlier (before the timeout was
+  // strict) and acknowledges commits without a replica until one catches up.
+  if (s.masterEnabled && s.masterStatus && semiSyncIsStrict(s)) return;
   const what = [
     s.masterEnabled ? null : "semi-sync master off",
+    s.masterEnabled && !s.masterStatus ? "semi-sync status OFF (fell back to async)" : null,
     s.masterTimeoutMs >= Number.MAX_SAFE_INTEGER
       ? null
       : `rpl_semi_sync_master_timeout=${s.masterTimeoutMs}`,
-    s.masterWaitNoSlave === true ? null : "rpl_semi_sync_master_wait_no_slave not ON",
     s.masterWaitPoint.toUpperCase() === "AFTER_SYNC"
       ? null
       : `rpl_semi_sync_master_wait_point=${s.masterWaitPoint}`,

@@ -27,7 +27,7 @@ export function describeStep(step: ExecStep): string {
     case "set-read-only":
       return `set read_only=${step.readOnly ? 1 : 0}`;
     case "fence":
-      return `fence (read_only=1, kill ${step.kill === "none" ? "no" : step.kill} clients, then semi-sync master off)`;
+      return `fence (read_only=1, kill ${step.kill === "none" ? "no" : step.kill} clients, ${step.semiSync === "keep" ? "semi-sync kept on" : "then semi-sync master off"})`;
     case "kill-clients":
       return `kill clients${step.includePrivileged ? " (privileged too)" : ""}`;
     case "stop-replication":
@@ -45,7 +45,7 @@ export function describeStep(step: ExecStep): string {
     case "drain-relay-log":
       return `drain relay log '${step.connection}'`;
     case "set-semi-sync":
-      return `semi-sync master=${step.master ?? "-"} slave=${step.slave ?? "-"}`;
+      return `semi-sync master=${step.master ?? "-"} slave=${step.slave ?? "-"}${step.strict ? " (strict)" : ""}`;
     case "wait-binlog-stable":
       return `wait binlog stable ${step.stableMs} ms`;
     case "verify-replicating":

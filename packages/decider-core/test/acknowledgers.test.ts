@@ -41,7 +41,7 @@ describe("acknowledgersSettled", () => {
       /no replica can still acknowledge db1/,
     ],
     ["old primary killed by STONITH", { oldPrimary: "killed" }, true, /STONITH/],
-    ["old primary reported down by its agent", { oldPrimary: "down" }, true, /not running/],
+    ["old primary refusing every connection", { oldPrimary: "down" }, true, /refused/],
     ["old primary fenced", { oldPrimary: "fenced" }, true, /fenced/],
     [
       "its agent answers: STONITH before the promotion",
@@ -120,7 +120,7 @@ describe("the split {db1 + db3} | {Marina + db2}", () => {
     expect(d.state.primary).toBe("db1");
     const blocked = all.find((a) => a.kind === "event" && a.event.situation === "FailoverBlocked");
     expect(blocked && blocked.kind === "event" ? blocked.event.reason : "").toMatch(
-      /db3 \(unreachable, last seen as a semi-sync replica of it\) may still acknowledge db1's writes/,
+      /db3 \(not detachable now, last seen as a semi-sync replica of it\) may still acknowledge db1's writes/,
     );
     expect(w.writable()).toEqual([]); // db1 frozen, nobody else writable
   });
@@ -154,6 +154,43 @@ describe("the split {db1 + db3} | {Marina + db2}", () => {
     );
     expect(d.state.primary).toBe("db2");
     expect(situationsIn(all).filter((s) => s.startsWith("FailoverBlocked"))).toEqual([]);
+  });
+
+  it("a replica whose every connection is refused (mariadbd down) acknowledges nothing: the failover goes on without an agent", () => {
+    const { d, w, cycle } = split(false);
+    w.hidden.delete("db3");
+    w.kill("db3"); // refused, not timed out
+    const all = [];
+    for (let i = 0; i < 12; i++) all.push(...cycle());
+    expect(opEventsIn(all).at(-1)).toMatchObject({ kind: "failover", state: "succeeded" });
+    expect(d.state.primary).toBe("db2");
+  });
+
+  it("a replica no monitor reported lately is detached by the failover when the executors reach it", () => {
+    const config = makeConfig({ semiSync: true });
+    const d = new Driver(config);
+    const w = new World(config, T0);
+    w.s("db1").semiMaster = true;
+    for (const r of ["db2", "db3"]) w.s(r).semiSlave = true;
+    let sampled = ["db1", "db2", "db3"];
+    const cycle = (ms = 500) => {
+      d.advance(ms);
+      w.advance(ms);
+      const a = sampled.flatMap((n) => d.feed({ kind: "health", sample: w.sampleOf(n) }));
+      return [...a, ...w.serve(d, a)];
+    };
+    cycle(0);
+    cycle();
+    // The monitor that covers db3 falls silent: its samples go stale (reachability unknown).
+    sampled = ["db1", "db2"];
+    for (let i = 0; i < 16; i++) cycle();
+    w.freeze("db1");
+    const all = [];
+    for (let i = 0; i < 12; i++) all.push(...cycle());
+    expect(opEventsIn(all).at(-1)).toMatchObject({ kind: "failover", state: "succeeded" });
+    expect(w.executed.some((r) => r.server === "db3" && r.step.kind === "stop-replication")).toBe(
+      true,
+    );
   });
 
   it("a STONITH that fails stops the failover before the promotion, and undoes it", () => {

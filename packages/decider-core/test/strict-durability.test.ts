@@ -1,6 +1,6 @@
 import type { ExecRequest } from "@marina/contracts";
 import { describe, expect, it } from "vitest";
-import { Driver, makeConfig, opEventsIn, situationsIn, stepsIn, T0 } from "./helpers.js";
+import { Driver, errResult, makeConfig, opEventsIn, situationsIn, stepsIn, T0 } from "./helpers.js";
 import { World } from "./world.js";
 
 // Strict durability (`semiSync: "strict"`): semi-sync that never falls back to async.
@@ -18,11 +18,11 @@ function setup(semiSync: boolean | "strict", primaryStrict = true) {
   w.s("db1").semiMaster = semiSync !== false;
   w.s("db1").semiStrict = primaryStrict;
   for (const r of ["db2", "db3"]) w.s(r).semiSlave = semiSync !== false;
-  const cycle = (ms = 500) => {
+  const cycle = (ms = 500, intercept?: Parameters<World["serve"]>[2]) => {
     d.advance(ms);
     w.advance(ms);
     const a = w.observe(d);
-    return [...a, ...w.serve(d, a)];
+    return [...a, ...w.serve(d, a, intercept)];
   };
   const first = cycle(0);
   return { config, d, w, cycle, first };
@@ -155,5 +155,74 @@ describe("the running primary under strict durability", () => {
       expect(situationsIn(a).filter((s) => s.startsWith("DurabilityWeakened"))).toEqual([]);
       expect(w.executed.filter((r) => r.server === "db1")).toEqual([]);
     }
+  });
+});
+
+describe("strict durability when a primary becomes a replica", () => {
+  const onServer = (w: World, server: string) =>
+    w.executed.filter((r) => r.server === server).map(describeReq);
+
+  it("rejoin: the returned old primary's semi-sync master goes off only inside a fence that kills every session", () => {
+    const { d, w, cycle } = setup("strict");
+    w.kill("db1");
+    cycle();
+    expect(d.state.primary).toBe("db2");
+    w.restart("db1", false);
+    w.s("db1").semiMaster = true;
+    const all = [...cycle(), ...cycle()];
+    expect(opEventsIn(all).at(-1)).toMatchObject({ kind: "rejoin", state: "succeeded" });
+    const seq = onServer(w, "db1");
+    // First the fence that keeps semi-sync (a SUPER write then waits), the positions read,
+    // then a fence that kills everything before master off, then the slave side.
+    const at = (x: string) => seq.indexOf(x);
+    expect(at("db1 fence keep")).toBe(0);
+    expect(at("db1 inspect")).toBeGreaterThan(at("db1 fence keep"));
+    expect(at("db1 fence")).toBeGreaterThan(at("db1 inspect"));
+    expect(at("db1 semi master=- slave=true strict")).toBeGreaterThan(at("db1 fence"));
+    expect(seq.filter((x) => x.includes("semi master=false"))).toEqual([]);
+    expect(w.s("db1")).toMatchObject({ semiMaster: false, semiSlave: true, readOnly: true });
+  });
+
+  it("switchover: the old primary is demoted keeping semi-sync, and leaves it only through a killing fence", () => {
+    const { d, w, cycle } = setup("strict");
+    const r = d.command("switchover", { target: "db2" });
+    const all = [...r, ...w.serve(d, r), ...cycle()];
+    expect(opEventsIn(all).at(-1)).toMatchObject({ kind: "switchover", state: "succeeded" });
+    const old = onServer(w, "db1");
+    expect(old[0]).toBe("db1 fence keep");
+    const off = old.indexOf("db1 fence");
+    expect(off).toBeGreaterThan(0);
+    expect(old[off + 1]).toBe("db1 semi master=- slave=true strict");
+    expect(old.filter((x) => x.includes("semi master=false"))).toEqual([]);
+    const target = onServer(w, "db2");
+    expect(target.indexOf("db2 semi master=true slave=false strict")).toBeLessThan(
+      target.indexOf("db2 ro=false"),
+    );
+    // Another replica is repointed without a fence: its readers are left alone.
+    expect(onServer(w, "db3").filter((x) => x.includes("fence"))).toEqual([]);
+  });
+
+  it("an undone promotion turns the candidate's semi-sync master off and slave on before it replicates again", () => {
+    const { w, cycle } = setup("strict");
+    // db3 is writable and cannot be fenced: the write guard refuses to promote db2 after
+    // db2's semi step (master on, slave off) was sent, and the failover is undone.
+    w.s("db3").readOnly = false;
+    w.kill("db1");
+    const failFence = (req: ExecRequest, result: ReturnType<World["exec"]>) =>
+      req.server === "db3" && req.step.kind === "fence"
+        ? errResult(req.stepId, "SQL_ERROR", "1227 denied")
+        : result;
+    const all = [...cycle(500, failFence), ...cycle(500, failFence), ...cycle(500, failFence)];
+    expect(
+      opEventsIn(all).find((e) => e.kind === "failover" && e.state === "failed"),
+    ).toBeDefined();
+    const seq = onServer(w, "db2");
+    const promoted = seq.indexOf("db2 semi master=true slave=false strict");
+    const undone = seq.indexOf("db2 semi master=false slave=true strict");
+    expect(promoted).toBeGreaterThanOrEqual(0);
+    expect(seq).not.toContain("db2 ro=false");
+    expect(undone).toBeGreaterThan(promoted);
+    expect(seq.lastIndexOf("db2 start-replication")).toBeGreaterThan(undone);
+    expect(w.s("db2")).toMatchObject({ semiMaster: false, semiSlave: true, readOnly: true });
   });
 });

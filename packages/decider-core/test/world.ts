@@ -300,7 +300,6 @@ export class World {
         slaveStatus: s.semiSlave,
         masterWaitPoint: "AFTER_SYNC",
         masterTimeoutMs: s.semiStrict ? Number.MAX_SAFE_INTEGER : 10_000,
-        masterWaitNoSlave: true,
       },
       replication,
     });

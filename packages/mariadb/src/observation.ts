@@ -83,9 +83,6 @@ export function toSemiSync(rows: readonly Row[]): SemiSyncState {
       Number.MAX_SAFE_INTEGER,
       nonNegInt(get("RPL_SEMI_SYNC_MASTER_TIMEOUT")),
     ),
-    ...(byName.has("RPL_SEMI_SYNC_MASTER_WAIT_NO_SLAVE")
-      ? { masterWaitNoSlave: bool(get("RPL_SEMI_SYNC_MASTER_WAIT_NO_SLAVE")) }
-      : {}),
   };
 }
 

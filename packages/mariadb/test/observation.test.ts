@@ -156,18 +156,14 @@ describe("value coercion", () => {
     });
   });
 
-  it("reads strict semi-sync: the 2^64-1 timeout clamped to a safe integer, wait_no_slave", () => {
+  it("reads strict semi-sync: the 2^64-1 timeout clamped to a safe integer", () => {
     const rows = [
       { name: "RPL_SEMI_SYNC_MASTER_ENABLED", value: "ON" },
       { name: "RPL_SEMI_SYNC_MASTER_TIMEOUT", value: "18446744073709551615" },
-      { name: "RPL_SEMI_SYNC_MASTER_WAIT_NO_SLAVE", value: "ON" },
       { name: "RPL_SEMI_SYNC_MASTER_WAIT_POINT", value: "AFTER_SYNC" },
     ];
     const s = toSemiSync(rows);
-    expect(s).toMatchObject({
-      masterTimeoutMs: Number.MAX_SAFE_INTEGER,
-      masterWaitNoSlave: true,
-    });
+    expect(s).toMatchObject({ masterTimeoutMs: Number.MAX_SAFE_INTEGER });
     expect(SemiSyncState.parse(s)).toEqual(s);
     expect(semiSyncIsStrict(s)).toBe(true);
     const weak = toSemiSync([
@@ -176,7 +172,6 @@ describe("value coercion", () => {
       ...rows.slice(2),
     ]);
     expect(semiSyncIsStrict(weak)).toBe(false);
-    expect(semiSyncIsStrict({ ...s, masterWaitNoSlave: false })).toBe(false);
     expect(semiSyncIsStrict({ ...s, masterWaitPoint: "AFTER_COMMIT" })).toBe(false);
   });
 

@@ -59,11 +59,18 @@ describe("STONITH of a frozen primary", () => {
     expect(pinned.acked.length).toBe(pinnedBeforeThaw);
     const newPrimary = lab.node(primary);
     expect(await findMissingIds(newPrimary, [...follow.acked, ...pinned.acked])).toEqual([]);
-    // Its supervisor would start it again: read-only (my.cnf), then rejoined or flagged.
+    // Its supervisor would start it again: Marina then rejoins it or flags it diverged.
     await db1.start();
-    await waitFor(async () => {
-      const [r] = (await db1.query("SELECT @@read_only AS ro")) as Array<{ ro: number }>;
-      return Number(r?.ro) === 1;
-    }, 10_000);
+    await obs.waitFor(
+      (o) =>
+        (o.kind === "operation" &&
+          o.operation.kind === "rejoin" &&
+          o.operation.state === "succeeded") ||
+        (o.kind === "event" &&
+          o.event.situation === "OldPrimaryDiverged" &&
+          o.event.server === "db1"),
+      30_000,
+      "db1 rejoined or flagged diverged",
+    );
   });
 });

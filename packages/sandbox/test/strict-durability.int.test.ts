@@ -29,9 +29,10 @@ describe("strict durability", () => {
   const d = durabilityStack("strict");
 
   beforeAll(async () => {
-    // Two failovers in one test file: no cooldown between them.
+    // The servers' my.cnf has plain semi-sync (timeout 10 s): every strict setting seen
+    // below was made by Marina. Two failovers in one file: no cooldown between them.
     stack = await startStack({
-      lab: { nodes: 3, ...d.lab },
+      lab: { nodes: 3, semiSync: true },
       config: { ...d.config, failover: { cooldownMs: 0 } },
     });
     obs = observe(stack.nc, "main", (o) => {
@@ -46,6 +47,19 @@ describe("strict durability", () => {
 
   it("kill -9 of the primary under writers: nothing acknowledged lost; the repointed replica is strict too", async () => {
     const { lab } = stack;
+    // The running primary was found with a timeout that falls back: reported and tightened.
+    await obs.waitFor(
+      (o) =>
+        o.kind === "event" &&
+        o.event.situation === "DurabilityWeakened" &&
+        o.event.server === "db1",
+      30_000,
+      "DurabilityWeakened db1",
+    );
+    await waitFor(async () => (await semiSettings(lab.node("db1"))).timeout === STRICT.timeout, {
+      timeoutMs: 20_000,
+      message: "db1 made strict",
+    });
     const writer = await startWriter(() => lab.node(primary), { intervalMs: 5 });
     await writer.waitForAcks(30, 30_000);
     const old = primary;
@@ -113,5 +127,14 @@ describe("strict durability", () => {
     await db1.start();
     const rows = (await db1.query("SELECT id FROM app.strict", [], { timeoutMs: 5_000 })) as Row[];
     expect(rows.map((r) => Number(r.id))).toEqual([1]);
+    // It holds a transaction no client was told of and the new primary lacks: diverged.
+    await obs.waitFor(
+      (o) =>
+        o.kind === "event" &&
+        o.event.situation === "OldPrimaryDiverged" &&
+        o.event.server === db1.name,
+      30_000,
+      `${db1.name} flagged diverged`,
+    );
   });
 });

@@ -42,6 +42,8 @@ import { recoverInterruptedSends, sendBackup } from "./ops/send-backup.js";
 import { sendDump } from "./ops/send-dump.js";
 import { checkBackupPrivileges } from "./privileges.js";
 
+/** How long kill-server waits for the killed mariadbd to go (under the decider's 3 s). */
+const KILL_WAIT_MS = 2_000;
 export const AGENT_VERSION = "0.1.0";
 
 export interface Clock {
@@ -289,16 +291,12 @@ export function buildApp(deps: AppDeps): AgentApp {
             { path: "payload.request.server" },
           );
         }
-        const rec = registry.begin(opId, req.action, s.name, clock.now());
-        return runShort(
-          rec,
-          async () => {
-            const killed = await killServer(controlOf(s), cfg.timeouts.serviceMs);
-            opLog.warn({ server: s.name, ...killed }, "STONITH: mariadbd killed");
-            return { action: req.action, server: s.name, ...killed };
-          },
-          started,
-        );
+        // Not through the op registry: an emergency is not refused because the server is
+        // busy with something else, and a request sent again simply kills again (or finds
+        // it gone). The wait stays under the decider's reply timeout (3 s).
+        const killed = await killServer(controlOf(s), s.datadir, KILL_WAIT_MS);
+        opLog.warn({ server: s.name, ...killed }, "STONITH: mariadbd killed");
+        return ok({ action: req.action, server: s.name, ...killed });
       }
       case "start-server": {
         const s = serverOf(req.server);

@@ -65,9 +65,11 @@ describe("process service control", () => {
     // STONITH: a frozen (SIGSTOPped) mariadbd cannot be stopped by SIGTERM or fenced over
     // SQL, but SIGKILL ends it; nothing is done when it does not run.
     process.kill(up.pid!, "SIGSTOP");
-    expect(await killServer(control, 10_000)).toEqual({ killed: true, pid: up.pid });
+    // Not this server's mariadbd (its cwd is another datadir): refused, not killed.
+    await expect(killServer(control, "/var/lib", 2_000)).rejects.toThrow(/is not the mariadbd of/);
+    expect(await killServer(control, node.datadir, 2_000)).toEqual({ killed: true, pid: up.pid });
     expect(await control.status()).toEqual({ running: false, pid: null });
-    expect(await killServer(control, 10_000)).toEqual({ killed: false, pid: null });
+    expect(await killServer(control, node.datadir, 2_000)).toEqual({ killed: false, pid: null });
     await control.start();
     expect((await control.status()).running).toBe(true);
 

@@ -118,6 +118,11 @@ export const SELECT_SEMI_SYNC_STRICT =
   "@@rpl_semi_sync_master_wait_no_slave = 1 AND " +
   "@@rpl_semi_sync_master_wait_point = 'AFTER_SYNC' AS strict";
 
+/** Whether semi-sync master is in effect (OFF after a fallback to async, until a replica catches up). */
+export const SELECT_SEMI_SYNC_MASTER_STATUS =
+  "SELECT VARIABLE_VALUE = 'ON' AS `on` FROM information_schema.GLOBAL_STATUS " +
+  "WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_STATUS'";
+
 export function killConnection(id: number): Statement {
   if (!Number.isSafeInteger(id) || id < 0) {
     throw new MarinaError("INTERNAL", `thread id ${id} is not an unsigned integer`);

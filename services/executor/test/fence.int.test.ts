@@ -198,6 +198,30 @@ describe("the fence step on a primary with commits waiting for a semi-sync ack",
       await db1.query("SET GLOBAL rpl_semi_sync_master_timeout = 60000", [], fresh);
     }
   });
+
+  it("strict: a semi-sync master that fell back to async (status OFF) is re-armed", async () => {
+    const [db1] = db();
+    const fresh = { timeoutMs: 5_000 };
+    const status = async () =>
+      (
+        await db1.query<Array<{ v: string }>>(
+          "SELECT VARIABLE_VALUE AS v FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_STATUS'",
+          [],
+          fresh,
+        )
+      )[0]?.v;
+    try {
+      // No replica acks (beforeEach): a commit waits 200 ms, then MariaDB falls back.
+      await db1.query("SET GLOBAL rpl_semi_sync_master_timeout = 200", [], fresh);
+      await db1.query("INSERT INTO app.fenced (id) VALUES (500)", [], { timeoutMs: 10_000 });
+      expect(await status()).toBe("OFF");
+      const r = await client.ok("db1", { kind: "set-semi-sync", master: true, strict: true });
+      expect(r).toMatchObject({ master: true, strict: true, rearmed: true, changed: true });
+      expect(await status()).toBe("ON");
+    } finally {
+      await db1.query("SET GLOBAL rpl_semi_sync_master_timeout = 60000", [], fresh);
+    }
+  });
 });
 
 describe("the fence step racing writers that reconnect at once", () => {

@@ -82,6 +82,74 @@ export function wasSent(op: Operation, server: string, pred: (s: ExecStep) => bo
   return op.steps.some((s) => s.server === server && s.attempts > 0 && pred(s.step));
 }
 
+/**
+ * Undoing a promotion's semi-sync step (slave side off; with strict durability master on):
+ * the server is a replica again, so its master side goes off before its replication
+ * restarts (a master semi-sync setting stalls a log_slave_updates replica's SQL thread —
+ * for ever with strict's timeout) and its slave side comes back on. Null when none was sent.
+ */
+export function undoPromoteSemi(op: Operation, server: string, key = "unsemi"): StepSpec | null {
+  const sent = op.steps.find(
+    (s) =>
+      s.server === server &&
+      s.attempts > 0 &&
+      s.step.kind === "set-semi-sync" &&
+      s.step.slave === false,
+  );
+  if (sent?.step.kind !== "set-semi-sync") return null;
+  return {
+    key,
+    server,
+    step: {
+      kind: "set-semi-sync",
+      master: false,
+      slave: true,
+      ...(sent.step.strict ? { strict: true } : {}),
+    },
+    bestEffort: true,
+  };
+}
+
+/**
+ * A server that leaves the primary role for a replica's: its semi-sync master side off and
+ * slave side on. With strict durability its master side may still be on (fences keep it)
+ * with a commit waiting for an ack — from a SUPER session that wrote through read_only:
+ * turning it off would answer that commit OK. So there the master side goes off inside a
+ * fence that first kills every client session, privileged ones too (`key`-fence), and the
+ * slave side follows. `mayWait`: the server may have been a primary (else a replica's
+ * readers are left alone). `after`: what the first step waits for. Returns the steps and the
+ * key of the last one.
+ */
+export function semiSyncToReplica(
+  durability: Durability,
+  server: string,
+  o: { key: string; after: string[]; bestEffort: boolean; mayWait: boolean },
+): { steps: StepSpec[]; last: string } {
+  const { key, after, bestEffort } = o;
+  const sides = durability.semiSync ? { master: false, slave: true } : { master: false };
+  if (!strictDurability(durability) || !o.mayWait) {
+    return {
+      steps: [{ key, server, step: semiSyncStep(durability, sides), after, bestEffort }],
+      last: key,
+    };
+  }
+  const fence = `${key}-fence`;
+  return {
+    steps: [
+      // Not fenceExecStep(durability): this one must turn semi-sync master off.
+      { key: fence, server, step: { kind: "fence", kill: "all" }, after, bestEffort },
+      {
+        key,
+        server,
+        step: semiSyncStep(durability, { slave: true }),
+        after: [fence],
+        bestEffort,
+      },
+    ],
+    last: key,
+  };
+}
+
 export function okData(op: Operation, phase: string, key: string): Record<string, unknown> | null {
   const s = stepByKey(op, phase, key);
   return s && s.status === "ok" && s.result ? s.result.data : null;

@@ -19,6 +19,7 @@ export const FailoverPhases = [
   "drain",
   "detach",
   "pull",
+  "stonith",
   "promote",
   "repoint",
   "semi-sync",

@@ -5,6 +5,7 @@ import {
   type StepSpec,
   semiSyncWasOn,
   stepByKey,
+  undoPromoteSemi,
   wasSent,
 } from "./common.js";
 import { detachKey, PULL_CONNECTION } from "./failover-phases.js";
@@ -49,6 +50,8 @@ function undoCandidate(op: Operation, p: FailoverPlan): StepSpec[] {
     }
     const reset = wasSent(op, c, (s) => s.kind === "reset-replication" && s.connection === conn);
     const stopped = wasSent(op, c, (s) => s.kind === "stop-replication" && s.connection === conn);
+    const unsemi = undoPromoteSemi(op, c);
+    if (unsemi) undo.push(unsemi);
     if (reset) {
       undo.push({
         key: "reattach",
@@ -59,11 +62,12 @@ function undoCandidate(op: Operation, p: FailoverPlan): StepSpec[] {
       });
     }
     if (reset || stopped) {
+      const before = reset ? ["reattach"] : pulled ? ["pull-reset"] : [];
       undo.push({
         key: "restart",
         server: c,
         step: { kind: "start-replication", connection: conn },
-        after: reset ? ["reattach"] : pulled ? ["pull-reset"] : [],
+        after: unsemi ? [...before, unsemi.key] : before,
         bestEffort: true,
       });
     }

@@ -6,12 +6,13 @@ import {
   acknowledgersSettled,
   mayAcknowledge,
   type OldPrimaryState,
+  refusedByAll,
   stonithHost,
 } from "../acknowledgers.js";
 import { chooseCandidate, type ObservationLike } from "../candidates.js";
 import { situationEvent } from "../events.js";
 import { readInspect } from "../inspect.js";
-import { agentSaysDown, connectionsTo, currentObservation } from "../knowledge.js";
+import { connectionsTo, currentObservation } from "../knowledge.js";
 import type { Operation } from "../state.js";
 import { addAgentCall, callByKey } from "./agent-calls.js";
 import {
@@ -119,23 +120,6 @@ function choose(op: Operation, env: Env): FailoverNext {
       p.repoint.push({ server: s.name, connection: c.connection, useGtid: useGtidOf(c.usingGtid) });
     }
   }
-  // STONITH, while the candidate drains: the failed primary's agent still answers and says
-  // its mariadbd runs (frozen, or cut off from everything but its host): kill it, so it can
-  // never acknowledge another write. Best effort: the rule before the promotion decides.
-  const stonith = p.fenceOld
-    ? null
-    : stonithHost(env.state, config, p.failed, env.ctx.now, env.opts);
-  if (stonith !== null) {
-    addAgentCall(op, {
-      key: STONITH,
-      phase: "drain",
-      host: stonith,
-      server: p.failed,
-      action: { action: "kill-server", server: p.failed },
-      bestEffort: true,
-      timeoutMs: env.opts.stonithTimeoutMs,
-    });
-  }
   const f = config.failover;
   const steps: StepSpec[] = [
     {
@@ -158,7 +142,7 @@ function choose(op: Operation, env: Env): FailoverNext {
     "drain",
     steps,
     f.drainTimeoutMs + env.opts.stepReplyMarginMs,
-    `candidate ${choice.reason}${stonith !== null ? `; STONITH: ${stonith} kills ${p.failed}'s mariadbd` : ""}`,
+    `candidate ${choice.reason}`,
   );
 }
 
@@ -169,9 +153,40 @@ const STONITH = "stonith";
 function oldPrimaryNow(op: Operation, env: Env): OldPrimaryState {
   const p = failoverPlanOf(op);
   if (p.fenceOld && stepsOf(op, "fence").some((s) => s.status === "ok")) return "fenced";
+  // Killed, or found not running, by its own host's agent just now (the promotion follows
+  // at once: no supervisor restarts it in between).
   if (callByKey(op, STONITH)?.status === "ok") return "killed";
-  const down = agentSaysDown(env.state, p.failed, env.ctx.now, env.opts.agentHeartbeatFreshMs);
-  return down !== null ? "down" : "unknown";
+  return refusedByAll(env.state, env.ctx.config, p.failed, env.ctx.now) ? "down" : "unknown";
+}
+
+/**
+ * STONITH, right before the promotion (after drain, detach and pull, so a failover that
+ * fails earlier has killed nothing): when the failed primary's host agent answers, it
+ * kills that mariadbd — frozen, hung or cut off from everything but its host — so it can
+ * never acknowledge another write. Best effort: the rule then decides.
+ */
+function beforePromote(op: Operation, env: Env): FailoverNext {
+  const p = failoverPlanOf(op);
+  const host =
+    p.fenceOld || callByKey(op, STONITH)
+      ? null
+      : stonithHost(env.state, env.ctx.config, p.failed, env.ctx.now, env.opts);
+  if (host === null) return promoteIfSettled(op, env);
+  addAgentCall(op, {
+    key: STONITH,
+    phase: "stonith",
+    host,
+    server: p.failed,
+    action: { action: "kill-server", server: p.failed },
+    bestEffort: true,
+    timeoutMs: env.opts.stonithTimeoutMs,
+  });
+  return phaseOf(
+    "stonith",
+    [],
+    env.opts.stonithTimeoutMs + env.opts.stepReplyMarginMs,
+    `STONITH: ${host} kills ${p.failed}'s mariadbd before ${p.candidate} is promoted`,
+  );
 }
 
 /**
@@ -193,7 +208,7 @@ function acknowledgersNow(op: Operation, env: Env): AcknowledgerVerdict {
       }
       continue;
     }
-    const why = mayAcknowledge(env.state, config, s.name, p.failed, now, env.opts);
+    const why = mayAcknowledge(env.state, config, s.name, p.failed, now);
     if (why !== null) maybe.push({ server: s.name, why });
   }
   return acknowledgersSettled({
@@ -212,6 +227,8 @@ function promoteIfSettled(op: Operation, env: Env): FailoverNext {
     env.actions.push(
       situationEvent(env.ctx.config.name, env.ctx.epoch, "FailoverBlocked", p.failed, v.reason),
     );
+    // The attempt counts for the cooldown like any failover: retrying at once would only
+    // detach and undo again while nothing changed.
     return failWith(op, env, errorBody("ACKNOWLEDGER_UNSETTLED", v.reason));
   }
   p.settled = v.reason;
@@ -306,8 +323,10 @@ export const failoverDriver: PlanDriver<FailoverPhase> = {
       case "drain":
         return detachPhase(op, env);
       case "detach":
-        return p.pulls.length ? pullPhase(op, env) : promoteIfSettled(op, env);
+        return p.pulls.length ? pullPhase(op, env) : beforePromote(op, env);
       case "pull":
+        return beforePromote(op, env);
+      case "stonith":
         return promoteIfSettled(op, env);
       case "promote":
         adoptCandidate(op, env);

@@ -23,6 +23,7 @@ import {
   phaseOf,
   type StepSpec,
   semiSyncStep,
+  semiSyncToReplica,
   unknownPhase,
 } from "./common.js";
 
@@ -127,14 +128,12 @@ function comparePhase(op: Operation, env: Env): RejoinNext {
     return rejoinDriver.fail(op, env, errorBody("NOT_APPLICABLE", `${p.server} ${check.reason}`));
   }
   const steps: StepSpec[] = [
-    {
+    ...semiSyncToReplica(config, p.server, {
       key: "semi",
-      server: p.server,
-      step: semiSyncStep(
-        config,
-        config.semiSync ? { master: false, slave: true } : { master: false },
-      ),
-    },
+      after: [],
+      bestEffort: false,
+      mayWait: p.wasPrimary || semiSyncMasterOn(sd),
+    }).steps,
     {
       key: "stop",
       server: p.server,

@@ -1,5 +1,12 @@
 import type { Operation, SwitchoverPlan } from "../state.js";
-import { FENCE, makesReadOnly, type StepSpec, semiSyncWasOn, wasSent } from "./common.js";
+import {
+  FENCE,
+  makesReadOnly,
+  type StepSpec,
+  semiSyncWasOn,
+  undoPromoteSemi,
+  wasSent,
+} from "./common.js";
 
 /**
  * What undoes a switchover that failed before promotion: the target replicates from the
@@ -19,6 +26,8 @@ export function undoSteps(op: Operation, p: SwitchoverPlan): StepSpec[] {
     p.target,
     (s) => s.kind === "stop-replication" && s.connection === conn,
   );
+  const unsemi = undoPromoteSemi(op, p.target);
+  if (unsemi) undo.push(unsemi);
   if (reset) {
     undo.push({
       key: "reattach",
@@ -28,11 +37,12 @@ export function undoSteps(op: Operation, p: SwitchoverPlan): StepSpec[] {
     });
   }
   if (reset || stopped) {
+    const before = reset ? ["reattach"] : [];
     undo.push({
       key: "restart",
       server: p.target,
       step: { kind: "start-replication", connection: conn },
-      after: reset ? ["reattach"] : [],
+      after: unsemi ? [...before, unsemi.key] : before,
       bestEffort: true,
     });
   }

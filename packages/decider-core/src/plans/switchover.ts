@@ -17,6 +17,7 @@ import {
   promoteSteps,
   type StepSpec,
   semiSyncStep,
+  semiSyncToReplica,
   stepsOf,
   unknownPhase,
 } from "./common.js";
@@ -88,17 +89,15 @@ function repointLane(env: Env, target: string, lane: Lane): StepSpec[] {
       step: { kind: "stop-replication", connection },
       bestEffort: true,
     });
-  steps.push({
+  const semi = semiSyncToReplica(env.ctx.config, server, {
     key: k("semi"),
-    server,
-    step: semiSyncStep(
-      env.ctx.config,
-      env.ctx.config.semiSync ? { master: false, slave: true } : { master: false },
-    ),
     after: stop ? [k("stop")] : [],
     bestEffort: true,
+    // The demoted old primary (the lane that stops nothing): fenced with semi-sync kept.
+    mayWait: !stop,
   });
-  let prev = k("semi");
+  steps.push(...semi.steps);
+  let prev = semi.last;
   if (setPos !== null) {
     steps.push({
       key: k("pos"),

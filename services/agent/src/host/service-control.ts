@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, realpath } from "node:fs/promises";
 import { connect } from "node:net";
 import { MarinaError } from "@marina/contracts";
 import { systemctl, systemctlMainPid, type ToolPaths } from "@marina/hostops";
@@ -177,31 +177,42 @@ export function configuredControl(
   }
 }
 
+/** The working directory of a process (mariadbd runs in its datadir); null when unknown. */
+async function cwdOf(pid: number): Promise<string | null> {
+  return realpath(`/proc/${pid}/cwd`).catch(() => null);
+}
+
 /**
  * STONITH: SIGKILL the server's mariadbd (a SIGSTOPped process dies too: the kernel
- * delivers SIGKILL to a stopped process) and wait until it is gone. Nothing to do when it
- * does not run. The pid is the one the control reports (pid file or systemd's MainPID),
- * checked to be a mariadbd before the signal.
+ * delivers SIGKILL to a stopped process) and wait until it is gone, at most `waitMs`.
+ * Nothing to do when it does not run. The pid the control reports (pid file or systemd's
+ * MainPID) must be a mariadbd whose working directory is this server's datadir — a stale
+ * pid file whose pid now belongs to another instance on the host is refused, not killed.
  */
 export async function killServer(
   control: ServiceControl,
-  timeoutMs: number,
+  datadir: string,
+  waitMs: number,
 ): Promise<{ killed: boolean; pid: number | null }> {
   const st = await control.status();
   if (!st.running || st.pid === null) return { killed: false, pid: null };
   const pid = st.pid;
+  const [cwd, dir] = await Promise.all([cwdOf(pid), realpath(datadir).catch(() => datadir)]);
+  if (!(await isMariadbd(pid)) || cwd !== dir) {
+    throw new MarinaError(
+      "REFUSED",
+      `pid ${pid} is not the mariadbd of ${datadir} (it runs in ${cwd ?? "an unknown directory"}): not killed`,
+    );
+  }
   try {
     process.kill(pid, "SIGKILL");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
   }
-  const until = Date.now() + timeoutMs;
+  const until = Date.now() + waitMs;
   while (Date.now() < until) {
     if (!(await isMariadbd(pid))) return { killed: true, pid };
-    await sleep(20);
+    await sleep(10);
   }
-  throw new MarinaError(
-    "TIMEOUT",
-    `mariadbd (pid ${pid}) still there ${timeoutMs} ms after SIGKILL`,
-  );
+  throw new MarinaError("TIMEOUT", `mariadbd (pid ${pid}) still there ${waitMs} ms after SIGKILL`);
 }

@@ -27,6 +27,18 @@ export const setSemiSync: StepRunner<"set-semi-sync"> = async (ctx, step) => {
   const masterChanged = step.master !== undefined && step.master !== before.master;
   const slaveChanged = step.slave !== undefined && step.slave !== before.slave;
   if (masterChanged) await ctx.db.run(sql.setSemiSync("master", step.master === true));
+  // Strict: a master that fell back to async earlier (status OFF) acknowledges commits
+  // without a replica until one catches up; enabling it again does not re-arm it. Off and
+  // on does (nothing waits while the status is OFF, so nothing is released).
+  let rearmed = false;
+  if (step.strict && step.master === true) {
+    const [st] = await ctx.db.rows(sql.SELECT_SEMI_SYNC_MASTER_STATUS);
+    if (st && !flag(st, "on")) {
+      await ctx.db.run(sql.setSemiSync("master", false));
+      await ctx.db.run(sql.setSemiSync("master", true));
+      rearmed = true;
+    }
+  }
   const restartedIoThreads: string[] = [];
   if (slaveChanged) {
     await ctx.db.run(sql.setSemiSync("slave", step.slave === true));
@@ -41,8 +53,8 @@ export const setSemiSync: StepRunner<"set-semi-sync"> = async (ctx, step) => {
     master: step.master ?? before.master,
     slave: step.slave ?? before.slave,
     previous: before,
-    changed: masterChanged || slaveChanged || strictChanged,
-    ...(step.strict ? { strict: true } : {}),
+    changed: masterChanged || slaveChanged || strictChanged || rearmed,
+    ...(step.strict ? { strict: true, rearmed } : {}),
     restartedIoThreads,
   };
 };
