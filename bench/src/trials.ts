@@ -1,16 +1,19 @@
-// pnpm trials [--n N] [--seed S] [--faults kill9,sigstop,isolate,slow] [--durability semisync|async]
+// pnpm trials [--n N] [--seed S] [--faults kill9,sigstop,...]
+//              [--durability strict|semisync|async] [--out FILE]
 //
-// Randomized fault trials (issue 13, first part): each trial a fresh multi-host stack, two
-// writers (one following the topology, one pinned to the initial primary), one fault drawn
-// from the seed, convergence, then the checker (lost, unexpected, dual-ack). One line per
-// trial, a summary by fault, and bench/results/trials.json with every trial (BENCH.md).
+// Randomized fault trials (issue 13): each trial a fresh multi-host stack, two writers (one
+// following the topology, one pinned to the initial primary), one fault drawn from the
+// seed (the kinds: FAULTS in packages/sandbox/src/trials/fault-kinds.ts), convergence, then
+// the checker (lost, unexpected, dual-ack). One line per trial, a summary by fault, and
+// every trial in bench/results/trials.json (or --out: a partial run must not replace it).
 // Trial i of seed S has seed S*1000+i: `--seed S --n N` reruns exactly those trials.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { stat } from "@marina/lab/bench";
 import {
+  DURABILITIES,
   type Durability,
   FAULT_KINDS,
   type FaultKind,
@@ -26,7 +29,8 @@ async function main() {
       n: { type: "string", default: "6" },
       seed: { type: "string", default: "42" },
       faults: { type: "string", default: FAULT_KINDS.join(",") },
-      durability: { type: "string", default: "semisync" },
+      durability: { type: "string", default: "strict" },
+      out: { type: "string" },
     },
   });
   const n = Math.max(1, Number(values.n));
@@ -38,8 +42,8 @@ async function main() {
       process.exit(2);
     }
   }
-  if (values.durability !== "semisync" && values.durability !== "async") {
-    console.error(`trials: --durability must be semisync or async (strict is not built yet)`);
+  if (!(DURABILITIES as readonly string[]).includes(values.durability)) {
+    console.error(`trials: --durability must be one of ${DURABILITIES.join(", ")}`);
     process.exit(2);
   }
   const durability = values.durability as Durability;
@@ -53,7 +57,7 @@ async function main() {
       `trial ${i} seed ${trialSeed} ${fault}`,
       () => runTrial({ seed: trialSeed, fault, durability }),
       (r) =>
-        `${r.faultMs ? `${(r.faultMs / 1000).toFixed(1)} s, ` : ""}acked ${r.acked}, lost ${r.lost}, unexpected ${r.unexpected}, dual-ack ${r.dualAck}, ${r.failover ? `failover → ${r.newPrimary}` : "no failover"}, converged ${r.convergedMs ?? "NOT"} ms, db1 ${r.oldPrimary}, first write elsewhere ${r.firstWriteAfterFaultMs ?? "-"} ms (${(r.durationMs / 1000).toFixed(0)} s)`,
+        `${r.faultMs ? `${(r.faultMs / 1000).toFixed(1)} s, ` : ""}${r.detail ? `${r.detail}; ` : ""}acked ${r.acked}, lost ${r.lost}, unexpected ${r.unexpected}, dual-ack ${r.dualAck}, ${r.failover ? `failover → ${r.newPrimary}` : "no failover"}, converged ${r.convergedMs ?? "NOT"} ms, db1 ${r.oldPrimary}${r.restarted.length ? ` (restarted after STONITH: ${r.restarted.join(",")})` : ""}, first write elsewhere ${r.firstWriteAfterFaultMs ?? "-"} ms${r.staleActs ? `, STALE ACTS ${r.staleActs}` : ""} (${(r.durationMs / 1000).toFixed(0)} s)`,
     );
     if (r) results.push(r);
   }
@@ -61,7 +65,7 @@ async function main() {
   const sum = (f: (r: TrialResult) => number) => results.reduce((a, r) => a + f(r), 0);
   const byFault: Record<string, unknown> = {};
   console.log(
-    "\nfault     trials  lost  unexpected  dual-ack  converged  false failovers  failover→write median",
+    "\nfault              trials  lost  unexpected  dual-ack  converged  false failovers  fault→write elsewhere median / p95",
   );
   for (const f of faults) {
     const rs = results.filter((r) => r.fault === f);
@@ -76,11 +80,12 @@ async function main() {
       dualAck: rs.reduce((a, r) => a + r.dualAck, 0),
       converged: rs.filter((r) => r.convergedMs !== null).length,
       falseFailovers: rs.filter((r) => r.falseFailover).length,
+      staleActs: rs.reduce((a, r) => a + r.staleActs, 0),
       ...(writes.length > 0 ? { firstWriteAfterFault: stat(writes, "ms") } : {}),
     };
     byFault[f] = entry;
     console.log(
-      `${f.padEnd(9)} ${String(entry.n).padStart(6)} ${String(entry.lost).padStart(5)} ${String(entry.unexpected).padStart(11)} ${String(entry.dualAck).padStart(9)} ${`${entry.converged}/${entry.n}`.padStart(10)} ${String(entry.falseFailovers).padStart(16)}  ${writes.length > 0 ? `${stat(writes, "ms").median} ms` : "-"}`,
+      `${f.padEnd(18)} ${String(entry.n).padStart(6)} ${String(entry.lost).padStart(5)} ${String(entry.unexpected).padStart(11)} ${String(entry.dualAck).padStart(9)} ${`${entry.converged}/${entry.n}`.padStart(10)} ${String(entry.falseFailovers).padStart(16)}  ${writes.length > 0 ? `${stat(writes, "ms").median} / ${stat(writes, "ms").p95} ms` : "-"}`,
     );
   }
   const doc = {
@@ -105,17 +110,18 @@ async function main() {
       unexpected: sum((r) => r.unexpected),
       dualAck: sum((r) => r.dualAck),
       falseFailovers: results.filter((r) => r.falseFailover).length,
+      staleActs: sum((r) => r.staleActs),
       converged: results.filter((r) => r.convergedMs !== null).length,
       byFault,
     },
     notes: log.notes([
-      "first part of issue 13: services and writers in the lab's root namespace; faults kill9, sigstop, isolate, slow; no strict durability yet",
+      "issue 13: agents as processes inside their hosts; Marina's services and the follow writer in the lab's root namespace, the pinned writer inside db1's host for the faults that cut it off with db1 (writerOnHost)",
     ]),
   };
-  const dir = join(process.env.MARINA_ROOT ?? ".", "bench", "results");
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "trials.json"), `${JSON.stringify(doc, null, 2)}\n`);
-  console.log(`\nwrote ${join(dir, "trials.json")}`);
+  const out = values.out ?? join(process.env.MARINA_ROOT ?? ".", "bench", "results", "trials.json");
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
+  console.log(`\nwrote ${out}`);
   log.finish();
 }
 

@@ -12,55 +12,43 @@ import type { DeciderState } from "./state.js";
 
 // The rule "no replica left acknowledging the old primary" (issue 13).
 //
-// A semi-sync primary acknowledges a write once ONE replica has it. Promoting B while
-// replica A still replicates from the old primary and acks its writes lets both sides
-// acknowledge writes: the split {old primary + A} | {Marina + B}. So a promotion completes
-// only when every replica that may still acknowledge the old primary is known detached from
-// it (its STOP SLAVE succeeded, or what was last seen of it — not older than Marina's own
-// last step on it — shows it is not a semi-sync replica of it, or every monitor's connection
-// to it is refused: mariadbd not listening) — or the old primary is known unable to
-// acknowledge: its mariadbd killed (or found not running) by STONITH through its host's
-// agent right before the promotion, every connection to it refused, or fenced by this
-// operation. Agent heartbeats alone are not evidence here: up to seconds old, and an agent
-// that cannot tell (SSH) reports "not running".
+// A semi-sync primary acknowledges a write once ONE replica has it. So the replicas that
+// were semi-sync replicas of the failed primary are where its acknowledged writes are, and
+// where future acknowledgements could come from:
+// - past: a write acknowledged by replica A alone is only on A (and the old primary). If A
+//   cannot be inspected, the candidate cannot be checked against it nor pull from it, and
+//   promoting another server may lose that write. The fault trials found it (seed 7002,
+//   split {db1 + db2} | {Marina + db3}): at the heal the old primary's agent answered before
+//   db2's samples did, STONITH killed db1, db3 was promoted, and the writes db1 and db2 had
+//   acknowledged during the cut were lost. Killing or fencing the old primary does nothing
+//   for these: they are already acknowledged;
+// - future: while A still replicates from the old primary it acknowledges its new writes,
+//   so both sides of a split could acknowledge writes.
+// Both are settled only by A itself. A promotion completes when every server other than
+// the failed primary and the candidate is detached by this failover (its STOP SLAVE
+// succeeded: the candidate choice and the pulls saw it) or cannot hold such writes: what
+// was last seen of it (not older than Marina's own last step on it) shows it is not a
+// semi-sync replica of the failed primary; or it is down (every monitor's connection
+// refused) since before the failed primary was last seen, and the candidate holds what the
+// failed primary had then — everything that server ever received.
 //
-// Applied twice with the same function: before a failover starts (with what the samples
-// say, so a failover that could only be refused does not start) and before the promotion
-// (with what the operation's own steps and STONITH did). Without semi-sync there are no
-// acknowledgements to guard and the rule holds trivially (async replication can lose
-// writes in any failover; docs/operations.md says so).
-
-/** What is known about the failed primary's ability to acknowledge writes. */
-export type OldPrimaryState =
-  /** Killed by this operation's STONITH call (or found not running by it). */
-  | "killed"
-  /** Every monitor's connection to it is refused: mariadbd is not listening. */
-  | "down"
-  /** Fenced by this operation (read_only, clients killed). */
-  | "fenced"
-  /** Not known yet, but its agent answers: STONITH will be tried before the promotion. */
-  | "stonith-possible"
-  | "unknown";
+// Applied twice with the same function: before a failover starts (from the samples: a
+// failover that could only be refused does not start) and before the promotion (with the
+// operation's own detach results and the candidate's fresh positions). Without semi-sync
+// nothing is acknowledged on a replica's behalf and the rule holds trivially (async
+// replication can lose writes in any failover; docs/operations.md says so).
 
 export interface AcknowledgerInput {
   readonly failed: string;
   /** Semi-sync on in the cluster's config (true or "strict"). */
   readonly semiSync: boolean;
-  readonly oldPrimary: OldPrimaryState;
-  /** Servers that may still be semi-sync replicas of the failed primary, with why. */
+  /** Servers that may hold, or still give, acknowledgements of the failed primary's writes. */
   readonly maybeAcknowledging: readonly { server: string; why: string }[];
 }
 
 export type AcknowledgerVerdict =
   | { readonly ok: true; readonly reason: string }
   | { readonly ok: false; readonly reason: string; readonly servers: readonly string[] };
-
-const OLD_PRIMARY_SAYS: Record<Exclude<OldPrimaryState, "unknown">, string> = {
-  killed: "its mariadbd was killed (STONITH)",
-  down: "every connection to it is refused (mariadbd not listening)",
-  fenced: "it was fenced",
-  "stonith-possible": "its agent answers: it is killed (STONITH) before the promotion",
-};
 
 /** The rule itself: pure, table-tested. */
 export function acknowledgersSettled(input: AcknowledgerInput): AcknowledgerVerdict {
@@ -69,19 +57,16 @@ export function acknowledgersSettled(input: AcknowledgerInput): AcknowledgerVerd
     return { ok: true, reason: "no semi-sync: no replica acknowledges writes" };
   }
   if (input.maybeAcknowledging.length === 0) {
-    return { ok: true, reason: `no replica can still acknowledge ${failed}'s writes` };
-  }
-  if (input.oldPrimary !== "unknown") {
     return {
       ok: true,
-      reason: `${failed} cannot acknowledge writes: ${OLD_PRIMARY_SAYS[input.oldPrimary]}`,
+      reason: `every replica that could hold or give ${failed}'s acknowledgements was seen`,
     };
   }
   const list = input.maybeAcknowledging.map((m) => `${m.server} (${m.why})`).join(", ");
   return {
     ok: false,
     servers: input.maybeAcknowledging.map((m) => m.server),
-    reason: `${list} may still acknowledge ${failed}'s writes as a semi-sync replica, and ${failed} is not known to be stopped or fenced (no agent answers for it): promoting another server could let both acknowledge writes`,
+    reason: `${list} may hold writes ${failed} acknowledged that no reachable server has, or still acknowledge its writes: promoting another server could lose them or let two servers acknowledge writes`,
   };
 }
 
@@ -104,8 +89,9 @@ export function refusedByAll(
 }
 
 /**
- * From the last thing known of a server: whether it may be a semi-sync replica of `failed`
- * with its IO thread running (or nothing current is known of it); null when it cannot be.
+ * Whether `server` may hold writes `failed` acknowledged, or still acknowledge its writes,
+ * from the last thing known of it; null when it cannot. `candidateHolds`: whether the
+ * candidate holds a GTID position (before the promotion; absent before a failover starts).
  */
 export function mayAcknowledge(
   state: DeciderState,
@@ -113,27 +99,29 @@ export function mayAcknowledge(
   server: string,
   failed: string,
   now: number,
+  candidateHolds?: (pos: string) => boolean,
 ): string | null {
-  if (refusedByAll(state, config, server, now)) return null;
   const last: ServerObservation | undefined = state.lastObservation[server]?.observation;
   if (!last) return "never observed";
   if (!observedSinceChange(state, server)) return "changed by Marina since it was last seen";
   // The IO thread reads the slave setting when it connects: either says it may ack.
   if (!last.semiSync.slaveEnabled && !last.semiSync.slaveStatus) return null;
   const links = connectionsTo(config, last, failed).filter((c) => c.ioThread !== "No");
-  return links.length > 0 ? "last seen as a semi-sync replica of it" : null;
-}
-
-/** The old primary's state before an operation exists. */
-export function oldPrimaryBefore(
-  state: DeciderState,
-  config: ClusterConfig,
-  failed: string,
-  now: number,
-  opts: DeciderOptions,
-): OldPrimaryState {
-  if (stonithHost(state, config, failed, now, opts) !== null) return "stonith-possible";
-  return refusedByAll(state, config, failed, now) ? "down" : "unknown";
+  if (links.length === 0) return null;
+  // Down since before the failed primary was last seen: it holds nothing that primary did
+  // not have then (a stopped server receives nothing), and the candidate has that.
+  const lost = state.downSince[server];
+  const seen = state.lastObservation[failed];
+  if (
+    refusedByAll(state, config, server, now) &&
+    lost !== undefined &&
+    seen !== undefined &&
+    (seen.takenAt ?? seen.at) >= lost &&
+    (candidateHolds === undefined || candidateHolds(seen.observation.gtidBinlogPos))
+  ) {
+    return null;
+  }
+  return "a semi-sync replica of it when last seen";
 }
 
 /**
@@ -163,7 +151,6 @@ export function acknowledgersBefore(
   config: ClusterConfig,
   failed: string,
   now: number,
-  opts: DeciderOptions,
 ): AcknowledgerVerdict {
   const maybe: { server: string; why: string }[] = [];
   for (const s of config.servers) {
@@ -178,12 +165,11 @@ export function acknowledgersBefore(
       continue;
     }
     const why = mayAcknowledge(state, config, s.name, failed, now);
-    if (why !== null) maybe.push({ server: s.name, why: `not detachable now, ${why}` });
+    if (why !== null) maybe.push({ server: s.name, why: `not reachable now, ${why}` });
   }
   return acknowledgersSettled({
     failed,
     semiSync: config.semiSync !== false,
-    oldPrimary: oldPrimaryBefore(state, config, failed, now, opts),
     maybeAcknowledging: maybe,
   });
 }

@@ -2,7 +2,6 @@ export {
   type AcknowledgerInput,
   type AcknowledgerVerdict,
   acknowledgersSettled,
-  type OldPrimaryState,
 } from "./acknowledgers.js";
 export {
   type CandidateChoice,

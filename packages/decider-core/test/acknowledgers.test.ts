@@ -1,53 +1,44 @@
-import type { AgentResult } from "@marina/contracts";
+import type { AgentResult, ExecRequest } from "@marina/contracts";
 import { describe, expect, it } from "vitest";
 import { type AcknowledgerInput, acknowledgersSettled } from "../src/index.js";
 import {
   type AgentAction,
   agentsIn,
   Driver,
+  errResult,
   heartbeat,
   makeConfig,
   opEventsIn,
-  situationsIn,
   T0,
 } from "./helpers.js";
 import { World } from "./world.js";
 
 // The rule "no replica left acknowledging the old primary" (acknowledgers.ts): a table of
 // cases for the pure rule, then the split {db1 + db3} | {Marina + db2} played through the
-// decider: without an agent for db1 the failover is refused (both sides could acknowledge
-// writes); with db1's agent answering, db1 is killed (STONITH) and db2 promoted; a STONITH
-// that fails stops the failover before the promotion.
+// decider: the failover is refused with or without db1's agent (db3 may hold writes db1
+// acknowledged that db2 lacks — killing db1 does not bring them back), a replica down since
+// before the primary was last seen does not hold the failover back, and a replica whose
+// STOP SLAVE fails stops it before the promotion.
 
 describe("acknowledgersSettled", () => {
   const base: AcknowledgerInput = {
     failed: "db1",
     semiSync: true,
-    oldPrimary: "unknown",
     maybeAcknowledging: [{ server: "db3", why: "unreachable" }],
   };
   const cases: Array<[string, Partial<AcknowledgerInput>, boolean, RegExp]> = [
     [
-      "an unreachable semi-sync replica, old primary unknown",
+      "an unreachable semi-sync replica",
       {},
       false,
-      /db3 \(unreachable\) may still acknowledge db1's writes/,
+      /db3 \(unreachable\) may hold writes db1 acknowledged that no reachable server has/,
     ],
     ["no semi-sync: nothing acknowledges", { semiSync: false }, true, /no semi-sync/],
     [
-      "every replica detached",
+      "every replica seen",
       { maybeAcknowledging: [] },
       true,
-      /no replica can still acknowledge db1/,
-    ],
-    ["old primary killed by STONITH", { oldPrimary: "killed" }, true, /STONITH/],
-    ["old primary refusing every connection", { oldPrimary: "down" }, true, /refused/],
-    ["old primary fenced", { oldPrimary: "fenced" }, true, /fenced/],
-    [
-      "its agent answers: STONITH before the promotion",
-      { oldPrimary: "stonith-possible" },
-      true,
-      /killed \(STONITH\) before the promotion/,
+      /every replica that could hold or give db1's acknowledgements was seen/,
     ],
     [
       "two replicas, both unsettled",
@@ -112,21 +103,32 @@ function answer(d: Driver, a: AgentAction, ok: boolean, data: Record<string, unk
 }
 
 describe("the split {db1 + db3} | {Marina + db2}", () => {
-  it("without an agent for db1: no failover starts; FailoverBlocked names db3", () => {
-    const { d, w, cycle } = split(false);
-    const all = [];
-    for (let i = 0; i < 12; i++) all.push(...cycle());
-    expect(opEventsIn(all)).toEqual([]);
-    expect(d.state.primary).toBe("db1");
-    const blocked = all.find((a) => a.kind === "event" && a.event.situation === "FailoverBlocked");
-    expect(blocked && blocked.kind === "event" ? blocked.event.reason : "").toMatch(
-      /db3 \(not detachable now, last seen as a semi-sync replica of it\) may still acknowledge db1's writes/,
-    );
-    expect(w.writable()).toEqual([]); // db1 frozen, nobody else writable
-  });
+  for (const agent of [false, true]) {
+    it(`${agent ? "with" : "without"} an agent answering for db1: no failover starts; FailoverBlocked names db3`, () => {
+      const { d, w, cycle } = split(agent);
+      const all = [];
+      for (let i = 0; i < 12; i++) all.push(...cycle());
+      expect(opEventsIn(all)).toEqual([]);
+      expect(agentsIn(all)).toEqual([]); // nothing killed either
+      expect(d.state.primary).toBe("db1");
+      const blocked = all.find(
+        (a) => a.kind === "event" && a.event.situation === "FailoverBlocked",
+      );
+      expect(blocked && blocked.kind === "event" ? blocked.event.reason : "").toMatch(
+        /db3 \(not reachable now, a semi-sync replica of it when last seen\) may hold writes db1 acknowledged/,
+      );
+      expect(w.writable()).toEqual([]); // db1 frozen, nobody else writable
+    });
+  }
 
-  it("with db1's agent answering: STONITH while db2 drains, then db2 is promoted", () => {
+  it("db3 down since before db1 was last seen holds nothing db2 lacks: the failover goes on, db1 killed first", () => {
     const { d, w, cycle } = split(true);
+    // Undo the split: db3 died a while before db1 froze.
+    w.hidden.delete("db3");
+    w.restart("db1", false);
+    w.kill("db3");
+    for (let i = 0; i < 4; i++) cycle();
+    w.freeze("db1");
     let stonith: AgentAction | undefined;
     const all = [];
     for (let i = 0; i < 12 && !stonith; i++) {
@@ -149,24 +151,45 @@ describe("the split {db1 + db3} | {Marina + db2}", () => {
     const last = opEventsIn(rest).at(-1);
     expect(last).toMatchObject({ kind: "failover", state: "succeeded" });
     expect(last?.message).toMatch(/STONITH through h1: db1's mariadbd killed/);
-    expect(last?.message).toMatch(
-      /promoted because db1 cannot acknowledge writes: its mariadbd was killed \(STONITH\)/,
-    );
     expect(d.state.primary).toBe("db2");
-    expect(situationsIn(all).filter((s) => s.startsWith("FailoverBlocked"))).toEqual([]);
   });
 
-  it("a replica whose every connection is refused (mariadbd down) acknowledges nothing: the failover goes on without an agent", () => {
+  it("db3 lost at the same moment as db1 (both down): no failover — db3 may hold what db2 lacks", () => {
     const { d, w, cycle } = split(false);
     w.hidden.delete("db3");
-    w.kill("db3"); // refused, not timed out
+    w.kill("db3"); // refused, but down only since db1 was last seen
     const all = [];
     for (let i = 0; i < 12; i++) all.push(...cycle());
-    expect(opEventsIn(all).at(-1)).toMatchObject({ kind: "failover", state: "succeeded" });
-    expect(d.state.primary).toBe("db2");
+    expect(opEventsIn(all)).toEqual([]);
+    expect(d.state.primary).toBe("db1");
   });
 
-  it("a replica no monitor reported lately is detached by the failover when the executors reach it", () => {
+  it("a replica whose STOP SLAVE fails stops the failover before the promotion, and it is undone", () => {
+    const { d, w, cycle } = split(false);
+    w.hidden.delete("db3"); // reachable: the failover starts and detaches it
+    const failDetach = (req: ExecRequest, result: ReturnType<World["exec"]>) =>
+      req.server === "db3" && req.step.kind === "stop-replication"
+        ? errResult(req.stepId, "SQL_ERROR", "1198 denied")
+        : result;
+    const all = [];
+    for (let i = 0; i < 12; i++) {
+      d.advance(500);
+      w.advance(500);
+      const a = w.observe(d);
+      all.push(...a, ...w.serve(d, a, failDetach));
+    }
+    const failed = opEventsIn(all).find((e) => e.kind === "failover" && e.state === "failed");
+    expect(failed?.message).toMatch(/db3 \(its STOP SLAVE did not succeed\)/);
+    expect(all.some((a) => a.kind === "event" && a.event.situation === "FailoverBlocked")).toBe(
+      true,
+    );
+    expect(w.writable()).toEqual([]);
+    expect(d.state.primary).toBe("db1");
+  });
+});
+
+describe("a replica no monitor reported lately", () => {
+  it("is detached by the failover when the executors reach it", () => {
     const config = makeConfig({ semiSync: true });
     const d = new Driver(config);
     const w = new World(config, T0);
@@ -191,37 +214,5 @@ describe("the split {db1 + db3} | {Marina + db2}", () => {
     expect(w.executed.some((r) => r.server === "db3" && r.step.kind === "stop-replication")).toBe(
       true,
     );
-  });
-
-  it("a STONITH that fails stops the failover before the promotion, and undoes it", () => {
-    const { d, w, cycle } = split(true);
-    let stonith: AgentAction | undefined;
-    for (let i = 0; i < 12 && !stonith; i++) {
-      stonith = agentsIn(cycle()).find((x) => x.request.request.action === "kill-server");
-    }
-    expect(stonith).toBeDefined();
-    // Every attempt fails (a retryable error is sent again, up to the attempt limit).
-    const rest = [];
-    for (let n = 0; stonith && n < 10; n++) {
-      const after = answer(d, stonith, false);
-      const more = [...after, ...w.serve(d, after)];
-      rest.push(...more);
-      stonith = agentsIn(more).find((x) => x.request.request.action === "kill-server");
-      if (!stonith) {
-        // A resend may wait for the next tick.
-        d.advance(1000);
-        const t = d.feed({ kind: "tick" });
-        rest.push(...t, ...w.serve(d, t));
-        stonith = agentsIn(t).find((x) => x.request.request.action === "kill-server");
-      }
-    }
-    const events = opEventsIn(rest);
-    expect(events.at(-1)).toMatchObject({ kind: "failover", state: "failed" });
-    expect(events.at(-1)?.message).toMatch(/db3 .* may still acknowledge db1's writes/);
-    expect(rest.some((a) => a.kind === "event" && a.event.situation === "FailoverBlocked")).toBe(
-      true,
-    );
-    expect(w.writable()).toEqual([]);
-    expect(d.state.primary).toBe("db1");
   });
 });

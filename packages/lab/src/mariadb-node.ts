@@ -76,6 +76,8 @@ export class MariaNode {
   readonly datadir: string;
   readonly socket: string;
   readonly defaultsFile: string;
+  /** Where mariadbd writes its pid (whoever started it: the lab, or an agent). */
+  readonly pidFile: string;
   readonly errorLog: string;
   readonly serverId: number;
   readonly domainId: number;
@@ -99,6 +101,7 @@ export class MariaNode {
     this.datadir = join(this.dir, "data");
     this.socket = join(this.dir, "mariadb.sock");
     this.defaultsFile = join(this.dir, "my.cnf");
+    this.pidFile = join(this.dir, "mariadbd.pid");
     this.errorLog = join(this.dir, "error.log");
     this.serverId = spec.serverId;
     this.domainId = spec.domainId;
@@ -197,6 +200,14 @@ export class MariaNode {
     }
   }
 
+  /**
+   * The argv that starts this server (what the lab runs; an agent given it as its
+   * `process` service control starts the same server).
+   */
+  serverArgv(): string[] {
+    return [resolveBinary("mariadbd"), `--defaults-file=${this.defaultsFile}`];
+  }
+
   /** Graceful shutdown: SIGTERM, wait for exit (SIGKILL after `timeoutMs`). */
   async stop(timeoutMs = 30_000): Promise<ExitInfo | undefined> {
     this.#dropAdmin();
@@ -287,7 +298,7 @@ export class MariaNode {
       socket: this.socket,
       port: this.#port,
       host: this.host,
-      pidFile: join(this.dir, "mariadbd.pid"),
+      pidFile: this.pidFile,
       errorLog: this.errorLog,
       tmpDir: join(this.dir, "tmp"),
       serverId: s.serverId,
@@ -308,9 +319,10 @@ export class MariaNode {
   }
 
   async #startOnce(): Promise<void> {
+    const [command, ...args] = this.serverArgv() as [string, ...string[]];
     const proc = ManagedProcess.spawn({
-      command: resolveBinary("mariadbd"),
-      args: [`--defaults-file=${this.defaultsFile}`],
+      command,
+      args,
       logFile: join(this.dir, "mariadbd.out"),
       cwd: this.dir,
       ...(this.netns !== undefined ? { netns: this.netns } : {}),

@@ -36,13 +36,17 @@ export {
 } from "./stack.js";
 export { type Ack, type CheckResult, checkTrial, type WriterRecord } from "./trials/checker.js";
 export {
+  DURABILITIES,
   type Durability,
+  durabilityStack,
+  STRICT_MYCNF,
+} from "./trials/durability.js";
+export {
   FAULT_KINDS,
+  FAULTS,
   type FaultKind,
+  type FaultSpec,
   faultDuration,
-  type OldPrimaryFate,
-  runTrial,
   seededRandom,
-  type TrialResult,
-  type TrialSpec,
-} from "./trials/trial.js";
+} from "./trials/fault-kinds.js";
+export { type OldPrimaryFate, runTrial, type TrialResult, type TrialSpec } from "./trials/trial.js";

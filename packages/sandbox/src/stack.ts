@@ -1,17 +1,17 @@
 // Marina's services running in-process (or as child processes) around a lab: what the
 // sandbox demo, the end-to-end tests and the benchmarks use.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AgentConfig, type RunningAgent, startAgent } from "@marina/agent";
+import type { RunningAgent } from "@marina/agent";
 import type { MarinaConfig, NatsRole } from "@marina/contracts";
 import { buildApp as buildDecider, type DeciderApp, type DeciderOptions } from "@marina/decider";
 import { type RunningExecutor, startExecutor } from "@marina/executor";
 import {
   type Lab,
   type LabOptions,
-  type MariaNode,
+  runServiceMain,
+  type ServiceRun,
   startLab,
   startSshd,
   type TestSshd,
@@ -20,7 +20,17 @@ import { type MonitorHandle, startMonitor } from "@marina/monitor";
 import { connectNatsWithRetry, natsCredentials } from "@marina/runtime";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type Logger, pino } from "pino";
+import {
+  type AgentBackup,
+  agentHostOf,
+  killAgentStartedServers,
+  SSH_AGENT_HOST,
+  spawnLabAgent,
+  startLabAgent,
+  startLabSshAgent,
+} from "./lab-agents.js";
 import { configFromLab, type LabConfigOptions } from "./lab-config.js";
+import { serviceMain } from "./service-main.js";
 
 export interface StackOptions {
   lab?: LabOptions;
@@ -49,25 +59,13 @@ export interface StackOptions {
     /** The SSH agent's backup account (see SshAgentOptions.backup). */
     backup?: AgentBackup;
   };
-}
-
-/**
- * An agent's backup account: "lab", the lab's least-privilege `marina_backup` (a physical
- * rebuild's donor and target, a logical rebuild's donor); "root" over the socket, for an
- * agent that must also be a logical rebuild's target (that needs ALL PRIVILEGES).
- */
-export type AgentBackup = "lab" | "root";
-
-export interface SshAgentOptions {
-  /** Servers the SSH agent serves. */
-  servers: readonly string[];
-  cluster?: string;
-  /** The agent's saveDir (on the servers' host, as every path of an SSH server is). */
-  saveDir?: string;
-  /** Host key fingerprint the agent pins (default: the sshd's own). */
-  hostKeySha256?: string;
-  /** Default "lab". */
-  backup?: AgentBackup;
+  /**
+   * Services as OS processes instead of in-process (`stack.spawned`, by id), for kill -9
+   * and SIGSTOP: the `deciders` deciders (`decider-N`, with `leaseTtlMs`), the `executors`
+   * executors (`executor-N`), and — with `agents`, in hosts mode — each node's agent inside
+   * its host's namespace (`agent-<node>`), starting and stopping mariadbd itself.
+   */
+  processes?: { deciders?: boolean; executors?: boolean; agents?: boolean };
 }
 
 export interface Decider {
@@ -88,6 +86,8 @@ export interface Stack {
   agents: Map<string, RunningAgent>;
   /** The loopback sshd of `sshAgent`. */
   sshd: TestSshd | undefined;
+  /** Services run as OS processes (`processes`), by id: decider-1, executor-1, agent-db1. */
+  spawned: Map<string, ServiceRun>;
   log: Logger;
   configFile: string;
   startDecider(id: string, extra?: Pick<DeciderOptions, "record">): Promise<Decider>;
@@ -97,135 +97,16 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-const require = createRequire(import.meta.url);
-
-/** Path of a service's compiled main.js. */
-export function serviceMain(
-  pkg: "@marina/decider" | "@marina/monitor" | "@marina/executor",
-): string {
-  return join(require.resolve(pkg), "..", "main.js");
-}
-
-/** Host id of the agent that serves a lab node. */
-export const agentHostOf = (server: string) => `agent-${server}`;
-
-/** Host id of the stack's agent in SSH mode. */
-export const SSH_AGENT_HOST = "agent-ssh";
-
-/** The lab node's own start/stop: the agent drives the lab's process, not a copy of it. */
-function labControl(node: MariaNode) {
-  return () => ({
-    start: () => node.start(),
-    stop: async () => {
-      await node.stop();
-    },
-    status: async () => ({ running: node.isRunning(), pid: node.pid ?? null }),
-  });
-}
-
-/** A lab node as an agent's server entry (the lab runs mariadbd as root). */
-function labServer(node: MariaNode, cluster: string) {
-  return {
-    name: node.name,
-    cluster,
-    datadir: node.datadir,
-    defaultsFile: node.defaultsFile,
-    socket: node.socket,
-    port: node.port,
-    osUser: "root",
-    osGroup: "root",
-  };
-}
-
-/**
- * Starts an agent on the lab's NATS with the lab's account, loopback addresses and short
- * timeouts, serving `servers`; stop and start go to the lab's own nodes.
- */
-function startLabAgentFor(
-  lab: Lab,
-  log: Logger,
-  host: string,
-  nodes: readonly MariaNode[],
-  config: { servers: object[]; saveDir?: string; backup?: AgentBackup | undefined },
-): Promise<RunningAgent> {
-  const tmpDir = join(lab.dir, `agent-tmp-${host}`);
-  mkdirSync(tmpDir, { recursive: true });
-  const { backup, ...rest } = config;
-  const parsed = AgentConfig.parse({
-    host,
-    nats: {
-      servers: [...lab.natsUrls],
-      ...(lab.natsUsers
-        ? { user: lab.natsUsers.agent.user, password: { value: lab.natsUsers.agent.password } }
-        : {}),
-      ...(lab.tls ? { tls: { ca: lab.tls.caFile } } : {}),
-    },
-    advertiseAddress: "127.0.0.1",
-    listenAddress: "127.0.0.1",
-    backup: backupAccount(lab, backup),
-    tmpDir,
-    ...rest,
-    heartbeatMs: 1000,
-    progressMs: 250,
-    timeouts: { connectMs: 30_000, idleMs: 30_000, serviceMs: 60_000 },
-  });
-  const byName = new Map(nodes.map((n) => [n.name, n]));
-  return startAgent({
-    config: parsed,
-    log: log.child({ agent: host }),
-    serviceControl: (s) => labControl(byName.get(s.name)!)(),
-  });
-}
-
-/** The `backup` section of a lab agent's config. */
-export function backupAccount(lab: Lab, which: AgentBackup = "lab") {
-  const a = which === "root" ? lab.credentials.root : lab.credentials.backup;
-  return { user: a.user, ...(a.password !== "" ? { password: { value: a.password } } : {}) };
-}
-
-/** Starts the agent of one lab node (as `agents` does; for tests that restart one). */
-export function startLabAgent(
-  lab: Lab,
-  node: MariaNode,
-  log: Logger,
-  cluster = "main",
-): Promise<RunningAgent> {
-  return startLabAgentFor(lab, log, agentHostOf(node.name), [node], {
-    servers: [labServer(node, cluster)],
-  });
-}
-
-/**
- * Starts one agent in SSH mode serving `o.servers` through `sshd` (logged in as root, so
- * sudo is off). Stop and start go to the lab, which owns mariadbd; everything else — the
- * datadir guard and emptying, the marker, the streams, prepare, chown, saveDir, SQL over a
- * forward to the socket — goes over SSH.
- */
-export function startLabSshAgent(
-  lab: Lab,
-  sshd: TestSshd,
-  log: Logger,
-  o: SshAgentOptions,
-): Promise<RunningAgent> {
-  const nodes = o.servers.map((n) => lab.node(n));
-  return startLabAgentFor(lab, log, SSH_AGENT_HOST, nodes, {
-    ...(o.saveDir ? { saveDir: o.saveDir } : {}),
-    backup: o.backup,
-    servers: nodes.map((node) => ({
-      ...labServer(node, o.cluster ?? "main"),
-      ssh: {
-        host: "127.0.0.1",
-        port: sshd.port,
-        user: "root",
-        privateKeyFile: sshd.clientKeyPath,
-        hostKeySha256: o.hostKeySha256 ?? sshd.hostKeyFingerprint,
-        sudo: false,
-        advertiseAddress: "127.0.0.1",
-        tmpDir: join(lab.dir, `ssh-scratch-${node.name}`),
-      },
-    })),
-  });
-}
+export {
+  type AgentBackup,
+  agentHostOf,
+  backupAccount,
+  SSH_AGENT_HOST,
+  type SshAgentOptions,
+  startLabAgent,
+  startLabSshAgent,
+} from "./lab-agents.js";
+export { serviceMain } from "./service-main.js";
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const log = o.log ?? pino({ level: process.env.MARINA_LOG_LEVEL ?? "silent" });
@@ -234,6 +115,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const executors: RunningExecutor[] = [];
   const deciders: Decider[] = [];
   const agents = new Map<string, RunningAgent>();
+  const spawned = new Map<string, ServiceRun>();
   let monitor: MonitorHandle | undefined;
   let nc: NatsConnection | undefined;
   let sshd: TestSshd | undefined;
@@ -241,6 +123,16 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     for (const a of new Set(agents.values())) await a.stop().catch(() => {});
     agents.clear();
     await sshd?.stop().catch(() => {});
+  };
+  // First, and at once: a process left running could still act while the rest stops.
+  const killSpawned = async () => {
+    for (const r of spawned.values()) {
+      if (r.child.exitCode === null && r.child.signalCode === null) {
+        r.child.kill("SIGCONT");
+        r.child.kill("SIGKILL");
+      }
+    }
+    await Promise.all([...spawned.values()].map((r) => r.exit));
   };
   try {
     const viaSsh = new Set(o.sshAgent?.servers ?? []);
@@ -287,6 +179,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       deciders,
       agents,
       sshd,
+      spawned,
       log,
       configFile,
       async startDecider(id, extra = {}) {
@@ -318,6 +211,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         return child;
       },
       async close() {
+        await killSpawned();
         for (const c of children) {
           if (c.exitCode === null && c.signalCode === null) {
             c.kill("SIGCONT");
@@ -330,11 +224,22 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         await monitor?.close().catch(() => {});
         await stopAgents();
         await client.close().catch(() => {});
+        await killAgentStartedServers(lab);
         await lab.close();
       },
     };
     const cluster = config.clusters[0]!.name;
-    for (const node of local) agents.set(node.name, await startLabAgent(lab, node, log, cluster));
+    const spawnService = (id: string, pkg: Parameters<typeof serviceMain>[0], args: string[]) => {
+      const env = { LOG_LEVEL: process.env.MARINA_LOG_LEVEL ?? "info" };
+      spawned.set(id, runServiceMain(serviceMain(pkg), ["--config", configFile, ...args], env));
+    };
+    for (const node of local) {
+      if (o.processes?.agents) {
+        spawned.set(agentHostOf(node.name), await spawnLabAgent(lab, node, client, cluster));
+      } else {
+        agents.set(node.name, await startLabAgent(lab, node, log, cluster));
+      }
+    }
     if (o.sshAgent) {
       sshd = await startSshd(join(lab.dir, "sshd"));
       stack.sshd = sshd;
@@ -346,8 +251,17 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       });
       for (const name of viaSsh) agents.set(name, agent);
     }
-    for (let i = 1; i <= (o.executors ?? 2); i++) await stack.startExecutor(`executor-${i}`);
-    for (let i = 1; i <= (o.deciders ?? 1); i++) await stack.startDecider(`decider-${i}`);
+    for (let i = 1; i <= (o.executors ?? 2); i++) {
+      const id = `executor-${i}`;
+      if (o.processes?.executors) spawnService(id, "@marina/executor", ["--id", id]);
+      else await stack.startExecutor(id);
+    }
+    const ttl = o.leaseTtlMs ? ["--lease-ttl-ms", String(o.leaseTtlMs)] : [];
+    for (let i = 1; i <= (o.deciders ?? 1); i++) {
+      const id = `decider-${i}`;
+      if (o.processes?.deciders) spawnService(id, "@marina/decider", ["--id", id, ...ttl]);
+      else await stack.startDecider(id);
+    }
     if (o.monitor ?? true) {
       monitor = await startMonitor({
         config,
@@ -360,11 +274,13 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     }
     return stack;
   } catch (err) {
+    await killSpawned();
     for (const e of executors) await e.close().catch(() => {});
     for (const d of deciders) await d.app.close(false).catch(() => {});
     await monitor?.close().catch(() => {});
     await stopAgents();
     await nc?.close().catch(() => {});
+    await killAgentStartedServers(lab);
     await lab.close();
     throw err;
   }

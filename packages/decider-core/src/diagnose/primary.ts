@@ -76,7 +76,7 @@ function diagnoseDead(c: DiagnoseCtx, primary: string, a: PrimaryAssessment) {
     out.findings.push(finding(primary, "FailoverBlocked", block.reason, { code: block.code }));
     return;
   }
-  const acks = acknowledgersBefore(state, config, primary, now, c.opts);
+  const acks = acknowledgersBefore(state, config, primary, now);
   if (!acks.ok) {
     out.blocked = {
       code: "acknowledger",

@@ -1,12 +1,11 @@
 import type { ErrorBody } from "@marina/contracts/commands";
 import { strictDurability } from "@marina/contracts/config";
+import { contains, parseGtidList, union } from "@marina/contracts/gtid";
 import { errorBody } from "@marina/contracts/parse";
 import {
   type AcknowledgerVerdict,
   acknowledgersSettled,
   mayAcknowledge,
-  type OldPrimaryState,
-  refusedByAll,
   stonithHost,
 } from "../acknowledgers.js";
 import { chooseCandidate, type ObservationLike } from "../candidates.js";
@@ -149,16 +148,6 @@ function choose(op: Operation, env: Env): FailoverNext {
 /** Key of the STONITH agent call. */
 const STONITH = "stonith";
 
-/** What this failover knows of the failed primary's ability to acknowledge writes. */
-function oldPrimaryNow(op: Operation, env: Env): OldPrimaryState {
-  const p = failoverPlanOf(op);
-  if (p.fenceOld && stepsOf(op, "fence").some((s) => s.status === "ok")) return "fenced";
-  // Killed, or found not running, by its own host's agent just now (the promotion follows
-  // at once: no supervisor restarts it in between).
-  if (callByKey(op, STONITH)?.status === "ok") return "killed";
-  return refusedByAll(env.state, env.ctx.config, p.failed, env.ctx.now) ? "down" : "unknown";
-}
-
 /**
  * STONITH, right before the promotion (after drain, detach and pull, so a failover that
  * fails earlier has killed nothing): when the failed primary's host agent answers, it
@@ -190,14 +179,21 @@ function beforePromote(op: Operation, env: Env): FailoverNext {
 }
 
 /**
- * The rule before the promotion (acknowledgers.ts): every other server is detached from
- * the failed primary by this failover (all its STOP SLAVEs succeeded) or, from what was
- * last seen of it, cannot be its semi-sync replica — or the failed primary cannot
- * acknowledge writes any more.
+ * The rule before the promotion (acknowledgers.ts): every server other than the failed
+ * primary and the candidate was detached by this failover (all its STOP SLAVEs succeeded),
+ * or cannot hold or give the failed primary's acknowledgements.
  */
 function acknowledgersNow(op: Operation, env: Env): AcknowledgerVerdict {
   const p = failoverPlanOf(op);
   const { config, now } = env.ctx;
+  const candidate = p.candidate ? views(op, env)[p.candidate] : null;
+  const held = candidate
+    ? union(
+        parseGtidList(candidate.gtidCurrentPos),
+        ...candidate.replication.map((c) => parseGtidList(c.gtidIoPos)),
+      )
+    : [];
+  const candidateHolds = (pos: string) => contains(held, parseGtidList(pos));
   const maybe: { server: string; why: string }[] = [];
   for (const s of config.servers) {
     if (s.name === p.failed || s.name === p.candidate) continue;
@@ -208,13 +204,12 @@ function acknowledgersNow(op: Operation, env: Env): AcknowledgerVerdict {
       }
       continue;
     }
-    const why = mayAcknowledge(env.state, config, s.name, p.failed, now);
+    const why = mayAcknowledge(env.state, config, s.name, p.failed, now, candidateHolds);
     if (why !== null) maybe.push({ server: s.name, why });
   }
   return acknowledgersSettled({
     failed: p.failed,
     semiSync: config.semiSync !== false,
-    oldPrimary: oldPrimaryNow(op, env),
     maybeAcknowledging: maybe,
   });
 }
