@@ -165,7 +165,7 @@ describe("the split {db1 + db3} | {Marina + db2}", () => {
   });
 
   it("a replica whose STOP SLAVE fails stops the failover before the promotion, and it is undone", () => {
-    const { d, w, cycle } = split(false);
+    const { d, w } = split(false);
     w.hidden.delete("db3"); // reachable: the failover starts and detaches it
     const failDetach = (req: ExecRequest, result: ReturnType<World["exec"]>) =>
       req.server === "db3" && req.step.kind === "stop-replication"

@@ -81,8 +81,25 @@ async function judge(
   const present = ((await final.query("SELECT id FROM app.lab_writer")) as Row[]).map((r) =>
     Number(r.id),
   );
-  const check = checkTrial({ writers: records, present, faultAt });
+  const primaryCheck = checkTrial({ writers: records, present, faultAt });
   const diverged = await flaggedDiverged(stack);
+  // A server left fenced and flagged diverged may hold only writes no client was told
+  // succeeded: an acknowledged one missing from the primary is already lost above, and one
+  // no writer ever attempted is unexpected wherever it is.
+  const strays: number[] = [];
+  for (const name of diverged) {
+    if (name === finalName) continue;
+    const ids = await stack.lab
+      .node(name)
+      .query("SELECT id FROM app.lab_writer", undefined, { timeoutMs: 5_000 })
+      .then((rows) => (rows as Row[]).map((r) => Number(r.id)))
+      .catch(() => [] as number[]);
+    strays.push(...checkTrial({ writers: records, present: ids, faultAt }).unexpected);
+  }
+  const check: CheckResult = {
+    ...primaryCheck,
+    unexpected: [...new Set([...primaryCheck.unexpected, ...strays])].sort((a, b) => a - b),
+  };
   const fate: OldPrimaryFate =
     finalName === "db1"
       ? "primary"
