@@ -147,9 +147,18 @@ export class ClusterRunner {
         }
         this.d.log.error({ err }, "could not load decider state; starting from knowledge");
       }
+      // Closed while the state loaded (a shutdown racing a takeover): its connection may be
+      // closed too, and nothing may be taken on any more.
+      if (this.closed) return;
       this.state = mergeOnTakeover(this.state, persisted);
       this.d.store.forget();
-      this.commands.lead();
+      try {
+        this.commands.lead();
+      } catch (err) {
+        // The connection closed under us: the lease lapses and another decider leads.
+        this.d.log.error({ err }, "could not take forwarded commands");
+        return;
+      }
       this.takenOver = true;
       this.push({ kind: "resume" });
     } else {
