@@ -3,7 +3,7 @@ import type { ExecResult } from "@marina/contracts/executor";
 import { semiSyncIsStrict } from "@marina/contracts/health";
 import { type DiagnoseCtx, finding } from "./diagnose/findings.js";
 import { type Env, semiSyncStep } from "./plans/common.js";
-import { describeStep, replyTimeoutMs, stepAction } from "./steps.js";
+import { sendStep } from "./restore-writes.js";
 
 // Strict durability (`semiSync: "strict"`) on the running primary. Every server Marina
 // promotes, rejoins, repoints or attaches gets the strict settings in the same step that
@@ -51,21 +51,13 @@ export function sendStrictDurability(env: Env, server: string) {
   if (have && ctx.now - have.sentAt < env.opts.enforceRetryMs) return;
   const opId = ctx.newOpId();
   state.durabilityEnforced[server] = { opId, sentAt: ctx.now };
-  const step = semiSyncStep(ctx.config, { master: true });
-  const request = {
-    cluster: state.cluster,
+  sendStep(
+    env,
     server,
     opId,
-    stepId: `${opId}-strict`,
-    epoch: ctx.epoch,
-    step,
-  };
-  env.actions.push(
-    stepAction(
-      request,
-      replyTimeoutMs(step, env.opts),
-      `strict durability: ${describeStep(step)} on ${server}`,
-    ),
+    "strict",
+    semiSyncStep(ctx.config, { master: true }),
+    "strict durability",
   );
 }
 

@@ -1,7 +1,7 @@
 import type { ExecResult } from "@marina/contracts/executor";
 import type { FenceIntent } from "./diagnose/findings.js";
 import { type Env, fenceExecStep } from "./plans/common.js";
-import { describeStep, replyTimeoutMs, stepAction } from "./steps.js";
+import { sendStep } from "./restore-writes.js";
 
 // Read-only fixes outside operations: a writable replica (failover.enforceReadOnly), a
 // returned former primary, a diverged server. Each is one fence step (the same one every
@@ -21,22 +21,8 @@ export function sendFences(env: Env, intents: FenceIntent[]) {
     if (have && ctx.now - have.sentAt < env.opts.enforceRetryMs) continue;
     const opId = ctx.newOpId();
     state.fences[f.server] = { opId, sentAt: ctx.now };
-    const step = fenceExecStep(ctx.config, f.kill);
-    const request = {
-      cluster: state.cluster,
-      server: f.server,
-      opId,
-      stepId: fenceStepId(opId),
-      epoch: ctx.epoch,
-      step,
-    };
-    env.actions.push(
-      stepAction(
-        request,
-        replyTimeoutMs(step, env.opts),
-        `${f.why}: ${describeStep(step)} on ${f.server}`,
-      ),
-    );
+    // stepId `<opId>-fence`: fenceStepId.
+    sendStep(env, f.server, opId, "fence", fenceExecStep(ctx.config, f.kill), f.why);
   }
 }
 

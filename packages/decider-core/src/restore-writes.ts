@@ -112,7 +112,11 @@ export function assessReadOnlyPrimary(
 const SEMI = "semi";
 const WRITABLE = "writable";
 
-function sendStep(
+/**
+ * One step outside any operation (restoring writes, enforcement fences, strict settings):
+ * stepId `<opId>-<stage>`, described as `<why>: <step> on <server>`.
+ */
+export function sendStep(
   env: Env,
   server: string,
   opId: string,
