@@ -21,9 +21,12 @@ export const LAB_GRANTS = {
     "READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, CONNECTION ADMIN, RELOAD, PROCESS, SLAVE MONITOR",
   /** The monitor's (clusters[].monitorAccount): read-only. */
   monitor: "SLAVE MONITOR, PROCESS",
-  /** The agents' (backup): a physical rebuild's donor, then a logical rebuild's donor. */
+  /**
+   * The agents' (backup): a physical rebuild's donor, then a logical rebuild's donor, then
+   * the self-fence.
+   */
   backup:
-    "RELOAD, PROCESS, BINLOG MONITOR, SLAVE MONITOR, REPLICATION SLAVE ADMIN, SELECT, SHOW VIEW, TRIGGER, EVENT",
+    "RELOAD, PROCESS, BINLOG MONITOR, SLAVE MONITOR, REPLICATION SLAVE ADMIN, SELECT, SHOW VIEW, TRIGGER, EVENT, READ_ONLY ADMIN, CONNECTION ADMIN",
   /** The replicas' (clusters[].replication). */
   repl: "REPLICATION SLAVE",
 } as const;

@@ -122,3 +122,21 @@ export const BACKUP_NEEDS: readonly PrivilegeNeed[] = [
       "a logical rebuild onto this server: it wipes the server and loads the donor's dump, the mysql schema (accounts, grants) included, so nothing less will do",
   },
 ];
+
+/**
+ * The agent's backup account when the agent self-fences (its config's `selfFence`): the
+ * statements of the fence kernel, on the local server. PROCESS is among BACKUP_NEEDS.
+ */
+export const SELF_FENCE_NEEDS: readonly PrivilegeNeed[] = [
+  {
+    anyOf: ["READ_ONLY ADMIN"],
+    on: "*.*",
+    reason:
+      "self-fence: SET GLOBAL read_only=1 on a primary cut off from Marina; SUPER does not include it since 10.11",
+  },
+  {
+    anyOf: ["CONNECTION ADMIN", "SUPER"],
+    on: "*.*",
+    reason: "self-fence: KILL CONNECTION of the clients of a primary it fences (1095 otherwise)",
+  },
+];

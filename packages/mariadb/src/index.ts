@@ -1,6 +1,6 @@
 // @marina/mariadb: one way to talk to MariaDB — the connector with strict timeouts, the
 // driver-error table, and the probe that reads a server into a ServerObservation.
-export { BACKUP_NEEDS, EXECUTOR_NEEDS, MONITOR_NEEDS } from "./account-needs.js";
+export { BACKUP_NEEDS, EXECUTOR_NEEDS, MONITOR_NEEDS, SELF_FENCE_NEEDS } from "./account-needs.js";
 export {
   type Connector,
   closeConnection,
@@ -23,6 +23,32 @@ export {
   type ProbeError,
   probeErrorOf,
 } from "./errors.js";
+export {
+  clientKiller,
+  type FenceSql,
+  type KillOptions,
+  type KillRound,
+  killClientConnections,
+  killConnection,
+  readOnlyKilling,
+  SELECT_CONNECTION_ID,
+  SELECT_PRIVILEGED_GRANTEES,
+  SELECT_THREADS,
+  setReadOnly,
+  uniqueKilled,
+} from "./fence/kill-rounds.js";
+export {
+  granteeUser,
+  type KeepReason,
+  keepReason,
+  killOrder,
+  mapThread,
+  partitionThreads,
+  privilegedUserNames,
+  type ThreadFilter,
+  type ThreadInfo,
+  waitsForAck,
+} from "./fence/threads.js";
 export {
   ALL_PRIVILEGES,
   accountLiteral,

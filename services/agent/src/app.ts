@@ -6,6 +6,7 @@ import {
   AgentRequestMessage,
   type AgentResult,
   AgentResultMessage,
+  type ClusterTopology,
   type ErrorBody,
   envelope,
   errorBody,
@@ -25,6 +26,7 @@ import type { AgentConfig, AgentServerConfig } from "./config.js";
 import { serverOf as configuredServer, fencedCluster } from "./fencing.js";
 import type { HostBackend } from "./host/backend.js";
 import { localBackend } from "./host/local-backend.js";
+import { fenceLocal, readOnlyOf } from "./host/local-sql.js";
 import {
   configuredControl,
   killServer,
@@ -41,6 +43,9 @@ import { type OpRecord, OpRegistry } from "./ops/registry.js";
 import { recoverInterruptedSends, sendBackup } from "./ops/send-backup.js";
 import { sendDump } from "./ops/send-dump.js";
 import { checkBackupPrivileges } from "./privileges.js";
+import { tcpReachable } from "./self-fence/peers.js";
+import type { Peer } from "./self-fence/rule.js";
+import { selfFence } from "./self-fence/watcher.js";
 
 /** How long kill-server waits for the killed mariadbd to go (under the decider's 3 s). */
 const KILL_WAIT_MS = 2_000;
@@ -63,6 +68,13 @@ export interface AppDeps {
   readonly sshPrivateKey?: (server: AgentServerConfig) => string;
   /** The leader leases requests are fenced by (kvLeaseSource in production); closed on stop. */
   readonly lease: LeaseSource;
+  /**
+   * A cluster's last topology, the self-fence's candidates (topologyReader in production);
+   * absent: none is ever known, and the self-fence keeps every primary's writes.
+   */
+  readonly readTopology?: (cluster: string) => Promise<ClusterTopology | null>;
+  /** Whether a peer's MariaDB port answers (default: a TCP connect from this host). */
+  readonly reachable?: (peer: Peer, timeoutMs: number) => Promise<boolean>;
 }
 
 export interface AgentApp {
@@ -464,7 +476,33 @@ export function buildApp(deps: AppDeps): AgentApp {
   };
 
   const checkServers = () =>
-    checkBackupPrivileges(cfg.servers, cfg.backup.user, (s) => hostOf(s).account, log);
+    checkBackupPrivileges(
+      cfg.servers,
+      cfg.backup.user,
+      (s) => hostOf(s).account,
+      log,
+      cfg.selfFence.enabled,
+    );
+
+  // Only servers on this host: an agent serving SSH hosts is not beside them.
+  const selfFencing = cfg.selfFence.enabled
+    ? selfFence({
+        config: cfg.selfFence,
+        servers: cfg.servers.filter((s) => !s.ssh),
+        leaseCached: (c) => deps.lease.cached(c),
+        readTopology: deps.readTopology ?? (async () => null),
+        reachable: deps.reachable ?? tcpReachable,
+        readOnly: (s) => readOnlyOf(hostOf(s).account),
+        fence: (s) =>
+          fenceLocal(
+            hostOf(s).account,
+            new Set([cfg.backup.user]),
+            (ms) => new Promise((r) => setTimeout(r, ms)),
+          ),
+        now: () => clock.now(),
+        log,
+      })
+    : undefined;
 
   return {
     registry,
@@ -472,6 +510,7 @@ export function buildApp(deps: AppDeps): AgentApp {
     checkPrivileges: checkServers,
     async start() {
       fence.start();
+      selfFencing?.start();
       // In the background, like the recovery below: a server down must not delay the agent.
       void checkServers();
       tools = await probeToolVersions(paths);
@@ -505,6 +544,7 @@ export function buildApp(deps: AppDeps): AgentApp {
       await Promise.all(
         running.map((r) => withTimeout(r.ended, 60_000, "shutdown").catch(() => {})),
       );
+      await selfFencing?.stop();
       await fence.close();
       for (const h of hosts.values()) h.close();
       hosts.clear();

@@ -137,6 +137,25 @@ export const AgentTimeouts = z
   })
   .prefault({});
 
+/**
+ * The agent fencing its own primary when Marina's coordination is out of sight and a
+ * replica that could be promoted is out of reach (docs/operations.md, "Self-fencing").
+ * Needs READ_ONLY ADMIN, CONNECTION ADMIN and PROCESS for the backup account.
+ */
+export const SelfFenceConfig = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** No lease renewal seen for this long: coordination lost. */
+    afterMs: z.number().int().min(200).max(60_000).default(1500),
+    checkEveryMs: z.number().int().min(100).max(10_000).default(500),
+    /** A candidate whose MariaDB port accepts no TCP connection within this is unreachable. */
+    peerTimeoutMs: z.number().int().min(50).max(10_000).default(500),
+    /** How often the last topology (the candidates) is read while coordination is seen. */
+    topologyEveryMs: z.number().int().min(500).max(600_000).default(5000),
+  })
+  .prefault({});
+export type SelfFenceConfig = z.infer<typeof SelfFenceConfig>;
+
 const hostKey = (s: { ssh?: { host: string; port: number } | undefined }) =>
   s.ssh ? `${s.ssh.host}:${s.ssh.port}` : "local";
 
@@ -189,6 +208,7 @@ export const AgentConfig = z
     heartbeatMs: z.number().int().min(100).max(60_000).default(1000),
     progressMs: z.number().int().min(100).max(60_000).default(1000),
     timeouts: AgentTimeouts,
+    selfFence: SelfFenceConfig,
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();

@@ -1,8 +1,14 @@
 // The agent's start-up privilege check: the backup account's grants on each server it
 // serves (over the socket, or the SSH forward to it), against BACKUP_NEEDS — a physical
-// rebuild's donor required; a logical rebuild's donor and target optional. A server down
+// rebuild's donor required; a logical rebuild's donor and target optional; with self-fencing
+// on, SELF_FENCE_NEEDS too. A server down
 // at start is noted and skipped: the agent starts anyway.
-import { BACKUP_NEEDS, checkPrivileges, type PrivilegeCheckResult } from "@marina/mariadb";
+import {
+  BACKUP_NEEDS,
+  checkPrivileges,
+  type PrivilegeCheckResult,
+  SELF_FENCE_NEEDS,
+} from "@marina/mariadb";
 import type { Logger } from "pino";
 import type { AgentServerConfig } from "./config.js";
 import { accountGrants, type LocalAccount } from "./host/local-sql.js";
@@ -12,6 +18,7 @@ export function checkBackupPrivileges(
   user: string,
   accountOf: (s: AgentServerConfig) => LocalAccount,
   log: Logger,
+  selfFence: boolean,
 ): Promise<PrivilegeCheckResult[]> {
   return checkPrivileges(
     "agent",
@@ -21,7 +28,7 @@ export function checkBackupPrivileges(
       user,
       read: () => accountGrants(accountOf(s)),
     })),
-    BACKUP_NEEDS,
+    selfFence ? [...BACKUP_NEEDS, ...SELF_FENCE_NEEDS] : BACKUP_NEEDS,
     log,
   );
 }

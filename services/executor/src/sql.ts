@@ -90,9 +90,8 @@ export function changeMaster(connection: string, t: ChangeMasterTarget): Stateme
   };
 }
 
-export function setReadOnly(on: boolean): Statement {
-  return { sql: `SET GLOBAL read_only = ${on ? "ON" : "OFF"}` };
-}
+// One definition with the fence kernel's (@marina/mariadb, fence/kill-rounds.ts).
+export { killConnection, setReadOnly } from "@marina/mariadb";
 
 export function setGtidSlavePos(pos: string): Statement {
   return { sql: "SET GLOBAL gtid_slave_pos = ?", params: [canonicalGtid(pos)] };
@@ -123,13 +122,6 @@ export const SELECT_SEMI_SYNC_MASTER_STATUS =
   "SELECT VARIABLE_VALUE = 'ON' AS `on` FROM information_schema.GLOBAL_STATUS " +
   "WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_STATUS'";
 
-export function killConnection(id: number): Statement {
-  if (!Number.isSafeInteger(id) || id < 0) {
-    throw new MarinaError("INTERNAL", `thread id ${id} is not an unsigned integer`);
-  }
-  return { sql: `KILL CONNECTION ${id}` };
-}
-
 /** MASTER_GTID_WAIT takes seconds (a decimal); 0 = reached, -1 = timed out. */
 export function masterGtidWait(pos: string, timeoutMs: number): Statement {
   return {
@@ -147,10 +139,3 @@ export const SELECT_SLAVE_POS = "SELECT @@gtid_slave_pos AS gtid_slave_pos";
 export const SELECT_SEMI_SYNC_ENABLED =
   "SELECT @@rpl_semi_sync_master_enabled AS master, @@rpl_semi_sync_slave_enabled AS slave";
 export const SHOW_ALL_SLAVES = "SHOW ALL SLAVES STATUS";
-export const SELECT_THREADS =
-  "SELECT ID AS id, USER AS user, HOST AS host, COMMAND AS command, STATE AS state " +
-  "FROM information_schema.PROCESSLIST";
-export const SELECT_PRIVILEGED_GRANTEES =
-  "SELECT GRANTEE AS grantee FROM information_schema.USER_PRIVILEGES " +
-  "WHERE PRIVILEGE_TYPE IN ('SUPER', 'READ_ONLY ADMIN')";
-export const SELECT_CONNECTION_ID = "SELECT CONNECTION_ID() AS id";

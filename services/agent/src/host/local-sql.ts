@@ -1,12 +1,21 @@
 import { dirname } from "node:path";
 import type { Duplex } from "node:stream";
 import { ConnectionName, MarinaError } from "@marina/contracts";
-import { type GrantsReading, type Row, readGrants } from "@marina/mariadb";
+import {
+  type FenceSql,
+  type GrantsReading,
+  killClientConnections,
+  type Row,
+  readGrants,
+  readOnlyKilling,
+  uniqueKilled,
+} from "@marina/mariadb";
 import { type Connection, createConnection } from "mariadb";
 
-// The agent's only SQL: on a donor, remember which replication SQL threads ran before a
-// backup and start them again afterwards (mariadb-backup --safe-slave-backup stops the
-// SQL thread and, when killed, never restarts it).
+// The agent's SQL over the local socket: its self-fence (../self-fence); on a donor,
+// remembering which replication SQL threads ran before a backup and starting them again
+// afterwards (mariadb-backup --safe-slave-backup stops the SQL thread and, when killed,
+// never restarts it); a logical rebuild's wipe and load.
 
 export interface LocalAccount {
   readonly socket: string;
@@ -237,5 +246,53 @@ export function loadedPosition(a: LocalAccount): Promise<string> {
     await c.query("FLUSH NO_WRITE_TO_BINLOG PRIVILEGES");
     const rows = (await c.query("SELECT @@GLOBAL.gtid_slave_pos AS pos")) as { pos: string }[];
     return String(rows[0]?.pos ?? "");
+  });
+}
+
+/** Whether the server is read-only now (@@read_only). */
+export function readOnlyOf(a: LocalAccount): Promise<boolean> {
+  return withConnection(a, async (c) => {
+    const [row] = (await c.query("SELECT @@read_only AS ro")) as Array<{ ro: unknown }>;
+    return Number(row?.ro ?? 0) !== 0;
+  });
+}
+
+export interface LocalFence {
+  /** False: it was read-only already, nothing was done. */
+  readonly fenced: boolean;
+  readonly killed: number;
+  readonly rounds: number;
+}
+
+const asFenceSql = (c: Connection): FenceSql => ({
+  rows: async (sql, params) => (await c.query(sql, params ? [...params] : undefined)) as Row[],
+  run: async (stmt) => {
+    await c.query(stmt.sql, stmt.params ? [...stmt.params] : undefined);
+  },
+});
+
+/**
+ * Fences the server as the executor's fence step does (@marina/mariadb's fence kernel):
+ * read_only=1 while client connections — privileged ones too, not `protectedUsers`' — are
+ * killed round after round, then one more round. Semi-sync is left as it is.
+ */
+export function fenceLocal(
+  a: LocalAccount,
+  protectedUsers: ReadonlySet<string>,
+  sleep: (ms: number) => Promise<void>,
+): Promise<LocalFence> {
+  return withConnection(a, async (db) => {
+    const [row] = (await db.query("SELECT @@read_only AS ro")) as Array<{ ro: unknown }>;
+    if (Number(row?.ro ?? 0) !== 0) return { fenced: false, killed: 0, rounds: 0 };
+    const opts = { protectedUsers, includePrivileged: true };
+    const r = await withConnection(a, (killer) =>
+      readOnlyKilling(asFenceSql(db), asFenceSql(killer), opts, sleep),
+    );
+    const last = await killClientConnections(asFenceSql(db), opts);
+    return {
+      fenced: true,
+      killed: uniqueKilled([...r.killed, ...last.killed]).length,
+      rounds: r.rounds + 1,
+    };
   });
 }

@@ -6,7 +6,7 @@ import {
   partitionThreads,
   privilegedUserNames,
   type ThreadInfo,
-} from "../src/threads.js";
+} from "../src/fence/threads.js";
 
 const t = (id: number, user: string, command = "Sleep", state = ""): ThreadInfo => ({
   id,

@@ -1,5 +1,15 @@
 // Which server threads are "client connections". Pure.
-import { int, type Row, text } from "./rows.js";
+import { type Row, text as textOf } from "../values.js";
+
+const text = (row: Row, key: string): string => textOf(row[key], Number.POSITIVE_INFINITY);
+
+function int(row: Row, key: string, fallback: number): number {
+  const v = row[key];
+  if (typeof v === "number" && Number.isFinite(v)) return Math.trunc(v);
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "string" && /^-?[0-9]+$/.test(v.trim())) return Number(v.trim());
+  return fallback;
+}
 
 export interface ThreadInfo {
   readonly id: number;
