@@ -76,6 +76,12 @@ export interface LabOptions {
    */
   readonly hosts?: boolean;
   /**
+   * Hosts mode: more hosts with nothing on them, for Marina's services or clients to run in
+   * (`lab.hostOf(name)`), e.g. a second monitor's vantage point. Names must not be a node's
+   * or a NATS host's.
+   */
+  readonly extraHosts?: readonly string[];
+  /**
    * Hosts mode: `net.ipv4.tcp_retries2` in the NATS hosts' namespaces (kernel default 15:
    * about 15 min). nats-server 2.9 sends no route PING while it has sent anything on the
    * route within `ping_interval`, and a JetStream cluster always has (raft), so a route to a
@@ -422,9 +428,15 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   // can be partitioned like a database server.
   const natsHostNames =
     (opts.nats ?? true) ? Array.from({ length: natsNodes }, (_, i) => `nats${i + 1}`) : [];
-  const network = opts.hosts
-    ? await createHostsNetwork([...plan.map((p) => p.name), ...natsHostNames])
-    : undefined;
+  const extraHosts = opts.extraHosts ?? [];
+  if (extraHosts.length > 0 && !opts.hosts) {
+    throw new LabError(LabErrorCode.BadOptions, "extraHosts needs hosts: true");
+  }
+  const hostNames = [...plan.map((p) => p.name), ...natsHostNames, ...extraHosts];
+  if (new Set(hostNames).size !== hostNames.length) {
+    throw new LabError(LabErrorCode.BadOptions, `host names repeat: ${hostNames.join(", ")}`);
+  }
+  const network = opts.hosts ? await createHostsNetwork(hostNames) : undefined;
   // Until the lab exists, its close() cannot clean up: a failure here removes the network
   // and the tree itself.
   let lab: LabImpl;

@@ -4,7 +4,13 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunningAgent } from "@marina/agent";
-import type { MarinaConfig, NatsRole } from "@marina/contracts";
+import {
+  HealthMessage,
+  type MarinaConfig,
+  type NatsRole,
+  parseOnSubject,
+  subjects,
+} from "@marina/contracts";
 import { buildApp as buildDecider, type DeciderApp, type DeciderOptions } from "@marina/decider";
 import { type RunningExecutor, startExecutor } from "@marina/executor";
 import {
@@ -66,6 +72,12 @@ export interface StackOptions {
    * its host's namespace (`agent-<node>`), starting and stopping mariadbd itself.
    */
   processes?: { deciders?: boolean; executors?: boolean; agents?: boolean };
+  /**
+   * Hosts mode: one more monitor per name, each an OS process inside that lab host (made
+   * with the lab's `extraHosts`), ids m2, m3…: vantage points other than the root
+   * namespace's in-process monitor (m1). In `spawned` as `monitor-<host>`.
+   */
+  monitorHosts?: readonly string[];
 }
 
 export interface Decider {
@@ -262,6 +274,17 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       if (o.processes?.deciders) spawnService(id, "@marina/decider", ["--id", id, ...ttl]);
       else await stack.startDecider(id);
     }
+    const extraMonitors = (o.monitorHosts ?? []).map((host, i) => {
+      const id = `m${i + 2}`;
+      const env = { LOG_LEVEL: process.env.MARINA_LOG_LEVEL ?? "info" };
+      const args = ["--config", configFile, "--id", id];
+      const run = runServiceMain(serviceMain("@marina/monitor"), args, env, {
+        host: lab.hostOf(host),
+      });
+      spawned.set(`monitor-${host}`, run);
+      return { id, run };
+    });
+    await Promise.all(extraMonitors.map((m) => firstSample(client, cluster, m.id, m.run)));
     if (o.monitor ?? true) {
       monitor = await startMonitor({
         config,
@@ -283,5 +306,26 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     await killAgentStartedServers(lab);
     await lab.close();
     throw err;
+  }
+}
+
+/** Resolves on the first health sample monitor `id` publishes (30 s at most). */
+async function firstSample(
+  nc: NatsConnection,
+  cluster: string,
+  id: string,
+  run: ServiceRun,
+): Promise<void> {
+  const sub = nc.subscribe(subjects.healthAll(cluster));
+  const timer = setTimeout(() => sub.unsubscribe(), 30_000);
+  try {
+    for await (const m of sub) {
+      const r = parseOnSubject(HealthMessage, m.subject, m.data);
+      if (r.ok && r.value.payload.monitor === id) return;
+    }
+    throw new Error(`monitor ${id} published no health sample in 30 s; ${run.stderr.slice(-500)}`);
+  } finally {
+    clearTimeout(timer);
+    sub.unsubscribe();
   }
 }

@@ -92,8 +92,14 @@ describe("self-fence watcher", () => {
   const cfg = SelfFenceConfig.parse({ afterMs: 1_500 });
   const db1 = AgentServerConfig.parse({ name: "db1", cluster: "main", datadir: "/var/lib/db1" });
 
-  function world(o: { reachable: Record<string, boolean>; readOnly?: boolean }) {
+  function world(o: {
+    reachable: Record<string, boolean>;
+    readOnly?: boolean;
+    /** Reads of the topology that find none yet. */
+    noTopologyReads?: number;
+  }) {
     let now = 0;
+    let emptyReads = o.noTopologyReads ?? 0;
     let lease: LeaseView | null | undefined;
     let renewals = 0;
     const fenced: string[] = [];
@@ -103,7 +109,8 @@ describe("self-fence watcher", () => {
       config: cfg,
       servers: [db1],
       leaseCached: () => lease,
-      readTopology: async () => topology({ db1: "primary", db2: "replica", db3: "replica" }),
+      readTopology: async () =>
+        emptyReads-- > 0 ? null : topology({ db1: "primary", db2: "replica", db3: "replica" }),
       reachable: async (p: Peer) => o.reachable[p.name] ?? false,
       readOnly: async () => readOnly,
       fence: async (s) => {
@@ -152,6 +159,18 @@ describe("self-fence watcher", () => {
     x.advance(2_000);
     await x.w.check();
     expect(x.fenced).toEqual(["db1", "db1"]);
+  });
+
+  it("reads the topology at every pass until there is one (a cut right after the first)", async () => {
+    const x = world({ reachable: { db2: false, db3: false }, noTopologyReads: 2 });
+    for (let i = 0; i < 3; i++) {
+      x.renew();
+      await x.w.check(); // none, none, then the topology: not 5 s later
+      x.advance(500);
+    }
+    x.advance(2_000);
+    await x.w.check();
+    expect(x.fenced).toEqual(["db1"]);
   });
 
   it("keeps the writes while every candidate is reachable (a NATS outage alone)", async () => {

@@ -1,13 +1,13 @@
 // Network faults around the primary's host (hosts mode), each healed after `ms`. ROOT is
-// the root namespace: Marina's services and the follow writer. A writer inside the
-// primary's host (writerOnHost) reaches it over the host's own loopback route, which no
-// cut touches.
+// the root namespace: Marina's services (but the second monitor, on host mon2) and the
+// follow writer. A writer inside the primary's host (writerOnHost) reaches it over the
+// host's own loopback route, which no cut touches.
 import { type Lab, type Partition, type Peer, ROOT, sleep } from "@marina/lab";
 
 export type NetworkFault = "isolate" | "isolate-marina" | "split" | "isolate-replicas" | "one-way";
 
-/** The hosts that are not database servers: the NATS hosts (nats1…natsN). */
-function natsHosts(lab: Lab): string[] {
+/** The hosts that are not database servers: the NATS hosts (nats1…natsN), mon2's. */
+function marinaHosts(lab: Lab): string[] {
   const dbs = new Set(lab.nodes.map((n) => n.name));
   return lab.network!.hosts.map((h) => h.name).filter((n) => !dbs.has(n));
 }
@@ -27,7 +27,7 @@ export async function cutNetwork(
   const net = lab.network;
   if (!net) throw new Error(`${kind} needs a lab in hosts mode`);
   const replicas = lab.nodes.map((n) => n.name).filter((n) => n !== primary);
-  const marina: Peer[] = [ROOT, ...natsHosts(lab)];
+  const marina: Peer[] = [ROOT, ...marinaHosts(lab)];
   const outbound = random() < 0.5; // drawn for every kind: the seed's later draws stay put
   let cut: Partition;
   switch (kind) {

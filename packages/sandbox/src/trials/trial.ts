@@ -125,7 +125,9 @@ export async function runTrial(spec: TrialSpec): Promise<TrialResult> {
   const faultMs = spec.faultMs ?? drawnMs;
   const durability = durabilityStack(spec.durability);
   const stack = await startStack({
-    lab: { nodes: 3, hosts: true, natsNodes: 3, ...durability.lab },
+    // A second monitor on a host of its own: two vantage points, as the issue asks.
+    lab: { nodes: 3, hosts: true, natsNodes: 3, extraHosts: ["mon2"], ...durability.lab },
+    monitorHosts: ["mon2"],
     config: durability.config,
     deciders: 2,
     executors: 2,

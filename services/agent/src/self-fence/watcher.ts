@@ -83,7 +83,9 @@ export function selfFence(d: SelfFenceDeps): SelfFence {
   };
 
   const refreshTopology = async (cluster: string, w: ClusterWatch, now: number) => {
-    if (now - w.topologyReadAt < cfg.topologyEveryMs) return;
+    // Until one is known, at every pass: a primary cut off right after its cluster's first
+    // topology must not find its candidates unknown.
+    if (w.topology !== null && now - w.topologyReadAt < cfg.topologyEveryMs) return;
     w.topologyReadAt = now;
     try {
       w.topology = (await d.readTopology(cluster)) ?? w.topology;
