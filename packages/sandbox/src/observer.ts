@@ -4,6 +4,7 @@ import {
   type ClusterEvent,
   ClusterEventMessage,
   type ClusterTopology,
+  EVENTS_STREAM,
   type MessageSchema,
   type ObservedTopology,
   ObservedTopologyMessage,
@@ -13,6 +14,7 @@ import {
   subjects,
   TopologyMessage,
 } from "@marina/contracts";
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { type Logger, pino } from "pino";
 
@@ -86,6 +88,20 @@ export function observe(
       add({ kind: "operation", at: at(), source, operation }),
     ),
   ];
+  // The decider publishes a topology when it changes: one published before this subscribed
+  // is read from the events stream, unless a live one came first.
+  void jetstreamManager(nc)
+    .then((jsm) =>
+      jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: subjects.topology(cluster) }),
+    )
+    .then((m) => {
+      if (!m || seen.some((o) => o.kind === "topology")) return;
+      const r = parseOnSubject(TopologyMessage, m.subject, m.data);
+      if (!r.ok) return;
+      const source = (r.value as unknown as { source: string }).source;
+      add({ kind: "topology", at: at(), source, topology: r.value.payload });
+    })
+    .catch(() => {});
   return {
     seen,
     topologies: () => seen.flatMap((o) => (o.kind === "topology" ? [o.topology] : [])),
