@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import { ClusterName } from "@marina/contracts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Command, CommanderError } from "commander";
+import { addPauseCommands } from "./commands/pause.js";
 import { makeRunner } from "./commands/runner.js";
 import { addVerbCommands } from "./commands/verb-commands.js";
 import { addViewCommands } from "./commands/view-commands.js";
@@ -67,6 +68,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<Ex
   });
   addViewCommands(program, run);
   addVerbCommands(program, run);
+  addPauseCommands(program, run);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exit;

@@ -1,10 +1,14 @@
 // One command to the deciders: request/reply on `marina.v1.<cluster>.cmd.<verb>`, the reply
 // parsed with its schema. A follower forwards to the leader and waits up to 10 s for it, so
-// the CLI waits longer than that before it calls the deciders unreachable.
+// the CLI waits longer than that before it calls the deciders unreachable. The command goes
+// in an envelope whose `source` says who sent it (`marina-cli:<user>@<host>`), which the
+// deciders keep in the history record of what it starts or is refused.
+import { hostname, userInfo } from "node:os";
 import {
   type CommandReply,
   CommandReplyMessage,
   type CommandVerb,
+  envelope,
   parseMessage,
   subjects,
 } from "@marina/contracts";
@@ -23,7 +27,8 @@ export async function requestCommand(
   const subject = subjects.cmd(cluster, verb);
   let data: Uint8Array;
   try {
-    const r = await nc.request(subject, JSON.stringify(payload), { timeout: timeoutMs });
+    const body = envelope(`cmd.${verb}`, cliSource(), payload);
+    const r = await nc.request(subject, JSON.stringify(body), { timeout: timeoutMs });
     data = r.data;
   } catch (err) {
     throw requestError(err, subject, cluster, timeoutMs);
@@ -36,6 +41,17 @@ export async function requestCommand(
     );
   }
   return reply.value.payload;
+}
+
+/** Who sends the command, as the envelope states it: self-declared, for the record only. */
+export function cliSource(): string {
+  let user = "unknown";
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry for this uid (a container): the host still tells something.
+  }
+  return `marina-cli:${user}@${hostname()}`.slice(0, 200);
 }
 
 function requestError(err: unknown, subject: string, cluster: string, timeoutMs: number): CliError {

@@ -57,6 +57,17 @@ export const StatusData = z.looseObject({
   topologyGeneration: z.number(),
   history: z.array(StatusHistoryEntry),
   primaryPosition: z.string().nullable(),
+  /** Automation paused (absent from deciders before pause existed). */
+  paused: z
+    .looseObject({
+      since: Iso,
+      reason: z.string(),
+      by: z.string().nullable(),
+      /** What Marina would start on its own now, were it not paused. */
+      held: z.array(z.string()),
+    })
+    .nullable()
+    .optional(),
 });
 
 export type StatusData = z.infer<typeof StatusData>;

@@ -12,6 +12,8 @@ export const Compression = z.discriminatedUnion("kind", [
 ]);
 
 const reason = z.string().max(1024).optional();
+/** Who asks, as the requester states it (the `marina` CLI sends `user@host`); for the record only. */
+const requestedBy = z.string().min(1).max(256).optional();
 
 /** Payloads of commands on `marina.v1.<cluster>.cmd.<verb>`. All fields a person can type. */
 export const CommandPayloads = {
@@ -24,7 +26,11 @@ export const CommandPayloads = {
   }),
   switchover: z.strictObject({
     target: ServerName.optional(),
-    /** For a stuck primary: kill all client connections instead of waiting for them. */
+    /**
+     * Skip the pre-checks (a target in maintenance, never-promote or lagging, replicas left
+     * without a source), and kill all client connections
+     * of the primary — privileged ones too — instead of waiting for them (a stuck primary).
+     */
     force: z.boolean().default(false),
     /** Per-phase timeout. */
     timeoutMs: z.number().int().min(100).max(600_000).default(10_000),
@@ -48,6 +54,9 @@ export const CommandPayloads = {
   "reset-failover-limits": z.strictObject({ reason }),
   cancel: z.strictObject({ opId: OpId, reason }),
   status: z.strictObject({}),
+  /** Stop starting anything automatically (failover, rejoin, fences, ...); commands still run. */
+  pause: z.strictObject({ reason, requestedBy }),
+  resume: z.strictObject({ reason, requestedBy }),
 } as const satisfies Record<CommandVerb, z.ZodType>;
 
 export type CommandPayload<V extends CommandVerb> = z.infer<(typeof CommandPayloads)[V]>;

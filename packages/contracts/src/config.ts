@@ -78,6 +78,12 @@ export const FailoverSettings = z.strictObject({
   drainTimeoutMs: z.number().int().min(100).default(30_000),
 });
 
+/** Switchover pre-checks (a switchover with `force` skips them). */
+export const SwitchoverSettings = z.strictObject({
+  /** Refuse a target lagging more than this (Seconds_Behind_Master). */
+  maxLagSeconds: z.number().int().min(0).default(30),
+});
+
 export const ClusterConfig = z.strictObject({
   name: ClusterName,
   servers: z.array(ServerConfig).min(1).max(64),
@@ -123,6 +129,7 @@ export const ClusterConfig = z.strictObject({
   semiSync: z.union([z.boolean(), z.literal("strict")]).default(false),
   monitor: MonitorSettings.prefault({}),
   failover: FailoverSettings.prefault({}),
+  switchover: SwitchoverSettings.prefault({}),
   /** Removed: SSH settings live in the config of the agent that serves the servers. */
   ssh: retired(SSH_MOVED),
 });
@@ -172,6 +179,17 @@ export const MarinaConfig = z
       })
       .prefault({}),
     clusters: z.array(ClusterConfig).min(1),
+    /**
+     * How long the operations' records (stream MARINA_HISTORY, `marina history`) are kept:
+     * a record goes when it is older than `maxAgeDays` or when the stream holds `maxRecords`
+     * (all clusters together), whichever comes first. Applied at every decider start.
+     */
+    history: z
+      .strictObject({
+        maxAgeDays: z.number().int().min(1).max(3650).default(365),
+        maxRecords: z.number().int().min(100).max(10_000_000).default(100_000),
+      })
+      .prefault({}),
     http: z
       .strictObject({
         host: Address.default("127.0.0.1"),

@@ -32,6 +32,23 @@ export const ErrorCodes = {
     text: "a replica Marina cannot reach or detach may still acknowledge the failed primary's writes, and that primary is not known stopped or fenced: promoting would let two servers acknowledge writes",
   },
   TARGET_NOT_ELIGIBLE: { retryable: false, text: "the requested target cannot be promoted" },
+  TARGET_IN_MAINTENANCE: {
+    retryable: false,
+    text: "switchover pre-check: the target is in maintenance (force overrides)",
+  },
+  TARGET_NEVER_PROMOTE: {
+    retryable: false,
+    text: "switchover pre-check: the target has neverPromote set (force overrides)",
+  },
+  TARGET_LAGGING: {
+    retryable: true,
+    text: "switchover pre-check: the target lags beyond switchover.maxLagSeconds (force overrides)",
+  },
+  REPLICAS_WITHOUT_SOURCE: {
+    retryable: false,
+    text: "switchover pre-check: replicas the switchover would not repoint would be left without a source (force overrides)",
+  },
+
   PRIMARY_ALIVE: { retryable: false, text: "the primary is healthy; use switchover" },
   NOT_APPLICABLE: { retryable: false, text: "the command does not apply to the server's state" },
   SERVER_UNREACHABLE: { retryable: true, text: "the server could not be reached" },

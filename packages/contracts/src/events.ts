@@ -26,6 +26,10 @@ export const Situations = {
   MaintenanceSet: { actionable: false },
   /** Strict durability is configured but the primary's semi-sync settings can fall back. */
   DurabilityWeakened: { actionable: true },
+  /** Automation paused (`cmd.pause`): nothing starts on its own; details say who and why. */
+  Paused: { actionable: false },
+  /** Automation resumed (`cmd.resume`). */
+  Resumed: { actionable: false },
 } as const;
 
 export type Situation = keyof typeof Situations;

@@ -15,6 +15,7 @@ function subjectFields(subject: string): Array<[field: string, token: string | u
   const fields: Array<[string, string | undefined]> = [["cluster", t[2]]];
   if (t[3] === "health") fields.push(["server", t[4]]);
   if (t[3] === "op") fields.push(["opId", t[4]]);
+  if (t[3] === "history") fields.push(["id", t[4]]);
   return fields;
 }
 

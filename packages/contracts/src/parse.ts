@@ -100,6 +100,32 @@ export function parseCommand<V extends CommandVerb>(
 ): Parsed<z.infer<(typeof CommandPayloads)[V]>>;
 export function parseCommand(verb: string, data: Uint8Array | string): Parsed<unknown>;
 export function parseCommand(verb: string, data: Uint8Array | string): Parsed<unknown> {
+  const r = parseCommandWithOrigin(verb, data);
+  return r.ok ? { ok: true, value: r.value.payload } : r;
+}
+
+/**
+ * Who a command says it comes from: its envelope's `source` and `id` (both null for a bare
+ * payload). Self-declared: recorded in the history, never trusted for anything.
+ */
+export interface CommandOrigin {
+  readonly source: string | null;
+  readonly messageId: string | null;
+}
+
+/** parseCommand, and the origin the command's envelope states. */
+export function parseCommandWithOrigin<V extends CommandVerb>(
+  verb: V,
+  data: Uint8Array | string,
+): Parsed<{ payload: z.infer<(typeof CommandPayloads)[V]>; origin: CommandOrigin }>;
+export function parseCommandWithOrigin(
+  verb: string,
+  data: Uint8Array | string,
+): Parsed<{ payload: unknown; origin: CommandOrigin }>;
+export function parseCommandWithOrigin(
+  verb: string,
+  data: Uint8Array | string,
+): Parsed<{ payload: unknown; origin: CommandOrigin }> {
   if (!isCommandVerb(verb)) {
     const known = CommandVerbs.join(", ");
     return failed("UNKNOWN_COMMAND", `unknown command ${describe(verb)}; known: ${known}`, "verb");
@@ -108,7 +134,12 @@ export function parseCommand(verb: string, data: Uint8Array | string): Parsed<un
   const json = text.trim() === "" ? ({ ok: true, value: {} } as const) : decodeJson(text);
   if (!json.ok) return json;
   const body = json.value;
-  if (!isCommandEnvelope(body)) return check(CommandPayloads[verb], body);
+  if (!isCommandEnvelope(body)) {
+    const bare = check(CommandPayloads[verb], body);
+    return bare.ok
+      ? { ok: true, value: { payload: bare.value, origin: { source: null, messageId: null } } }
+      : bare;
+  }
   if (body.type !== `cmd.${verb}`) {
     const got = describe(body.type);
     return failed(
@@ -117,6 +148,11 @@ export function parseCommand(verb: string, data: Uint8Array | string): Parsed<un
       "type",
     );
   }
-  const r = check(CommandMessages[verb] as z.ZodType<{ payload: unknown }>, body);
-  return r.ok ? { ok: true, value: r.value.payload } : r;
+  const r = check(
+    CommandMessages[verb] as z.ZodType<{ payload: unknown; source: string; id: string }>,
+    body,
+  );
+  if (!r.ok) return r;
+  const origin = { source: r.value.source, messageId: r.value.id };
+  return { ok: true, value: { payload: r.value.payload, origin } };
 }

@@ -140,6 +140,7 @@ export function natsPermissions(role: NatsRole, scope: IdentityScope = {}): Nats
               `${ROOT}.${c}.topology`,
               `${ROOT}.${c}.events`,
               `${ROOT}.${c}.op.*`,
+              `${ROOT}.${c}.history.*`,
               `${ROOT}.${c}.exec`,
               `${ROOT}.${c}.leader.cmd.*`,
             ]),
@@ -147,6 +148,8 @@ export function natsPermissions(role: NatsRole, scope: IdentityScope = {}): Nats
             `${JS}.INFO`,
             ...streamManage(STREAMS.events.name),
             ...streamRead(STREAMS.events.name),
+            ...streamManage(STREAMS.history.name),
+            ...streamRead(STREAMS.history.name),
             ...bucketOwn(BUCKETS.leader),
             ...bucketOwn(BUCKETS.state),
             ...bucketOwn(BUCKETS.deciders),
@@ -189,6 +192,8 @@ export function natsPermissions(role: NatsRole, scope: IdentityScope = {}): Nats
             ),
             `${JS}.INFO`,
             ...bucketRead(BUCKETS.leader),
+            // The self-fence reads its clusters' last topology (the candidates).
+            ...streamRead(STREAMS.events.name),
           ],
         },
         subscribe: {
@@ -208,7 +213,7 @@ export function natsPermissions(role: NatsRole, scope: IdentityScope = {}): Nats
             `${JS}.INFO`,
             `${JS}.STREAM.NAMES`,
             `${JS}.STREAM.LIST`,
-            ...[STREAMS.events.name, STREAMS.health.name].flatMap((s) => [
+            ...[STREAMS.events.name, STREAMS.health.name, STREAMS.history.name].flatMap((s) => [
               ...streamRead(s),
               ...streamConsume(s),
             ]),
@@ -219,13 +224,20 @@ export function natsPermissions(role: NatsRole, scope: IdentityScope = {}): Nats
       };
     case "observer":
       return {
-        publish: { allow: [`${JS}.INFO`, ...streamRead(STREAMS.events.name)] },
+        publish: {
+          allow: [
+            `${JS}.INFO`,
+            ...streamRead(STREAMS.events.name),
+            ...streamRead(STREAMS.history.name),
+          ],
+        },
         subscribe: {
           allow: [
             ...perCluster(scope, (c) => [
               `${ROOT}.${c}.topology`,
               `${ROOT}.${c}.events`,
               `${ROOT}.${c}.op.*`,
+              `${ROOT}.${c}.history.*`,
             ]),
             inbox(role),
           ],

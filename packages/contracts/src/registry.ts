@@ -9,6 +9,7 @@ import { CommandMessages, CommandPayloads, CommandReplyMessage } from "./command
 import { ClusterEventMessage } from "./events.js";
 import { ExecRequestMessage, ExecResultMessage } from "./executor.js";
 import { HealthMessage } from "./health.js";
+import { HistoryMessage } from "./history.js";
 import { OperationMessage } from "./operations.js";
 import { ObservedTopologyMessage, TopologyMessage } from "./topology.js";
 
@@ -19,6 +20,7 @@ export const messageSchemas: Record<string, z.ZodType> = {
   topology: TopologyMessage,
   event: ClusterEventMessage,
   operation: OperationMessage,
+  history: HistoryMessage,
   "command-reply": CommandReplyMessage,
   "exec-request": ExecRequestMessage,
   "exec-result": ExecResultMessage,

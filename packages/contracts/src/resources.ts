@@ -9,6 +9,14 @@ export const STREAMS = {
     name: "MARINA_EVENTS",
     subjects: ["marina.v1.*.topology", "marina.v1.*.events", "marina.v1.*.op.*"],
   },
+  /**
+   * One record per finished or refused operation (history.ts), kept by age and count
+   * (config `history`); a subject per operation, so a record is found by its id.
+   */
+  history: {
+    name: "MARINA_HISTORY",
+    subjects: ["marina.v1.*.history.*"],
+  },
   /** The monitors' health samples and observed topologies (recent history only). */
   health: {
     name: "MARINA_HEALTH",
@@ -18,6 +26,7 @@ export const STREAMS = {
 
 export const EVENTS_STREAM = STREAMS.events.name;
 export const HEALTH_STREAM = STREAMS.health.name;
+export const HISTORY_STREAM = STREAMS.history.name;
 
 /** JetStream KV buckets. */
 export const BUCKETS = {

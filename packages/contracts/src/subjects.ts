@@ -19,6 +19,8 @@ export const CommandVerbs = [
   "reset-failover-limits",
   "cancel",
   "status",
+  "pause",
+  "resume",
 ] as const;
 export type CommandVerb = (typeof CommandVerbs)[number];
 
@@ -44,6 +46,10 @@ export const subjects = {
   op: (cluster: string, opId: string) =>
     `${ROOT}.${token("cluster", cluster)}.op.${token("operation id", opId)}`,
   opAll: (cluster: string) => `${ROOT}.${token("cluster", cluster)}.op.*`,
+  /** One record per finished (or refused) operation: `id` is its opId. */
+  history: (cluster: string, id: string) =>
+    `${ROOT}.${token("cluster", cluster)}.history.${token("operation id", id)}`,
+  historyAll: (cluster: string) => `${ROOT}.${token("cluster", cluster)}.history.*`,
   cmd: (cluster: string, verb: CommandVerb) => `${ROOT}.${token("cluster", cluster)}.cmd.${verb}`,
   cmdAll: (cluster: string) => `${ROOT}.${token("cluster", cluster)}.cmd.*`,
   /** Where follower deciders forward commands; only the acting leader subscribes. */

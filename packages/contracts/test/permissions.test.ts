@@ -43,6 +43,7 @@ describe("natsPermissions", () => {
     ["topology", subjects.topology(c), "decider"],
     ["events", subjects.events(c), "decider"],
     ["op", subjects.op(c, "op-1"), "decider"],
+    ["history", subjects.history(c, "op-1"), "decider"],
     ["exec", subjects.exec(c), "decider"],
     ["leader.cmd", subjects.leaderCmd(c, "failover"), "decider"],
     ...AgentActionNames.map(
@@ -66,7 +67,12 @@ describe("natsPermissions", () => {
       expect(may("decider", "subscribe", s)).toBe(true);
       expect(may("executor", "subscribe", s)).toBe(false);
     }
-    for (const s of [subjects.topology(c), subjects.events(c), subjects.op(c, "x")]) {
+    for (const s of [
+      subjects.topology(c),
+      subjects.events(c),
+      subjects.op(c, "x"),
+      subjects.history(c, "x"),
+    ]) {
       expect(may("observer", "subscribe", s)).toBe(true);
     }
     expect(may("observer", "subscribe", subjects.health(c, "db1"))).toBe(false);
@@ -98,6 +104,14 @@ describe("natsPermissions", () => {
     expect(may("agent", "subscribe", `${inboxPrefix("agent", "h2")}.x1`)).toBe(false);
   });
 
+  it("lets agents read the last topology for their self-fence, and nothing else of the events", () => {
+    expect(may("agent", "publish", "$JS.API.DIRECT.GET.MARINA_EVENTS")).toBe(true);
+    expect(may("agent", "publish", "$JS.API.STREAM.MSG.GET.MARINA_EVENTS")).toBe(true);
+    expect(may("agent", "publish", "$JS.API.CONSUMER.CREATE.MARINA_EVENTS")).toBe(false);
+    expect(may("agent", "subscribe", subjects.topology(c))).toBe(false);
+    expect(may("agent", "publish", subjects.topology(c))).toBe(false);
+  });
+
   it("lets executors beat to deciders, and only there", () => {
     const beat = `${BEAT_INBOX_PREFIX}.x1`;
     for (const role of NATS_ROLES) {
@@ -114,6 +128,23 @@ describe("natsPermissions", () => {
     for (const role of NATS_ROLES) {
       expect(may(role, "publish", "$JS.API.STREAM.DELETE.MARINA_EVENTS")).toBe(false);
       expect(may(role, "publish", "$JS.API.STREAM.PURGE.KV_marina_leader")).toBe(false);
+    }
+  });
+
+  it("lets the deciders keep the history; operators list it, observers read a record", () => {
+    const api = "$JS.API";
+    const stream = "MARINA_HISTORY";
+    for (const role of NATS_ROLES) {
+      expect(may(role, "publish", `${api}.STREAM.CREATE.${stream}`), role).toBe(role === "decider");
+      expect(may(role, "publish", `${api}.STREAM.UPDATE.${stream}`), role).toBe(role === "decider");
+      expect(may(role, "publish", `${api}.STREAM.DELETE.${stream}`), role).toBe(false);
+      expect(may(role, "publish", `${api}.STREAM.PURGE.${stream}`), role).toBe(false);
+      expect(may(role, "publish", `${api}.CONSUMER.CREATE.${stream}.x`), role).toBe(
+        role === "operator",
+      );
+      expect(may(role, "publish", `${api}.DIRECT.GET.${stream}`), role).toBe(
+        ["decider", "operator", "observer"].includes(role),
+      );
     }
   });
 });

@@ -3,6 +3,7 @@ import {
   BUCKETS,
   EVENTS_STREAM,
   HEALTH_STREAM,
+  HISTORY_STREAM,
   LEASE_BUCKET,
   PRESENCE_BUCKET,
   QUEUE_GROUPS,
@@ -27,7 +28,11 @@ const kept = (stream: keyof typeof STREAMS, subject: string) =>
 
 describe("NATS resource names", () => {
   it("are the names deployments already have", () => {
-    expect([EVENTS_STREAM, HEALTH_STREAM]).toEqual(["MARINA_EVENTS", "MARINA_HEALTH"]);
+    expect([EVENTS_STREAM, HEALTH_STREAM, HISTORY_STREAM]).toEqual([
+      "MARINA_EVENTS",
+      "MARINA_HEALTH",
+      "MARINA_HISTORY",
+    ]);
     expect([LEASE_BUCKET, STATE_BUCKET, PRESENCE_BUCKET]).toEqual([
       "marina_leader",
       "marina_state",
@@ -47,18 +52,36 @@ describe("NATS resource names", () => {
       subjects.events("main"),
       subjects.op("main", "op-1"),
     ]) {
-      expect([kept("events", s), kept("health", s)], s).toEqual([true, false]);
+      expect([kept("events", s), kept("health", s), kept("history", s)], s).toEqual([
+        true,
+        false,
+        false,
+      ]);
     }
     for (const s of [subjects.health("main", "db1"), subjects.observed("main")]) {
-      expect([kept("events", s), kept("health", s)], s).toEqual([false, true]);
+      expect([kept("events", s), kept("health", s), kept("history", s)], s).toEqual([
+        false,
+        true,
+        false,
+      ]);
     }
+    const record = subjects.history("main", "op-1");
+    expect([kept("events", record), kept("health", record), kept("history", record)]).toEqual([
+      false,
+      false,
+      true,
+    ]);
     // Requests and forwarded commands are never kept.
     for (const s of [
       subjects.cmd("main", "status"),
       subjects.exec("main"),
       subjects.leaderCmd("main", "status"),
     ]) {
-      expect([kept("events", s), kept("health", s)], s).toEqual([false, false]);
+      expect([kept("events", s), kept("health", s), kept("history", s)], s).toEqual([
+        false,
+        false,
+        false,
+      ]);
     }
   });
 });

@@ -66,6 +66,11 @@ export interface CandidateInput {
    * live replica received. switchover: the primary is alive and the target catches up from it.
    */
   mode: "failover" | "switchover";
+  /**
+   * Exclusions a forced switchover lifts for its named target (the pre-checks that refuse
+   * them otherwise: commands/switchover-checks.ts).
+   */
+  waive?: Readonly<{ maintenance?: boolean; neverPromote?: boolean; lag?: boolean }>;
 }
 
 export interface Pull {
@@ -117,8 +122,9 @@ function gtids(text: string): GtidList {
 
 function exclusion(input: CandidateInput, r: Omit<Replica, "excluded">): string | null {
   const cfg = serverConfig(input.config, r.server);
-  if (input.maintenance.includes(r.server)) return "in maintenance";
-  if (cfg?.neverPromote) return "neverPromote is set";
+  const waive = r.server === input.target ? (input.waive ?? {}) : {};
+  if (input.maintenance.includes(r.server) && !waive.maintenance) return "in maintenance";
+  if (cfg?.neverPromote && !waive.neverPromote) return "neverPromote is set";
   if (input.diverged.includes(r.server)) return "diverged from the primary's history";
   if (!r.obs.logBin) return "log_bin is off";
   if (!r.conn.sqlThread) return "SQL thread is stopped";
@@ -126,9 +132,11 @@ function exclusion(input: CandidateInput, r: Omit<Replica, "excluded">): string 
     return `SQL thread error ${r.conn.lastSqlErrno}: ${r.conn.lastSqlError}`;
   }
   const lag = r.conn.secondsBehindMaster ?? input.lastLag[r.server]?.[r.conn.connection] ?? null;
-  if (lag !== null && lag > input.config.failover.maxLagSeconds) {
-    return `lag ${lag} s exceeds failover.maxLagSeconds ${input.config.failover.maxLagSeconds}`;
-  }
+  const [bound, key] =
+    input.mode === "switchover"
+      ? [input.config.switchover.maxLagSeconds, "switchover.maxLagSeconds"]
+      : [input.config.failover.maxLagSeconds, "failover.maxLagSeconds"];
+  if (lag !== null && lag > bound && !waive.lag) return `lag ${lag} s exceeds ${key} ${bound}`;
   return null;
 }
 
@@ -291,6 +299,7 @@ export function chooseCandidateNow(
   primary: string,
   mode: CandidateInput["mode"],
   target: string | null = null,
+  waive?: CandidateInput["waive"],
 ): CandidateChoice {
   const servers: Record<string, ServerObservation | null> = {};
   for (const s of config.servers) {
@@ -305,5 +314,6 @@ export function chooseCandidateNow(
     lastLag: state.lastLag,
     target,
     mode,
+    ...(waive ? { waive } : {}),
   });
 }

@@ -8,6 +8,8 @@ import { onAgentProgress, onAgentResult } from "./engine/agent-results.js";
 import { onResume, onTick, startOperation } from "./engine/operation.js";
 import { onStepResult } from "./engine/step-results.js";
 import { situationEvent } from "./events.js";
+import { holdWhilePaused } from "./held-automation.js";
+import { historyAction, historyRequest, refusalRecord } from "./history.js";
 import { recordHeartbeat, recordSample } from "./knowledge.js";
 import { optionsOf } from "./options.js";
 import type { Env } from "./plans/common.js";
@@ -86,7 +88,7 @@ function act(env: Env, input: Input) {
     case "agent-heartbeat":
       return;
     case "command":
-      handleCommand(env, input.requestId, input.command);
+      onCommand(env, input);
       return;
     case "step-result":
       if (!onStepResult(env, input.opId, input.stepId, input.result)) {
@@ -114,6 +116,21 @@ function act(env: Env, input: Input) {
       return never;
     }
   }
+}
+
+/**
+ * A command, answered by its handler. An operation it starts keeps the request for its
+ * history record; a refused operation command gets a record of its own.
+ */
+function onCommand(env: Env, input: Extract<Input, { kind: "command" }>) {
+  const request = historyRequest(input.command, input.origin, env.ctx.now);
+  env.request = { requestId: input.requestId, request };
+  handleCommand(env, input.requestId, input.command);
+  delete env.request;
+  const answer = env.actions.find((a) => a.kind === "reply" && a.requestId === input.requestId);
+  if (answer?.kind !== "reply") return;
+  const refused = refusalRecord(env, input.requestId, request, answer.reply);
+  if (refused) env.actions.push(historyAction(refused));
 }
 
 function emitSituations(env: Env, d: Diagnosis) {
@@ -154,7 +171,8 @@ function evaluate(env: Env) {
     learn = l;
     if (l.primary !== null) state.primary = l.primary;
   }
-  const d = diagnose(state, config, now, env.opts, learn);
+  // Paused: the situations are reported, no automatic action is taken (held-automation.ts).
+  const d = holdWhilePaused(diagnose(state, config, now, env.opts, learn), state.paused);
   for (const x of d.diverged) {
     state.diverged[x.server] = {
       since: now,

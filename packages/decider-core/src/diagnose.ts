@@ -5,6 +5,7 @@ import { diagnoseServer } from "./diagnose/servers.js";
 import { diagnoseDurability } from "./durability.js";
 import { currentObservation, knownWritable } from "./knowledge.js";
 import type { DeciderOptions } from "./options.js";
+import { pausedReason } from "./pause.js";
 import { historyOf } from "./plans/rejoin.js";
 import { CLUSTER } from "./situations.js";
 import type { DeciderState } from "./state.js";
@@ -85,6 +86,14 @@ function diagnoseCluster(c: DiagnoseCtx, learn: { reason: string; waiting: boole
         knownWritable(state, n) &&
         otherStreamPrimary(state, config, n, now) === null,
     );
+  if (state.paused) {
+    const p = state.paused;
+    out.findings.push(
+      finding(CLUSTER, "Paused", pausedReason(p), {
+        details: { reason: p.reason, requestedBy: p.by, since: p.since },
+      }),
+    );
+  }
   if (writable.length > 1) {
     out.findings.push(
       finding(

@@ -2,6 +2,7 @@ import type { AgentAction, AgentHeartbeat } from "@marina/contracts/agent";
 import type { Compression, ErrorBody } from "@marina/contracts/commands";
 import type { ExecStep } from "@marina/contracts/executor";
 import type { HealthSample, ServerObservation } from "@marina/contracts/health";
+import type { HistoryRequest } from "@marina/contracts/history";
 import type { OperationKind, OperationState } from "@marina/contracts/operations";
 import type { ClusterTopology } from "@marina/contracts/topology";
 
@@ -58,6 +59,8 @@ export interface OpStep {
   /** Times the write guard held this step back to fence another writable server. */
   guardRounds: number;
   result: { data: Record<string, unknown>; error: ErrorBody | null } | null;
+  /** When the last answer came (for the history); absent in states of older versions. */
+  endedAt?: number | null;
 }
 
 export interface FailoverPlan {
@@ -155,6 +158,8 @@ export interface AgentCall {
   reply: { data: Record<string, unknown> } | null;
   /** The final result. */
   result: { data: Record<string, unknown>; error: ErrorBody | null } | null;
+  /** When the final result came (for the history); absent in states of older versions. */
+  endedAt?: number | null;
 }
 
 export interface Operation {
@@ -180,6 +185,11 @@ export interface Operation {
   /** Why the operation is undoing (kept for the final event). */
   error: ErrorBody | null;
   plan: Plan;
+  /**
+   * The command that started it, for its history record; null for an automatic one, absent
+   * in states of older versions.
+   */
+  request?: HistoryRequest | null;
 }
 
 export interface OperationSummary {
@@ -197,7 +207,15 @@ export interface OperationSummary {
  * state-format.ts reads older ones and migrates them. Bump it with a migration there when
  * the shape changes in a way the previous release could not read.
  */
-export const STATE_FORMAT = 2;
+export const STATE_FORMAT = 3;
+
+/** Automation paused by `cmd.pause` (see pause.ts): nothing starts on its own until resumed. */
+export interface PauseRecord {
+  since: number;
+  reason: string;
+  /** Who asked, as the request said it (`requestedBy`); null when it did not. */
+  by: string | null;
+}
 
 export interface DeciderState {
   version: typeof STATE_FORMAT;
@@ -248,6 +266,8 @@ export interface DeciderState {
   /** When an automatic rebuild of a server last failed (failover.autoRebuild backs off). */
   rebuildFailures: Record<string, number>;
   topology: { generation: number; key: string | null; last: ClusterTopology | null };
+  /** Set while automation is paused; null otherwise (absent in states of format 2 and older). */
+  paused: PauseRecord | null;
 }
 
 export function initialState(cluster: string): DeciderState {
@@ -276,6 +296,7 @@ export function initialState(cluster: string): DeciderState {
     rejoinFailures: {},
     rebuildFailures: {},
     topology: { generation: 0, key: null, last: null },
+    paused: null,
   };
 }
 
@@ -290,6 +311,7 @@ export function upgradeState(state: DeciderState): DeciderState {
   loose.rebuildFailures ??= {};
   loose.writesRestored ??= {};
   loose.durabilityEnforced ??= {};
+  loose.paused ??= null;
   const op = state.operation as
     | (Omit<Operation, "agentCalls"> & { agentCalls?: AgentCall[] })
     | null;

@@ -18,6 +18,8 @@ export function summarizeAction(a: Action): string {
       return `reply ${a.reply.ok ? "ok" : a.reply.error.code}`;
     case "agent":
       return `agent ${a.request.host} ${a.request.request.action}`;
+    case "history":
+      return `history ${a.record.kind} ${a.record.outcome} ${a.record.id}`;
     default: {
       const never: never = a;
       return never;

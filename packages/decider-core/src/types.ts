@@ -9,6 +9,7 @@ import type { ClusterConfig } from "@marina/contracts/config";
 import type { ClusterEvent } from "@marina/contracts/events";
 import type { ExecRequest, ExecResult } from "@marina/contracts/executor";
 import type { HealthSample } from "@marina/contracts/health";
+import type { OperationRecord } from "@marina/contracts/history";
 import type { OperationEvent } from "@marina/contracts/operations";
 import type { ClusterTopology } from "@marina/contracts/topology";
 import type { DeciderOptions } from "./options.js";
@@ -43,7 +44,13 @@ export const InputKinds = {
 export type Input =
   | { kind: "health"; sample: HealthSample }
   | { kind: "agent-heartbeat"; heartbeat: AgentHeartbeat }
-  | { kind: "command"; requestId: string; command: Command }
+  | {
+      kind: "command";
+      requestId: string;
+      command: Command;
+      /** Who the command's envelope says sent it (for the history); absent: unknown. */
+      origin?: { source: string | null; messageId: string | null };
+    }
   /** A timeout or a lost executor arrives as ok:false with TIMEOUT / SERVER_UNREACHABLE. */
   | { kind: "step-result"; opId: string; stepId: string; result: ExecResult }
   | { kind: "tick" }
@@ -64,6 +71,7 @@ export const ActionKinds = {
   operation: "operation",
   reply: "reply",
   agent: "agent",
+  history: "history",
 } as const;
 
 export type Action =
@@ -73,6 +81,8 @@ export type Action =
   | { kind: "step"; request: ExecRequest; timeoutMs: number; reason: string }
   | { kind: "operation"; event: OperationEvent; reason: string }
   | { kind: "reply"; requestId: string; reply: CommandReply; reason: string }
+  /** Keep an operation's record (`marina.v1.<cluster>.history.<id>`, stream MARINA_HISTORY). */
+  | { kind: "history"; record: OperationRecord; reason: string }
   /**
    * Send to the host's agent (`subjects.agent(host, action)`); feed the reply back as
    * `agent-result` with `opId` and `key`, and so the final result of a long action.

@@ -13,6 +13,7 @@ import {
   type HealthSample,
   HealthSample as HealthSampleSchema,
   OperationEvent,
+  OperationRecord,
   type ReplicationConnection,
   type ServerObservation,
 } from "@marina/contracts";
@@ -48,6 +49,9 @@ export function validateAction(a: Action) {
       break;
     case "agent":
       break;
+    case "history":
+      OperationRecord.parse(a.record);
+      break;
     default: {
       const never: never = a;
       throw new Error(String(never));
@@ -59,6 +63,7 @@ export function validateAction(a: Action) {
 export interface ConfigOver {
   servers?: { name: string; port?: number; neverPromote?: boolean; agentHost?: string }[];
   failover?: Record<string, unknown>;
+  switchover?: Record<string, unknown>;
   semiSync?: boolean | "strict";
   monitor?: Record<string, unknown>;
 }
@@ -81,6 +86,7 @@ export function makeConfig(over: ConfigOver = {}): ClusterConfig {
     semiSync: over.semiSync ?? false,
     monitor: over.monitor ?? {},
     failover: { cooldownMs: 60_000, ...(over.failover ?? {}) },
+    ...(over.switchover ? { switchover: over.switchover } : {}),
   });
 }
 
@@ -389,6 +395,8 @@ export function summarize(a: Action): string {
       return `reply ${a.reply.verb} ${a.reply.ok ? "ok" : a.reply.error.code}`;
     case "agent":
       return `agent ${a.request.host} ${a.request.request.action}`;
+    case "history":
+      return `history ${a.record.kind} ${a.record.outcome}`;
     default: {
       const never: never = a;
       return String(never);

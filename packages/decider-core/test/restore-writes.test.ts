@@ -475,6 +475,7 @@ describe("nothing is sent when it is not safe", () => {
     const seq = lines(served);
     expect(seq.slice(seq.indexOf("op rejoin succeeded attach"))).toEqual([
       "op rejoin succeeded attach",
+      "history rejoin succeeded",
       "event PrimaryReadOnly db2",
       "step db2 set-read-only false",
       "topology db2 writer=- db1=replica,db2=primary,db3=replica",

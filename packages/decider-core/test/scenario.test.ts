@@ -348,7 +348,7 @@ describe("switchover", () => {
     });
     expect(repliesIn(d.command("switchover", { target: "db2" }))[0]).toMatchObject({
       ok: false,
-      error: { code: "TARGET_NOT_ELIGIBLE" },
+      error: { code: "TARGET_NEVER_PROMOTE", path: "target" },
     });
     expect(repliesIn(d.command("switchover", { target: "db3" }))[0]).toMatchObject({ ok: true });
     expect(repliesIn(d.command("failover", {}))[0]).toMatchObject({

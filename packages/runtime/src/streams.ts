@@ -16,7 +16,10 @@ const STREAM_NAME_IN_USE = 10058;
 
 const apiCode = (err: unknown) => (err instanceof JetStreamApiError ? err.code : undefined);
 
-/** The limits Marina keeps in step on an existing stream; the rest is set at creation. */
+/**
+ * The limits Marina keeps in step on an existing stream (and `max_msgs` when given); the
+ * rest is set at creation.
+ */
 export type StreamSpec = Partial<StreamConfig> & {
   name: string;
   subjects: string[];
@@ -45,6 +48,8 @@ export async function ensureStream(
     subjects: spec.subjects,
     max_age: spec.max_age,
     max_msgs_per_subject: spec.max_msgs_per_subject,
+    // A stream limited by count too (the history) keeps that in step; others leave it be.
+    ...(spec.max_msgs !== undefined ? { max_msgs: spec.max_msgs } : {}),
   };
   for (let attempt = 0; attempt < 3; attempt++) {
     let have: StreamConfig;
@@ -65,6 +70,7 @@ export async function ensureStream(
     const same =
       have.max_age === limits.max_age &&
       have.max_msgs_per_subject === limits.max_msgs_per_subject &&
+      (limits.max_msgs === undefined || have.max_msgs === limits.max_msgs) &&
       JSON.stringify([...have.subjects].sort()) === JSON.stringify([...limits.subjects].sort());
     // Nothing to change: no update (one right after a scale-up may go unanswered).
     if (same && change === undefined) return "unchanged";

@@ -148,6 +148,8 @@ const COMMANDS: Record<CommandVerb, Obj> = {
   "reset-failover-limits": {},
   cancel: { opId: "op-x" },
   status: {},
+  pause: { reason: "fuzz", requestedBy: "fuzz@host" },
+  resume: { reason: "fuzz" },
 };
 
 /** Refused whichever way it is read: as an envelope and as a bare payload. */

@@ -168,6 +168,14 @@ describe("NATS identities: least privilege, enforced by the server", () => {
     // Push consumers can deliver anywhere (nats-server#8274): observers create none.
     ["observer", "pub", "$JS.API.CONSUMER.CREATE.MARINA_EVENTS", "refused"],
     ["observer", "sub", "_INBOX.>", "refused"],
+    // The history: deciders write it, operators list it, observers read a record by id.
+    ["decider", "pub", `${main}.history.op-1`, "ok"],
+    ["operator", "pub", `${main}.history.op-1`, "refused"],
+    ["observer", "pub", `${main}.history.op-1`, "refused"],
+    ["observer", "sub", `${main}.history.*`, "ok"],
+    ["observer", "pub", "$JS.API.DIRECT.GET.MARINA_HISTORY", "ok"],
+    ["observer", "pub", "$JS.API.CONSUMER.CREATE.MARINA_HISTORY", "refused"],
+    ["operator", "pub", "$JS.API.STREAM.PURGE.MARINA_HISTORY", "refused"],
   ];
 
   it.each(table)("%s %s %s → %s", async (role, op, subject, expected) => {

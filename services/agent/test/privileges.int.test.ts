@@ -34,6 +34,7 @@ describe("the agent's backup account", () => {
       user,
       (s) => ({ socket: s.socket, user, password, timeoutMs: 5000 }),
       out.log,
+      true, // self-fencing on (the default): READ_ONLY ADMIN and CONNECTION ADMIN too
     );
     return { results, lines: out.lines };
   };

@@ -45,7 +45,7 @@ describe("self-fence rule", () => {
     expect(candidatePeers(t, "db2").map((p) => p.name)).toEqual(["db3"]);
   });
 
-  it.each([
+  it.each<[number | null, number, boolean, string]>([
     [null, 10_000, false, "never armed"],
     [1_000, 2_000, false, "within afterMs"],
     [1_000, 2_500, false, "at afterMs"],

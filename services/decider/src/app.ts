@@ -97,10 +97,11 @@ export function buildApp(deps: AppDeps): DeciderApp {
   let closed = false;
   const formats = formatsOf(deps.formats);
   if (deps.stateWriteFormat !== undefined) checkFormat("state", deps.stateWriteFormat);
-  const writeFormat = stateFormatWriter(deps, formats, () => presence);
   for (const config of deps.config.clusters) {
     const cluster = config.name;
     const log = deps.log.child({ cluster });
+    // Per cluster: a paused one needs a newer format than the others (stateFormatNeeded).
+    const writeFormat = stateFormatWriter(deps, formats, () => presence, log);
     let runner: ClusterRunner | undefined;
     const lease = new Lease(deps.kv.leases, deps.kv.state, {
       cluster,
@@ -196,21 +197,28 @@ export function buildApp(deps: AppDeps): DeciderApp {
 
 /**
  * The state format the stores write now (stateWriteFormat over the live peers' formats),
- * logged when it changes: an older decider came or the last one left.
+ * logged when it changes: an older decider came or the last one left, or the cluster was
+ * paused or resumed (a paused state needs format 3).
  */
 function stateFormatWriter(
   deps: AppDeps,
   formats: Formats,
   presence: () => Presence | undefined,
-): () => number {
+  log: Logger,
+): (needs: number) => number {
   let last: number | undefined;
-  return () => {
+  return (needs) => {
     const p = presence();
     const peers = p ? (p.ready ? p.peerFormats().map((f) => f.state) : undefined) : [];
-    const format = stateWriteFormat({ reads: formats.state, cap: deps.stateWriteFormat, peers });
+    const format = stateWriteFormat({
+      reads: formats.state,
+      cap: deps.stateWriteFormat,
+      peers,
+      needs,
+    });
     if (format !== last) {
-      deps.log.info(
-        { stateFormat: format, was: last, reads: formats.state, peers },
+      log.info(
+        { stateFormat: format, was: last, reads: formats.state, peers, needs },
         "decider state written in this format",
       );
     }

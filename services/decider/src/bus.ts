@@ -25,6 +25,12 @@ export interface Bus {
    * `subject`, with another error when no reply came within `timeoutMs`.
    */
   request(subject: string, data: string | Uint8Array, opts: { timeoutMs: number }): Promise<BusMsg>;
+  /**
+   * Publishes into the JetStream stream that keeps `subject` and resolves once the stream
+   * stored it; a second message with the same `msgId` (within the stream's duplicate
+   * window) is stored once. Rejects when no stream acknowledged it.
+   */
+  store(subject: string, data: string | Uint8Array, msgId: string): Promise<void>;
   /** Resolves once what was published or subscribed so far has reached the server. */
   flush(): Promise<void>;
   /**

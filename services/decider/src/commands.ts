@@ -5,7 +5,7 @@ import {
   type Command,
   type CommandVerb,
   errorBody,
-  parseCommand,
+  parseCommandWithOrigin,
   QUEUE_GROUPS,
   subjects,
 } from "@marina/contracts";
@@ -58,7 +58,7 @@ export class CommandIntake {
 
   private async onCommand(msg: BusMsg, viaLeaderSubject: boolean): Promise<void> {
     const verb = msg.subject.split(".").pop() ?? "";
-    const parsed = parseCommand(verb, msg.data);
+    const parsed = parseCommandWithOrigin(verb, msg.data);
     if (!parsed.ok) {
       this.d.replies.refuse(msg, verb, parsed.error);
       return;
@@ -74,7 +74,8 @@ export class CommandIntake {
     this.d.push({
       kind: "command",
       requestId,
-      command: { verb: known, payload: parsed.value } as Command,
+      command: { verb: known, payload: parsed.value.payload } as Command,
+      origin: parsed.value.origin,
     });
   }
 

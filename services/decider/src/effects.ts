@@ -6,12 +6,14 @@ import {
   type ClusterConfig,
   ClusterEventMessage,
   envelope,
+  HistoryMessage,
   mustParse,
   OperationMessage,
   subjects,
   TopologyMessage,
 } from "@marina/contracts";
 import type { Action, Input } from "@marina/decider-core";
+import { sleep } from "@marina/runtime";
 import type { Logger } from "pino";
 import { runAgentRequest } from "./agent-client.js";
 import type { Bus } from "./bus.js";
@@ -32,6 +34,9 @@ export interface EffectsDeps {
 }
 
 type Kind<K extends Action["kind"]> = Extract<Action, { kind: K }>;
+
+/** Tries to store a history record: about 7.5 s in all before it is given up (and logged). */
+const HISTORY_ATTEMPTS = 5;
 
 export class Effects {
   constructor(private readonly d: EffectsDeps) {}
@@ -67,6 +72,9 @@ export class Effects {
         return;
       case "agent":
         this.callAgent(a, epoch);
+        return;
+      case "history":
+        void this.storeHistory(a);
         return;
       default: {
         const never: never = a;
@@ -104,6 +112,33 @@ export class Effects {
       subjects.op(this.d.config.name, opId),
       mustParse(OperationMessage, envelope("operation", this.d.source, a.event)),
     );
+  }
+
+  /**
+   * An operation's record goes into MARINA_HISTORY with the stream's acknowledgement, tried
+   * again a few times (the record id is the message id: stored once however often sent). A
+   * record that cannot be stored is logged with its content, not lost silently.
+   */
+  private async storeHistory(a: Kind<"history">): Promise<void> {
+    const { record } = a;
+    const subject = subjects.history(this.d.config.name, record.id);
+    const data = JSON.stringify(
+      mustParse(HistoryMessage, envelope("history", this.d.source, record)),
+    );
+    const about = { opId: record.id, kind: record.kind, outcome: record.outcome };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.d.bus.store(subject, data, `${record.cluster}.${record.id}`);
+        this.d.log.info({ ...about, reason: a.reason }, "history record stored");
+        return;
+      } catch (err) {
+        if (attempt >= HISTORY_ATTEMPTS) {
+          this.d.log.error({ ...about, err, record }, "history record could not be stored");
+          return;
+        }
+        await sleep(250 * 2 ** attempt);
+      }
+    }
   }
 
   private sendStep(a: Kind<"step">, epoch: number): void {

@@ -63,6 +63,13 @@ export interface StateFormatChoice {
   readonly cap?: number | undefined;
   /** The newest state format of each live peer; undefined: not known yet. */
   readonly peers: readonly number[] | undefined;
+  /**
+   * The oldest format that holds everything the state says (stateFormatNeeded: a paused
+   * cluster needs the format that has the pause). Peers that read less do not lower the
+   * format below it — they cannot read the state then, and stay away from the cluster
+   * rather than act against what it says; the operator's cap still does.
+   */
+  readonly needs?: number;
 }
 
 /**
@@ -71,10 +78,18 @@ export interface StateFormatChoice {
  * the oldest: any release since formats were versioned reads it.
  */
 export function stateWriteFormat(o: StateFormatChoice): number {
-  if (o.peers === undefined) return OLDEST_FORMATS.state;
-  const newest = Math.min(o.reads, o.cap ?? o.reads, ...o.peers);
+  const needs = o.needs ?? OLDEST_FORMATS.state;
+  const byPeers = o.peers === undefined ? OLDEST_FORMATS.state : Math.min(...o.peers, o.reads);
+  // A release that reads only format 1 does not refuse a newer state: it overwrites it. For
+  // it the state stays in format 1 (and the pause is kept by the leader's memory only).
+  const refusing = o.peers === undefined || byPeers >= FIRST_REFUSING_STATE_FORMAT;
+  const wanted = refusing ? Math.max(needs, byPeers) : byPeers;
+  const newest = Math.min(o.reads, o.cap ?? o.reads, wanted);
   return Math.max(OLDEST_FORMATS.state, newest);
 }
+
+/** The first state format whose release refuses (never overwrites) a state it cannot read. */
+export const FIRST_REFUSING_STATE_FORMAT = 2;
 
 /**
  * A persisted record of a format this decider cannot read: written by a newer release (or

@@ -1,5 +1,6 @@
 // The decider's Bus over a real NATS connection.
 import { BEAT_INBOX_PREFIX, isInboxSubject, MarinaError } from "@marina/contracts";
+import { jetstream } from "@nats-io/jetstream";
 import { createInbox, errors, type NatsConnection } from "@nats-io/transport-node";
 import type { Bus } from "./bus.js";
 
@@ -37,6 +38,9 @@ export function natsBus(nc: NatsConnection): Bus {
         }
         throw err;
       }
+    },
+    async store(subject, data, msgId) {
+      await jetstream(nc).publish(subject, data, { msgID: msgId });
     },
     flush: () => nc.flush(),
     beatInbox: () => createInbox(BEAT_INBOX_PREFIX),

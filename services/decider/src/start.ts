@@ -1,5 +1,5 @@
-// startDecider: the decider over a real NATS connection — the events stream and the KV
-// buckets are ensured, then the app is built and started. main.ts adds argv, the logger,
+// startDecider: the decider over a real NATS connection — the events and history streams
+// and the KV buckets are ensured, then the app is built and started. main.ts adds argv, the logger,
 // the connection (@marina/runtime's connectNatsWithRetry) and signals; the sandbox and
 // tests call this in-process.
 import { LEASE_BUCKET, type MarinaConfig, PRESENCE_BUCKET, STATE_BUCKET } from "@marina/contracts";
@@ -11,7 +11,7 @@ import type { Clock } from "./clock.js";
 import { ensureBucket } from "./jetstream-setup.js";
 import { natsBus } from "./nats-bus.js";
 import { presenceBucketOf } from "./presence-bucket.js";
-import { ensureEventsStream } from "./streams.js";
+import { ensureEventsStream, ensureHistoryStream } from "./streams.js";
 
 export interface StartDeciderOptions
   extends Pick<
@@ -46,6 +46,13 @@ export async function startDecider(o: StartDeciderOptions): Promise<DeciderApp> 
   const replicas = o.config.nats.replicas;
   await ready("events stream", async () =>
     ensureEventsStream(await jetstreamManager(o.nc), { replicas, info: o.nc.info, log: o.log }),
+  );
+  await ready("history stream", async () =>
+    ensureHistoryStream(await jetstreamManager(o.nc), o.config.history, {
+      replicas,
+      info: o.nc.info,
+      log: o.log,
+    }),
   );
   // A KV request must end well within the lease: a renewal stuck for nats.js's default 5 s
   // on a lost NATS node would let a 3 s lease lapse while a retry could have gone through.

@@ -5,6 +5,10 @@
 //    `writesRestored`, `rebuildFailures` and an operation's `agentCalls` may be missing.
 // 2: those are always present, and `writtenBy` names the decider and the lease epoch that
 //    wrote the record (null when it was migrated from format 1).
+// 3: `paused` (automation paused by cmd.pause: {since, reason, by}, or null). A release that
+//    reads format 2 does not know the pause and would act against it, so a paused state is
+//    written in format 3 even while such a decider is alive (stateFormatNeeded, formats.ts):
+//    it cannot read it and does not lead the cluster.
 //
 // A record is read by migrating it up to the current format (STATE_MIGRATIONS) and then
 // checking its shape (state-schema.ts); it is written in the format the store is told to,
@@ -34,12 +38,20 @@ export const STATE_MIGRATIONS: Readonly<Record<number, (r: Rec) => Rec>> = {
     operation: withAgentCalls(r.operation),
     writtenBy: null,
   }),
+  2: (r) => ({ ...r, version: 3, paused: null }),
 };
 
 /** STATE_DOWNGRADES[n] turns a format-n record into format n-1, for older readers. Pure. */
 export const STATE_DOWNGRADES: Readonly<Record<number, (r: Rec) => Rec>> = {
   2: ({ writtenBy: _writtenBy, ...r }) => ({ ...r, version: 1 }),
+  // Written only when the state is not paused (or capped by --state-format: the pause is lost).
+  3: ({ paused: _paused, ...r }) => ({ ...r, version: 2 }),
 };
+
+/** The oldest format that holds everything `state` says: 3 while paused (format 3 has the pause). */
+export function stateFormatNeeded(state: DeciderState): number {
+  return state.paused ? 3 : OLDEST_FORMATS.state;
+}
 
 /** The format a raw record says it is; undefined when it cannot say (not an object, a bad version). */
 export function stateFormatOf(raw: unknown): number | undefined {

@@ -68,6 +68,7 @@ export const PersistedState = z.looseObject({
     last: z.unknown(),
   }),
   writtenBy: StateWriter.nullable(),
+  paused: z.looseObject({ since: ms, reason: z.string(), by: z.string().nullable() }).nullable(),
 });
 
 /** A persisted state: the core's, and who wrote it. */

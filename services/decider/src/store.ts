@@ -5,7 +5,7 @@
 import { type DeciderState, STATE_FORMAT } from "@marina/decider-core";
 import { OLDEST_FORMATS, UnsupportedFormatError } from "./formats.js";
 import { isCasConflict, type KvBucket } from "./kv.js";
-import { decodeState, encodeState, type StateWriter } from "./state-format.js";
+import { decodeState, encodeState, type StateWriter, stateFormatNeeded } from "./state-format.js";
 
 const enc = new TextEncoder();
 /** How many unanswered writes are remembered (each may still land). */
@@ -18,8 +18,11 @@ const KNOWLEDGE = ["samples", "lastObservation", "lastLag", "heartbeats"] as con
 export interface StateStoreOptions {
   /** The newest state format this decider reads (default: the current one). */
   readonly reads?: number;
-  /** The format to write now (default `reads`; never above it); see stateWriteFormat. */
-  readonly writeFormat?: () => number;
+  /**
+   * The format to write now, given the oldest one the state needs (default `reads`; never
+   * above it); see stateWriteFormat.
+   */
+  readonly writeFormat?: (needs: number) => number;
   /** Who writes (recorded from format 2 on). */
   readonly writer?: () => StateWriter;
 }
@@ -82,7 +85,10 @@ export class StateStore {
    * cause a write.
    */
   async save(state: DeciderState): Promise<boolean> {
-    const format = Math.min(this.o.writeFormat?.() ?? this.reads, this.reads);
+    const format = Math.min(
+      this.o.writeFormat?.(stateFormatNeeded(state)) ?? this.reads,
+      this.reads,
+    );
     const decisions = `${format}:${decisionsOf(state)}`;
     if (decisions === this.lastWritten) return false;
     if (this.refusal) throw this.refusal;

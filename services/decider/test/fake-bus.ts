@@ -60,6 +60,15 @@ export class FakeBus implements Bus {
     this.deliver(subject, enc.encode(text), () => false);
   }
 
+  /** Stored like a publish (there is no stream here); a repeated msgId is stored once. */
+  async store(subject: string, data: string | Uint8Array, msgId: string): Promise<void> {
+    if (this.storedIds.has(msgId)) return;
+    this.storedIds.add(msgId);
+    this.publish(subject, data);
+  }
+
+  private readonly storedIds = new Set<string>();
+
   async flush(): Promise<void> {}
 
   beatInbox(): string {

@@ -145,4 +145,5 @@ export class FakeStore implements DecisionStore {
 export const config: MarinaConfig = {
   nats: { servers: [], replicas: "auto" },
   clusters: [cluster],
+  history: { maxAgeDays: 365, maxRecords: 100_000 },
 };

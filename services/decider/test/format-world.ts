@@ -34,7 +34,11 @@ export function recordedConfig(): MarinaConfig {
     semiSync: true,
     monitor: {},
   });
-  return { nats: { servers: [], replicas: "auto" }, clusters: [cluster] };
+  return {
+    nats: { servers: [], replicas: "auto" },
+    clusters: [cluster],
+    history: { maxAgeDays: 365, maxRecords: 100_000 },
+  };
 }
 
 export interface RunningDecider {

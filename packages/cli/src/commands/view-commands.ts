@@ -1,7 +1,8 @@
-// The subcommands that show: status, topology, watch, events, op.
+// The subcommands that show: status, topology, watch, events, op, history.
 import type { Command } from "commander";
 import { parseCount, parseDuration } from "../durations.js";
 import { eventsCommand } from "./events.js";
+import { historyCommand } from "./history.js";
 import { opCommand } from "./op.js";
 import { type Runner, sinceOf } from "./runner.js";
 import { statusCommand } from "./status.js";
@@ -57,4 +58,20 @@ export function addViewCommands(program: Command, run: Runner): void {
     .description("an operation's phases from its start, waiting for its outcome")
     .option("--no-wait", "print what was published so far and return")
     .action(run((ctx, opId: string, o: { wait: boolean }) => opCommand(ctx, opId, o)));
+
+  program
+    .command("history")
+    .description("finished and refused operations, kept in MARINA_HISTORY; --op for one's steps")
+    .option("-n, --limit <n>", "how many of the most recent to show", "20")
+    .option("--since <duration>", "only operations that ended in this past (e.g. 2h, 7d)")
+    .option("--op <opId>", "one operation: its request, phases and steps with their timings")
+    .action(
+      run((ctx, o: { limit: string; since?: string; op?: string }) =>
+        historyCommand(ctx, {
+          limit: parseCount(o.limit, "--limit"),
+          ...(o.since ? { since: sinceOf(ctx, parseDuration(o.since, "--since")) } : {}),
+          ...(o.op !== undefined ? { op: o.op } : {}),
+        }),
+      ),
+    );
 }

@@ -32,6 +32,7 @@ function headerLines(v: StatusView): string[] {
   const primary = st.primary ? s.bold(st.primary) : s.red("unknown");
   const lines = [
     `cluster ${s.bold(st.cluster)}  primary ${primary}  writer ${writer}  leader ${st.decider} (epoch ${st.epoch})`,
+    ...pausedLines(v),
     `operation: ${operationText(v)}`,
   ];
   const f = st.failovers;
@@ -51,6 +52,22 @@ function headerLines(v: StatusView): string[] {
       `last operation: ${last.kind} ${last.opId} ${state} ${formatClock(last.endedAt, now)} (${formatDuration(took)}): ${last.message}`,
     );
   }
+  return lines;
+}
+
+/** Paused: said first after the cluster line, loudly, with what is being held back. */
+function pausedLines(v: StatusView): string[] {
+  const p = v.status.paused;
+  if (!p) return [];
+  const { style: s, now } = v;
+  const lines = [
+    s.red(
+      s.bold(
+        `PAUSED since ${formatClock(p.since, now)}${p.by ? ` by ${p.by}` : ""}: ${p.reason} — Marina starts nothing on its own (marina resume)`,
+      ),
+    ),
+  ];
+  for (const h of p.held) lines.push(s.yellow(`  held: ${h}`));
   return lines;
 }
 

@@ -8,6 +8,7 @@ import {
   resetFailoverLimitsCommand,
   setMaintenanceCommand,
 } from "./maintenance.js";
+import { pauseCommand, resumeCommand } from "./pause.js";
 import { rebuildCommand } from "./rebuild.js";
 import { rejoinCommand } from "./rejoin.js";
 import { refuse } from "./replies.js";
@@ -28,6 +29,8 @@ export const commandHandlers: { readonly [V in CommandVerb]: CommandHandler<V> }
   "reset-failover-limits": resetFailoverLimitsCommand,
   cancel: cancelCommand,
   status: statusCommand,
+  pause: pauseCommand,
+  resume: resumeCommand,
 };
 
 export function handleCommand(env: Env, requestId: string, command: Command) {

@@ -1,6 +1,8 @@
 import type { CommandReply } from "@marina/contracts/commands";
 import { formatGtidList, parseGtidList, positionOf } from "@marina/contracts/gtid";
+import { diagnose } from "../diagnose.js";
 import { assessPrimary } from "../evidence.js";
+import { automaticIntents } from "../held-automation.js";
 import { currentObservation } from "../knowledge.js";
 import type { Env } from "../plans/common.js";
 import { failoversInWindow } from "../policies/constraints.js";
@@ -47,6 +49,7 @@ function statusOf(env: Env): Record<string, unknown> {
       reason: s.reason,
     })),
     clusterSituations: state.situations["*"] ?? [],
+    paused: pausedStatus(env),
     maintenance: Object.keys(state.maintenance),
     diverged: Object.fromEntries(Object.entries(state.diverged).map(([k, v]) => [k, v.extraGtids])),
     fenced: Object.keys(state.exPrimaries),
@@ -67,6 +70,20 @@ function statusOf(env: Env): Record<string, unknown> {
           ),
         )
       : null,
+  };
+}
+
+/** While paused: since when, why, who, and what Marina would start on its own now. */
+function pausedStatus(env: Env): Record<string, unknown> | null {
+  const { state, ctx } = env;
+  const p = state.paused;
+  if (!p) return null;
+  const d = diagnose(state, ctx.config, ctx.now, env.opts, null);
+  return {
+    since: iso(p.since),
+    reason: p.reason,
+    by: p.by,
+    held: state.operation ? [] : automaticIntents(d, state.primary),
   };
 }
 

@@ -4,6 +4,23 @@ import { startOperation } from "../engine/operation.js";
 import { isKnownServer, reachability } from "../knowledge.js";
 import type { CommandCall } from "./handler.js";
 import { busy, notConfirmed, ok, refuse, unknownServer } from "./replies.js";
+import {
+  type PreCheckFailure,
+  replicasLeftWithoutSource,
+  targetPreChecks,
+} from "./switchover-checks.js";
+
+/** One refusal for all failed pre-checks: the first one's code, every reason. */
+function refusePreChecks(
+  verb: string,
+  failed: readonly PreCheckFailure[],
+  path: string | undefined,
+): CommandReply {
+  const [first] = failed;
+  if (!first) throw new Error("refusePreChecks without a failure");
+  const reasons = failed.map((f) => (failed.length > 1 ? `${f.code}: ${f.reason}` : f.reason));
+  return refuse(verb, first.code, `switchover pre-check: ${reasons.join("; ")}`, path);
+}
 
 /** A planned switchover from the reachable primary to a replica (the best one, or `target`). */
 export function switchoverCommand({
@@ -25,9 +42,28 @@ export function switchoverCommand({
   }
   const stale = notConfirmed(env, verb, primary, target);
   if (stale) return stale;
-  const choice = chooseCandidateNow(state, config, now, primary, "switchover", target ?? null);
+  // Pre-checks (switchover-checks.ts): each refuses with its code; `force` overrides them.
+  if (target !== undefined && !force) {
+    const failed = targetPreChecks(state, config, now, primary, target);
+    if (failed[0]) return refusePreChecks(verb, failed, "target");
+  }
+  const waive =
+    force && target !== undefined
+      ? { maintenance: true, neverPromote: true, lag: true }
+      : undefined;
+  const choice = chooseCandidateNow(
+    state,
+    config,
+    now,
+    primary,
+    "switchover",
+    target ?? null,
+    waive,
+  );
   if (!choice.ok)
     return refuse(verb, choice.code, choice.reason, target !== undefined ? "target" : undefined);
+  const left = replicasLeftWithoutSource(state, config, now, primary, choice.candidate);
+  if (left && !force) return refusePreChecks(verb, [left], undefined);
   const op = startOperation(env, {
     kind: "switchover",
     requestId,

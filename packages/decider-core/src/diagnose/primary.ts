@@ -67,6 +67,7 @@ function diagnoseDead(c: DiagnoseCtx, primary: string, a: PrimaryAssessment) {
     primary,
     primaryInMaintenance: state.maintenance[primary] !== undefined,
     primaryLastObservation: state.lastObservation[primary]?.observation ?? null,
+    paused: state.paused,
   });
   if (block) {
     out.blocked = block;

@@ -51,6 +51,7 @@ export function onAgentResult(
   } else {
     if (isFinal(c)) return true;
     if (c.status === "waiting") return true; // a late answer to an attempt given up on
+    c.endedAt = env.ctx.now;
     if (result.ok) {
       c.status = "ok";
       c.result = { data: result.data, error: null };

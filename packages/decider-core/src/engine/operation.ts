@@ -38,6 +38,10 @@ export function startOperation(env: Env, spec: StartSpec): Operation {
     cancelRequested: false,
     error: null,
     plan: spec.plan,
+    request:
+      spec.requestId !== null && env.request?.requestId === spec.requestId
+        ? env.request.request
+        : null,
   };
   env.state.operation = op;
   emitOperation(op, env, "running", `started: ${spec.reason}`);

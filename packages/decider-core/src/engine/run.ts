@@ -1,6 +1,7 @@
 import type { ErrorBody } from "@marina/contracts/commands";
 import type { OperationState } from "@marina/contracts/operations";
 import { errorBody } from "@marina/contracts/parse";
+import { historyAction, operationRecord } from "../history.js";
 import { isFinal } from "../plans/agent-calls.js";
 import { type Env, type Next, type PlanDriver, stepsOf } from "../plans/common.js";
 import type { Operation } from "../state.js";
@@ -21,13 +22,14 @@ export function driverOf(env: Env, op: Operation): PlanDriver {
 function finish(
   op: Operation,
   env: Env,
-  state: OperationState,
+  state: Exclude<OperationState, "running">,
   message: string,
   error: ErrorBody | null,
 ) {
   if (op.phase !== "" && !(op.phase in op.timings)) recordTiming(op, env.ctx.now);
   op.timings.total = env.ctx.now - op.startedAt;
   emitOperation(op, env, state, message, error);
+  env.actions.push(historyAction(operationRecord(op, env, state, message, error)));
   env.state.history.push({
     opId: op.opId,
     kind: op.kind,

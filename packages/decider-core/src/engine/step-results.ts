@@ -78,6 +78,7 @@ export function onStepResult(env: Env, opId: string, stepId: string, result: Exe
   if (!s) return false;
   learnFromResult(env, s.server, s.step, result);
   if (s.status !== "sent") return true; // duplicate, or a step given up on
+  s.endedAt = env.ctx.now;
   if (result.ok) {
     s.status = "ok";
     s.result = { data: result.data, error: null };

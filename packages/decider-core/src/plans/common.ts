@@ -1,6 +1,7 @@
 import type { ErrorBody } from "@marina/contracts/commands";
 import { strictDurability } from "@marina/contracts/config";
 import type { ExecStep } from "@marina/contracts/executor";
+import type { HistoryRequest } from "@marina/contracts/history";
 import type { OperationKind } from "@marina/contracts/operations";
 import { errorBody } from "@marina/contracts/parse";
 import type { DeciderOptions } from "../options.js";
@@ -36,6 +37,8 @@ export interface Env {
   actions: Action[];
   /** The plan of every operation kind, handed to the operation engine (see plans/index.ts). */
   plans: PlanRegistry;
+  /** The command being handled, if any: an operation it starts keeps it for its history. */
+  request?: { requestId: string; request: HistoryRequest };
 }
 
 export interface PlanDriver<P extends string = string> {

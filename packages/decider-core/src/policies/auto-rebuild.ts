@@ -14,7 +14,8 @@ import type { Operation } from "../state.js";
 export function autoRebuild(env: Env): Operation | null {
   const { state, ctx } = env;
   const { config, now } = ctx;
-  if (state.operation !== null || state.primary === null) return null;
+  // Paused (pause.ts): nothing starts on its own.
+  if (state.operation !== null || state.primary === null || state.paused) return null;
   const ro = rebuildOptions(env.opts);
   for (const s of config.servers) {
     const name = s.name;

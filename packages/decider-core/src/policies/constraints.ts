@@ -1,6 +1,8 @@
 import type { ClusterConfig } from "@marina/contracts/config";
 import type { ErrorCode } from "@marina/contracts/errors";
 import type { ServerObservation } from "@marina/contracts/health";
+import { pausedReason } from "../pause.js";
+import type { PauseRecord } from "../state.js";
 
 // Rule 5, anti-flapping and preconditions of an AUTOMATIC failover. A manual failover is an
 // operator's explicit decision and skips them (its candidate rules still apply).
@@ -12,6 +14,7 @@ export const BlockCodes = {
   window: "window",
   semiSync: "semi-sync",
   acknowledger: "acknowledger",
+  paused: "paused",
 } as const;
 export type BlockCode = (typeof BlockCodes)[keyof typeof BlockCodes];
 
@@ -30,6 +33,8 @@ export interface ConstraintInput {
   primaryInMaintenance: boolean;
   /** The dead primary's last observation while it was reachable, if any. */
   primaryLastObservation: ServerObservation | null;
+  /** Automation paused (cmd.pause): why and by whom, as the status shows it. */
+  paused?: PauseRecord | null;
 }
 
 /** Failovers that still count for the window limit. */
@@ -49,6 +54,9 @@ export function checkFailoverConstraints(input: ConstraintInput): FailoverBlock 
       errorCode: "REFUSED",
       reason: "failover.auto is false: run the failover command",
     };
+  }
+  if (input.paused) {
+    return { code: "paused", errorCode: "REFUSED", reason: pausedReason(input.paused) };
   }
   if (input.primaryInMaintenance) {
     return {

@@ -22,6 +22,7 @@ export function preemptForFailover(env: Env, d: Diagnosis): boolean {
     primary,
     primaryInMaintenance: state.maintenance[primary] !== undefined,
     primaryLastObservation: state.lastObservation[primary]?.observation ?? null,
+    paused: state.paused,
   });
   if (block) return false;
   cancelOperation(env, `the primary ${primary} failed: a failover comes before a rebuild`);

@@ -1,0 +1,200 @@
+import type { Command, CommandReply, ErrorBody } from "@marina/contracts/commands";
+import {
+  HISTORY_STEPS_MAX,
+  type HistoryAgentCall,
+  type HistoryPhase,
+  type HistoryRequest,
+  type HistoryStep,
+  type OperationRecord,
+} from "@marina/contracts/history";
+import { type OperationKind, OperationKind as OperationKinds } from "@marina/contracts/operations";
+import type { Env } from "./plans/common.js";
+import type { AgentCall, Operation, OpStep } from "./state.js";
+import { describeStep } from "./steps.js";
+import type { Action } from "./types.js";
+
+// An operation's history record: built from the operation when it ends (engine/run.ts), or
+// from a refused operation command (decide.ts). Everything comes from the state and ctx:
+// the record is the same on a replay.
+
+const PHASES_MAX = 64;
+const CALLS_MAX = 64;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const clip = (text: string, max: number) => (text.length <= max ? text : text.slice(0, max));
+
+/** The command as the decider received it, for the record of what it starts or is refused. */
+export function historyRequest(
+  command: Command,
+  origin: { source: string | null; messageId: string | null } | undefined,
+  now: number,
+): HistoryRequest {
+  return {
+    verb: command.verb,
+    payload: { ...command.payload },
+    source: origin?.source ?? null,
+    messageId: origin?.messageId ?? null,
+    receivedAt: iso(now),
+  };
+}
+
+export function historyAction(record: OperationRecord): Extract<Action, { kind: "history" }> {
+  return {
+    kind: "history",
+    record,
+    reason: `${record.kind} ${record.id} ${record.outcome}: ${record.message}`,
+  };
+}
+
+/** Start and end of an answer to the last attempt; a stale end (before the send) is none. */
+function timing(sentAt: number | null, endedAt: number | null | undefined) {
+  const end = sentAt !== null && endedAt != null && endedAt >= sentAt ? endedAt : null;
+  return {
+    sentAt: sentAt === null ? null : iso(sentAt),
+    endedAt: end === null ? null : iso(end),
+    durationMs: end === null || sentAt === null ? null : end - sentAt,
+  };
+}
+
+function stepRecord(s: OpStep): HistoryStep {
+  return {
+    id: clip(s.id, 128),
+    phase: clip(s.phase, 64),
+    key: clip(s.key, 128),
+    server: s.server,
+    kind: s.step.kind,
+    description: clip(describeStep(s.step), 1024),
+    status: s.status,
+    attempts: s.attempts,
+    bestEffort: s.bestEffort,
+    ...timing(s.sentAt, s.endedAt),
+    error: s.result?.error ?? null,
+  };
+}
+
+function callRecord(c: AgentCall): HistoryAgentCall {
+  return {
+    key: clip(c.key, 128),
+    phase: clip(c.phase, 64),
+    host: c.host,
+    server: c.server,
+    action: c.action.action,
+    status: c.status,
+    attempts: c.attempts,
+    ...timing(c.sentAt, c.endedAt),
+    error: c.result?.error ?? null,
+  };
+}
+
+/**
+ * The phases in the order they ran: `timings` gets a phase's time when it ends (its keys
+ * keep that order); a phase still without one (ended by a failure) comes from its steps.
+ */
+export function phasesOf(op: Operation): HistoryPhase[] {
+  const names: string[] = [];
+  const add = (name: string) => {
+    if (name !== "" && name !== "total" && !names.includes(name)) names.push(name);
+  };
+  for (const name of Object.keys(op.timings)) add(name);
+  for (const s of op.steps) add(s.phase);
+  for (const c of op.agentCalls) add(c.phase);
+  return names
+    .slice(0, PHASES_MAX)
+    .map((name) => ({ name: clip(name, 64), durationMs: op.timings[name] ?? 0 }));
+}
+
+/** The record of an operation that just ended (`finish` in engine/run.ts). */
+export function operationRecord(
+  op: Operation,
+  env: Env,
+  outcome: "succeeded" | "failed" | "cancelled",
+  message: string,
+  error: ErrorBody | null,
+): OperationRecord {
+  const { ctx } = env;
+  const request = op.request ?? null;
+  return {
+    cluster: env.state.cluster,
+    id: op.opId,
+    kind: op.kind,
+    outcome,
+    trigger: request !== null || op.requestId !== null ? "command" : "automatic",
+    reason: clip(op.reason, 1024),
+    message: clip(message, 4096),
+    error,
+    request,
+    decider: clip(ctx.source, 200),
+    epoch: ctx.epoch,
+    servers: op.servers,
+    startedAt: iso(op.startedAt),
+    endedAt: iso(ctx.now),
+    durationMs: Math.max(0, ctx.now - op.startedAt),
+    phases: phasesOf(op),
+    steps: op.steps.slice(0, HISTORY_STEPS_MAX).map(stepRecord),
+    stepsOmitted: Math.max(0, op.steps.length - HISTORY_STEPS_MAX),
+    agentCalls: op.agentCalls.slice(0, CALLS_MAX).map(callRecord),
+  };
+}
+
+const isOperationKind = (verb: string): verb is OperationKind =>
+  (OperationKinds.options as readonly string[]).includes(verb);
+
+/** FNV-1a, 32 bits: a short deterministic tag for a refusal's id. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** Servers a command names: its `target`, `server` and (rebuild) `source`. */
+function serversOf(payload: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const role of ["target", "server", "source"]) {
+    const v = payload[role];
+    if (typeof v === "string") out[role] = v;
+  }
+  return out;
+}
+
+/**
+ * The record of a refused operation command (failover, switchover, rejoin, rebuild): part
+ * of an incident's story. Null for other verbs, for accepted commands, and for a dry run
+ * (a question, not a request). Its id is derived from the request (not ctx.newOpId, which
+ * only operations use), so a replay gives the same one.
+ */
+export function refusalRecord(
+  env: Env,
+  requestId: string,
+  request: HistoryRequest,
+  reply: CommandReply,
+): OperationRecord | null {
+  if (reply.ok || !isOperationKind(request.verb)) return null;
+  if (request.payload.dryRun === true) return null;
+  const { ctx } = env;
+  const tag = fnv1a(`${requestId}\u0000${request.messageId ?? ""}`).toString(36);
+  const asked = request.payload.reason;
+  return {
+    cluster: env.state.cluster,
+    id: `refused-${ctx.now.toString(36)}-${tag}`,
+    kind: request.verb,
+    outcome: "refused",
+    trigger: "command",
+    reason: clip(typeof asked === "string" ? asked : `${request.verb} requested`, 1024),
+    message: clip(reply.error.message, 4096),
+    error: reply.error,
+    request,
+    decider: clip(ctx.source, 200),
+    epoch: ctx.epoch,
+    servers: serversOf(request.payload),
+    startedAt: iso(ctx.now),
+    endedAt: iso(ctx.now),
+    durationMs: 0,
+    phases: [],
+    steps: [],
+    stepsOmitted: 0,
+    agentCalls: [],
+  };
+}
