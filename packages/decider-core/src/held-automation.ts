@@ -11,7 +11,7 @@ export function automaticIntents(d: Diagnosis, primary: string | null): string[]
     out.push(`failover of ${primary}: ${d.assessment?.reason ?? "the primary is dead"}`);
   }
   if (d.rejoin) out.push(`rejoin ${d.rejoin.server}: ${d.rejoin.why}`);
-  for (const f of d.fences) out.push(`fence ${f.server}: ${f.why}`);
+  for (const f of d.fences) if (!f.kill) out.push(`fence ${f.server}: ${f.why}`);
   if (d.restoreWrites) {
     out.push(`restore writes on ${d.restoreWrites.server}: ${d.restoreWrites.why}`);
   }
@@ -21,7 +21,10 @@ export function automaticIntents(d: Diagnosis, primary: string | null): string[]
 
 /**
  * The diagnosis with every automatic action taken out while paused (the findings stay: they
- * are reported as usual). Unchanged when not paused.
+ * are reported as usual). Unchanged when not paused. Not the fences of a former primary, a
+ * diverged server or another writable one found beside the primary (`kill: true`): a pause
+ * must never leave two servers taking writes. Only the enforcement of read_only on a
+ * writable replica waits.
  */
 export function holdWhilePaused(d: Diagnosis, paused: PauseRecord | null): Diagnosis {
   if (paused === null) return d;
@@ -29,7 +32,7 @@ export function holdWhilePaused(d: Diagnosis, paused: PauseRecord | null): Diagn
     ...d,
     failover: null,
     rejoin: null,
-    fences: [],
+    fences: d.fences.filter((f) => f.kill),
     restoreWrites: null,
     enforceStrict: null,
   };

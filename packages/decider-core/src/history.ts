@@ -38,7 +38,60 @@ export function historyRequest(
   };
 }
 
-export function historyAction(record: OperationRecord): Extract<Action, { kind: "history" }> {
+/** Under NATS's default max payload (1 MiB) with room for the envelope. */
+export const HISTORY_RECORD_MAX_BYTES = 900_000;
+const CLIP = 200;
+
+const short = (t: string) => clip(t, CLIP);
+/** UTF-8 bytes of the record's JSON (no TextEncoder in the pure core). */
+function size(r: OperationRecord): number {
+  const json = JSON.stringify(r);
+  let n = 0;
+  for (const ch of json) {
+    const c = ch.codePointAt(0) ?? 0;
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  return n;
+}
+
+/**
+ * The record as it fits in one message: unchanged when it does; else every step's
+ * description and error message clipped, and then, if still too big, the last steps left
+ * out (counted in stepsOmitted) — a failover with hundreds of long errors is the record
+ * most wanted, so it is cut rather than lost.
+ */
+export function fitHistoryRecord(
+  record: OperationRecord,
+  maxBytes = HISTORY_RECORD_MAX_BYTES,
+): OperationRecord {
+  if (size(record) <= maxBytes) return record;
+  const clipped: OperationRecord = {
+    ...record,
+    steps: record.steps.map((st) => ({
+      ...st,
+      description: short(st.description),
+      error: st.error ? { ...st.error, message: short(st.error.message) } : null,
+    })),
+    agentCalls: record.agentCalls.map((c) => ({
+      ...c,
+      error: c.error ? { ...c.error, message: short(c.error.message) } : null,
+    })),
+  };
+  let fitted = clipped;
+  let keep = clipped.steps.length;
+  while (size(fitted) > maxBytes && keep > 0) {
+    keep = Math.floor(keep / 2);
+    fitted = {
+      ...clipped,
+      steps: clipped.steps.slice(0, keep),
+      stepsOmitted: record.stepsOmitted + clipped.steps.length - keep,
+    };
+  }
+  return fitted;
+}
+
+export function historyAction(raw: OperationRecord): Extract<Action, { kind: "history" }> {
+  const record = fitHistoryRecord(raw);
   return {
     kind: "history",
     record,

@@ -1,6 +1,12 @@
 import { type OperationRecord, OperationRecord as RecordSchema } from "@marina/contracts";
 import { describe, expect, it } from "vitest";
-import { historyRequest, operationRecord, phasesOf, refusalRecord } from "../src/history.js";
+import {
+  fitHistoryRecord,
+  historyRequest,
+  operationRecord,
+  phasesOf,
+  refusalRecord,
+} from "../src/history.js";
 import type { Action, Operation, OpStep } from "../src/index.js";
 import { initialState } from "../src/index.js";
 import type { Env } from "../src/plans/common.js";
@@ -72,6 +78,46 @@ function operation(over: Partial<Operation> = {}): Operation {
     ...over,
   };
 }
+
+describe("fitHistoryRecord", () => {
+  const long = "x".repeat(4000);
+  const big = (n: number) =>
+    operationRecord(
+      operation({
+        steps: Array.from({ length: n }, (_, i) =>
+          step({
+            id: `op1-${i}`,
+            key: `k${i}`,
+            status: "failed",
+            result: { data: {}, error: { code: "SQL_ERROR", message: long, retryable: false } },
+          } as Partial<OpStep>),
+        ),
+      }),
+      envAt(T0 + 100),
+      "failed",
+      "many failed steps",
+      null,
+    );
+  const bytes = (r: OperationRecord) => new TextEncoder().encode(JSON.stringify(r)).length;
+
+  it("leaves a record that fits as it is", () => {
+    const r = big(3);
+    expect(fitHistoryRecord(r)).toBe(r);
+  });
+
+  it("clips long errors, then leaves the last steps out, to fit one message", () => {
+    const r = big(500);
+    expect(bytes(r)).toBeGreaterThan(1_000_000);
+    const clipped = fitHistoryRecord(r);
+    expect(bytes(clipped)).toBeLessThanOrEqual(900_000);
+    expect(clipped.steps).toHaveLength(500);
+    expect(clipped.steps[0]!.error!.message.length).toBeLessThanOrEqual(200);
+    const cut = fitHistoryRecord(r, 20_000);
+    expect(bytes(cut)).toBeLessThanOrEqual(20_000);
+    expect(cut.steps.length + cut.stepsOmitted).toBe(500);
+    expect(RecordSchema.safeParse(cut).success).toBe(true);
+  });
+});
 
 describe("operationRecord (pure)", () => {
   it("lists phases in the order they ran, those ended by a failure from their steps", () => {

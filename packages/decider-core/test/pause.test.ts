@@ -121,6 +121,25 @@ describe("pause and resume", () => {
     expect(d.state.primary).not.toBe("db1");
   });
 
+  it("a former primary that comes back writable while paused is fenced, not rejoined", () => {
+    const { d, w, command, cycles } = setup();
+    w.kill("db1");
+    cycles(8);
+    const primary = d.state.primary;
+    expect(primary).not.toBe("db1");
+    command("pause", { reason: "incident" });
+    w.restart("db1", false); // its my.cnf says read_only=0
+    const held = cycles(4);
+    const steps = stepsIn(held).map((s) => `${s.request.step.kind} ${s.request.server}`);
+    expect(steps).toContain("fence db1");
+    expect(steps.filter((x) => !x.startsWith("fence"))).toEqual([]);
+    expect(opEventsIn(held).filter((e) => e.kind === "rejoin")).toEqual([]);
+    expect(w.writable()).toEqual([primary]);
+    // Resumed: the rejoin it held back.
+    const after = [...command("resume"), ...cycles(6)];
+    expect(opEventsIn(after).at(-1)).toMatchObject({ kind: "rejoin", state: "succeeded" });
+  });
+
   // Each automatic path, held while paused and taken once resumed.
   it.each([
     [

@@ -109,7 +109,11 @@ class KvLeaseSource implements LeaseSource {
       }
       return null;
     }
-    return { epoch: r.epoch, expiresAt: ttlMs > 0 ? Date.parse(r.renewedAt) + ttlMs : null };
+    return {
+      epoch: r.epoch,
+      expiresAt: ttlMs > 0 ? Date.parse(r.renewedAt) + ttlMs : null,
+      ...(r.paused ? { paused: true } : {}),
+    };
   }
 
   async #watchOnce(): Promise<void> {

@@ -31,11 +31,16 @@ export const LeaseRecord = z.looseObject({
   epoch: Epoch,
   /** Wall-clock time of the holder's last renewal; with the bucket TTL, when it expires. */
   renewedAt: Iso,
+  /**
+   * The cluster's automation is paused (`cmd.pause`): agents then never self-fence its
+   * servers. Optional in every format (readers that predate it ignore it: loose object).
+   */
+  paused: z.boolean().optional(),
 });
 export type LeaseRecord = z.infer<typeof LeaseRecord>;
 
 /** What a lease says, whatever its format: all a decider fills in and a fence reads. */
-export type LeaseFields = Pick<LeaseRecord, "holder" | "epoch" | "renewedAt">;
+export type LeaseFields = Pick<LeaseRecord, "holder" | "epoch" | "renewedAt" | "paused">;
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
@@ -71,6 +76,11 @@ export function parseLeaseRecord(value: Uint8Array | string): LeaseRecord | unde
  * before versioned formats did: tests of mixed releases).
  */
 export function encodeLeaseRecord(r: LeaseFields, format: number = LEASE_FORMAT): Uint8Array {
-  const fields = { holder: r.holder, epoch: r.epoch, renewedAt: r.renewedAt };
+  const fields = {
+    holder: r.holder,
+    epoch: r.epoch,
+    renewedAt: r.renewedAt,
+    ...(r.paused ? { paused: true } : {}),
+  };
   return enc.encode(JSON.stringify(format >= 2 ? { version: format, ...fields } : fields));
 }

@@ -5,6 +5,8 @@ export interface LeaseView {
   readonly epoch: number;
   /** Wall-clock ms after which the lease is expired (renewedAt + TTL); null: never. */
   readonly expiresAt: number | null;
+  /** The holder says the cluster's automation is paused (self-fencing is off then). */
+  readonly paused?: boolean;
 }
 
 export interface LeaseSource {

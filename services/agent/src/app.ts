@@ -75,6 +75,8 @@ export interface AppDeps {
   readonly readTopology?: (cluster: string) => Promise<ClusterTopology | null>;
   /** Whether a peer's MariaDB port answers (default: a TCP connect from this host). */
   readonly reachable?: (peer: Peer, timeoutMs: number) => Promise<boolean>;
+  /** Whether a NATS majority answers this agent (natsMajority in production; default no). */
+  readonly natsMajority?: (timeoutMs: number) => Promise<boolean>;
 }
 
 export interface AgentApp {
@@ -492,6 +494,7 @@ export function buildApp(deps: AppDeps): AgentApp {
         leaseCached: (c) => deps.lease.cached(c),
         readTopology: deps.readTopology ?? (async () => null),
         reachable: deps.reachable ?? tcpReachable,
+        natsMajority: deps.natsMajority ?? (async () => false),
         readOnly: (s) => readOnlyOf(hostOf(s).account),
         fence: (s) =>
           fenceLocal(

@@ -10,7 +10,7 @@ import { type AgentApp, buildApp, type Clock } from "./app.js";
 import { natsBus } from "./bus.js";
 import type { AgentConfig, AgentServerConfig } from "./config.js";
 import type { ServiceControlFactory } from "./host/service-control.js";
-import { topologyReader } from "./self-fence/peers.js";
+import { natsMajority, topologyReader } from "./self-fence/peers.js";
 
 export interface StartAgentOptions {
   readonly config: AgentConfig;
@@ -54,6 +54,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
       backupPassword,
       lease: kvLeaseSource(nc, { log }),
       readTopology: topologyReader(nc, 1000),
+      natsMajority: natsMajority(nc),
       ...(o.clock ? { clock: o.clock } : {}),
       sshPrivateKey: (s) => sshPrivateKey(s, env),
       ...(o.serviceControl ? { serviceControl: o.serviceControl } : {}),

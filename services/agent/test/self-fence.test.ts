@@ -97,6 +97,8 @@ describe("self-fence watcher", () => {
     readOnly?: boolean;
     /** Reads of the topology that find none yet. */
     noTopologyReads?: number;
+    /** A NATS majority answers the agent. */
+    majority?: boolean;
   }) {
     let now = 0;
     let emptyReads = o.noTopologyReads ?? 0;
@@ -112,6 +114,7 @@ describe("self-fence watcher", () => {
       readTopology: async () =>
         emptyReads-- > 0 ? null : topology({ db1: "primary", db2: "replica", db3: "replica" }),
       reachable: async (p: Peer) => o.reachable[p.name] ?? false,
+      natsMajority: async () => o.majority ?? false,
       readOnly: async () => readOnly,
       fence: async (s) => {
         fenced.push(s.name);
@@ -125,9 +128,17 @@ describe("self-fence watcher", () => {
     return {
       w,
       fenced,
-      renew() {
+      renew(paused = false) {
         renewals += 1;
-        lease = { epoch: 7, expiresAt: now + 3_000 + renewals };
+        lease = { epoch: 7, expiresAt: now + 3_000 + renewals, ...(paused ? { paused } : {}) };
+      },
+      /** The watch restarts: nothing cached, then the same value delivered again. */
+      rewatch() {
+        const last = lease;
+        lease = undefined;
+        return () => {
+          lease = last === undefined ? undefined : { ...last };
+        };
       },
       advance(ms: number) {
         now += ms;
@@ -170,6 +181,37 @@ describe("self-fence watcher", () => {
     }
     x.advance(2_000);
     await x.w.check();
+    expect(x.fenced).toEqual(["db1"]);
+  });
+
+  it("keeps the writes while a NATS majority answers (the leading decider lost)", async () => {
+    const x = world({ reachable: { db2: false, db3: true }, majority: true });
+    x.renew();
+    await x.w.check();
+    x.advance(5_000);
+    await x.w.check();
+    expect(x.fenced).toEqual([]);
+  });
+
+  it("keeps the writes of a paused cluster (as the last lease said)", async () => {
+    const x = world({ reachable: {} });
+    x.renew(true);
+    await x.w.check();
+    x.advance(5_000);
+    await x.w.check();
+    expect(x.fenced).toEqual([]);
+  });
+
+  it("does not take a value delivered again after the watch restarted for a renewal", async () => {
+    const x = world({ reachable: {} });
+    x.renew();
+    await x.w.check();
+    x.advance(1_000);
+    const redeliver = x.rewatch();
+    await x.w.check(); // nothing cached
+    redeliver();
+    x.advance(600);
+    await x.w.check(); // the old value again, 1.6 s after the real renewal
     expect(x.fenced).toEqual(["db1"]);
   });
 

@@ -115,6 +115,7 @@ export function buildApp(deps: AppDeps): DeciderApp {
       },
       onError: (err) => log.debug({ err }, "lease attempt failed"),
       mayLead: () => runner?.mayLead() ?? true,
+      paused: () => runner?.paused ?? false,
       format: formats.lease,
       ...(presenceBucket
         ? {

@@ -168,6 +168,11 @@ export class ClusterRunner {
   }
 
   /** True while the persisted state is of a format this decider cannot read. */
+  /** Whether the cluster's automation is paused (the state this decider holds). */
+  get paused(): boolean {
+    return this.state.paused != null;
+  }
+
   get refusesState(): boolean {
     return this.refusal !== undefined;
   }

@@ -42,6 +42,11 @@ export interface LeaseOptions {
   freeGraceMs?: number;
   /** False: give the lease up and do not compete (asked before every renewal and attempt). */
   mayLead?: () => boolean | Promise<boolean>;
+  /**
+   * Whether the cluster's automation is paused, written into every renewal: the agents
+   * beside its servers do not self-fence them while it is.
+   */
+  paused?: () => boolean;
   /** The lease format written (default LEASE_FORMAT; lower: tests of mixed releases). */
   format?: number;
 }
@@ -144,7 +149,12 @@ export class Lease {
 
   private record(): Uint8Array {
     return encodeLeaseRecord(
-      { holder: this.opts.holder, epoch: this.epochValue, renewedAt: new Date().toISOString() },
+      {
+        holder: this.opts.holder,
+        epoch: this.epochValue,
+        renewedAt: new Date().toISOString(),
+        paused: this.opts.paused?.() ?? false,
+      },
       this.opts.format,
     );
   }

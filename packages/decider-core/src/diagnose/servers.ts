@@ -80,15 +80,19 @@ function diagnoseFormerPrimary(c: ServerCtx, obs: ServerObservation, writable: b
   }
   const failedAt = state.rejoinFailures[name];
   const canRetry = failedAt === undefined || now - failedAt >= opts.rejoinRetryMs;
+  // Paused: no rejoin starts, but a writable one is still fenced below (never two primaries).
+  const paused = state.paused != null;
   const plan = !check.ok
     ? `cannot rejoin: ${check.reason}`
     : !f.autoRejoin
       ? "failover.autoRejoin is off: run the rejoin command"
-      : !canRetry
-        ? `rejoin failed ${now - (failedAt ?? now)} ms ago; retrying after ${opts.rejoinRetryMs} ms`
-        : `rejoining to ${primary}`;
+      : paused
+        ? "automation is paused: run the rejoin command, or resume"
+        : !canRetry
+          ? `rejoin failed ${now - (failedAt ?? now)} ms ago; retrying after ${opts.rejoinRetryMs} ms`
+          : `rejoining to ${primary}`;
   push("OldPrimaryReturned", `${returned}; ${plan}`);
-  if (check.ok && f.autoRejoin && canRetry && out.rejoin === null && primary !== null) {
+  if (check.ok && f.autoRejoin && !paused && canRetry && out.rejoin === null && primary !== null) {
     out.rejoin = {
       server: name,
       connection: "",

@@ -21,6 +21,11 @@ export interface SelfFenceDeps {
   readonly readTopology: (cluster: string) => Promise<ClusterTopology | null>;
   /** Whether a TCP connection to the peer's MariaDB port opens within the timeout. */
   readonly reachable: (peer: Peer, timeoutMs: number) => Promise<boolean>;
+  /**
+   * Whether a JetStream request that only a NATS majority answers (the lease bucket's
+   * stream info, from its stream leader) is answered within the timeout.
+   */
+  readonly natsMajority: (timeoutMs: number) => Promise<boolean>;
   readonly readOnly: (server: AgentServerConfig) => Promise<boolean>;
   readonly fence: (server: AgentServerConfig) => Promise<LocalFence>;
   readonly now: () => number;
@@ -28,11 +33,17 @@ export interface SelfFenceDeps {
 }
 
 interface ClusterWatch {
-  lastView: LeaseView | null | undefined;
+  /** The latest expiry seen: a renewal moves it forward (a re-delivered value does not). */
+  lastExpiresAt: number;
+  lastEpoch: number | null;
+  /** What the last lease seen said of a pause (kept while nothing is seen). */
+  paused: boolean;
   /** When a renewal (a new lease value, unexpired) was last seen; null: never. */
   renewalSeenAt: number | null;
   topology: ClusterTopology | null;
   topologyReadAt: number;
+  /** The topology reads are failing (warned once per streak). */
+  topologyFailing: boolean;
   /** Servers handled (fenced, or kept and logged) in the current outage. */
   fenced: Set<string>;
   kept: Set<string>;
@@ -45,19 +56,19 @@ export interface SelfFence {
   check(): Promise<void>;
 }
 
-const sameView = (a: LeaseView | null | undefined, b: LeaseView | null | undefined) =>
-  a === b || (!!a && !!b && a.epoch === b.epoch && a.expiresAt === b.expiresAt);
-
 export function selfFence(d: SelfFenceDeps): SelfFence {
   const cfg = d.config;
   const watches = new Map<string, ClusterWatch>();
   for (const s of d.servers) {
     if (!watches.has(s.cluster)) {
       watches.set(s.cluster, {
-        lastView: undefined,
+        lastExpiresAt: Number.NEGATIVE_INFINITY,
+        lastEpoch: null,
+        paused: false,
         renewalSeenAt: null,
         topology: null,
         topologyReadAt: Number.NEGATIVE_INFINITY,
+        topologyFailing: false,
         fenced: new Set(),
         kept: new Set(),
       });
@@ -68,18 +79,22 @@ export function selfFence(d: SelfFenceDeps): SelfFence {
 
   const observe = (cluster: string, w: ClusterWatch, now: number) => {
     const view = d.leaseCached(cluster);
-    if (!sameView(view, w.lastView)) {
-      w.lastView = view;
-      // A value that changed and is not expired: a renewal a majority stored, just now.
-      if (view && (view.expiresAt === null || view.expiresAt > now)) {
-        if (w.renewalSeenAt !== null && coordinationLost(w.renewalSeenAt, now, cfg.afterMs)) {
-          d.log.info({ cluster }, "self-fence: lease renewals seen again");
-        }
-        w.renewalSeenAt = now;
-        w.fenced.clear();
-        w.kept.clear();
-      }
+    // Nothing seen (the watch restarting, or the lease deleted): the last lease stands.
+    if (!view) return;
+    w.paused = view.paused === true;
+    // A renewal is a new, later expiry (or a new epoch), not yet expired: a majority stored
+    // it just now. The same value delivered again after the watch restarted is not one.
+    const expiresAt = view.expiresAt ?? Number.POSITIVE_INFINITY;
+    const renewed = view.epoch !== w.lastEpoch || expiresAt > w.lastExpiresAt;
+    w.lastEpoch = view.epoch;
+    w.lastExpiresAt = Math.max(w.lastExpiresAt, expiresAt);
+    if (!renewed || expiresAt <= now) return;
+    if (w.renewalSeenAt !== null && coordinationLost(w.renewalSeenAt, now, cfg.afterMs)) {
+      d.log.info({ cluster }, "self-fence: lease renewals seen again");
     }
+    w.renewalSeenAt = now;
+    w.fenced.clear();
+    w.kept.clear();
   };
 
   const refreshTopology = async (cluster: string, w: ClusterWatch, now: number) => {
@@ -89,8 +104,17 @@ export function selfFence(d: SelfFenceDeps): SelfFence {
     w.topologyReadAt = now;
     try {
       w.topology = (await d.readTopology(cluster)) ?? w.topology;
+      if (w.topologyFailing) d.log.info({ cluster }, "self-fence: topology read again");
+      w.topologyFailing = false;
     } catch (err) {
-      d.log.debug({ cluster, err: (err as Error).message }, "self-fence: topology not read");
+      // Without a topology the candidates are unknown and nothing is ever fenced: say so.
+      if (!w.topologyFailing) {
+        d.log.warn(
+          { cluster, err: (err as Error).message },
+          "self-fence: cannot read the cluster's last topology (its candidates)",
+        );
+      }
+      w.topologyFailing = true;
     }
   };
 
@@ -113,8 +137,15 @@ export function selfFence(d: SelfFenceDeps): SelfFence {
         )
       : null;
     const lostForMs = now - (w.renewalSeenAt ?? now);
-    const v = selfFenceVerdict(checked, lostForMs);
+    let v = selfFenceVerdict(checked, lostForMs);
     const log = d.log.child({ cluster: s.cluster, server: s.name });
+    if (v.fence && w.paused) {
+      v = { fence: false, reason: `automation is paused (as last seen): ${v.reason}` };
+    } else if (v.fence && (await d.natsMajority(cfg.peerTimeoutMs * 2))) {
+      // Renewals stopped (the leading decider lost, say) but a NATS majority answers this
+      // agent: Marina can reach it to STONITH before any promotion.
+      v = { fence: false, reason: `a NATS majority still answers: ${v.reason}` };
+    }
     if (!v.fence) {
       if (!w.kept.has(s.name))
         log.warn({ reason: v.reason }, "self-fence: coordination lost, writes kept");
