@@ -17,6 +17,7 @@ const FIELD_FLAGS: Readonly<Record<string, string>> = {
   force: "--force",
   timeoutMs: "--phase-timeout",
   reason: "--reason",
+  dryRun: "--dry-run",
   requestedBy: "the user and host name",
 };
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { Compression, ErrorBody } from "./commands.js";
+import { Compression } from "./compression.js";
 import { envelopeOf } from "./envelope.js";
+import { ErrorBody } from "./error-body.js";
 import { Address, Epoch, HostName, OpId, Port, ServerName } from "./names.js";
 
 const transfer = {

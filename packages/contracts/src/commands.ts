@@ -1,19 +1,29 @@
 import { z } from "zod";
+import { Compression } from "./compression.js";
+import { DryRunReport } from "./dry-run.js";
 import { envelopeOf } from "./envelope.js";
-import { errorCodeList } from "./errors.js";
+import { ErrorBody, VERB_MAX } from "./error-body.js";
 import { OpId, ServerName } from "./names.js";
 import { retired } from "./retired.js";
 import type { CommandVerb } from "./subjects.js";
 
-export const Compression = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("none") }),
-  z.strictObject({ kind: z.literal("pigz"), level: z.number().int().min(1).max(9).default(1) }),
-  z.strictObject({ kind: z.literal("zstd"), level: z.number().int().min(1).max(19).default(1) }),
-]);
+export { Compression } from "./compression.js";
+export {
+  ERROR_MESSAGE_MAX,
+  ERROR_PATH_MAX,
+  ErrorBody,
+  VERB_MAX,
+} from "./error-body.js";
 
 const reason = z.string().max(1024).optional();
 /** Who asks, as the requester states it (the `marina` CLI sends `user@host`); for the record only. */
 const requestedBy = z.string().min(1).max(256).optional();
+/**
+ * Answer with what the command would do now (the refusal, or the plan: docs/cli.md,
+ * "Dry-run") and change nothing. Optional, so a request without it is as before; a decider
+ * of an earlier release refuses it (VALIDATION_FAILED at `dryRun`) and does nothing either.
+ */
+const dryRun = z.boolean().optional();
 
 /** Payloads of commands on `marina.v1.<cluster>.cmd.<verb>`. All fields a person can type. */
 export const CommandPayloads = {
@@ -23,20 +33,22 @@ export const CommandPayloads = {
     /** Fail over even when the primary looks alive to the monitor (it is fenced first). */
     force: z.boolean().default(false),
     reason,
+    dryRun,
   }),
   switchover: z.strictObject({
     target: ServerName.optional(),
     /**
      * Skip the pre-checks (a target in maintenance, never-promote or lagging, replicas left
-     * without a source), and kill all client connections
+     * without a source, a long transaction on the primary), and kill all client connections
      * of the primary — privileged ones too — instead of waiting for them (a stuck primary).
      */
     force: z.boolean().default(false),
     /** Per-phase timeout. */
     timeoutMs: z.number().int().min(100).max(600_000).default(10_000),
     reason,
+    dryRun,
   }),
-  rejoin: z.strictObject({ server: ServerName, reason }),
+  rejoin: z.strictObject({ server: ServerName, reason, dryRun }),
   rebuild: z.strictObject({
     target: ServerName,
     source: ServerName.optional(),
@@ -48,16 +60,22 @@ export const CommandPayloads = {
     compression: Compression.default({ kind: "none" }),
     tls: z.boolean().default(false),
     reason,
+    dryRun,
   }),
-  "set-maintenance": z.strictObject({ server: ServerName, reason }),
-  "clear-maintenance": z.strictObject({ server: ServerName, reason }),
-  "reset-failover-limits": z.strictObject({ reason }),
-  cancel: z.strictObject({ opId: OpId, reason }),
+  "set-maintenance": z.strictObject({ server: ServerName, reason, dryRun }),
+  "clear-maintenance": z.strictObject({ server: ServerName, reason, dryRun }),
+  "reset-failover-limits": z.strictObject({ reason, dryRun }),
+  cancel: z.strictObject({ opId: OpId, reason, dryRun }),
   status: z.strictObject({}),
   /** Stop starting anything automatically (failover, rejoin, fences, ...); commands still run. */
-  pause: z.strictObject({ reason, requestedBy }),
-  resume: z.strictObject({ reason, requestedBy }),
+  pause: z.strictObject({ reason, requestedBy, dryRun }),
+  resume: z.strictObject({ reason, requestedBy, dryRun }),
 } as const satisfies Record<CommandVerb, z.ZodType>;
+
+/** The command asks for a dry-run (every verb but status has the flag). */
+export function isDryRun(command: { payload: object }): boolean {
+  return (command.payload as { dryRun?: unknown }).dryRun === true;
+}
 
 export type CommandPayload<V extends CommandVerb> = z.infer<(typeof CommandPayloads)[V]>;
 
@@ -65,19 +83,6 @@ export type CommandPayload<V extends CommandVerb> = z.infer<(typeof CommandPaylo
 export type Command = {
   [V in CommandVerb]: { verb: V; payload: CommandPayload<V> };
 }[CommandVerb];
-
-/** Limits of an error's text; errorBody() clips to them, so any input can be answered. */
-export const ERROR_MESSAGE_MAX = 4096;
-export const ERROR_PATH_MAX = 512;
-export const VERB_MAX = 64;
-
-export const ErrorBody = z.strictObject({
-  code: z.enum(errorCodeList),
-  message: z.string().max(ERROR_MESSAGE_MAX),
-  /** Dotted path of the offending field, e.g. `target` or `compression.level`. */
-  path: z.string().max(ERROR_PATH_MAX).optional(),
-  retryable: z.boolean(),
-});
 
 export const CommandReply = z.discriminatedUnion("ok", [
   z.strictObject({
@@ -87,6 +92,8 @@ export const CommandReply = z.discriminatedUnion("ok", [
     opId: OpId.optional(),
     message: z.string().max(4096),
     data: z.record(z.string(), z.unknown()).optional(),
+    /** The answer to a command sent with `dryRun: true`: what it would do now. */
+    dryRun: DryRunReport.optional(),
   }),
   z.strictObject({ ok: z.literal(false), verb: z.string().max(VERB_MAX), error: ErrorBody }),
 ]);
@@ -114,6 +121,4 @@ export function isCommandEnvelope(body: unknown): body is Record<string, unknown
   return ENVELOPE_MARKERS.some((k) => Object.hasOwn(body, k));
 }
 
-export type ErrorBody = z.infer<typeof ErrorBody>;
 export type CommandReply = z.infer<typeof CommandReply>;
-export type Compression = z.infer<typeof Compression>;

@@ -82,6 +82,12 @@ export const FailoverSettings = z.strictObject({
 export const SwitchoverSettings = z.strictObject({
   /** Refuse a target lagging more than this (Seconds_Behind_Master). */
   maxLagSeconds: z.number().int().min(0).default(30),
+  /**
+   * Refuse while the primary runs a transaction open longer than this: the demotion's fence
+   * kills its session and the transaction rolls back (information_schema.INNODB_TRX, as the
+   * monitor samples it).
+   */
+  maxTransactionSeconds: z.number().int().min(0).default(60),
 });
 
 export const ClusterConfig = z.strictObject({

@@ -44,6 +44,10 @@ export const ErrorCodes = {
     retryable: true,
     text: "switchover pre-check: the target lags beyond switchover.maxLagSeconds (force overrides)",
   },
+  LONG_TRANSACTION: {
+    retryable: true,
+    text: "switchover pre-check: the primary runs a transaction older than switchover.maxTransactionSeconds, which the demotion's fence would kill (force overrides)",
+  },
   REPLICAS_WITHOUT_SOURCE: {
     retryable: false,
     text: "switchover pre-check: replicas the switchover would not repoint would be left without a source (force overrides)",

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { ErrorBody } from "./commands.js";
 import { envelopeOf } from "./envelope.js";
+import { ErrorBody } from "./error-body.js";
 import { ClusterName, ConnectionName, Epoch, GtidListText, OpId, ServerName } from "./names.js";
 
 const timeoutMs = z.number().int().min(1).max(3_600_000);

@@ -82,6 +82,14 @@ export const ServerObservation = z.strictObject({
   disk: z.array(DiskState).max(64),
   /** Client connections other than system and replication threads. */
   clientConnections: z.number().int().min(0),
+  /**
+   * Seconds since the oldest InnoDB transaction still open started
+   * (information_schema.INNODB_TRX); 0 with none open; null when the monitor could not read
+   * it. Optional: monitors of earlier releases leave it out, and it is sent only by monitors
+   * upgraded after every decider (an earlier decider refuses a sample with a field it does
+   * not know: docs/operations.md, "Rolling upgrades").
+   */
+  oldestTransactionSeconds: z.number().int().min(0).nullable().optional(),
 });
 
 export const HealthSample = z.strictObject({

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { ErrorBody, VERB_MAX } from "./commands.js";
 import { envelopeOf } from "./envelope.js";
+import { ErrorBody, VERB_MAX } from "./error-body.js";
 import { ClusterName, Epoch, HostName, Iso, OpId, ServerName } from "./names.js";
 import { OperationKind } from "./operations.js";
 

@@ -2,6 +2,7 @@ export * from "./agent.js";
 export * from "./commands.js";
 export * from "./config.js";
 export * from "./config-file.js";
+export * from "./dry-run.js";
 export * from "./envelope.js";
 export * from "./errors.js";
 export * from "./events.js";

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { ErrorBody } from "./commands.js";
 import { envelopeOf } from "./envelope.js";
+import { ErrorBody } from "./error-body.js";
 import { ClusterName, Epoch, OpId, ServerName } from "./names.js";
 
 export const OperationKind = z.enum(["failover", "switchover", "rejoin", "rebuild"]);

@@ -1,7 +1,9 @@
+import { isDryRun } from "@marina/contracts/commands";
 import { errorBody } from "@marina/contracts/parse";
 import { handleCommand } from "./commands/index.js";
 import type { Diagnosis } from "./diagnose/findings.js";
 import { diagnose } from "./diagnose.js";
+import { dryRunReply } from "./dry-run/index.js";
 import { onStrictResult, sendStrictDurability } from "./durability.js";
 import { onFenceResult, sendFences } from "./enforce.js";
 import { onAgentProgress, onAgentResult } from "./engine/agent-results.js";
@@ -53,6 +55,12 @@ export function decide(state: DeciderState, input: Input, ctx: Ctx): DecideResul
         reason: "not the leader",
       });
     }
+    return { state: env.state, actions: env.actions };
+  }
+  if (input.kind === "command" && isDryRun(input.command)) {
+    // Answered from a copy of the state (dry-run/): nothing changes, nothing else is sent.
+    const reply = dryRunReply(env, input.requestId, input.command);
+    env.actions.push({ kind: "reply", requestId: input.requestId, reply, reason: "dry run" });
     return { state: env.state, actions: env.actions };
   }
   act(env, input);

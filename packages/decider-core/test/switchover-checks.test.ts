@@ -51,11 +51,11 @@ const cases: Case[] = [
     code: "TARGET_NEVER_PROMOTE",
   },
   {
+    // force lifts the other checks, never neverPromote (a delayed or DR replica).
     what: "a never-promote target, forced",
     config: { servers: [{ name: "db1" }, { name: "db2", neverPromote: true }, { name: "db3" }] },
     payload: { target: "db2", force: true },
-    code: null,
-    target: "db2",
+    code: "TARGET_NEVER_PROMOTE",
   },
   {
     what: "a target lagging beyond switchover.maxLagSeconds",

@@ -22,7 +22,10 @@ const PROCESS: PrivilegeNeed = {
 /** The monitor's probe (packages/mariadb/src/probe-sql.ts): read-only. */
 export const MONITOR_NEEDS: readonly PrivilegeNeed[] = [
   SLAVE_MONITOR,
-  { ...PROCESS, reason: `client_connections of a health sample: ${PROCESS.reason}` },
+  {
+    ...PROCESS,
+    reason: `client_connections of a health sample: ${PROCESS.reason}; and oldestTransactionSeconds (information_schema.INNODB_TRX refuses without it, so the sample leaves it out)`,
+  },
 ];
 
 /** Every step kind of the executor (services/executor/src/steps). */

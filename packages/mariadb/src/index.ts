@@ -85,5 +85,5 @@ export {
   readGrants,
   readGrantsAt,
 } from "./privilege-check.js";
-export { DISKS_SQL, probeSql, probeStatements } from "./probe-sql.js";
+export { DISKS_SQL, OLDEST_TRX_SQL, probeSql, probeStatements } from "./probe-sql.js";
 export { bool, gtidText, nonNegInt, num, type Row, text } from "./values.js";

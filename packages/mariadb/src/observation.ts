@@ -11,6 +11,8 @@ export interface ProbeRows {
   readonly semiSync: readonly Row[];
   readonly slaves: readonly Row[];
   readonly disks: readonly Row[];
+  /** The OLDEST_TRX_SQL row, when the probe read it. */
+  readonly oldestTrx?: Row | undefined;
 }
 
 const MAX_STATE = 512;
@@ -123,6 +125,9 @@ export function toObservation(
       .map((r) => toReplicationConnection(r, quiet.get(text(r.Connection_name)) ?? null)),
     disk: toDisks(rows.disks),
     clientConnections: nonNegInt(v.client_connections),
+    ...(rows.oldestTrx !== undefined
+      ? { oldestTransactionSeconds: nonNegInt(rows.oldestTrx.oldest_trx_seconds) }
+      : {}),
   };
 }
 
@@ -137,8 +142,8 @@ function rowsOf(set: unknown): Row[] {
  * sends them) into ProbeRows. Throws when the shape is not that: a bug or a server that
  * answered something else must not become a plausible-looking observation.
  */
-export function splitProbeResult(result: unknown, withDisks: boolean): ProbeRows {
-  const expected = withDisks ? 4 : 3;
+export function splitProbeResult(result: unknown, withDisks: boolean, withTrx = false): ProbeRows {
+  const expected = 3 + (withDisks ? 1 : 0) + (withTrx ? 1 : 0);
   if (!Array.isArray(result) || result.length < expected || !result.every(Array.isArray)) {
     throw new Error(`probe returned an unexpected shape (wanted ${expected} result sets)`);
   }
@@ -149,6 +154,7 @@ export function splitProbeResult(result: unknown, withDisks: boolean): ProbeRows
     semiSync: rowsOf(result[1]),
     slaves: rowsOf(result[2]),
     disks: withDisks ? rowsOf(result[3]) : [],
+    oldestTrx: withTrx ? rowsOf(result[expected - 1])[0] : undefined,
   };
 }
 

@@ -50,12 +50,29 @@ const SLAVES = "SHOW ALL SLAVES STATUS";
 export const DISKS_SQL =
   "SELECT Disk AS disk, Path AS path, Total AS total_kb, Available AS available_kb FROM information_schema.DISKS";
 
-/** The probe's statements; result sets in this order: variables, semi-sync, slaves[, disks]. */
-export function probeStatements(withDisks: boolean): readonly string[] {
-  return withDisks ? [VARIABLES, SEMI_SYNC, SLAVES, DISKS_SQL] : [VARIABLES, SEMI_SYNC, SLAVES];
+/**
+ * Age of the oldest open InnoDB transaction, 0 with none (the switchover's long-transaction
+ * pre-check). Needs PROCESS — refused (1227) without it, where PROCESSLIST would only show
+ * less — so a prober tries it once per connection and drops it on error, as DISKS_SQL.
+ */
+export const OLDEST_TRX_SQL =
+  "SELECT COALESCE(MAX(TIMESTAMPDIFF(SECOND, trx_started, NOW())), 0) AS oldest_trx_seconds FROM information_schema.INNODB_TRX";
+
+/**
+ * The probe's statements; result sets in this order: variables, semi-sync, slaves[, disks]
+ * [, oldest transaction].
+ */
+export function probeStatements(withDisks: boolean, withTrx = false): readonly string[] {
+  return [
+    VARIABLES,
+    SEMI_SYNC,
+    SLAVES,
+    ...(withDisks ? [DISKS_SQL] : []),
+    ...(withTrx ? [OLDEST_TRX_SQL] : []),
+  ];
 }
 
 /** The probe as one multi-statement query (needs a `multipleStatements` connection). */
-export function probeSql(withDisks: boolean): string {
-  return probeStatements(withDisks).join(";\n");
+export function probeSql(withDisks: boolean, withTrx = false): string {
+  return probeStatements(withDisks, withTrx).join(";\n");
 }

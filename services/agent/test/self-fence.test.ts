@@ -137,7 +137,7 @@ describe("self-fence watcher", () => {
         const last = lease;
         lease = undefined;
         return () => {
-          lease = last === undefined ? undefined : { ...last };
+          lease = last ? { ...last } : last;
         };
       },
       advance(ms: number) {

@@ -8,6 +8,7 @@ import {
   type DbConnection,
   type DbTarget,
   DISKS_SQL,
+  OLDEST_TRX_SQL,
   PROBE_TIMEOUT,
   type ProbeError,
   probeErrorOf,
@@ -73,6 +74,8 @@ export class ServerProber {
   #quiet: QuietState = emptyQuiet;
   /** undefined until tried on a connection; the DISKS plugin is usually absent. */
   #disks: boolean | undefined;
+  /** Whether OLDEST_TRX_SQL works on this connection (PROCESS granted); tried like DISKS_SQL. */
+  #trx: boolean | undefined;
   #inFlight: Promise<void> | null = null;
   #again = false;
   #againScheduled = false;
@@ -176,10 +179,11 @@ export class ServerProber {
     const conn = this.#conn ?? (await this.#connect(scheduled));
     if (!conn || this.#stopped) return;
     const withDisks = this.#disks === true;
+    const withTrx = this.#trx === true;
     const t0 = this.#o.clock.monotonic();
     let result: unknown;
     try {
-      result = await this.#withDeadline(conn, conn.query(probeSql(withDisks)));
+      result = await this.#withDeadline(conn, conn.query(probeSql(withDisks, withTrx)));
     } catch (err) {
       this.#fail(conn, err);
       return;
@@ -188,7 +192,7 @@ export class ServerProber {
     const latencyMs = now - t0;
     let outcome: ProbeOutcome;
     try {
-      const rows = splitProbeResult(result, withDisks);
+      const rows = splitProbeResult(result, withDisks, withTrx);
       const quiet = updateQuiet(this.#quiet, rows.slaves.map(progressOf), now);
       this.#quiet = quiet.state;
       outcome = { ok: true, latencyMs, observation: toObservation(rows, quiet.quietMs) };
@@ -227,6 +231,7 @@ export class ServerProber {
     // A drop between probes is reported from here, at once, not at the next probe.
     conn.on("error", (err) => this.#lose(conn, err));
     if (this.#disks === undefined) await this.#tryDisks(conn);
+    if (this.#trx === undefined && this.#conn === conn) await this.#tryTrx(conn);
     return this.#conn;
   }
 
@@ -240,6 +245,19 @@ export class ServerProber {
         return;
       }
       this.#disks = false;
+    }
+  }
+
+  async #tryTrx(conn: DbConnection): Promise<void> {
+    try {
+      await this.#withDeadline(conn, conn.query(OLDEST_TRX_SQL));
+      this.#trx = true;
+    } catch (err) {
+      if (isFatal(err) || err instanceof ProbeTimeout) {
+        this.#lose(conn, err);
+        return;
+      }
+      this.#trx = false;
     }
   }
 

@@ -260,6 +260,23 @@ describe("buildApp", () => {
     expect(bus.health("db2")[0]!.observation?.disk).toEqual([]);
   });
 
+  it("includes the oldest transaction's age where INNODB_TRX can be read (PROCESS)", async () => {
+    const { bus, app, byName } = setup();
+    byName("db1").oldestTrxSeconds = 75;
+    byName("db2").disks = true;
+    byName("db2").oldestTrxSeconds = 0;
+    app.start();
+    const s = await until("db1", () => bus.health("db1")[0]);
+    expect(s.observation?.oldestTransactionSeconds).toBe(75);
+    const s2 = await until("db2", () => bus.health("db2")[0]);
+    expect(s2.observation?.oldestTransactionSeconds).toBe(0);
+    expect(s2.observation?.disk).toHaveLength(1);
+    // Refused (no PROCESS): left out, and the server is probed as before.
+    const s3 = await until("db3", () => bus.health("db3")[0]);
+    expect(s3.reachable).toBe(true);
+    expect(s3.observation).not.toHaveProperty("oldestTransactionSeconds");
+  });
+
   it("serves /healthz and /metrics", async () => {
     const { bus, app } = setup();
     let r = await app.http.inject({ method: "GET", url: "/healthz" });

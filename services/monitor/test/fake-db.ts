@@ -1,7 +1,7 @@
 // A fake MariaDB for unit tests of the prober and app (integration tests use real servers):
 // servers that answer with recorded rows, refuse, freeze, or drop their connections.
 import { EventEmitter } from "node:events";
-import { type DbConnection, type DbTarget, DISKS_SQL } from "@marina/mariadb";
+import { type DbConnection, type DbTarget, DISKS_SQL, OLDEST_TRX_SQL } from "@marina/mariadb";
 
 function fatal(code: string, message: string): Error {
   return Object.assign(new Error(message), { code, fatal: true });
@@ -26,13 +26,31 @@ export class FakeConn extends EventEmitter implements DbConnection {
         ? Promise.resolve(DISK_ROWS)
         : Promise.reject(Object.assign(new Error("Unknown table 'DISKS'"), { errno: 1109 }));
     }
+    if (sql === OLDEST_TRX_SQL) {
+      const age = this.server.oldestTrxSeconds;
+      return age !== undefined
+        ? Promise.resolve([{ oldest_trx_seconds: age }])
+        : Promise.reject(
+            Object.assign(new Error("Access denied; you need the PROCESS privilege"), {
+              errno: 1227,
+            }),
+          );
+    }
     const failure = this.server.nextQueryError;
     if (failure) {
       this.server.nextQueryError = undefined;
       return Promise.reject(failure);
     }
     const result = this.server.answers.shift() ?? this.server.result;
-    const rows = this.server.disks ? [...(result as unknown[]), DISK_ROWS] : result;
+    const trx = this.server.oldestTrxSeconds;
+    const rows =
+      this.server.disks || trx !== undefined
+        ? [
+            ...(result as unknown[]),
+            ...(this.server.disks ? [DISK_ROWS] : []),
+            ...(trx !== undefined ? [[{ oldest_trx_seconds: trx }]] : []),
+          ]
+        : result;
     if (this.server.delayMs === 0) return Promise.resolve(rows);
     const s = this.server;
     s.inFlight++;
@@ -66,6 +84,8 @@ export class FakeServer {
   connects = 0;
   queries = 0;
   disks = false;
+  /** Age of the oldest InnoDB transaction; undefined: INNODB_TRX refused (no PROCESS). */
+  oldestTrxSeconds: number | undefined;
   nextQueryError: Error | undefined;
   /** Answers for the next probes, in order, before `result` again. */
   answers: unknown[] = [];

@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { type Context, printJson } from "../context.js";
 import { configuredClusters } from "../deciders-clusters.js";
 import { CliError, EXIT, type ExitCode } from "../exit-codes.js";
+import { formatDryRun } from "../format/dry-run.js";
 import { formatRefusal } from "../format/refusal.js";
 import { checkedPayload } from "../payloads.js";
 import { requestCommand } from "../request.js";
@@ -14,6 +15,7 @@ import type { Runner } from "./runner.js";
 export interface PauseFlags {
   readonly all?: boolean;
   readonly reason?: string;
+  readonly dryRun?: boolean;
 }
 
 /** Who asks, for the Paused/Resumed event: `user@host` of this process. */
@@ -34,7 +36,11 @@ export async function pauseCommand(
   verb: "pause" | "resume",
   o: PauseFlags,
 ): Promise<ExitCode> {
-  const payload = checkedPayload(verb, { reason: o.reason, requestedBy: requester() });
+  const payload = checkedPayload(verb, {
+    reason: o.reason,
+    requestedBy: requester(),
+    dryRun: o.dryRun ? true : undefined,
+  });
   const nc = await ctx.connect();
   const clusters = o.all ? await configuredClusters(nc) : [ctx.cluster];
   const results: Result[] = [];
@@ -65,7 +71,9 @@ function print(ctx: Context, verb: string, results: readonly Result[], all: bool
   for (const r of results) {
     const prefix = all ? `${r.cluster}: ` : "";
     if ("error" in r) out.warn(`${prefix}marina: ${r.error.message}`);
-    else if (r.reply.ok) out.line(`${prefix}${r.reply.message}`);
+    else if (r.reply.ok && r.reply.dryRun) {
+      for (const l of formatDryRun(r.reply.dryRun, out.style)) out.line(`${prefix}${l}`);
+    } else if (r.reply.ok) out.line(`${prefix}${r.reply.message}`);
     else for (const l of formatRefusal(verb, r.reply.error, out.style)) out.warn(`${prefix}${l}`);
   }
 }
@@ -74,6 +82,8 @@ function print(ctx: Context, verb: string, results: readonly Result[], all: bool
 function exitOf(results: readonly Result[]): ExitCode {
   if (results.some((r) => "error" in r)) return EXIT.unreachable;
   if (results.some((r) => "reply" in r && !r.reply.ok)) return EXIT.refused;
+  if (results.some((r) => "reply" in r && r.reply.ok && r.reply.dryRun?.outcome === "refused"))
+    return EXIT.refused;
   return EXIT.ok;
 }
 
@@ -91,6 +101,7 @@ export function addPauseCommands(program: Command, run: Runner): void {
       .description(description)
       .option("--all", "every cluster a live decider is configured with (instead of --cluster)")
       .option("--reason <text>", "why (shown in the status and the event)")
+      .option("--dry-run", "answer what Marina would do now, and do nothing")
       .action(run((ctx, o: PauseFlags) => pauseCommand(ctx, verb, o)));
   }
 }

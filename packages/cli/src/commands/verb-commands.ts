@@ -11,7 +11,10 @@ import { verbCommand } from "./verb.js";
 interface Common {
   reason?: string;
   wait: boolean;
+  dryRun?: boolean;
 }
+
+const DRY_RUN = "answer what Marina would do now (the refusal, or the plan), and do nothing";
 
 interface RebuildFlags extends Common {
   source?: string;
@@ -25,8 +28,8 @@ const send = (
   ctx: Context,
   v: CommandVerb,
   fields: Record<string, unknown>,
-  o: { wait: boolean },
-) => verbCommand(ctx, v, checkedPayload(v, fields), o);
+  o: { wait: boolean; dryRun?: boolean },
+) => verbCommand(ctx, v, checkedPayload(v, { ...fields, dryRun: o.dryRun ? true : undefined }), o);
 
 export function addVerbCommands(program: Command, run: Runner): void {
   const verb = (name: string, description: string) =>
@@ -34,7 +37,8 @@ export function addVerbCommands(program: Command, run: Runner): void {
       .command(name)
       .description(description)
       .option("--no-wait", "return once Marina accepted the command")
-      .option("--reason <text>", "why (kept with the operation)");
+      .option("--reason <text>", "why (kept with the operation)")
+      .option("--dry-run", DRY_RUN);
 
   verb(
     "failover",
@@ -124,10 +128,11 @@ export function addVerbCommands(program: Command, run: Runner): void {
       .command(name)
       .argument("<server>", "the server")
       .option("--reason <text>", "why (shown with the server)")
+      .option("--dry-run", DRY_RUN)
       .description(description)
       .action(
-        run((ctx, server: string, o: { reason?: string }) =>
-          send(ctx, v, { server, reason: o.reason }, { wait: false }),
+        run((ctx, server: string, o: { reason?: string; dryRun?: boolean }) =>
+          send(ctx, v, { server, reason: o.reason }, { wait: false, dryRun: o.dryRun }),
         ),
       );
   }
@@ -136,9 +141,10 @@ export function addVerbCommands(program: Command, run: Runner): void {
     .command("reset-failover-limits")
     .description("clear the failover cooldown and the per-window count")
     .option("--reason <text>", "why")
+    .option("--dry-run", DRY_RUN)
     .action(
-      run((ctx, o: { reason?: string }) =>
-        send(ctx, "reset-failover-limits", { reason: o.reason }, { wait: false }),
+      run((ctx, o: { reason?: string; dryRun?: boolean }) =>
+        send(ctx, "reset-failover-limits", { reason: o.reason }, { wait: false, dryRun: o.dryRun }),
       ),
     );
 }

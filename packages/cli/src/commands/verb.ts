@@ -1,10 +1,11 @@
 // The command verbs (failover, switchover, rejoin, rebuild, cancel, maintenance,
 // reset-failover-limits): send the command, print Marina's answer, and — unless --no-wait —
 // follow the operation it started to its outcome.
-import type { CommandVerb, OperationEvent } from "@marina/contracts";
+import type { CommandReply, CommandVerb, DryRunReport, OperationEvent } from "@marina/contracts";
 import { type Context, printJson } from "../context.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 import { type FollowEnd, followOperation } from "../follow-operation.js";
+import { formatDryRun } from "../format/dry-run.js";
 import { formatRefusal } from "../format/refusal.js";
 import { requestCommand } from "../request.js";
 import { OperationPrinter } from "./operation-printer.js";
@@ -22,6 +23,7 @@ export async function verbCommand(
   const nc = await ctx.connect();
   const reply = await requestCommand(nc, ctx.cluster, verb, payload);
   const { out } = ctx;
+  if (reply.ok && reply.dryRun) return printDryRun(ctx, reply, reply.dryRun);
   if (!reply.ok) {
     if (out.json) printJson(ctx, { reply });
     else for (const l of formatRefusal(verb, reply.error, out.style)) out.warn(l);
@@ -51,6 +53,13 @@ export async function verbCommand(
     });
   }
   return exitOf(verb, followed.end, followed.last);
+}
+
+/** A dry-run's answer: 0 when the command would be accepted, 3 when it would be refused. */
+export function printDryRun(ctx: Context, reply: CommandReply, report: DryRunReport): ExitCode {
+  if (ctx.out.json) printJson(ctx, { reply });
+  else for (const l of formatDryRun(report, ctx.out.style)) ctx.out.line(l);
+  return report.outcome === "refused" ? EXIT.refused : EXIT.ok;
 }
 
 /** The exit code of a followed operation; `cancel` succeeds when the operation was cancelled. */

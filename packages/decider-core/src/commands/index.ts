@@ -45,7 +45,8 @@ export function handleCommand(env: Env, requestId: string, command: Command) {
   });
 }
 
-function answer(env: Env, requestId: string, command: Command): CommandReply {
+/** The handler's answer; what it changes is in `env` (a dry-run gives it a copy). */
+export function answer(env: Env, requestId: string, command: Command): CommandReply {
   const verb = command.verb;
   if (!Object.hasOwn(commandHandlers, verb)) {
     return refuse(String(verb), "UNKNOWN_COMMAND", "unknown command");

@@ -1,4 +1,5 @@
 import type { CommandReply } from "@marina/contracts/commands";
+import type { DryRunReport } from "@marina/contracts/dry-run";
 import type { ErrorCode } from "@marina/contracts/errors";
 import { errorBody } from "@marina/contracts/parse";
 import { observedSinceChange, reachability } from "../knowledge.js";
@@ -10,7 +11,7 @@ import type { Env } from "../plans/common.js";
 export function ok(
   verb: string,
   message: string,
-  extra: { opId?: string; data?: Record<string, unknown> } = {},
+  extra: { opId?: string; data?: Record<string, unknown>; dryRun?: DryRunReport } = {},
 ): CommandReply {
   return { ok: true, verb, message, ...extra };
 }

@@ -5,12 +5,17 @@ import type { DeciderState } from "../state.js";
 
 // Switchover pre-checks: what makes a planned switchover a bad idea now, each refused with
 // its own code unless the command says `force`. Decided on what the decider knows (the
-// samples). The primary's long transactions are not in the samples and not checked yet.
+// samples). The primary's long transactions come from its sample's oldestTransactionSeconds:
+// a sample of a monitor that does not send it (an earlier release) passes the check.
 
 export interface PreCheckFailure {
   code: Extract<
     ErrorCode,
-    "TARGET_IN_MAINTENANCE" | "TARGET_NEVER_PROMOTE" | "TARGET_LAGGING" | "REPLICAS_WITHOUT_SOURCE"
+    | "TARGET_IN_MAINTENANCE"
+    | "TARGET_NEVER_PROMOTE"
+    | "TARGET_LAGGING"
+    | "REPLICAS_WITHOUT_SOURCE"
+    | "LONG_TRANSACTION"
   >;
   reason: string;
 }
@@ -34,7 +39,7 @@ export function targetPreChecks(
   if (serverConfig(config, target)?.neverPromote) {
     out.push({
       code: "TARGET_NEVER_PROMOTE",
-      reason: `${target} has neverPromote set in the config: force to promote it anyway`,
+      reason: `${target} has neverPromote set in the config (force does not lift it): remove it from the config to promote ${target}`,
     });
   }
   const obs = currentObservation(state, config, target, now);
@@ -81,5 +86,25 @@ export function replicasLeftWithoutSource(
   return {
     code: "REPLICAS_WITHOUT_SOURCE",
     reason: `${left.join(", ")} replicate${left.length === 1 ? "s" : ""} from ${primary} and would not be repointed to ${target}; with ${off} off on ${primary} nothing new would reach ${left.length === 1 ? "it" : "them"}: repoint or rejoin ${left.length === 1 ? "it" : "them"} after, or force`,
+  };
+}
+
+/**
+ * The primary runs a transaction open longer than switchover.maxTransactionSeconds: the
+ * demotion's fence would kill its session (privileged ones are spared without force, but the
+ * sample does not say whose it is) and roll it back.
+ */
+export function longTransaction(
+  state: DeciderState,
+  config: ClusterConfig,
+  now: number,
+  primary: string,
+): PreCheckFailure | null {
+  const age = currentObservation(state, config, primary, now)?.oldestTransactionSeconds;
+  const bound = config.switchover.maxTransactionSeconds;
+  if (age === undefined || age === null || age <= bound) return null;
+  return {
+    code: "LONG_TRANSACTION",
+    reason: `${primary} has a transaction open for ${age} s, beyond switchover.maxTransactionSeconds ${bound}: the demotion would kill it (rolled back); let it finish, or force`,
   };
 }

@@ -1,10 +1,11 @@
-import type { CommandReply } from "@marina/contracts/commands";
-import { chooseCandidateNow } from "../candidates.js";
+import type { CommandPayload, CommandReply } from "@marina/contracts/commands";
+import { type CandidateInput, chooseCandidateNow } from "../candidates.js";
 import { startOperation } from "../engine/operation.js";
 import { isKnownServer, reachability } from "../knowledge.js";
 import type { CommandCall } from "./handler.js";
 import { busy, notConfirmed, ok, refuse, unknownServer } from "./replies.js";
 import {
+  longTransaction,
   type PreCheckFailure,
   replicasLeftWithoutSource,
   targetPreChecks,
@@ -20,6 +21,13 @@ function refusePreChecks(
   if (!first) throw new Error("refusePreChecks without a failure");
   const reasons = failed.map((f) => (failed.length > 1 ? `${f.code}: ${f.reason}` : f.reason));
   return refuse(verb, first.code, `switchover pre-check: ${reasons.join("; ")}`, path);
+}
+
+/** What a forced switchover to a named target lifts from the candidate choice. */
+export function switchoverWaive(p: CommandPayload<"switchover">): CandidateInput["waive"] {
+  // Never neverPromote: a delayed or DR replica marked so is not promoted by a switchover,
+  // forced or not (force once meant only "kill privileged sessions too").
+  return p.force && p.target !== undefined ? { maintenance: true, lag: true } : undefined;
 }
 
 /** A planned switchover from the reachable primary to a replica (the best one, or `target`). */
@@ -43,14 +51,20 @@ export function switchoverCommand({
   const stale = notConfirmed(env, verb, primary, target);
   if (stale) return stale;
   // Pre-checks (switchover-checks.ts): each refuses with its code; `force` overrides them.
-  if (target !== undefined && !force) {
-    const failed = targetPreChecks(state, config, now, primary, target);
-    if (failed[0]) return refusePreChecks(verb, failed, "target");
+  if (force && target !== undefined) {
+    const never = targetPreChecks(state, config, now, primary, target).filter(
+      (f) => f.code === "TARGET_NEVER_PROMOTE",
+    );
+    if (never[0]) return refusePreChecks(verb, never, "target");
   }
-  const waive =
-    force && target !== undefined
-      ? { maintenance: true, neverPromote: true, lag: true }
-      : undefined;
+  if (!force) {
+    const onTarget =
+      target !== undefined ? targetPreChecks(state, config, now, primary, target) : [];
+    const trx = longTransaction(state, config, now, primary);
+    const failed = trx ? [...onTarget, trx] : onTarget;
+    if (failed[0]) return refusePreChecks(verb, failed, onTarget[0] ? "target" : undefined);
+  }
+  const waive = switchoverWaive(payload);
   const choice = chooseCandidateNow(
     state,
     config,

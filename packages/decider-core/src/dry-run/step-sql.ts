@@ -1,0 +1,113 @@
+import type { ClusterConfig } from "@marina/contracts/config";
+import type { ExecStep, ExecStepKind } from "@marina/contracts/executor";
+import {
+  changeMaster,
+  masterGtidWait,
+  resetSlaveAll,
+  SELECT_BINLOG_POS,
+  SEMI_SYNC_STRICT,
+  SHOW_ALL_SLAVES,
+  type Statement,
+  setGtidSlavePos,
+  setSemiSync,
+  startSlave,
+  startSlaveUntil,
+  stopSlave,
+} from "@marina/contracts/replication-sql";
+
+// The SQL each executor step kind runs (services/executor/src/steps/<kind>.ts), for a
+// dry-run. The replication statements are built by the executor's own builders
+// (@marina/contracts/replication-sql); the fence's are the fence kernel's
+// (@marina/mariadb fence/), quoted here. Every step reads the server first and runs only
+// what is not already so: these are the statements of a server that needs all of it.
+
+/** A statement as text, its `?` parameters filled in as quoted literals. */
+export function statementText(s: Statement, hide: ReadonlySet<unknown> = new Set()): string {
+  const params = [...(s.params ?? [])];
+  return s.sql.replace(/\?/g, () => {
+    const p = params.shift();
+    if (hide.has(p)) return "'<replication password>'";
+    return typeof p === "number" ? String(p) : `'${String(p)}'`;
+  });
+}
+
+const READ_ONLY_ON = "SET GLOBAL read_only = ON";
+
+function killText(which: "all" | "unprivileged"): string {
+  return `KILL CONNECTION <id> for every ${which === "all" ? "" : "unprivileged "}client session (rounds while read_only waits for the commits in flight)`;
+}
+
+type SqlOf<K extends ExecStepKind> = (
+  step: Extract<ExecStep, { kind: K }>,
+  config: ClusterConfig,
+) => string[];
+
+/** One entry per step kind; the mapped type makes a missing kind a compile error. */
+const sqlOf: { readonly [K in ExecStepKind]: SqlOf<K> } = {
+  inspect: () => [
+    "SELECT @@read_only, @@log_bin, @@gtid_binlog_pos, @@gtid_current_pos, @@gtid_slave_pos, … (the monitor's probe, one statement at a time)",
+    SHOW_ALL_SLAVES,
+  ],
+  "set-read-only": (s) => [`SET GLOBAL read_only = ${s.readOnly ? "ON" : "OFF"}`],
+  fence: (s) => [
+    READ_ONLY_ON,
+    ...(s.kill === "none" ? [] : [killText(s.kill)]),
+    ...(s.semiSync === "keep" ? [] : [`${setSemiSync("master", false).sql} (if it was ON)`]),
+  ],
+  "kill-clients": (s) => [killText(s.includePrivileged ? "all" : "unprivileged")],
+  "stop-replication": (s) => [stopSlave(s.connection).sql],
+  "reset-replication": (s) => [stopSlave(s.connection).sql, resetSlaveAll(s.connection).sql],
+  "change-master": (s, config) => {
+    const source = config.servers.find((x) => x.name === s.source);
+    const sslCa = config.tls ? (config.tls.replicationCa ?? config.tls.ca) : undefined;
+    // The decider never resolves the secret; a marker stands in for it and is never shown.
+    const password = "\u0000password";
+    const stmt = changeMaster(s.connection, {
+      host: source?.host ?? s.source,
+      port: source?.port ?? 3306,
+      user: config.replication.user,
+      password,
+      useGtid: s.useGtid,
+      ...(sslCa !== undefined ? { sslCa } : {}),
+    });
+    return [stopSlave(s.connection).sql, statementText(stmt, new Set([password]))];
+  },
+  "start-replication": (s) => [
+    statementText(
+      s.untilGtid !== undefined
+        ? startSlaveUntil(s.connection, s.untilGtid)
+        : startSlave(s.connection),
+    ),
+  ],
+  "set-gtid-slave-pos": (s) => [
+    "STOP SLAVE '<c>' for every running connection",
+    statementText(setGtidSlavePos(s.pos)),
+  ],
+  "wait-gtid": (s) => [statementText(masterGtidWait(s.pos, s.timeoutMs))],
+  "drain-relay-log": (s) => [
+    SHOW_ALL_SLAVES,
+    `SELECT MASTER_GTID_WAIT('<Gtid_IO_Pos of '${s.connection}' not yet applied>', ${s.timeoutMs / 1000}) AS result`,
+  ],
+  "set-semi-sync": (s) => [
+    ...(s.strict ? SEMI_SYNC_STRICT.map((x) => x.sql) : []),
+    ...(s.master !== undefined ? [setSemiSync("master", s.master).sql] : []),
+    ...(s.slave !== undefined
+      ? [
+          setSemiSync("slave", s.slave).sql,
+          "STOP SLAVE '<c>' IO_THREAD; START SLAVE '<c>' IO_THREAD for every connection whose IO thread runs",
+        ]
+      : []),
+  ],
+  "wait-binlog-stable": (s) => [
+    `${SELECT_BINLOG_POS} (until unchanged for ${s.stableMs} ms, at most ${s.timeoutMs} ms)`,
+  ],
+  "verify-replicating": (s) => [
+    `${SHOW_ALL_SLAVES} (until '${s.connection}' runs both threads, at most ${s.timeoutMs} ms)`,
+  ],
+};
+
+/** The statements `step` runs on a server that needs all of it. */
+export function stepSql(step: ExecStep, config: ClusterConfig): string[] {
+  const f = sqlOf[step.kind] as SqlOf<ExecStepKind>;
+  return f(step as never, config);
+}
