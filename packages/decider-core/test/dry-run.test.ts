@@ -1,7 +1,7 @@
 // Dry-run (dry-run/): every command with `dryRun: true` is answered with what it would do now
 // — the refusal the real command gets, or the plan its own handler and the operation engine
 // build — and nothing changes: the state is the same, the reply is the only action.
-import type { CommandReply, DryRunReport, ServerObservation } from "@marina/contracts";
+import { type CommandReply, DryRunReport, type ServerObservation } from "@marina/contracts";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { upgradeState } from "../src/state.js";
@@ -339,6 +339,30 @@ describe("dry-run, every verb", () => {
     expect(change?.sql[1]).toMatch(
       /^CHANGE MASTER '' TO MASTER_HOST='127\.0\.0\.1', MASTER_PORT=\d+, MASTER_USER='repl', MASTER_PASSWORD='<replication password>', MASTER_USE_GTID=slave_pos/,
     );
+  });
+
+  it("a command beside a running operation reports no operation of its own", () => {
+    const { d } = cluster();
+    const started = d.command("switchover", { target: "db2" });
+    expect(repliesIn(started)[0]).toMatchObject({ ok: true });
+    for (const verb of ["pause", "reset-failover-limits"] as const) {
+      const r = dryRun(d, verb);
+      expect(r.outcome, verb).toBe("accepted");
+      expect(r.operation, verb).toBeNull();
+    }
+    const m = dryRun(d, "set-maintenance", { server: "db3", reason: "disk" });
+    expect(m.operation).toBeNull();
+    // cancel acts on the running one: its undo is what it reports.
+    const opId = d.state.operation!.opId;
+    expect(dryRun(d, "cancel", { opId }).operation?.kind).toBe("switchover");
+  });
+
+  it("stays within its schema on a cluster of 40 servers with long GTID lists", () => {
+    const servers = Array.from({ length: 40 }, (_, i) => ({ name: `db${i + 1}` }));
+    const { d } = cluster({ servers });
+    const r = dryRun(d, "failover", { force: true });
+    expect(DryRunReport.safeParse(r).success).toBe(true);
+    expect(r.assumptions.length).toBeLessThanOrEqual(32);
   });
 
   it("a rebuild's agent calls say which programs run on the hosts", () => {

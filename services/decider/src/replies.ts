@@ -25,14 +25,32 @@ export class PendingReplies {
     return requestId;
   }
 
-  /** Answers a held request (once); unknown ids are ignored. */
+  /**
+   * Answers a held request (once); unknown ids are ignored. A reply that breaks its own
+   * schema (a bug) is answered INTERNAL instead, naming what was wrong: it must never take
+   * the decider down with it.
+   */
   answer(requestId: string, reply: CommandReply): void {
     const msg = this.waiting.get(requestId);
     if (!msg) return;
     this.waiting.delete(requestId);
-    msg.respond(
-      JSON.stringify(mustParse(CommandReplyMessage, envelope("command-reply", this.source, reply))),
-    );
+    let text: string;
+    try {
+      text = JSON.stringify(
+        mustParse(CommandReplyMessage, envelope("command-reply", this.source, reply)),
+      );
+    } catch (err) {
+      const message = `the decider's reply did not fit its schema: ${(err as Error).message}`;
+      const error: ErrorBody = {
+        code: "INTERNAL",
+        message: message.slice(0, 4096),
+        retryable: false,
+      };
+      text = JSON.stringify(
+        envelope("command-reply", this.source, { ok: false, verb: reply.verb, error }),
+      );
+    }
+    msg.respond(text);
   }
 
   /** Answers `msg` with an error, before it reached the core. */

@@ -178,15 +178,32 @@ export class ServerProber {
   async #probe(scheduled: boolean): Promise<void> {
     const conn = this.#conn ?? (await this.#connect(scheduled));
     if (!conn || this.#stopped) return;
-    const withDisks = this.#disks === true;
-    const withTrx = this.#trx === true;
+    let withDisks = this.#disks === true;
+    let withTrx = this.#trx === true;
     const t0 = this.#o.clock.monotonic();
     let result: unknown;
     try {
       result = await this.#withDeadline(conn, conn.query(probeSql(withDisks, withTrx)));
     } catch (err) {
-      this.#fail(conn, err);
-      return;
+      const optional = withDisks || withTrx;
+      if (!optional || isFatal(err) || err instanceof ProbeTimeout || conn !== this.#conn) {
+        this.#fail(conn, err);
+        return;
+      }
+      // A statement error with the optional statements on (a grant revoked since this
+      // connection began, say): probe again without them — the server answers, and must
+      // not be reported unreachable for a figure it cannot give. Tried again on the next
+      // connection.
+      this.#disks = false;
+      this.#trx = false;
+      withDisks = false;
+      withTrx = false;
+      try {
+        result = await this.#withDeadline(conn, conn.query(probeSql(false, false)));
+      } catch (again) {
+        this.#fail(conn, again);
+        return;
+      }
     }
     const now = this.#o.clock.monotonic();
     const latencyMs = now - t0;
@@ -230,8 +247,10 @@ export class ServerProber {
     this.#conn = conn;
     // A drop between probes is reported from here, at once, not at the next probe.
     conn.on("error", (err) => this.#lose(conn, err));
-    if (this.#disks === undefined) await this.#tryDisks(conn);
-    if (this.#trx === undefined && this.#conn === conn) await this.#tryTrx(conn);
+    // The optional statements are tried on every new connection: a grant given or revoked
+    // meanwhile is followed.
+    await this.#tryDisks(conn);
+    if (this.#conn === conn) await this.#tryTrx(conn);
     return this.#conn;
   }
 

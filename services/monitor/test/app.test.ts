@@ -277,6 +277,18 @@ describe("buildApp", () => {
     expect(s3.observation).not.toHaveProperty("oldestTransactionSeconds");
   });
 
+  it("keeps probing a server whose PROCESS grant is revoked while connected", async () => {
+    const { bus, app, byName } = setup({ intervalMs: 50 });
+    byName("db1").oldestTrxSeconds = 75;
+    app.start();
+    await until("db1", () => bus.health("db1")[0]);
+    byName("db1").oldestTrxSeconds = undefined; // revoked: the probe with INNODB_TRX fails
+    const seen = bus.health("db1").length;
+    const next = await until("db1", () => bus.health("db1")[seen]);
+    expect(next.reachable).toBe(true);
+    expect(next.observation).not.toHaveProperty("oldestTransactionSeconds");
+  });
+
   it("serves /healthz and /metrics", async () => {
     const { bus, app } = setup();
     let r = await app.http.inject({ method: "GET", url: "/healthz" });

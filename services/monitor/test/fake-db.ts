@@ -41,14 +41,25 @@ export class FakeConn extends EventEmitter implements DbConnection {
       this.server.nextQueryError = undefined;
       return Promise.reject(failure);
     }
-    const result = this.server.answers.shift() ?? this.server.result;
+    // The optional statements answer only when the probe asked for them, as a server does.
+    const askedDisks = sql.includes(DISKS_SQL);
+    const askedTrx = sql.includes(OLDEST_TRX_SQL);
     const trx = this.server.oldestTrxSeconds;
+    if ((askedDisks && !this.server.disks) || (askedTrx && trx === undefined)) {
+      // Refused now (a grant revoked, a plugin uninstalled): the whole statement list fails.
+      return Promise.reject(
+        Object.assign(new Error("Access denied; you need the PROCESS privilege"), {
+          errno: 1227,
+        }),
+      );
+    }
+    const result = this.server.answers.shift() ?? this.server.result;
     const rows =
-      this.server.disks || trx !== undefined
+      askedDisks || askedTrx
         ? [
             ...(result as unknown[]),
-            ...(this.server.disks ? [DISK_ROWS] : []),
-            ...(trx !== undefined ? [[{ oldest_trx_seconds: trx }]] : []),
+            ...(askedDisks ? [DISK_ROWS] : []),
+            ...(askedTrx ? [[{ oldest_trx_seconds: trx }]] : []),
           ]
         : result;
     if (this.server.delayMs === 0) return Promise.resolve(rows);

@@ -6,6 +6,7 @@ import { ok } from "../commands/replies.js";
 import { switchoverWaive } from "../commands/switchover.js";
 import type { Env } from "../plans/common.js";
 import { cloneState } from "../state.js";
+import { fitReport } from "./fit.js";
 import { rankingOf } from "./ranking.js";
 import { simulate } from "./simulate.js";
 
@@ -78,8 +79,14 @@ export function dryRunReport(env: Env, requestId: string, command: Command): Dry
       assumptions: [],
     };
   }
-  // The operation it started, or (cancel) the one it acts on.
-  const op = scratch.state.operation ?? (running && reply.opId === running.opId ? running : null);
+  // The operation it started, or (cancel) the one it acts on — never an operation that was
+  // already running when the command (pause, maintenance, ...) merely answered beside it.
+  const started = scratch.state.operation?.opId === DRY_RUN_OP_ID ? scratch.state.operation : null;
+  const cancelled =
+    command.verb === "cancel" && running && reply.opId === running.opId
+      ? (scratch.state.operation ?? running)
+      : null;
+  const op = started ?? cancelled;
   if (!op) {
     return {
       ...base,
@@ -111,10 +118,13 @@ export function dryRunReport(env: Env, requestId: string, command: Command): Dry
 
 /** The reply to a dry-run: always ok (it was answered); the report says what would happen. */
 export function dryRunReply(env: Env, requestId: string, command: Command): CommandReply {
-  const report = dryRunReport(env, requestId, command);
+  const report = fitReport(dryRunReport(env, requestId, command));
   const what =
     report.outcome === "refused"
       ? `would be refused (${report.error?.code}): ${report.message}`
       : `would be accepted: ${report.message}`;
-  return ok(command.verb, `dry run, nothing done: ${command.verb} ${what}`, { dryRun: report });
+  const message = `dry run, nothing done: ${command.verb} ${what}`;
+  return ok(command.verb, message.length <= 4096 ? message : `${message.slice(0, 4095)}…`, {
+    dryRun: report,
+  });
 }
