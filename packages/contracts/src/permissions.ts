@@ -200,6 +200,8 @@ export function natsPermissions(role: NatsRole, scope: IdentityScope = {}): Nats
           allow: [
             ...hosts.flatMap((h) => AgentActionNames.map((a) => `${ROOT}.agent.${h}.${a}`)),
             ...hosts.map((h) => `${inboxPrefix("agent", h)}.>`),
+            // The self-fence's candidates, as the leader publishes them.
+            ...perCluster(scope, (c) => [`${ROOT}.${c}.topology`]),
           ],
         },
         allow_responses: true,

@@ -104,11 +104,12 @@ describe("natsPermissions", () => {
     expect(may("agent", "subscribe", `${inboxPrefix("agent", "h2")}.x1`)).toBe(false);
   });
 
-  it("lets agents read the last topology for their self-fence, and nothing else of the events", () => {
+  it("lets agents read the topology for their self-fence, and nothing else of the events", () => {
     expect(may("agent", "publish", "$JS.API.DIRECT.GET.MARINA_EVENTS")).toBe(true);
     expect(may("agent", "publish", "$JS.API.STREAM.MSG.GET.MARINA_EVENTS")).toBe(true);
     expect(may("agent", "publish", "$JS.API.CONSUMER.CREATE.MARINA_EVENTS")).toBe(false);
-    expect(may("agent", "subscribe", subjects.topology(c))).toBe(false);
+    expect(may("agent", "subscribe", subjects.topology(c))).toBe(true);
+    expect(may("agent", "subscribe", subjects.events(c))).toBe(false);
     expect(may("agent", "publish", subjects.topology(c))).toBe(false);
   });
 

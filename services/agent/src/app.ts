@@ -14,8 +14,10 @@ import {
   MarinaError,
   mustParse,
   parseMessage,
+  parseOnSubject,
   SAFE_NAME,
   subjects,
+  TopologyMessage,
 } from "@marina/contracts";
 import type { ToolPaths } from "@marina/hostops";
 import { LeaseFence, type LeaseSource } from "@marina/lease-fence";
@@ -455,6 +457,7 @@ export function buildApp(deps: AppDeps): AgentApp {
   }
 
   let servers: { stop(): void }[] = [];
+  const topologySubs: { stop(): void }[] = [];
   let heartbeat: NodeJS.Timeout | undefined;
 
   const beat = async () => {
@@ -513,7 +516,20 @@ export function buildApp(deps: AppDeps): AgentApp {
     checkPrivileges: checkServers,
     async start() {
       fence.start();
-      selfFencing?.start();
+      if (selfFencing) {
+        // Live topologies too: a primary cut off right after its cluster's first topology
+        // must not find its candidates unknown because the stream read was slow.
+        const sf = selfFencing;
+        for (const c of new Set(cfg.servers.filter((s) => !s.ssh).map((s) => s.cluster))) {
+          topologySubs.push(
+            bus.subscribe(subjects.topology(c), (data) => {
+              const r = parseOnSubject(TopologyMessage, subjects.topology(c), data);
+              if (r.ok) sf.offerTopology(r.value.payload);
+            }),
+          );
+        }
+        sf.start();
+      }
       // In the background, like the recovery below: a server down must not delay the agent.
       void checkServers();
       tools = await probeToolVersions(paths);
@@ -547,6 +563,7 @@ export function buildApp(deps: AppDeps): AgentApp {
       await Promise.all(
         running.map((r) => withTimeout(r.ended, 60_000, "shutdown").catch(() => {})),
       );
+      for (const t of topologySubs.splice(0)) t.stop();
       await selfFencing?.stop();
       await fence.close();
       for (const h of hosts.values()) h.close();

@@ -6,6 +6,8 @@ export interface Bus {
   /** Calls `handler` for every request on `subject` and replies with what it returns. */
   serve(subject: string, handler: (data: Uint8Array) => Promise<string>): { stop(): void };
   flush(): Promise<void>;
+  /** Calls `handler` for every message on `subject` (no reply). */
+  subscribe(subject: string, handler: (data: Uint8Array) => void): { stop(): void };
 }
 
 export function natsBus(nc: NatsConnection): Bus {
@@ -27,5 +29,13 @@ export function natsBus(nc: NatsConnection): Bus {
       return { stop: () => sub.unsubscribe() };
     },
     flush: () => nc.flush(),
+    subscribe(subject, handler) {
+      const sub = nc.subscribe(subject, {
+        callback: (err, msg) => {
+          if (!err) handler(msg.data);
+        },
+      });
+      return { stop: () => sub.unsubscribe() };
+    },
   };
 }

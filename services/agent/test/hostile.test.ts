@@ -24,6 +24,7 @@ const bus: Bus = {
   },
   serve: () => ({ stop() {} }),
   flush: async () => {},
+  subscribe: () => ({ stop() {} }),
 };
 
 beforeAll(async () => {

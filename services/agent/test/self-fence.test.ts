@@ -184,6 +184,16 @@ describe("self-fence watcher", () => {
     expect(x.fenced).toEqual(["db1"]);
   });
 
+  it("takes a live topology when the stream read finds none (or is too slow)", async () => {
+    const x = world({ reachable: { db2: false, db3: false }, noTopologyReads: 1_000 });
+    x.renew();
+    await x.w.check();
+    x.w.offerTopology(topology({ db1: "primary", db2: "replica", db3: "replica" }));
+    x.advance(2_000);
+    await x.w.check();
+    expect(x.fenced).toEqual(["db1"]);
+  });
+
   it("keeps the writes while a NATS majority answers (the leading decider lost)", async () => {
     const x = world({ reachable: { db2: false, db3: true }, majority: true });
     x.renew();

@@ -50,6 +50,8 @@ interface ClusterWatch {
 }
 
 export interface SelfFence {
+  /** A topology published live (the agent subscribes to its clusters' topology). */
+  offerTopology(topology: ClusterTopology): void;
   start(): void;
   stop(): Promise<void>;
   /** One pass now (tests). */
@@ -192,6 +194,10 @@ export function selfFence(d: SelfFenceDeps): SelfFence {
   };
 
   return {
+    offerTopology(topology) {
+      const w = watches.get(topology.cluster);
+      if (w) w.topology = topology;
+    },
     start() {
       if (timer || watches.size === 0) return;
       timer = setInterval(pass, cfg.checkEveryMs);
