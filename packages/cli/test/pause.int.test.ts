@@ -51,7 +51,7 @@ describe("marina pause, resume and switchover pre-checks", () => {
     const never = await run("switchover", "db3");
     expect(never.code, explain(never)).toBe(3);
     expect(never.stderr).toBe(
-      "switchover refused: TARGET_NEVER_PROMOTE at target: switchover pre-check: db3 has neverPromote set in the config: force to promote it anyway\n",
+      "switchover refused: TARGET_NEVER_PROMOTE at target: switchover pre-check: db3 has neverPromote set in the config (force does not lift it): remove it from the config to promote db3\n",
     );
     expect((await run("maintenance", "set", "db2", "--reason", "disk swap")).code).toBe(0);
     const j = await run("--json", "switchover", "db2");
