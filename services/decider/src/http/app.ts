@@ -8,7 +8,7 @@ import {
   errorBody,
   MarinaError,
 } from "@marina/contracts";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { resolveTokens } from "./auth.js";
@@ -66,7 +66,7 @@ export function buildHttpApi(deps: HttpApiDeps): HttpApi {
   const server: FastifyInstance = Fastify({
     loggerInstance: deps.log as unknown as FastifyBaseLogger,
     // Proxies check every second or so: a line per check would drown the log.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Server-Sent Events streams never go idle: close() ends them instead of waiting.
     forceCloseConnections: true,
     bodyLimit: 64 * 1024,
