@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // marina-decider --config marina.yaml [--id decider-a] [--nats URL[,URL…]] [--lease-ttl-ms 3000]
 //   [--free-lease-grace-ms N] [--handover-stable-ms N] [--handover-backoff-ms N] [--state-format N]
+//   [--api-port P]
 // Reads the flags and the config, connects to NATS and starts the decider (see start.ts);
 // stops cleanly on SIGINT/SIGTERM, releasing its leases. A bad config or argument (a
 // missing NATS password secret too) is one line on stderr and exit code 2 (@marina/runtime).
@@ -17,7 +18,7 @@ import {
   runMain,
 } from "@marina/runtime";
 import type { DeciderApp } from "./app.js";
-import { DECIDER_ARGS, sharingOptions, stateFormatFlag } from "./args.js";
+import { apiSettingsOf, DECIDER_ARGS, sharingOptions, stateFormatFlag } from "./args.js";
 import { startDecider } from "./start.js";
 
 void runMain(DECIDER_ARGS.program, async () => {
@@ -48,6 +49,7 @@ void runMain(DECIDER_ARGS.program, async () => {
       sharing: sharingOptions(args),
       stateWriteFormat,
       signal: shutdown.signal,
+      api: apiSettingsOf(args, config) ?? false,
     });
   } catch (err) {
     await nc.close().catch(() => {});
