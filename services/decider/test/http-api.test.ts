@@ -1,6 +1,7 @@
 // The HTTP API through fastify's inject(), over two deciders on the in-memory bus: reads,
 // commands (through the follower too: forwarded to the leader), tokens, bad requests, the
 // proxy health checks, and the OpenAPI document covering every route.
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   apiSettings,
@@ -246,5 +247,78 @@ describe("decider HTTP API", () => {
     }
     const page = await d.leaderApi.server.inject({ url: "/docs" });
     expect(page.headers["content-type"]).toContain("text/html");
+  });
+
+  it("answers what its OpenAPI document says: every schema compiles, and replies fit theirs", async () => {
+    const doc = d.leaderApi.openapi as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            requestBody?: { content: Record<string, { schema: object }> };
+            responses: Record<string, { content?: Record<string, { schema: object }> }>;
+          }
+        >
+      >;
+    };
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    const schemaOf = (path: string, method: string, status: number) => {
+      const r = doc.paths[path]![method]!.responses[String(status)]!;
+      return ajv.compile(Object.values(r.content!)[0]!.schema);
+    };
+    for (const ops of Object.values(doc.paths)) {
+      for (const op of Object.values(ops)) {
+        for (const c of Object.values(op.requestBody?.content ?? {})) ajv.compile(c.schema);
+        for (const r of Object.values(op.responses)) {
+          for (const c of Object.values(r.content ?? {})) ajv.compile(c.schema);
+        }
+      }
+    }
+    const check = async (
+      path: string,
+      method: "get" | "post",
+      url: string,
+      payload?: object,
+      headers: Record<string, string> = auth(OPS_TOKEN),
+    ) => {
+      const r = await d.followerApi.server.inject({
+        method: method.toUpperCase() as "GET" | "POST",
+        url,
+        headers,
+        ...(payload ? { payload } : {}),
+      });
+      const validate = schemaOf(path, method, r.statusCode);
+      expect(validate(r.json()), `${url} ${r.statusCode}: ${JSON.stringify(validate.errors)}`).toBe(
+        true,
+      );
+      return r.statusCode;
+    };
+    expect(await check("/clusters/{cluster}/primary", "get", "/clusters/main/primary")).toBe(200);
+    expect(
+      await check(
+        "/clusters/{cluster}/servers/{server}/primary",
+        "get",
+        "/clusters/main/servers/db2/primary",
+      ),
+    ).toBe(503);
+    expect(await check("/clusters", "get", "/clusters")).toBe(200);
+    expect(await check("/clusters/{cluster}/operations", "get", "/clusters/main/operations")).toBe(
+      200,
+    );
+    const path = "/clusters/{cluster}/commands/switchover";
+    const url = "/clusters/main/commands/switchover";
+    expect(await check(path, "post", `${url}?dryRun=true`, { target: "db2" })).toBe(200);
+    expect(await check(path, "post", url, { target: "db 2" })).toBe(400);
+    expect(await check(path, "post", url, { target: "db2" }, {})).toBe(401);
+    expect(await check(path, "post", "/clusters/x/commands/switchover", {})).toBe(404);
+    expect(
+      await check(
+        "/clusters/{cluster}/commands/failover",
+        "post",
+        "/clusters/main/commands/failover",
+        {},
+      ),
+    ).toBe(409);
   });
 });
