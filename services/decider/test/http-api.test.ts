@@ -2,6 +2,7 @@
 // commands (through the follower too: forwarded to the leader), tokens, bad requests, the
 // proxy health checks, and the OpenAPI document covering every route.
 import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   apiSettings,
@@ -186,6 +187,20 @@ describe("decider HTTP API", () => {
       payload: "",
     });
     expect(resume.statusCode).toBe(200);
+
+    const cancel = await d.followerApi.server.inject({
+      method: "POST",
+      url: "/clusters/main/operations/op-none-1/cancel?dryRun=true",
+      headers: auth(OPS_TOKEN),
+    });
+    expect(cancel.statusCode).toBe(200);
+    expect(cancel.json()).toMatchObject({
+      ok: true,
+      verb: "cancel",
+      dryRun: { outcome: "refused" },
+    });
+    const forwardedCancel = d.bus.requests.find((r) => r.subject.endsWith("leader.cmd.cancel"))!;
+    expect(JSON.parse(forwardedCancel.data).payload).toEqual({ opId: "op-none-1", dryRun: true });
   });
 
   it("answers the proxy health checks from the leader's status, on either decider", async () => {
@@ -263,6 +278,7 @@ describe("decider HTTP API", () => {
       >;
     };
     const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats.default(ajv);
     const schemaOf = (path: string, method: string, status: number) => {
       const r = doc.paths[path]![method]!.responses[String(status)]!;
       return ajv.compile(Object.values(r.content!)[0]!.schema);

@@ -42,6 +42,7 @@ async function runCommand(
   verb: CommandVerb,
   req: FastifyRequest,
   reply: FastifyReply,
+  fromUrl: Record<string, unknown> = {},
 ): Promise<FastifyReply | undefined> {
   const cluster = clusterOf(ctx, req, reply);
   if (!cluster) return reply;
@@ -50,6 +51,7 @@ async function runCommand(
   const payload = payloadOf(req, reply);
   if (!payload) return reply;
   if (query.dryRun) payload.dryRun = true;
+  Object.assign(payload, fromUrl);
   const source = requesterSource(req.requester ?? "anonymous");
   if ((verb === "pause" || verb === "resume") && payload.requestedBy === undefined) {
     payload.requestedBy = source;
@@ -67,7 +69,34 @@ async function runCommand(
   return reply.code(200).send(r);
 }
 
+const CancelBody = z.strictObject({ reason: z.string().max(1024).optional() });
+
 export function commandRoutes(ctx: HttpContext): void {
+  ctx.table.define(
+    {
+      method: "POST",
+      url: "/clusters/:cluster/operations/:opId/cancel",
+      summary: "cancel a running operation (cmd.cancel with this opId)",
+      tags: ["operations", "commands"],
+      access: "write",
+      query: DryRunQuery,
+      body: CancelBody,
+      responses: {
+        200: { description: "cancelled (or the dry-run's report)", schema: CommandReply },
+        400: { description: "bad payload", schema: ErrorReply },
+        401: { description: "no or unknown bearer token", schema: ErrorReply },
+        404: { description: "unknown cluster", schema: ErrorReply },
+        409: {
+          description: "refused (no such running operation: NOT_APPLICABLE, …)",
+          schema: ErrorReply,
+        },
+        503: { description: "no decider leads the cluster", schema: ErrorReply },
+        504: { description: "no reply in time", schema: ErrorReply },
+      },
+    },
+    (req, reply) =>
+      runCommand(ctx, "cancel", req, reply, { opId: (req.params as { opId: string }).opId }),
+  );
   for (const verb of MUTATING_VERBS) {
     ctx.table.define(
       {
