@@ -22,6 +22,8 @@ export const CI_TOKEN = "ci-token-0123456789ab";
 export function apiSettings(over: Record<string, unknown> = {}): ApiSettings {
   return ApiSettings.parse({
     port: 0,
+    // Generous: a loaded test machine must not turn a health check into a timeout.
+    healthTimeoutMs: 5_000,
     tokens: [
       { name: "ops", token: { value: OPS_TOKEN } },
       { name: "ci", token: { env: "CI_API_TOKEN" } },
