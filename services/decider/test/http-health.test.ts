@@ -164,6 +164,51 @@ describe("health checks without a current status", () => {
   });
 });
 
+describe("commands without a leader", () => {
+  it("answers NOT_LEADER 503 and a missing reply TIMEOUT 504", async () => {
+    let answer: CommandReply | Error = {
+      ok: false,
+      verb: "switchover",
+      error: { code: "NOT_LEADER", message: "no decider leads main right now", retryable: true },
+    };
+    const api = buildHttpApi({
+      settings: apiSettings(),
+      clusters: config.clusters,
+      commands: submitter(() => answer),
+      reader: new FakeReader(),
+      deciderId: "decider-b",
+      leading: () => [],
+      log: pino({ level: "silent" }),
+      monotonic: () => performance.now(),
+      env: { CI_API_TOKEN: "ci-token-0123456789ab" },
+    });
+    const send = () =>
+      api.server.inject({
+        method: "POST",
+        url: "/clusters/main/commands/switchover",
+        headers: { authorization: `Bearer ${OPS_TOKEN}` },
+        payload: {},
+      });
+    try {
+      const r = await send();
+      expect(r.statusCode).toBe(503);
+      expect(r.json()).toMatchObject({
+        ok: false,
+        verb: "switchover",
+        error: { code: "NOT_LEADER", retryable: true },
+      });
+      answer = Object.assign(new Error("no answer to switchover within 12000 ms"), {
+        code: "TIMEOUT",
+      });
+      const t = await send();
+      expect(t.statusCode).toBe(504);
+      expect(t.json().error).toMatchObject({ code: "TIMEOUT", retryable: true });
+    } finally {
+      await api.server.close();
+    }
+  });
+});
+
 describe("Server-Sent Events", () => {
   it("streams the last topology, then what is published, until the client goes", async () => {
     const reader = new FakeReader();
