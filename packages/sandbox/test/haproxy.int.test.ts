@@ -84,10 +84,18 @@ describe("HAProxy in front of the lab, checking against the deciders", () => {
     const version = spawnSync(haproxyBin, ["-v"], { encoding: "utf8" });
     expect(version.status, "haproxy is not installed (apt-get install haproxy)").toBe(0);
     stack = await startStack({ lab: { nodes: 3, semiSync: true }, deciders: 0 });
-    const api = ApiSettings.parse({ host: "127.0.0.1", port: 0 });
+    const api = ApiSettings.parse({ host: "127.0.0.1", port: 0, openReads: true });
     const d1 = await stack.startDecider("decider-1", { api });
     await waitFor(() => d1.app.leading().includes("main"), { timeoutMs: 20_000 });
     const d2 = await stack.startDecider("decider-2", { api });
+    // The leader knows db1 as the writer before HAProxy asks.
+    await waitFor(
+      async () => {
+        const r = await fetch(`${d1.app.apiUrl}/clusters/main/primary`);
+        return r.status === 200 && ((await r.json()) as { server: string }).server === "db1";
+      },
+      { timeoutMs: 30_000, message: "db1 the writer in the decider's primary check" },
+    );
     await stack.lab
       .node("db1")
       .query(
@@ -110,6 +118,17 @@ describe("HAProxy in front of the lab, checking against the deciders", () => {
     haproxy = spawn(haproxyBin, ["-db", "-f", cfg], { stdio: ["ignore", "pipe", "pipe"] });
     haproxy.stderr?.on("data", (b: Buffer) => haproxyLog.push(b.toString()));
     haproxy.stdout?.on("data", (b: Buffer) => haproxyLog.push(b.toString()));
+    // HAProxy starts every server UP: wait until its checks have taken the replicas out.
+    await waitFor(
+      () => {
+        const log = haproxyLog.join("");
+        return (
+          log.includes("mariadb_write/db2 is DOWN") && log.includes("mariadb_write/db3 is DOWN")
+        );
+      },
+      { timeoutMs: 20_000, message: "HAProxy's checks marking db2 and db3 down" },
+    );
+    expect(haproxyLog.join("")).not.toContain("mariadb_write/db1 is DOWN");
   }, 120_000);
   afterAll(async () => {
     if (haproxy && haproxy.exitCode === null) haproxy.kill("SIGKILL");
@@ -118,7 +137,30 @@ describe("HAProxy in front of the lab, checking against the deciders", () => {
 
   it("writes reach the primary, the new one after kill -9, and nothing once the deciders are gone", async () => {
     const { lab } = stack;
-    const lastLog = () => haproxyLog.join("").split("\n").slice(-15).join("\n");
+    let last: unknown;
+    const lastLog = async () => {
+      const api = await fetch(`${stack.deciders[0]!.app.apiUrl}/clusters/main/primary`)
+        .then((r) => r.text())
+        .catch((e: Error) => e.message);
+      const servers = haproxyLog
+        .join("")
+        .split("\n")
+        .filter((l) => l.startsWith("Server") || l.includes("no server"))
+        .slice(-10);
+      const status = await fetch(`${stack.deciders[0]!.app.apiUrl}/clusters/main/status`)
+        .then((r) => r.text())
+        .catch((e: Error) => e.message);
+      const events = await fetch(`${stack.deciders[0]!.app.apiUrl}/clusters/main/events?limit=10`)
+        .then((r) => r.text())
+        .catch((e: Error) => e.message);
+      return [
+        `last write: ${JSON.stringify(last)}`,
+        `API: ${api}`,
+        `status: ${status.slice(0, 3000)}`,
+        `events: ${events.slice(0, 3000)}`,
+        ...servers,
+      ].join("\n");
+    };
     const db1 = lab.node("db1");
     await waitFor(
       async () => {
@@ -132,6 +174,7 @@ describe("HAProxy in front of the lab, checking against the deciders", () => {
     const reached = await waitFor(
       async () => {
         const r = await writeThrough();
+        last = r;
         return "port" in r && r.port !== db1.port ? r.port : undefined;
       },
       {
