@@ -19,6 +19,7 @@ import {
 } from "@marina/runtime";
 import type { DeciderApp } from "./app.js";
 import { apiSettingsOf, DECIDER_ARGS, sharingOptions, stateFormatFlag } from "./args.js";
+import { resolveTokens } from "./http/auth.js";
 import { startDecider } from "./start.js";
 
 void runMain(DECIDER_ARGS.program, async () => {
@@ -28,6 +29,9 @@ void runMain(DECIDER_ARGS.program, async () => {
   const id = args.id ?? defaultId(`decider-${hostname()}-${process.pid}`, "decider");
   // Before anything starts: a missing secret is a bad config, not a reason to retry.
   const credentials = natsCredentials(config.nats, process.env, "decider");
+  const api = apiSettingsOf(args, config);
+  // The API's tokens too (checked again when the API is built, after NATS is up).
+  if (api) resolveTokens(api, process.env);
   const log = createLogger({ service: "decider", bindings: { decider: id } });
   // A signal while NATS is still unreachable ends the process at once (nothing to close).
   const shutdown = handleShutdown({ log });
@@ -49,7 +53,7 @@ void runMain(DECIDER_ARGS.program, async () => {
       sharing: sharingOptions(args),
       stateWriteFormat,
       signal: shutdown.signal,
-      api: apiSettingsOf(args, config) ?? false,
+      api: api ?? false,
     });
   } catch (err) {
     await nc.close().catch(() => {});
