@@ -13,11 +13,12 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { resolveTokens } from "./auth.js";
 import { commandRoutes } from "./command-routes.js";
-import { ErrorReply, type HttpContext } from "./context.js";
+import type { HttpContext } from "./context.js";
 import type { CommandSubmitter, PublishedReader } from "./deps.js";
 import { fail, sendError } from "./errors.js";
 import { eventsRoutes } from "./events-routes.js";
 import { healthRoutes } from "./health-routes.js";
+import { historyRoutes } from "./history-routes.js";
 import { LeaderStatusCache } from "./leader-status.js";
 import { DOCS_PAGE, openApiDocument } from "./openapi.js";
 import { readRoutes } from "./read-routes.js";
@@ -124,6 +125,7 @@ export function buildHttpApi(deps: HttpApiDeps): HttpApi {
     monotonic: deps.monotonic,
   };
   readRoutes(ctx);
+  historyRoutes(ctx);
   eventsRoutes(ctx);
   commandRoutes(ctx);
   healthRoutes(ctx);
@@ -173,6 +175,5 @@ export function buildHttpApi(deps: HttpApiDeps): HttpApi {
     async (_req, reply) => reply.type("text/html; charset=utf-8").send(DOCS_PAGE),
   );
   openapi.doc = openApiDocument(table.routes, deps.version ?? "1");
-  void ErrorReply;
   return { server, openapi: openapi.doc };
 }

@@ -1,10 +1,10 @@
 // Read endpoints: the cluster's status as the leading decider answers `status` (a
-// follower asks the leader), its servers and operations from it, the last topology
-// published, and the operations' records in MARINA_HISTORY.
+// follower asks the leader), its servers and operations from it, and the last topology
+// published. The history is in history-routes.ts.
 import { ClusterTopology, OperationRecord, OpId } from "@marina/contracts";
 import type { FastifyReply } from "fastify";
 import { z } from "zod";
-import { askStatus, clusterOf, ErrorReply, type HttpContext, queryOf } from "./context.js";
+import { askStatus, clusterOf, ErrorReply, type HttpContext } from "./context.js";
 import { fail } from "./errors.js";
 
 const Json = z.record(z.string(), z.unknown());
@@ -12,19 +12,15 @@ const StatusDoc = Json.describe(
   "the data of the leader's status reply (docs/cli.md#marina-status)",
 );
 
-export const HistoryQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(1000).default(20),
-  since: z.iso.datetime().optional().describe("only records stored since then (ISO time)"),
-});
-
-const errors = {
+/** The errors every read route may answer. */
+export const READ_ERRORS = {
   401: { description: "no or unknown bearer token (reads not open)", schema: ErrorReply },
   404: { description: "unknown cluster (or server, record)", schema: ErrorReply },
   503: { description: "no decider leads the cluster", schema: ErrorReply },
   504: { description: "the leader did not answer in time", schema: ErrorReply },
 } as const;
 
-async function unreadable(reply: FastifyReply, err: unknown): Promise<FastifyReply> {
+export async function unreadable(reply: FastifyReply, err: unknown): Promise<FastifyReply> {
   return fail(reply, "INTERNAL", `cannot read the stream: ${(err as Error).message}`);
 }
 
@@ -47,7 +43,7 @@ export function readRoutes(ctx: HttpContext): void {
             ),
           }),
         },
-        401: errors[401],
+        401: READ_ERRORS[401],
       },
     },
     async () => {
@@ -70,7 +66,7 @@ export function readRoutes(ctx: HttpContext): void {
       summary: "the leading decider's status (what cmd.status answers)",
       tags: ["state"],
       access: "read",
-      responses: { 200: { description: "status", schema: StatusDoc }, ...errors },
+      responses: { 200: { description: "status", schema: StatusDoc }, ...READ_ERRORS },
     },
     async (req, reply) => {
       const c = clusterOf(ctx, req, reply);
@@ -86,7 +82,7 @@ export function readRoutes(ctx: HttpContext): void {
       summary: "every server: role, read_only, GTID, lag, situations (from the status)",
       tags: ["state"],
       access: "read",
-      responses: { 200: { description: "servers", schema: z.array(Json) }, ...errors },
+      responses: { 200: { description: "servers", schema: z.array(Json) }, ...READ_ERRORS },
     },
     async (req, reply) => {
       const c = clusterOf(ctx, req, reply);
@@ -103,7 +99,7 @@ export function readRoutes(ctx: HttpContext): void {
       summary: "one server (from the status)",
       tags: ["state"],
       access: "read",
-      responses: { 200: { description: "server", schema: Json }, ...errors },
+      responses: { 200: { description: "server", schema: Json }, ...READ_ERRORS },
     },
     async (req, reply) => {
       const c = clusterOf(ctx, req, reply);
@@ -134,7 +130,7 @@ export function readRoutes(ctx: HttpContext): void {
           description: "operations",
           schema: z.object({ current: Json.nullable(), recent: z.array(Json) }),
         },
-        ...errors,
+        ...READ_ERRORS,
       },
     },
     async (req, reply) => {
@@ -162,7 +158,7 @@ export function readRoutes(ctx: HttpContext): void {
             record: OperationRecord.nullable(),
           }),
         },
-        ...errors,
+        ...READ_ERRORS,
       },
     },
     async (req, reply) => {
@@ -191,7 +187,7 @@ export function readRoutes(ctx: HttpContext): void {
       summary: "the last topology the leading decider published (MARINA_EVENTS)",
       tags: ["state"],
       access: "read",
-      responses: { 200: { description: "topology", schema: ClusterTopology }, ...errors },
+      responses: { 200: { description: "topology", schema: ClusterTopology }, ...READ_ERRORS },
     },
     async (req, reply) => {
       const c = clusterOf(ctx, req, reply);
@@ -199,63 +195,6 @@ export function readRoutes(ctx: HttpContext): void {
       try {
         const t = await ctx.reader.lastTopology(c.name);
         return t ?? fail(reply, "NOT_FOUND", `no topology of ${c.name} was published yet`);
-      } catch (err) {
-        return unreadable(reply, err);
-      }
-    },
-  );
-
-  table.define(
-    {
-      method: "GET",
-      url: "/clusters/:cluster/history",
-      summary: "the last operations' records (MARINA_HISTORY), oldest first",
-      tags: ["operations"],
-      access: "read",
-      query: HistoryQuery,
-      responses: {
-        200: {
-          description: "records",
-          schema: z.object({ cluster: z.string(), records: z.array(OperationRecord) }),
-        },
-        400: { description: "bad query", schema: ErrorReply },
-        ...errors,
-      },
-    },
-    async (req, reply) => {
-      const c = clusterOf(ctx, req, reply);
-      if (!c) return reply;
-      const q = queryOf(HistoryQuery, req, reply);
-      if (!q) return reply;
-      try {
-        const records = await ctx.reader.history(c.name, {
-          limit: q.limit,
-          ...(q.since ? { since: new Date(q.since) } : {}),
-        });
-        return { cluster: c.name, records };
-      } catch (err) {
-        return unreadable(reply, err);
-      }
-    },
-  );
-
-  table.define(
-    {
-      method: "GET",
-      url: "/clusters/:cluster/history/:id",
-      summary: "one operation's record",
-      tags: ["operations"],
-      access: "read",
-      responses: { 200: { description: "record", schema: OperationRecord }, ...errors },
-    },
-    async (req, reply) => {
-      const c = clusterOf(ctx, req, reply);
-      if (!c) return reply;
-      const id = (req.params as { id: string }).id;
-      if (!OpId.safeParse(id).success) return fail(reply, "VALIDATION_FAILED", "bad id", "id");
-      try {
-        const record = await ctx.reader.historyRecord(c.name, id);
-        return record ?? fail(reply, "NOT_FOUND", `no record ${JSON.stringify(id)} in ${c.name}`);
       } catch (err) {
         return unreadable(reply, err);
       }
