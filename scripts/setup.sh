@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 say() { printf '[setup] %s\n' "$*"; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 
-PACKAGES=(mariadb-server mariadb-client mariadb-backup nats-server socat pigz zstd openssh-server iproute2 iptables util-linux procps openssl)
+PACKAGES=(mariadb-server mariadb-client mariadb-backup nats-server socat pigz zstd openssh-server iproute2 iptables util-linux procps openssl haproxy)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

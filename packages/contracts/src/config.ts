@@ -147,6 +147,42 @@ export const ClusterConfig = z.strictObject({
  */
 export const NatsReplicas = z.union([z.literal("auto"), z.number().int().min(1).max(5)]);
 
+/** A name an HTTP API token is known by: recorded as the requester (`http:<name>`). */
+export const ApiTokenName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/, "must be 1-64 of A-Za-z0-9_.@- (not first)");
+
+/** Shortest bearer token accepted (checked once resolved, at start). */
+export const API_TOKEN_MIN_LENGTH = 16;
+
+/** The decider's HTTP API (docs/http-api.md). */
+export const ApiSettings = z.strictObject({
+  host: Address.default("127.0.0.1"),
+  port: z.number().int().min(0).max(65535).default(9110),
+  /** Bearer tokens of the mutating endpoints, each under a name recorded as the requester. */
+  tokens: z
+    .array(z.strictObject({ name: ApiTokenName, token: Secret }))
+    .max(64)
+    .default([])
+    .superRefine((tokens, ctx) => {
+      const seen = new Set<string>();
+      tokens.forEach((t, i) => {
+        if (seen.has(t.name)) {
+          ctx.addIssue({ code: "custom", path: [i, "name"], message: `duplicate "${t.name}"` });
+        }
+        seen.add(t.name);
+      });
+    }),
+  /** Read endpoints (state, topology, history, events) without a token. */
+  openReads: z.boolean().default(false),
+  /**
+   * Proxy health checks answer from the leader's status at most this old: a follower (or
+   * the leader) asks again past it, and answers 503 when no answer comes in healthTimeoutMs.
+   */
+  statusMaxAgeMs: z.number().int().min(50).max(60_000).default(1_000),
+  healthTimeoutMs: z.number().int().min(100).max(30_000).default(1_000),
+});
+
 export const MarinaConfig = z
   .strictObject({
     nats: z
@@ -196,12 +232,15 @@ export const MarinaConfig = z
         maxRecords: z.number().int().min(100).max(10_000_000).default(100_000),
       })
       .prefault({}),
+    /** The monitor's HTTP endpoints (/healthz, /metrics, /status). */
     http: z
       .strictObject({
         host: Address.default("127.0.0.1"),
         port: z.number().int().min(0).max(65535),
       })
       .optional(),
+    /** The deciders' HTTP API and proxy health checks (docs/http-api.md); none without it. */
+    api: ApiSettings.optional(),
   })
   .superRefine((cfg, ctx) => {
     const clusters = new Set<string>();
@@ -240,4 +279,5 @@ export type MonitorSettings = z.infer<typeof MonitorSettings>;
 export type FailoverSettings = z.infer<typeof FailoverSettings>;
 export type ClusterConfig = z.infer<typeof ClusterConfig>;
 export type MarinaConfig = z.infer<typeof MarinaConfig>;
+export type ApiSettings = z.infer<typeof ApiSettings>;
 export type NatsReplicas = z.infer<typeof NatsReplicas>;

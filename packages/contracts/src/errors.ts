@@ -77,6 +77,14 @@ export const ErrorCodes = {
     text: "a persisted record (the decider state in KV) is of a format this release cannot read: written by a newer release; left as it is, and this decider does not lead the cluster",
   },
   TOOL_FAILED: { retryable: false, text: "a program run by the agent failed" },
+  UNAUTHORIZED: {
+    retryable: false,
+    text: "the HTTP API request has no bearer token, or one the decider does not know",
+  },
+  NOT_FOUND: {
+    retryable: false,
+    text: "no such HTTP API route, operation or history record",
+  },
   INTERNAL: { retryable: true, text: "an unexpected internal error" },
 } as const;
 

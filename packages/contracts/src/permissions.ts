@@ -148,8 +148,11 @@ export function natsPermissions(role: NatsRole, scope: IdentityScope = {}): Nats
             `${JS}.INFO`,
             ...streamManage(STREAMS.events.name),
             ...streamRead(STREAMS.events.name),
+            // The HTTP API's events, SSE stream and history lists (ordered consumers).
+            ...streamConsume(STREAMS.events.name),
             ...streamManage(STREAMS.history.name),
             ...streamRead(STREAMS.history.name),
+            ...streamConsume(STREAMS.history.name),
             ...bucketOwn(BUCKETS.leader),
             ...bucketOwn(BUCKETS.state),
             ...bucketOwn(BUCKETS.deciders),

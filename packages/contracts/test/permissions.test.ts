@@ -132,7 +132,7 @@ describe("natsPermissions", () => {
     }
   });
 
-  it("lets the deciders keep the history; operators list it, observers read a record", () => {
+  it("lets the deciders keep the history; deciders (HTTP API) and operators list it, observers read a record", () => {
     const api = "$JS.API";
     const stream = "MARINA_HISTORY";
     for (const role of NATS_ROLES) {
@@ -141,7 +141,7 @@ describe("natsPermissions", () => {
       expect(may(role, "publish", `${api}.STREAM.DELETE.${stream}`), role).toBe(false);
       expect(may(role, "publish", `${api}.STREAM.PURGE.${stream}`), role).toBe(false);
       expect(may(role, "publish", `${api}.CONSUMER.CREATE.${stream}.x`), role).toBe(
-        role === "operator",
+        role === "operator" || role === "decider",
       );
       expect(may(role, "publish", `${api}.DIRECT.GET.${stream}`), role).toBe(
         ["decider", "operator", "observer"].includes(role),

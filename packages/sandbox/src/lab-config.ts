@@ -23,6 +23,8 @@ export interface LabConfigOptions {
   /** Agent host id per server name (servers[].agentHost). */
   agentHosts?: Record<string, string>;
   http?: { host: string; port: number };
+  /** The deciders' HTTP API (config `api`; port 0: each decider a free port). */
+  api?: Record<string, unknown>;
 }
 
 /** The Marina config that describes a running lab (validated like a user's file). */
@@ -58,6 +60,7 @@ export function configFromLab(lab: Lab, o: LabConfigOptions = {}): MarinaConfig 
     },
     clusters: [cluster],
     ...(o.http ? { http: o.http } : {}),
+    ...(o.api ? { api: o.api } : {}),
   });
 }
 

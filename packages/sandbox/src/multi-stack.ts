@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type MarinaConfig, MarinaConfig as MarinaConfigSchema } from "@marina/contracts";
-import { type DeciderApp, type SharingOptions, startDecider } from "@marina/decider";
+import { type RunningDecider, type SharingOptions, startDecider } from "@marina/decider";
 import { type RunningExecutor, startExecutor } from "@marina/executor";
 import { type Lab, type LabOptions, startLab } from "@marina/lab";
 import { type MonitorHandle, startMonitor } from "@marina/monitor";
@@ -183,7 +183,7 @@ export async function startClusters(o: MultiStackOptions): Promise<MultiStack> {
       async startDecider(id) {
         if (deciders.has(id)) throw new Error(`decider ${id} is already running`);
         const dnc = await connectAs(config, "decider", id);
-        let app: DeciderApp;
+        let app: RunningDecider;
         try {
           app = await startDecider({
             config,

@@ -9,6 +9,7 @@
 //                            address on a lab bridge) and a 3-node NATS cluster
 //   --isolate-primary-after S  cut the primary's host off the network after S seconds
 //                            (with --hosts), healed --heal-after S2 seconds later (default 20)
+import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,11 +44,20 @@ async function main() {
     `starting the sandbox: ${natsNodes > 1 ? `a ${natsNodes}-node NATS cluster` : "nats-server"}, ${nodes} mariadbd (semi-sync${hosts ? ", one network namespace each" : ""}), monitor, 2 executors, 2 deciders, ${nodes} agents …`,
   );
   const httpPort = await freePort();
+  // The deciders' HTTP API, each on a free port, with one token for this run.
+  const apiToken = randomBytes(18).toString("base64url");
   const stack = await startStack({
     // Secured as in production: every service under its own NATS identity, and a client
     // without credentials is refused.
     lab: { semiSync: true, nodes, hosts, natsNodes, natsAuth: "strict" },
-    config: { http: { host: "127.0.0.1", port: httpPort } },
+    config: {
+      http: { host: "127.0.0.1", port: httpPort },
+      api: {
+        host: "127.0.0.1",
+        port: 0,
+        tokens: [{ name: "sandbox", token: { value: apiToken } }],
+      },
+    },
     deciders: 2,
     executors: 2,
     agents: true,
@@ -68,6 +78,9 @@ async function main() {
       "Marina:",
       `  config: ${stack.configFile}`,
       `  monitor: ${stack.monitor?.httpUrl ?? "-"}/metrics  /healthz  /status`,
+      `  API:     ${stack.deciders.map((d) => d.app.apiUrl ?? "-").join("  ")}   (/docs, docs/http-api.md)`,
+      `           curl -H 'Authorization: Bearer ${apiToken}' ${stack.deciders[0]?.app.apiUrl ?? ""}/clusters/main/status`,
+      `           curl ${stack.deciders[0]?.app.apiUrl ?? ""}/clusters/main/primary        # the proxy health check`,
       ...(operator
         ? [
             `  NATS:    secured; the operator identity is ${operator.user} / ${operator.password}`,

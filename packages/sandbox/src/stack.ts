@@ -11,7 +11,11 @@ import {
   parseOnSubject,
   subjects,
 } from "@marina/contracts";
-import { buildApp as buildDecider, type DeciderApp, type DeciderOptions } from "@marina/decider";
+import {
+  buildApp as buildDecider,
+  type DeciderOptions,
+  type RunningDecider,
+} from "@marina/decider";
 import { type RunningExecutor, startExecutor } from "@marina/executor";
 import {
   type Lab,
@@ -82,7 +86,8 @@ export interface StackOptions {
 
 export interface Decider {
   id: string;
-  app: DeciderApp;
+  /** `app.apiUrl`: its HTTP API, when started with one (config.api, or `api`). */
+  app: RunningDecider;
   nc: NatsConnection;
 }
 
@@ -102,7 +107,10 @@ export interface Stack {
   spawned: Map<string, ServiceRun>;
   log: Logger;
   configFile: string;
-  startDecider(id: string, extra?: Pick<DeciderOptions, "record">): Promise<Decider>;
+  startDecider(
+    id: string,
+    extra?: Pick<DeciderOptions, "record" | "api" | "env">,
+  ): Promise<Decider>;
   startExecutor(id: string): Promise<RunningExecutor>;
   /** A decider as its own OS process (for SIGSTOP / kill tests). */
   spawnDecider(id: string, extraArgs?: string[]): ChildProcess;

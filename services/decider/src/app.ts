@@ -4,12 +4,18 @@
 // Given a presence bucket, several deciders share the clusters (sharing.ts): each competes
 // only for the clusters it is the preferred owner of, and for leases left free too long.
 import { randomUUID } from "node:crypto";
-import type { MarinaConfig } from "@marina/contracts";
+import {
+  type CommandReply,
+  type CommandVerb,
+  type MarinaConfig,
+  MarinaError,
+} from "@marina/contracts";
 import type { Logger } from "pino";
 import type { Bus } from "./bus.js";
 import type { Clock } from "./clock.js";
 import { ClusterRunner, type RecordedInput, type RunnerDeps } from "./cluster-runner.js";
 import { checkFormat, type Formats, formatsOf, stateWriteFormat } from "./formats.js";
+import { parseReply } from "./http/context.js";
 import type { DeciderBuckets } from "./kv.js";
 import { Lease } from "./lease.js";
 import { Presence } from "./presence.js";
@@ -79,6 +85,17 @@ export interface DeciderApp {
   readonly sharing: ClusterSharing | undefined;
   /** The clusters this decider leads now. */
   leading(): string[];
+  /**
+   * A command as if it came on `cmd.<verb>` (the HTTP API): `body` is what a NATS client
+   * would send; decided here when leading, else forwarded to the leader. Rejects with
+   * UNKNOWN_CLUSTER, or TIMEOUT when no reply came within `timeoutMs`.
+   */
+  command(
+    cluster: string,
+    verb: CommandVerb,
+    body: string,
+    timeoutMs: number,
+  ): Promise<CommandReply>;
   /** Subscribes and starts competing for the leases. */
   start(): void;
   /** Stops acting; releases the leases so another decider takes over at once. */
@@ -178,6 +195,11 @@ export function buildApp(deps: AppDeps): DeciderApp {
     leases,
     sharing,
     leading: () => clusterNames.filter((c) => leases.get(c)?.leader),
+    async command(cluster, verb, body, timeoutMs) {
+      const runner = runners.get(cluster);
+      if (!runner) throw new MarinaError("UNKNOWN_CLUSTER", `${cluster} is not configured here`);
+      return parseReply(await runner.submit(verb, body, timeoutMs));
+    },
     start() {
       for (const runner of runners.values()) runner.start();
       const startLeases = () => {

@@ -1,5 +1,5 @@
 // The decider's command line (parsed by @marina/runtime's parseArgs).
-import { MarinaError } from "@marina/contracts";
+import { ApiSettings, type MarinaConfig, MarinaError } from "@marina/contracts";
 import { type ParsedArgs, SERVICE_FLAGS } from "@marina/runtime";
 import type { SharingOptions } from "./app.js";
 import { FORMATS, OLDEST_FORMATS } from "./formats.js";
@@ -18,6 +18,8 @@ export const DECIDER_ARGS = {
     "handover-backoff-ms": { kind: "positive-int", example: "30000" },
     /** Write the decider state in this format at most (a rollback to an older release). */
     "state-format": { kind: "positive-int", example: "1" },
+    /** Serve the HTTP API on this port (config `api` with this port; 0: a free one). */
+    "api-port": { kind: "port", example: "9110" },
   },
 } as const;
 
@@ -30,6 +32,16 @@ export function sharingOptions(args: DeciderArgs): SharingOptions {
   if (args["handover-stable-ms"] !== undefined) o.handoverStableMs = args["handover-stable-ms"];
   if (args["handover-backoff-ms"] !== undefined) o.handoverBackoffMs = args["handover-backoff-ms"];
   return o;
+}
+
+/**
+ * The HTTP API's settings: config `api`, its port replaced by `--api-port` (which also
+ * turns the API on, with the defaults, when the config has no `api`); undefined for none.
+ */
+export function apiSettingsOf(args: DeciderArgs, config: MarinaConfig): ApiSettings | undefined {
+  const port = args["api-port"];
+  if (port === undefined) return config.api;
+  return { ...(config.api ?? ApiSettings.parse({})), port };
 }
 
 /** `--state-format`, checked against the formats this release writes (a bad one: exit 2). */

@@ -2,7 +2,7 @@
 // the decisions persisted before they are acted on (so a new leader can resume), and the
 // leadership transitions. What comes in is in inbound.ts and commands.ts, what goes out in
 // effects.ts.
-import type { ClusterConfig } from "@marina/contracts";
+import type { ClusterConfig, CommandVerb } from "@marina/contracts";
 import {
   type DecideResult,
   type DeciderOptions as DeciderCoreOptions,
@@ -129,6 +129,16 @@ export class ClusterRunner {
     for (const s of this.subs) s.unsubscribe();
     this.commands.close();
     await this.whenIdle();
+  }
+
+  /** A command from inside this process (the HTTP API): see CommandIntake.submit. */
+  submit(verb: CommandVerb, data: string, timeoutMs: number): Promise<Uint8Array> {
+    return this.commands.submit(verb, data, timeoutMs);
+  }
+
+  /** True while this decider leads the cluster and has taken its state over. */
+  get actingLeader(): boolean {
+    return this.acting();
   }
 
   /** Called by the lease when leadership changes. */

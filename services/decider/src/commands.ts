@@ -5,6 +5,7 @@ import {
   type Command,
   type CommandVerb,
   errorBody,
+  MarinaError,
   parseCommandWithOrigin,
   QUEUE_GROUPS,
   subjects,
@@ -54,6 +55,30 @@ export class CommandIntake {
   close(): void {
     this.sub?.unsubscribe();
     this.leaderSub?.unsubscribe();
+  }
+
+  /**
+   * A command from inside this process (the HTTP API), taken exactly as one that came on
+   * `cmd.<verb>`: parsed, decided here when leading, else forwarded to the leader. Resolves
+   * with the reply's bytes (a `command-reply` envelope); rejects with TIMEOUT when none came
+   * within `timeoutMs` (the command may still be carried out).
+   */
+  submit(verb: CommandVerb, data: string, timeoutMs: number): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new MarinaError("TIMEOUT", `no answer to ${verb} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const msg: BusMsg = {
+        subject: subjects.cmd(this.d.cluster, verb),
+        data: new TextEncoder().encode(data),
+        respond: (answer) => {
+          clearTimeout(timer);
+          resolve(typeof answer === "string" ? new TextEncoder().encode(answer) : answer);
+          return true;
+        },
+      };
+      void this.onCommand(msg, false);
+    });
   }
 
   private async onCommand(msg: BusMsg, viaLeaderSubject: boolean): Promise<void> {

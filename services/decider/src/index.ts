@@ -30,6 +30,8 @@ export {
   stateWriteFormat,
   UnsupportedFormatError,
 } from "./formats.js";
+export { buildHttpApi, type HttpApi, type HttpApiDeps } from "./http/app.js";
+export type { CommandSubmitter, Published, PublishedReader } from "./http/deps.js";
 export type { DeciderBuckets, KvBucket, PresenceBucket } from "./kv.js";
 export { Lease, type LeaseRecord, readLease } from "./lease.js";
 export { natsBus } from "./nats-bus.js";
@@ -38,6 +40,7 @@ export { migratePresence, parsePresence } from "./presence-record.js";
 export type { ClusterSharing } from "./sharing.js";
 /** Former names of startDecider and its options, kept for existing callers. */
 export {
+  type RunningDecider,
   type StartDeciderOptions,
   type StartDeciderOptions as DeciderOptions,
   startDecider,

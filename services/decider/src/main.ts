@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // marina-decider --config marina.yaml [--id decider-a] [--nats URL[,URL…]] [--lease-ttl-ms 3000]
 //   [--free-lease-grace-ms N] [--handover-stable-ms N] [--handover-backoff-ms N] [--state-format N]
+//   [--api-port P]
 // Reads the flags and the config, connects to NATS and starts the decider (see start.ts);
 // stops cleanly on SIGINT/SIGTERM, releasing its leases. A bad config or argument (a
 // missing NATS password secret too) is one line on stderr and exit code 2 (@marina/runtime).
@@ -17,7 +18,8 @@ import {
   runMain,
 } from "@marina/runtime";
 import type { DeciderApp } from "./app.js";
-import { DECIDER_ARGS, sharingOptions, stateFormatFlag } from "./args.js";
+import { apiSettingsOf, DECIDER_ARGS, sharingOptions, stateFormatFlag } from "./args.js";
+import { resolveTokens } from "./http/auth.js";
 import { startDecider } from "./start.js";
 
 void runMain(DECIDER_ARGS.program, async () => {
@@ -27,6 +29,9 @@ void runMain(DECIDER_ARGS.program, async () => {
   const id = args.id ?? defaultId(`decider-${hostname()}-${process.pid}`, "decider");
   // Before anything starts: a missing secret is a bad config, not a reason to retry.
   const credentials = natsCredentials(config.nats, process.env, "decider");
+  const api = apiSettingsOf(args, config);
+  // The API's tokens too (checked again when the API is built, after NATS is up).
+  if (api) resolveTokens(api, process.env);
   const log = createLogger({ service: "decider", bindings: { decider: id } });
   // A signal while NATS is still unreachable ends the process at once (nothing to close).
   const shutdown = handleShutdown({ log });
@@ -48,6 +53,7 @@ void runMain(DECIDER_ARGS.program, async () => {
       sharing: sharingOptions(args),
       stateWriteFormat,
       signal: shutdown.signal,
+      api: api ?? false,
     });
   } catch (err) {
     await nc.close().catch(() => {});

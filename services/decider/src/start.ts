@@ -2,12 +2,20 @@
 // and the KV buckets are ensured, then the app is built and started. main.ts adds argv, the logger,
 // the connection (@marina/runtime's connectNatsWithRetry) and signals; the sandbox and
 // tests call this in-process.
-import { LEASE_BUCKET, type MarinaConfig, PRESENCE_BUCKET, STATE_BUCKET } from "@marina/contracts";
+import {
+  type ApiSettings,
+  LEASE_BUCKET,
+  type MarinaConfig,
+  PRESENCE_BUCKET,
+  STATE_BUCKET,
+} from "@marina/contracts";
 import { type Logger, systemClock, untilJetStreamReady } from "@marina/runtime";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type AppDeps, buildApp, DEFAULT_LEASE_TTL_MS, type DeciderApp } from "./app.js";
 import type { Clock } from "./clock.js";
+import { buildHttpApi } from "./http/app.js";
+import { natsPublishedReader } from "./http/stream-reader.js";
 import { ensureBucket } from "./jetstream-setup.js";
 import { natsBus } from "./nats-bus.js";
 import { presenceBucketOf } from "./presence-bucket.js";
@@ -36,9 +44,19 @@ export interface StartDeciderOptions
   now?: () => number;
   /** Stops waiting for a JetStream that is not ready yet (main's shutdown signal). */
   signal?: AbortSignal;
+  /** The HTTP API (docs/http-api.md): config.api by default; false for none. */
+  api?: ApiSettings | false;
+  /** Where `{ env: NAME }` API tokens are looked up; process.env by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
-export async function startDecider(o: StartDeciderOptions): Promise<DeciderApp> {
+/** A started decider, with the address of its HTTP API when it serves one. */
+export interface RunningDecider extends DeciderApp {
+  /** `http://host:port` of the HTTP API, or undefined. */
+  readonly apiUrl: string | undefined;
+}
+
+export async function startDecider(o: StartDeciderOptions): Promise<RunningDecider> {
   const ttl = o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const ready = <T>(what: string, setup: () => Promise<T>) =>
     untilJetStreamReady(what, setup, o.log, o.signal);
@@ -84,6 +102,44 @@ export async function startDecider(o: StartDeciderOptions): Promise<DeciderApp> 
     ...(o.stateWriteFormat !== undefined ? { stateWriteFormat: o.stateWriteFormat } : {}),
     ...(o.formats ? { formats: o.formats } : {}),
   });
+  const api = o.api === undefined ? o.config.api : o.api === false ? undefined : o.api;
+  // Built before anything starts: a bad token setting stops the start, naming it.
+  const http = api
+    ? buildHttpApi({
+        settings: api,
+        clusters: o.config.clusters,
+        commands: app,
+        reader: natsPublishedReader(o.nc),
+        deciderId: o.id,
+        leading: () => app.leading(),
+        log: o.log.child({ http: "api" }),
+        monotonic: () => clock.monotonic(),
+        ...(o.env ? { env: o.env } : {}),
+      })
+    : undefined;
   app.start();
-  return app;
+  let apiUrl: string | undefined;
+  if (http && api) {
+    try {
+      await http.server.listen({ host: api.host, port: api.port });
+    } catch (err) {
+      await app.close();
+      throw err;
+    }
+    const addr = http.server.server.address();
+    const port = typeof addr === "object" && addr ? addr.port : api.port;
+    apiUrl = `http://${api.host.includes(":") ? `[${api.host}]` : api.host}:${port}`;
+    o.log.info(
+      { url: apiUrl, tokens: api.tokens.length, openReads: api.openReads },
+      "HTTP API listening",
+    );
+  }
+  return {
+    ...app,
+    apiUrl,
+    async close(release) {
+      await http?.server.close();
+      await app.close(release);
+    },
+  };
 }

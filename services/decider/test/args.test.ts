@@ -1,6 +1,7 @@
 import { parseArgs } from "@marina/runtime";
 import { describe, expect, it } from "vitest";
-import { DECIDER_ARGS, sharingOptions, stateFormatFlag } from "../src/args.js";
+import { apiSettingsOf, DECIDER_ARGS, sharingOptions, stateFormatFlag } from "../src/args.js";
+import { config } from "./fixtures.js";
 
 describe("the decider's flags", () => {
   it("reads flags in both forms", () => {
@@ -52,5 +53,26 @@ describe("the decider's flags", () => {
     [["--config", "m", "--id", "a b"], "--id"],
   ])("%j fails naming %s", (argv, path) => {
     expect(() => parseArgs(DECIDER_ARGS, argv)).toThrow(expect.objectContaining({ path }));
+  });
+
+  it("serves the HTTP API as the config says, on --api-port when given (the defaults without api)", () => {
+    const args = (...a: string[]) => parseArgs(DECIDER_ARGS, ["--config=m.yaml", ...a]);
+    expect(apiSettingsOf(args(), config)).toBeUndefined();
+    expect(apiSettingsOf(args("--api-port", "0"), config)).toMatchObject({
+      host: "127.0.0.1",
+      port: 0,
+      tokens: [],
+      openReads: false,
+    });
+    const withApi = {
+      ...config,
+      api: { ...apiSettingsOf(args("--api-port=9110"), config)!, openReads: true },
+    };
+    expect(apiSettingsOf(args(), withApi)).toMatchObject({ port: 9110, openReads: true });
+    expect(apiSettingsOf(args("--api-port=9200"), withApi)).toMatchObject({
+      port: 9200,
+      openReads: true,
+    });
+    expect(() => args("--api-port=70000")).toThrow(/api-port/);
   });
 });

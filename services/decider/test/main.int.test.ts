@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LEASE_BUCKET } from "@marina/contracts";
 import {
+  freePorts,
   jsonLines,
   makeLabDir,
   type NatsServer,
@@ -94,11 +95,36 @@ describe("marina-decider process", () => {
     expect(run.stdout).not.toContain("cannot connect to NATS");
   });
 
+  it("fails at once with exit code 2 naming api.tokens.0.token when its variable is unset", async () => {
+    const file = join(dir, "no-token.json");
+    const cfg = JSON.parse(configText({ servers: ["nats://127.0.0.1:1"] }));
+    cfg.api = { port: 0, tokens: [{ name: "ops", token: { env: "MARINA_TEST_UNSET_API_TOKEN" } }] };
+    await writeFile(file, JSON.stringify(cfg));
+    const run = runMain(["--config", file]);
+    runs.push(run);
+    const { code } = await run.exit;
+    expect(code, run.stderr).toBe(2);
+    const lines = run.stderr.trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^marina-decider: .*api\.tokens\.0\.token/);
+    expect(lines[0]).toContain("MARINA_TEST_UNSET_API_TOKEN");
+  });
+
   it("takes the lease, and on SIGTERM releases it and exits 0", async () => {
     nats = await startNats({ dir });
     const file = join(dir, "ok.json");
     await writeFile(file, configText({ servers: [nats.url] }));
-    const run = runMain(["--config", file, "--id", "decider-proc", "--lease-ttl-ms", "60000"]);
+    const [apiPort] = await freePorts(1);
+    const run = runMain([
+      "--config",
+      file,
+      "--id",
+      "decider-proc",
+      "--lease-ttl-ms",
+      "60000",
+      "--api-port",
+      String(apiPort),
+    ]);
     runs.push(run);
     const client = await connect({ servers: nats.url });
     conns.push(client);
@@ -136,6 +162,13 @@ describe("marina-decider process", () => {
     expect(lease.epoch).toBeGreaterThan(0);
     const started = jsonLines(run.stdout).find((l) => l.msg === "decider started");
     expect(started).toMatchObject({ name: "marina-decider", decider: "decider-proc" });
+    // --api-port serves the HTTP API (no tokens: nothing can be changed through it).
+    const health = await fetch(`http://127.0.0.1:${apiPort}/healthz`);
+    expect(await health.json()).toMatchObject({ status: "ok", decider: "decider-proc" });
+    const denied = await fetch(`http://127.0.0.1:${apiPort}/clusters/main/commands/pause`, {
+      method: "POST",
+    });
+    expect(denied.status).toBe(401);
 
     run.child.kill("SIGTERM");
     const { code } = await run.exit;

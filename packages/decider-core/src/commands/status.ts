@@ -3,7 +3,7 @@ import { formatGtidList, parseGtidList, positionOf } from "@marina/contracts/gti
 import { diagnose } from "../diagnose.js";
 import { assessPrimary } from "../evidence.js";
 import { automaticIntents } from "../held-automation.js";
-import { currentObservation } from "../knowledge.js";
+import { currentObservation, lagOf } from "../knowledge.js";
 import type { Env } from "../plans/common.js";
 import { failoversInWindow } from "../policies/constraints.js";
 import type { Operation } from "../state.js";
@@ -42,9 +42,12 @@ function statusOf(env: Env): Record<string, unknown> {
     operation: state.operation ? operationStatus(state.operation) : null,
     servers: topo.servers.map((s) => ({
       name: s.name,
+      host: s.host,
+      port: s.port,
       role: s.role,
       readOnly: s.readOnly,
       gtidCurrentPos: s.gtidCurrentPos,
+      lagSeconds: lagSecondsOf(env, s.name),
       situations: state.situations[s.name] ?? [],
       reason: s.reason,
     })),
@@ -128,4 +131,17 @@ function failoversStatus(env: Env): Record<string, unknown> {
     lastAt: last === null ? null : iso(last),
     cooldownUntil: last === null ? null : iso(last + config.failover.cooldownMs),
   };
+}
+
+/**
+ * Seconds behind its source of a server seen now (the largest over its replication
+ * connections; the last value seen while the server reports NULL), null when not seen now
+ * or replicating from no one: what the HTTP API's replica health check compares.
+ */
+function lagSecondsOf(env: Env, server: string): number | null {
+  const { state, ctx } = env;
+  const obs = currentObservation(state, ctx.config, server, ctx.now);
+  if (!obs || obs.replication.length === 0) return null;
+  const lags = obs.replication.map((c) => lagOf(state, server, c));
+  return lags.some((l) => l === null) ? null : Math.max(...(lags as number[]));
 }
