@@ -213,7 +213,9 @@ describe("marina against a running Marina", () => {
       intervalMs: 500,
       message: "db3 diverged",
     });
-    const r = await run("rebuild", "db3");
+    // zstd at its slowest level: the lab's small datadir would otherwise stream in less
+    // than one progress interval (250 ms), and no progress line would show.
+    const r = await run("rebuild", "db3", "--compression", "zstd", "--level", "19");
     expect(r.code, explain(r)).toBe(0);
     expect(r.stdout).toMatch(/^rebuild of db3 from db\d started\n/);
     expect(r.stdout).toMatch(/ stream {7}[\d.]+ (B|[KMG]iB) of ~[\d.]+ [KMG]iB \(\d+%\) at /);
