@@ -9,7 +9,7 @@ import { LeaderStatusCache } from "../src/http/leader-status.js";
 import { config } from "./fixtures.js";
 import { apiSettings, FakeReader, OPS_TOKEN, until } from "./http-fakes.js";
 
-function statusReply(writer: string | null): CommandReply {
+function statusReply(writer: string | null, primaryVerdict = "healthy"): CommandReply {
   return {
     ok: true,
     verb: "status",
@@ -17,6 +17,7 @@ function statusReply(writer: string | null): CommandReply {
     data: {
       decider: "decider-a",
       epoch: 3,
+      primaryVerdict,
       writer: writer ? { server: writer, host: "10.0.0.1", port: 3306 } : null,
       operation: null,
       servers: [
@@ -135,6 +136,24 @@ describe("health checks without a current status", () => {
       });
     } finally {
       await api.server.close();
+    }
+  });
+
+  it("answers 503 for a writer no monitor sampled lately (every monitor gone)", async () => {
+    const api = build(submitter(() => statusReply("db1", "unknown")));
+    try {
+      expect((await api.server.inject({ url: "/clusters/main/primary" })).statusCode).toBe(503);
+      expect(
+        (await api.server.inject({ url: "/clusters/main/servers/db1/primary" })).statusCode,
+      ).toBe(503);
+    } finally {
+      await api.server.close();
+    }
+    const fresh = build(submitter(() => statusReply("db1")));
+    try {
+      expect((await fresh.server.inject({ url: "/clusters/main/primary" })).statusCode).toBe(200);
+    } finally {
+      await fresh.server.close();
     }
   });
 

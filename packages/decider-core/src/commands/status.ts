@@ -25,19 +25,22 @@ function iso(ms: number): string {
 function statusOf(env: Env): Record<string, unknown> {
   const { state, ctx } = env;
   const { config, now } = ctx;
+  const verdict =
+    state.primary === null
+      ? null
+      : assessPrimary(state, config, state.primary, now, env.opts.agentHeartbeatFreshMs).verdict;
   const topo = buildTopology(state, config, {
     now,
     epoch: ctx.epoch,
-    primaryDown:
-      state.primary !== null &&
-      assessPrimary(state, config, state.primary, now, env.opts.agentHeartbeatFreshMs).verdict ===
-        "dead",
+    primaryDown: verdict === "dead",
   });
   return {
     cluster: config.name,
     decider: ctx.source,
     epoch: ctx.epoch,
     primary: state.primary,
+    /** The leader's verdict on the primary now (`unknown`: no monitor sampled it lately). */
+    primaryVerdict: verdict,
     writer: topo.writer,
     operation: state.operation ? operationStatus(state.operation) : null,
     servers: topo.servers.map((s) => ({

@@ -84,6 +84,8 @@ export function eventsRoutes(ctx: HttpContext): void {
       const c = clusterOf(ctx, req, reply);
       if (!c) return reply;
       const abort = new AbortController();
+      // Before any await: a client gone while the consumers are being made must end them.
+      req.raw.once("close", () => abort.abort());
       try {
         // Listening first, then the last topology: nothing published in between is missed.
         const queued: Published[] = [];
@@ -94,6 +96,7 @@ export function eventsRoutes(ctx: HttpContext): void {
         };
         await ctx.reader.follow(c.name, write, abort.signal);
         const topology = await ctx.reader.lastTopology(c.name);
+        if (abort.signal.aborted || req.raw.destroyed) return reply;
         reply.hijack();
         reply.raw.writeHead(200, {
           "content-type": "text/event-stream; charset=utf-8",
@@ -110,10 +113,13 @@ export function eventsRoutes(ctx: HttpContext): void {
         ready = true;
         for (const p of queued.splice(0)) reply.raw.write(sseFrame(p));
         const keepalive = setInterval(() => reply.raw.write(": keepalive\n\n"), SSE_KEEPALIVE_MS);
-        reply.raw.on("close", () => {
+        keepalive.unref();
+        const stop = () => {
           clearInterval(keepalive);
           abort.abort();
-        });
+        };
+        reply.raw.on("close", stop);
+        if (reply.raw.destroyed) stop();
       } catch (err) {
         abort.abort();
         if (!reply.sent) {

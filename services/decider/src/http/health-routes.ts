@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { clusterOf, ErrorReply, type HttpContext, queryOf } from "./context.js";
 import { fail } from "./errors.js";
-import type { HealthStatus, LeaderStatus } from "./leader-status.js";
+import { currentWriter, type HealthStatus, type LeaderStatus } from "./leader-status.js";
 
 export const ReplicaQuery = z.strictObject({
   maxLagSeconds: z.coerce
@@ -90,7 +90,7 @@ export function healthRoutes(ctx: HttpContext): void {
       const c = clusterOf(ctx, req, reply);
       if (!c) return reply;
       const s = await current(c.name);
-      const w = s?.status.writer ?? null;
+      const w = s ? currentWriter(s.status) : null;
       const base = { cluster: c.name, server: w?.server ?? null, role: w ? "primary" : null };
       if (!s)
         return answer(reply, false, { ...base, reason: noStatus }, s, { host: null, port: null });
@@ -135,10 +135,10 @@ export function healthRoutes(ctx: HttpContext): void {
         const base = { cluster: c.name, server, role };
         if (!s) return answer(reply, false, { ...base, reason: noStatus }, s);
         if (kind === "primary") {
-          const isWriter = s.status.writer?.server === server;
+          const isWriter = currentWriter(s.status)?.server === server;
           const reason = isWriter
             ? "the writer"
-            : `the writer is ${s.status.writer?.server ?? "none"}`;
+            : `the writer is ${currentWriter(s.status)?.server ?? "none (or not sampled lately)"}`;
           return answer(reply, isWriter, { ...base, reason }, s);
         }
         const maxLag = (q as { maxLagSeconds?: number }).maxLagSeconds;

@@ -9,6 +9,8 @@ export const HealthStatus = z.looseObject({
   decider: z.string(),
   epoch: z.number(),
   writer: z.looseObject({ server: z.string(), host: z.string(), port: z.number() }).nullable(),
+  /** The leader's verdict on the primary (older deciders do not send it). */
+  primaryVerdict: z.string().nullable().optional(),
   operation: z.looseObject({ opId: z.string(), kind: z.string() }).nullable(),
   servers: z.array(
     z.looseObject({
@@ -60,4 +62,12 @@ export class LeaderStatusCache {
       return null;
     }
   }
+}
+
+/**
+ * The writer a proxy may be sent to: none when the leader has no fresh sample of the
+ * primary (`unknown`: every monitor gone, say) — a stale writer must not get writes.
+ */
+export function currentWriter(status: HealthStatus): HealthStatus["writer"] {
+  return status.primaryVerdict === "unknown" ? null : status.writer;
 }
