@@ -45,6 +45,10 @@ let warnings: Logger | undefined;
 const stderrWarnings = (): Logger =>
   (warnings ??= pino({ name: "marina-observer", level: "warn" }, pino.destination(2)));
 
+/** How long the observer keeps trying to read a stored topology: 60 × 500 ms. */
+const STORED_READ_ATTEMPTS = 60;
+const STORED_READ_EVERY_MS = 500;
+
 export function observe(
   nc: NatsConnection,
   cluster: string,
@@ -89,19 +93,29 @@ export function observe(
     ),
   ];
   // The decider publishes a topology when it changes: one published before this subscribed
-  // is read from the events stream, unless a live one came first.
-  void jetstreamManager(nc)
-    .then((jsm) =>
-      jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: subjects.topology(cluster) }),
-    )
-    .then((m) => {
-      if (!m || seen.some((o) => o.kind === "topology")) return;
-      const r = parseOnSubject(TopologyMessage, m.subject, m.data);
-      if (!r.ok) return;
-      const source = (r.value as unknown as { source: string }).source;
-      add({ kind: "topology", at: at(), source, topology: r.value.payload });
-    })
-    .catch(() => {});
+  // is read from the events stream, unless a live one came first. The read is tried again
+  // until a topology is seen: a topology published just before the subscription may not be
+  // stored yet (an R3 stream stores it once a majority has it), and a read may fail during
+  // a stream leader election (CI once waited 30 s for a topology published before this).
+  let closed = false;
+  const sawTopology = () => seen.some((o) => o.kind === "topology");
+  void (async () => {
+    const jsm = await jetstreamManager(nc).catch(() => undefined);
+    for (let attempt = 0; jsm && attempt < STORED_READ_ATTEMPTS; attempt++) {
+      if (closed || sawTopology()) return;
+      const m = await jsm.streams
+        .getMessage(EVENTS_STREAM, { last_by_subj: subjects.topology(cluster) })
+        .catch(() => null);
+      if (closed || sawTopology()) return;
+      const r = m ? parseOnSubject(TopologyMessage, m.subject, m.data) : undefined;
+      if (m && r?.ok) {
+        const source = (r.value as unknown as { source: string }).source;
+        add({ kind: "topology", at: at(), source, topology: r.value.payload });
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, STORED_READ_EVERY_MS));
+    }
+  })();
   return {
     seen,
     topologies: () => seen.flatMap((o) => (o.kind === "topology" ? [o.topology] : [])),
@@ -132,6 +146,7 @@ export function observe(
       });
     },
     close() {
+      closed = true;
       for (const s of subs) s.unsubscribe();
     },
   } as Observer;
