@@ -155,6 +155,55 @@ export const ApiTokenName = z
 /** Shortest bearer token accepted (checked once resolved, at start). */
 export const API_TOKEN_MIN_LENGTH = 16;
 
+/** A refinement of an array: no two items share `field` (the second is named a duplicate). */
+function uniqueField<K extends string>(field: K) {
+  return (items: readonly Record<K, string>[], ctx: z.RefinementCtx): void => {
+    const seen = new Set<string>();
+    items.forEach((item, i) => {
+      const v = item[field];
+      if (seen.has(v))
+        ctx.addIssue({ code: "custom", path: [i, field], message: `duplicate "${v}"` });
+      seen.add(v);
+    });
+  };
+}
+
+/**
+ * The HTTP API over TLS. With `clientCa`, a client may present a certificate instead of a
+ * bearer token: one signed by that CA whose subject CN is listed in `clients` is let in
+ * under the entry's name (recorded as the requester, like a token's).
+ */
+export const ApiTls = z
+  .strictObject({
+    /** The API's certificate and key (PEM files). */
+    cert: FilePath,
+    key: FilePath,
+    /** PEM file of the CA that signs client certificates. */
+    clientCa: FilePath.optional(),
+    /** The client certificates let in, by subject CN, each under a requester name. */
+    clients: z
+      .array(
+        z.strictObject({
+          name: ApiTokenName,
+          commonName: z.string().min(1).max(64),
+        }),
+      )
+      .max(64)
+      .default([])
+      .superRefine(uniqueField("commonName")),
+    /**
+     * Refuse every TLS connection without a certificate signed by `clientCa` — the proxy
+     * health checks need one then too (HAProxy: `check-ssl crt …`). Default: a connection
+     * without one is let in, and needs a token where a route asks for one.
+     */
+    requireClientCertificate: z.boolean().default(false),
+  })
+  .refine(
+    (t) => t.clientCa !== undefined || (t.clients.length === 0 && !t.requireClientCertificate),
+    { message: "clients and requireClientCertificate need clientCa", path: ["clientCa"] },
+  );
+export type ApiTls = z.infer<typeof ApiTls>;
+
 /** The decider's HTTP API (docs/http-api.md). */
 export const ApiSettings = z.strictObject({
   host: Address.default("127.0.0.1"),
@@ -164,15 +213,7 @@ export const ApiSettings = z.strictObject({
     .array(z.strictObject({ name: ApiTokenName, token: Secret }))
     .max(64)
     .default([])
-    .superRefine((tokens, ctx) => {
-      const seen = new Set<string>();
-      tokens.forEach((t, i) => {
-        if (seen.has(t.name)) {
-          ctx.addIssue({ code: "custom", path: [i, "name"], message: `duplicate "${t.name}"` });
-        }
-        seen.add(t.name);
-      });
-    }),
+    .superRefine(uniqueField("name")),
   /** Read endpoints (state, topology, history, events) without a token. */
   openReads: z.boolean().default(false),
   /**
@@ -181,6 +222,8 @@ export const ApiSettings = z.strictObject({
    */
   statusMaxAgeMs: z.number().int().min(50).max(60_000).default(1_000),
   healthTimeoutMs: z.number().int().min(100).max(30_000).default(1_000),
+  /** HTTPS, and client certificates (mTLS) as another way in (docs/http-api.md, "TLS"). */
+  tls: ApiTls.optional(),
 });
 
 export const MarinaConfig = z

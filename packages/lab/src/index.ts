@@ -98,7 +98,7 @@ export {
 } from "./service-process.js";
 export { startSshd, type TestSshd } from "./sshd.js";
 export { LAB_DIR_MARKER, LAB_RUN_ENV, labDirPrefix, makeLabDir, removeTree } from "./temp-tree.js";
-export { type LabTls, makeLabTls } from "./tls.js";
+export { issueLabClientCertificate, type LabTls, makeLabTls } from "./tls.js";
 export {
   isLabShape,
   LAB_SHAPES,

@@ -132,3 +132,18 @@ export async function makeLabTls(dir: string, addresses: readonly string[]): Pro
     caPem,
   };
 }
+
+/**
+ * Another client certificate signed by the lab's CA (`<dir>/<name>.pem`, `.key`), for
+ * `cn`: to tell a listed certificate from one the same CA signed for someone else.
+ */
+export async function issueLabClientCertificate(
+  tls: LabTls,
+  name: string,
+  cn: string,
+): Promise<{ cert: string; key: string }> {
+  return issue(tls.dir, name, cn, [], "clientAuth", {
+    cert: tls.caFile,
+    key: join(tls.dir, "ca.key"),
+  });
+}

@@ -15,6 +15,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { type AppDeps, buildApp, DEFAULT_LEASE_TTL_MS, type DeciderApp } from "./app.js";
 import type { Clock } from "./clock.js";
 import { buildHttpApi } from "./http/app.js";
+import { readApiTls } from "./http/auth.js";
 import { natsPublishedReader } from "./http/stream-reader.js";
 import { ensureBucket } from "./jetstream-setup.js";
 import { natsBus } from "./nats-bus.js";
@@ -115,6 +116,7 @@ export async function startDecider(o: StartDeciderOptions): Promise<RunningDecid
         log: o.log.child({ http: "api" }),
         monotonic: () => clock.monotonic(),
         ...(o.env ? { env: o.env } : {}),
+        ...(api.tls ? { tls: readApiTls(api.tls) } : {}),
       })
     : undefined;
   app.start();
@@ -128,9 +130,14 @@ export async function startDecider(o: StartDeciderOptions): Promise<RunningDecid
     }
     const addr = http.server.server.address();
     const port = typeof addr === "object" && addr ? addr.port : api.port;
-    apiUrl = `http://${api.host.includes(":") ? `[${api.host}]` : api.host}:${port}`;
+    apiUrl = `${api.tls ? "https" : "http"}://${api.host.includes(":") ? `[${api.host}]` : api.host}:${port}`;
     o.log.info(
-      { url: apiUrl, tokens: api.tokens.length, openReads: api.openReads },
+      {
+        url: apiUrl,
+        tokens: api.tokens.length,
+        openReads: api.openReads,
+        clientCertificates: api.tls?.clients.length ?? 0,
+      },
       "HTTP API listening",
     );
   }

@@ -11,6 +11,7 @@ import { systemClock } from "@marina/runtime";
 import { pino } from "pino";
 import { buildApp, type DeciderApp } from "../src/app.js";
 import { buildHttpApi, type HttpApi } from "../src/http/app.js";
+import type { ApiTlsMaterial } from "../src/http/auth.js";
 import type { Published, PublishedReader } from "../src/http/deps.js";
 import { FakeBus } from "./fake-bus.js";
 import { FakeKv } from "./fake-kv.js";
@@ -90,7 +91,10 @@ export function sendHealthy(bus: FakeBus): void {
   }
 }
 
-export async function twoDeciders(settings = apiSettings()): Promise<TwoDeciders> {
+export async function twoDeciders(
+  settings = apiSettings(),
+  tls?: ApiTlsMaterial,
+): Promise<TwoDeciders> {
   const bus = new FakeBus();
   const kv = { leases: new FakeKv(), state: new FakeKv() };
   const log = pino({ level: "silent" });
@@ -118,6 +122,7 @@ export async function twoDeciders(settings = apiSettings()): Promise<TwoDeciders
       log,
       monotonic: () => performance.now(),
       env: { CI_API_TOKEN: CI_TOKEN },
+      ...(tls ? { tls } : {}),
     });
   const leader = make("decider-a");
   leader.start();

@@ -11,7 +11,7 @@ import {
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import { z } from "zod";
-import { resolveTokens } from "./auth.js";
+import { type ApiTlsMaterial, clientCertificates, resolveTokens } from "./auth.js";
 import { commandRoutes } from "./command-routes.js";
 import type { HttpContext } from "./context.js";
 import type { CommandSubmitter, PublishedReader } from "./deps.js";
@@ -26,7 +26,7 @@ import { type Guard, RouteTable } from "./route-doc.js";
 
 declare module "fastify" {
   interface FastifyRequest {
-    /** The name of the bearer token the request carried (null: none, or unknown). */
+    /** Who the request is from: its client certificate's or bearer token's name (or null). */
     requester: string | null;
   }
 }
@@ -44,6 +44,8 @@ export interface HttpApiDeps {
   readonly env?: NodeJS.ProcessEnv;
   /** Version in the OpenAPI document. */
   readonly version?: string;
+  /** `settings.tls`'s files, read (readApiTls): the API speaks HTTPS with them. */
+  readonly tls?: ApiTlsMaterial;
 }
 
 export interface HttpApi {
@@ -64,14 +66,31 @@ function codeOfFastifyError(err: { code?: string; statusCode?: number }): ErrorC
 export function buildHttpApi(deps: HttpApiDeps): HttpApi {
   // A missing variable or a short token stops the start here, naming the setting.
   const tokens = resolveTokens(deps.settings, deps.env ?? process.env);
-  const server: FastifyInstance = Fastify({
+  const certificates = clientCertificates(deps.settings.tls);
+  const tls = deps.tls;
+  const server = Fastify({
+    ...(tls
+      ? {
+          https: {
+            cert: tls.cert,
+            key: tls.key,
+            ...(tls.clientCa
+              ? {
+                  ca: tls.clientCa,
+                  requestCert: true,
+                  rejectUnauthorized: deps.settings.tls?.requireClientCertificate ?? false,
+                }
+              : {}),
+          },
+        }
+      : {}),
     loggerInstance: deps.log as unknown as FastifyBaseLogger,
     // Proxies check every second or so: a line per check would drown the log.
     logController: new LogController({ disableRequestLogging: true }),
     // Server-Sent Events streams never go idle: close() ends them instead of waiting.
     forceCloseConnections: true,
     bodyLimit: 64 * 1024,
-  });
+  }) as unknown as FastifyInstance;
   server.decorateRequest("requester", null);
   // Empty JSON bodies are the empty payload (`curl -X POST -H 'content-type: …json'`).
   server.removeContentTypeParser("application/json");
@@ -97,12 +116,14 @@ export function buildHttpApi(deps: HttpApiDeps): HttpApi {
 
   const guard: Guard = (access) => async (req, reply) => {
     if (access === "open") return undefined;
-    req.requester = tokens.nameOf(req.headers.authorization);
+    req.requester = certificates.nameOf(req.raw.socket) ?? tokens.nameOf(req.headers.authorization);
     if (req.requester !== null) return undefined;
     if (access === "read" && deps.settings.openReads) return undefined;
     const what = req.headers.authorization
       ? "a bearer token this decider does not know"
-      : "no bearer token";
+      : deps.settings.tls?.clients.length
+        ? "no bearer token and no client certificate this decider knows"
+        : "no bearer token";
     reply.header("www-authenticate", 'Bearer realm="marina"');
     return fail(reply, "UNAUTHORIZED", `${req.method} ${req.routeOptions.url}: ${what}`);
   };

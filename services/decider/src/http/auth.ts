@@ -3,9 +3,12 @@
 // Tokens are resolved once at start (a missing variable or a short token stops the start,
 // naming the setting) and compared in constant time; they are never logged.
 import { createHash, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { TLSSocket } from "node:tls";
 import {
   API_TOKEN_MIN_LENGTH,
   type ApiSettings,
+  type ApiTls,
   MarinaError,
   resolveSecret,
 } from "@marina/contracts";
@@ -53,4 +56,57 @@ export function resolveTokens(settings: ApiSettings, env: NodeJS.ProcessEnv): Ap
 /** The envelope source of a command sent with the token `name`. */
 export function requesterSource(name: string): string {
   return `http:${name}`;
+}
+
+export interface ClientCertificates {
+  /**
+   * The name of the client certificate a request's connection presented: one the TLS
+   * handshake verified against `clientCa` whose subject CN is listed; null otherwise.
+   */
+  nameOf(socket: unknown): string | null;
+}
+
+export function clientCertificates(tls: ApiTls | undefined): ClientCertificates {
+  const byCommonName = new Map((tls?.clients ?? []).map((c) => [c.commonName, c.name]));
+  return {
+    nameOf(socket) {
+      if (byCommonName.size === 0) return null;
+      const s = socket as Partial<TLSSocket>;
+      // `authorized`: the chain was verified against the CA (the server lets unverified
+      // certificates connect when requireClientCertificate is off; they count for nothing).
+      if (s.encrypted !== true || s.authorized !== true) return null;
+      const cn = s.getPeerCertificate?.().subject?.CN;
+      // Several CN fields come as an array: not a name this accepts.
+      return typeof cn === "string" ? (byCommonName.get(cn) ?? null) : null;
+    },
+  };
+}
+
+/** The TLS material of `api.tls`, read once at start; an unreadable file names its setting. */
+export interface ApiTlsMaterial {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly clientCa?: Buffer;
+}
+
+export function readApiTls(tls: ApiTls): ApiTlsMaterial {
+  const read = (setting: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new MarinaError(
+        "VALIDATION_FAILED",
+        `api.tls.${setting}: cannot read ${path}: ${why}`,
+        {
+          path: `api.tls.${setting}`,
+        },
+      );
+    }
+  };
+  return {
+    cert: read("cert", tls.cert),
+    key: read("key", tls.key),
+    ...(tls.clientCa ? { clientCa: read("clientCa", tls.clientCa) } : {}),
+  };
 }
