@@ -21,21 +21,42 @@ export const Credentials = z.strictObject({
 const SSH_MOVED =
   "removed: the decider no longer reaches hosts over SSH. A server on such a host is served by an agent in SSH mode (the agent config's servers[].ssh holds the key, the host key fingerprint and the backup account), named by the server's agentHost; see docs/configuration.md";
 
-export const ServerConfig = z.strictObject({
-  name: ServerName,
-  host: Address,
-  port: Port.default(3306),
-  /**
-   * Host id of the agent that serves this server: on its machine, or over SSH (one agent
-   * may serve several servers; each names it here).
-   */
-  agentHost: HostName.optional(),
-  datadir: z.string().max(1024).optional(),
-  /** Never choose this server as a failover or switchover target. */
-  neverPromote: z.boolean().default(false),
-  /** Removed: SSH settings live in the config of the agent that serves the server. */
-  ssh: retired(SSH_MOVED),
-});
+/** Promotion rules (docs/configuration.md, "Promotion rules"). */
+export const Promotion = z.enum(["prefer", "neutral", "preferNot", "never"]);
+export type Promotion = z.infer<typeof Promotion>;
+
+export const ServerConfig = z
+  .strictObject({
+    name: ServerName,
+    host: Address,
+    port: Port.default(3306),
+    /**
+     * Host id of the agent that serves this server: on its machine, or over SSH (one agent
+     * may serve several servers; each names it here).
+     */
+    agentHost: HostName.optional(),
+    datadir: z.string().max(1024).optional(),
+    /** Never choose this server as a failover or switchover target (`promotion: never`). */
+    neverPromote: z.boolean().default(false),
+    /**
+     * How Marina ranks this server among candidates of equal GTID position (the most
+     * advanced always comes first): prefer, neutral (default), preferNot; never = neverPromote.
+     */
+    promotion: Promotion.optional(),
+    /** A datacenter label, for failover.crossDatacenter; servers without one share "". */
+    datacenter: z.string().min(1).max(64).optional(),
+    /** Removed: SSH settings live in the config of the agent that serves the server. */
+    ssh: retired(SSH_MOVED),
+  })
+  .refine((s) => !s.neverPromote || s.promotion === undefined || s.promotion === "never", {
+    message: "neverPromote: true contradicts promotion; keep one (promotion: never)",
+    path: ["promotion"],
+  });
+
+/** The server's promotion rule: `promotion`, or never with neverPromote, else neutral. */
+export function promotionOf(s: Pick<ServerConfig, "neverPromote" | "promotion">): Promotion {
+  return s.neverPromote ? "never" : (s.promotion ?? "neutral");
+}
 
 export const MonitorSettings = z.strictObject({
   intervalMs: z.number().int().min(50).max(60_000).default(500),
@@ -76,6 +97,11 @@ export const FailoverSettings = z.strictObject({
   autoRejoin: z.boolean().default(true),
   autoRebuild: z.boolean().default(false),
   drainTimeoutMs: z.number().int().min(100).default(30_000),
+  /**
+   * Candidates in another datacenter than the failed primary's: allow (a local one first
+   * among equals), onlyIfNoLocal (only when no local replica can be promoted), never.
+   */
+  crossDatacenter: z.enum(["allow", "onlyIfNoLocal", "never"]).default("allow"),
 });
 
 /** Switchover pre-checks (a switchover with `force` skips them). */

@@ -30,6 +30,12 @@ export const ReplicationConnection = z.strictObject({
    */
   quietMs: z.number().int().min(0).nullable(),
   relayLogSpace: z.number().int().min(0),
+  /**
+   * SQL_Delay: the connection's MASTER_DELAY in seconds (a delayed replica). Sent by
+   * monitors only (a decider of the previous release refuses it in an executor's result);
+   * absent from a monitor of the previous release.
+   */
+  sqlDelay: z.number().int().min(0).optional(),
 });
 
 export const SemiSyncState = z.strictObject({

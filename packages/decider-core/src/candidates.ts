@@ -1,4 +1,4 @@
-import type { ClusterConfig } from "@marina/contracts/config";
+import { type ClusterConfig, type Promotion, promotionOf } from "@marina/contracts/config";
 import {
   atOrBeyond,
   domainsOf,
@@ -10,13 +10,29 @@ import {
   union,
 } from "@marina/contracts/gtid";
 import type { ServerObservation } from "@marina/contracts/health";
-import { configIndex, connectionsTo, currentObservation, serverConfig } from "./knowledge.js";
+import {
+  configIndex,
+  connectionsTo,
+  currentObservation,
+  replicationDelays,
+  serverConfig,
+} from "./knowledge.js";
 import type { DeciderState } from "./state.js";
 
 // Rule 2, candidate choice. Among the live replicas of the failed (or demoted) primary,
 // exclude the ones that cannot be promoted, rank the rest by the GTIDs they RECEIVED from it
-// (Gtid_IO_Pos: what they will have once their relay log is drained), prefer
-// log_slave_updates (repointed replicas read the new primary's binlog), then config order.
+// (Gtid_IO_Pos: what they will have once their relay log is drained); among equals the
+// promotion rule (prefer, neutral, preferNot), then the failed primary's datacenter before
+// others, then log_slave_updates (repointed replicas read the new primary's binlog), then
+// config order. `promotion: never` (neverPromote) and delayed replicas (MASTER_DELAY) are
+// excluded; failover.crossDatacenter excludes the other datacenters (never) or tries them
+// only after every local replica (onlyIfNoLocal). A named target is the operator's choice:
+// the datacenter rule does not apply to it; never and delayed still do.
+//
+// A delayed replica's IO thread is not delayed: it received more than it applied, and what
+// is only in its relay log cannot be pulled through its binlog. So it serves pulls up to
+// what it applied, and what only its relay log holds is not required of the candidate:
+// Marina keeps semi-sync off on it (it never acknowledges a write, see durability docs).
 // A live replica that holds transactions the candidate lacks is pulled from first, or the
 // candidate is refused: a promotion never loses what a live replica has.
 //
@@ -37,6 +53,8 @@ export interface ConnectionLike {
   secondsBehindMaster: number | null;
   lastSqlErrno: number;
   lastSqlError: string;
+  /** MASTER_DELAY (monitors' samples only; see CandidateInput.delays). */
+  sqlDelay?: number;
 }
 
 /** The fields of an observation the choice reads; ServerObservation and inspect data fit. */
@@ -60,6 +78,11 @@ export interface CandidateInput {
   diverged: readonly string[];
   /** Last non-null Seconds_Behind_Master per server and connection. */
   lastLag: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /**
+   * MASTER_DELAY per server and connection as the monitors last saw it (an inspection does
+   * not carry it); a connection's own `sqlDelay` counts too.
+   */
+  delays?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   target?: string | null;
   /**
    * failover: the primary is gone, so the candidate must hold (or pull) every transaction a
@@ -87,6 +110,9 @@ export interface RankedReplica {
   /** Received position in the primary's domains. */
   position: string;
   logSlaveUpdates: boolean;
+  promotion: Promotion;
+  /** In the failed primary's datacenter (servers without a label share ""). */
+  local: boolean;
   excluded: string | null;
 }
 
@@ -111,21 +137,51 @@ interface Replica {
   server: string;
   obs: ObservationLike;
   conn: ConnectionLike;
+  /** What it received (a delayed replica: what it applied, all it can serve). */
   received: GtidList;
   history: GtidList;
+  promotion: Promotion;
+  local: boolean;
+  /** MASTER_DELAY of its connection to the primary, seconds (0: none). */
+  delay: number;
   excluded: string | null;
+}
+
+type Facts = Omit<Replica, "excluded">;
+
+const PROMOTION_ORDER: Readonly<Record<Promotion, number>> = {
+  prefer: 0,
+  neutral: 1,
+  preferNot: 2,
+  never: 3,
+};
+
+function datacenterOf(config: ClusterConfig, server: string): string {
+  return serverConfig(config, server)?.datacenter ?? "";
 }
 
 function gtids(text: string): GtidList {
   return parseGtidList(text);
 }
 
-function exclusion(input: CandidateInput, r: Omit<Replica, "excluded">): string | null {
-  const cfg = serverConfig(input.config, r.server);
+function exclusion(input: CandidateInput, r: Facts): string | null {
   const waive = r.server === input.target ? (input.waive ?? {}) : {};
   if (input.maintenance.includes(r.server) && !waive.maintenance) return "in maintenance";
-  if (cfg?.neverPromote && !waive.neverPromote) return "neverPromote is set";
+  if (r.promotion === "never" && !waive.neverPromote) return "promotion is never (neverPromote)";
+  if (r.delay > 0) {
+    return `delayed replica (MASTER_DELAY ${r.delay} s): never promoted; CHANGE MASTER TO MASTER_DELAY=0 and let it catch up to make it a candidate`;
+  }
   if (input.diverged.includes(r.server)) return "diverged from the primary's history";
+  if (
+    !r.local &&
+    input.mode === "failover" &&
+    input.config.failover.crossDatacenter === "never" &&
+    r.server !== input.target
+  ) {
+    const dc = datacenterOf(input.config, r.server) || "(none)";
+    const theirs = datacenterOf(input.config, input.primary) || "(none)";
+    return `in datacenter ${dc}, not the failed primary's ${theirs} (failover.crossDatacenter: never)`;
+  }
   if (!r.obs.logBin) return "log_bin is off";
   if (!r.conn.sqlThread) return "SQL thread is stopped";
   if (r.conn.lastSqlErrno !== 0) {
@@ -149,7 +205,7 @@ function pullable(r: Replica): string | null {
 
 /** Replicas of `primary` among the live servers, in config order, with exclusions. */
 function replicasOf(input: CandidateInput): { replicas: Replica[]; domains: number[] } {
-  const raw: Omit<Replica, "excluded" | "received" | "history">[] = [];
+  const raw: { server: string; obs: ObservationLike; conn: ConnectionLike }[] = [];
   for (const s of input.config.servers) {
     if (s.name === input.primary) continue;
     const obs = input.servers[s.name];
@@ -159,25 +215,48 @@ function replicasOf(input: CandidateInput): { replicas: Replica[]; domains: numb
   }
   const domains = domainsOf(raw.flatMap((r) => gtids(r.conn.gtidIoPos)));
   const inDomains = (l: GtidList) => l.filter((g) => domains.includes(g.domain));
+  const primaryDc = datacenterOf(input.config, input.primary);
   const replicas = raw.map((r) => {
     const io = gtids(r.conn.gtidIoPos);
     const current = gtids(r.obs.gtidCurrentPos);
-    const received = positionOf(inDomains(union(io, current)));
-    const history = union(io, current, gtids(r.obs.gtidBinlogPos));
-    const partial = { ...r, received, history };
-    return { ...partial, excluded: exclusion(input, partial) };
+    const binlog = gtids(r.obs.gtidBinlogPos);
+    const delay = r.conn.sqlDelay || input.delays?.[r.server]?.[r.conn.connection] || 0;
+    // A delayed replica serves only what it applied (its binlog); the rest is in its relay log.
+    const received = positionOf(inDomains(delay > 0 ? union(current, binlog) : union(io, current)));
+    const history = delay > 0 ? union(current, binlog) : union(io, current, binlog);
+    const cfg = serverConfig(input.config, r.server);
+    const facts: Facts = {
+      ...r,
+      received,
+      history,
+      delay,
+      promotion: cfg ? promotionOf(cfg) : "neutral",
+      local: datacenterOf(input.config, r.server) === primaryDc,
+    };
+    return { ...facts, excluded: exclusion(input, facts) };
   });
   return { replicas, domains };
 }
 
-function rank(eligible: Replica[], domains: number[], config: ClusterConfig): Replica[] {
+/**
+ * The order candidates are tried in: the most advanced first (how many other eligible
+ * replicas each is at or beyond), then promotion, locality, log_slave_updates, config order.
+ * With crossDatacenter onlyIfNoLocal (in a failover) every local replica comes before any
+ * other: a local one less advanced pulls what it lacks from the others first.
+ */
+function rank(eligible: Replica[], domains: number[], input: CandidateInput): Replica[] {
   const score = (r: Replica) =>
     eligible.filter((o) => o !== r && atOrBeyondIn(r.received, o.received, domains)).length;
+  const localFirst =
+    input.mode === "failover" && input.config.failover.crossDatacenter === "onlyIfNoLocal";
   return [...eligible].sort(
     (a, b) =>
+      (localFirst ? Number(b.local) - Number(a.local) : 0) ||
       score(b) - score(a) ||
+      PROMOTION_ORDER[a.promotion] - PROMOTION_ORDER[b.promotion] ||
+      Number(b.local) - Number(a.local) ||
       Number(b.obs.logSlaveUpdates) - Number(a.obs.logSlaveUpdates) ||
-      configIndex(config, a.server) - configIndex(config, b.server),
+      configIndex(input.config, a.server) - configIndex(input.config, b.server),
   );
 }
 
@@ -217,6 +296,8 @@ function describe(r: Replica): RankedReplica {
     connection: r.conn.connection,
     position: formatGtidList(r.received),
     logSlaveUpdates: r.obs.logSlaveUpdates,
+    promotion: r.promotion,
+    local: r.local,
     excluded: r.excluded,
   };
 }
@@ -226,7 +307,7 @@ export function chooseCandidate(input: CandidateInput): CandidateChoice {
   const eligible = rank(
     replicas.filter((r) => r.excluded === null),
     domains,
-    input.config,
+    input,
   );
   const ranked = [...eligible, ...replicas.filter((r) => r.excluded !== null)].map(describe);
   const target = input.target ?? null;
@@ -312,6 +393,7 @@ export function chooseCandidateNow(
     maintenance: Object.keys(state.maintenance),
     diverged: Object.keys(state.diverged),
     lastLag: state.lastLag,
+    delays: replicationDelays(state),
     target,
     mode,
     ...(waive ? { waive } : {}),

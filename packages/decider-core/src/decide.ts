@@ -4,7 +4,7 @@ import { handleCommand } from "./commands/index.js";
 import type { Diagnosis } from "./diagnose/findings.js";
 import { diagnose } from "./diagnose.js";
 import { dryRunReply } from "./dry-run/index.js";
-import { onStrictResult, sendStrictDurability } from "./durability.js";
+import { onStrictResult, sendSemiSyncOff, sendStrictDurability } from "./durability.js";
 import { onFenceResult, sendFences } from "./enforce.js";
 import { onAgentProgress, onAgentResult } from "./engine/agent-results.js";
 import { onResume, onTick, startOperation } from "./engine/operation.js";
@@ -206,6 +206,7 @@ function evaluate(env: Env) {
     sendRestoreWrites(env, d.restoreWrites);
   }
   if (d.enforceStrict && !involved.has(d.enforceStrict)) sendStrictDurability(env, d.enforceStrict);
+  for (const r of d.semiSyncOff) if (!involved.has(r)) sendSemiSyncOff(env, r);
   publishTopology(env, d);
 }
 

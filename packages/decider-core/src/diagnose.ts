@@ -2,7 +2,7 @@ import type { ClusterConfig } from "@marina/contracts/config";
 import { type DiagnoseCtx, type Diagnosis, finding } from "./diagnose/findings.js";
 import { diagnosePrimary, diagnoseReadOnlyPrimary } from "./diagnose/primary.js";
 import { diagnoseServer } from "./diagnose/servers.js";
-import { diagnoseDurability } from "./durability.js";
+import { diagnoseAcknowledgers, diagnoseDurability } from "./durability.js";
 import { currentObservation, knownWritable } from "./knowledge.js";
 import type { DeciderOptions } from "./options.js";
 import { pausedReason } from "./pause.js";
@@ -33,6 +33,7 @@ export function diagnose(
     fences: [],
     restoreWrites: null,
     enforceStrict: null,
+    semiSyncOff: [],
     diverged: [],
     carry: [],
   };
@@ -53,6 +54,7 @@ export function diagnose(
   if (primary !== null) diagnosePrimary(c, primary, learn?.reason ?? null);
   diagnoseReadOnlyPrimary(c);
   diagnoseDurability(c);
+  diagnoseAcknowledgers(c);
   const attached = new Set(attachedServers(state, config, now));
   for (const s of config.servers) {
     if (s.name !== primary) diagnoseServer({ ...c, name: s.name, attached });
@@ -62,6 +64,7 @@ export function diagnose(
     out.rejoin = null;
     out.restoreWrites = null;
     out.enforceStrict = null;
+    out.semiSyncOff = [];
     // A writable server the operation does not touch is still fenced; the ones it works
     // on change read_only on purpose.
     const involved = new Set(state.operation?.steps.map((x) => x.server));

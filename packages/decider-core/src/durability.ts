@@ -1,7 +1,8 @@
 import { strictDurability } from "@marina/contracts/config";
-import type { ExecResult } from "@marina/contracts/executor";
+import type { ExecResult, ExecStep } from "@marina/contracts/executor";
 import { semiSyncIsStrict } from "@marina/contracts/health";
 import { type DiagnoseCtx, finding } from "./diagnose/findings.js";
+import { currentObservation, neverPromoted } from "./knowledge.js";
 import { type Env, semiSyncStep } from "./plans/common.js";
 import { sendStep } from "./restore-writes.js";
 
@@ -45,18 +46,60 @@ export function diagnoseDurability(c: DiagnoseCtx) {
   if (s.masterEnabled) out.enforceStrict = primary;
 }
 
-export function sendStrictDurability(env: Env, server: string) {
+/**
+ * Semi-sync replicas are the servers an acknowledged write may be on: only promotable ones
+ * may be. A replica that is never promoted (promotion never, or delayed) found with semi-sync
+ * slave on is reported (DurabilityWeakened, on the replica) and its semi-sync turned off —
+ * every step Marina sends that sets a replica's semi-sync leaves it off there too
+ * (plans/common.ts, replicaSemiSyncSides). The candidate choice still pulls from such a
+ * replica what only it received, while it has it in its binlog.
+ */
+export function diagnoseAcknowledgers(c: DiagnoseCtx) {
+  const { config, state, now, primary, out } = c;
+  if (!config.semiSync) return;
+  for (const s of config.servers) {
+    if (s.name === primary) continue;
+    const why = neverPromoted(state, config, s.name);
+    if (why === null) continue;
+    const obs = currentObservation(state, config, s.name, now);
+    if (!obs?.semiSync.slaveEnabled) continue;
+    out.findings.push(
+      finding(
+        s.name,
+        "DurabilityWeakened",
+        `${s.name} is a semi-sync replica but ${why}: a write only it acknowledged would be lost by a failover; turning its semi-sync off`,
+      ),
+    );
+    out.semiSyncOff.push(s.name);
+  }
+}
+
+/** Turns semi-sync slave off on a replica that must not acknowledge (diagnoseAcknowledgers). */
+export function sendSemiSyncOff(env: Env, server: string) {
+  sendDurabilityStep(
+    env,
+    server,
+    "semi-off",
+    { kind: "set-semi-sync", slave: false },
+    "never promoted: not a semi-sync replica",
+  );
+}
+
+function sendDurabilityStep(env: Env, server: string, key: string, step: ExecStep, why: string) {
   const { state, ctx } = env;
   const have = state.durabilityEnforced[server];
   if (have && ctx.now - have.sentAt < env.opts.enforceRetryMs) return;
   const opId = ctx.newOpId();
   state.durabilityEnforced[server] = { opId, sentAt: ctx.now };
-  sendStep(
+  sendStep(env, server, opId, key, step, why);
+}
+
+export function sendStrictDurability(env: Env, server: string) {
+  sendDurabilityStep(
     env,
     server,
-    opId,
     "strict",
-    semiSyncStep(ctx.config, { master: true }),
+    semiSyncStep(env.ctx.config, { master: true }),
     "strict durability",
   );
 }

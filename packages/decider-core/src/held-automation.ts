@@ -16,6 +16,7 @@ export function automaticIntents(d: Diagnosis, primary: string | null): string[]
     out.push(`restore writes on ${d.restoreWrites.server}: ${d.restoreWrites.why}`);
   }
   if (d.enforceStrict) out.push(`strict semi-sync settings on ${d.enforceStrict}`);
+  for (const r of d.semiSyncOff) out.push(`semi-sync off on ${r} (it is never promoted)`);
   return out;
 }
 
@@ -35,5 +36,6 @@ export function holdWhilePaused(d: Diagnosis, paused: PauseRecord | null): Diagn
     fences: d.fences.filter((f) => f.kill),
     restoreWrites: null,
     enforceStrict: null,
+    semiSyncOff: [],
   };
 }

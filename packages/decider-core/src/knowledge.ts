@@ -1,5 +1,5 @@
 import type { AgentHeartbeat } from "@marina/contracts/agent";
-import type { ClusterConfig, ServerConfig } from "@marina/contracts/config";
+import { type ClusterConfig, promotionOf, type ServerConfig } from "@marina/contracts/config";
 import {
   type HealthSample,
   type ReplicationConnection,
@@ -184,6 +184,42 @@ export function currentObservation(
   if (reachability(state, config, server, now) !== "reachable") return null;
   const rec = state.lastObservation[server];
   return rec && now - rec.at <= freshMs(config) ? rec.observation : null;
+}
+
+/**
+ * MASTER_DELAY (SQL_Delay) per server and connection, from the last sample of each server
+ * however old (a delay is configuration, not state): only the monitors report it, an
+ * executor's inspection does not. Connections without a delay are left out.
+ */
+export function replicationDelays(state: DeciderState): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const [server, rec] of Object.entries(state.lastObservation)) {
+    for (const c of rec.observation.replication) {
+      if (!c.sqlDelay) continue;
+      out[server] = { ...out[server], [c.connection]: c.sqlDelay };
+    }
+  }
+  return out;
+}
+
+/**
+ * Why `server` is never promoted (promotion never, or a delayed replica), or null. Such a
+ * server must not be a semi-sync replica: a write only it acknowledged could be lost with
+ * the promotion of another (a delayed one cannot even serve it: it waits in its relay log).
+ */
+export function neverPromoted(
+  state: DeciderState,
+  config: ClusterConfig,
+  server: string,
+): string | null {
+  const cfg = serverConfig(config, server);
+  if (cfg && promotionOf(cfg) === "never") {
+    return cfg.neverPromote ? "it has neverPromote" : "its promotion is never";
+  }
+  const delays = Object.values(replicationDelays(state)[server] ?? {});
+  return delays.length > 0
+    ? `it is a delayed replica (MASTER_DELAY ${Math.max(...delays)} s)`
+    : null;
 }
 
 /** Current Seconds_Behind_Master, or the last value seen before it turned null. */

@@ -61,7 +61,14 @@ export function validateAction(a: Action) {
 }
 
 export interface ConfigOver {
-  servers?: { name: string; port?: number; neverPromote?: boolean; agentHost?: string }[];
+  servers?: {
+    name: string;
+    port?: number;
+    neverPromote?: boolean;
+    agentHost?: string;
+    promotion?: string;
+    datacenter?: string;
+  }[];
   failover?: Record<string, unknown>;
   switchover?: Record<string, unknown>;
   semiSync?: boolean | "strict";
@@ -76,6 +83,8 @@ export function makeConfig(over: ConfigOver = {}): ClusterConfig {
       port: s.port ?? 3301 + i,
       ...(s.neverPromote !== undefined ? { neverPromote: s.neverPromote } : {}),
       ...(s.agentHost !== undefined ? { agentHost: s.agentHost } : {}),
+      ...(s.promotion !== undefined ? { promotion: s.promotion } : {}),
+      ...(s.datacenter !== undefined ? { datacenter: s.datacenter } : {}),
     }),
   );
   return ClusterConfig.parse({

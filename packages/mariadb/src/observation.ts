@@ -45,6 +45,7 @@ export function usingGtid(v: unknown): ReplicationConnection["usingGtid"] {
 export function toReplicationConnection(
   row: Row,
   quietMs: number | null = null,
+  withDelay = false,
 ): ReplicationConnection {
   const sbm = row.Seconds_Behind_Master;
   return {
@@ -66,6 +67,7 @@ export function toReplicationConnection(
     receivedHeartbeats: nonNegInt(row.Slave_received_heartbeats),
     quietMs,
     relayLogSpace: nonNegInt(row.Relay_Log_Space),
+    ...(withDelay ? { sqlDelay: nonNegInt(row.SQL_Delay) } : {}),
   };
 }
 
@@ -105,6 +107,8 @@ export function toDisks(rows: readonly Row[]): ServerObservation["disk"] {
 export function toObservation(
   rows: ProbeRows,
   quiet: ReadonlyMap<string, number | null> = new Map(),
+  /** The monitor's samples carry each connection's SQL_Delay; executors' results do not. */
+  withDelay = false,
 ): ServerObservation {
   const v = rows.variables;
   return {
@@ -122,7 +126,9 @@ export function toObservation(
     semiSync: toSemiSync(rows.semiSync),
     replication: rows.slaves
       .slice(0, MAX_ITEMS)
-      .map((r) => toReplicationConnection(r, quiet.get(text(r.Connection_name)) ?? null)),
+      .map((r) =>
+        toReplicationConnection(r, quiet.get(text(r.Connection_name)) ?? null, withDelay),
+      ),
     disk: toDisks(rows.disks),
     clientConnections: nonNegInt(v.client_connections),
     ...(rows.oldestTrx !== undefined

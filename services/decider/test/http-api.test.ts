@@ -8,6 +8,7 @@ import {
   apiSettings,
   CI_TOKEN,
   OPS_TOKEN,
+  sendHealthy,
   type TwoDeciders,
   twoDeciders,
   until,
@@ -302,6 +303,11 @@ describe("decider HTTP API", () => {
         }
       }
     }
+    // Compiling takes seconds on a loaded machine, with the event loop blocked: the samples
+    // of before are stale by now (the health checks would answer 503, primary unknown) and
+    // the lease may have lapsed. Fresh samples, and the leader back, first.
+    sendHealthy(d.bus);
+    await until(() => d.leader.leases.get("main")?.leader === true, 10_000);
     const check = async (
       path: string,
       method: "get" | "post",

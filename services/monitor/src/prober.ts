@@ -212,7 +212,7 @@ export class ServerProber {
       const rows = splitProbeResult(result, withDisks, withTrx);
       const quiet = updateQuiet(this.#quiet, rows.slaves.map(progressOf), now);
       this.#quiet = quiet.state;
-      outcome = { ok: true, latencyMs, observation: toObservation(rows, quiet.quietMs) };
+      outcome = { ok: true, latencyMs, observation: toObservation(rows, quiet.quietMs, true) };
     } catch (err) {
       outcome = { ok: false, error: { ...probeErrorOf(err), kind: "other" } };
     }

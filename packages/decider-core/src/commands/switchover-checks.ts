@@ -1,4 +1,4 @@
-import type { ClusterConfig } from "@marina/contracts/config";
+import { type ClusterConfig, promotionOf } from "@marina/contracts/config";
 import type { ErrorCode } from "@marina/contracts/errors";
 import { connectionsTo, currentObservation, lagOf, serverConfig } from "../knowledge.js";
 import type { DeciderState } from "../state.js";
@@ -36,10 +36,12 @@ export function targetPreChecks(
       reason: `${target} is in maintenance (${m.reason}): clear it, or force`,
     });
   }
-  if (serverConfig(config, target)?.neverPromote) {
+  const cfg = serverConfig(config, target);
+  if (cfg && promotionOf(cfg) === "never") {
+    const setting = cfg.neverPromote ? "neverPromote" : "promotion: never";
     out.push({
       code: "TARGET_NEVER_PROMOTE",
-      reason: `${target} has neverPromote set in the config (force does not lift it): remove it from the config to promote ${target}`,
+      reason: `${target} has ${setting} set in the config (force does not lift it): remove it from the config to promote ${target}`,
     });
   }
   const obs = currentObservation(state, config, target, now);

@@ -58,6 +58,11 @@ export interface Diagnosis {
   restoreWrites: RestoreIntent | null;
   /** Strict durability: the primary whose semi-sync settings are to be made strict. */
   enforceStrict: string | null;
+  /**
+   * Replicas that must not acknowledge writes (never promoted, or delayed) found with
+   * semi-sync slave on: it is to be turned off (durability.ts).
+   */
+  semiSyncOff: string[];
   /** Servers found diverged from samples (to be flagged). */
   diverged: DivergedIntent[];
   /** Subjects whose situations are kept as they were (their samples predate our changes). */

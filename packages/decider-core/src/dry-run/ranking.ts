@@ -6,7 +6,8 @@ import { configIndex } from "../knowledge.js";
 
 // The candidate ranking of chooseCandidate (candidates.ts), each rank with the reason it
 // has: the sort keys in their order — how many other eligible replicas it is at or beyond
-// (received GTIDs), log_slave_updates, the order of the config.
+// (received GTIDs), the promotion rule, the failed primary's datacenter or not,
+// log_slave_updates, the order of the config.
 
 function reasonOf(r: RankedReplica, eligible: readonly RankedReplica[], index: number): string {
   const mine = parseGtidList(r.position);
@@ -17,7 +18,9 @@ function reasonOf(r: RankedReplica, eligible: readonly RankedReplica[], index: n
     others.length === 0
       ? "the only eligible replica"
       : `at or beyond ${beyond} of the ${others.length} other eligible`;
-  return `${received}; ${ahead}; log_slave_updates ${r.logSlaveUpdates ? "on" : "off"}; ${ordinal(index + 1)} among them in the config order`;
+  const rule = r.promotion === "neutral" ? "" : `; promotion ${r.promotion}`;
+  const dc = r.local ? "" : "; in another datacenter than the primary's";
+  return `${received}; ${ahead}${rule}${dc}; log_slave_updates ${r.logSlaveUpdates ? "on" : "off"}; ${ordinal(index + 1)} among them in the config order`;
 }
 
 function ordinal(n: number): string {

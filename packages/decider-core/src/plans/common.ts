@@ -4,6 +4,7 @@ import type { ExecStep } from "@marina/contracts/executor";
 import type { HistoryRequest } from "@marina/contracts/history";
 import type { OperationKind } from "@marina/contracts/operations";
 import { errorBody } from "@marina/contracts/parse";
+import { neverPromoted } from "../knowledge.js";
 import type { DeciderOptions } from "../options.js";
 import type { DeciderState, Operation, OpStep, Plan } from "../state.js";
 import type { Action, Ctx } from "../types.js";
@@ -124,12 +125,13 @@ export function undoPromoteSemi(op: Operation, server: string, key = "unsemi"): 
  * key of the last one.
  */
 export function semiSyncToReplica(
-  durability: Durability,
+  env: Env,
   server: string,
   o: { key: string; after: string[]; bestEffort: boolean; mayWait: boolean },
 ): { steps: StepSpec[]; last: string } {
   const { key, after, bestEffort } = o;
-  const sides = durability.semiSync ? { master: false, slave: true } : { master: false };
+  const durability = env.ctx.config;
+  const sides = replicaSemiSyncSides(env, server);
   if (!strictDurability(durability) || !o.mayWait) {
     return {
       steps: [{ key, server, step: semiSyncStep(durability, sides), after, bestEffort }],
@@ -144,13 +146,23 @@ export function semiSyncToReplica(
       {
         key,
         server,
-        step: semiSyncStep(durability, { slave: true }),
+        step: semiSyncStep(durability, { slave: sides.slave === true }),
         after: [fence],
         bestEffort,
       },
     ],
     last: key,
   };
+}
+
+/**
+ * A replica's semi-sync sides: master off; with semi-sync, slave on only where the server
+ * may acknowledge writes — not on one that is never promoted (promotion never, or delayed:
+ * durability.ts, diagnoseAcknowledgers).
+ */
+export function replicaSemiSyncSides(env: Env, server: string): { master: false; slave?: boolean } {
+  if (!env.ctx.config.semiSync) return { master: false };
+  return { master: false, slave: neverPromoted(env.state, env.ctx.config, server) === null };
 }
 
 export function okData(op: Operation, phase: string, key: string): Record<string, unknown> | null {

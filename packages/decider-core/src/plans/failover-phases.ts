@@ -5,6 +5,7 @@ import {
   type Next,
   phaseOf,
   promoteSteps,
+  replicaSemiSyncSides,
   type StepSpec,
   semiSyncStep,
 } from "./common.js";
@@ -188,7 +189,7 @@ export function repointPhase(op: Operation, env: Env): FailoverNext {
       steps.push({
         key: k("semi"),
         server: r.server,
-        step: semiSyncStep(env.ctx.config, { master: false, slave: true }),
+        step: semiSyncStep(env.ctx.config, replicaSemiSyncSides(env, r.server)),
         after: [prev],
         bestEffort: true,
       });

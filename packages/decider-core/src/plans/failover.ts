@@ -11,7 +11,7 @@ import {
 import { chooseCandidate, type ObservationLike } from "../candidates.js";
 import { situationEvent } from "../events.js";
 import { readInspect } from "../inspect.js";
-import { connectionsTo, currentObservation } from "../knowledge.js";
+import { connectionsTo, currentObservation, replicationDelays } from "../knowledge.js";
 import type { Operation } from "../state.js";
 import { addAgentCall, callByKey } from "./agent-calls.js";
 import {
@@ -91,6 +91,7 @@ function choose(op: Operation, env: Env): FailoverNext {
     maintenance: Object.keys(env.state.maintenance),
     diverged: Object.keys(env.state.diverged),
     lastLag: env.state.lastLag,
+    delays: replicationDelays(env.state),
     target: p.target,
     mode: "failover",
   });

@@ -11,6 +11,7 @@ import {
   type PlanDriver,
   phaseIn,
   phaseOf,
+  replicaSemiSyncSides,
   type StepSpec,
   semiSyncStep,
   unknownPhase,
@@ -155,7 +156,6 @@ function attachPhase(op: Operation, env: Env, p: MethodPlan): RebuildNext {
 }
 
 function attachSteps(env: Env, target: string, gtid: string, primary: string): StepSpec[] {
-  const semi = env.ctx.config.semiSync;
   return [
     // Not a fence (fenceStep): the target was just restored from a backup and restarted
     // by its agent, so it has no clients to kill and no commit waiting for a semi-sync
@@ -164,7 +164,7 @@ function attachSteps(env: Env, target: string, gtid: string, primary: string): S
     {
       key: "semi",
       server: target,
-      step: semiSyncStep(env.ctx.config, semi ? { master: false, slave: true } : { master: false }),
+      step: semiSyncStep(env.ctx.config, replicaSemiSyncSides(env, target)),
       after: ["ro"],
     },
     // A restored datadir may carry the donor's replication settings: start clean.

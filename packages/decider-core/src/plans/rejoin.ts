@@ -108,7 +108,6 @@ export function checkRejoin(
 /** Compares the fresh inspections: attach when contained in the primary's history. */
 function comparePhase(op: Operation, env: Env): RejoinNext {
   const p = plan(op);
-  const { config } = env.ctx;
   const sd = okData(op, "inspect", "server");
   const pd = okData(op, "inspect", "primary");
   const sv = sd ? readInspect(sd) : null;
@@ -128,7 +127,7 @@ function comparePhase(op: Operation, env: Env): RejoinNext {
     return rejoinDriver.fail(op, env, errorBody("NOT_APPLICABLE", `${p.server} ${check.reason}`));
   }
   const steps: StepSpec[] = [
-    ...semiSyncToReplica(config, p.server, {
+    ...semiSyncToReplica(env, p.server, {
       key: "semi",
       after: [],
       bestEffort: false,

@@ -89,7 +89,7 @@ function repointLane(env: Env, target: string, lane: Lane): StepSpec[] {
       step: { kind: "stop-replication", connection },
       bestEffort: true,
     });
-  const semi = semiSyncToReplica(env.ctx.config, server, {
+  const semi = semiSyncToReplica(env, server, {
     key: k("semi"),
     after: stop ? [k("stop")] : [],
     bestEffort: true,
