@@ -4,7 +4,16 @@
 import { readFileSync } from "node:fs";
 import { MarinaError, resolveSecret } from "@marina/contracts";
 import { kvLeaseSource } from "@marina/lease-fence";
-import { connectNatsWithRetry, createLogger, type Logger, natsCredentials } from "@marina/runtime";
+import {
+  buildMetricsServer,
+  connectNatsWithRetry,
+  createLogger,
+  type HttpAddress,
+  type Logger,
+  listenHttp,
+  natsCredentials,
+  watchNatsStatus,
+} from "@marina/runtime";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type AgentApp, buildApp, type Clock } from "./app.js";
 import { natsBus } from "./bus.js";
@@ -21,11 +30,17 @@ export interface StartAgentOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Stops retrying the first NATS connection (startAgent then rejects with NatsAborted). */
   readonly signal?: AbortSignal;
+  /** Where to serve /healthz and /metrics: config.http by default; false for none. */
+  readonly http?: HttpAddress | false;
+  /** Node's process metrics on /metrics too (main.ts: the agent's own process). */
+  readonly defaultMetrics?: boolean;
 }
 
 export interface RunningAgent {
   readonly app: AgentApp;
   readonly nc: NatsConnection;
+  /** `http://host:port` of /healthz and /metrics, when served. */
+  readonly httpUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -58,16 +73,45 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
       ...(o.clock ? { clock: o.clock } : {}),
       sshPrivateKey: (s) => sshPrivateKey(s, env),
       ...(o.serviceControl ? { serviceControl: o.serviceControl } : {}),
+      ...(o.defaultMetrics ? { defaultMetrics: true } : {}),
     });
     await app.start();
   } catch (err) {
     await nc.close();
     throw err;
   }
+  // For /healthz (and the log: disconnects and reconnects).
+  let natsUp = true;
+  watchNatsStatus(nc, log, (up) => {
+    natsUp = up;
+  });
+  const httpAt = o.http === undefined ? cfg.http : o.http === false ? undefined : o.http;
+  const http = httpAt
+    ? buildMetricsServer({
+        registry: app.metrics.registry,
+        health: () => {
+          const nats = natsUp && !nc.isClosed();
+          return { ok: nats, agent: cfg.host, nats };
+        },
+      })
+    : undefined;
+  let httpUrl: string | null = null;
+  if (http && httpAt) {
+    try {
+      httpUrl = await listenHttp(http, httpAt);
+    } catch (err) {
+      await app.stop();
+      await nc.close();
+      throw err;
+    }
+    log.info({ url: httpUrl }, "http listening");
+  }
   return {
     app,
     nc,
+    httpUrl,
     async stop() {
+      await http?.close();
       await app.stop();
       await nc.drain().catch(() => nc.close());
     },
