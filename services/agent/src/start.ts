@@ -37,6 +37,8 @@ export interface StartAgentOptions {
 }
 
 export interface RunningAgent {
+  /** The agent's host id (config `host`). */
+  readonly host: string;
   readonly app: AgentApp;
   readonly nc: NatsConnection;
   /** `http://host:port` of /healthz and /metrics, when served. */
@@ -107,6 +109,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     log.info({ url: httpUrl }, "http listening");
   }
   return {
+    host: cfg.host,
     app,
     nc,
     httpUrl,
