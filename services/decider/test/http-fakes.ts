@@ -118,6 +118,7 @@ export async function twoDeciders(settings = apiSettings()): Promise<TwoDeciders
       log,
       monotonic: () => performance.now(),
       env: { CI_API_TOKEN: CI_TOKEN },
+      metrics: app.metrics.registry,
     });
   const leader = make("decider-a");
   leader.start();
