@@ -36,7 +36,9 @@ export {
   metricsRegistry,
   Registry,
   type RegistryOptions,
+  type ServiceHttp,
   serveMetrics,
+  serveServiceHttp,
 } from "./metrics.js";
 export {
   connectNatsWithRetry,

@@ -2,8 +2,11 @@
 // service's own (never prom-client's global one: tests and the sandbox run several services
 // in one process), served at GET /metrics; and, for a service without an HTTP server of its
 // own, a small server with /metrics and /healthz.
+import type { NatsConnection } from "@nats-io/transport-node";
 import Fastify, { type FastifyInstance } from "fastify";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Logger } from "./logger.js";
+import { watchNatsStatus } from "./nats.js";
 
 export { Counter, Gauge, Histogram, Registry };
 
@@ -61,4 +64,39 @@ export async function listenHttp(server: FastifyInstance, at: HttpAddress): Prom
   const addr = server.server.address();
   const port = typeof addr === "object" && addr ? addr.port : at.port;
   return `http://${at.host.includes(":") ? `[${at.host}]` : at.host}:${port}`;
+}
+
+/** A service's /metrics and /healthz server, listening. */
+export interface ServiceHttp {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * /metrics and /healthz of a service on its NATS connection (executor, agent): healthy
+ * while the connection is up (the status is watched, and reconnects logged). Rejects when
+ * it cannot listen (the port taken, say).
+ */
+export async function serveServiceHttp(o: {
+  readonly registry: Registry;
+  readonly at: HttpAddress;
+  readonly nc: NatsConnection;
+  readonly log: Logger;
+  /** Said by /healthz beside the status (`{ executor: id }`). */
+  readonly identity: Readonly<Record<string, string>>;
+}): Promise<ServiceHttp> {
+  let natsUp = true;
+  watchNatsStatus(o.nc, o.log, (up) => {
+    natsUp = up;
+  });
+  const server = buildMetricsServer({
+    registry: o.registry,
+    health: () => {
+      const nats = natsUp && !o.nc.isClosed();
+      return { ok: nats, ...o.identity, nats };
+    },
+  });
+  const url = await listenHttp(server, o.at);
+  o.log.info({ url }, "http listening");
+  return { url, close: () => server.close() };
 }

@@ -5,14 +5,13 @@ import { readFileSync } from "node:fs";
 import { MarinaError, resolveSecret } from "@marina/contracts";
 import { kvLeaseSource } from "@marina/lease-fence";
 import {
-  buildMetricsServer,
   connectNatsWithRetry,
   createLogger,
   type HttpAddress,
   type Logger,
-  listenHttp,
   natsCredentials,
-  watchNatsStatus,
+  type ServiceHttp,
+  serveServiceHttp,
 } from "@marina/runtime";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type AgentApp, buildApp, type Clock } from "./app.js";
@@ -82,32 +81,25 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
     await nc.close();
     throw err;
   }
-  // For /healthz (and the log: disconnects and reconnects).
-  let natsUp = true;
-  watchNatsStatus(nc, log, (up) => {
-    natsUp = up;
-  });
   const httpAt = o.http === undefined ? cfg.http : o.http === false ? undefined : o.http;
-  const http = httpAt
-    ? buildMetricsServer({
-        registry: app.metrics.registry,
-        health: () => {
-          const nats = natsUp && !nc.isClosed();
-          return { ok: nats, agent: cfg.host, nats };
-        },
-      })
-    : undefined;
-  let httpUrl: string | null = null;
-  if (http && httpAt) {
-    try {
-      httpUrl = await listenHttp(http, httpAt);
-    } catch (err) {
-      await app.stop();
-      await nc.close();
-      throw err;
+  let http: ServiceHttp | undefined;
+  try {
+    if (httpAt) {
+      const { registry } = app.metrics;
+      http = await serveServiceHttp({
+        registry,
+        at: httpAt,
+        nc,
+        log,
+        identity: { agent: cfg.host },
+      });
     }
-    log.info({ url: httpUrl }, "http listening");
+  } catch (err) {
+    await app.stop();
+    await nc.close();
+    throw err;
   }
+  const httpUrl = http?.url ?? null;
   return {
     host: cfg.host,
     app,

@@ -4,14 +4,13 @@
 import type { MarinaConfig } from "@marina/contracts";
 import type { PrivilegeCheckResult } from "@marina/mariadb";
 import {
-  buildMetricsServer,
   connectNatsWithRetry,
   createLogger,
   type HttpAddress,
   type Logger,
-  listenHttp,
   natsCredentials,
-  watchNatsStatus,
+  type ServiceHttp,
+  serveServiceHttp,
 } from "@marina/runtime";
 import { type AppDeps, buildApp, type ExecutorApp } from "./app.js";
 import { connectSession } from "./db.js";
@@ -91,33 +90,26 @@ export async function startExecutor(o: StartExecutorOptions): Promise<RunningExe
     await bus.close();
     throw err;
   }
-  // For /healthz (and the log: disconnects and reconnects).
-  let natsUp = true;
-  watchNatsStatus(bus, log, (up) => {
-    natsUp = up;
-  });
   const httpAt =
     o.http === undefined ? o.config.executorHttp : o.http === false ? undefined : o.http;
-  const http = httpAt
-    ? buildMetricsServer({
-        registry: app.metrics.registry,
-        health: () => {
-          const nats = natsUp && !bus.isClosed();
-          return { ok: nats, executor: o.id, nats };
-        },
-      })
-    : undefined;
-  let httpUrl: string | null = null;
-  if (http && httpAt) {
-    try {
-      httpUrl = await listenHttp(http, httpAt);
-    } catch (err) {
-      await app.close();
-      await bus.close();
-      throw err;
+  let http: ServiceHttp | undefined;
+  try {
+    if (httpAt) {
+      const { registry } = app.metrics;
+      http = await serveServiceHttp({
+        registry,
+        at: httpAt,
+        nc: bus,
+        log,
+        identity: { executor: o.id },
+      });
     }
-    log.info({ url: httpUrl }, "http listening");
+  } catch (err) {
+    await app.close();
+    await bus.close();
+    throw err;
   }
+  const httpUrl = http?.url ?? null;
   log.info({ servers }, "executor started");
   let closing: Promise<void> | undefined;
   return {
