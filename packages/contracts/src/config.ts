@@ -173,6 +173,13 @@ export const ClusterConfig = z.strictObject({
  */
 export const NatsReplicas = z.union([z.literal("auto"), z.number().int().min(1).max(5)]);
 
+/** Where a service serves /healthz and /metrics (the monitor also /status). */
+export const HttpListen = z.strictObject({
+  host: Address.default("127.0.0.1"),
+  /** 0: a free port (logged, and printed by the sandbox). */
+  port: z.number().int().min(0).max(65535),
+});
+
 /** A name an HTTP API token is known by: recorded as the requester (`http:<name>`). */
 export const ApiTokenName = z
   .string()
@@ -302,14 +309,16 @@ export const MarinaConfig = z
       })
       .prefault({}),
     /** The monitor's HTTP endpoints (/healthz, /metrics, /status). */
-    http: z
-      .strictObject({
-        host: Address.default("127.0.0.1"),
-        port: z.number().int().min(0).max(65535),
-      })
-      .optional(),
+    http: HttpListen.optional(),
     /** The deciders' HTTP API and proxy health checks (docs/http-api.md); none without it. */
     api: ApiSettings.optional(),
+    /** Each executor's /healthz and /metrics (docs/metrics.md); `--http-port` overrides the port. */
+    executorHttp: HttpListen.optional(),
+    /**
+     * Each decider's /healthz and /metrics on a port of their own, for a decider without
+     * `api` (the API serves /metrics too); `--metrics-port` overrides the port.
+     */
+    deciderMetrics: HttpListen.optional(),
   })
   .superRefine((cfg, ctx) => {
     const clusters = new Set<string>();
@@ -349,4 +358,5 @@ export type FailoverSettings = z.infer<typeof FailoverSettings>;
 export type ClusterConfig = z.infer<typeof ClusterConfig>;
 export type MarinaConfig = z.infer<typeof MarinaConfig>;
 export type ApiSettings = z.infer<typeof ApiSettings>;
+export type HttpListen = z.infer<typeof HttpListen>;
 export type NatsReplicas = z.infer<typeof NatsReplicas>;

@@ -1,6 +1,6 @@
 // @marina/runtime: what every service main needs, one way each — logger, arguments, exit
 // codes, graceful shutdown, the first NATS connection, the replicas of JetStream
-// resources, the clock.
+// resources, the clock, Prometheus metrics and their HTTP endpoint.
 export {
   type ArgsSpec,
   defaultId,
@@ -25,6 +25,21 @@ export {
   REDACT_PATHS,
   REDACTED,
 } from "./logger.js";
+export {
+  buildMetricsServer,
+  Counter,
+  Gauge,
+  type HealthReport,
+  Histogram,
+  type HttpAddress,
+  listenHttp,
+  metricsRegistry,
+  Registry,
+  type RegistryOptions,
+  type ServiceHttp,
+  serveMetrics,
+  serveServiceHttp,
+} from "./metrics.js";
 export {
   connectNatsWithRetry,
   leastRecentlyDialled,

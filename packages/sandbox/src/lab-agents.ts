@@ -80,6 +80,8 @@ interface LabAgentParts {
   backup?: AgentBackup | undefined;
   /** Where donors reach this agent's host; default loopback (an agent in the root namespace). */
   address?: string;
+  /** Serve /healthz and /metrics on a free loopback port (the agent's `httpUrl`). */
+  http?: boolean;
 }
 
 /**
@@ -89,7 +91,7 @@ interface LabAgentParts {
 function labAgentConfig(lab: Lab, host: string, parts: LabAgentParts) {
   const tmpDir = join(lab.dir, `agent-tmp-${host}`);
   mkdirSync(tmpDir, { recursive: true });
-  const { backup, address, ...rest } = parts;
+  const { backup, address, http, ...rest } = parts;
   return {
     host,
     nats: {
@@ -107,6 +109,7 @@ function labAgentConfig(lab: Lab, host: string, parts: LabAgentParts) {
     heartbeatMs: 1000,
     progressMs: 250,
     timeouts: { connectMs: 30_000, idleMs: 30_000, serviceMs: 60_000 },
+    ...(http ? { http: { host: "127.0.0.1", port: 0 } } : {}),
   };
 }
 
@@ -132,9 +135,11 @@ export function startLabAgent(
   node: MariaNode,
   log: Logger,
   cluster = "main",
+  o: { http?: boolean } = {},
 ): Promise<RunningAgent> {
   return startLabAgentFor(lab, log, agentHostOf(node.name), [node], {
     servers: [labServer(node, cluster)],
+    ...(o.http ? { http: true } : {}),
   });
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The sandbox demo: a 3-node semi-sync MariaDB cluster with NATS, and Marina's monitor,
-// two executors, two deciders and a host agent per server watching it. Prints how to connect, everything Marina
+// two executors, two deciders and a host agent per server watching it, each serving
+// /metrics on a port of its own. Prints how to connect, everything Marina
 // publishes, and live GTID positions, until Ctrl-C; then tears everything down.
 //   --kill-primary-after S   kill -9 the primary after S seconds (watch the failover)
 //   --duration S             stop by itself after S seconds
@@ -62,6 +63,8 @@ async function main() {
     executors: 2,
     agents: true,
     monitorHttp: true,
+    // Every service's /metrics and /healthz (the deciders' on their API's port).
+    metricsHttp: true,
   });
   let stopping = false;
   const positions = values["quiet-positions"]
@@ -81,6 +84,8 @@ async function main() {
       `  API:     ${stack.deciders.map((d) => d.app.apiUrl ?? "-").join("  ")}   (/docs, docs/http-api.md)`,
       `           curl -H 'Authorization: Bearer ${apiToken}' ${stack.deciders[0]?.app.apiUrl ?? ""}/clusters/main/status`,
       `           curl ${stack.deciders[0]?.app.apiUrl ?? ""}/clusters/main/primary        # the proxy health check`,
+      "  metrics: every service's Prometheus metrics (docs/metrics.md; /healthz beside each):",
+      ...[...stack.metricsUrls()].map(([id, url]) => `           ${id.padEnd(12)} ${url}`),
       ...(operator
         ? [
             `  NATS:    secured; the operator identity is ${operator.user} / ${operator.password}`,

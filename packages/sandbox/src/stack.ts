@@ -50,6 +50,11 @@ export interface StackOptions {
   monitor?: boolean;
   /** Serve the monitor's /metrics, /healthz, /status (config.http, else a free loopback port). */
   monitorHttp?: boolean;
+  /**
+   * Every in-process service serves /metrics (and /healthz) on a free loopback port (the
+   * monitor as `monitorHttp`; a decider with an API on the API's): `stack.metricsUrls()`.
+   */
+  metricsHttp?: boolean;
   log?: Logger;
   leaseTtlMs?: number;
   /**
@@ -112,6 +117,8 @@ export interface Stack {
     extra?: Pick<DeciderOptions, "record" | "api" | "env">,
   ): Promise<Decider>;
   startExecutor(id: string): Promise<RunningExecutor>;
+  /** The /metrics URL of every in-process service serving one, by service id. */
+  metricsUrls(): Map<string, string>;
   /** A decider as its own OS process (for SIGSTOP / kill tests). */
   spawnDecider(id: string, extraArgs?: string[]): ChildProcess;
   close(): Promise<void>;
@@ -127,6 +134,9 @@ export {
   startLabSshAgent,
 } from "./lab-agents.js";
 export { serviceMain } from "./service-main.js";
+
+/** A free loopback port for a service's /metrics. */
+const loopback = { host: "127.0.0.1", port: 0 } as const;
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const log = o.log ?? pino({ level: process.env.MARINA_LOG_LEVEL ?? "silent" });
@@ -210,6 +220,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
           nc: dnc,
           log: log.child({ decider: id }),
           ...(o.leaseTtlMs ? { leaseTtlMs: o.leaseTtlMs } : {}),
+          ...(o.metricsHttp ? { metricsHttp: loopback } : {}),
           ...extra,
         });
         const d = { id, app, nc: dnc };
@@ -217,9 +228,27 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         return d;
       },
       async startExecutor(id) {
-        const e = await startExecutor({ config, id, log: log.child({ executor: id }) });
+        const e = await startExecutor({
+          config,
+          id,
+          log: log.child({ executor: id }),
+          ...(o.metricsHttp ? { http: loopback } : {}),
+        });
         executors.push(e);
         return e;
+      },
+      metricsUrls() {
+        const urls = new Map<string, string>();
+        if (monitor?.httpUrl) urls.set(`monitor-${monitor.app.monitorId}`, monitor.httpUrl);
+        for (const d of deciders) {
+          const url = d.app.metricsUrl ?? d.app.apiUrl;
+          if (url) urls.set(d.id, url);
+        }
+        for (const e of executors) if (e.httpUrl) urls.set(e.id, e.httpUrl);
+        for (const a of new Set(agents.values())) {
+          if (a.httpUrl) urls.set(a.host, a.httpUrl);
+        }
+        return new Map([...urls].map(([id, url]) => [id, `${url}/metrics`]));
       },
       spawnDecider(id, extraArgs = []) {
         const child = spawn(
@@ -257,7 +286,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       if (o.processes?.agents) {
         spawned.set(agentHostOf(node.name), await spawnLabAgent(lab, node, client, cluster));
       } else {
-        agents.set(node.name, await startLabAgent(lab, node, log, cluster));
+        const http = o.metricsHttp ?? false;
+        agents.set(node.name, await startLabAgent(lab, node, log, cluster, { http }));
       }
     }
     if (o.sshAgent) {
@@ -298,7 +328,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         config,
         monitorId: "m1",
         log: log.child({ svc: "monitor" }),
-        http: o.monitorHttp ? (config.http ?? { host: "127.0.0.1", port: 0 }) : false,
+        http:
+          o.monitorHttp || o.metricsHttp ? (config.http ?? { host: "127.0.0.1", port: 0 }) : false,
       });
       await monitor.ready;
       stack.monitor = monitor;

@@ -37,6 +37,7 @@ import {
 import { sshBackend } from "./host/ssh-backend.js";
 import { probeToolVersions } from "./host/tools.js";
 import { AgentProgressMessage, agentSubjects } from "./messages.js";
+import { AgentMetrics } from "./metrics.js";
 import type { LongAction, OpContext } from "./ops/context.js";
 import { withTimeout } from "./ops/context.js";
 import { receiveBackup } from "./ops/receive-backup.js";
@@ -79,6 +80,8 @@ export interface AppDeps {
   readonly reachable?: (peer: Peer, timeoutMs: number) => Promise<boolean>;
   /** Whether a NATS majority answers this agent (natsMajority in production; default no). */
   readonly natsMajority?: (timeoutMs: number) => Promise<boolean>;
+  /** Node's process metrics on /metrics too (the agent's own process: main.ts). */
+  readonly defaultMetrics?: boolean;
 }
 
 export interface AgentApp {
@@ -93,6 +96,8 @@ export interface AgentApp {
   /** One request as if it came from NATS (returns the reply JSON); for tests and tools. */
   handle(action: AgentActionName, data: Uint8Array | string): Promise<string>;
   readonly registry: OpRegistry;
+  /** What /metrics serves (docs/metrics.md). */
+  readonly metrics: AgentMetrics;
 }
 
 export function buildApp(deps: AppDeps): AgentApp {
@@ -105,6 +110,15 @@ export function buildApp(deps: AppDeps): AgentApp {
   const startedAt = clock.now();
   const fence = new LeaseFence(deps.lease, () => clock.now());
   const clusters = [...new Set(cfg.servers.map((s) => s.cluster))];
+  const isTransfer = (a: string) => a === "send-backup" || a === "receive-backup";
+  const metrics = new AgentMetrics(
+    {
+      transfersRunning: () => registry.running().filter((r) => isTransfer(r.action)).length,
+      // Read at scrape time only, once selfFencing (below) exists.
+      selfFence: () => selfFencing?.state(),
+    },
+    { defaultMetrics: deps.defaultMetrics ?? false },
+  );
   let tools: Record<string, string | null> = {};
   const hosts = new Map<string, HostBackend>();
   /** The backend of a server: this host, or the one its `ssh` section names. */
@@ -164,6 +178,7 @@ export function buildApp(deps: AppDeps): AgentApp {
     host: hostOf,
     backupEnv,
     publishProgress: (p) => {
+      if (isTransfer(p.action)) metrics.progress(p.action, p.bytesPerSecond);
       try {
         bus.publish(
           agentSubjects.progress(cfg.host),
@@ -232,12 +247,20 @@ export function buildApp(deps: AppDeps): AgentApp {
   };
 
   /** Publishes the final result of a long action and closes its record. */
-  const finishLong = (rec: OpRecord, started: number, action: LongAction, opLog: Logger) => {
+  const finishLong = (
+    rec: OpRecord,
+    started: number,
+    action: LongAction,
+    method: string,
+    opLog: Logger,
+  ) => {
+    const seconds = () => (performance.now() - started) / 1000;
     action.done.then(
       (data) => {
         rec.phase = "done";
         const r = reply(rec.opId, started, true, data, null);
         registry.end(rec, "succeeded", r);
+        metrics.transferEnded(rec.action, method, "succeeded", seconds(), data);
         opLog.info({ durationMs: r.durationMs, data }, "action succeeded");
         bus.publish(agentSubjects.done(cfg.host), encode(r));
       },
@@ -247,6 +270,7 @@ export function buildApp(deps: AppDeps): AgentApp {
         rec.phase = state;
         const r = reply(rec.opId, started, false, { action: rec.action, server: rec.server }, body);
         registry.end(rec, state, r);
+        metrics.transferEnded(rec.action, method, state, seconds());
         opLog.warn({ err: body }, "action failed");
         bus.publish(agentSubjects.done(cfg.host), encode(r));
       },
@@ -375,7 +399,7 @@ export function buildApp(deps: AppDeps): AgentApp {
           throw err;
         }
         rec.accepted = action.accepted;
-        finishLong(rec, started, action, opLog);
+        finishLong(rec, started, action, req.method ?? "physical", opLog);
         return ok(action.accepted);
       }
       case "cancel": {
@@ -507,11 +531,13 @@ export function buildApp(deps: AppDeps): AgentApp {
           ),
         now: () => clock.now(),
         log,
+        onFenced: (s) => metrics.selfFences.inc({ cluster: s.cluster, server: s.name }),
       })
     : undefined;
 
   return {
     registry,
+    metrics,
     handle,
     checkPrivileges: checkServers,
     async start() {

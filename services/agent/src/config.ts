@@ -2,6 +2,7 @@ import {
   Address,
   ClusterName,
   HostName,
+  HttpListen,
   loadConfigFile,
   parseConfigText,
   Secret,
@@ -209,6 +210,8 @@ export const AgentConfig = z
     progressMs: z.number().int().min(100).max(60_000).default(1000),
     timeouts: AgentTimeouts,
     selfFence: SelfFenceConfig,
+    /** Where the agent serves /healthz and /metrics (docs/metrics.md); none without it. */
+    http: HttpListen.optional(),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();

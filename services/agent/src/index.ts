@@ -22,4 +22,5 @@ export {
 export { sshBackend } from "./host/ssh-backend.js";
 export { remotePipelineScript } from "./host/ssh-stream.js";
 export * from "./messages.js";
+export { AgentMetrics } from "./metrics.js";
 export { type RunningAgent, type StartAgentOptions, startAgent } from "./start.js";

@@ -13,6 +13,6 @@ void runMain(AGENT_ARGS.program, async () => {
   const log = createLogger({ service: "agent", bindings: { agent: config.host } });
   // A signal while NATS is still unreachable ends the process at once (nothing to close).
   const shutdown = handleShutdown({ log });
-  const agent = await startAgent({ config, log, signal: shutdown.signal });
+  const agent = await startAgent({ config, log, signal: shutdown.signal, defaultMetrics: true });
   shutdown.closeWith(() => agent.stop());
 });

@@ -4,7 +4,15 @@
 import { readFileSync } from "node:fs";
 import { MarinaError, resolveSecret } from "@marina/contracts";
 import { kvLeaseSource } from "@marina/lease-fence";
-import { connectNatsWithRetry, createLogger, type Logger, natsCredentials } from "@marina/runtime";
+import {
+  connectNatsWithRetry,
+  createLogger,
+  type HttpAddress,
+  type Logger,
+  natsCredentials,
+  type ServiceHttp,
+  serveServiceHttp,
+} from "@marina/runtime";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type AgentApp, buildApp, type Clock } from "./app.js";
 import { natsBus } from "./bus.js";
@@ -21,11 +29,19 @@ export interface StartAgentOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Stops retrying the first NATS connection (startAgent then rejects with NatsAborted). */
   readonly signal?: AbortSignal;
+  /** Where to serve /healthz and /metrics: config.http by default; false for none. */
+  readonly http?: HttpAddress | false;
+  /** Node's process metrics on /metrics too (main.ts: the agent's own process). */
+  readonly defaultMetrics?: boolean;
 }
 
 export interface RunningAgent {
+  /** The agent's host id (config `host`). */
+  readonly host: string;
   readonly app: AgentApp;
   readonly nc: NatsConnection;
+  /** `http://host:port` of /healthz and /metrics, when served. */
+  readonly httpUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -58,16 +74,39 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
       ...(o.clock ? { clock: o.clock } : {}),
       sshPrivateKey: (s) => sshPrivateKey(s, env),
       ...(o.serviceControl ? { serviceControl: o.serviceControl } : {}),
+      ...(o.defaultMetrics ? { defaultMetrics: true } : {}),
     });
     await app.start();
   } catch (err) {
     await nc.close();
     throw err;
   }
+  const httpAt = o.http === undefined ? cfg.http : o.http === false ? undefined : o.http;
+  let http: ServiceHttp | undefined;
+  try {
+    if (httpAt) {
+      const { registry } = app.metrics;
+      http = await serveServiceHttp({
+        registry,
+        at: httpAt,
+        nc,
+        log,
+        identity: { agent: cfg.host },
+      });
+    }
+  } catch (err) {
+    await app.stop();
+    await nc.close();
+    throw err;
+  }
+  const httpUrl = http?.url ?? null;
   return {
+    host: cfg.host,
     app,
     nc,
+    httpUrl,
     async stop() {
+      await http?.close();
       await app.stop();
       await nc.drain().catch(() => nc.close());
     },

@@ -18,6 +18,7 @@ import { checkFormat, type Formats, formatsOf, stateWriteFormat } from "./format
 import { parseReply } from "./http/context.js";
 import type { DeciderBuckets } from "./kv.js";
 import { Lease } from "./lease.js";
+import { DeciderMetrics } from "./metrics.js";
 import { Presence } from "./presence.js";
 import { ClusterSharing } from "./sharing.js";
 import { StateStore } from "./store.js";
@@ -76,6 +77,8 @@ export interface AppDeps {
    * announces, like an older release: tests of mixed releases.
    */
   readonly formats?: Partial<Formats>;
+  /** Node's process metrics on /metrics too (the decider's own process: main.ts). */
+  readonly defaultMetrics?: boolean;
 }
 
 export interface DeciderApp {
@@ -85,6 +88,8 @@ export interface DeciderApp {
   readonly sharing: ClusterSharing | undefined;
   /** The clusters this decider leads now. */
   leading(): string[];
+  /** What /metrics serves (docs/metrics.md). */
+  readonly metrics: DeciderMetrics;
   /**
    * A command as if it came on `cmd.<verb>` (the HTTP API): `body` is what a NATS client
    * would send; decided here when leading, else forwarded to the leader. Rejects with
@@ -113,6 +118,10 @@ export function buildApp(deps: AppDeps): DeciderApp {
   let presence: Presence | undefined;
   let closed = false;
   const formats = formatsOf(deps.formats);
+  const metrics = new DeciderMetrics(
+    () => [...runners].map(([cluster, r]) => ({ cluster, acting: r.actingLeader, state: r.state })),
+    { defaultMetrics: deps.defaultMetrics ?? false },
+  );
   if (deps.stateWriteFormat !== undefined) checkFormat("state", deps.stateWriteFormat);
   for (const config of deps.config.clusters) {
     const cluster = config.name;
@@ -157,6 +166,7 @@ export function buildApp(deps: AppDeps): DeciderApp {
       tickMs: deps.tickMs ?? DEFAULT_TICK_MS,
       ...(deps.coreOptions ? { coreOptions: deps.coreOptions } : {}),
       ...(record ? { record: (line: RecordedInput) => record(cluster, line) } : {}),
+      metrics,
     });
     runners.set(cluster, runner);
     leases.set(cluster, lease);
@@ -194,6 +204,7 @@ export function buildApp(deps: AppDeps): DeciderApp {
     runners,
     leases,
     sharing,
+    metrics,
     leading: () => clusterNames.filter((c) => leases.get(c)?.leader),
     async command(cluster, verb, body, timeoutMs) {
       const runner = runners.get(cluster);

@@ -1,5 +1,5 @@
 // The decider's command line (parsed by @marina/runtime's parseArgs).
-import { ApiSettings, type MarinaConfig, MarinaError } from "@marina/contracts";
+import { ApiSettings, type HttpListen, type MarinaConfig, MarinaError } from "@marina/contracts";
 import { type ParsedArgs, SERVICE_FLAGS } from "@marina/runtime";
 import type { SharingOptions } from "./app.js";
 import { FORMATS, OLDEST_FORMATS } from "./formats.js";
@@ -20,6 +20,8 @@ export const DECIDER_ARGS = {
     "state-format": { kind: "positive-int", example: "1" },
     /** Serve the HTTP API on this port (config `api` with this port; 0: a free one). */
     "api-port": { kind: "port", example: "9110" },
+    /** Serve /healthz and /metrics on this port (config `deciderMetrics` with this port). */
+    "metrics-port": { kind: "port", example: "9112" },
   },
 } as const;
 
@@ -42,6 +44,13 @@ export function apiSettingsOf(args: DeciderArgs, config: MarinaConfig): ApiSetti
   const port = args["api-port"];
   if (port === undefined) return config.api;
   return { ...(config.api ?? ApiSettings.parse({})), port };
+}
+
+/** The metrics-only server: config `deciderMetrics`, its port replaced by `--metrics-port`. */
+export function metricsAddressOf(args: DeciderArgs, config: MarinaConfig): HttpListen | undefined {
+  const port = args["metrics-port"];
+  if (port === undefined) return config.deciderMetrics;
+  return { host: config.deciderMetrics?.host ?? "127.0.0.1", port };
 }
 
 /** `--state-format`, checked against the formats this release writes (a bad one: exit 2). */

@@ -19,6 +19,7 @@ import { Effects } from "./effects.js";
 import { UnsupportedFormatError } from "./formats.js";
 import { subscribeInbound } from "./inbound.js";
 import { isCasConflict } from "./kv.js";
+import type { DeciderMetrics } from "./metrics.js";
 import { PendingReplies } from "./replies.js";
 import { mergeOnTakeover, type StateStore } from "./store.js";
 
@@ -46,6 +47,8 @@ export interface RunnerDeps {
   coreOptions?: Partial<DeciderCoreOptions>;
   /** Receives every input with its context and the resulting actions (JSONL recording). */
   record?: (line: RecordedInput) => void;
+  /** Counts operations, situation events and commands answered. */
+  metrics?: DeciderMetrics;
 }
 
 /** One line of a recorded decider stream, replayable through decide(). */
@@ -85,7 +88,10 @@ export class ClusterRunner {
 
   constructor(private readonly d: RunnerDeps) {
     this.state = initialState(d.config.name);
-    const replies = new PendingReplies(d.id);
+    const cluster = d.config.name;
+    const replies = new PendingReplies(d.id, (verb, outcome) =>
+      d.metrics?.command(cluster, verb, outcome),
+    );
     const push = (input: Input) => this.push(input);
     this.commands = new CommandIntake({
       bus: d.bus,
@@ -102,6 +108,7 @@ export class ClusterRunner {
       replies,
       feed: push,
       isLeaderOf: (epoch) => this.isLeaderOf(epoch),
+      ...(d.metrics ? { metrics: d.metrics } : {}),
     });
   }
 

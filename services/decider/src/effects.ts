@@ -18,6 +18,7 @@ import type { Logger } from "pino";
 import { runAgentRequest } from "./agent-client.js";
 import type { Bus } from "./bus.js";
 import { runStep } from "./exec-client.js";
+import type { DeciderMetrics } from "./metrics.js";
 import type { PendingReplies } from "./replies.js";
 
 export interface EffectsDeps {
@@ -31,6 +32,8 @@ export interface EffectsDeps {
   feed(input: Input): void;
   /** Whether this decider still leads in `epoch` (checked again before each send). */
   isLeaderOf(epoch: number): boolean;
+  /** Counts finished operations and situation events. */
+  readonly metrics?: DeciderMetrics;
 }
 
 type Kind<K extends Action["kind"]> = Extract<Action, { kind: K }>;
@@ -74,6 +77,7 @@ export class Effects {
         this.callAgent(a, epoch);
         return;
       case "history":
+        this.d.metrics?.operationEnded(a.record);
         void this.storeHistory(a);
         return;
       default: {
@@ -90,6 +94,7 @@ export class Effects {
   private publishEvent(a: Kind<"event">): void {
     const { situation, server } = a.event;
     this.d.log.info({ situation, server, reason: a.reason }, "situation");
+    this.d.metrics?.situation(a.event);
     this.publish(
       subjects.events(this.d.config.name),
       mustParse(ClusterEventMessage, envelope("event", this.d.source, a.event)),

@@ -34,6 +34,7 @@ export { buildHttpApi, type HttpApi, type HttpApiDeps } from "./http/app.js";
 export type { CommandSubmitter, Published, PublishedReader } from "./http/deps.js";
 export type { DeciderBuckets, KvBucket, PresenceBucket } from "./kv.js";
 export { Lease, type LeaseRecord, readLease } from "./lease.js";
+export { type ClusterView, DeciderMetrics, OPERATION_BUCKETS } from "./metrics.js";
 export { natsBus } from "./nats-bus.js";
 export { type DeciderPresence, PresenceRecord, presenceKey } from "./presence.js";
 export { migratePresence, parsePresence } from "./presence-record.js";

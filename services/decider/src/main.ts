@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // marina-decider --config marina.yaml [--id decider-a] [--nats URL[,URL…]] [--lease-ttl-ms 3000]
 //   [--free-lease-grace-ms N] [--handover-stable-ms N] [--handover-backoff-ms N] [--state-format N]
-//   [--api-port P]
+//   [--api-port P] [--metrics-port P]
 // Reads the flags and the config, connects to NATS and starts the decider (see start.ts);
 // stops cleanly on SIGINT/SIGTERM, releasing its leases. A bad config or argument (a
 // missing NATS password secret too) is one line on stderr and exit code 2 (@marina/runtime).
@@ -18,7 +18,13 @@ import {
   runMain,
 } from "@marina/runtime";
 import type { DeciderApp } from "./app.js";
-import { apiSettingsOf, DECIDER_ARGS, sharingOptions, stateFormatFlag } from "./args.js";
+import {
+  apiSettingsOf,
+  DECIDER_ARGS,
+  metricsAddressOf,
+  sharingOptions,
+  stateFormatFlag,
+} from "./args.js";
 import { resolveTokens } from "./http/auth.js";
 import { startDecider } from "./start.js";
 
@@ -54,6 +60,8 @@ void runMain(DECIDER_ARGS.program, async () => {
       stateWriteFormat,
       signal: shutdown.signal,
       api: api ?? false,
+      metricsHttp: metricsAddressOf(args, config) ?? false,
+      defaultMetrics: true,
     });
   } catch (err) {
     await nc.close().catch(() => {});

@@ -14,8 +14,14 @@ export class PendingReplies {
   private readonly waiting = new Map<string, BusMsg>();
   private counter = 0;
 
-  /** @param source envelope source of the replies, and prefix of request ids */
-  constructor(private readonly source: string) {}
+  /**
+   * @param source envelope source of the replies, and prefix of request ids
+   * @param onAnswer told of every answer: the verb, and "ok" or the error code
+   */
+  constructor(
+    private readonly source: string,
+    private readonly onAnswer: (verb: string, outcome: string) => void = () => {},
+  ) {}
 
   /** Keeps `msg` until the core answers; returns the request id to give the core. */
   hold(msg: BusMsg): string {
@@ -51,6 +57,7 @@ export class PendingReplies {
       );
     }
     msg.respond(text);
+    this.onAnswer(reply.verb, reply.ok ? "ok" : reply.error.code);
   }
 
   /** Answers `msg` with an error, before it reached the core. */
@@ -58,5 +65,6 @@ export class PendingReplies {
     // The verb comes from the subject: any token at all, so it is clipped to fit the reply.
     const reply: CommandReply = { ok: false, verb: verb.slice(0, VERB_MAX), error };
     msg.respond(JSON.stringify(envelope("command-reply", this.source, reply)));
+    this.onAnswer(reply.verb, error.code);
   }
 }

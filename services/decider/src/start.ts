@@ -9,7 +9,14 @@ import {
   PRESENCE_BUCKET,
   STATE_BUCKET,
 } from "@marina/contracts";
-import { type Logger, systemClock, untilJetStreamReady } from "@marina/runtime";
+import {
+  buildMetricsServer,
+  type HttpAddress,
+  type Logger,
+  listenHttp,
+  systemClock,
+  untilJetStreamReady,
+} from "@marina/runtime";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type AppDeps, buildApp, DEFAULT_LEASE_TTL_MS, type DeciderApp } from "./app.js";
@@ -32,6 +39,7 @@ export interface StartDeciderOptions
     | "sharing"
     | "stateWriteFormat"
     | "formats"
+    | "defaultMetrics"
   > {
   config: MarinaConfig;
   /** This decider's name, unique among deciders (e.g. `decider-a`). */
@@ -49,12 +57,19 @@ export interface StartDeciderOptions
   api?: ApiSettings | false;
   /** Where `{ env: NAME }` API tokens are looked up; process.env by default. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * /healthz and /metrics on a port of their own (the API serves /metrics too):
+   * config.deciderMetrics by default; false for none.
+   */
+  metricsHttp?: HttpAddress | false;
 }
 
 /** A started decider, with the address of its HTTP API when it serves one. */
 export interface RunningDecider extends DeciderApp {
   /** `http://host:port` of the HTTP API, or undefined. */
   readonly apiUrl: string | undefined;
+  /** `http://host:port` of the metrics-only server (`metricsHttp`), or undefined. */
+  readonly metricsUrl: string | undefined;
 }
 
 export async function startDecider(o: StartDeciderOptions): Promise<RunningDecider> {
@@ -102,6 +117,7 @@ export async function startDecider(o: StartDeciderOptions): Promise<RunningDecid
     ...(o.record ? { record: o.record } : {}),
     ...(o.stateWriteFormat !== undefined ? { stateWriteFormat: o.stateWriteFormat } : {}),
     ...(o.formats ? { formats: o.formats } : {}),
+    ...(o.defaultMetrics ? { defaultMetrics: true } : {}),
   });
   const api = o.api === undefined ? o.config.api : o.api === false ? undefined : o.api;
   // Built before anything starts: a bad token setting stops the start, naming it.
@@ -117,20 +133,35 @@ export async function startDecider(o: StartDeciderOptions): Promise<RunningDecid
         monotonic: () => clock.monotonic(),
         ...(o.env ? { env: o.env } : {}),
         ...(api.tls ? { tls: readApiTls(api.tls) } : {}),
+        metrics: app.metrics.registry,
+      })
+    : undefined;
+  const metricsAt =
+    o.metricsHttp === undefined
+      ? o.config.deciderMetrics
+      : o.metricsHttp === false
+        ? undefined
+        : o.metricsHttp;
+  const metricsServer = metricsAt
+    ? buildMetricsServer({
+        registry: app.metrics.registry,
+        health: () => ({ ok: true, decider: o.id, leading: app.leading() }),
       })
     : undefined;
   app.start();
   let apiUrl: string | undefined;
-  if (http && api) {
-    try {
-      await http.server.listen({ host: api.host, port: api.port });
-    } catch (err) {
-      await app.close();
-      throw err;
-    }
-    const addr = http.server.server.address();
-    const port = typeof addr === "object" && addr ? addr.port : api.port;
-    apiUrl = `${api.tls ? "https" : "http"}://${api.host.includes(":") ? `[${api.host}]` : api.host}:${port}`;
+  let metricsUrl: string | undefined;
+  try {
+    if (metricsServer && metricsAt) metricsUrl = await listenHttp(metricsServer, metricsAt);
+    if (http && api) apiUrl = await listenHttp(http.server, api, api.tls ? "https" : "http");
+  } catch (err) {
+    await metricsServer?.close();
+    await http?.server.close();
+    await app.close();
+    throw err;
+  }
+  if (metricsUrl) o.log.info({ url: metricsUrl }, "metrics listening");
+  if (apiUrl && api) {
     o.log.info(
       {
         url: apiUrl,
@@ -144,7 +175,9 @@ export async function startDecider(o: StartDeciderOptions): Promise<RunningDecid
   return {
     ...app,
     apiUrl,
+    metricsUrl,
     async close(release) {
+      await metricsServer?.close();
       await http?.server.close();
       await app.close(release);
     },

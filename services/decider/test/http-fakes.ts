@@ -123,6 +123,7 @@ export async function twoDeciders(
       monotonic: () => performance.now(),
       env: { CI_API_TOKEN: CI_TOKEN },
       ...(tls ? { tls } : {}),
+      metrics: app.metrics.registry,
     });
   const leader = make("decider-a");
   leader.start();

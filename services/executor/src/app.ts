@@ -14,6 +14,7 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Clock } from "./clock.js";
 import { type Connector, connectSession } from "./db.js";
 import { DEFAULT_OPTIONS, type ExecutorOptions, handleExecRequest } from "./handler.js";
+import { ExecutorMetrics, type StepOutcome } from "./metrics.js";
 import { resolveClusters } from "./targets.js";
 
 /** Every executor subscribes in this queue group: one member gets each request. */
@@ -31,11 +32,14 @@ export interface AppDeps {
   readonly lease?: LeaseSource;
   readonly options?: Partial<ExecutorOptions>;
   readonly env?: NodeJS.ProcessEnv;
+  /** Node's process metrics on /metrics too (the executor's own process: main.ts). */
+  readonly defaultMetrics?: boolean;
 }
 
 export interface ExecutorApp {
   readonly id: string;
   readonly fence: LeaseFence;
+  readonly metrics: ExecutorMetrics;
   /**
    * Starts watching the lease and subscribes to every configured cluster's exec subject
    * (queue group `executors`).
@@ -56,6 +60,11 @@ export function buildApp(deps: AppDeps): ExecutorApp {
   const clusters = resolveClusters(deps.config, deps.env);
   const log = deps.log;
   const fence = new LeaseFence(deps.lease ?? kvLeaseSource(deps.bus, { log }), () => clock.now());
+  const subs: Subscription[] = [];
+  const inflight = new Set<Promise<void>>();
+  const metrics = new ExecutorMetrics(() => inflight.size, {
+    defaultMetrics: deps.defaultMetrics ?? false,
+  });
   const handlerDeps = {
     id: deps.id,
     clusters,
@@ -64,9 +73,8 @@ export function buildApp(deps: AppDeps): ExecutorApp {
     clock,
     log,
     options: { ...DEFAULT_OPTIONS, ...deps.options },
+    observe: (o: StepOutcome) => metrics.record(o),
   };
-  const subs: Subscription[] = [];
-  const inflight = new Set<Promise<void>>();
   const encoder = new TextEncoder();
 
   // "Working on it" beats to the caller's beatTo subject, if the request names a valid one:
@@ -121,6 +129,7 @@ export function buildApp(deps: AppDeps): ExecutorApp {
   return {
     id: deps.id,
     fence,
+    metrics,
     start() {
       fence.start();
       for (const name of clusters.keys()) {

@@ -7,6 +7,8 @@ export const EXECUTOR_ARGS = {
     ...SERVICE_FLAGS,
     "connect-timeout-ms": { kind: "positive-int", example: "1000" },
     "socket-timeout-ms": { kind: "positive-int", example: "5000" },
+    /** Serve /healthz and /metrics on this port (config `executorHttp` with this port). */
+    "http-port": { kind: "port", example: "9111" },
   },
 } as const;
 

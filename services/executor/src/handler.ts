@@ -13,6 +13,7 @@ import type { LeaseFence } from "@marina/lease-fence";
 import type { Logger } from "@marina/runtime";
 import type { Clock } from "./clock.js";
 import type { Connector } from "./db.js";
+import type { StepOutcome } from "./metrics.js";
 import { admit } from "./request.js";
 import { runStep, StepError, socketTimeoutFor } from "./steps/index.js";
 import { dbTargetOf, type ResolvedCluster } from "./targets.js";
@@ -33,6 +34,8 @@ export interface HandlerDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly options: ExecutorOptions;
+  /** Told how each request ended (ExecutorMetrics.record). */
+  readonly observe?: (outcome: StepOutcome) => void;
 }
 
 export type ExecResultEnvelope = ReturnType<typeof ExecResultMessage.parse>;
@@ -89,6 +92,13 @@ export async function handleExecRequest(
       { cluster: subjectCluster, stepId: a.stepId, code: a.error.code, path: a.error.path },
       "exec request refused",
     );
+    deps.observe?.({
+      stage: "refused",
+      cluster: subjectCluster,
+      step: a.request?.step.kind,
+      code: a.error.code,
+      byFence: false,
+    });
     return reply(a.stepId, { ok: false, data: {}, error: a.error });
   }
   const { request: req, cluster, server } = a;
@@ -105,6 +115,13 @@ export async function handleExecRequest(
   const verdict = await deps.fence.admit(req.cluster, req.epoch);
   if (!verdict.ok) {
     log.warn({ code: verdict.error.code, current: verdict.currentEpoch }, verdict.error.message);
+    deps.observe?.({
+      stage: "refused",
+      cluster: req.cluster,
+      step: req.step.kind,
+      code: verdict.error.code,
+      byFence: true,
+    });
     return reply(req.stepId, {
       ok: false,
       data: verdict.currentEpoch === null ? {} : { currentEpoch: verdict.currentEpoch },
@@ -113,6 +130,15 @@ export async function handleExecRequest(
   }
 
   const target = dbTargetOf(cluster, server);
+  const ran = (code: string | null) =>
+    deps.observe?.({
+      stage: "ran",
+      cluster: req.cluster,
+      server: req.server,
+      step: req.step.kind,
+      code,
+      seconds: Math.max(0, deps.clock.now() - started) / 1000,
+    });
   try {
     const openSession = () =>
       deps.connect(
@@ -130,6 +156,7 @@ export async function handleExecRequest(
         req.step,
       );
       log.info({ durationMs: deps.clock.now() - started }, "step done");
+      ran(null);
       return reply(req.stepId, { ok: true, data: out, error: null });
     } finally {
       await db.close();
@@ -138,6 +165,7 @@ export async function handleExecRequest(
     const body = errorBodyOf(err);
     const level = body.code === "INTERNAL" ? "error" : "warn";
     log[level]({ code: body.code, err: body.message }, "step failed");
+    ran(body.code);
     return reply(req.stepId, {
       ok: false,
       data: err instanceof StepError ? err.data : {},

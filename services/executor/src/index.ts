@@ -6,4 +6,5 @@ export type { Connector, DbTarget, Session } from "./db.js";
 export { connectSession } from "./db.js";
 export type { ExecutorOptions } from "./handler.js";
 export { DEFAULT_OPTIONS, handleExecRequest } from "./handler.js";
+export { ExecutorMetrics, type StepOutcome } from "./metrics.js";
 export { type RunningExecutor, type StartExecutorOptions, startExecutor } from "./start.js";

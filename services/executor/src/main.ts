@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// marina-executor --config marina.yaml [--id e1]: serves exec requests until SIGTERM/SIGINT.
+// marina-executor --config marina.yaml [--id e1] [--http-port P]: serves exec requests until SIGTERM/SIGINT.
 // A bad config or argument is one line on stderr and exit code 2 (@marina/runtime).
 import { hostname } from "node:os";
 import { loadConfigFile } from "@marina/contracts";
@@ -29,11 +29,17 @@ void runMain(EXECUTOR_ARGS.program, async () => {
       ? { socketTimeoutMs: args["socket-timeout-ms"] }
       : {}),
   };
+  const http =
+    args["http-port"] !== undefined
+      ? { host: config.executorHttp?.host ?? "127.0.0.1", port: args["http-port"] }
+      : undefined;
   const executor = await startExecutor({
     config,
     id,
     log,
     options,
+    defaultMetrics: true,
+    ...(http ? { http } : {}),
     signal: shutdown.signal,
     ...(args.nats ? { natsUrl: natsServers(args.nats, config.nats.servers) } : {}),
   });

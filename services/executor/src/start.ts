@@ -3,7 +3,15 @@
 // can run an executor in-process.
 import type { MarinaConfig } from "@marina/contracts";
 import type { PrivilegeCheckResult } from "@marina/mariadb";
-import { connectNatsWithRetry, createLogger, type Logger, natsCredentials } from "@marina/runtime";
+import {
+  connectNatsWithRetry,
+  createLogger,
+  type HttpAddress,
+  type Logger,
+  natsCredentials,
+  type ServiceHttp,
+  serveServiceHttp,
+} from "@marina/runtime";
 import { type AppDeps, buildApp, type ExecutorApp } from "./app.js";
 import { connectSession } from "./db.js";
 import { DEFAULT_OPTIONS } from "./handler.js";
@@ -21,6 +29,10 @@ export interface StartExecutorOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Stops retrying the first NATS connection (startExecutor then rejects). */
   readonly signal?: AbortSignal;
+  /** Where to serve /healthz and /metrics: config.executorHttp by default; false for none. */
+  readonly http?: HttpAddress | false;
+  /** Node's process metrics on /metrics too (main.ts: the executor's own process). */
+  readonly defaultMetrics?: boolean;
 }
 
 export interface RunningExecutor {
@@ -28,6 +40,8 @@ export interface RunningExecutor {
   readonly app: ExecutorApp;
   /** The start-up privilege check (begun before NATS is connected); never rejects. */
   readonly privileges: Promise<PrivilegeCheckResult[]>;
+  /** `http://host:port` of /healthz and /metrics, when served. */
+  readonly httpUrl: string | null;
   /** Stops serving, lets running steps reply, closes the NATS connection. */
   close(): Promise<void>;
 }
@@ -67,6 +81,7 @@ export async function startExecutor(o: StartExecutorOptions): Promise<RunningExe
       id: o.id,
       env,
       ...(o.options ? { options: o.options } : {}),
+      ...(o.defaultMetrics ? { defaultMetrics: true } : {}),
     });
     app.start();
     // The subscriptions are on the server once this returns: requests sent next are served.
@@ -75,14 +90,36 @@ export async function startExecutor(o: StartExecutorOptions): Promise<RunningExe
     await bus.close();
     throw err;
   }
+  const httpAt =
+    o.http === undefined ? o.config.executorHttp : o.http === false ? undefined : o.http;
+  let http: ServiceHttp | undefined;
+  try {
+    if (httpAt) {
+      const { registry } = app.metrics;
+      http = await serveServiceHttp({
+        registry,
+        at: httpAt,
+        nc: bus,
+        log,
+        identity: { executor: o.id },
+      });
+    }
+  } catch (err) {
+    await app.close();
+    await bus.close();
+    throw err;
+  }
+  const httpUrl = http?.url ?? null;
   log.info({ servers }, "executor started");
   let closing: Promise<void> | undefined;
   return {
     id: o.id,
     app,
     privileges,
+    httpUrl,
     close() {
       closing ??= (async () => {
+        await http?.close();
         await app.close();
         await bus.close();
         log.info("executor stopped");

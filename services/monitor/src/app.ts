@@ -23,7 +23,7 @@ import {
   type PrivilegeCheckResult,
   readGrantsAt,
 } from "@marina/mariadb";
-import { type Logger, readTlsFiles, systemClock } from "@marina/runtime";
+import { type Logger, readTlsFiles, serveMetrics, systemClock } from "@marina/runtime";
 import Fastify, { type FastifyInstance } from "fastify";
 import { MonitorMetrics } from "./metrics.js";
 import { type Clock, ServerProber, socketTimeoutFor } from "./prober.js";
@@ -45,6 +45,8 @@ export interface AppDeps {
   readonly connect?: Connector;
   /** Where `{ env: NAME }` secrets are looked up; process.env by default. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Node's process metrics on /metrics too (the monitor's own process: main.ts). */
+  readonly defaultMetrics?: boolean;
 }
 
 export interface ServerStatus {
@@ -101,7 +103,9 @@ export function buildApp(deps: AppDeps): MonitorApp {
   const clock = deps.clock ?? systemClock;
   const connect = deps.connect ?? connectMariadb;
   const source = sourceOf(monitorId);
-  const metrics = new MonitorMetrics();
+  const metrics = new MonitorMetrics(() => bus.isConnected(), {
+    defaultMetrics: deps.defaultMetrics ?? false,
+  });
   const clusters = new Map<string, ClusterState>();
   let started = false;
   let stopped = false;
@@ -235,12 +239,7 @@ export function buildApp(deps: AppDeps): MonitorApp {
     };
     return reply.code(healthy() ? 200 : 503).send(body);
   });
-  http.get("/metrics", async (_req, reply) => {
-    metrics.natsConnected.set({}, bus.isConnected() ? 1 : 0);
-    return reply
-      .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-      .send(metrics.render());
-  });
+  serveMetrics(http, metrics.registry);
   http.get("/status", async () => ({
     monitor: monitorId,
     clusters: [...clusters.values()].map((c) => ({

@@ -39,6 +39,7 @@ void runMain(MONITOR_ARGS.program, async () => {
     config,
     monitorId,
     log,
+    defaultMetrics: true,
     ...(http ? { http } : {}),
     ...(args.nats ? { natsUrl: natsServers(args.nats, config.nats.servers) } : {}),
   });

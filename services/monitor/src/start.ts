@@ -10,6 +10,7 @@ import {
   connectNatsWithRetry,
   jetStreamNotReady,
   type Logger,
+  listenHttp,
   NatsAborted,
   natsCredentials,
   untilJetStreamReady,
@@ -38,6 +39,8 @@ export interface StartMonitorOptions {
   readonly connect?: Connector;
   /** Probe only these clusters (names from the config; an unknown one is a bad config). */
   readonly clusters?: readonly string[];
+  /** Node's process metrics on /metrics too (main.ts: the monitor's own process). */
+  readonly defaultMetrics?: boolean;
 }
 
 export interface MonitorHandle {
@@ -76,6 +79,7 @@ export async function startMonitor(o: StartMonitorOptions): Promise<MonitorHandl
     monitorId: o.monitorId,
     ...(o.env ? { env: o.env } : {}),
     ...(o.connect ? { connect: o.connect } : {}),
+    ...(o.defaultMetrics ? { defaultMetrics: true } : {}),
   });
   const credentials = natsCredentials(config.nats, o.env, "monitor");
   // In the background: warnings name what the account lacks; a server down is skipped.
@@ -84,10 +88,7 @@ export async function startMonitor(o: StartMonitorOptions): Promise<MonitorHandl
   const httpAt = o.http === undefined ? config.http : o.http === false ? undefined : o.http;
   let httpUrl: string | null = null;
   if (httpAt) {
-    await app.http.listen({ host: httpAt.host, port: httpAt.port });
-    const addr = app.http.server.address();
-    const port = typeof addr === "object" && addr ? addr.port : httpAt.port;
-    httpUrl = `http://${httpAt.host}:${port}`;
+    httpUrl = await listenHttp(app.http, httpAt);
     log.info({ url: httpUrl }, "http listening");
   }
 

@@ -30,6 +30,22 @@ export interface SelfFenceDeps {
   readonly fence: (server: AgentServerConfig) => Promise<LocalFence>;
   readonly now: () => number;
   readonly log: Logger;
+  /** Told of each server this agent fenced (not of one found read-only already). */
+  readonly onFenced?: (server: AgentServerConfig) => void;
+}
+
+/** What the self-fence sees now, per cluster it watches (for /metrics). */
+export interface SelfFenceState {
+  readonly clusters: readonly {
+    readonly cluster: string;
+    /** A lease renewal was seen once: losing them would count. */
+    readonly armed: boolean;
+    /** No renewal seen for afterMs. */
+    readonly lost: boolean;
+    /** The local servers of the cluster, and those fenced in the current outage. */
+    readonly servers: readonly string[];
+    readonly fenced: readonly string[];
+  }[];
 }
 
 interface ClusterWatch {
@@ -56,6 +72,7 @@ export interface SelfFence {
   stop(): Promise<void>;
   /** One pass now (tests). */
   check(): Promise<void>;
+  state(): SelfFenceState;
 }
 
 export function selfFence(d: SelfFenceDeps): SelfFence {
@@ -157,6 +174,7 @@ export function selfFence(d: SelfFenceDeps): SelfFence {
     w.fenced.add(s.name);
     try {
       const r = await d.fence(s);
+      if (r.fenced) d.onFenced?.(s);
       log.error(
         { reason: v.reason, unreachable: v.unreachable, ...r },
         r.fenced
@@ -209,5 +227,17 @@ export function selfFence(d: SelfFenceDeps): SelfFence {
       await running;
     },
     check,
+    state() {
+      const now = d.now();
+      return {
+        clusters: [...watches].map(([cluster, w]) => ({
+          cluster,
+          armed: w.renewalSeenAt !== null,
+          lost: coordinationLost(w.renewalSeenAt, now, cfg.afterMs),
+          servers: d.servers.filter((s) => s.cluster === cluster).map((s) => s.name),
+          fenced: [...w.fenced],
+        })),
+      };
+    },
   };
 }

@@ -8,6 +8,7 @@ import {
   errorBody,
   MarinaError,
 } from "@marina/contracts";
+import type { Registry } from "@marina/runtime";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import { z } from "zod";
@@ -46,6 +47,8 @@ export interface HttpApiDeps {
   readonly version?: string;
   /** `settings.tls`'s files, read (readApiTls): the API speaks HTTPS with them. */
   readonly tls?: ApiTlsMaterial;
+  /** Served at /metrics (docs/metrics.md); no route without it. */
+  readonly metrics?: Registry;
 }
 
 export interface HttpApi {
@@ -171,6 +174,21 @@ export function buildHttpApi(deps: HttpApiDeps): HttpApi {
     },
     async () => ({ status: "ok", decider: deps.deciderId, leading: deps.leading() }),
   );
+  const registry = deps.metrics;
+  if (registry) {
+    table.define(
+      {
+        method: "GET",
+        url: "/metrics",
+        summary: "this decider's metrics in Prometheus text format (docs/metrics.md)",
+        tags: ["meta"],
+        access: "open",
+        responses: { 200: { description: "Prometheus text", contentType: "text/plain" } },
+      },
+      async (_req, reply) =>
+        reply.header("content-type", registry.contentType).send(await registry.metrics()),
+    );
+  }
   // The document describes itself too, so it is complete; built once every route is in.
   const openapi: { doc: Record<string, unknown> | undefined } = { doc: undefined };
   table.define(
