@@ -14,6 +14,7 @@ import { z } from "zod";
 import { resolveTokens } from "./auth.js";
 import { commandRoutes } from "./command-routes.js";
 import type { HttpContext } from "./context.js";
+import { dashboardRoutes } from "./dashboard-routes.js";
 import type { CommandSubmitter, PublishedReader } from "./deps.js";
 import { fail, sendError } from "./errors.js";
 import { eventsRoutes } from "./events-routes.js";
@@ -129,6 +130,7 @@ export function buildHttpApi(deps: HttpApiDeps): HttpApi {
   eventsRoutes(ctx);
   commandRoutes(ctx);
   healthRoutes(ctx);
+  dashboardRoutes(ctx);
 
   table.define(
     {
