@@ -4,7 +4,8 @@
 // servers with their roles; a switchover started from the page shows its dry-run plan
 // first and completes; after kill -9 of the primary the page shows the new primary and the
 // failover's phases without a reload; the browser logs no error throughout. Screenshots go
-// to test-artifacts/dashboard/ (gitignored) and, for the README, to docs/img/.
+// to test-artifacts/dashboard/ (gitignored) and, with MARINA_DOCS_SCREENSHOTS=1, to
+// docs/img/ for the README and docs/dashboard.md.
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,7 +50,10 @@ function launch(): Promise<Browser> {
 async function shot(page: Page, name: string, docs = false): Promise<void> {
   const file = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path: file });
-  if (docs) copyFileSync(file, join(DOCS_IMG, `${name}.png`));
+  // The README's copies change only when asked (a test run leaves the checkout as it was).
+  if (docs && process.env.MARINA_DOCS_SCREENSHOTS === "1") {
+    copyFileSync(file, join(DOCS_IMG, `${name}.png`));
+  }
 }
 
 const roleOf = (page: Page, server: string) =>
@@ -70,7 +74,6 @@ describe("dashboard (headless Chromium, real servers)", () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    mkdirSync(DOCS_IMG, { recursive: true });
     stack = await startStack({ lab: { nodes: 3, semiSync: true }, deciders: 0, agents: true });
     const first = await stack.startDecider("decider-1", { api, env });
     await waitFor(() => first.app.leading().includes("main"), {

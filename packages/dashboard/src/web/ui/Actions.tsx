@@ -47,7 +47,11 @@ export function Actions({ api, servers, primary, running, paused, canSend }: Pro
   const need = ACTION_TARGET[verb];
   const verbs = ActionVerbs.filter((v) => available(v, running, paused));
   const current = verbs.includes(verb) ? verb : "switchover";
-  const targets = current === "switchover" ? servers.filter((s) => s.name !== primary) : servers;
+  // A switchover's target is a running replica; the dry-run says whether it qualifies.
+  const targets =
+    current === "switchover"
+      ? servers.filter((s) => s.name !== primary && s.role !== "down")
+      : servers;
   // A choice that is no longer offered (the target became the primary) is no choice.
   const chosen = targets.some((s) => s.name === server) ? server : "";
 
@@ -159,7 +163,21 @@ export function Actions({ api, servers, primary, running, paused, canSend }: Pro
               : "Shows the dry-run's plan first; nothing is sent until you confirm."}
         </p>
       </form>
-      {review && <ConfirmDialog api={api} review={review} onClose={() => setReview(null)} />}
+      {review && (
+        <ConfirmDialog
+          api={api}
+          review={review}
+          onClose={(sent) => {
+            setReview(null);
+            // A command sent: the next one starts from a clean form.
+            if (sent) {
+              setServer("");
+              setSource("");
+              setReason("");
+            }
+          }}
+        />
+      )}
     </section>
   );
 }

@@ -10,7 +10,8 @@ import type { Review } from "./Actions.js";
 interface Props {
   api: Api;
   review: Review;
-  onClose: () => void;
+  /** `sent`: the command itself was sent (accepted or not). */
+  onClose: (sent: boolean) => void;
 }
 
 function Plan({ review }: { review: Review }) {
@@ -131,7 +132,12 @@ export function ConfirmDialog({ api, review, onClose }: Props) {
   };
 
   return (
-    <dialog ref={ref} class="confirm" aria-labelledby="confirm-h" onClose={onClose}>
+    <dialog
+      ref={ref}
+      class="confirm"
+      aria-labelledby="confirm-h"
+      onClose={() => onClose(result !== null)}
+    >
       <h2 id="confirm-h">{title}</h2>
       <div class="dialog-body">
         {!result && <Plan review={review} />}
