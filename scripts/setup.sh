@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 say() { printf '[setup] %s\n' "$*"; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 
-PACKAGES=(mariadb-server mariadb-client mariadb-backup nats-server socat pigz zstd openssh-server iproute2 iptables util-linux procps openssl haproxy)
+# chromium: the dashboard's browser test (playwright-core drives it; no browser download).
+PACKAGES=(mariadb-server mariadb-client mariadb-backup nats-server socat pigz zstd openssh-server iproute2 iptables util-linux procps openssl haproxy chromium)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -50,3 +50,10 @@ export {
   seededRandom,
 } from "./trials/fault-kinds.js";
 export { type OldPrimaryFate, runTrial, type TrialResult, type TrialSpec } from "./trials/trial.js";
+export {
+  dashboardUrl,
+  type RunningWriterStats,
+  startWriterStats,
+  type WriterStatsJson,
+  type WriterStatsOptions,
+} from "./writer-stats.js";

@@ -6,6 +6,7 @@
 //   --kill-primary-after S   kill -9 the primary after S seconds (watch the failover)
 //   --duration S             stop by itself after S seconds
 //   --quiet-positions        do not print GTID positions
+//   --no-writer              do not run the test writer the dashboard shows
 //   --hosts                  each mariadbd in its own network namespace (a host with its own
 //                            address on a lab bridge) and a 3-node NATS cluster
 //   --isolate-primary-after S  cut the primary's host off the network after S seconds
@@ -19,12 +20,14 @@ import { connectionHelp, freePort, watchPositions } from "@marina/lab";
 import { formatObserved } from "./format.js";
 import { observe } from "./observer.js";
 import { startStack } from "./stack.js";
+import { dashboardUrl, startWriterStats } from "./writer-stats.js";
 
 const { values } = parseArgs({
   options: {
     "kill-primary-after": { type: "string" },
     duration: { type: "string" },
     "quiet-positions": { type: "boolean", default: false },
+    "no-writer": { type: "boolean", default: false },
     nodes: { type: "string", default: "3" },
     hosts: { type: "boolean", default: false },
     "nats-nodes": { type: "string" },
@@ -71,6 +74,11 @@ async function main() {
     ? undefined
     : watchPositions(stack.lab, (block) => console.log(block), { intervalMs: 2000 });
   const obs = observe(stack.nc, "main", (o) => console.log(formatObserved(o)));
+  // A client writing through whatever happens, its counts on the dashboard.
+  const writer = values["no-writer"]
+    ? undefined
+    : await startWriterStats(stack.lab, obs, stack.lab.nodes[0]!.name);
+  const apiUrl = stack.deciders[0]?.app.apiUrl ?? "";
   const nats = stack.lab.natsUrls.join(",");
   const operator = stack.lab.natsUsers?.operator;
   const envFile = writeSandboxEnv(nats, operator);
@@ -81,9 +89,16 @@ async function main() {
       "Marina:",
       `  config: ${stack.configFile}`,
       `  monitor: ${stack.monitor?.httpUrl ?? "-"}/metrics  /healthz  /status`,
+      `  dashboard: ${dashboardUrl(apiUrl, { token: apiToken, ...(writer ? { writerUrl: writer.url } : {}) })}`,
+      "           (open it in a browser: live topology, operations, events, actions; docs/dashboard.md)",
+      ...(writer
+        ? [
+            `  writer:  writes to the topology's writer as 'app', counts at ${writer.url} (acknowledged, lost)`,
+          ]
+        : []),
       `  API:     ${stack.deciders.map((d) => d.app.apiUrl ?? "-").join("  ")}   (/docs, docs/http-api.md)`,
-      `           curl -H 'Authorization: Bearer ${apiToken}' ${stack.deciders[0]?.app.apiUrl ?? ""}/clusters/main/status`,
-      `           curl ${stack.deciders[0]?.app.apiUrl ?? ""}/clusters/main/primary        # the proxy health check`,
+      `           curl -H 'Authorization: Bearer ${apiToken}' ${apiUrl}/clusters/main/status`,
+      `           curl ${apiUrl}/clusters/main/primary        # the proxy health check`,
       "  metrics: every service's Prometheus metrics (docs/metrics.md; /healthz beside each):",
       ...[...stack.metricsUrls()].map(([id, url]) => `           ${id.padEnd(12)} ${url}`),
       ...(operator
@@ -114,6 +129,7 @@ async function main() {
     stopping = true;
     console.log(`\nstopping (${why}) …`);
     await positions?.stop();
+    await writer?.close().catch(() => {});
     obs.close();
     removeSandboxEnv(envFile);
     await stack.close();

@@ -45,11 +45,15 @@ function statusOf(env: Env): Record<string, unknown> {
     operation: state.operation ? operationStatus(state.operation) : null,
     servers: topo.servers.map((s) => ({
       name: s.name,
+      /** The host agent serving it (its heartbeat age is in `agents`); null: none. */
+      agentHost: config.servers.find((c) => c.name === s.name)?.agentHost ?? null,
       host: s.host,
       port: s.port,
       role: s.role,
       readOnly: s.readOnly,
       gtidCurrentPos: s.gtidCurrentPos,
+      /** Who it replicates from now (the published topology's are as of its last change of roles). */
+      sources: s.sources,
       lagSeconds: lagSecondsOf(env, s.name),
       situations: state.situations[s.name] ?? [],
       reason: s.reason,

@@ -15,6 +15,7 @@ import { z } from "zod";
 import { type ApiTlsMaterial, clientCertificates, resolveTokens } from "./auth.js";
 import { commandRoutes } from "./command-routes.js";
 import type { HttpContext } from "./context.js";
+import { dashboardRoutes } from "./dashboard-routes.js";
 import type { CommandSubmitter, PublishedReader } from "./deps.js";
 import { fail, sendError } from "./errors.js";
 import { eventsRoutes } from "./events-routes.js";
@@ -153,6 +154,7 @@ export function buildHttpApi(deps: HttpApiDeps): HttpApi {
   eventsRoutes(ctx);
   commandRoutes(ctx);
   healthRoutes(ctx);
+  dashboardRoutes(ctx);
 
   table.define(
     {
