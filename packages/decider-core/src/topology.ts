@@ -72,11 +72,11 @@ export function buildTopology(
   const keep = new Set(opts.keepRoles ?? []);
   const servers: TopologyServer[] = config.servers.map((s) => {
     const entry = describeServer(s.name);
-    // A server an operation is working on keeps its published role until the operation
-    // ends: mid-way it is neither what it was nor what it will be.
+    // A server an operation is working on keeps its published role and sources until the
+    // operation ends: mid-way it is neither what it was nor what it will be.
     const before = previous.get(s.name);
     if (keep.has(s.name) && before && entry.role !== "primary" && before.role !== "primary") {
-      return { ...entry, role: before.role, reason: before.reason };
+      return { ...entry, role: before.role, reason: before.reason, sources: before.sources };
     }
     return entry;
   });
@@ -140,12 +140,20 @@ export function buildTopology(
   };
 }
 
-/** What must change for a topology to be published again: primary, writer, roles. */
+/**
+ * What must change for a topology to be published again: primary, writer, roles, and who
+ * each server replicates from (a replica repointed by a failover keeps its role but not its
+ * source: subscribers, and the self-fencing agents, must see the new link).
+ */
 export function topologyKey(t: ClusterTopology): string {
   return JSON.stringify({
     primary: t.primary,
     writer: t.writer?.server ?? null,
-    servers: t.servers.map((s) => [s.name, s.role]),
+    servers: t.servers.map((s) => [
+      s.name,
+      s.role,
+      s.sources.map((x) => `${x.connection}:${x.source}`).sort(),
+    ]),
   });
 }
 
