@@ -14,6 +14,7 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Clock } from "./clock.js";
 import { type Connector, connectSession } from "./db.js";
 import { DEFAULT_OPTIONS, type ExecutorOptions, handleExecRequest } from "./handler.js";
+import { natsAsker } from "./hooks/nats-asker.js";
 import { resolveClusters } from "./targets.js";
 
 /** Every executor subscribes in this queue group: one member gets each request. */
@@ -64,6 +65,7 @@ export function buildApp(deps: AppDeps): ExecutorApp {
     clock,
     log,
     options: { ...DEFAULT_OPTIONS, ...deps.options },
+    ask: natsAsker(deps.bus),
   };
   const subs: Subscription[] = [];
   const inflight = new Set<Promise<void>>();

@@ -6,6 +6,7 @@ import {
   ExecResultMessage,
   envelope,
   errorBodyOf,
+  isHostStep,
   MarinaError,
   mustParse,
 } from "@marina/contracts";
@@ -13,6 +14,8 @@ import type { LeaseFence } from "@marina/lease-fence";
 import type { Logger } from "@marina/runtime";
 import type { Clock } from "./clock.js";
 import type { Connector } from "./db.js";
+import type { VetoAsker } from "./hooks/ask-veto.js";
+import { runHostStep } from "./hooks/host-steps.js";
 import { admit } from "./request.js";
 import { runStep, StepError, socketTimeoutFor } from "./steps/index.js";
 import { dbTargetOf, type ResolvedCluster } from "./targets.js";
@@ -33,6 +36,8 @@ export interface HandlerDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly options: ExecutorOptions;
+  /** NATS request with many replies, for the ask-veto step. */
+  readonly ask: VetoAsker;
 }
 
 export type ExecResultEnvelope = ReturnType<typeof ExecResultMessage.parse>;
@@ -114,6 +119,15 @@ export async function handleExecRequest(
 
   const target = dbTargetOf(cluster, server);
   try {
+    if (isHostStep(req.step)) {
+      // A hook or a veto request: no database connection (the server may well be dead).
+      const out = await runHostStep(
+        { cluster, request: req, log, source: sourceOf(deps.id), ask: deps.ask },
+        req.step,
+      );
+      log.info({ durationMs: deps.clock.now() - started }, "step done");
+      return reply(req.stepId, { ok: true, data: out, error: null });
+    }
     const openSession = () =>
       deps.connect(
         target,

@@ -16,6 +16,7 @@ export const FailoverPhases = [
   "",
   "fence",
   "inspect",
+  "pre-hook",
   "drain",
   "detach",
   "pull",
