@@ -116,7 +116,8 @@ function blockOf(s: OpStep): { reason: string; details: HookVerdict["details"] }
   const stderr = str(data.stderr);
   const output = oneLine([stderr, stdout].filter((x) => x.trim() !== "").join(" | "), 1024);
   return {
-    reason: `hook ${s.step.hook}: ${error}${output && !error.includes(output) ? `: ${output}` : ""}`,
+    // The executor's message names the hook ("hook preFailover exited 1").
+    reason: `${error}${output && !error.includes(output) ? `: ${output}` : ""}`,
     details: {
       hook: s.step.hook,
       exitCode,
