@@ -14,7 +14,7 @@ import type { LeaseFence } from "@marina/lease-fence";
 import type { Logger } from "@marina/runtime";
 import type { Clock } from "./clock.js";
 import type { Connector } from "./db.js";
-import type { VetoAsker } from "./hooks/ask-veto.js";
+import type { VetoAsker } from "./hooks/context.js";
 import { runHostStep } from "./hooks/host-steps.js";
 import { admit } from "./request.js";
 import { runStep, StepError, socketTimeoutFor } from "./steps/index.js";

@@ -13,14 +13,7 @@ import {
   VetoRequestMessage,
 } from "@marina/contracts";
 import { StepError } from "../steps/context.js";
-import type { HostStepContext } from "./host-steps.js";
-
-/** Sends `data` on `subject` and returns every reply's bytes received within `timeoutMs`. */
-export type VetoAsker = (
-  subject: string,
-  data: Uint8Array,
-  timeoutMs: number,
-) => Promise<Uint8Array[]>;
+import type { HostStepContext } from "./context.js";
 
 const MAX_REPLIES = 64;
 

@@ -1,7 +1,7 @@
 // The veto request over NATS: one request, every reply within the timeout (nats.js
 // requestMany, timer strategy). No responder at all is no reply, not an error.
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { VetoAsker } from "./ask-veto.js";
+import type { VetoAsker } from "./context.js";
 
 function noResponders(err: unknown): boolean {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {

@@ -8,7 +8,7 @@ import {
   HookOutcome as HookOutcomeSchema,
 } from "@marina/contracts";
 import { StepError } from "../steps/context.js";
-import type { HostStepContext } from "./host-steps.js";
+import type { HostStepContext } from "./context.js";
 import { runProgram } from "./run-program.js";
 
 const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
