@@ -159,4 +159,47 @@ describe("history for people", () => {
       ],
     ]);
   });
+
+  it("the hooks and the veto request, with their output and whether they vetoed", () => {
+    const hook = {
+      phase: "pre-hook",
+      signal: null,
+      timedOut: false,
+      durationMs: 12,
+    };
+    const lines = formatHistoryRecord(
+      record({
+        hooks: [
+          {
+            ...hook,
+            hook: "preSwitchover",
+            status: "failed",
+            vetoed: true,
+            exitCode: 1,
+            stdout: "checking\n",
+            stderr: "change freeze\n",
+          },
+          {
+            ...hook,
+            hook: "veto",
+            status: "ok",
+            vetoed: false,
+            exitCode: null,
+            stdout: "ci: ok",
+            stderr: "",
+          },
+        ],
+      }),
+      { boxed: false, style: PLAIN, now },
+    );
+    expect(lines.slice(-7)).toEqual([
+      "",
+      "  preSwitchover (pre-hook) failed exit 1 in 12 ms vetoed",
+      "    stdout  checking",
+      "    stderr  change freeze",
+      "",
+      "  veto (pre-hook) ok in 12 ms",
+      "    replies ci: ok",
+    ]);
+  });
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { HooksSettings } from "./hooks.js";
 import { Address, ClusterName, HostName, Port, ServerName } from "./names.js";
 import { retired } from "./retired.js";
 
@@ -162,6 +163,11 @@ export const ClusterConfig = z.strictObject({
   monitor: MonitorSettings.prefault({}),
   failover: FailoverSettings.prefault({}),
   switchover: SwitchoverSettings.prefault({}),
+  /**
+   * Programs the executors run before and after a failover or a switchover, and the NATS
+   * veto subject (hooks.ts; docs/configuration.md, "clusters[].hooks").
+   */
+  hooks: HooksSettings.prefault({}),
   /** Removed: SSH settings live in the config of the agent that serves the servers. */
   ssh: retired(SSH_MOVED),
 });

@@ -76,6 +76,14 @@ export const ErrorCodes = {
     retryable: false,
     text: "a persisted record (the decider state in KV) is of a format this release cannot read: written by a newer release; left as it is, and this decider does not lead the cluster",
   },
+  HOOK_FAILED: {
+    retryable: false,
+    text: "a hook (clusters[].hooks) did not exit 0 in time: exited non-zero, was killed at its timeout, or could not start",
+  },
+  VETOED: {
+    retryable: false,
+    text: "a hook or a reply on the veto subject blocked the operation before it changed anything",
+  },
   TOOL_FAILED: { retryable: false, text: "a program run by the agent failed" },
   UNAUTHORIZED: {
     retryable: false,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { envelopeOf } from "./envelope.js";
 import { ErrorBody } from "./error-body.js";
+import { HookContext, HookedOperation, HookName } from "./hooks.js";
 import { ClusterName, ConnectionName, Epoch, GtidListText, OpId, ServerName } from "./names.js";
 
 const timeoutMs = z.number().int().min(1).max(3_600_000);
@@ -73,7 +74,36 @@ export const ExecStep = z.discriminatedUnion("kind", [
   }),
   /** Wait until the connection's IO and SQL threads both run. */
   z.strictObject({ kind: z.literal("verify-replicating"), connection: ConnectionName, timeoutMs }),
+  /**
+   * Run the cluster's hook `hook` as the EXECUTOR's config defines it (no shell; killed with
+   * its process group at the timeout), with `context` in MARINA_* variables. Touches no
+   * server: `server` only names the one the operation is about. ok only when it exited 0;
+   * its output is in the data either way (HookOutcome), HOOK_FAILED otherwise.
+   */
+  z.strictObject({ kind: z.literal("run-hook"), hook: HookName, timeoutMs, context: HookContext }),
+  /**
+   * Ask the NATS veto subject of `operation` (`marina.v1.<cluster>.veto.<operation>`) and
+   * collect every reply for timeoutMs. ok unless a reply vetoed (or, with `required`, none
+   * came): VETOED, with the replies in the data (VetoOutcome).
+   */
+  z.strictObject({
+    kind: z.literal("ask-veto"),
+    operation: HookedOperation,
+    timeoutMs,
+    required: z.boolean(),
+    context: HookContext,
+  }),
 ]);
+
+/** Steps an executor runs without a database connection (they touch no server). */
+export const HOST_STEP_KINDS = ["run-hook", "ask-veto"] as const;
+export type HostStepKind = (typeof HOST_STEP_KINDS)[number];
+
+export function isHostStep(step: {
+  kind: string;
+}): step is Extract<ExecStep, { kind: HostStepKind }> {
+  return (HOST_STEP_KINDS as readonly string[]).includes(step.kind);
+}
 
 export const ExecRequest = z.strictObject({
   cluster: ClusterName,
@@ -120,5 +150,7 @@ export const ExecResultMessage = envelopeOf("exec-result", ExecResult);
 
 export type ExecStep = z.infer<typeof ExecStep>;
 export type ExecStepKind = ExecStep["kind"];
+/** Steps run against a server over SQL. */
+export type SqlStepKind = Exclude<ExecStepKind, HostStepKind>;
 export type ExecRequest = z.infer<typeof ExecRequest>;
 export type ExecResult = z.infer<typeof ExecResult>;

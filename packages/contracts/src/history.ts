@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { envelopeOf } from "./envelope.js";
 import { ErrorBody, VERB_MAX } from "./error-body.js";
+import { HookName } from "./hooks.js";
 import { ClusterName, Epoch, HostName, Iso, OpId, ServerName } from "./names.js";
 import { OperationKind } from "./operations.js";
 
@@ -73,6 +74,23 @@ export const HistoryAgentCall = z.strictObject({
   error: ErrorBody.nullable(),
 });
 
+/** A hook or a veto request the operation ran (from its run-hook and ask-veto steps). */
+export const HistoryHook = z.strictObject({
+  /** The hook's name, or `veto` for the NATS veto subject. */
+  hook: z.union([HookName, z.literal("veto")]),
+  phase: z.string().max(64),
+  status: Status,
+  /** Blocked the operation (a veto obeyed), or would have (`forced`: recorded only). */
+  vetoed: z.boolean(),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().max(32).nullable(),
+  timedOut: z.boolean(),
+  /** The hook's stdout and stderr (clipped), or the veto replies in one line each. */
+  stdout: z.string().max(4096),
+  stderr: z.string().max(4096),
+  durationMs: z.number().min(0).nullable(),
+});
+
 export const OperationRecord = z.strictObject({
   cluster: ClusterName,
   /** The operation's id; a refused command gets an id of its own. */
@@ -104,6 +122,8 @@ export const OperationRecord = z.strictObject({
   stepsOmitted: z.number().int().min(0),
   /** Requests to host agents (rebuilds, STONITH). */
   agentCalls: z.array(HistoryAgentCall).max(64),
+  /** Hooks and veto requests, in the order they ran; absent when none ran. */
+  hooks: z.array(HistoryHook).max(16).optional(),
 });
 
 export const HistoryMessage = envelopeOf("history", OperationRecord);
@@ -114,4 +134,5 @@ export type HistoryRequest = z.infer<typeof HistoryRequest>;
 export type HistoryPhase = z.infer<typeof HistoryPhase>;
 export type HistoryStep = z.infer<typeof HistoryStep>;
 export type HistoryAgentCall = z.infer<typeof HistoryAgentCall>;
+export type HistoryHook = z.infer<typeof HistoryHook>;
 export type OperationRecord = z.infer<typeof OperationRecord>;

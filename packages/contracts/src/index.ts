@@ -10,6 +10,7 @@ export * from "./executor.js";
 export * from "./gtid.js";
 export * from "./health.js";
 export * from "./history.js";
+export * from "./hooks.js";
 export * from "./json-schema.js";
 export * from "./names.js";
 export * from "./on-subject.js";

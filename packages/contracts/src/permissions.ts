@@ -179,7 +179,13 @@ export function natsPermissions(role: NatsRole, scope: IdentityScope = {}): Nats
       return {
         publish: {
           // Step heartbeats go to the beat inbox the decider names in the request.
-          allow: [`${BEAT_INBOX_PREFIX}.>`, `${JS}.INFO`, ...bucketRead(BUCKETS.leader)],
+          allow: [
+            `${BEAT_INBOX_PREFIX}.>`,
+            // The veto requests of the ask-veto step (hooks.ts).
+            ...perCluster(scope, (c) => [`${ROOT}.${c}.veto.*`]),
+            `${JS}.INFO`,
+            ...bucketRead(BUCKETS.leader),
+          ],
         },
         subscribe: { allow: [...perCluster(scope, (c) => [`${ROOT}.${c}.exec`]), inbox(role)] },
         allow_responses: true,
@@ -243,10 +249,14 @@ export function natsPermissions(role: NatsRole, scope: IdentityScope = {}): Nats
               `${ROOT}.${c}.events`,
               `${ROOT}.${c}.op.*`,
               `${ROOT}.${c}.history.*`,
+              // Veto requests (hooks.ts): an observer may answer them.
+              `${ROOT}.${c}.veto.*`,
             ]),
             inbox(role),
           ],
         },
+        // Replies to the veto requests it receives: the only requests an observer sees.
+        allow_responses: true,
       };
   }
 }

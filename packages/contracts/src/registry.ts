@@ -10,6 +10,7 @@ import { ClusterEventMessage } from "./events.js";
 import { ExecRequestMessage, ExecResultMessage } from "./executor.js";
 import { HealthMessage } from "./health.js";
 import { HistoryMessage } from "./history.js";
+import { VetoReplyMessage, VetoRequestMessage } from "./hooks.js";
 import { OperationMessage } from "./operations.js";
 import { ObservedTopologyMessage, TopologyMessage } from "./topology.js";
 
@@ -24,6 +25,8 @@ export const messageSchemas: Record<string, z.ZodType> = {
   "command-reply": CommandReplyMessage,
   "exec-request": ExecRequestMessage,
   "exec-result": ExecResultMessage,
+  "veto-request": VetoRequestMessage,
+  "veto-reply": VetoReplyMessage,
   "agent-request": AgentRequestMessage,
   "agent-result": AgentResultMessage,
   "agent-heartbeat": AgentHeartbeatMessage,

@@ -55,6 +55,10 @@ export const subjects = {
   /** Where follower deciders forward commands; only the acting leader subscribes. */
   leaderCmd: (cluster: string, verb: CommandVerb | "*") =>
     `${ROOT}.${token("cluster", cluster)}.leader.cmd.${verb}`,
+  /** Veto requests before a failover or switchover (hooks.ts); any system may answer. */
+  veto: (cluster: string, operation: "failover" | "switchover") =>
+    `${ROOT}.${token("cluster", cluster)}.veto.${operation}`,
+  vetoAll: (cluster: string) => `${ROOT}.${token("cluster", cluster)}.veto.*`,
   exec: (cluster: string) => `${ROOT}.${token("cluster", cluster)}.exec`,
   agent: (host: string, action: AgentActionName) =>
     `${ROOT}.agent.${token("host", host)}.${action}`,

@@ -1,4 +1,5 @@
 import { isDryRun } from "@marina/contracts/commands";
+import { isHostStep } from "@marina/contracts/executor";
 import { errorBody } from "@marina/contracts/parse";
 import { handleCommand } from "./commands/index.js";
 import type { Diagnosis } from "./diagnose/findings.js";
@@ -197,7 +198,10 @@ function evaluate(env: Env) {
   // Decided before any operation above started: drop servers that operation now works on.
   // (A rebuild's target is not dropped while only its agent works on it: a restored server
   // that comes up writable is fenced at once.)
-  const involved = new Set(state.operation?.steps.map((x) => x.server));
+  // (Hooks touch no server.)
+  const involved = new Set(
+    state.operation?.steps.filter((x) => !isHostStep(x.step)).map((x) => x.server),
+  );
   sendFences(
     env,
     d.fences.filter((x) => !involved.has(x.server)),

@@ -2,6 +2,7 @@ import type { Command, CommandReply, ErrorBody } from "@marina/contracts/command
 import {
   HISTORY_STEPS_MAX,
   type HistoryAgentCall,
+  type HistoryHook,
   type HistoryPhase,
   type HistoryRequest,
   type HistoryStep,
@@ -9,6 +10,7 @@ import {
 } from "@marina/contracts/history";
 import { type OperationKind, OperationKind as OperationKinds } from "@marina/contracts/operations";
 import type { Env } from "./plans/common.js";
+import { PRE_HOOK_PHASE } from "./plans/hooks.js";
 import type { AgentCall, Operation, OpStep } from "./state.js";
 import { describeStep } from "./steps.js";
 import type { Action } from "./types.js";
@@ -139,6 +141,61 @@ function callRecord(c: AgentCall): HistoryAgentCall {
   };
 }
 
+const HOOKS_MAX = 16;
+const text = (v: unknown, max: number) => (typeof v === "string" ? clip(v, max) : "");
+
+/** A run-hook or ask-veto step as the record shows it; null for any other step. */
+function hookRecord(s: OpStep): HistoryHook | null {
+  const data = s.result?.data ?? {};
+  const end = timing(s.sentAt, s.endedAt);
+  const blocks = s.phase === PRE_HOOK_PHASE && s.status !== "ok";
+  if (s.step.kind === "run-hook") {
+    return {
+      hook: s.step.hook,
+      phase: clip(s.phase, 64),
+      status: s.status,
+      vetoed: blocks,
+      exitCode: typeof data.exitCode === "number" ? data.exitCode : null,
+      signal: typeof data.signal === "string" ? clip(data.signal, 32) : null,
+      timedOut: data.timedOut === true,
+      stdout: text(data.stdout, 4096),
+      stderr:
+        text(data.stderr, 4096) ||
+        (s.result?.error && s.status !== "ok" ? clip(s.result.error.message, 4096) : ""),
+      durationMs: end.durationMs,
+    };
+  }
+  if (s.step.kind === "ask-veto") {
+    const replies = Array.isArray(data.replies) ? (data.replies as unknown[]) : [];
+    const lines = replies.map((r) => {
+      const x = (r ?? {}) as { veto?: unknown; reason?: unknown; responder?: unknown };
+      return `${String(x.responder)}: ${x.veto === true ? "veto" : "ok"}${typeof x.reason === "string" && x.reason ? ` (${x.reason})` : ""}`;
+    });
+    return {
+      hook: "veto",
+      phase: clip(s.phase, 64),
+      status: s.status,
+      vetoed: blocks,
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      stdout: clip(lines.join("\n") || "no reply", 4096),
+      stderr: s.status !== "ok" ? clip(s.result?.error?.message ?? s.status, 4096) : "",
+      durationMs: end.durationMs,
+    };
+  }
+  return null;
+}
+
+/** The hooks and veto requests the operation ran; undefined when none (the field is left out). */
+export function hooksOf(op: Operation): HistoryHook[] | undefined {
+  const hooks = op.steps
+    .map(hookRecord)
+    .filter((h) => h !== null)
+    .slice(0, HOOKS_MAX);
+  return hooks.length > 0 ? hooks : undefined;
+}
+
 /**
  * The phases in the order they ran: `timings` gets a phase's time when it ends (its keys
  * keep that order); a phase still without one (ended by a failure) comes from its steps.
@@ -186,7 +243,13 @@ export function operationRecord(
     steps: op.steps.slice(0, HISTORY_STEPS_MAX).map(stepRecord),
     stepsOmitted: Math.max(0, op.steps.length - HISTORY_STEPS_MAX),
     agentCalls: op.agentCalls.slice(0, CALLS_MAX).map(callRecord),
+    ...withHooks(op),
   };
+}
+
+function withHooks(op: Operation): { hooks?: HistoryHook[] } {
+  const hooks = hooksOf(op);
+  return hooks ? { hooks } : {};
 }
 
 const isOperationKind = (verb: string): verb is OperationKind =>

@@ -190,7 +190,17 @@ export interface Operation {
    * in states of older versions.
    */
   request?: HistoryRequest | null;
+  /**
+   * How it ended, kept while its post hook runs (engine/post-hooks.ts): the result the
+   * hook cannot change. Absent otherwise.
+   */
+  outcome?: OperationOutcome;
 }
+
+/** An operation's final move, as its plan returned it. */
+export type OperationOutcome =
+  | { kind: "done"; message: string }
+  | { kind: "failed"; error: ErrorBody; message: string };
 
 export interface OperationSummary {
   opId: string;
@@ -215,6 +225,18 @@ export interface PauseRecord {
   reason: string;
   /** Who asked, as the request said it (`requestedBy`); null when it did not. */
   by: string | null;
+}
+
+/**
+ * Automatic failover held after a veto (plans/hooks.ts): until `until`, the failover of
+ * `primary` is blocked (FailoverBlocked, code `veto`), then tried again.
+ */
+export interface VetoHold {
+  primary: string;
+  until: number;
+  opId: string;
+  reason: string;
+  details: Record<string, string | number | boolean | null>;
 }
 
 export interface DeciderState {
@@ -268,6 +290,8 @@ export interface DeciderState {
   topology: { generation: number; key: string | null; last: ClusterTopology | null };
   /** Set while automation is paused; null otherwise (absent in states of format 2 and older). */
   paused: PauseRecord | null;
+  /** Set while a veto holds automatic failover; absent in states of older releases. */
+  vetoHold?: VetoHold | null;
 }
 
 export function initialState(cluster: string): DeciderState {
@@ -297,6 +321,7 @@ export function initialState(cluster: string): DeciderState {
     rebuildFailures: {},
     topology: { generation: 0, key: null, last: null },
     paused: null,
+    vetoHold: null,
   };
 }
 
@@ -312,6 +337,7 @@ export function upgradeState(state: DeciderState): DeciderState {
   loose.writesRestored ??= {};
   loose.durabilityEnforced ??= {};
   loose.paused ??= null;
+  loose.vetoHold ??= null;
   const op = state.operation as
     | (Omit<Operation, "agentCalls"> & { agentCalls?: AgentCall[] })
     | null;

@@ -50,6 +50,10 @@ export function describeStep(step: ExecStep): string {
       return `wait binlog stable ${step.stableMs} ms`;
     case "verify-replicating":
       return `verify replicating '${step.connection}'`;
+    case "run-hook":
+      return `run hook ${step.hook} (at most ${step.timeoutMs} ms)`;
+    case "ask-veto":
+      return `ask veto subject .veto.${step.operation} (${step.timeoutMs} ms${step.required ? ", a reply required" : ""})`;
     default: {
       const never: never = step;
       return String(never);

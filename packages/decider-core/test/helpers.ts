@@ -73,6 +73,7 @@ export interface ConfigOver {
   switchover?: Record<string, unknown>;
   semiSync?: boolean | "strict";
   monitor?: Record<string, unknown>;
+  hooks?: Record<string, unknown>;
 }
 
 export function makeConfig(over: ConfigOver = {}): ClusterConfig {
@@ -96,6 +97,7 @@ export function makeConfig(over: ConfigOver = {}): ClusterConfig {
     monitor: over.monitor ?? {},
     failover: { cooldownMs: 60_000, ...(over.failover ?? {}) },
     ...(over.switchover ? { switchover: over.switchover } : {}),
+    ...(over.hooks ? { hooks: over.hooks } : {}),
   });
 }
 

@@ -435,6 +435,10 @@ export class World {
         }
         return ok();
       }
+      // Hooks touch no server (the world configures none; a hook that runs exits 0).
+      case "run-hook":
+      case "ask-veto":
+        return ok({ exitCode: 0 });
       default: {
         const never: never = step;
         return never;

@@ -25,6 +25,8 @@ export interface LabConfigOptions {
   http?: { host: string; port: number };
   /** The deciders' HTTP API (config `api`; port 0: each decider a free port). */
   api?: Record<string, unknown>;
+  /** The cluster's hooks and veto subject (config `clusters[].hooks`). */
+  hooks?: Record<string, unknown>;
 }
 
 /** The Marina config that describes a running lab (validated like a user's file). */
@@ -49,6 +51,7 @@ export function configFromLab(lab: Lab, o: LabConfigOptions = {}): MarinaConfig 
     ...(lab.tls ? { tls: { ca: lab.tls.caFile, replicationCa: lab.tls.hostsCaFile } } : {}),
     monitor: o.monitor ?? {},
     failover: o.failover ?? {},
+    ...(o.hooks ? { hooks: o.hooks } : {}),
   });
   return MarinaConfigSchema.parse({
     nats: {

@@ -14,6 +14,7 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Clock } from "./clock.js";
 import { type Connector, connectSession } from "./db.js";
 import { DEFAULT_OPTIONS, type ExecutorOptions, handleExecRequest } from "./handler.js";
+import { natsAsker } from "./hooks/nats-asker.js";
 import { ExecutorMetrics, type StepOutcome } from "./metrics.js";
 import { resolveClusters } from "./targets.js";
 
@@ -74,6 +75,7 @@ export function buildApp(deps: AppDeps): ExecutorApp {
     log,
     options: { ...DEFAULT_OPTIONS, ...deps.options },
     observe: (o: StepOutcome) => metrics.record(o),
+    ask: natsAsker(deps.bus),
   };
   const encoder = new TextEncoder();
 

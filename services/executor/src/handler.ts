@@ -6,6 +6,7 @@ import {
   ExecResultMessage,
   envelope,
   errorBodyOf,
+  isHostStep,
   MarinaError,
   mustParse,
 } from "@marina/contracts";
@@ -13,6 +14,8 @@ import type { LeaseFence } from "@marina/lease-fence";
 import type { Logger } from "@marina/runtime";
 import type { Clock } from "./clock.js";
 import type { Connector } from "./db.js";
+import type { VetoAsker } from "./hooks/context.js";
+import { runHostStep } from "./hooks/host-steps.js";
 import type { StepOutcome } from "./metrics.js";
 import { admit } from "./request.js";
 import { runStep, StepError, socketTimeoutFor } from "./steps/index.js";
@@ -36,6 +39,8 @@ export interface HandlerDeps {
   readonly options: ExecutorOptions;
   /** Told how each request ended (ExecutorMetrics.record). */
   readonly observe?: (outcome: StepOutcome) => void;
+  /** NATS request with many replies, for the ask-veto step. */
+  readonly ask: VetoAsker;
 }
 
 export type ExecResultEnvelope = ReturnType<typeof ExecResultMessage.parse>;
@@ -140,6 +145,16 @@ export async function handleExecRequest(
       seconds: Math.max(0, deps.clock.now() - started) / 1000,
     });
   try {
+    if (isHostStep(req.step)) {
+      // A hook or a veto request: no database connection (the server may well be dead).
+      const out = await runHostStep(
+        { cluster, request: req, log, source: sourceOf(deps.id), ask: deps.ask },
+        req.step,
+      );
+      log.info({ durationMs: deps.clock.now() - started }, "step done");
+      ran(null);
+      return reply(req.stepId, { ok: true, data: out, error: null });
+    }
     const openSession = () =>
       deps.connect(
         target,

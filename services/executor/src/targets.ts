@@ -1,4 +1,4 @@
-import { type MarinaConfig, resolveSecret } from "@marina/contracts";
+import { type HooksSettings, type MarinaConfig, resolveSecret } from "@marina/contracts";
 import type { DbTls } from "@marina/mariadb";
 import { readTlsFiles } from "@marina/runtime";
 import type { DbTarget } from "./db.js";
@@ -27,6 +27,8 @@ export interface ResolvedCluster {
   readonly tls?: DbTls;
   /** Replication over TLS: MASTER_SSL_CA, a path on the database hosts. */
   readonly replicationCa?: string;
+  /** The hook programs this executor may run for the cluster (run-hook names one). */
+  readonly hooks: HooksSettings;
 }
 
 /**
@@ -47,6 +49,7 @@ export function resolveClusters(
           }
         : {}),
       name: c.name,
+      hooks: c.hooks,
       servers: new Map(
         c.servers.map((s) => [s.name, { name: s.name, host: s.host, port: s.port }]),
       ),

@@ -17,6 +17,7 @@ function deps(connect = scriptedConnector(() => new ScriptedSession(() => [{ rea
     clock,
     log: silentLog,
     options: DEFAULT_OPTIONS,
+    ask: async () => [],
   };
   return { d, connect };
 }

@@ -21,6 +21,7 @@ describe("ExecutorMetrics", () => {
       log: silentLog,
       options: DEFAULT_OPTIONS,
       observe: (o) => metrics.record(o),
+      ask: async () => [],
     };
     const step = { kind: "set-read-only", readOnly: true };
     await handleExecRequest(d, "main", request(execPayload({ step })));

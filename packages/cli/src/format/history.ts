@@ -133,5 +133,34 @@ export function formatHistoryRecord(r: OperationRecord, o: TableOptions & { now:
     ]);
     lines.push("", renderTable(["phase", "agent", "action", "status", "took", "error"], rows, o));
   }
+  for (const h of r.hooks ?? []) {
+    const end =
+      h.hook === "veto"
+        ? ""
+        : h.timedOut
+          ? "timed out"
+          : h.signal !== null
+            ? `killed by ${h.signal}`
+            : h.exitCode !== null
+              ? `exit ${h.exitCode}`
+              : "did not run";
+    const head = [
+      `  ${s.bold(h.hook)} (${h.phase})`,
+      paintStatus(h.status, s),
+      end,
+      h.durationMs === null ? "" : `in ${formatDuration(h.durationMs)}`,
+      h.vetoed ? s.red("vetoed") : "",
+    ];
+    lines.push("", head.filter((x) => x !== "").join(" "));
+    for (const [name, text] of [
+      [h.hook === "veto" ? "replies" : "stdout", h.stdout],
+      [h.hook === "veto" ? "error" : "stderr", h.stderr],
+    ] as const) {
+      if (text.trim() === "") continue;
+      for (const line of text.trimEnd().split("\n").slice(0, 20)) {
+        lines.push(`    ${s.dim(name.padEnd(7))} ${line}`);
+      }
+    }
+  }
   return lines;
 }

@@ -39,7 +39,9 @@ export function resetFailoverLimitsCommand({
 }: CommandCall<"reset-failover-limits">): CommandReply {
   const n = env.state.failovers.length;
   env.state.failovers = [];
-  return ok(verb, `failover cooldown and window cleared (${n} failovers forgotten)`);
+  const held = env.state.vetoHold ? "; the hold of the last veto lifted" : "";
+  env.state.vetoHold = null;
+  return ok(verb, `failover cooldown and window cleared (${n} failovers forgotten)${held}`);
 }
 
 export function cancelCommand({ env, verb, payload }: CommandCall<"cancel">): CommandReply {

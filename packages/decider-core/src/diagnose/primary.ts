@@ -68,13 +68,17 @@ function diagnoseDead(c: DiagnoseCtx, primary: string, a: PrimaryAssessment) {
     primaryInMaintenance: state.maintenance[primary] !== undefined,
     primaryLastObservation: state.lastObservation[primary]?.observation ?? null,
     paused: state.paused,
+    vetoHold: state.vetoHold ?? null,
   });
   if (block) {
     out.blocked = block;
     out.findings.push(
       finding(primary, "PrimaryDead", `${a.reason}; failover blocked`, { details }),
     );
-    out.findings.push(finding(primary, "FailoverBlocked", block.reason, { code: block.code }));
+    const why = block.code === "veto" ? (state.vetoHold?.details ?? {}) : {};
+    out.findings.push(
+      finding(primary, "FailoverBlocked", block.reason, { code: block.code, details: why }),
+    );
     return;
   }
   const acks = acknowledgersBefore(state, config, primary, now);

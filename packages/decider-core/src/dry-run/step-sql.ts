@@ -104,6 +104,13 @@ const sqlOf: { readonly [K in ExecStepKind]: SqlOf<K> } = {
   "verify-replicating": (s) => [
     `${SHOW_ALL_SLAVES} (until '${s.connection}' runs both threads, at most ${s.timeoutMs} ms)`,
   ],
+  // Not SQL: what the executor runs instead (it opens no connection for these).
+  "run-hook": (s, config) => [
+    `(no SQL) run ${JSON.stringify(config.hooks[s.hook]?.argv ?? [])} on an executor, no shell, killed at ${s.timeoutMs} ms; MARINA_* variables: ${s.context.operation} of ${s.context.oldPrimary} to ${s.context.newPrimary ?? "none"}`,
+  ],
+  "ask-veto": (s, config) => [
+    `(no SQL) NATS request on marina.v1.${config.name}.veto.${s.operation}, every reply for ${s.timeoutMs} ms; one with veto: true blocks${s.required ? ", and so does no reply" : ""}`,
+  ],
 };
 
 /** The statements `step` runs on a server that needs all of it. */

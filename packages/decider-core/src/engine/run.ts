@@ -8,12 +8,15 @@ import type { Operation } from "../state.js";
 import { replyTimeoutMs } from "../steps.js";
 import { dispatch } from "./dispatch.js";
 import { emitOperation } from "./emit.js";
+import { outcomeDriver, postHookPhase } from "./post-hooks.js";
 
 // Running a plan: install the phase its driver returns, send what can be sent, and ask the
 // driver again once the phase is over (or for its failure path when a step is refused).
 
 /** The plan of the operation's kind, from the registry the engine was given (env.plans). */
 export function driverOf(env: Env, op: Operation): PlanDriver {
+  // Ended, its post hook running: the outcome is already decided.
+  if (op.outcome !== undefined) return outcomeDriver;
   const driver = env.plans[op.kind];
   if (!driver) throw new Error(`no driver for ${String(op.kind)}`);
   return driver;
@@ -84,6 +87,11 @@ export function advance(op: Operation, env: Env, first: Next) {
     rounds += 1;
     if (rounds > 64) {
       n = { kind: "failed", error: errorBody("INTERNAL", "plan did not converge"), message: "" };
+    }
+    if (n.kind !== "phase") {
+      // A post hook runs first, if one is configured: the outcome is fixed before it.
+      const post = postHookPhase(op, env, n);
+      if (post !== null) n = post;
     }
     switch (n.kind) {
       case "done":

@@ -1,5 +1,5 @@
 import type { ErrorBody } from "@marina/contracts/commands";
-import type { ExecResult, ExecStep } from "@marina/contracts/executor";
+import { type ExecResult, type ExecStep, isHostStep } from "@marina/contracts/executor";
 import { errorBody } from "@marina/contracts/parse";
 import { readInspect } from "../inspect.js";
 import { recordInspection } from "../knowledge.js";
@@ -18,11 +18,15 @@ const WAIT_KINDS: ReadonlySet<ExecStep["kind"]> = new Set([
   "drain-relay-log",
   "wait-binlog-stable",
   "verify-replicating",
+  // A hook's executor kills it at its timeout and answers: no answer is its bound too.
+  "run-hook",
+  "ask-veto",
 ]);
 
 /** What a step's result teaches about the server, whether or not the step is still awaited. */
 function learnFromResult(env: Env, server: string, step: ExecStep, result: ExecResult) {
-  if (!result.ok) return;
+  // A hook touches no server: its success proves nothing about `server`.
+  if (!result.ok || isHostStep(step)) return;
   const { state, ctx } = env;
   state.stepContact[server] = ctx.now;
   if (step.kind === "set-read-only" || step.kind === "fence") {

@@ -17,6 +17,7 @@ export const FailoverPhases = [
   "",
   "fence",
   "inspect",
+  "pre-hook",
   "drain",
   "detach",
   "pull",

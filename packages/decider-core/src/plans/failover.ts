@@ -12,6 +12,7 @@ import { chooseCandidate, type ObservationLike } from "../candidates.js";
 import { situationEvent } from "../events.js";
 import { readInspect } from "../inspect.js";
 import { connectionsTo, currentObservation, replicationDelays } from "../knowledge.js";
+import { noteSituation, tagOf } from "../situations.js";
 import type { Operation } from "../state.js";
 import { addAgentCall, callByKey } from "./agent-calls.js";
 import {
@@ -39,8 +40,9 @@ import {
   useGtidOf,
 } from "./failover-phases.js";
 import { undoSteps } from "./failover-undo.js";
+import { PRE_HOOK_PHASE, preHookPhase, preHookVerdict, vetoedEnd, vetoWarning } from "./hooks.js";
 
-// Rule 3, failover: [fence] → inspect → drain → detach → [pull] → promote → repoint →
+// Rule 3, failover: [fence] → inspect → [pre-hook] → drain → detach → [pull] → promote → repoint →
 // [semi-sync]. The failed primary is fenced first only when it is reachable (a forced
 // failover; the one fence, see fenceStep). The candidate is chosen
 // again from FRESH inspections; it drains its relay log and pulls what a more advanced live
@@ -120,15 +122,58 @@ function choose(op: Operation, env: Env): FailoverNext {
       p.repoint.push({ server: s.name, connection: c.connection, useGtid: useGtidOf(c.usingGtid) });
     }
   }
-  const f = config.failover;
+  const pre = preHookPhase(env, "pre-hook", {
+    operation: "failover",
+    automatic: !p.manual,
+    forced: p.manual,
+    old: p.failed,
+    new: choice.candidate,
+    reason: op.reason,
+  });
+  return pre ?? drainPhase(op, env, `candidate ${choice.reason}`);
+}
+
+/**
+ * After the pre phase: an automatic failover a hook or a responder blocked ends here, with
+ * nothing changed; a failover command goes on (the verdict stays a warning).
+ */
+function afterPreHooks(op: Operation, env: Env): FailoverNext {
+  const p = failoverPlanOf(op);
+  const v = preHookVerdict(op);
+  if (!v.blocked || p.manual) return drainPhase(op, env, `draining ${p.candidate}'s relay log`);
+  const { state, ctx } = env;
+  const hold = ctx.config.hooks.vetoHoldMs;
+  state.vetoHold = {
+    primary: p.failed,
+    until: ctx.now + hold,
+    opId: op.opId,
+    reason: v.reason.slice(0, 1024),
+    details: v.details,
+  };
+  // A vetoed attempt changed nothing: it does not count for the cooldown or the window.
+  const i = state.failovers.lastIndexOf(op.startedAt);
+  if (i >= 0) state.failovers.splice(i, 1);
+  const reason = `${v.reason}; automatic failover held for ${hold} ms (hooks.vetoHoldMs), then tried again`;
+  env.actions.push(
+    situationEvent(ctx.config.name, ctx.epoch, "FailoverBlocked", p.failed, reason, {
+      details: { code: "veto", opId: op.opId, candidate: p.candidate, ...v.details },
+    }),
+  );
+  noteSituation(state, p.failed, tagOf("FailoverBlocked", "veto"));
+  return vetoedEnd("failover", v);
+}
+
+function drainPhase(op: Operation, env: Env, message: string): FailoverNext {
+  const p = failoverPlanOf(op);
+  const f = env.ctx.config.failover;
   const steps: StepSpec[] = [
     {
       key: "drain",
-      server: choice.candidate,
-      step: { kind: "drain-relay-log", connection: choice.connection, timeoutMs: f.drainTimeoutMs },
+      server: p.candidate!,
+      step: { kind: "drain-relay-log", connection: p.connection!, timeoutMs: f.drainTimeoutMs },
     },
     // A pull source must have applied (and so binlogged) what it received.
-    ...choice.pulls.map((x) => ({
+    ...p.pulls.map((x) => ({
       key: `drain-${x.from}`,
       server: x.from,
       step: {
@@ -138,12 +183,7 @@ function choose(op: Operation, env: Env): FailoverNext {
       },
     })),
   ];
-  return phaseOf(
-    "drain",
-    steps,
-    f.drainTimeoutMs + env.opts.stepReplyMarginMs,
-    `candidate ${choice.reason}`,
-  );
+  return phaseOf("drain", steps, f.drainTimeoutMs + env.opts.stepReplyMarginMs, message);
 }
 
 /** Key of the STONITH agent call. */
@@ -279,6 +319,8 @@ function finalMessage(op: Operation, env: Env): { failed: string[]; message: str
     );
   }
   if (p.settled) parts.push(`promoted because ${p.settled}`);
+  const warning = vetoWarning(op);
+  if (warning) parts.push(warning);
   if (strictDurability(env.ctx.config)) {
     parts.push(
       `semi-sync master on (strict) since the promotion${repointed.length === 0 ? `: writes on ${p.candidate} wait until a replica replicates from it` : ""}`,
@@ -316,6 +358,8 @@ export const failoverDriver: PlanDriver<FailoverPhase> = {
         return inspectPhase(op, env);
       case "inspect":
         return choose(op, env);
+      case "pre-hook":
+        return afterPreHooks(op, env);
       case "drain":
         return detachPhase(op, env);
       case "detach":
@@ -369,6 +413,11 @@ export const failoverDriver: PlanDriver<FailoverPhase> = {
 
   fail(op, env, error) {
     const p = failoverPlanOf(op);
+    // The pre phase ran out of time (a hook's executor lost and its retry too slow): no
+    // answer is no consent for an automatic failover, and nothing was changed to undo.
+    if (op.phase === PRE_HOOK_PHASE && !p.manual && error.code !== "CANCELLED") {
+      return afterPreHooks(op, env);
+    }
     if (op.status === "undoing") {
       return {
         kind: "failed",

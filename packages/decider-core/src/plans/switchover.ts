@@ -21,9 +21,10 @@ import {
   stepsOf,
   unknownPhase,
 } from "./common.js";
+import { preHookPhase, preHookVerdict, vetoedEnd, vetoWarning } from "./hooks.js";
 import { undoSteps } from "./switchover-undo.js";
 
-// Rule 6, switchover: demote → read-pos → catch-up → promote → repoint → [semi-sync].
+// Rule 6, switchover: [pre-hook] → demote → read-pos → catch-up → promote → repoint → [semi-sync].
 // The old primary is made read-only (and its clients killed) BEFORE the target becomes
 // writable; the target must apply the old primary's final gtid_binlog_pos within the
 // per-phase timeout. Any failure before promotion undoes: the target is re-attached and the
@@ -36,6 +37,7 @@ import { undoSteps } from "./switchover-undo.js";
 /** The switchover's phases, in order ("" before the first). */
 export const SwitchoverPhases = [
   "",
+  "pre-hook",
   "demote",
   "read-pos",
   "catch-up",
@@ -192,9 +194,10 @@ function finish(op: Operation, env: Env): SwitchoverNext {
     : env.ctx.config.semiSync && verifiedLanes(op).length === 0
       ? `; semi-sync master left off on ${p.target} (no replica replicates from it yet; enabled when one rejoins)`
       : "";
+  const warning = vetoWarning(op);
   const message = `${p.target} is the primary; ${p.old} ${oldOk ? "replicates from it" : "NOT repointed (fenced; rejoin pending)"}${
     failed.length ? `; failed: ${failed.join("; ")}` : ""
-  }${semiOff}`;
+  }${semiOff}${warning ? `; ${warning}` : ""}`;
   if (failed.length) {
     const first = stepsOf(op, "repoint").find((s) => s.status === "failed")?.result?.error;
     return { kind: "failed", error: errorBody(first?.code ?? "SQL_ERROR", message), message };
@@ -276,8 +279,22 @@ export const switchoverDriver: PlanDriver<SwitchoverPhase> = {
     const p = plan(op);
     const phase = phaseIn(op, SwitchoverPhases);
     switch (phase) {
-      case "":
-        return demotePhase(op, env);
+      case "": {
+        const pre = preHookPhase(env, "pre-hook", {
+          operation: "switchover",
+          automatic: false,
+          forced: p.force,
+          old: p.old,
+          new: p.target,
+          reason: op.reason,
+        });
+        return pre ?? demotePhase(op, env);
+      }
+      case "pre-hook": {
+        // Nothing was changed yet: a veto ends the switchover here (unless forced).
+        const v = preHookVerdict(op);
+        return v.blocked && !p.force ? vetoedEnd("switchover", v) : demotePhase(op, env);
+      }
       case "demote":
         return phaseOf(
           "read-pos",

@@ -2,7 +2,7 @@ import type { ClusterConfig } from "@marina/contracts/config";
 import type { ErrorCode } from "@marina/contracts/errors";
 import type { ServerObservation } from "@marina/contracts/health";
 import { pausedReason } from "../pause.js";
-import type { PauseRecord } from "../state.js";
+import type { PauseRecord, VetoHold } from "../state.js";
 
 // Rule 5, anti-flapping and preconditions of an AUTOMATIC failover. A manual failover is an
 // operator's explicit decision and skips them (its candidate rules still apply).
@@ -15,6 +15,8 @@ export const BlockCodes = {
   semiSync: "semi-sync",
   acknowledger: "acknowledger",
   paused: "paused",
+  /** A hook or a veto responder blocked the last attempt (hooks.vetoHoldMs). */
+  veto: "veto",
 } as const;
 export type BlockCode = (typeof BlockCodes)[keyof typeof BlockCodes];
 
@@ -35,6 +37,8 @@ export interface ConstraintInput {
   primaryLastObservation: ServerObservation | null;
   /** Automation paused (cmd.pause): why and by whom, as the status shows it. */
   paused?: PauseRecord | null;
+  /** The hold left by the last vetoed attempt, if any (plans/hooks.ts). */
+  vetoHold?: VetoHold | null;
 }
 
 /** Failovers that still count for the window limit. */
@@ -63,6 +67,14 @@ export function checkFailoverConstraints(input: ConstraintInput): FailoverBlock 
       code: "maintenance",
       errorCode: "REFUSED",
       reason: `${input.primary} is in maintenance: automatic failover is off for it`,
+    };
+  }
+  const hold = input.vetoHold;
+  if (hold && hold.primary === input.primary && input.now < hold.until) {
+    return {
+      code: "veto",
+      errorCode: "VETOED",
+      reason: `${hold.reason}; automatic failover held until ${new Date(hold.until).toISOString()} (hooks.vetoHoldMs), then tried again`,
     };
   }
   const last = input.failovers.length ? Math.max(...input.failovers) : null;

@@ -23,6 +23,7 @@ export function preemptForFailover(env: Env, d: Diagnosis): boolean {
     primaryInMaintenance: state.maintenance[primary] !== undefined,
     primaryLastObservation: state.lastObservation[primary]?.observation ?? null,
     paused: state.paused,
+    vetoHold: state.vetoHold ?? null,
   });
   if (block) return false;
   cancelOperation(env, `the primary ${primary} failed: a failover comes before a rebuild`);

@@ -1,4 +1,4 @@
-import type { ExecStep, ExecStepKind } from "@marina/contracts";
+import type { ExecStep, SqlStepKind } from "@marina/contracts";
 import { changeMaster } from "./change-master.js";
 import type { StepContext, StepData, StepRunner } from "./context.js";
 import { drainRelayLog } from "./drain-relay-log.js";
@@ -18,8 +18,11 @@ import { waitGtid } from "./wait-gtid.js";
 export type { StepContext, StepData } from "./context.js";
 export { StepError } from "./context.js";
 
-/** One runner per step kind; the mapped type makes a missing kind a compile error. */
-export const stepRunners: { readonly [K in ExecStepKind]: StepRunner<K> } = {
+/**
+ * One runner per SQL step kind; the mapped type makes a missing kind a compile error. The
+ * steps that touch no server (run-hook, ask-veto) are in hooks/host-steps.ts.
+ */
+export const stepRunners: { readonly [K in SqlStepKind]: StepRunner<K> } = {
   inspect,
   "set-read-only": setReadOnly,
   fence: fenceServer,
@@ -36,9 +39,12 @@ export const stepRunners: { readonly [K in ExecStepKind]: StepRunner<K> } = {
   "verify-replicating": verifyReplicating,
 };
 
-export function runStep(ctx: StepContext, step: ExecStep): Promise<StepData> {
+export function runStep(
+  ctx: StepContext,
+  step: Extract<ExecStep, { kind: SqlStepKind }>,
+): Promise<StepData> {
   // The table is keyed by kind, so the runner fetched for step.kind accepts this step.
-  const run = stepRunners[step.kind] as StepRunner<ExecStepKind>;
+  const run = stepRunners[step.kind] as StepRunner<SqlStepKind>;
   return run(ctx, step as never);
 }
 

@@ -1,0 +1,84 @@
+// The ask-veto step: one NATS request on the veto subject, every reply collected for the
+// step's timeout. A reply is a VetoReply, bare or in its envelope (`veto-reply`); one with
+// `veto: true` blocks, an invalid one is counted and ignored. No reply blocks only when the
+// step says a reply is required.
+import {
+  type ExecStep,
+  envelope,
+  mustParse,
+  subjects,
+  type VetoOutcome,
+  VetoReply,
+  VetoReplyMessage,
+  VetoRequestMessage,
+} from "@marina/contracts";
+import { StepError } from "../steps/context.js";
+import type { HostStepContext } from "./context.js";
+
+const MAX_REPLIES = 64;
+
+/** A reply as bytes: a bare VetoReply or its envelope; null when it is neither. */
+export function readVetoReply(data: Uint8Array): VetoReply | null {
+  try {
+    const raw: unknown = JSON.parse(new TextDecoder().decode(data));
+    const isEnvelope =
+      typeof raw === "object" && raw !== null && ("type" in raw || "payload" in raw);
+    const r = isEnvelope ? VetoReplyMessage.safeParse(raw) : VetoReply.safeParse(raw);
+    if (!r.success) return null;
+    return "payload" in r.data ? r.data.payload : r.data;
+  } catch {
+    return null;
+  }
+}
+
+/** What the replies amount to. */
+export function vetoOutcome(
+  replies: readonly (VetoReply | null)[],
+  required: boolean,
+): VetoOutcome {
+  const valid = replies.filter((r) => r !== null).slice(0, MAX_REPLIES);
+  const invalid = replies.length - replies.filter((r) => r !== null).length;
+  const vetoes = valid.filter((r) => r.veto);
+  const reason =
+    vetoes.length > 0
+      ? vetoes.map((v) => `${v.responder}: ${v.reason || "veto"}`).join("; ")
+      : required && valid.length === 0
+        ? `no valid reply (veto.required)${invalid > 0 ? `, ${invalid} invalid` : ""}`
+        : "";
+  return { vetoed: reason !== "", replies: valid, invalid, reason: reason.slice(0, 4096) };
+}
+
+export async function askVeto(
+  ctx: HostStepContext,
+  step: Extract<ExecStep, { kind: "ask-veto" }>,
+): Promise<Record<string, unknown>> {
+  const { request } = ctx;
+  const message = mustParse(
+    VetoRequestMessage,
+    envelope("veto-request", ctx.source, {
+      cluster: request.cluster,
+      opId: request.opId,
+      operation: step.operation,
+      trigger: step.context.trigger,
+      forced: step.context.forced,
+      oldPrimary: step.context.oldPrimary,
+      newPrimary: step.context.newPrimary,
+      reason: step.context.reason,
+      timeoutMs: step.timeoutMs,
+    }),
+  );
+  const subject = subjects.veto(request.cluster, step.operation);
+  const raw = await ctx.ask(
+    subject,
+    new TextEncoder().encode(JSON.stringify(message)),
+    step.timeoutMs,
+  );
+  const outcome = vetoOutcome(raw.map(readVetoReply), step.required);
+  ctx.log.info(
+    { subject, replies: outcome.replies.length, invalid: outcome.invalid, vetoed: outcome.vetoed },
+    outcome.vetoed ? `vetoed: ${outcome.reason}` : "no veto",
+  );
+  if (outcome.vetoed)
+    throw new StepError("VETOED", `vetoed on ${subject}: ${outcome.reason}`, outcome);
+  return outcome;
+}
