@@ -122,6 +122,11 @@ export const SELECT_SEMI_SYNC_MASTER_STATUS =
   "SELECT VARIABLE_VALUE = 'ON' AS `on` FROM information_schema.GLOBAL_STATUS " +
   "WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_STATUS'";
 
+/** Whether this server's IO threads acknowledge as a semi-sync replica (until they restart). */
+export const SELECT_SEMI_SYNC_SLAVE_STATUS =
+  "SELECT VARIABLE_VALUE = 'ON' AS `on` FROM information_schema.GLOBAL_STATUS " +
+  "WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_SLAVE_STATUS'";
+
 /** MASTER_GTID_WAIT takes seconds (a decimal); 0 = reached, -1 = timed out. */
 export function masterGtidWait(pos: string, timeoutMs: number): Statement {
   return {

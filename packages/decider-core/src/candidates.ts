@@ -31,8 +31,10 @@ import type { DeciderState } from "./state.js";
 //
 // A delayed replica's IO thread is not delayed: it received more than it applied, and what
 // is only in its relay log cannot be pulled through its binlog. So it serves pulls up to
-// what it applied, and what only its relay log holds is not required of the candidate:
-// Marina keeps semi-sync off on it (it never acknowledges a write, see durability docs).
+// what it applied. What only its relay log holds is not required of the candidate when the
+// replica cannot have acknowledged it — semi-sync slave off and not running there, which
+// Marina enforces (durability.ts); with semi-sync on there, it is required, and a candidate
+// that lacks it is refused rather than losing a write that may have been acknowledged.
 // A live replica that holds transactions the candidate lacks is pulled from first, or the
 // candidate is refused: a promotion never loses what a live replica has.
 //
@@ -66,6 +68,8 @@ export interface ObservationLike {
   gtidCurrentPos: string;
   gtidSlavePos: string;
   replication: readonly ConnectionLike[];
+  /** Semi-sync sides (a delayed replica's may have acknowledged what it has not applied). */
+  semiSync?: { slaveEnabled: boolean; slaveStatus: boolean };
 }
 
 export interface CandidateInput {
@@ -137,8 +141,13 @@ interface Replica {
   server: string;
   obs: ObservationLike;
   conn: ConnectionLike;
-  /** What it received (a delayed replica: what it applied, all it can serve). */
+  /**
+   * What a candidate must hold of it: what it received (a delayed replica that cannot have
+   * acknowledged anything: what it applied).
+   */
   received: GtidList;
+  /** What it can serve a pull from, through its binlog (a delayed replica: what it applied). */
+  servable: GtidList;
   history: GtidList;
   promotion: Promotion;
   local: boolean;
@@ -222,12 +231,19 @@ function replicasOf(input: CandidateInput): { replicas: Replica[]; domains: numb
     const binlog = gtids(r.obs.gtidBinlogPos);
     const delay = r.conn.sqlDelay || input.delays?.[r.server]?.[r.conn.connection] || 0;
     // A delayed replica serves only what it applied (its binlog); the rest is in its relay log.
-    const received = positionOf(inDomains(delay > 0 ? union(current, binlog) : union(io, current)));
+    const applied = positionOf(inDomains(union(current, binlog)));
+    const all = positionOf(inDomains(union(io, current)));
+    const acknowledging = r.obs.semiSync
+      ? r.obs.semiSync.slaveEnabled || r.obs.semiSync.slaveStatus
+      : true;
+    const received = delay > 0 && !acknowledging ? applied : all;
+    const servable = delay > 0 ? applied : all;
     const history = delay > 0 ? union(current, binlog) : union(io, current, binlog);
     const cfg = serverConfig(input.config, r.server);
     const facts: Facts = {
       ...r,
       received,
+      servable,
       history,
       delay,
       promotion: cfg ? promotionOf(cfg) : "neutral",
@@ -284,8 +300,14 @@ function planPulls(c: Replica, all: Replica[]): { pulls: Pull[] } | { refused: s
         refused: `${r.server} holds ${formatGtidList(missing)} that ${c.server} lacks and cannot serve it (${why})`,
       };
     }
-    pulls.push({ from: r.server, connection: r.conn.connection, pos: formatGtidList(r.received) });
-    have = union(have, r.received);
+    const unservable = missingFrom(union(have, r.servable), r.received);
+    if (unservable.length > 0) {
+      return {
+        refused: `${r.server} holds ${formatGtidList(unservable)} that ${c.server} lacks only in its relay log (a delayed replica with semi-sync on: it may have acknowledged it); promote nothing until it has applied it, or turn its semi-sync off and check what it acknowledged`,
+      };
+    }
+    pulls.push({ from: r.server, connection: r.conn.connection, pos: formatGtidList(r.servable) });
+    have = union(have, r.servable);
   }
   return { pulls };
 }

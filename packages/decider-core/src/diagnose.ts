@@ -64,11 +64,12 @@ export function diagnose(
     out.rejoin = null;
     out.restoreWrites = null;
     out.enforceStrict = null;
-    out.semiSyncOff = [];
-    // A writable server the operation does not touch is still fenced; the ones it works
-    // on change read_only on purpose.
+    // A writable server the operation does not touch is still fenced, and a never-promoted
+    // replica it does not touch still taken off semi-sync; the ones it works on change
+    // read_only and semi-sync on purpose.
     const involved = new Set(state.operation?.steps.map((x) => x.server));
     out.fences = out.fences.filter((x) => !involved.has(x.server));
+    out.semiSyncOff = out.semiSyncOff.filter((x) => !involved.has(x));
   }
   return out;
 }

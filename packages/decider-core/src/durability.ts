@@ -62,7 +62,8 @@ export function diagnoseAcknowledgers(c: DiagnoseCtx) {
     const why = neverPromoted(state, config, s.name);
     if (why === null) continue;
     const obs = currentObservation(state, config, s.name, now);
-    if (!obs?.semiSync.slaveEnabled) continue;
+    // Status too: set off without an IO thread restart, it still acknowledges.
+    if (!obs || !(obs.semiSync.slaveEnabled || obs.semiSync.slaveStatus)) continue;
     out.findings.push(
       finding(
         s.name,

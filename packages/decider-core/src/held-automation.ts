@@ -16,7 +16,6 @@ export function automaticIntents(d: Diagnosis, primary: string | null): string[]
     out.push(`restore writes on ${d.restoreWrites.server}: ${d.restoreWrites.why}`);
   }
   if (d.enforceStrict) out.push(`strict semi-sync settings on ${d.enforceStrict}`);
-  for (const r of d.semiSyncOff) out.push(`semi-sync off on ${r} (it is never promoted)`);
   return out;
 }
 
@@ -24,8 +23,9 @@ export function automaticIntents(d: Diagnosis, primary: string | null): string[]
  * The diagnosis with every automatic action taken out while paused (the findings stay: they
  * are reported as usual). Unchanged when not paused. Not the fences of a former primary, a
  * diverged server or another writable one found beside the primary (`kill: true`): a pause
- * must never leave two servers taking writes. Only the enforcement of read_only on a
- * writable replica waits.
+ * must never leave two servers taking writes. Nor semi-sync turned off on a replica that is
+ * never promoted (durability.ts). Only the enforcement of read_only on a writable replica
+ * waits.
  */
 export function holdWhilePaused(d: Diagnosis, paused: PauseRecord | null): Diagnosis {
   if (paused === null) return d;
@@ -36,6 +36,7 @@ export function holdWhilePaused(d: Diagnosis, paused: PauseRecord | null): Diagn
     fences: d.fences.filter((f) => f.kill),
     restoreWrites: null,
     enforceStrict: null,
-    semiSyncOff: [],
+    // Kept: like the fences of a former primary, a safety measure, not automation — a
+    // replica that is never promoted must not acknowledge writes while the pause lasts.
   };
 }

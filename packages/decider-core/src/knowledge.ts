@@ -108,8 +108,27 @@ export function recordSample(
       if (c.secondsBehindMaster !== null) lags[c.connection] = c.secondsBehindMaster;
     }
     state.lastLag[sample.server] = lags;
+    recordDelays(state, sample.server, obs.replication);
   }
   return true;
+}
+
+/**
+ * A sample's SQL_Delay per connection. A sample without the field (a monitor of the previous
+ * release) leaves what is known; a server with no connection has no delay.
+ */
+function recordDelays(
+  state: DeciderState,
+  server: string,
+  replication: readonly ReplicationConnection[],
+) {
+  if (replication.length > 0 && replication.every((c) => c.sqlDelay === undefined)) return;
+  const delays = { ...state.delays };
+  const mine: Record<string, number> = {};
+  for (const c of replication) if (c.sqlDelay) mine[c.connection] = c.sqlDelay;
+  if (Object.keys(mine).length > 0) delays[server] = mine;
+  else delete delays[server];
+  state.delays = delays;
 }
 
 /**
@@ -187,19 +206,14 @@ export function currentObservation(
 }
 
 /**
- * MASTER_DELAY (SQL_Delay) per server and connection, from the last sample of each server
+ * MASTER_DELAY (SQL_Delay) per server and connection, as the monitors last reported it
  * however old (a delay is configuration, not state): only the monitors report it, an
- * executor's inspection does not. Connections without a delay are left out.
+ * executor's inspection does not (state.delays). Connections without a delay are left out.
  */
-export function replicationDelays(state: DeciderState): Record<string, Record<string, number>> {
-  const out: Record<string, Record<string, number>> = {};
-  for (const [server, rec] of Object.entries(state.lastObservation)) {
-    for (const c of rec.observation.replication) {
-      if (!c.sqlDelay) continue;
-      out[server] = { ...out[server], [c.connection]: c.sqlDelay };
-    }
-  }
-  return out;
+export function replicationDelays(
+  state: DeciderState,
+): Readonly<Record<string, Readonly<Record<string, number>>>> {
+  return state.delays ?? {};
 }
 
 /**

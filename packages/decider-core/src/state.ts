@@ -255,6 +255,12 @@ export interface DeciderState {
   /** Last time a step on the server succeeded: proof it was reachable then. */
   stepContact: Record<string, number>;
   /**
+   * MASTER_DELAY per server and connection (delayed connections only), from the monitors'
+   * samples that carry SQL_Delay; an inspection, which does not, leaves it as it is.
+   * Knowledge, not persisted (a new leader has its own from the samples).
+   */
+  delays?: Record<string, Record<string, number>> | null;
+  /**
    * Replication sources our own steps set up (change-master, reset-replication), believed
    * until a sample newer than the change shows the server as it is.
    */

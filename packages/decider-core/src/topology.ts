@@ -84,7 +84,13 @@ export function buildTopology(
     const s = serverConfig(config, name)!;
     const obs = currentObservation(state, config, s.name, now);
     const reach = reachability(state, config, s.name, now);
-    const sources = sourcesOf(state, config, s.name, now);
+    // Without a fresh observation the sources are unknown: keep the published ones (a
+    // maintenance or diverged server keeps its role then, and must not flap its links).
+    const before = previous.get(s.name);
+    const sources =
+      obs || state.expectedSources[s.name] || !before
+        ? sourcesOf(state, config, s.name, now)
+        : before.sources;
     let role: ServerRole;
     let reason: string | null = null;
     if (s.name === state.primary) {

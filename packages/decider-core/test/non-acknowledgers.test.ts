@@ -88,4 +88,31 @@ describe("never-promoted replicas are not semi-sync replicas", () => {
       true,
     );
   });
+
+  it("a failover never promotes a delayed replica, though its own inspection does not show the delay", () => {
+    // db2 comes first in the config order and ties with db3: only the delay keeps it out.
+    for (const semiSync of [false, true] as const) {
+      const config = makeConfig({ semiSync });
+      const d = new Driver(config);
+      const w = new World(config, T0);
+      w.s("db1").semiMaster = semiSync;
+      const db2 = w.s("db2").conns[0]!;
+      db2.delay = 3600;
+      const cycle = (ms = 500) => {
+        d.advance(ms);
+        w.advance(ms);
+        const a = w.observe(d);
+        return [...a, ...w.serve(d, a)];
+      };
+      cycle(0);
+      cycle();
+      w.kill("db1");
+      cycle();
+      cycle();
+      expect(d.state.primary, `semiSync ${semiSync}`).toBe("db3");
+      // Repointed to db3 with semi-sync slave off (or not set at all without semi-sync).
+      for (const s of semiSteps(w, "db2")) expect(s).toMatchObject({ slave: false });
+      expect(w.s("db2").semiSlave).toBe(false);
+    }
+  });
 });

@@ -241,6 +241,19 @@ describe("delayed replicas (MASTER_DELAY)", () => {
     }
   });
 
+  it("requires what only its relay log holds when its semi-sync is on (it may have acknowledged it)", () => {
+    const db2 = obs({
+      gtidCurrentPos: "0-1-90",
+      gtidBinlogPos: "0-1-90",
+      gtidSlavePos: "0-1-90",
+      replication: [conn(config, "db1", { gtidIoPos: "0-1-110", secondsBehindMaster: 3600 })],
+    });
+    const acking = { ...db2, semiSync: { ...db2.semiSync, slaveEnabled: true, slaveStatus: true } };
+    const r = choose(config, { db2: acking, db3: "0-1-100" }, { delays: { db2: { "": 3600 } } });
+    expect(r).toMatchObject({ ok: false, code: "NO_CANDIDATE" });
+    expect(r.ok ? "" : r.reason).toMatch(/db2 holds 0-1-110 that db3 lacks only in its relay log/);
+  });
+
   it("reads the delay from the connection itself too (a monitor's sample)", () => {
     const db2 = rep(config, "0-1-100", { sqlDelay: 60 });
     const r = choose(config, { db2, db3: "0-1-100" });

@@ -30,6 +30,8 @@ export interface SimConn {
   usingGtid: "Slave_Pos" | "Current_Pos";
   lastHeard: number;
   lag: number | null;
+  /** MASTER_DELAY, seconds: reported in monitors' samples (SQL_Delay), not in inspections. */
+  delay?: number;
 }
 
 export interface SimServer {
@@ -245,6 +247,19 @@ export class World {
     this.now += ms;
   }
 
+  /** What a monitor reads: the observation with each connection's SQL_Delay. */
+  monitorObservation(name: string): ServerObservation {
+    const o = this.observation(name);
+    const s = this.s(name);
+    return {
+      ...o,
+      replication: o.replication.map((c) => ({
+        ...c,
+        sqlDelay: s.conns.find((x) => x.name === c.connection)?.delay ?? 0,
+      })),
+    };
+  }
+
   observation(name: string): ServerObservation {
     const s = this.s(name);
     const state = new Map<number, string>();
@@ -310,7 +325,7 @@ export class World {
     const s = this.s(name);
     const reachable = this.running(name) && !this.hidden.has(name);
     s.failures = reachable ? 0 : s.failures + 1;
-    return sample(this.config, name, reachable ? this.observation(name) : null, {
+    return sample(this.config, name, reachable ? this.monitorObservation(name) : null, {
       monitor,
       failures: s.failures,
       kind: s.frozen || this.hidden.has(name) ? "timeout" : "refused",

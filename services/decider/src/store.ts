@@ -13,7 +13,7 @@ const MAX_UNCONFIRMED = 16;
 const dec = new TextDecoder();
 
 /** Fields that are knowledge (samples) rather than decisions: the live decider's own win. */
-const KNOWLEDGE = ["samples", "lastObservation", "lastLag", "heartbeats"] as const;
+const KNOWLEDGE = ["samples", "lastObservation", "lastLag", "heartbeats", "delays"] as const;
 
 export interface StateStoreOptions {
   /** The newest state format this decider reads (default: the current one). */

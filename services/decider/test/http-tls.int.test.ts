@@ -69,6 +69,7 @@ function call(
   path: string,
   client: Client = {},
   body?: unknown,
+  extra: Record<string, string> = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -82,6 +83,7 @@ function call(
         headers: {
           ...(client.token ? { authorization: `Bearer ${client.token}` } : {}),
           ...(body !== undefined ? { "content-type": "application/json" } : {}),
+          ...extra,
         },
       },
       (res) => {
@@ -143,6 +145,46 @@ describe("HTTP API over TLS with client certificates", () => {
       source: "http:robot",
       payload: { target: "db2", dryRun: true },
     });
+  });
+
+  it("refuses a command another site's page makes with the browser's certificate", async () => {
+    const s = settings();
+    d = await twoDeciders(s, readApiTls(s.tls!));
+    const port = await listen(d);
+    const robot = { cert: tls.clientCertFile, key: tls.clientKeyFile };
+    for (const headers of [
+      { origin: "https://evil.example" },
+      { "sec-fetch-site": "cross-site" },
+      { origin: "null" },
+    ]) {
+      const r = await call(
+        port,
+        "POST",
+        "/clusters/main/commands/pause",
+        robot,
+        undefined,
+        headers,
+      );
+      expect(r.status, JSON.stringify(headers)).toBe(401);
+      expect(r.body.error?.message).toMatch(/another (site|origin)/);
+    }
+    expect(d.bus.requests.some((r) => r.subject.endsWith("leader.cmd.pause"))).toBe(false);
+    // Reads are not commands; the same origin (the dashboard) sends commands.
+    const read = await call(port, "GET", "/clusters/main/status", robot, undefined, {
+      origin: "https://evil.example",
+    });
+    expect(read.status).toBe(200);
+    const same = await call(
+      port,
+      "POST",
+      "/clusters/main/commands/switchover?dryRun=true",
+      robot,
+      {
+        target: "db2",
+      },
+      { origin: `https://127.0.0.1:${port}`, "sec-fetch-site": "same-origin" },
+    );
+    expect(same.status).toBe(200);
   });
 
   it("refuses the handshake without a certificate when one is required", async () => {

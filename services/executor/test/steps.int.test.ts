@@ -393,6 +393,21 @@ describe("executor steps on a 3-node lab", () => {
     expect(await semiSyncStatus(db2)).toMatchObject({ slaveEnabled: false });
   });
 
+  it("set-semi-sync slave off restarts an IO thread still acknowledging (set off by hand)", async () => {
+    const [, db2] = nodes();
+    await client.ok("db2", { kind: "set-semi-sync", slave: true }, { epoch });
+    await waitFor(async () => (await semiSyncStatus(db2)).slaveStatus, {
+      timeoutMs: 15_000,
+      message: "db2 a semi-sync replica",
+    });
+    // Off by hand, no restart: the IO thread still acknowledges.
+    await db2.query("SET GLOBAL rpl_semi_sync_slave_enabled = 0");
+    expect(await semiSyncStatus(db2)).toMatchObject({ slaveEnabled: false, slaveStatus: true });
+    const r = await client.ok("db2", { kind: "set-semi-sync", slave: false }, { epoch });
+    expect(r).toMatchObject({ slave: false, changed: true, restartedIoThreads: [""] });
+    expect(await semiSyncStatus(db2)).toMatchObject({ slaveEnabled: false, slaveStatus: false });
+  });
+
   it("wait-binlog-stable TIMEOUTs under writes and returns once they stop", async () => {
     const [db1] = nodes();
     const writer = await startWriter(db1, { intervalMs: 10 });

@@ -172,16 +172,20 @@ function drainPhase(op: Operation, env: Env, message: string): FailoverNext {
       server: p.candidate!,
       step: { kind: "drain-relay-log", connection: p.connection!, timeoutMs: f.drainTimeoutMs },
     },
-    // A pull source must have applied (and so binlogged) what it received.
-    ...p.pulls.map((x) => ({
-      key: `drain-${x.from}`,
-      server: x.from,
-      step: {
-        kind: "drain-relay-log" as const,
-        connection: x.connection,
-        timeoutMs: f.drainTimeoutMs,
-      },
-    })),
+    // A pull source must have applied (and so binlogged) what it received. Not a delayed
+    // one: it serves only what it applied already (its pull stops there), and its relay log
+    // would not be applied within any drain timeout.
+    ...p.pulls
+      .filter((x) => !replicationDelays(env.state)[x.from]?.[x.connection])
+      .map((x) => ({
+        key: `drain-${x.from}`,
+        server: x.from,
+        step: {
+          kind: "drain-relay-log" as const,
+          connection: x.connection,
+          timeoutMs: f.drainTimeoutMs,
+        },
+      })),
   ];
   return phaseOf("drain", steps, f.drainTimeoutMs + env.opts.stepReplyMarginMs, message);
 }

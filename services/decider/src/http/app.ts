@@ -67,6 +67,28 @@ function codeOfFastifyError(err: { code?: string; statusCode?: number }): ErrorC
   return "INTERNAL";
 }
 
+/**
+ * Why a request comes from another site's page (a browser says so in Sec-Fetch-Site or in an
+ * Origin other than the host it asked), or null. Clients that are not browsers send neither.
+ */
+export function foreignOrigin(headers: Readonly<Record<string, unknown>>): string | null {
+  const site = headers["sec-fetch-site"];
+  if (site === "cross-site" || site === "same-site") {
+    return `a command from another site's page (Sec-Fetch-Site: ${site}) is refused`;
+  }
+  const origin = headers.origin;
+  if (typeof origin !== "string") return null;
+  let host: string | null = null;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    host = null;
+  }
+  return host !== null && host === headers.host
+    ? null
+    : `a command from another origin (${origin.slice(0, 100)}) is refused`;
+}
+
 export function buildHttpApi(deps: HttpApiDeps): HttpApi {
   // A missing variable or a short token stops the start here, naming the setting.
   const tokens = resolveTokens(deps.settings, deps.env ?? process.env);
@@ -120,6 +142,12 @@ export function buildHttpApi(deps: HttpApiDeps): HttpApi {
 
   const guard: Guard = (access) => async (req, reply) => {
     if (access === "open") return undefined;
+    // A browser sends a client certificate (and cookies, were there any) with a request
+    // another site's page makes: a command must come from this origin or from no browser.
+    const foreign = access === "write" ? foreignOrigin(req.headers) : null;
+    if (foreign !== null) {
+      return fail(reply, "UNAUTHORIZED", `${req.method} ${req.routeOptions.url}: ${foreign}`);
+    }
     req.requester = certificates.nameOf(req.raw.socket) ?? tokens.nameOf(req.headers.authorization);
     if (req.requester !== null) return undefined;
     if (access === "read" && deps.settings.openReads) return undefined;

@@ -39,9 +39,16 @@ export const setSemiSync: StepRunner<"set-semi-sync"> = async (ctx, step) => {
       rearmed = true;
     }
   }
+  // Turned off but still acknowledging: its IO threads read the setting when they connect,
+  // so one set off earlier without a restart (by hand) acknowledges until restarted.
+  let stillAcknowledging = false;
+  if (step.slave === false && !slaveChanged) {
+    const [st] = await ctx.db.rows(sql.SELECT_SEMI_SYNC_SLAVE_STATUS);
+    stillAcknowledging = st ? flag(st, "on") : false;
+  }
   const restartedIoThreads: string[] = [];
-  if (slaveChanged) {
-    await ctx.db.run(sql.setSemiSync("slave", step.slave === true));
+  if (slaveChanged || stillAcknowledging) {
+    if (slaveChanged) await ctx.db.run(sql.setSemiSync("slave", step.slave === true));
     for (const c of await readConnections(ctx.db)) {
       if (!ioRunning(c)) continue;
       await ctx.db.run(sql.stopSlave(c.connection, "IO_THREAD"));
@@ -53,7 +60,7 @@ export const setSemiSync: StepRunner<"set-semi-sync"> = async (ctx, step) => {
     master: step.master ?? before.master,
     slave: step.slave ?? before.slave,
     previous: before,
-    changed: masterChanged || slaveChanged || strictChanged || rearmed,
+    changed: masterChanged || slaveChanged || strictChanged || rearmed || stillAcknowledging,
     ...(step.strict ? { strict: true, rearmed } : {}),
     restartedIoThreads,
   };
