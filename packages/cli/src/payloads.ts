@@ -15,6 +15,7 @@ const FIELD_FLAGS: Readonly<Record<string, string>> = {
   "compression.level": "--level",
   tls: "--tls",
   force: "--force",
+  acceptLoss: "--accept-loss",
   timeoutMs: "--phase-timeout",
   reason: "--reason",
   dryRun: "--dry-run",

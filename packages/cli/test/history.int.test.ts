@@ -106,7 +106,7 @@ describe("marina history", () => {
       outcome: "refused",
       trigger: "command",
       error: { code: "PRIMARY_ALIVE" },
-      request: { verb: "failover", payload: { force: false } },
+      request: { verb: "failover", payload: { force: false, acceptLoss: false } },
       durationMs: 0,
       steps: [],
     });

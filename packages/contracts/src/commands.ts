@@ -32,6 +32,11 @@ export const CommandPayloads = {
     target: ServerName.optional(),
     /** Fail over even when the primary looks alive to the monitor (it is fenced first). */
     force: z.boolean().default(false),
+    /**
+     * After every server went down: promote even a server lacking transactions the last
+     * primary was seen to have (they are lost; the dry-run names them).
+     */
+    acceptLoss: z.boolean().default(false),
     reason,
     dryRun,
   }),

@@ -103,6 +103,13 @@ export const FailoverSettings = z.strictObject({
    * among equals), onlyIfNoLocal (only when no local replica can be promoted), never.
    */
   crossDatacenter: z.enum(["allow", "onlyIfNoLocal", "never"]).default("allow"),
+  /**
+   * After every server went down at once: waitForPrimary (the default) promotes only a
+   * server holding everything the last primary was seen to have, else waits for it (an
+   * operator's failover with acceptLoss overrides); promoteMostAdvancedMayLoseWrites fails
+   * over to the most advanced server that returned, losing what only the last primary had.
+   */
+  allDown: z.enum(["waitForPrimary", "promoteMostAdvancedMayLoseWrites"]).default("waitForPrimary"),
 });
 
 /** Switchover pre-checks (a switchover with `force` skips them). */

@@ -31,6 +31,10 @@ export const ErrorCodes = {
     retryable: true,
     text: "a replica Marina cannot reach or detach may still acknowledge the failed primary's writes, and that primary is not known stopped or fenced: promoting would let two servers acknowledge writes",
   },
+  WOULD_LOSE_WRITES: {
+    retryable: true,
+    text: "every server went down and the candidate lacks transactions the last primary was seen to have: waiting for the last primary (a failover with acceptLoss promotes anyway)",
+  },
   TARGET_NOT_ELIGIBLE: { retryable: false, text: "the requested target cannot be promoted" },
   TARGET_IN_MAINTENANCE: {
     retryable: false,

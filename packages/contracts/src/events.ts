@@ -26,6 +26,11 @@ export const Situations = {
   MaintenanceSet: { actionable: false },
   /** Strict durability is configured but the primary's semi-sync settings can fall back. */
   DurabilityWeakened: { actionable: true },
+  /**
+   * Every server of the cluster was down at once: Marina waits for the last primary, or
+   * promotes only a server holding what it was last seen to have (failover.allDown).
+   */
+  AllServersDown: { actionable: false },
   /** Automation paused (`cmd.pause`): nothing starts on its own; details say who and why. */
   Paused: { actionable: false },
   /** Automation resumed (`cmd.resume`). */

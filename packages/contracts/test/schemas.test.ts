@@ -197,7 +197,7 @@ describe("parseCommand", () => {
   });
 
   it("takes an empty body for commands without required fields", () => {
-    expect(parseCommand("failover", "")).toEqual({ ok: true, value: { force: false } });
+    expect(parseCommand("failover", "")).toEqual({ ok: true, value: { force: false, acceptLoss: false } });
     expect(parseCommand("reset-failover-limits", "  ")).toEqual({ ok: true, value: {} });
   });
 

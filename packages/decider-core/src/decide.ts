@@ -17,6 +17,7 @@ import { recordHeartbeat, recordSample } from "./knowledge.js";
 import { optionsOf } from "./options.js";
 import type { Env } from "./plans/common.js";
 import { planRegistry } from "./plans/index.js";
+import { recordLastKnown, trackAllDown } from "./policies/all-down.js";
 import { autoRebuild } from "./policies/auto-rebuild.js";
 import { preemptForFailover } from "./policies/rebuild-preemption.js";
 import { onRestoreResult, sendRestoreWrites } from "./restore-writes.js";
@@ -71,9 +72,14 @@ export function decide(state: DeciderState, input: Input, ctx: Ctx): DecideResul
 
 function record(env: Env, input: Input) {
   switch (input.kind) {
-    case "health":
-      recordSample(env.state, env.ctx.config, input.sample, env.ctx.now);
+    case "health": {
+      const { sample } = input;
+      const taken = recordSample(env.state, env.ctx.config, sample, env.ctx.now);
+      if (taken && sample.reachable && sample.observation) {
+        recordLastKnown(env.state, env.ctx.config, sample.server, sample.observation, env.ctx.now);
+      }
       return;
+    }
     case "agent-heartbeat":
       recordHeartbeat(env.state, input.heartbeat, env.ctx.now);
       return;
@@ -180,6 +186,7 @@ function evaluate(env: Env) {
     learn = l;
     if (l.primary !== null) state.primary = l.primary;
   }
+  trackAllDown(state, config, now);
   // Paused: the situations are reported, no automatic action is taken (held-automation.ts).
   const d = holdWhilePaused(diagnose(state, config, now, env.opts, learn), state.paused);
   for (const x of d.diverged) {

@@ -7,6 +7,7 @@ import { currentObservation, knownWritable } from "./knowledge.js";
 import type { DeciderOptions } from "./options.js";
 import { pausedReason } from "./pause.js";
 import { historyOf } from "./plans/rejoin.js";
+import { diagnoseAllDown } from "./policies/all-down.js";
 import { CLUSTER } from "./situations.js";
 import type { DeciderState } from "./state.js";
 import { attachedServers } from "./topology.js";
@@ -51,6 +52,7 @@ export function diagnose(
     out,
   };
   diagnoseCluster(c, learn);
+  diagnoseAllDown(c);
   if (primary !== null) diagnosePrimary(c, primary, learn?.reason ?? null);
   diagnoseReadOnlyPrimary(c);
   diagnoseDurability(c);

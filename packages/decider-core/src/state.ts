@@ -68,6 +68,8 @@ export interface FailoverPlan {
   failed: string;
   target: string | null;
   manual: boolean;
+  /** A manual failover told to promote even what loses writes after all went down. */
+  acceptLoss?: boolean;
   /** The failed primary was reachable (forced failover): it is fenced first. */
   fenceOld: boolean;
   candidate: string | null;
@@ -298,6 +300,31 @@ export interface DeciderState {
   paused: PauseRecord | null;
   /** Set while a veto holds automatic failover; absent in states of older releases. */
   vetoHold?: VetoHold | null;
+  /**
+   * Each server's last known role and GTID positions (policies/all-down.ts), persisted so a
+   * decider that restarts after the whole cluster went down knows what the last primary
+   * had. Refreshed at most every LAST_KNOWN_EVERY_MS per server, at once on a role change.
+   */
+  lastKnown?: Record<string, LastKnown>;
+  /** Set when every server was down at once, until the last primary is back or replaced. */
+  allDown?: AllDown | null;
+}
+
+export interface LastKnown {
+  role: "primary" | "replica" | "other";
+  gtidBinlogPos: string;
+  gtidCurrentPos: string;
+  /** When it was last seen so (decider's clock). */
+  at: number;
+}
+
+export interface AllDown {
+  since: number;
+  /** The last primary, and the GTID position it was last seen to have. */
+  primary: string;
+  primaryGtid: string;
+  /** When that position was seen. */
+  seenAt: number;
 }
 
 export function initialState(cluster: string): DeciderState {

@@ -46,9 +46,19 @@ export function addVerbCommands(program: Command, run: Runner): void {
   )
     .argument("[target]", "the server to promote")
     .option("--force", "even when the primary looks alive (it is fenced first)")
+    .option(
+      "--accept-loss",
+      "after every server went down: promote even a server lacking what the last primary had (--dry-run names it)",
+    )
     .action(
-      run((ctx, target: string | undefined, o: Common & { force?: boolean }) =>
-        send(ctx, "failover", { target, force: o.force, reason: o.reason }, o),
+      run(
+        (ctx, target: string | undefined, o: Common & { force?: boolean; acceptLoss?: boolean }) =>
+          send(
+            ctx,
+            "failover",
+            { target, force: o.force, acceptLoss: o.acceptLoss, reason: o.reason },
+            o,
+          ),
       ),
     );
 

@@ -2,7 +2,8 @@ import type { CommandReply } from "@marina/contracts/commands";
 import { chooseCandidateNow } from "../candidates.js";
 import { startOperation } from "../engine/operation.js";
 import { assessPrimary } from "../evidence.js";
-import { isKnownServer } from "../knowledge.js";
+import { currentObservation, isKnownServer } from "../knowledge.js";
+import { allDownLoss, historyOf } from "../policies/all-down.js";
 import type { CommandCall } from "./handler.js";
 import { busy, notConfirmed, ok, refuse, unknownServer } from "./replies.js";
 
@@ -36,6 +37,16 @@ export function failoverCommand({
   const choice = chooseCandidateNow(state, config, now, primary, "failover", target ?? null);
   if (!choice.ok)
     return refuse(verb, choice.code, choice.reason, target !== undefined ? "target" : undefined);
+  // After the whole cluster went down: losing what the last primary had takes acceptLoss.
+  const seen = currentObservation(state, config, choice.candidate, now);
+  const loss = allDownLoss(state.allDown, choice.candidate, seen ? historyOf(seen) : []);
+  if (!loss.ok && !payload.acceptLoss) {
+    return refuse(
+      verb,
+      "WOULD_LOSE_WRITES",
+      `${loss.reason}; send acceptLoss: true to promote it anyway`,
+    );
+  }
   state.failovers.push(now);
   const op = startOperation(env, {
     kind: "failover",
@@ -47,6 +58,7 @@ export function failoverCommand({
       failed: primary,
       target: target ?? null,
       manual: true,
+      ...(payload.acceptLoss ? { acceptLoss: true } : {}),
       // Any sign of life means it may still take writes: fence before promoting.
       fenceOld: !down,
       candidate: null,
@@ -56,9 +68,12 @@ export function failoverCommand({
       skipped: [],
     },
   });
+  const lost = loss.ok
+    ? ""
+    : `; acceptLoss: ${loss.missing} of ${state.allDown?.primary} will be lost`;
   return ok(
     verb,
-    `failover of ${primary} started; candidate ${choice.candidate} (re-checked after inspection)`,
+    `failover of ${primary} started; candidate ${choice.candidate} (re-checked after inspection)${lost}`,
     { opId: op.opId },
   );
 }

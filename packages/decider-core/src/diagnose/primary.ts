@@ -1,7 +1,8 @@
 import { acknowledgersBefore } from "../acknowledgers.js";
 import { chooseCandidateNow } from "../candidates.js";
 import { assessPrimary, type PrimaryAssessment } from "../evidence.js";
-import { knownWritable, observedSinceChange } from "../knowledge.js";
+import { currentObservation, knownWritable, observedSinceChange } from "../knowledge.js";
+import { allDownLoss, historyOf } from "../policies/all-down.js";
 import { checkFailoverConstraints } from "../policies/constraints.js";
 import { assessReadOnlyPrimary } from "../restore-writes.js";
 import { type DiagnoseCtx, finding } from "./findings.js";
@@ -81,6 +82,20 @@ function diagnoseDead(c: DiagnoseCtx, primary: string, a: PrimaryAssessment) {
     );
     return;
   }
+  const loss = allDownBlock(c, primary);
+  if (loss) {
+    out.blocked = { code: "all-down", errorCode: "WOULD_LOSE_WRITES", reason: loss };
+    out.findings.push(
+      finding(primary, "PrimaryDead", `${a.reason}; failover blocked`, { details }),
+    );
+    out.findings.push(
+      finding(primary, "FailoverBlocked", loss, {
+        code: "all-down",
+        details: { code: "all-down", lastPrimaryGtid: state.allDown?.primaryGtid ?? "" },
+      }),
+    );
+    return;
+  }
   const acks = acknowledgersBefore(state, config, primary, now);
   if (!acks.ok) {
     out.blocked = {
@@ -131,4 +146,19 @@ export function diagnoseReadOnlyPrimary(c: DiagnoseCtx) {
   const v = assessReadOnlyPrimary(state, config, now, primary, primaryObs, primaryHistory);
   out.findings.push(finding(primary, "PrimaryReadOnly", v.reason));
   if (v.restore) out.restoreWrites = v.intent;
+}
+
+/**
+ * After the whole cluster went down (policies/all-down.ts): why the candidate Marina would
+ * promote may lose what the last primary was seen to have, or null (none would, or
+ * failover.allDown takes the risk).
+ */
+function allDownBlock(c: DiagnoseCtx, primary: string): string | null {
+  const { state, config, now } = c;
+  if (!state.allDown || config.failover.allDown !== "waitForPrimary") return null;
+  const choice = chooseCandidateNow(state, config, now, primary, "failover");
+  if (!choice.ok) return null;
+  const obs = currentObservation(state, config, choice.candidate, now);
+  const v = allDownLoss(state.allDown, choice.candidate, obs ? historyOf(obs) : []);
+  return v.ok ? null : v.reason;
 }

@@ -12,6 +12,7 @@ import { chooseCandidate, type ObservationLike } from "../candidates.js";
 import { situationEvent } from "../events.js";
 import { readInspect } from "../inspect.js";
 import { connectionsTo, currentObservation, replicationDelays } from "../knowledge.js";
+import { allDownLoss, historyOf } from "../policies/all-down.js";
 import { noteSituation, tagOf } from "../situations.js";
 import type { Operation } from "../state.js";
 import { addAgentCall, callByKey } from "./agent-calls.js";
@@ -103,6 +104,13 @@ function choose(op: Operation, env: Env): FailoverNext {
     );
     return failWith(op, env, errorBody(choice.code, choice.reason));
   }
+  // After the whole cluster went down, checked again on the fresh inspection (nothing was
+  // changed yet): an automatic failover, or a manual one without acceptLoss, promotes only
+  // a server holding what the last primary was seen to have.
+  const takesRisk = p.manual ? p.acceptLoss === true : config.failover.allDown !== "waitForPrimary";
+  const seen = live[choice.candidate];
+  const loss = allDownLoss(env.state.allDown, choice.candidate, seen ? historyOf(seen) : []);
+  if (!loss.ok && !takesRisk) return failWith(op, env, errorBody("WOULD_LOSE_WRITES", loss.reason));
   p.candidate = choice.candidate;
   p.connection = choice.connection;
   p.pulls = choice.pulls;

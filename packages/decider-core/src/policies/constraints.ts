@@ -17,6 +17,8 @@ export const BlockCodes = {
   paused: "paused",
   /** A hook or a veto responder blocked the last attempt (hooks.vetoHoldMs). */
   veto: "veto",
+  /** Every server went down; the candidate lacks what the last primary had (all-down.ts). */
+  allDown: "all-down",
 } as const;
 export type BlockCode = (typeof BlockCodes)[keyof typeof BlockCodes];
 

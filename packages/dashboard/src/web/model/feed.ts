@@ -25,6 +25,7 @@ export const SITUATION_SEVERITY = {
   SplitBrainRisk: "critical",
   MaintenanceSet: "info",
   DurabilityWeakened: "warning",
+  AllServersDown: "critical",
   Paused: "warning",
   Resumed: "info",
 } as const satisfies Record<Situation, Severity>;

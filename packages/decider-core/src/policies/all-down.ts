@@ -1,0 +1,150 @@
+import type { ClusterConfig } from "@marina/contracts/config";
+import {
+  formatGtidList,
+  missingFrom,
+  parseGtidList,
+  positionOf,
+  union,
+} from "@marina/contracts/gtid";
+import type { ServerObservation } from "@marina/contracts/health";
+import { type DiagnoseCtx, finding } from "../diagnose/findings.js";
+import { reachability, sourceOf } from "../knowledge.js";
+import { CLUSTER } from "../situations.js";
+import type { AllDown, DeciderState, LastKnown } from "../state.js";
+
+// Whole cluster down (issue 18). When every server was down at once, nobody saw which of the
+// last primary's writes reached a replica: the replicas may have been stopped before it, or
+// have lost their relay logs' tail. So Marina waits for the last primary, and promotes only
+// a server holding every transaction the last primary was seen to have (its gtid_binlog_pos
+// in its last sample, or the persisted `lastKnown` after a decider restart). Anything that
+// may lose writes happens only on an operator's failover with `acceptLoss` (its dry-run
+// names what would be lost), or under `failover.allDown: promoteMostAdvancedMayLoseWrites` —
+// never by a timeout.
+
+/** How often a server's last known positions are refreshed in the persisted state. */
+export const LAST_KNOWN_EVERY_MS = 5_000;
+
+/** Records a reachable server's role and positions (throttled; at once on a role change). */
+export function recordLastKnown(
+  state: DeciderState,
+  config: ClusterConfig,
+  server: string,
+  obs: ServerObservation,
+  now: number,
+) {
+  const role: LastKnown["role"] =
+    server === state.primary
+      ? "primary"
+      : obs.replication.some((c) => sourceOf(config, c) !== null)
+        ? "replica"
+        : "other";
+  const have = state.lastKnown?.[server];
+  const same =
+    have?.gtidBinlogPos === obs.gtidBinlogPos && have?.gtidCurrentPos === obs.gtidCurrentPos;
+  if (have && have.role === role && (same || now - have.at < LAST_KNOWN_EVERY_MS)) return;
+  state.lastKnown = {
+    ...state.lastKnown,
+    [server]: {
+      role,
+      gtidBinlogPos: obs.gtidBinlogPos,
+      gtidCurrentPos: obs.gtidCurrentPos,
+      at: now,
+    },
+  };
+}
+
+/** What the last primary was last seen to have: its freshest sample, or the persisted record. */
+function lastSeen(state: DeciderState, primary: string): { gtid: string; at: number } | null {
+  const rec = state.lastObservation[primary];
+  const known = state.lastKnown?.[primary];
+  if (rec && (!known || rec.at >= known.at)) {
+    return { gtid: rec.observation.gtidBinlogPos, at: rec.at };
+  }
+  return known ? { gtid: known.gtidBinlogPos, at: known.at } : null;
+}
+
+/**
+ * Sets state.allDown when every configured server is unreachable (every monitor with a
+ * fresh sample refused or timed out: not merely unknown), and clears it when the last
+ * primary is reachable again or another server became the primary.
+ */
+export function trackAllDown(state: DeciderState, config: ClusterConfig, now: number) {
+  const primary = state.primary;
+  const have = state.allDown ?? null;
+  if (have) {
+    if (primary !== have.primary || reachability(state, config, primary, now) === "reachable") {
+      state.allDown = null;
+    }
+    return;
+  }
+  if (primary === null) return;
+  const down = config.servers.every(
+    (s) => reachability(state, config, s.name, now) === "unreachable",
+  );
+  if (!down) return;
+  const seen = lastSeen(state, primary);
+  state.allDown = {
+    since: now,
+    primary,
+    primaryGtid: seen?.gtid ?? "",
+    seenAt: seen?.at ?? now,
+  };
+}
+
+export type LossVerdict =
+  | { readonly ok: true; readonly reason: string }
+  | { readonly ok: false; readonly missing: string; readonly reason: string };
+
+/**
+ * Whether promoting a server whose history is `history` (what it applied, received and
+ * logged) loses anything the last primary was seen to have, after the whole cluster went
+ * down. Always ok when it did not.
+ */
+export function allDownLoss(
+  allDown: AllDown | null | undefined,
+  candidate: string,
+  history: readonly string[],
+): LossVerdict {
+  if (!allDown) return { ok: true, reason: "the cluster did not go down as a whole" };
+  const had = parseGtidList(allDown.primaryGtid);
+  const holds = union(...history.map((h) => parseGtidList(h)));
+  const missing = missingFrom(holds, had);
+  if (missing.length === 0) {
+    return {
+      ok: true,
+      reason: `${candidate} holds everything ${allDown.primary} was last seen to have (${allDown.primaryGtid || "nothing"})`,
+    };
+  }
+  const text = formatGtidList(missing);
+  const domains = new Set(had.map((g) => g.domain));
+  const has = formatGtidList(positionOf(holds.filter((g) => domains.has(g.domain)))) || "nothing";
+  return {
+    ok: false,
+    missing: text,
+    reason: `every server went down; ${candidate} has ${has}, lacking transactions up to ${text} that the last primary ${allDown.primary} was last seen to have (${allDown.primaryGtid}): waiting for ${allDown.primary} to come back (a failover with acceptLoss promotes ${candidate} and loses them; its dry-run shows the plan)`,
+  };
+}
+
+/** The candidate's history as the choice sees it: applied, received (IO) and logged. */
+export function historyOf(obs: {
+  gtidCurrentPos: string;
+  gtidBinlogPos: string;
+  replication: readonly { gtidIoPos: string }[];
+}): string[] {
+  return [obs.gtidCurrentPos, obs.gtidBinlogPos, ...obs.replication.map((c) => c.gtidIoPos)];
+}
+
+/** While the whole cluster is down, or back without its last primary: AllServersDown. */
+export function diagnoseAllDown(c: DiagnoseCtx) {
+  const a = c.state.allDown;
+  if (!a) return;
+  const since = new Date(a.since).toISOString();
+  c.out.findings.push(
+    finding(
+      CLUSTER,
+      "AllServersDown",
+      `every server was down at once (since ${since}): waiting for the last primary ${a.primary}, last seen with ${a.primaryGtid || "nothing"}; only a server holding all of it is promoted (failover.allDown: ${c.config.failover.allDown})`,
+      { details: { primary: a.primary, primaryGtid: a.primaryGtid } },
+    ),
+  );
+}
