@@ -90,10 +90,7 @@ describe("natsPermissions", () => {
     }
     const r = natsPermissions("veto-responder", { clusters: ["main"] });
     expect(r.publish.allow).toEqual([]);
-    expect(r.subscribe.allow).toEqual([
-      "marina.v1.main.veto.*",
-      "_INBOX_marina_veto_responder.>",
-    ]);
+    expect(r.subscribe.allow).toEqual(["marina.v1.main.veto.*", "_INBOX_marina_veto_responder.>"]);
     expect(isInboxSubject(`${inboxPrefix("veto-responder")}.x1`)).toBe(true);
   });
 
