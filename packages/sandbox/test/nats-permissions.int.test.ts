@@ -254,35 +254,6 @@ describe("NATS identities: least privilege, enforced by the server", () => {
     const spy = await as("executor");
     expect(await spy.subscribe(`${inboxPrefix("decider")}.>`)).toBe("refused");
   });
-});
-
-describe("NATS identities: who may answer a veto request", () => {
-  let dir: string;
-  let nats: NatsServer;
-  const users = makeLabNatsUsers();
-  const clients: Client[] = [];
-  const as = async (role: NatsRole) => {
-    const c = await Client.as(nats.url, role, users);
-    clients.push(c);
-    return c;
-  };
-
-  beforeAll(async () => {
-    dir = await makeLabDir();
-    nats = await startNats({
-      dir,
-      authorization: renderAuthorization([
-        { ...users.lab, permissions: undefined },
-        ...NATS_ROLES.map((r) => ({ ...users[r], permissions: natsPermissions(r, SCOPE) })),
-      ]),
-      probeUser: users.lab,
-    });
-  });
-  afterAll(async () => {
-    for (const c of clients) await c.nc.close().catch(() => {});
-    await nats?.close();
-    await removeTree(dir);
-  });
 
   it("a veto-responder answers an executor's veto request", async () => {
     const responder = await as("veto-responder");
