@@ -22,6 +22,7 @@ export const NATS_ROLES = [
   "agent",
   "operator",
   "observer",
+  "veto-responder",
 ] as const;
 export type NatsRole = (typeof NATS_ROLES)[number];
 
@@ -33,7 +34,8 @@ export function inboxPrefix(role: NatsRole, host?: string): string {
   if (role === "operator") return "_INBOX";
   // Agents: one per host, none reading another host's replies.
   if (role === "agent") return `_INBOX_marina_agent.${host ?? "_"}`;
-  return `_INBOX_marina_${role}`;
+  // An inbox subject's first token has no "-" (isInboxSubject).
+  return `_INBOX_marina_${role.replaceAll("-", "_")}`;
 }
 
 /**
@@ -249,13 +251,21 @@ export function natsPermissions(role: NatsRole, scope: IdentityScope = {}): Nats
               `${ROOT}.${c}.events`,
               `${ROOT}.${c}.op.*`,
               `${ROOT}.${c}.history.*`,
-              // Veto requests (hooks.ts): an observer may answer them.
-              `${ROOT}.${c}.veto.*`,
             ]),
             inbox(role),
           ],
         },
-        // Replies to the veto requests it receives: the only requests an observer sees.
+        // No allow_responses: an observer sees requests of others (the decider's JetStream
+        // publishes on history.*, whose acks it could forge); vetoes are veto-responder's.
+      };
+    case "veto-responder":
+      return {
+        // Nothing but its replies (allow_responses) to the veto requests it receives, the
+        // only requests it sees: giving a system this identity gives it veto power.
+        publish: { allow: [] },
+        subscribe: {
+          allow: [...perCluster(scope, (c) => [`${ROOT}.${c}.veto.*`]), inbox(role)],
+        },
         allow_responses: true,
       };
   }

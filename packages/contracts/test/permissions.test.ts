@@ -54,6 +54,7 @@ describe("natsPermissions", () => {
     ["done", subjects.agentDone("h1"), "agent"],
     ["lease write", "$KV.marina_leader.main", "decider"],
     ["state write", "$KV.marina_state.main", "decider"],
+    ["veto", subjects.veto(c, "failover"), "executor"],
   ];
   it.each(owners)("only the %s owner publishes it", (_what, subject, owner) => {
     for (const role of NATS_ROLES) expect(may(role, "publish", subject), role).toBe(role === owner);
@@ -76,6 +77,21 @@ describe("natsPermissions", () => {
       expect(may("observer", "subscribe", s)).toBe(true);
     }
     expect(may("observer", "subscribe", subjects.health(c, "db1"))).toBe(false);
+  });
+
+  it("gives veto power to veto-responders alone: they answer vetoes and nothing else", () => {
+    const veto = subjects.veto(c, "failover");
+    for (const role of NATS_ROLES) {
+      const p = natsPermissions(role, { hosts: ["h1"] });
+      // Whoever receives a request and may answer it could forge that answer.
+      const answers = p.allow_responses === true;
+      expect(answers, role).toBe(["decider", "executor", "agent", "veto-responder"].includes(role));
+      expect(may(role, "subscribe", veto) && answers, role).toBe(role === "veto-responder");
+    }
+    const r = natsPermissions("veto-responder", { clusters: ["main"] });
+    expect(r.publish.allow).toEqual([]);
+    expect(r.subscribe.allow).toEqual(["marina.v1.main.veto.*", "_INBOX_marina_veto_responder.>"]);
+    expect(isInboxSubject(`${inboxPrefix("veto-responder")}.x1`)).toBe(true);
   });
 
   it("scopes clusters and hosts", () => {

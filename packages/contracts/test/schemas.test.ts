@@ -197,7 +197,10 @@ describe("parseCommand", () => {
   });
 
   it("takes an empty body for commands without required fields", () => {
-    expect(parseCommand("failover", "")).toEqual({ ok: true, value: { force: false, acceptLoss: false } });
+    expect(parseCommand("failover", "")).toEqual({
+      ok: true,
+      value: { force: false, acceptLoss: false },
+    });
     expect(parseCommand("reset-failover-limits", "  ")).toEqual({ ok: true, value: {} });
   });
 

@@ -9,6 +9,7 @@ import { onStrictResult, sendSemiSyncOff, sendStrictDurability } from "./durabil
 import { onFenceResult, sendFences } from "./enforce.js";
 import { onAgentProgress, onAgentResult } from "./engine/agent-results.js";
 import { onResume, onTick, startOperation } from "./engine/operation.js";
+import { expirePostHooks, onPostHookResult } from "./engine/post-hooks.js";
 import { onStepResult } from "./engine/step-results.js";
 import { situationEvent } from "./events.js";
 import { holdWhilePaused } from "./held-automation.js";
@@ -106,16 +107,18 @@ function act(env: Env, input: Input) {
       onCommand(env, input);
       return;
     case "step-result":
-      if (!onStepResult(env, input.opId, input.stepId, input.result)) {
-        if (!onFenceResult(env, input.opId, input.stepId, input.result)) {
-          if (!onRestoreResult(env, input.opId, input.stepId, input.result)) {
-            onStrictResult(env, input.opId, input.result);
-          }
-        }
+      if (
+        !onStepResult(env, input.opId, input.stepId, input.result) &&
+        !onPostHookResult(env, input.opId, input.stepId, input.result) &&
+        !onFenceResult(env, input.opId, input.stepId, input.result) &&
+        !onRestoreResult(env, input.opId, input.stepId, input.result)
+      ) {
+        onStrictResult(env, input.opId, input.result);
       }
       return;
     case "tick":
       onTick(env);
+      expirePostHooks(env);
       return;
     case "resume":
       onResume(env);
@@ -281,8 +284,9 @@ function publishTopology(env: Env, d: Diagnosis) {
   const op = state.operation;
   // Servers worked on through their agent only are not kept: a rebuild's target is stopped
   // and replaced, which its live role shows.
+  // Nor those named by a hook's step only (hooks touch no server).
   const keepRoles = op
-    ? [...new Set(op.steps.map((s) => s.server))].filter(
+    ? [...new Set(op.steps.filter((s) => !isHostStep(s.step)).map((s) => s.server))].filter(
         (n) => n !== state.primary && !state.exPrimaries[n],
       )
     : [];

@@ -144,8 +144,14 @@ function callRecord(c: AgentCall): HistoryAgentCall {
 const HOOKS_MAX = 16;
 const text = (v: unknown, max: number) => (typeof v === "string" ? clip(v, max) : "");
 
+/** What the record reads of a hook's step (an operation's, or a detached post hook's). */
+export type HookStepView = Pick<
+  OpStep,
+  "step" | "phase" | "status" | "result" | "sentAt" | "endedAt"
+>;
+
 /** A run-hook or ask-veto step as the record shows it; null for any other step. */
-function hookRecord(s: OpStep): HistoryHook | null {
+export function hookRecord(s: HookStepView): HistoryHook | null {
   const data = s.result?.data ?? {};
   const end = timing(s.sentAt, s.endedAt);
   const blocks = s.phase === PRE_HOOK_PHASE && s.status !== "ok";

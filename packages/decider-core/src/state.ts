@@ -2,7 +2,7 @@ import type { AgentAction, AgentHeartbeat } from "@marina/contracts/agent";
 import type { Compression, ErrorBody } from "@marina/contracts/commands";
 import type { ExecStep } from "@marina/contracts/executor";
 import type { HealthSample, ServerObservation } from "@marina/contracts/health";
-import type { HistoryRequest } from "@marina/contracts/history";
+import type { HistoryRequest, OperationRecord } from "@marina/contracts/history";
 import type { OperationKind, OperationState } from "@marina/contracts/operations";
 import type { ClusterTopology } from "@marina/contracts/topology";
 
@@ -192,17 +192,7 @@ export interface Operation {
    * in states of older versions.
    */
   request?: HistoryRequest | null;
-  /**
-   * How it ended, kept while its post hook runs (engine/post-hooks.ts): the result the
-   * hook cannot change. Absent otherwise.
-   */
-  outcome?: OperationOutcome;
 }
-
-/** An operation's final move, as its plan returned it. */
-export type OperationOutcome =
-  | { kind: "done"; message: string }
-  | { kind: "failed"; error: ErrorBody; message: string };
 
 export interface OperationSummary {
   opId: string;
@@ -239,6 +229,24 @@ export interface VetoHold {
   opId: string;
   reason: string;
   details: Record<string, string | number | boolean | null>;
+}
+
+/**
+ * A post hook running after its operation ended (engine/post-hooks.ts): one exec step sent
+ * outside any operation, its result added to the operation's record when it comes.
+ */
+export interface PostHookRun {
+  /** The ended operation's id (the step's opId: the hook's MARINA_OPERATION_ID). */
+  opId: string;
+  stepId: string;
+  server: string;
+  step: ExecStep;
+  attempts: number;
+  sentAt: number;
+  /** How long the edge waits for the reply; past it (plus a margin), the hook is given up. */
+  timeoutMs: number;
+  /** The operation's record as published at its end, published again with the hook. */
+  record: OperationRecord;
 }
 
 export interface DeciderState {
@@ -308,6 +316,8 @@ export interface DeciderState {
   lastKnown?: Record<string, LastKnown>;
   /** Set when every server was down at once, until the last primary is back or replaced. */
   allDown?: AllDown | null;
+  /** Post hooks running, by operation id; absent in states of older releases. */
+  postHooks?: Record<string, PostHookRun>;
 }
 
 export interface LastKnown {
@@ -355,6 +365,7 @@ export function initialState(cluster: string): DeciderState {
     topology: { generation: 0, key: null, last: null },
     paused: null,
     vetoHold: null,
+    postHooks: {},
   };
 }
 
@@ -371,6 +382,7 @@ export function upgradeState(state: DeciderState): DeciderState {
   loose.durabilityEnforced ??= {};
   loose.paused ??= null;
   loose.vetoHold ??= null;
+  loose.postHooks ??= {};
   const op = state.operation as
     | (Omit<Operation, "agentCalls"> & { agentCalls?: AgentCall[] })
     | null;

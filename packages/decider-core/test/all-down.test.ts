@@ -54,7 +54,9 @@ describe("the whole cluster down", () => {
     const b = blocked(after);
     expect(b).toHaveLength(1);
     expect(b[0]?.details.code).toBe("all-down");
-    expect(b[0]?.reason).toMatch(/db2 has 0-1-20, lacking transactions up to 0-1-23 that the last primary db1 was last seen/);
+    expect(b[0]?.reason).toMatch(
+      /db2 has 0-1-20, lacking transactions up to 0-1-23 that the last primary db1 was last seen/,
+    );
 
     // The last primary comes back: it is the primary again, nothing was promoted.
     w.restart("db1", true);

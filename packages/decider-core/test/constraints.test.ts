@@ -90,3 +90,12 @@ describe("checkFailoverConstraints (rule 5)", () => {
     ).toBe("FAILOVER_LIMIT");
   });
 });
+
+describe("a veto hold from a persisted state", () => {
+  it.each([1e300, Number.MAX_SAFE_INTEGER])("an `until` of %d blocks without throwing", (until) => {
+    const hold = { primary: "db1", until, opId: "op1", reason: "vetoed", details: {} };
+    const b = checkFailoverConstraints(input({ vetoHold: hold }));
+    expect(b).toMatchObject({ code: "veto", errorCode: "VETOED" });
+    expect(b?.reason).toMatch(/held until .* ms since the epoch/);
+  });
+});

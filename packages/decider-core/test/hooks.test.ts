@@ -1,8 +1,10 @@
-// Hooks that can veto (plans/hooks.ts, engine/post-hooks.ts): the pre phase is planned after
-// the candidate is chosen and before anything changes a server; a pre hook that fails or a
-// veto reply blocks an automatic failover (FailoverBlocked, code veto, held for vetoHoldMs,
-// not counted for the cooldown) and a switchover without force, never a failover command or
-// a forced switchover; post hooks run once the operation ended and never change its result.
+// Hooks that can veto (plans/hooks.ts, engine/post-hooks.ts): the pre phase comes first,
+// before a failover's inspections and anything that changes a server; a pre hook that fails
+// or a veto reply blocks an automatic failover (FailoverBlocked, code veto, held for
+// vetoHoldMs, not counted for the cooldown) and a switchover without force, never a failover
+// command or a forced switchover; a failover whose primary came back during the pre phase
+// ends there; post hooks run detached, once the operation ended and was published, and never
+// change its result or hold the decider busy.
 import type { ExecResult, OperationRecord, ServerObservation } from "@marina/contracts";
 import { DryRunReport } from "@marina/contracts";
 import { describe, expect, it } from "vitest";
@@ -10,6 +12,7 @@ import type { Action } from "../src/index.js";
 import {
   conn,
   Driver,
+  errResult,
   eventsIn,
   execute,
   healthyObservations,
@@ -96,16 +99,16 @@ describe("pre hooks: planning", () => {
     { what: "both", hooks: { preFailover: HOOK, veto: VETO }, pre: ["run-hook", "ask-veto"] },
     // Other hooks do not make a pre phase.
     { what: "only post hooks", hooks: { postFailover: HOOK, preSwitchover: HOOK }, pre: [] },
-  ])("$what: pre phase $pre, after inspect, before anything changes", ({ hooks, pre }) => {
+  ])("$what: pre phase $pre, before the inspections and any change", ({ hooks, pre }) => {
     const { d, lost, kill } = dying(hooks);
     const start = kill();
     const all = [...start, ...execute(d, start, executor(lost))];
     const seq = kinds(all);
     const firstChange = seq.indexOf("drain-relay-log");
     expect(seq.slice(0, firstChange).filter((k) => k !== "inspect")).toEqual(pre);
-    // Every hook step after every inspection.
-    const lastInspect = seq.lastIndexOf("inspect");
-    for (const k of pre) expect(seq.indexOf(k as never)).toBeGreaterThan(lastInspect);
+    // Every hook step before every inspection: nothing read before the hooks is used after.
+    const firstInspect = seq.indexOf("inspect");
+    for (const k of pre) expect(seq.lastIndexOf(k as never)).toBeLessThan(firstInspect);
     const phases = opEventsIn(all).map((e) => e.phase);
     expect(phases.includes("pre-hook")).toBe(pre.length > 0);
     expect(opEventsIn(all).at(-1)?.state).toBe("succeeded");
@@ -145,7 +148,8 @@ describe("pre hooks: the verdict on an automatic failover", () => {
     let all = [...start, ...execute(d, start, executor(lost, { hook, veto }))];
     if (hook === "silent") {
       d.advance(10_000);
-      all = [...all, ...d.feed({ kind: "tick" })];
+      // The monitors still see db1 dead.
+      all = [...all, ...kill(), ...d.feed({ kind: "tick" })];
     }
     const end = opEventsIn(all).at(-1);
     if (!blocked) {
@@ -155,8 +159,8 @@ describe("pre hooks: the verdict on an automatic failover", () => {
     }
     expect(end).toMatchObject({ state: "failed", error: { code: "VETOED" } });
     expect(end?.message).toMatch(/nothing was changed/);
-    // Nothing but reads and the hooks was sent; db1 is still the primary, nothing promoted.
-    expect(new Set(kinds(all))).toEqual(new Set(["inspect", "run-hook", "ask-veto"]));
+    // Nothing but the hooks was sent; db1 is still the primary, nothing promoted.
+    expect(new Set(kinds(all))).toEqual(new Set(["run-hook", "ask-veto"]));
     expect(d.state.primary).toBe("db1");
     const ev = eventsIn(all).filter((e) => e.situation === "FailoverBlocked");
     expect(ev).toHaveLength(1);
@@ -200,6 +204,118 @@ describe("pre hooks: the verdict on an automatic failover", () => {
     kill();
     expect(d.state.operation?.kind).toBe("failover");
   });
+});
+
+describe("pre hooks: what a long one lets change", () => {
+  const LONG = { ...HOOK, timeoutMs: 600_000 };
+  const hookStep = (actions: Action[]) =>
+    stepsIn(actions).find((a) => a.request.step.kind === "run-hook")!;
+
+  it("a primary back during the hook: the failover ends, nothing changed, not counted", () => {
+    const { d, healthy, kill } = dying({ preFailover: LONG });
+    const start = kill();
+    expect(kinds(start)).toEqual(["run-hook"]);
+    // Minutes later, db1 is back and sampled healthy; then the hook says yes.
+    for (let i = 0; i < 6; i++) {
+      d.advance(10_000);
+      d.round(healthy);
+    }
+    const out = d.result(hookStep(start), okResult(hookStep(start).request.stepId));
+    expect(stepsIn(out)).toEqual([]);
+    const end = opEventsIn(out).at(-1);
+    expect(end).toMatchObject({ state: "failed", error: { code: "PRIMARY_ALIVE" } });
+    expect(end?.message).toMatch(/db1 is no longer confirmed failed.*nothing was changed/);
+    expect(d.state.primary).toBe("db1");
+    expect(d.state.failovers).toEqual([]);
+    expect(d.state.operation).toBeNull();
+  });
+
+  it("positions are read after the hook: the candidate is chosen from them", () => {
+    const { d, config, lost, kill } = dying({ preFailover: LONG });
+    const start = kill();
+    // The hook is told the candidate of the samples.
+    expect(hookStep(start).request.step).toMatchObject({ context: { newPrimary: "db2" } });
+    expect(kinds(start)).not.toContain("inspect");
+    d.advance(60_000);
+    kill();
+    // By the time the hook answers, db3 has received more than db2 (what the inspections
+    // taken now show, not what was known before the hook).
+    const later = {
+      ...lost,
+      db3: {
+        ...lost.db3!,
+        gtidCurrentPos: "0-1-120",
+        replication: [
+          conn(config, "db1", {
+            gtidIoPos: "0-1-120",
+            ioThread: "Connecting",
+            secondsBehindMaster: null,
+          }),
+        ],
+      },
+    };
+    const out = d.result(hookStep(start), okResult(hookStep(start).request.stepId));
+    expect(kinds(out).every((k) => k === "inspect")).toBe(true);
+    const all = [...out, ...execute(d, out, executor(later))];
+    expect(opEventsIn(all).at(-1)?.state).toBe("succeeded");
+    // Either db3 is promoted, or db2 pulled 0-1-120 from it: nothing db3 had is lost.
+    const p = d.state.history.at(-1);
+    const pulled = stepsIn(all).some(
+      (a) => a.request.step.kind === "wait-gtid" && a.request.step.pos.includes("0-1-120"),
+    );
+    expect(p?.servers.candidate === "db3" || pulled).toBe(true);
+  });
+
+  /** The hook's executor is lost and the hook sent again: the phase deadline passes first. */
+  function pastDeadline(d: Driver, start: Action[], samples: () => Action[]): Action[] {
+    const hook = hookStep(start);
+    d.advance(2_000);
+    const resent = d.result(hook, errResult(hook.request.stepId, "EXECUTOR_LOST"));
+    expect(stepsIn(resent).map((a) => a.request.stepId)).toEqual([hook.request.stepId]);
+    d.advance(5_000); // the phase's deadline: 3 s of the hook + 2 margins
+    samples();
+    return d.feed({ kind: "tick" });
+  }
+
+  it("a failover command whose pre phase runs past its deadline goes on", () => {
+    const { d, lost, kill } = dying({ preFailover: HOOK });
+    d.command("set-maintenance", { server: "db1", reason: "test" }, "m1");
+    kill();
+    const start = d.command("failover", {}, "r2");
+    const out = pastDeadline(d, start, kill);
+    expect(kinds(out)).toContain("inspect");
+    const all = [...out, ...execute(d, out, executor(lost))];
+    const end = opEventsIn(all).at(-1);
+    expect(end?.state).toBe("succeeded");
+    expect(end?.message).toMatch(/WARNING, not obeyed \(forced\): hook preFailover/);
+  });
+
+  it.each([
+    { force: false, state: "failed" },
+    { force: true, state: "succeeded" },
+  ])(
+    "a switchover whose pre phase runs past its deadline, force $force → $state",
+    ({ force, state }) => {
+      const config = makeConfig({ hooks: { preSwitchover: HOOK, postSwitchover: HOOK } });
+      const d = new Driver(config);
+      const healthy = healthyObservations(config);
+      d.round(healthy);
+      const start = d.command("switchover", { target: "db2", force });
+      const out = pastDeadline(d, start, () => d.round(healthy));
+      const all = [...out, ...execute(d, out, executor(healthy as never))];
+      const end = opEventsIn([...out, ...all]).at(-1);
+      expect(end?.state).toBe(state);
+      if (force) {
+        expect(end?.message).toMatch(/WARNING, not obeyed/);
+        return;
+      }
+      expect(end).toMatchObject({ error: { code: "VETOED" } });
+      expect(end?.message).toMatch(/hook preSwitchover/);
+      // A vetoed switchover did not happen: no post hook.
+      expect(postStep(all)).toBeUndefined();
+      expect(d.state.primary).toBe("db1");
+    },
+  );
 });
 
 describe("pre hooks never veto a failover command", () => {
@@ -251,42 +367,112 @@ describe("switchover", () => {
   });
 });
 
+/** The post hook's step in `actions`, if one was sent. */
+const postStep = (actions: Action[]) =>
+  stepsIn(actions).find(
+    (a) => a.request.step.kind === "run-hook" && a.request.step.hook.startsWith("post"),
+  );
+
 describe("post hooks", () => {
   it.each([
     { post: "ok", note: /hook postFailover exited 0/ },
     { post: "fail", note: /hook postFailover failed \(the result stands\)/ },
   ] as const)(
-    "run after the failover ended ($post), told the new primary; the result stands",
+    "run detached after the failover ended and was published ($post); its result goes to the record",
     ({ post, note }) => {
       const { d, lost, kill } = dying({ postFailover: HOOK });
       const start = kill();
-      const all = [...start, ...execute(d, start, executor(lost, { post }))];
-      const seq = kinds(all);
-      expect(seq.at(-1)).toBe("run-hook");
-      const step = stepsIn(all).at(-1)!.request;
-      expect(step.server).toBe("db2");
-      expect(step.step).toMatchObject({
+      // Everything but the post hook answered: the operation has ended already.
+      const ended = [...start, ...execute(d, start, executor(lost, { post: "silent" }))];
+      const ends = opEventsIn(ended).filter((e) => e.state !== "running");
+      expect(ends).toHaveLength(1);
+      expect(ends[0]?.state).toBe("succeeded");
+      expect(ends[0]?.message).toMatch(/hook postFailover runs next/);
+      expect(d.state.operation).toBeNull();
+      expect(history(ended).at(-1)?.hooks).toBeUndefined();
+      const step = postStep(ended)!;
+      expect(step.request).toMatchObject({ server: "db2", opId: ends[0]?.opId });
+      expect(step.request.step).toMatchObject({
         kind: "run-hook",
         hook: "postFailover",
         context: { oldPrimary: "db1", newPrimary: "db2", result: "succeeded", error: null },
       });
-      const ends = opEventsIn(all).filter((e) => e.state !== "running");
-      expect(ends).toHaveLength(1);
-      expect(ends[0]?.state).toBe("succeeded");
-      expect(ends[0]?.message).toMatch(note);
-      expect(
-        history(all)
-          .at(-1)
-          ?.hooks?.map((h) => `${h.phase}:${h.hook}:${h.status}`),
-      ).toEqual([`post-hook:postFailover:${post === "ok" ? "ok" : "failed"}`]);
+      expect(Object.keys(d.state.postHooks ?? {})).toEqual([ends[0]?.opId]);
+      // The hook answers: the record is stored again with it; no operation event.
+      d.advance(500);
+      const out = d.result(step, executor(lost, { post })(step.request)!);
+      expect(opEventsIn(out)).toEqual([]);
+      const rec = history(out);
+      expect(rec).toHaveLength(1);
+      expect(rec[0]).toMatchObject({ id: ends[0]?.opId, outcome: "succeeded" });
+      expect(rec[0]?.message).toMatch(note);
+      expect(rec[0]?.hooks?.map((h) => `${h.phase}:${h.hook}:${h.status}`)).toEqual([
+        `post-hook:postFailover:${post === "ok" ? "ok" : "failed"}`,
+      ]);
+      expect(d.state.postHooks).toEqual({});
     },
   );
+
+  it("never hold the decider: the new primary dying meanwhile is failed over at once", () => {
+    const { d, lost, kill } = dying({ postFailover: { ...HOOK, timeoutMs: 600_000 } });
+    const start = kill();
+    execute(d, start, executor(lost, { post: "silent" }));
+    expect(d.state.primary).toBe("db2");
+    expect(d.state.operation).toBeNull();
+    expect(Object.keys(d.state.postHooks ?? {})).toHaveLength(1);
+    // The operation is over: nothing left to cancel, nothing to wait for.
+    const r = repliesIn(d.command("cancel", { opId: "op1" }, "c1"))[0];
+    expect(r).toMatchObject({ ok: false, error: { message: "no running operation op1" } });
+    // db2 (now the primary, db3 replicating from it) dies: a failover starts to db3.
+    d.state.failovers = [];
+    const cfg = d.config;
+    const healthy = healthyObservations(cfg);
+    const db3 = {
+      ...healthy.db3!,
+      replication: [
+        conn(cfg, "db2", {
+          gtidIoPos: "0-1-100",
+          ioThread: "Connecting",
+          secondsBehindMaster: null,
+        }),
+      ],
+    };
+    d.advance(1_000);
+    d.round({ db1: null, db3 });
+    d.advance(500);
+    d.round({ db1: null, db2: null, db3 });
+    expect(d.state.operation).toMatchObject({ kind: "failover", plan: { failed: "db2" } });
+  });
+
+  it("a post hook that never answers (its reply went to another leader) is given up", () => {
+    const { d, lost, kill } = dying({ postFailover: HOOK });
+    const start = kill();
+    const ended = execute(d, start, executor(lost, { post: "silent" }));
+    const opId = postStep(ended)!.request.opId;
+    d.advance(3_000 + 2 * 2_000 - 1);
+    expect(history(d.feed({ kind: "tick" }))).toEqual([]);
+    d.advance(1);
+    const rec = history(d.feed({ kind: "tick" }));
+    expect(rec[0]).toMatchObject({ id: opId, outcome: "succeeded" });
+    expect(rec[0]?.message).toMatch(/hook postFailover failed \(the result stands\): no reply/);
+    expect(d.state.postHooks).toEqual({});
+  });
+
+  it("a lost executor: sent again, to another one", () => {
+    const { d, lost, kill } = dying({ postFailover: HOOK });
+    const start = kill();
+    const step = postStep(execute(d, start, executor(lost, { post: "silent" })))!;
+    const again = d.result(step, errResult(step.request.stepId, "EXECUTOR_LOST"));
+    expect(postStep(again)?.request.stepId).toBe(step.request.stepId);
+    expect(history(again)).toEqual([]);
+  });
 
   it("run after a failure too, without a new primary; never after a veto", () => {
     const { d, lost, kill } = dying({ preFailover: HOOK, postFailover: HOOK });
     const vetoed = kill();
     const a = [...vetoed, ...execute(d, vetoed, executor(lost, { hook: "fail" }))];
     expect(stepsIn(a).filter((s) => s.request.step.kind === "run-hook")).toHaveLength(1);
+    expect(d.state.postHooks).toEqual({});
     // The reset lets the failover start at once (the primary is still dead).
     const start = d.command("reset-failover-limits");
     expect(d.state.operation?.kind).toBe("failover");
@@ -300,25 +486,10 @@ describe("post hooks", () => {
           }
         : executor(lost, { hook: "ok" })(req);
     const all = [...start, ...execute(d, start, failing)];
-    const post = stepsIn(all).find(
-      (s) => s.request.step.kind === "run-hook" && s.request.step.hook === "postFailover",
-    );
-    expect(post?.request.step).toMatchObject({
+    expect(postStep(all)?.request.step).toMatchObject({
       context: { newPrimary: null, result: "failed", error: expect.stringMatching(/boom/) },
     });
     expect(opEventsIn(all).at(-1)?.state).toBe("failed");
-  });
-
-  it("a cancel while the post hook runs changes nothing", () => {
-    const { d, lost, kill } = dying({ postFailover: HOOK });
-    const start = kill();
-    execute(d, start, executor(lost, { post: "silent" }));
-    expect(d.state.operation?.phase).toBe("post-hook");
-    const r = repliesIn(d.command("cancel", { opId: d.state.operation!.opId }, "c1"))[0];
-    expect(r).toMatchObject({ ok: true, message: /post hook is running/ });
-    d.advance(10_000);
-    const out = d.feed({ kind: "tick" });
-    expect(opEventsIn(out).at(-1)).toMatchObject({ state: "succeeded" });
   });
 });
 

@@ -11,7 +11,14 @@ import {
 } from "@marina/contracts";
 
 /** The roles with one user for the whole installation (agents have one per host). */
-export const SHARED_ROLES = ["monitor", "decider", "executor", "operator", "observer"] as const;
+export const SHARED_ROLES = [
+  "monitor",
+  "decider",
+  "executor",
+  "operator",
+  "observer",
+  "veto-responder",
+] as const;
 
 export interface NatsUserPlan {
   readonly role: NatsRole;

@@ -52,6 +52,7 @@ describe("NATS users of an installation", () => {
       ["marina-executor", "MARINA_NATS_EXECUTOR_PASSWORD"],
       ["marina-operator", "MARINA_NATS_OPERATOR_PASSWORD"],
       ["marina-observer", "MARINA_NATS_OBSERVER_PASSWORD"],
+      ["marina-veto-responder", "MARINA_NATS_VETO_RESPONDER_PASSWORD"],
       ["marina-agent-h1", "MARINA_NATS_AGENT_H1_PASSWORD"],
       ["marina-agent-h-02", "MARINA_NATS_AGENT_H_02_PASSWORD"],
     ]);
@@ -71,6 +72,11 @@ describe("NATS users of an installation", () => {
       ["marina-executor", "$MARINA_NATS_EXECUTOR_PASSWORD", natsPermissions("executor", scope)],
       ["marina-operator", "$MARINA_NATS_OPERATOR_PASSWORD", natsPermissions("operator", scope)],
       ["marina-observer", "$MARINA_NATS_OBSERVER_PASSWORD", natsPermissions("observer", scope)],
+      [
+        "marina-veto-responder",
+        "$MARINA_NATS_VETO_RESPONDER_PASSWORD",
+        natsPermissions("veto-responder", scope),
+      ],
       [
         "marina-agent-h1",
         "$MARINA_NATS_AGENT_H1_PASSWORD",
@@ -103,6 +109,7 @@ describe("marina-nats-config", () => {
       "marina-executor",
       "marina-operator",
       "marina-observer",
+      "marina-veto-responder",
       "marina-agent-h1",
       "marina-agent-h-02",
     ]);

@@ -2,7 +2,7 @@
 // automatic failover after kill -9 of the primary (FailoverBlocked with the hook's output,
 // nothing promoted) until it exits 0 (the test flips the file it reads); the postFailover
 // hook then receives the new primary in its environment; and a responder on the NATS veto
-// subject, under the observer identity, blocks the next failover the same way.
+// subject, under the veto-responder identity, blocks the next failover the same way.
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,13 +10,14 @@ import {
   envelope,
   HISTORY_STREAM,
   HistoryMessage,
+  inboxPrefix,
   subjects,
   VetoRequestMessage,
 } from "@marina/contracts";
+import { waitFor } from "@marina/lab";
 import { jetstreamManager } from "@nats-io/jetstream";
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectAs } from "../src/lab-config.js";
 import { type Observer, observe } from "../src/observer.js";
 import { type Stack, startStack } from "../src/stack.js";
 import { isEvent, isOperation, newPrimary, status, waitPrimary } from "./scenario-helpers.js";
@@ -132,9 +133,13 @@ describe("failover hooks that can veto", () => {
       30_000,
       "failover succeeded",
     );
-    expect(done.operation.message).toMatch(/hook postFailover exited 0/);
+    // The post hook runs detached: the failover's end is published first.
+    expect(done.operation.message).toMatch(/hook postFailover runs next/);
     const file = join(dir, `post-${done.operation.opId}.env`);
-    expect(existsSync(file)).toBe(true);
+    await waitFor(async () => (existsSync(file) ? true : undefined), {
+      timeoutMs: 10_000,
+      message: "the post hook's file",
+    });
     const env = readEnvFile(file);
     expect(env.MARINA_NEW_PRIMARY).toBe(newOne);
     expect(env.MARINA_OLD_PRIMARY).toBe("db1");
@@ -165,7 +170,15 @@ describe("failover hooks that can veto", () => {
       vetoed: false,
       stdout: "no reply",
     });
-    const succeeded = await record(done.operation.opId);
+    // Stored again once the post hook answered, with it.
+    const succeeded = await waitFor(
+      async () => {
+        const r = await record(done.operation.opId);
+        return r.hooks?.some((h) => h.phase === "post-hook") ? r : undefined;
+      },
+      { timeoutMs: 10_000, message: "the record with the post hook" },
+    );
+    expect(succeeded.message).toMatch(/hook postFailover exited 0/);
     expect(succeeded.hooks?.map((h) => `${h.phase}:${h.hook}:${h.status}`)).toEqual([
       "pre-hook:preFailover:ok",
       "pre-hook:veto:ok",
@@ -173,11 +186,24 @@ describe("failover hooks that can veto", () => {
     ]);
   });
 
-  it("a responder on the NATS veto subject (observer identity) blocks the next failover", async () => {
-    const { lab, nc, config } = stack;
+  /** A connection as the `veto-responder` NATS identity (its lab user, its inbox prefix). */
+  async function asVetoResponder(name: string): Promise<NatsConnection> {
+    const u = stack.lab.natsUsers?.["veto-responder"];
+    if (!u) throw new Error("the lab runs without NATS users: nothing would be proven");
+    return connect({
+      servers: [...stack.config.nats.servers],
+      name,
+      user: u.user,
+      pass: u.password,
+      inboxPrefix: inboxPrefix("veto-responder"),
+    });
+  }
+
+  it("a responder on the NATS veto subject (veto-responder identity) blocks the next failover", async () => {
+    const { lab, nc } = stack;
     const primary = String((await status(nc)).primary);
     const asked: string[] = [];
-    responderNc = await connectAs(config, "observer", "veto-responder");
+    responderNc = await asVetoResponder("veto-responder");
     const sub: Subscription = responderNc.subscribe(subjects.veto("main", "failover"), {
       callback: (err, msg) => {
         if (err) return;
@@ -196,7 +222,7 @@ describe("failover hooks that can veto", () => {
     });
     // A second responder (a system of its own: NATS lets an identity answer each request
     // once per connection) that agrees: one veto is enough.
-    agreeNc = await connectAs(config, "observer", "veto-agree");
+    agreeNc = await asVetoResponder("veto-agree");
     const agree = agreeNc.subscribe(subjects.veto("main", "failover"), {
       callback: (_e, msg) => {
         msg.respond(JSON.stringify({ veto: false, responder: "ok-bot" }));

@@ -1,7 +1,8 @@
 // NATS identities on a real nats-server: each Marina role may do what its code does and is
 // refused by the SERVER outside it (@marina/contracts' natsPermissions, scoped to cluster
 // `main` and agent host `db1-host`); no credentials, no connection; a forged health sample
-// from an operator or observer never reaches a decider; nobody reads another's replies.
+// from an operator or observer never reaches a decider; nobody reads another's replies;
+// veto requests are answered by veto-responders, and an observer answers nothing.
 // That the permissions are ENOUGH is proven by the e2e suite: every sandbox test runs each
 // service under its identity, and the lab fails a test whose services were refused anything.
 import {
@@ -176,6 +177,20 @@ describe("NATS identities: least privilege, enforced by the server", () => {
     ["observer", "pub", "$JS.API.DIRECT.GET.MARINA_HISTORY", "ok"],
     ["observer", "pub", "$JS.API.CONSUMER.CREATE.MARINA_HISTORY", "refused"],
     ["operator", "pub", "$JS.API.STREAM.PURGE.MARINA_HISTORY", "refused"],
+    // Veto requests: executors ask, veto-responders (and no observer) receive them.
+    ["executor", "pub", `${main}.veto.failover`, "ok"],
+    ["observer", "sub", `${main}.veto.*`, "refused"],
+    ["veto-responder", "sub", `${main}.veto.*`, "ok"],
+    ["veto-responder", "sub", "marina.v1.other.veto.*", "refused"], // not its cluster
+    ["veto-responder", "sub", `${main}.history.*`, "refused"],
+    ["veto-responder", "sub", `${main}.topology`, "refused"],
+    ["veto-responder", "sub", `${main}.exec`, "refused"],
+    ["veto-responder", "pub", `${main}.veto.failover`, "refused"],
+    ["veto-responder", "pub", `${main}.cmd.failover`, "refused"],
+    ["veto-responder", "pub", `${main}.history.op-1`, "refused"],
+    ["veto-responder", "pub", `${inboxPrefix("executor")}.x1`, "refused"], // only as a reply
+    ["veto-responder", "pub", `${inboxPrefix("decider")}.x1`, "refused"],
+    ["veto-responder", "pub", "$JS.API.INFO", "refused"],
   ];
 
   it.each(table)("%s %s %s → %s", async (role, op, subject, expected) => {
@@ -238,6 +253,45 @@ describe("NATS identities: least privilege, enforced by the server", () => {
     expect(reply.string()).toBe("done");
     const spy = await as("executor");
     expect(await spy.subscribe(`${inboxPrefix("decider")}.>`)).toBe("refused");
+  });
+
+  it("a veto-responder answers an executor's veto request", async () => {
+    const responder = await as("veto-responder");
+    responder.nc.subscribe(subjects.veto("main", "failover"), {
+      callback: (_e, m) => {
+        m.respond('{"veto":true,"responder":"freeze-bot"}');
+      },
+    });
+    await responder.nc.flush();
+    const executor = await as("executor");
+    const reply = await executor.nc.request(subjects.veto("main", "failover"), "{}", {
+      timeout: 5_000,
+    });
+    expect(reply.string()).toBe('{"veto":true,"responder":"freeze-bot"}');
+    expect(responder.refused).toEqual([]);
+  });
+
+  it("an observer cannot answer what it sees: a forged JetStream ack to the decider is refused", async () => {
+    const observer = await as("observer");
+    const forged: string[] = [];
+    observer.nc.subscribe(subjects.history("main", "op-1"), {
+      callback: (_e, m) => {
+        if (m.reply) forged.push(m.reply);
+        m.respond('{"stream":"MARINA_HISTORY","seq":1}');
+      },
+    });
+    await observer.nc.flush();
+    const decider = await as("decider");
+    // What a JetStream publish is on the wire: a request whose reply is the stored ack.
+    await expect(
+      decider.nc.request(subjects.history("main", "op-1"), "{}", { timeout: 1_000 }),
+    ).rejects.toThrow();
+    await observer.nc.flush();
+    expect(forged).toHaveLength(1);
+    await waitFor(async () => (observer.wasRefused("publish", forged[0]!) ? true : undefined), {
+      timeoutMs: 5_000,
+      message: "the server refusing the observer's reply",
+    });
   });
 });
 

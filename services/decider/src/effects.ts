@@ -2,6 +2,7 @@
 // answers commands, sends steps to executors and calls to host agents, and feeds their
 // results back as inputs. Every outbound message is checked against its schema here. Host
 // work always goes to an agent over NATS (one serving servers over SSH included).
+import { createHash } from "node:crypto";
 import {
   type ClusterConfig,
   ClusterEventMessage,
@@ -121,8 +122,9 @@ export class Effects {
 
   /**
    * An operation's record goes into MARINA_HISTORY with the stream's acknowledgement, tried
-   * again a few times (the record id is the message id: stored once however often sent). A
-   * record that cannot be stored is logged with its content, not lost silently.
+   * again a few times (the message id is the record id and a digest of its content: stored
+   * once however often sent, and stored again when it changes — a post hook's result added
+   * to it). A record that cannot be stored is logged with its content, not lost silently.
    */
   private async storeHistory(a: Kind<"history">): Promise<void> {
     const { record } = a;
@@ -131,9 +133,10 @@ export class Effects {
       mustParse(HistoryMessage, envelope("history", this.d.source, record)),
     );
     const about = { opId: record.id, kind: record.kind, outcome: record.outcome };
+    const digest = createHash("sha256").update(JSON.stringify(record)).digest("hex").slice(0, 16);
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.d.bus.store(subject, data, `${record.cluster}.${record.id}`);
+        await this.d.bus.store(subject, data, `${record.cluster}.${record.id}.${digest}`);
         this.d.log.info({ ...about, reason: a.reason }, "history record stored");
         return;
       } catch (err) {

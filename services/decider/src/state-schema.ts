@@ -10,6 +10,8 @@ import { z } from "zod";
 
 const byName = z.record(z.string(), z.unknown());
 const ms = z.number().finite();
+/** A point in time a Date can hold (±8.64e15 ms): formatted in reasons, never throwing. */
+const time = z.number().int().min(0).max(8.64e15);
 
 const PersistedStep = z.looseObject({
   id: z.string(),
@@ -69,6 +71,33 @@ export const PersistedState = z.looseObject({
   }),
   writtenBy: StateWriter.nullable(),
   paused: z.looseObject({ since: ms, reason: z.string(), by: z.string().nullable() }).nullable(),
+  /** Absent from states written before hooks. */
+  vetoHold: z
+    .looseObject({
+      primary: z.string(),
+      until: time,
+      opId: z.string(),
+      reason: z.string(),
+      details: byName,
+    })
+    .nullable()
+    .optional(),
+  /** Absent from states written before hooks. */
+  postHooks: z
+    .record(
+      z.string(),
+      z.looseObject({
+        opId: z.string(),
+        stepId: z.string(),
+        server: z.string(),
+        step: z.looseObject({ kind: z.literal("run-hook") }),
+        attempts: z.number().int().min(0),
+        sentAt: time,
+        timeoutMs: z.number().int().min(0).max(86_400_000),
+        record: z.looseObject({ id: z.string(), message: z.string() }),
+      }),
+    )
+    .optional(),
 });
 
 /** A persisted state: the core's, and who wrote it. */

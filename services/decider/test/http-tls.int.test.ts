@@ -152,11 +152,12 @@ describe("HTTP API over TLS with client certificates", () => {
     d = await twoDeciders(s, readApiTls(s.tls!));
     const port = await listen(d);
     const robot = { cert: tls.clientCertFile, key: tls.clientKeyFile };
-    for (const headers of [
+    const foreign: Record<string, string>[] = [
       { origin: "https://evil.example" },
       { "sec-fetch-site": "cross-site" },
       { origin: "null" },
-    ]) {
+    ];
+    for (const headers of foreign) {
       const r = await call(
         port,
         "POST",

@@ -35,6 +35,32 @@ describe("the persisted decider state", () => {
     ],
     ["samples missing", { ...stored("main"), samples: undefined }, "samples"],
     ["failovers of strings", { ...stored("main"), failovers: ["soon"] }, "failovers.0"],
+    [
+      "a veto hold past any date",
+      {
+        ...stored("main"),
+        vetoHold: { primary: "db1", until: 1e300, opId: "op1", reason: "r", details: {} },
+      },
+      "vetoHold.until",
+    ],
+    [
+      "a post hook without its record",
+      {
+        ...stored("main"),
+        postHooks: {
+          op1: {
+            opId: "op1",
+            stepId: "op1-post-hook",
+            server: "db2",
+            step: { kind: "run-hook" },
+            attempts: 1,
+            sentAt: 1,
+            timeoutMs: 12_000,
+          },
+        },
+      },
+      "postHooks.op1.record",
+    ],
   ])("refuses %s, naming the field", (_what, raw, path) => {
     const r = checkPersistedState(raw);
     expect(r.ok).toBe(false);

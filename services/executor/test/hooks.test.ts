@@ -155,6 +155,21 @@ describe("run-hook", () => {
     });
   });
 
+  it("a NUL byte in an environment value is dropped; one in an argument is a spawn error", async () => {
+    const hook = script("reason.sh", 'echo "reason=$MARINA_REASON"');
+    const out = await runHook(ctx({ preFailover: { argv: [hook] } }), {
+      kind: "run-hook",
+      hook: "preFailover",
+      timeoutMs: 5_000,
+      context: { ...CONTEXT, reason: "from\u0000a command" },
+    });
+    expect(out).toMatchObject({ exitCode: 0, stdout: "reason=froma command\n" });
+    await expect(run({ preFailover: { argv: [hook, "a\u0000b"] } })).rejects.toMatchObject({
+      code: "HOOK_FAILED",
+      message: expect.stringMatching(/could not start: ERR_INVALID_ARG_VALUE/),
+    });
+  });
+
   it("the handler runs it without opening a database connection", async () => {
     const hook = script("ok.sh", "exit 0");
     const connect = scriptedConnector(() => {
@@ -218,12 +233,33 @@ describe("ask-veto", () => {
       vetoed: true,
     },
     { replies: [null], required: true, vetoed: true },
+    // A veto after 64 consents still counts (only the report is capped).
+    {
+      replies: [
+        ...Array.from({ length: 70 }, (_, i) => ({ veto: false, responder: `r${i}`, reason: "" })),
+        { veto: true, responder: "late", reason: "freeze" },
+      ],
+      required: false,
+      vetoed: true,
+    },
   ])(
     "$replies.length replies, required $required → vetoed $vetoed",
     ({ replies, required, vetoed }) => {
       expect(vetoOutcome(replies, required).vetoed).toBe(vetoed);
     },
   );
+
+  it("reports at most 64 replies, the vetoes among them", () => {
+    const consents = Array.from({ length: 70 }, (_, i) => ({
+      veto: false,
+      responder: `r${i}`,
+      reason: "",
+    }));
+    const o = vetoOutcome([...consents, { veto: true, responder: "late", reason: "x" }], false);
+    expect(o.replies).toHaveLength(64);
+    expect(o.replies[0]).toMatchObject({ responder: "late", veto: true });
+    expect(o.reason).toBe("late: x");
+  });
 
   it("asks the veto subject with the planned operation; a veto is VETOED with the replies", async () => {
     const asked: { subject: string; body: Record<string, unknown>; timeoutMs: number }[] = [];

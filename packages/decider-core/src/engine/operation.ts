@@ -135,7 +135,6 @@ export function onResume(env: Env) {
 export function cancelOperation(env: Env, reason: string): string {
   const op = env.state.operation;
   if (!op) return "no operation is running";
-  if (op.outcome !== undefined) return `${op.opId} has ended; its post hook is running`;
   if (op.status === "undoing") {
     op.cancelRequested = true;
     return `${op.opId} is already undoing`;

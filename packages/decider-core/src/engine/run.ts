@@ -8,31 +8,36 @@ import type { Operation } from "../state.js";
 import { replyTimeoutMs } from "../steps.js";
 import { dispatch } from "./dispatch.js";
 import { emitOperation } from "./emit.js";
-import { outcomeDriver, postHookPhase } from "./post-hooks.js";
+import { postHookNote, postHookOf, startPostHook } from "./post-hooks.js";
 
 // Running a plan: install the phase its driver returns, send what can be sent, and ask the
 // driver again once the phase is over (or for its failure path when a step is refused).
 
 /** The plan of the operation's kind, from the registry the engine was given (env.plans). */
 export function driverOf(env: Env, op: Operation): PlanDriver {
-  // Ended, its post hook running: the outcome is already decided.
-  if (op.outcome !== undefined) return outcomeDriver;
   const driver = env.plans[op.kind];
   if (!driver) throw new Error(`no driver for ${String(op.kind)}`);
   return driver;
 }
 
+/**
+ * The operation ends: its end published, its record stored, the operation cleared — and
+ * then its post hook, if one is configured, sent detached from it (post-hooks.ts).
+ */
 function finish(
   op: Operation,
   env: Env,
   state: Exclude<OperationState, "running">,
-  message: string,
+  text: string,
   error: ErrorBody | null,
 ) {
+  const post = postHookOf(op, env, state, error);
+  const message = post ? `${text}; ${postHookNote(post)}` : text;
   if (op.phase !== "" && !(op.phase in op.timings)) recordTiming(op, env.ctx.now);
   op.timings.total = env.ctx.now - op.startedAt;
   emitOperation(op, env, state, message, error);
-  env.actions.push(historyAction(operationRecord(op, env, state, message, error)));
+  const record = operationRecord(op, env, state, message, error);
+  env.actions.push(historyAction(record));
   env.state.history.push({
     opId: op.opId,
     kind: op.kind,
@@ -45,6 +50,7 @@ function finish(
   const extra = env.state.history.length - env.opts.historySize;
   if (extra > 0) env.state.history.splice(0, extra);
   if (env.state.operation?.opId === op.opId) env.state.operation = null;
+  if (post) startPostHook(env, op.opId, post, record);
 }
 
 function installPhase(op: Operation, env: Env, n: Extract<Next, { kind: "phase" }>) {
@@ -87,11 +93,6 @@ export function advance(op: Operation, env: Env, first: Next) {
     rounds += 1;
     if (rounds > 64) {
       n = { kind: "failed", error: errorBody("INTERNAL", "plan did not converge"), message: "" };
-    }
-    if (n.kind !== "phase") {
-      // A post hook runs first, if one is configured: the outcome is fixed before it.
-      const post = postHookPhase(op, env, n);
-      if (post !== null) n = post;
     }
     switch (n.kind) {
       case "done":

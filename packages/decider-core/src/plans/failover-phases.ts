@@ -15,9 +15,9 @@ import {
 /** The failover's phases, in order ("" before the first, undo on the failure path). */
 export const FailoverPhases = [
   "",
+  "pre-hook",
   "fence",
   "inspect",
-  "pre-hook",
   "drain",
   "detach",
   "pull",

@@ -10,6 +10,7 @@ import {
 } from "../acknowledgers.js";
 import { chooseCandidate, type ObservationLike } from "../candidates.js";
 import { situationEvent } from "../events.js";
+import { assessPrimary } from "../evidence.js";
 import { readInspect } from "../inspect.js";
 import { connectionsTo, currentObservation, replicationDelays } from "../knowledge.js";
 import { allDownLoss, historyOf } from "../policies/all-down.js";
@@ -43,9 +44,12 @@ import {
 import { undoSteps } from "./failover-undo.js";
 import { PRE_HOOK_PHASE, preHookPhase, preHookVerdict, vetoedEnd, vetoWarning } from "./hooks.js";
 
-// Rule 3, failover: [fence] → inspect → [pre-hook] → drain → detach → [pull] → promote → repoint →
-// [semi-sync]. The failed primary is fenced first only when it is reachable (a forced
-// failover; the one fence, see fenceStep). The candidate is chosen
+// Rule 3, failover: [pre-hook] → [fence] → inspect → drain → detach → [pull] → promote → repoint →
+// [semi-sync]. The pre hooks come first (they may take minutes: nothing read before them
+// is used after), told the candidate chosen from the samples; once they said yes, a
+// failover whose primary is no longer failed ends there, nothing changed. The failed
+// primary is fenced first only when it is reachable (a forced failover; the one fence, see
+// fenceStep). The candidate is chosen
 // again from FRESH inspections; it drains its relay log and pulls what a more advanced live
 // replica has. Every live replica's connection to the failed primary — the candidate's and
 // the others' — is stopped in ONE parallel phase (detach): on a frozen primary with
@@ -130,25 +134,73 @@ function choose(op: Operation, env: Env): FailoverNext {
       p.repoint.push({ server: s.name, connection: c.connection, useGtid: useGtidOf(c.usingGtid) });
     }
   }
-  const pre = preHookPhase(env, "pre-hook", {
+  return drainPhase(op, env, `candidate ${choice.reason}`);
+}
+
+/** The failover proper, after the pre phase (if any): [fence →] inspect. */
+function firstChange(op: Operation, env: Env): FailoverNext {
+  const p = failoverPlanOf(op);
+  if (!p.fenceOld) return inspectPhase(op, env);
+  return phaseOf(
+    "fence",
+    [fenceStep(env.ctx.config, p.failed, true)],
+    env.opts.phaseTimeoutMs,
+    `fencing ${p.failed} (reachable, failover forced)`,
+  );
+}
+
+/** The pre phase, told the candidate chosen from the samples when the failover started. */
+function preHooks(op: Operation, env: Env): FailoverNext | null {
+  const p = failoverPlanOf(op);
+  return preHookPhase(env, PRE_HOOK_PHASE, {
     operation: "failover",
     automatic: !p.manual,
     forced: p.manual,
     old: p.failed,
-    new: choice.candidate,
+    new: p.target ?? op.servers.candidate ?? null,
     reason: op.reason,
   });
-  return pre ?? drainPhase(op, env, `candidate ${choice.reason}`);
+}
+
+/** A failover that changed nothing does not count for the cooldown or the window. */
+function uncount(op: Operation, env: Env) {
+  const i = env.state.failovers.lastIndexOf(op.startedAt);
+  if (i >= 0) env.state.failovers.splice(i, 1);
 }
 
 /**
- * After the pre phase: an automatic failover a hook or a responder blocked ends here, with
- * nothing changed; a failover command goes on (the verdict stays a warning).
+ * The pre phase may have taken minutes: the failover goes on only while its primary is
+ * still failed (dead; for a failover command, also unreachable as its replicas see it, as
+ * the command requires). A forced failover of a live primary fences it first and goes on.
+ */
+function recoveredEnd(op: Operation, env: Env): FailoverNext | null {
+  const p = failoverPlanOf(op);
+  if (p.fenceOld) return null;
+  const { state, ctx } = env;
+  const a = assessPrimary(state, ctx.config, p.failed, ctx.now, env.opts.agentHeartbeatFreshMs);
+  if (a.verdict === "dead" || (p.manual && a.verdict === "unreachable-seen-by-replicas")) {
+    return null;
+  }
+  uncount(op, env);
+  const error = errorBody(
+    a.verdict === "healthy" ? "PRIMARY_ALIVE" : "NOT_APPLICABLE",
+    `${p.failed} is no longer confirmed failed after the pre hooks (${a.verdict}: ${a.reason})`,
+  );
+  const again = p.manual ? " (fail over again, with force for a live primary)" : "";
+  return { kind: "failed", error, message: `${error.message}; nothing was changed${again}` };
+}
+
+/**
+ * After the pre phase (or its deadline): a failover whose primary recovered meanwhile ends;
+ * an automatic failover a hook or a responder blocked ends here, with nothing changed; a
+ * failover command goes on (the verdict stays a warning).
  */
 function afterPreHooks(op: Operation, env: Env): FailoverNext {
   const p = failoverPlanOf(op);
+  const recovered = recoveredEnd(op, env);
+  if (recovered) return recovered;
   const v = preHookVerdict(op);
-  if (!v.blocked || p.manual) return drainPhase(op, env, `draining ${p.candidate}'s relay log`);
+  if (!v.blocked || p.manual) return firstChange(op, env);
   const { state, ctx } = env;
   const hold = ctx.config.hooks.vetoHoldMs;
   state.vetoHold = {
@@ -159,12 +211,16 @@ function afterPreHooks(op: Operation, env: Env): FailoverNext {
     details: v.details,
   };
   // A vetoed attempt changed nothing: it does not count for the cooldown or the window.
-  const i = state.failovers.lastIndexOf(op.startedAt);
-  if (i >= 0) state.failovers.splice(i, 1);
+  uncount(op, env);
   const reason = `${v.reason}; automatic failover held for ${hold} ms (hooks.vetoHoldMs), then tried again`;
   env.actions.push(
     situationEvent(ctx.config.name, ctx.epoch, "FailoverBlocked", p.failed, reason, {
-      details: { code: "veto", opId: op.opId, candidate: p.candidate, ...v.details },
+      details: {
+        code: "veto",
+        opId: op.opId,
+        candidate: p.target ?? op.servers.candidate ?? null,
+        ...v.details,
+      },
     }),
   );
   noteSituation(state, p.failed, tagOf("FailoverBlocked", "veto"));
@@ -357,21 +413,13 @@ export const failoverDriver: PlanDriver<FailoverPhase> = {
     const phase = phaseIn(op, FailoverPhases);
     switch (phase) {
       case "":
-        if (p.fenceOld) {
-          return phaseOf(
-            "fence",
-            [fenceStep(env.ctx.config, p.failed, true)],
-            env.opts.phaseTimeoutMs,
-            `fencing ${p.failed} (reachable, failover forced)`,
-          );
-        }
-        return inspectPhase(op, env);
+        return preHooks(op, env) ?? firstChange(op, env);
+      case "pre-hook":
+        return afterPreHooks(op, env);
       case "fence":
         return inspectPhase(op, env);
       case "inspect":
         return choose(op, env);
-      case "pre-hook":
-        return afterPreHooks(op, env);
       case "drain":
         return detachPhase(op, env);
       case "detach":
@@ -425,9 +473,10 @@ export const failoverDriver: PlanDriver<FailoverPhase> = {
 
   fail(op, env, error) {
     const p = failoverPlanOf(op);
-    // The pre phase ran out of time (a hook's executor lost and its retry too slow): no
-    // answer is no consent for an automatic failover, and nothing was changed to undo.
-    if (op.phase === PRE_HOOK_PHASE && !p.manual && error.code !== "CANCELLED") {
+    // The pre phase ran out of time (a hook's executor lost and its retry too slow): the
+    // steps left unanswered count as a no — obeyed by an automatic failover, recorded by a
+    // failover command, which goes on. Nothing was changed to undo.
+    if (op.phase === PRE_HOOK_PHASE && error.code !== "CANCELLED") {
       return afterPreHooks(op, env);
     }
     if (op.status === "undoing") {

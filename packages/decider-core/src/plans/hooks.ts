@@ -6,8 +6,9 @@ import { type Env, type Next, phaseOf, type StepSpec, stepsOf } from "./common.j
 
 // Hooks and the veto subject around a failover or a switchover (config `hooks`). They run
 // on executors as steps (run-hook, ask-veto) that touch no server; the decider only plans
-// them and reads their results. The pre phase comes after the candidate is chosen and
-// before any step changes a server, so a veto leaves everything as it was. A pre hook that
+// them and reads their results. The pre phase comes first, before any step changes a server
+// (a failover's before its inspections too: a hook may take minutes, and nothing read
+// before it is used after), so a veto leaves everything as it was. A pre hook that
 // does not exit 0 in time, or a veto reply, blocks an operation that may be vetoed (an
 // automatic failover, a switchover without `force`); one that may not (a failover command,
 // a forced switchover) goes on, and the verdict is kept as a warning in its final message.
@@ -31,7 +32,8 @@ export interface PreHookSubject {
   /** A veto is recorded, not obeyed. */
   forced: boolean;
   old: string;
-  new: string;
+  /** The expected new primary (a failover's: chosen from the samples; null when none). */
+  new: string | null;
   reason: string;
 }
 
@@ -50,7 +52,7 @@ export function preHookPhase<P extends string>(
   const spec = h[PRE[subject.operation]];
   if (spec === undefined && !h.veto.enabled) return null;
   const context = preContext(subject);
-  const server = subject.new;
+  const server = subject.new ?? subject.old;
   const steps: StepSpec[] = [];
   if (spec) {
     steps.push({
@@ -103,7 +105,11 @@ const oneLine = (t: string, max: number) => {
 function blockOf(s: OpStep): { reason: string; details: HookVerdict["details"] } | null {
   if (s.status === "ok") return null;
   const data = s.result?.data ?? {};
-  const error = s.result?.error?.message ?? (s.status === "skipped" ? "not run" : s.status);
+  const last = s.result?.error?.message;
+  const error =
+    s.status === "skipped"
+      ? `${s.step.kind === "run-hook" ? `hook ${s.step.hook}` : "veto request"} not answered before the phase's deadline${last ? ` (last: ${last})` : ""}`
+      : (last ?? s.status);
   if (s.step.kind === "ask-veto") {
     return {
       reason: `veto subject: ${error}`,
@@ -115,9 +121,11 @@ function blockOf(s: OpStep): { reason: string; details: HookVerdict["details"] }
   const stdout = str(data.stdout);
   const stderr = str(data.stderr);
   const output = oneLine([stderr, stdout].filter((x) => x.trim() !== "").join(" | "), 1024);
+  // The executor's message names the hook ("hook preFailover exited 1"); the decider's
+  // (a lost executor, no reply) does not.
+  const named = error.includes(`hook ${s.step.hook}`) ? error : `hook ${s.step.hook}: ${error}`;
   return {
-    // The executor's message names the hook ("hook preFailover exited 1").
-    reason: `${error}${output && !error.includes(output) ? `: ${output}` : ""}`,
+    reason: `${named}${output && !error.includes(output) ? `: ${output}` : ""}`,
     details: {
       hook: s.step.hook,
       exitCode,

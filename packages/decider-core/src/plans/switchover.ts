@@ -21,7 +21,7 @@ import {
   stepsOf,
   unknownPhase,
 } from "./common.js";
-import { preHookPhase, preHookVerdict, vetoedEnd, vetoWarning } from "./hooks.js";
+import { PRE_HOOK_PHASE, preHookPhase, preHookVerdict, vetoedEnd, vetoWarning } from "./hooks.js";
 import { undoSteps } from "./switchover-undo.js";
 
 // Rule 6, switchover: [pre-hook] → demote → read-pos → catch-up → promote → repoint → [semi-sync].
@@ -205,6 +205,12 @@ function finish(op: Operation, env: Env): SwitchoverNext {
   return { kind: "done", message };
 }
 
+/** Nothing was changed yet: a veto ends the switchover here (unless forced). */
+function afterPreHooks(op: Operation, env: Env): SwitchoverNext {
+  const v = preHookVerdict(op);
+  return v.blocked && !plan(op).force ? vetoedEnd("switchover", v) : demotePhase(op, env);
+}
+
 /** The one fence on the old primary (clients killed, privileged ones only with force). */
 function demotePhase(op: Operation, env: Env): SwitchoverNext {
   const p = plan(op);
@@ -280,7 +286,7 @@ export const switchoverDriver: PlanDriver<SwitchoverPhase> = {
     const phase = phaseIn(op, SwitchoverPhases);
     switch (phase) {
       case "": {
-        const pre = preHookPhase(env, "pre-hook", {
+        const pre = preHookPhase(env, PRE_HOOK_PHASE, {
           operation: "switchover",
           automatic: false,
           forced: p.force,
@@ -290,11 +296,8 @@ export const switchoverDriver: PlanDriver<SwitchoverPhase> = {
         });
         return pre ?? demotePhase(op, env);
       }
-      case "pre-hook": {
-        // Nothing was changed yet: a veto ends the switchover here (unless forced).
-        const v = preHookVerdict(op);
-        return v.blocked && !p.force ? vetoedEnd("switchover", v) : demotePhase(op, env);
-      }
+      case "pre-hook":
+        return afterPreHooks(op, env);
       case "demote":
         return phaseOf(
           "read-pos",
@@ -349,6 +352,9 @@ export const switchoverDriver: PlanDriver<SwitchoverPhase> = {
 
   fail(op, env, error) {
     const p = plan(op);
+    // The pre phase ran out of time: the steps left unanswered count as a no (obeyed unless
+    // forced). Nothing was changed to undo.
+    if (op.phase === PRE_HOOK_PHASE && error.code !== "CANCELLED") return afterPreHooks(op, env);
     if (op.status === "undoing") {
       return {
         kind: "failed",

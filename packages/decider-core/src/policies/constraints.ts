@@ -76,7 +76,7 @@ export function checkFailoverConstraints(input: ConstraintInput): FailoverBlock 
     return {
       code: "veto",
       errorCode: "VETOED",
-      reason: `${hold.reason}; automatic failover held until ${new Date(hold.until).toISOString()} (hooks.vetoHoldMs), then tried again`,
+      reason: `${hold.reason}; automatic failover held until ${isoTime(hold.until)} (hooks.vetoHoldMs), then tried again`,
     };
   }
   const last = input.failovers.length ? Math.max(...input.failovers) : null;
@@ -84,7 +84,7 @@ export function checkFailoverConstraints(input: ConstraintInput): FailoverBlock 
     return {
       code: "cooldown",
       errorCode: "COOLDOWN",
-      reason: `last failover ${input.now - last} ms ago, cooldown is ${f.cooldownMs} ms (until ${new Date(last + f.cooldownMs).toISOString()})`,
+      reason: `last failover ${input.now - last} ms ago, cooldown is ${f.cooldownMs} ms (until ${isoTime(last + f.cooldownMs)})`,
     };
   }
   const inWindow = failoversInWindow(input.config, input.failovers, input.now);
@@ -106,4 +106,10 @@ export function checkFailoverConstraints(input: ConstraintInput): FailoverBlock 
     };
   }
   return null;
+}
+
+/** A time for a reason; a value no Date can hold (a state edited by hand) as it is. */
+function isoTime(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? `${ms} ms since the epoch` : d.toISOString();
 }

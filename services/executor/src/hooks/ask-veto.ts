@@ -36,13 +36,17 @@ export function vetoOutcome(
   replies: readonly (VetoReply | null)[],
   required: boolean,
 ): VetoOutcome {
-  const valid = replies.filter((r) => r !== null).slice(0, MAX_REPLIES);
-  const invalid = replies.length - replies.filter((r) => r !== null).length;
-  const vetoes = valid.filter((r) => r.veto);
+  const all = replies.filter((r) => r !== null);
+  const invalid = replies.length - all.length;
+  // Counted over every valid reply: the cap only bounds what is reported, so a veto after
+  // 64 consents (many responders, or a flood) still blocks.
+  const vetoes = all.filter((r) => r.veto);
+  // Reported: the vetoes first, then consents, up to the cap.
+  const valid = [...vetoes, ...all.filter((r) => !r.veto)].slice(0, MAX_REPLIES);
   const reason =
     vetoes.length > 0
       ? vetoes.map((v) => `${v.responder}: ${v.reason || "veto"}`).join("; ")
-      : required && valid.length === 0
+      : required && all.length === 0
         ? `no valid reply (veto.required)${invalid > 0 ? `, ${invalid} invalid` : ""}`
         : "";
   return { vetoed: reason !== "", replies: valid, invalid, reason: reason.slice(0, 4096) };

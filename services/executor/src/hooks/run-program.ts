@@ -1,7 +1,8 @@
 // Runs one hook program: an argument array, no shell, its own process group (killed whole
 // at the timeout, so a hook's children die with it), an environment given in full (nothing
 // of the executor's own: it holds the database passwords), output kept up to a bound.
-import { spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
+import type { Readable } from "node:stream";
 
 export interface ProgramRun {
   readonly exitCode: number | null;
@@ -55,7 +56,15 @@ function killGroup(pid: number, signal: NodeJS.Signals) {
   }
 }
 
-/** Runs the program to its end or its timeout; never rejects. */
+/**
+ * The environment as spawn takes it: a NUL byte cannot be in an environment variable (and
+ * makes spawn throw), so it is dropped — a value such as MARINA_REASON comes from a command.
+ */
+export function withoutNul(env: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replaceAll("\0", "")]));
+}
+
+/** Runs the program to its end or its timeout; never rejects, never throws. */
 export function runProgram(spec: ProgramSpec): Promise<ProgramRun> {
   const started = performance.now();
   const [file, ...args] = spec.argv;
@@ -65,10 +74,11 @@ export function runProgram(spec: ProgramSpec): Promise<ProgramRun> {
     let timedOut = false;
     let settled = false;
     let killTimer: NodeJS.Timeout | undefined;
+    let timer: NodeJS.Timeout | undefined;
     const finish = (r: Omit<ProgramRun, "stdout" | "stderr" | "truncatedBytes" | "durationMs">) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
       clearTimeout(killTimer);
       resolve({
         ...r,
@@ -78,16 +88,30 @@ export function runProgram(spec: ProgramSpec): Promise<ProgramRun> {
         durationMs: Math.round(performance.now() - started),
       });
     };
-    const child = spawn(file ?? "", args, {
-      env: { ...spec.env },
-      cwd: "/",
-      detached: true, // its own process group, killed whole at the timeout
-      shell: false,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    let child: ChildProcessByStdio<null, Readable, Readable>;
+    try {
+      child = spawn(file ?? "", args, {
+        env: withoutNul(spec.env),
+        cwd: "/",
+        detached: true, // its own process group, killed whole at the timeout
+        shell: false,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    } catch (e) {
+      // spawn throws at once (not an "error" event) on an argument it refuses, e.g. a NUL
+      // byte in an argument (ERR_INVALID_ARG_VALUE).
+      const x = e as NodeJS.ErrnoException;
+      finish({
+        exitCode: null,
+        signal: null,
+        timedOut: false,
+        spawnError: `${x.code ?? "error"}: ${x.message}`.slice(0, 1024),
+      });
+      return;
+    }
     child.stdout.on("data", (c: Buffer) => out.add(c));
     child.stderr.on("data", (c: Buffer) => err.add(c));
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       timedOut = true;
       if (child.pid === undefined) return;
       killGroup(child.pid, "SIGTERM");
