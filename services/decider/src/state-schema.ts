@@ -98,6 +98,22 @@ export const PersistedState = z.looseObject({
       }),
     )
     .optional(),
+  /** Absent from states written before the whole-cluster-down policy. */
+  lastKnown: z
+    .record(
+      z.string(),
+      z.looseObject({
+        role: z.enum(["primary", "replica", "other"]),
+        gtidBinlogPos: z.string(),
+        gtidCurrentPos: z.string(),
+        at: ms,
+      }),
+    )
+    .optional(),
+  allDown: z
+    .looseObject({ since: ms, primary: z.string(), primaryGtid: z.string(), seenAt: ms })
+    .nullable()
+    .optional(),
 });
 
 /** A persisted state: the core's, and who wrote it. */

@@ -106,8 +106,8 @@ export function allDownLoss(
   history: readonly string[],
 ): LossVerdict {
   if (!allDown) return { ok: true, reason: "the cluster did not go down as a whole" };
-  const had = parseGtidList(allDown.primaryGtid);
-  const holds = union(...history.map((h) => parseGtidList(h)));
+  const had = parseOrNothing(allDown.primaryGtid);
+  const holds = union(...history.map(parseOrNothing));
   const missing = missingFrom(holds, had);
   if (missing.length === 0) {
     return {
@@ -147,4 +147,13 @@ export function diagnoseAllDown(c: DiagnoseCtx) {
       { details: { primary: a.primary, primaryGtid: a.primaryGtid } },
     ),
   );
+}
+
+/** A GTID list, or nothing for a text that is not one (a hand-edited persisted state). */
+function parseOrNothing(text: string) {
+  try {
+    return parseGtidList(text);
+  } catch {
+    return [];
+  }
 }
