@@ -100,7 +100,15 @@ export function mayAcknowledge(
   failed: string,
   now: number,
   candidateHolds?: (pos: string) => boolean,
+  /**
+   * After the whole cluster went down, with the loss accepted (an operator's acceptLoss or
+   * failover.allDown's policy): a server whose mariadbd does not listen (every monitor
+   * refused) can acknowledge nothing now, and what it acknowledged before is what was
+   * accepted lost.
+   */
+  downLossAccepted = false,
 ): string | null {
+  if (downLossAccepted && refusedByAll(state, config, server, now)) return null;
   const last: ServerObservation | undefined = state.lastObservation[server]?.observation;
   if (!last) return "never observed";
   if (!observedSinceChange(state, server)) return "changed by Marina since it was last seen";
@@ -151,6 +159,7 @@ export function acknowledgersBefore(
   config: ClusterConfig,
   failed: string,
   now: number,
+  downLossAccepted = false,
 ): AcknowledgerVerdict {
   const maybe: { server: string; why: string }[] = [];
   for (const s of config.servers) {
@@ -164,7 +173,7 @@ export function acknowledgersBefore(
     ) {
       continue;
     }
-    const why = mayAcknowledge(state, config, s.name, failed, now);
+    const why = mayAcknowledge(state, config, s.name, failed, now, undefined, downLossAccepted);
     if (why !== null) maybe.push({ server: s.name, why: `not reachable now, ${why}` });
   }
   return acknowledgersSettled({

@@ -58,13 +58,70 @@ describe("the whole cluster down", () => {
       /db2 has 0-1-20, lacking transactions up to 0-1-23 that the last primary db1 was last seen/,
     );
 
-    // The last primary comes back: it is the primary again, nothing was promoted.
+    // The last primary comes back: it is the primary again, nothing was promoted. The
+    // rule holds until a replica has caught up with it.
     w.restart("db1", true);
     for (let i = 0; i < 4; i++) cycle();
     expect(d.state.primary).toBe("db1");
-    expect(d.state.allDown).toBeNull();
     expect(w.s("db1").readOnly).toBe(false);
+    expect(d.state.allDown).not.toBeNull();
+    w.flow();
+    cycle();
+    expect(d.state.allDown).toBeNull();
     expect(d.state.failovers).toEqual([]);
+  });
+
+  it("a last primary back for a moment and dead again (a crash loop) still holds the rule", () => {
+    const s = setup();
+    const { d, w, cycle } = s;
+    allDie(s, 3);
+    w.restart("db2", true);
+    w.restart("db3", true);
+    cycle();
+    w.restart("db1", true);
+    cycle();
+    w.kill("db1");
+    const after = [...cycle(), ...cycle(), ...cycle()];
+    expect(d.state.primary).toBe("db1");
+    expect(d.state.operation).toBeNull();
+    expect(blocked(after).map((e) => e.details.code)).toContain("all-down");
+  });
+
+  it("promotes a server that pulls what it lacks from another one back", () => {
+    // db3 (in another datacenter, excluded) holds everything; db2 pulls it first.
+    const config = makeConfig({
+      servers: [
+        { name: "db1", datacenter: "a" },
+        { name: "db2", datacenter: "a" },
+        { name: "db3", datacenter: "b" },
+      ],
+      failover: { crossDatacenter: "never" },
+    });
+    const d = new Driver(config);
+    const w = new World(config, T0);
+    const cycle = (ms = 500) => {
+      d.advance(ms);
+      w.advance(ms);
+      const a = w.observe(d);
+      return [...a, ...w.serve(d, a)];
+    };
+    cycle(0);
+    cycle();
+    w.write("db1", 10);
+    w.flow();
+    w.s("db2").conns[0]!.io = false;
+    w.write("db1", 3);
+    w.flow(); // db3 gets them, db2 does not
+    w.s("db2").conns[0]!.io = true;
+    cycle();
+    for (const x of ["db1", "db2", "db3"]) w.kill(x);
+    cycle();
+    cycle();
+    expect(d.state.allDown).not.toBeNull();
+    w.restart("db2", true);
+    w.restart("db3", true);
+    for (let i = 0; i < 5; i++) cycle();
+    expect(d.state.primary).toBe("db2");
   });
 
   it("promotes a server back that holds everything the last primary had", () => {

@@ -111,7 +111,7 @@ export const PersistedState = z.looseObject({
     )
     .optional(),
   allDown: z
-    .looseObject({ since: ms, primary: z.string(), primaryGtid: z.string(), seenAt: ms })
+    .looseObject({ since: time, primary: z.string(), primaryGtid: z.string(), seenAt: time })
     .nullable()
     .optional(),
 });

@@ -15,6 +15,14 @@ const dec = new TextDecoder();
 /** Fields that are knowledge (samples) rather than decisions: the live decider's own win. */
 const KNOWLEDGE = ["samples", "lastObservation", "lastLag", "heartbeats", "delays"] as const;
 
+/**
+ * Persisted, but not decisions: a change to them alone is written at most every
+ * SOFT_EVERY_MS, best-effort — a failed write of them withholds no action (the write-ahead
+ * record is for decisions). Every decision write carries their current value.
+ */
+const SOFT = ["lastKnown"] as const;
+const SOFT_EVERY_MS = 5_000;
+
 export interface StateStoreOptions {
   /** The newest state format this decider reads (default: the current one). */
   readonly reads?: number;
@@ -29,6 +37,9 @@ export interface StateStoreOptions {
 
 export class StateStore {
   private lastWritten = "";
+  /** The soft fields as last written, and when (performance.now()). */
+  private lastSoft = "";
+  private lastSoftAt = Number.NEGATIVE_INFINITY;
   /** KV revision of our last read or write; 0 = the key did not exist. */
   private revision = 0;
   /** Writes reported failed without an answer (they may have landed), oldest first. */
@@ -90,7 +101,29 @@ export class StateStore {
       this.reads,
     );
     const decisions = `${format}:${decisionsOf(state)}`;
-    if (decisions === this.lastWritten) return false;
+    const soft = softOf(state);
+    if (decisions === this.lastWritten) {
+      if (soft === this.lastSoft || performance.now() - this.lastSoftAt < SOFT_EVERY_MS) {
+        return false;
+      }
+      // Best-effort: a failure is forgotten (tried again in SOFT_EVERY_MS), never thrown.
+      this.lastSoftAt = performance.now();
+      try {
+        return await this.write(state, format, decisions, soft);
+      } catch {
+        return false;
+      }
+    }
+    if (this.refusal) throw this.refusal;
+    return this.write(state, format, decisions, soft);
+  }
+
+  private async write(
+    state: DeciderState,
+    format: number,
+    decisions: string,
+    soft: string,
+  ): Promise<boolean> {
     if (this.refusal) throw this.refusal;
     // Compare-and-set: a leader that lost the lease while paused cannot overwrite the state
     // its successor wrote (the write fails and the runner withholds its actions).
@@ -111,6 +144,8 @@ export class StateStore {
     }
     this.unconfirmed = [];
     this.lastWritten = decisions;
+    this.lastSoft = soft;
+    this.lastSoftAt = performance.now();
     return true;
   }
 
@@ -148,9 +183,13 @@ function decisionsOf(state: DeciderState): string {
   );
   return JSON.stringify({
     ...state,
-    ...Object.fromEntries(KNOWLEDGE.map((k) => [k, null])),
+    ...Object.fromEntries([...KNOWLEDGE, ...SOFT].map((k) => [k, null])),
     readOnly,
   });
+}
+
+function softOf(state: DeciderState): string {
+  return JSON.stringify(SOFT.map((k) => state[k] ?? null));
 }
 
 /** A new leader keeps its own fresh knowledge and takes the decisions from the store. */

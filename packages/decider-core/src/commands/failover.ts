@@ -1,4 +1,5 @@
 import type { CommandReply } from "@marina/contracts/commands";
+import { acknowledgersBefore } from "../acknowledgers.js";
 import { chooseCandidateNow } from "../candidates.js";
 import { startOperation } from "../engine/operation.js";
 import { assessPrimary } from "../evidence.js";
@@ -39,13 +40,22 @@ export function failoverCommand({
     return refuse(verb, choice.code, choice.reason, target !== undefined ? "target" : undefined);
   // After the whole cluster went down: losing what the last primary had takes acceptLoss.
   const seen = currentObservation(state, config, choice.candidate, now);
-  const loss = allDownLoss(state.allDown, choice.candidate, seen ? historyOf(seen) : []);
+  const loss = allDownLoss(state.allDown, choice.candidate, [
+    ...(seen ? historyOf(seen) : []),
+    ...choice.pulls.map((x) => x.pos),
+  ]);
   if (!loss.ok && !payload.acceptLoss) {
     return refuse(
       verb,
       "WOULD_LOSE_WRITES",
       `${loss.reason}; send acceptLoss: true to promote it anyway`,
     );
+  }
+  // After the whole cluster went down the rule is checked here, up front, as the plan will
+  // before promoting: with acceptLoss, servers whose mariadbd does not listen are waived.
+  if (state.allDown) {
+    const acks = acknowledgersBefore(state, config, primary, now, payload.acceptLoss);
+    if (!acks.ok) return refuse(verb, "ACKNOWLEDGER_UNSETTLED", acks.reason);
   }
   state.failovers.push(now);
   const op = startOperation(env, {

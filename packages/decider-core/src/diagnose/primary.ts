@@ -96,7 +96,9 @@ function diagnoseDead(c: DiagnoseCtx, primary: string, a: PrimaryAssessment) {
     );
     return;
   }
-  const acks = acknowledgersBefore(state, config, primary, now);
+  const riskNamed =
+    state.allDown != null && config.failover.allDown === "promoteMostAdvancedMayLoseWrites";
+  const acks = acknowledgersBefore(state, config, primary, now, riskNamed);
   if (!acks.ok) {
     out.blocked = {
       code: "acknowledger",
@@ -159,6 +161,9 @@ function allDownBlock(c: DiagnoseCtx, primary: string): string | null {
   const choice = chooseCandidateNow(state, config, now, primary, "failover");
   if (!choice.ok) return null;
   const obs = currentObservation(state, config, choice.candidate, now);
-  const v = allDownLoss(state.allDown, choice.candidate, obs ? historyOf(obs) : []);
+  const v = allDownLoss(state.allDown, choice.candidate, [
+    ...(obs ? historyOf(obs) : []),
+    ...choice.pulls.map((x) => x.pos),
+  ]);
   return v.ok ? null : v.reason;
 }

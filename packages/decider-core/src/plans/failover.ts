@@ -111,10 +111,14 @@ function choose(op: Operation, env: Env): FailoverNext {
   // After the whole cluster went down, checked again on the fresh inspection (nothing was
   // changed yet): an automatic failover, or a manual one without acceptLoss, promotes only
   // a server holding what the last primary was seen to have.
-  const takesRisk = p.manual ? p.acceptLoss === true : config.failover.allDown !== "waitForPrimary";
   const seen = live[choice.candidate];
-  const loss = allDownLoss(env.state.allDown, choice.candidate, seen ? historyOf(seen) : []);
-  if (!loss.ok && !takesRisk) return failWith(op, env, errorBody("WOULD_LOSE_WRITES", loss.reason));
+  const loss = allDownLoss(env.state.allDown, choice.candidate, [
+    ...(seen ? historyOf(seen) : []),
+    ...choice.pulls.map((x) => x.pos),
+  ]);
+  if (!loss.ok && !lossAccepted(p, env)) {
+    return failWith(op, env, errorBody("WOULD_LOSE_WRITES", loss.reason));
+  }
   p.candidate = choice.candidate;
   p.connection = choice.connection;
   p.pulls = choice.pulls;
@@ -313,7 +317,15 @@ function acknowledgersNow(op: Operation, env: Env): AcknowledgerVerdict {
       }
       continue;
     }
-    const why = mayAcknowledge(env.state, config, s.name, p.failed, now, candidateHolds);
+    const why = mayAcknowledge(
+      env.state,
+      config,
+      s.name,
+      p.failed,
+      now,
+      candidateHolds,
+      lossAccepted(p, env),
+    );
     if (why !== null) maybe.push({ server: s.name, why });
   }
   return acknowledgersSettled({
@@ -321,6 +333,18 @@ function acknowledgersNow(op: Operation, env: Env): AcknowledgerVerdict {
     semiSync: config.semiSync !== false,
     maybeAcknowledging: maybe,
   });
+}
+
+/**
+ * After the whole cluster went down, whether this failover may lose what only the last
+ * primary (and servers still down) had: a manual one with acceptLoss, an automatic one under
+ * failover.allDown's policy that names the risk.
+ */
+function lossAccepted(p: ReturnType<typeof failoverPlanOf>, env: Env): boolean {
+  if (!env.state.allDown) return false;
+  return p.manual
+    ? p.acceptLoss === true
+    : env.ctx.config.failover.allDown === "promoteMostAdvancedMayLoseWrites";
 }
 
 /** Promotes only when no replica is left acknowledging the failed primary. */

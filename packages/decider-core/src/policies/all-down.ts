@@ -8,7 +8,7 @@ import {
 } from "@marina/contracts/gtid";
 import type { ServerObservation } from "@marina/contracts/health";
 import { type DiagnoseCtx, finding } from "../diagnose/findings.js";
-import { reachability, sourceOf } from "../knowledge.js";
+import { currentObservation, reachability, sourceOf } from "../knowledge.js";
 import { CLUSTER } from "../situations.js";
 import type { AllDown, DeciderState, LastKnown } from "../state.js";
 
@@ -72,9 +72,15 @@ export function trackAllDown(state: DeciderState, config: ClusterConfig, now: nu
   const primary = state.primary;
   const have = state.allDown ?? null;
   if (have) {
-    if (primary !== have.primary || reachability(state, config, primary, now) === "reachable") {
-      state.allDown = null;
-    }
+    // Not merely when the last primary is reachable again: it may die again before any
+    // replica caught up (a crash loop). Once another server holds everything it was last
+    // seen to have, the ordinary rules protect what it acknowledges next.
+    const caughtUp = config.servers.some((s) => {
+      if (s.name === have.primary) return false;
+      const obs = currentObservation(state, config, s.name, now);
+      return obs !== null && allDownLoss(have, s.name, historyOf(obs)).ok;
+    });
+    if (primary !== have.primary || caughtUp) state.allDown = null;
     return;
   }
   if (primary === null) return;
@@ -106,8 +112,15 @@ export function allDownLoss(
   history: readonly string[],
 ): LossVerdict {
   if (!allDown) return { ok: true, reason: "the cluster did not go down as a whole" };
-  const had = parseOrNothing(allDown.primaryGtid);
-  const holds = union(...history.map(parseOrNothing));
+  const had = parseOrNull(allDown.primaryGtid);
+  if (had === null) {
+    return {
+      ok: false,
+      missing: allDown.primaryGtid,
+      reason: `every server went down; what the last primary ${allDown.primary} was last seen to have is unreadable ("${allDown.primaryGtid.slice(0, 100)}"): waiting for ${allDown.primary} to come back (a failover with acceptLoss promotes ${candidate} anyway)`,
+    };
+  }
+  const holds = union(...history.map((h) => parseOrNull(h) ?? []));
   const missing = missingFrom(holds, had);
   if (missing.length === 0) {
     return {
@@ -138,22 +151,29 @@ export function historyOf(obs: {
 export function diagnoseAllDown(c: DiagnoseCtx) {
   const a = c.state.allDown;
   if (!a) return;
-  const since = new Date(a.since).toISOString();
+  const since =
+    Number.isFinite(a.since) && Math.abs(a.since) <= 8.64e15
+      ? new Date(a.since).toISOString()
+      : String(a.since);
+  const back = reachability(c.state, c.config, a.primary, c.now) === "reachable";
+  const wait = back
+    ? `the last primary ${a.primary} is back; until another server holds everything it was seen to have (${a.primaryGtid || "nothing"})`
+    : `waiting for the last primary ${a.primary}, last seen with ${a.primaryGtid || "nothing"};`;
   c.out.findings.push(
     finding(
       CLUSTER,
       "AllServersDown",
-      `every server was down at once (since ${since}): waiting for the last primary ${a.primary}, last seen with ${a.primaryGtid || "nothing"}; only a server holding all of it is promoted (failover.allDown: ${c.config.failover.allDown})`,
+      `every server was down at once (since ${since}): ${wait} only a server holding all of it is promoted (failover.allDown: ${c.config.failover.allDown})`,
       { details: { primary: a.primary, primaryGtid: a.primaryGtid } },
     ),
   );
 }
 
-/** A GTID list, or nothing for a text that is not one (a hand-edited persisted state). */
-function parseOrNothing(text: string) {
+/** A GTID list, or null for a text that is not one (a hand-edited persisted state). */
+function parseOrNull(text: string) {
   try {
     return parseGtidList(text);
   } catch {
-    return [];
+    return null;
   }
 }
