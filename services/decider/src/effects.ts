@@ -41,8 +41,15 @@ type Kind<K extends Action["kind"]> = Extract<Action, { kind: K }>;
 
 /** Tries to store a history record: about 7.5 s in all before it is given up (and logged). */
 const HISTORY_ATTEMPTS = 5;
+/** How many recent record ids are remembered as counted in the metrics. */
+const COUNTED_IDS = 1_000;
 
 export class Effects {
+  /** Records whose operation was counted in the metrics (oldest first). */
+  private readonly counted = new Set<string>();
+  /** Per record id: the newest version queued, and the chain of its stores. */
+  private readonly historyVersion = new Map<string, number>();
+  private readonly historyChain = new Map<string, Promise<void>>();
   constructor(private readonly d: EffectsDeps) {}
 
   /**
@@ -78,8 +85,15 @@ export class Effects {
         this.callAgent(a, epoch);
         return;
       case "history":
-        this.d.metrics?.operationEnded(a.record);
-        void this.storeHistory(a);
+        // A record stored again (with a post hook's result) is the same operation: counted once.
+        if (!this.counted.has(a.record.id)) {
+          this.counted.add(a.record.id);
+          if (this.counted.size > COUNTED_IDS) {
+            this.counted.delete(this.counted.values().next().value as string);
+          }
+          this.d.metrics?.operationEnded(a.record);
+        }
+        this.queueHistory(a);
         return;
       default: {
         const never: never = a;
@@ -126,7 +140,28 @@ export class Effects {
    * once however often sent, and stored again when it changes — a post hook's result added
    * to it). A record that cannot be stored is logged with its content, not lost silently.
    */
-  private async storeHistory(a: Kind<"history">): Promise<void> {
+  /**
+   * Stores of one record run one after another, and a newer version of it stops the retries
+   * of an older one: an older store retried after a newer one landed would replace it (the
+   * stream keeps one message per subject).
+   */
+  private queueHistory(a: Kind<"history">): void {
+    const id = a.record.id;
+    const version = (this.historyVersion.get(id) ?? 0) + 1;
+    this.historyVersion.set(id, version);
+    const current = () => this.historyVersion.get(id) === version;
+    const prev = this.historyChain.get(id) ?? Promise.resolve();
+    const next = prev.then(() => this.storeHistory(a, current));
+    this.historyChain.set(id, next);
+    void next.then(() => {
+      if (this.historyChain.get(id) === next) {
+        this.historyChain.delete(id);
+        this.historyVersion.delete(id);
+      }
+    });
+  }
+
+  private async storeHistory(a: Kind<"history">, current: () => boolean): Promise<void> {
     const { record } = a;
     const subject = subjects.history(this.d.config.name, record.id);
     const data = JSON.stringify(
@@ -135,6 +170,10 @@ export class Effects {
     const about = { opId: record.id, kind: record.kind, outcome: record.outcome };
     const digest = createHash("sha256").update(JSON.stringify(record)).digest("hex").slice(0, 16);
     for (let attempt = 1; ; attempt++) {
+      if (!current()) {
+        this.d.log.info(about, "history record superseded by a newer version before it was stored");
+        return;
+      }
       try {
         await this.d.bus.store(subject, data, `${record.cluster}.${record.id}.${digest}`);
         this.d.log.info({ ...about, reason: a.reason }, "history record stored");

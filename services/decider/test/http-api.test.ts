@@ -306,8 +306,12 @@ describe("decider HTTP API", () => {
     // Compiling takes seconds on a loaded machine, with the event loop blocked: the samples
     // of before are stale by now (the health checks would answer 503, primary unknown) and
     // the lease may have lapsed. Fresh samples, and the leader back, first.
+    // Either may lead now: both leases lapsed while the loop was blocked.
+    const leading = () =>
+      d.leader.leases.get("main")?.leader === true ||
+      d.follower.leases.get("main")?.leader === true;
+    await until(leading, 20_000);
     sendHealthy(d.bus);
-    await until(() => d.leader.leases.get("main")?.leader === true, 10_000);
     const check = async (
       path: string,
       method: "get" | "post",
