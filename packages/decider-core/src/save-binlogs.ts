@@ -1,0 +1,143 @@
+import type { BinlogSaveOutcome, ExecResult } from "@marina/contracts/executor";
+import { formatGtidList, type Gtid, type GtidList, parseGtidList } from "@marina/contracts/gtid";
+import { situationEvent } from "./events.js";
+import { currentObservation } from "./knowledge.js";
+import type { Env } from "./plans/common.js";
+import { historyOf } from "./plans/rejoin.js";
+import { sendStep } from "./restore-writes.js";
+import type { BinlogSave } from "./state.js";
+
+// clusters[].saveBinlogs: a server flagged diverged gets its extra transactions saved once
+// per divergence (its extraGtids), by an executor, from the fork point: one save-binlogs step
+// while the server is reachable, sent again after enforceRetryMs when it failed, at most
+// SAVE_ATTEMPTS times. The outcome is an event: BinlogsSaved (path, files, sizes, GTIDs) or
+// BinlogSaveFailed. Unset: nothing is sent.
+
+export const SAVE_ATTEMPTS = 3;
+
+/**
+ * The fork point: per domain of the extra GTIDs, the last GTID of the same server the
+ * primary has (the extra ones come after it). A domain where the primary has nothing of that
+ * server is left out: saved from the server's first binlog file.
+ */
+export function forkPointOf(extraGtids: string, primaryHistory: GtidList): string {
+  const out: Gtid[] = [];
+  for (const x of parseGtidList(extraGtids)) {
+    const common = primaryHistory.find(
+      (h) => h.domain === x.domain && h.server === x.server && h.seq < x.seq,
+    );
+    if (common) out.push(common);
+  }
+  return formatGtidList(out);
+}
+
+/** Whether a save is due for `server` diverged with `extraGtids`. */
+function due(have: BinlogSave | undefined, extraGtids: string, now: number, retryMs: number) {
+  if (!have || have.extraGtids !== extraGtids) return true;
+  if (have.savedAt !== null || have.pending) return false;
+  return have.attempts < SAVE_ATTEMPTS && now - have.sentAt >= retryMs;
+}
+
+/** Sends the saves due; `busy`: servers an operation works on now. */
+export function sendBinlogSaves(env: Env, busy: ReadonlySet<string>) {
+  const { state, ctx } = env;
+  const cfg = ctx.config.saveBinlogs;
+  const saves = state.binlogSaves;
+  if (!saves) return;
+  for (const server of Object.keys(saves)) if (!state.diverged[server]) delete saves[server];
+  if (!cfg) return;
+  for (const [server, dv] of Object.entries(state.diverged)) {
+    const have = saves[server];
+    if (busy.has(server) || !due(have, dv.extraGtids, ctx.now, env.opts.enforceRetryMs)) continue;
+    // The dump reads the server itself: only while a monitor reaches it.
+    if (!currentObservation(state, ctx.config, server, ctx.now)) continue;
+    const primaryObs =
+      state.primary === null ? null : currentObservation(state, ctx.config, state.primary, ctx.now);
+    const forkPoint = forkPointOf(dv.extraGtids, primaryObs ? historyOf(primaryObs) : []);
+    const opId = ctx.newOpId();
+    const attempts = have && have.extraGtids === dv.extraGtids ? have.attempts + 1 : 1;
+    saves[server] = {
+      opId,
+      sentAt: ctx.now,
+      extraGtids: dv.extraGtids,
+      attempts,
+      pending: true,
+      savedAt: null,
+      path: null,
+    };
+    sendStep(
+      env,
+      server,
+      opId,
+      "save",
+      { kind: "save-binlogs", extraGtids: dv.extraGtids, forkPoint, timeoutMs: cfg.timeoutMs },
+      `diverged (${dv.extraGtids}): saving its extra transactions`,
+    );
+  }
+}
+
+function filesText(o: BinlogSaveOutcome): string {
+  return o.files.map((f) => `${f.name} (${f.bytes} B)`).join(", ");
+}
+
+/** Result of a save-binlogs step; false when the id is not one of ours. */
+export function onBinlogSaveResult(env: Env, opId: string, result: ExecResult): boolean {
+  const saves = env.state.binlogSaves ?? {};
+  const entry = Object.entries(saves).find(([, v]) => v.opId === opId);
+  if (!entry) return false;
+  const [server, rec] = entry;
+  const { ctx } = env;
+  rec.pending = false;
+  const data = result.data as Partial<BinlogSaveOutcome>;
+  if (result.ok && typeof data.path === "string" && Array.isArray(data.files)) {
+    const o = data as BinlogSaveOutcome;
+    rec.savedAt = ctx.now;
+    rec.path = o.path;
+    const total = o.files.reduce((n, f) => n + f.bytes, 0);
+    env.actions.push(
+      situationEvent(
+        ctx.config.name,
+        ctx.epoch,
+        "BinlogsSaved",
+        server,
+        `extra transactions ${rec.extraGtids} saved by ${o.executor} in ${o.path}: ${filesText(o)}; decoded into ${o.decoded.name} (${o.decoded.bytes} B)${o.complete ? "" : " (the fork point's binlog was purged: from the oldest file left)"}`,
+        {
+          extraGtids: rec.extraGtids,
+          details: {
+            path: o.path,
+            executor: o.executor,
+            files: o.files.map((f) => f.name).join(","),
+            sizes: o.files.map((f) => String(f.bytes)).join(","),
+            bytes: total,
+            decoded: o.decoded.name,
+            decodedBytes: o.decoded.bytes,
+            decodedFrom: o.decodedFrom,
+            startPosition: o.startPosition,
+            complete: o.complete,
+          },
+        },
+      ),
+    );
+    return true;
+  }
+  const why = result.error ? `${result.error.code}: ${result.error.message}` : "no outcome";
+  const again = rec.attempts < SAVE_ATTEMPTS;
+  env.actions.push(
+    situationEvent(
+      ctx.config.name,
+      ctx.epoch,
+      "BinlogSaveFailed",
+      server,
+      `saving the extra transactions ${rec.extraGtids} failed (attempt ${rec.attempts} of ${SAVE_ATTEMPTS}${again ? ", tried again" : ""}): ${why}`,
+      {
+        extraGtids: rec.extraGtids,
+        details: {
+          attempt: rec.attempts,
+          code: result.error?.code ?? null,
+          path: typeof data.path === "string" ? data.path : null,
+        },
+      },
+    ),
+  );
+  return true;
+}
