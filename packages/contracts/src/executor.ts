@@ -131,6 +131,15 @@ export const BinlogSaveOutcome = z.strictObject({
   /** `fork`: decoded from the fork point; `files`: from the first saved file (fallback). */
   decodedFrom: z.enum(["fork", "files"]),
   extraGtids: GtidListText,
+  /**
+   * The transactions in the decoded text: how many, and the first and the last GTID per
+   * domain and server.
+   */
+  gtids: z.strictObject({
+    count: z.number().int().min(0),
+    first: GtidListText,
+    last: GtidListText,
+  }),
   /** The GTID position decoding started after (empty: the first saved file's start). */
   startPosition: GtidListText,
   /** False when the fork point is older than the oldest binlog left (purged): from the first. */

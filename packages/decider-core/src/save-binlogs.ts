@@ -10,7 +10,7 @@ import type { BinlogSave } from "./state.js";
 // clusters[].saveBinlogs: a server flagged diverged gets its extra transactions saved once
 // per divergence (its extraGtids), by an executor, from the fork point: one save-binlogs step
 // while the server is reachable, sent again after enforceRetryMs when it failed, at most
-// SAVE_ATTEMPTS times. The outcome is an event: BinlogsSaved (path, files, sizes, GTIDs) or
+// SAVE_ATTEMPTS times (also when its answer never came: lost with a leader change). The outcome is an event: BinlogsSaved (path, files, sizes, GTIDs) or
 // BinlogSaveFailed. Unset: nothing is sent.
 
 export const SAVE_ATTEMPTS = 3;
@@ -31,11 +31,20 @@ export function forkPointOf(extraGtids: string, primaryHistory: GtidList): strin
   return formatGtidList(out);
 }
 
-/** Whether a save is due for `server` diverged with `extraGtids`. */
-function due(have: BinlogSave | undefined, extraGtids: string, now: number, retryMs: number) {
+/**
+ * Whether a save is due for a server diverged with `extraGtids`. A save still pending past
+ * its reply timeout (its answer lost with a leader change) counts as failed.
+ */
+function due(
+  have: BinlogSave | undefined,
+  extraGtids: string,
+  now: number,
+  retryMs: number,
+  lostAfterMs: number,
+) {
   if (!have || have.extraGtids !== extraGtids) return true;
-  if (have.savedAt !== null || have.pending) return false;
-  return have.attempts < SAVE_ATTEMPTS && now - have.sentAt >= retryMs;
+  if (have.savedAt !== null || have.attempts >= SAVE_ATTEMPTS) return false;
+  return now - have.sentAt >= (have.pending ? lostAfterMs : retryMs);
 }
 
 /** Sends the saves due; `busy`: servers an operation works on now. */
@@ -48,7 +57,13 @@ export function sendBinlogSaves(env: Env, busy: ReadonlySet<string>) {
   if (!cfg) return;
   for (const [server, dv] of Object.entries(state.diverged)) {
     const have = saves[server];
-    if (busy.has(server) || !due(have, dv.extraGtids, ctx.now, env.opts.enforceRetryMs)) continue;
+    const lostAfterMs = cfg.timeoutMs + env.opts.stepReplyMarginMs + env.opts.enforceRetryMs;
+    if (
+      busy.has(server) ||
+      !due(have, dv.extraGtids, ctx.now, env.opts.enforceRetryMs, lostAfterMs)
+    ) {
+      continue;
+    }
     // The dump reads the server itself: only while a monitor reaches it.
     if (!currentObservation(state, ctx.config, server, ctx.now)) continue;
     const primaryObs =
@@ -100,12 +115,15 @@ export function onBinlogSaveResult(env: Env, opId: string, result: ExecResult): 
         ctx.epoch,
         "BinlogsSaved",
         server,
-        `extra transactions ${rec.extraGtids} saved by ${o.executor} in ${o.path}: ${filesText(o)}; decoded into ${o.decoded.name} (${o.decoded.bytes} B)${o.complete ? "" : " (the fork point's binlog was purged: from the oldest file left)"}`,
+        `extra transactions ${rec.extraGtids} saved by ${o.executor} in ${o.path}: ${filesText(o)}; ${o.gtids.count} transaction(s) from ${o.gtids.first || "-"} to ${o.gtids.last || "-"} decoded into ${o.decoded.name} (${o.decoded.bytes} B)${o.complete ? "" : " (the fork point's binlog was purged: from the oldest file left)"}`,
         {
           extraGtids: rec.extraGtids,
           details: {
             path: o.path,
             executor: o.executor,
+            transactions: o.gtids.count,
+            firstGtids: o.gtids.first,
+            lastGtids: o.gtids.last,
             files: o.files.map((f) => f.name).join(","),
             sizes: o.files.map((f) => String(f.bytes)).join(","),
             bytes: total,

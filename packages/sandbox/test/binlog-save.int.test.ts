@@ -69,7 +69,9 @@ describe("saving a diverged server's extra transactions", () => {
     }
     await waitPrimary(nc, "db1");
     const db1 = lab.node("db1");
-    await db1.query("CREATE TABLE IF NOT EXISTS app.saved_t (id INT PRIMARY KEY, note VARCHAR(64))");
+    await db1.query(
+      "CREATE TABLE IF NOT EXISTS app.saved_t (id INT PRIMARY KEY, note VARCHAR(64))",
+    );
     await db1.query("INSERT INTO app.saved_t VALUES (1, 'before-the-fork')");
     // Replicated everywhere before db1 dies.
     const pos = await binlogPos(db1);
@@ -93,10 +95,13 @@ describe("saving a diverged server's extra transactions", () => {
 
     const ev = await obs.waitFor(isEvent("OldPrimaryDiverged", "db1"), 30_000, "db1 diverged");
     expect(ev.event.extraGtids).toBe(extra);
-    await obs.waitFor(isTopology((t) => roleOf(t, "db1") === "diverged"), 20_000, "db1 diverged role");
+    await obs.waitFor(
+      isTopology((t) => roleOf(t, "db1") === "diverged"),
+      20_000,
+      "db1 diverged role",
+    );
     const saved = await obs.waitFor(isEvent("BinlogsSaved", "db1"), 60_000, "BinlogsSaved for db1");
     const d = saved.event.details;
-    console.log(JSON.stringify(saved.event, null, 1));
     expect(saved.event.extraGtids).toBe(extra);
     const path = String(d.path);
     expect(path.startsWith(`${saveDir}/main-db1-`)).toBe(true);
@@ -111,10 +116,14 @@ describe("saving a diverged server's extra transactions", () => {
     const [first] = await db1.query<Array<{ Log_name: string }>>("SHOW BINARY LOGS");
     expect(files).not.toContain(first!.Log_name);
     expect(d.decodedFrom).toBe("fork");
+    // The two rows written after the fork, as GTIDs: the last is the extra one reported.
+    expect(d.transactions).toBe(2);
+    expect(d.lastGtids).toBe(extra);
     const sql = await readFile(join(path, String(d.decoded)), "utf8");
-    console.log(sql);
     expect(sql).toContain("extra-after-the-fork");
     expect(sql).toContain("extra-after-the-fork-too");
+    // --verbose: the row events as pseudo-SQL too.
+    expect(sql).toContain("### INSERT INTO `app`.`saved_t`");
     // Decoded from the fork point: what the new primary has too is not in the text.
     expect(sql).not.toContain("before-the-fork'");
     expect((await stat(join(path, String(d.decoded)))).size).toBe(d.decodedBytes);
@@ -133,9 +142,16 @@ describe("saving a diverged server's extra transactions", () => {
       opId,
       stepId: `${opId}-save`,
       epoch: saved.event.epoch,
-      step: { kind: "save-binlogs", extraGtids: extra, forkPoint: String(d.startPosition), timeoutMs: 60_000 },
+      step: {
+        kind: "save-binlogs",
+        extraGtids: extra,
+        forkPoint: String(d.startPosition),
+        timeoutMs: 60_000,
+      },
     });
-    const msg = await nc.request(subjects.exec("main"), JSON.stringify(request), { timeout: 70_000 });
+    const msg = await nc.request(subjects.exec("main"), JSON.stringify(request), {
+      timeout: 70_000,
+    });
     const reply = parseMessage(ExecResultMessage, msg.data);
     if (!reply.ok) throw new Error(reply.error.message);
     expect(reply.value.payload.error).toBeNull();

@@ -127,6 +127,8 @@ export function dumpArgv(o: {
 export function decodeArgv(o: { files: readonly string[]; start: string; out: string }): string[] {
   return [
     "--no-defaults",
+    // Row events as commented pseudo-SQL (### INSERT INTO …) besides the BINLOG blocks.
+    "--verbose",
     ...(o.start === "" ? [] : [`--start-position=${o.start}`]),
     `--result-file=${o.out}`,
     ...o.files,

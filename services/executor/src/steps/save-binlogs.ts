@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BinlogSaveOutcome, MarinaError } from "@marina/contracts";
 import { int, text } from "../rows.js";
+import { gtidsOfDecodedFile } from "../save-binlogs/decoded-gtids.js";
 import {
   type BinlogFile,
   chooseFiles,
@@ -39,19 +40,29 @@ async function readBinlogFiles(ctx: StepContext): Promise<BinlogFile[]> {
 export const saveBinlogs: StepRunner<"save-binlogs"> = async (ctx, step) => {
   const cfg = ctx.cluster.saveBinlogs;
   if (!cfg) {
-    throw new StepError("NOT_APPLICABLE", `clusters[${ctx.cluster.name}].saveBinlogs is not set in this executor's config`);
+    throw new StepError(
+      "NOT_APPLICABLE",
+      `clusters[${ctx.cluster.name}].saveBinlogs is not set in this executor's config`,
+    );
   }
   const [id] = await ctx.db.rows("SELECT @@server_id AS id");
   if (id && int(id, "id") === cfg.dumpServerId) {
-    throw new StepError("NOT_APPLICABLE", `${ctx.server.name} has server_id ${cfg.dumpServerId}, reserved for the dump (saveBinlogs.dumpServerId)`);
+    throw new StepError(
+      "NOT_APPLICABLE",
+      `${ctx.server.name} has server_id ${cfg.dumpServerId}, reserved for the dump (saveBinlogs.dumpServerId)`,
+    );
   }
   const all = await readBinlogFiles(ctx);
-  if (all.length === 0) throw new StepError("NOT_APPLICABLE", `${ctx.server.name} has no binlog files`);
+  if (all.length === 0)
+    throw new StepError("NOT_APPLICABLE", `${ctx.server.name} has no binlog files`);
   const choice = chooseFiles(all, step.forkPoint);
   const first = choice.files[0] as BinlogFile;
 
   await mkdir(cfg.dir, { recursive: true, mode: 0o700 });
-  const folder = join(cfg.dir, saveFolderName(ctx.cluster.name, ctx.server.name, new Date(ctx.clock.now()), ctx.opId));
+  const folder = join(
+    cfg.dir,
+    saveFolderName(ctx.cluster.name, ctx.server.name, new Date(ctx.clock.now()), ctx.opId),
+  );
   // Not recursive: an existing folder fails (EEXIST), an earlier save is never overwritten.
   await mkdir(folder, { mode: 0o700 });
 
@@ -70,7 +81,11 @@ export const saveBinlogs: StepRunner<"save-binlogs"> = async (ctx, step) => {
       { mode: 0o600, flag: "wx" },
     );
     const started = ctx.clock.now();
-    const dump = await runTool(cfg.program, dumpArgv({ optionFile, folder, first: first.name, dumpServerId: cfg.dumpServerId }), cfg.timeoutMs);
+    const dump = await runTool(
+      cfg.program,
+      dumpArgv({ optionFile, folder, first: first.name, dumpServerId: cfg.dumpServerId }),
+      cfg.timeoutMs,
+    );
     if (dump.code !== 0) {
       throw new StepError(
         dump.timedOut ? "TIMEOUT" : "TOOL_FAILED",
@@ -91,20 +106,29 @@ export const saveBinlogs: StepRunner<"save-binlogs"> = async (ctx, step) => {
     let decodedFrom: BinlogSaveOutcome["decodedFrom"] = start === "" ? "files" : "fork";
     let decode = await runTool(cfg.program, decodeArgv({ files: paths, start, out }), left);
     if (decode.code !== 0 && start !== "") {
-      ctx.log.warn({ err: decode.stderr }, "decoding from the fork point failed; decoding the whole files");
+      ctx.log.warn(
+        { err: decode.stderr },
+        "decoding from the fork point failed; decoding the whole files",
+      );
       decodedFrom = "files";
       decode = await runTool(cfg.program, decodeArgv({ files: paths, start: "", out }), left);
     }
     if (decode.code !== 0) {
-      throw new StepError("TOOL_FAILED", `mariadb-binlog could not decode the saved files: ${decode.stderr}`, { path: folder, files });
+      throw new StepError(
+        "TOOL_FAILED",
+        `mariadb-binlog could not decode the saved files: ${decode.stderr}`,
+        { path: folder, files },
+      );
     }
     const decoded = await stat(out);
+    const gtids = await gtidsOfDecodedFile(out);
     const outcome: BinlogSaveOutcome = {
       path: folder,
       files,
       decoded: { name: DECODED, bytes: decoded.size },
       decodedFrom,
       extraGtids: step.extraGtids,
+      gtids,
       startPosition: decodedFrom === "fork" ? start : "",
       complete: choice.complete,
       executor: ctx.executor,
@@ -113,7 +137,11 @@ export const saveBinlogs: StepRunner<"save-binlogs"> = async (ctx, step) => {
     return outcome;
   } catch (err) {
     if (err instanceof MarinaError) throw err;
-    throw new StepError("TOOL_FAILED", `saving the binlogs of ${ctx.server.name}: ${(err as Error).message}`, { path: folder });
+    throw new StepError(
+      "TOOL_FAILED",
+      `saving the binlogs of ${ctx.server.name}: ${(err as Error).message}`,
+      { path: folder },
+    );
   } finally {
     await rm(secrets, { recursive: true, force: true });
   }
