@@ -22,7 +22,7 @@ import { recordLastKnown, trackAllDown } from "./policies/all-down.js";
 import { autoRebuild } from "./policies/auto-rebuild.js";
 import { preemptForFailover } from "./policies/rebuild-preemption.js";
 import { onRestoreResult, sendRestoreWrites } from "./restore-writes.js";
-import { onBinlogSaveResult, sendBinlogSaves } from "./save-binlogs.js";
+import { divergedNow, onBinlogSaveResult, sendBinlogSaves } from "./save-binlogs.js";
 import { situationOfTag } from "./situations.js";
 import { cloneState, type DeciderState, upgradeState } from "./state.js";
 import { buildTopology, learnPrimary, topologyKey } from "./topology.js";
@@ -223,7 +223,7 @@ function evaluate(env: Env) {
   }
   if (d.enforceStrict && !involved.has(d.enforceStrict)) sendStrictDurability(env, d.enforceStrict);
   for (const r of d.semiSyncOff) if (!involved.has(r)) sendSemiSyncOff(env, r);
-  sendBinlogSaves(env, involved);
+  sendBinlogSaves(env, divergedNow(env, d.findings), involved);
   publishTopology(env, d);
 }
 

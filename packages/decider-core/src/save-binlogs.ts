@@ -1,5 +1,7 @@
 import type { BinlogSaveOutcome, ExecResult } from "@marina/contracts/executor";
 import { formatGtidList, type Gtid, type GtidList, parseGtidList } from "@marina/contracts/gtid";
+import type { Finding } from "./diagnose/findings.js";
+import { flaggedDiverged } from "./donors.js";
 import { situationEvent } from "./events.js";
 import { currentObservation } from "./knowledge.js";
 import type { Env } from "./plans/common.js";
@@ -7,7 +9,8 @@ import { historyOf } from "./plans/rejoin.js";
 import { sendStep } from "./restore-writes.js";
 import type { BinlogSave } from "./state.js";
 
-// clusters[].saveBinlogs: a server flagged diverged gets its extra transactions saved once
+// clusters[].saveBinlogs: a server flagged diverged (recorded so, or a replica found with
+// errant transactions: ServerDiverged) gets its extra transactions saved once
 // per divergence (its extraGtids), by an executor, from the fork point: one save-binlogs step
 // while the server is reachable, sent again after enforceRetryMs when it failed, at most
 // SAVE_ATTEMPTS times (also when its answer never came: lost with a leader change). The outcome is an event: BinlogsSaved (path, files, sizes, GTIDs) or
@@ -47,15 +50,57 @@ function due(
   return now - have.sentAt >= (have.pending ? lostAfterMs : retryMs);
 }
 
-/** Sends the saves due; `busy`: servers an operation works on now. */
-export function sendBinlogSaves(env: Env, busy: ReadonlySet<string>) {
+/**
+ * With saveBinlogs, a diverged server's save is still to come: not sent yet, or sent and
+ * neither done nor given up. An automatic rebuild waits for it (it would reset the binlogs).
+ */
+export function binlogSaveOutstanding(env: Env, server: string): boolean {
+  const { state } = env;
+  if (!env.ctx.config.saveBinlogs || !flaggedDiverged(state, server)) return false;
+  const have = state.binlogSaves?.[server];
+  const dv = state.diverged[server];
+  if (!have || (dv && have.extraGtids !== dv.extraGtids)) return true;
+  return have.savedAt === null && (have.pending || have.attempts < SAVE_ATTEMPTS);
+}
+
+/**
+ * The servers diverged now, with their extra GTIDs: those recorded so, and replicas found
+ * with errant transactions (a situation, not recorded: they may still replicate).
+ */
+export function divergedNow(env: Env, findings: readonly Finding[]): Map<string, string> {
+  const out = new Map(Object.entries(env.state.diverged).map(([k, v]) => [k, v.extraGtids]));
+  for (const f of findings) {
+    if (f.tag === "ServerDiverged" && f.server !== null && f.extraGtids && !out.has(f.server)) {
+      out.set(f.server, f.extraGtids);
+    }
+  }
+  return out;
+}
+
+/**
+ * Sends the saves due; `busy`: servers an operation's steps work on now (and any server the
+ * running operation names: a rebuild's target is worked on by its agent).
+ */
+export function sendBinlogSaves(
+  env: Env,
+  diverged: ReadonlyMap<string, string>,
+  busy: ReadonlySet<string>,
+) {
   const { state, ctx } = env;
   const cfg = ctx.config.saveBinlogs;
   const saves = state.binlogSaves;
   if (!saves) return;
-  for (const server of Object.keys(saves)) if (!state.diverged[server]) delete saves[server];
+  // Forgotten once the server is seen not diverged (rebuilt): not while it is out of sight.
+  for (const server of Object.keys(saves)) {
+    if (!diverged.has(server) && currentObservation(state, ctx.config, server, ctx.now)) {
+      delete saves[server];
+    }
+  }
   if (!cfg) return;
-  for (const [server, dv] of Object.entries(state.diverged)) {
+  const named = new Set(Object.values(state.operation?.servers ?? {}));
+  for (const [server, extraGtids] of diverged) {
+    const dv = { extraGtids };
+    if (named.has(server)) continue;
     const have = saves[server];
     const lostAfterMs = cfg.timeoutMs + env.opts.stepReplyMarginMs + env.opts.enforceRetryMs;
     if (

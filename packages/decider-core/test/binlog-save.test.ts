@@ -1,10 +1,19 @@
 // clusters[].saveBinlogs: when a diverged server's extra transactions are saved (one
 // save-binlogs step per divergence, while it is reachable; retried after a failure, at
 // most SAVE_ATTEMPTS times), and what the events say.
-import { parseGtidList } from "@marina/contracts";
+import { type AgentHeartbeat, parseGtidList, type ServerObservation } from "@marina/contracts";
 import { describe, expect, it } from "vitest";
 import { forkPointOf, SAVE_ATTEMPTS } from "../src/save-binlogs.js";
-import { Driver, eventsIn, makeConfig, stepsIn, T0 } from "./helpers.js";
+import {
+  agentsIn,
+  Driver,
+  eventsIn,
+  healthyObservations,
+  makeConfig,
+  okResult,
+  stepsIn,
+  T0,
+} from "./helpers.js";
 import { World } from "./world.js";
 
 function setup(saveBinlogs?: Record<string, unknown>) {
@@ -136,3 +145,80 @@ describe("forkPointOf", () => {
     expect(forkPointOf(extra, h(history))).toBe(fork);
   });
 });
+
+describe("a replica with errant transactions, and failover.autoRebuild", () => {
+  const errant = (o: ServerObservation): ServerObservation => ({
+    ...o,
+    readOnly: true,
+    gtidBinlogPos: "0-3-101",
+    gtidCurrentPos: "0-3-101",
+  });
+  const beat = (n: number): AgentHeartbeat => ({
+    host: `h${n}`,
+    agentVersion: "0.1.0",
+    uptimeMs: 1000,
+    servers: [{ name: `db${n}`, datadir: `/tmp/db${n}`, mariadbdRunning: true, pid: 100 }],
+    tools: {},
+    busy: [],
+  });
+  function cluster(saveBinlogs?: Record<string, unknown>) {
+    const base = makeConfig({
+      servers: [
+        { name: "db1", agentHost: "h1" },
+        { name: "db2", agentHost: "h2" },
+        { name: "db3", agentHost: "h3" },
+      ],
+      ...(saveBinlogs ? { saveBinlogs } : {}),
+    });
+    const d = new Driver({ ...base, failover: { ...base.failover, autoRebuild: true } });
+    const healthy = healthyObservations(d.config);
+    for (const n of [1, 2, 3]) d.feed({ kind: "agent-heartbeat", heartbeat: beat(n) });
+    d.round(healthy);
+    return { d, healthy };
+  }
+
+  it("without saveBinlogs, the rebuild starts at once", () => {
+    const { d, healthy } = cluster();
+    const out = d.round({ db3: errant(healthy.db3!) });
+    expect(agentsIn(out)).toHaveLength(1);
+    expect(saves(out)).toEqual([]);
+  });
+
+  it("with it, the errant replica is saved from its first file, then rebuilt", () => {
+    const { d, healthy } = cluster({ dir: "/saved" });
+    const out = d.round({ db3: errant(healthy.db3!) });
+    expect(agentsIn(out)).toEqual([]);
+    const [save] = saves(out);
+    // The primary has nothing of server 3 in domain 0: no fork point, every file.
+    expect(save?.request).toMatchObject({
+      server: "db3",
+      step: { kind: "save-binlogs", extraGtids: "0-3-101", forkPoint: "" },
+    });
+    // Still waiting for the save's answer: no rebuild, no second save.
+    d.advance(500);
+    const waiting = d.round({ db3: errant(healthy.db3!) });
+    expect(agentsIn(waiting)).toEqual([]);
+    expect(saves(waiting)).toEqual([]);
+    const done = d.result(save!, okResult(save!.request.stepId, savedOutcome("db3")));
+    expect(eventsIn(done).map((e) => e.situation)).toContain("BinlogsSaved");
+    // Saved: the rebuild starts at once.
+    expect(agentsIn(done)).toHaveLength(1);
+    expect(d.state.operation?.kind).toBe("rebuild");
+    d.advance(500);
+    expect(saves(d.round({ db3: errant(healthy.db3!) }))).toEqual([]);
+  });
+});
+
+function savedOutcome(server: string) {
+  return {
+    path: `/saved/main-${server}-x`,
+    files: [{ name: "binlog.000001", bytes: 100 }],
+    decoded: { name: "extra-transactions.sql", bytes: 10 },
+    decodedFrom: "files",
+    extraGtids: "0-3-101",
+    gtids: { count: 1, first: "0-3-101", last: "0-3-101" },
+    startPosition: "",
+    complete: true,
+    executor: "sim",
+  };
+}
