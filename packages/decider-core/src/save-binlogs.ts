@@ -98,28 +98,22 @@ export function sendBinlogSaves(
   }
   if (!cfg) return;
   const named = new Set(Object.values(state.operation?.servers ?? {}));
+  const lostAfterMs = cfg.timeoutMs + env.opts.stepReplyMarginMs + env.opts.enforceRetryMs;
   for (const [server, extraGtids] of diverged) {
-    const dv = { extraGtids };
-    if (named.has(server)) continue;
     const have = saves[server];
-    const lostAfterMs = cfg.timeoutMs + env.opts.stepReplyMarginMs + env.opts.enforceRetryMs;
-    if (
-      busy.has(server) ||
-      !due(have, dv.extraGtids, ctx.now, env.opts.enforceRetryMs, lostAfterMs)
-    ) {
-      continue;
-    }
+    if (named.has(server) || busy.has(server)) continue;
+    if (!due(have, extraGtids, ctx.now, env.opts.enforceRetryMs, lostAfterMs)) continue;
     // The dump reads the server itself: only while a monitor reaches it.
     if (!currentObservation(state, ctx.config, server, ctx.now)) continue;
     const primaryObs =
       state.primary === null ? null : currentObservation(state, ctx.config, state.primary, ctx.now);
-    const forkPoint = forkPointOf(dv.extraGtids, primaryObs ? historyOf(primaryObs) : []);
+    const forkPoint = forkPointOf(extraGtids, primaryObs ? historyOf(primaryObs) : []);
     const opId = ctx.newOpId();
-    const attempts = have && have.extraGtids === dv.extraGtids ? have.attempts + 1 : 1;
+    const attempts = have && have.extraGtids === extraGtids ? have.attempts + 1 : 1;
     saves[server] = {
       opId,
       sentAt: ctx.now,
-      extraGtids: dv.extraGtids,
+      extraGtids: extraGtids,
       attempts,
       pending: true,
       savedAt: null,
@@ -130,8 +124,8 @@ export function sendBinlogSaves(
       server,
       opId,
       "save",
-      { kind: "save-binlogs", extraGtids: dv.extraGtids, forkPoint, timeoutMs: cfg.timeoutMs },
-      `diverged (${dv.extraGtids}): saving its extra transactions`,
+      { kind: "save-binlogs", extraGtids: extraGtids, forkPoint, timeoutMs: cfg.timeoutMs },
+      `diverged (${extraGtids}): saving its extra transactions`,
     );
   }
 }

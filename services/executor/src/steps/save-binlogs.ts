@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BinlogSaveOutcome, MarinaError } from "@marina/contracts";
+import { type BinlogSaveOutcome, MarinaError, type SaveBinlogsSettings } from "@marina/contracts";
 import { int, text } from "../rows.js";
 import { gtidsOfDecodedFile } from "../save-binlogs/decoded-gtids.js";
 import {
@@ -32,12 +32,8 @@ async function readBinlogFiles(ctx: StepContext): Promise<BinlogFile[]> {
   return out;
 }
 
-/**
- * Saves a diverged server's extra transactions: whole binlog files from the first one holding
- * the fork point, dumped raw over the replication protocol into a new folder, then decoded
- * there into SQL text from the fork point (whole files when that fails).
- */
-export const saveBinlogs: StepRunner<"save-binlogs"> = async (ctx, step) => {
+/** The save's settings; refused when this executor's config has none, or the id is taken. */
+async function settingsFor(ctx: StepContext): Promise<SaveBinlogsSettings> {
   const cfg = ctx.cluster.saveBinlogs;
   if (!cfg) {
     throw new StepError(
@@ -52,83 +48,127 @@ export const saveBinlogs: StepRunner<"save-binlogs"> = async (ctx, step) => {
       `${ctx.server.name} has server_id ${cfg.dumpServerId}, reserved for the dump (saveBinlogs.dumpServerId)`,
     );
   }
-  const all = await readBinlogFiles(ctx);
-  if (all.length === 0)
-    throw new StepError("NOT_APPLICABLE", `${ctx.server.name} has no binlog files`);
-  const choice = chooseFiles(all, step.forkPoint);
-  const first = choice.files[0] as BinlogFile;
+  return cfg;
+}
 
-  await mkdir(cfg.dir, { recursive: true, mode: 0o700 });
-  const folder = join(
-    cfg.dir,
-    saveFolderName(ctx.cluster.name, ctx.server.name, new Date(ctx.clock.now()), ctx.opId),
-  );
-  // Not recursive: an existing folder fails (EEXIST), an earlier save is never overwritten.
-  await mkdir(folder, { mode: 0o700 });
+/** A new folder for this save; an existing one is an error, never reused. */
+async function newFolder(ctx: StepContext, dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const at = new Date(ctx.clock.now());
+  const folder = join(dir, saveFolderName(ctx.cluster.name, ctx.server.name, at, ctx.opId));
+  try {
+    // Not recursive: an existing folder fails (EEXIST).
+    await mkdir(folder, { mode: 0o700 });
+  } catch (err) {
+    const exists = (err as NodeJS.ErrnoException).code === "EEXIST";
+    throw new StepError(
+      exists ? "REFUSED" : "TOOL_FAILED",
+      exists
+        ? `${folder} exists: an earlier save is never overwritten`
+        : `cannot make ${folder}: ${(err as Error).message}`,
+      { path: folder },
+    );
+  }
+  return folder;
+}
 
+/** The raw dump, with the credentials in an option file only mariadb-binlog reads. */
+async function dumpRaw(
+  ctx: StepContext,
+  cfg: SaveBinlogsSettings,
+  folder: string,
+  first: string,
+): Promise<void> {
   const secrets = await mkdtemp(join(tmpdir(), "marina-binlog-"));
   try {
     const optionFile = join(secrets, "client.cnf");
+    const { admin, tlsFiles } = ctx.cluster;
+    const { host, port } = ctx.server;
     await writeFile(
       optionFile,
-      optionFileText({
-        user: ctx.cluster.admin.user,
-        password: ctx.cluster.admin.password,
-        host: ctx.server.host,
-        port: ctx.server.port,
-        tls: ctx.cluster.tlsFiles,
-      }),
+      optionFileText({ user: admin.user, password: admin.password, host, port, tls: tlsFiles }),
       { mode: 0o600, flag: "wx" },
     );
-    const started = ctx.clock.now();
-    const dump = await runTool(
-      cfg.program,
-      dumpArgv({ optionFile, folder, first: first.name, dumpServerId: cfg.dumpServerId }),
-      cfg.timeoutMs,
-    );
+    const argv = dumpArgv({ optionFile, folder, first, dumpServerId: cfg.dumpServerId });
+    const dump = await runTool(cfg.program, argv, cfg.timeoutMs);
     if (dump.code !== 0) {
       throw new StepError(
         dump.timedOut ? "TIMEOUT" : "TOOL_FAILED",
-        `mariadb-binlog dump of ${ctx.server.name} from ${first.name} failed (${dump.timedOut ? "timed out" : `exit ${dump.code}`}): ${dump.stderr}`,
+        `mariadb-binlog dump of ${ctx.server.name} from ${first} failed (${dump.timedOut ? "timed out" : `exit ${dump.code}`}): ${dump.stderr}`,
         { path: folder },
       );
     }
-    const files: BinlogSaveOutcome["files"] = [];
-    for (const f of choice.files) {
-      const st = await stat(join(folder, f.name)).catch(() => null);
-      if (st) files.push({ name: f.name, bytes: st.size });
-    }
-    // Files rotated in during the dump come too (--to-last-log).
-    const paths = files.map((f) => join(folder, f.name));
-    const out = join(folder, DECODED);
+  } finally {
+    await rm(secrets, { recursive: true, force: true });
+  }
+}
+
+/** The files the dump wrote (those rotated in meanwhile too: --to-last-log), in order. */
+async function savedFiles(folder: string): Promise<BinlogSaveOutcome["files"]> {
+  const names = (await readdir(folder)).filter((n) => n !== DECODED && isBinlogName(n)).sort();
+  const out: BinlogSaveOutcome["files"] = [];
+  for (const name of names) out.push({ name, bytes: (await stat(join(folder, name))).size });
+  return out;
+}
+
+/** Decodes from `start`; from the whole files when that fails. */
+async function decode(
+  ctx: StepContext,
+  cfg: SaveBinlogsSettings,
+  o: { folder: string; files: readonly string[]; start: string; timeoutMs: number },
+): Promise<BinlogSaveOutcome["decodedFrom"]> {
+  const out = join(o.folder, DECODED);
+  const files = o.files.map((f) => join(o.folder, f));
+  if (o.start !== "") {
+    const r = await runTool(cfg.program, decodeArgv({ files, start: o.start, out }), o.timeoutMs);
+    if (r.code === 0) return "fork";
+    ctx.log.warn(
+      { err: r.stderr },
+      "decoding from the fork point failed; decoding the whole files",
+    );
+  }
+  const r = await runTool(cfg.program, decodeArgv({ files, start: "", out }), o.timeoutMs);
+  if (r.code !== 0) {
+    throw new StepError(
+      "TOOL_FAILED",
+      `mariadb-binlog could not decode the saved files: ${r.stderr}`,
+      { path: o.folder },
+    );
+  }
+  return "files";
+}
+
+/**
+ * Saves a diverged server's extra transactions: whole binlog files from the first one holding
+ * the fork point, dumped raw over the replication protocol into a new folder, then decoded
+ * there into SQL text from the fork point (whole files when that fails).
+ */
+export const saveBinlogs: StepRunner<"save-binlogs"> = async (ctx, step) => {
+  const cfg = await settingsFor(ctx);
+  const all = await readBinlogFiles(ctx);
+  const choice = chooseFiles(all, step.forkPoint);
+  const first = choice.files[0];
+  if (!first) throw new StepError("NOT_APPLICABLE", `${ctx.server.name} has no binlog files`);
+  const folder = await newFolder(ctx, cfg.dir);
+  try {
+    const started = ctx.clock.now();
+    await dumpRaw(ctx, cfg, folder, first.name);
+    const files = await savedFiles(folder);
     const start = decodeStart(first.start, step.forkPoint);
-    const left = Math.max(1000, cfg.timeoutMs - (ctx.clock.now() - started));
-    let decodedFrom: BinlogSaveOutcome["decodedFrom"] = start === "" ? "files" : "fork";
-    let decode = await runTool(cfg.program, decodeArgv({ files: paths, start, out }), left);
-    if (decode.code !== 0 && start !== "") {
-      ctx.log.warn(
-        { err: decode.stderr },
-        "decoding from the fork point failed; decoding the whole files",
-      );
-      decodedFrom = "files";
-      decode = await runTool(cfg.program, decodeArgv({ files: paths, start: "", out }), left);
-    }
-    if (decode.code !== 0) {
-      throw new StepError(
-        "TOOL_FAILED",
-        `mariadb-binlog could not decode the saved files: ${decode.stderr}`,
-        { path: folder, files },
-      );
-    }
-    const decoded = await stat(out);
-    const gtids = await gtidsOfDecodedFile(out);
+    const decodedFrom = await decode(ctx, cfg, {
+      folder,
+      files: files.map((f) => f.name),
+      start,
+      timeoutMs: Math.max(1000, cfg.timeoutMs - (ctx.clock.now() - started)),
+    });
+    const decodedPath = join(folder, DECODED);
     const outcome: BinlogSaveOutcome = {
       path: folder,
       files,
-      decoded: { name: DECODED, bytes: decoded.size },
+      decoded: { name: DECODED, bytes: (await stat(decodedPath)).size },
       decodedFrom,
       extraGtids: step.extraGtids,
-      gtids,
+      gtids: await gtidsOfDecodedFile(decodedPath),
       startPosition: decodedFrom === "fork" ? start : "",
       complete: choice.complete,
       executor: ctx.executor,
@@ -142,7 +182,5 @@ export const saveBinlogs: StepRunner<"save-binlogs"> = async (ctx, step) => {
       `saving the binlogs of ${ctx.server.name}: ${(err as Error).message}`,
       { path: folder },
     );
-  } finally {
-    await rm(secrets, { recursive: true, force: true });
   }
 };
