@@ -124,6 +124,30 @@ export const SwitchoverSettings = z.strictObject({
   maxTransactionSeconds: z.number().int().min(0).default(60),
 });
 
+/**
+ * Where an executor saves a diverged server's extra transactions (docs/configuration.md,
+ * "clusters[].saveBinlogs"). Unset: nothing is saved.
+ */
+export const SaveBinlogsSettings = z.strictObject({
+  /**
+   * A directory on every executor's host; each save is a new folder
+   * `<dir>/<cluster>-<server>-<time>-<opId>/` that is never reused.
+   */
+  dir: FilePath,
+  /**
+   * Reserved replication server id of the dump connection (mariadb-binlog
+   * --stop-never-slave-server-id): never give it to a server. Measured on 10.11: the one-shot
+   * dump Marina runs registers as server id 0 and kicks no replica out; the id is passed so
+   * that a dump that follows the log can never take a replica's place.
+   */
+  dumpServerId: z.number().int().min(1).max(4294967295).default(4294967001),
+  /** The mariadb-binlog program (a path or a name on PATH). */
+  program: z.string().min(1).max(1024).default("mariadb-binlog"),
+  /** How long one save may take (dump and decode). */
+  timeoutMs: z.number().int().min(1000).max(3_600_000).default(300_000),
+});
+export type SaveBinlogsSettings = z.infer<typeof SaveBinlogsSettings>;
+
 export const ClusterConfig = z.strictObject({
   name: ClusterName,
   servers: z.array(ServerConfig).min(1).max(64),
@@ -175,6 +199,11 @@ export const ClusterConfig = z.strictObject({
    * veto subject (hooks.ts; docs/configuration.md, "clusters[].hooks").
    */
   hooks: HooksSettings.prefault({}),
+  /**
+   * Save a diverged server's extra transactions, raw and decoded, from the executor's side
+   * (the executors' account then needs REPLICATION SLAVE and BINLOG MONITOR). Unset: not saved.
+   */
+  saveBinlogs: SaveBinlogsSettings.optional(),
   /** Removed: SSH settings live in the config of the agent that serves the servers. */
   ssh: retired(SSH_MOVED),
 });

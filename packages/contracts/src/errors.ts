@@ -88,7 +88,10 @@ export const ErrorCodes = {
     retryable: false,
     text: "a hook or a reply on the veto subject blocked the operation before it changed anything",
   },
-  TOOL_FAILED: { retryable: false, text: "a program run by the agent failed" },
+  TOOL_FAILED: {
+    retryable: false,
+    text: "a program run by the agent (or by an executor: mariadb-binlog) failed",
+  },
   UNAUTHORIZED: {
     retryable: false,
     text: "the HTTP API request has no bearer token, or one the decider does not know",

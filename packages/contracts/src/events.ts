@@ -31,6 +31,10 @@ export const Situations = {
    * promotes only a server holding what it was last seen to have (failover.allDown).
    */
   AllServersDown: { actionable: false },
+  /** A diverged server's extra transactions were saved (details: path, files, sizes). */
+  BinlogsSaved: { actionable: false },
+  /** Saving a diverged server's extra transactions failed (details: why; retried). */
+  BinlogSaveFailed: { actionable: false },
   /** Automation paused (`cmd.pause`): nothing starts on its own; details say who and why. */
   Paused: { actionable: false },
   /** Automation resumed (`cmd.resume`). */

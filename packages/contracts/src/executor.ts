@@ -75,6 +75,21 @@ export const ExecStep = z.discriminatedUnion("kind", [
   /** Wait until the connection's IO and SQL threads both run. */
   z.strictObject({ kind: z.literal("verify-replicating"), connection: ConnectionName, timeoutMs }),
   /**
+   * Save a diverged server's extra transactions (clusters[].saveBinlogs): its binlog files
+   * from the first one holding the fork point are dumped over the replication protocol
+   * (`mariadb-binlog --read-from-remote-server --raw`) into a new folder of the configured
+   * directory on the executor's host, then decoded there into SQL text from the fork point.
+   * Never overwrites an earlier save. Output: BinlogSaveOutcome.
+   */
+  z.strictObject({
+    kind: z.literal("save-binlogs"),
+    /** The server's GTIDs the primary lacks (the diverged record's extraGtids). */
+    extraGtids: GtidListText,
+    /** Per domain, the last GTID before the extra ones ("" or a domain left out: from the first file). */
+    forkPoint: GtidListText,
+    timeoutMs,
+  }),
+  /**
    * Run the cluster's hook `hook` as the EXECUTOR's config defines it (no shell; killed with
    * its process group at the timeout), with `context` in MARINA_* variables. Touches no
    * server: `server` only names the one the operation is about. ok only when it exited 0;
@@ -104,6 +119,34 @@ export function isHostStep(step: {
 }): step is Extract<ExecStep, { kind: HostStepKind }> {
   return (HOST_STEP_KINDS as readonly string[]).includes(step.kind);
 }
+
+/** What a save-binlogs step saved (its result's data). */
+export const BinlogSaveOutcome = z.strictObject({
+  /** The new folder on the executor's host. */
+  path: z.string().max(4096),
+  /** The raw binlog files saved, in order, with their sizes in bytes. */
+  files: z.array(z.strictObject({ name: z.string().max(512), bytes: z.number().int().min(0) })),
+  /** The decoded SQL text (a file in `path`) and its size. */
+  decoded: z.strictObject({ name: z.string().max(512), bytes: z.number().int().min(0) }),
+  /** `fork`: decoded from the fork point; `files`: from the first saved file (fallback). */
+  decodedFrom: z.enum(["fork", "files"]),
+  extraGtids: GtidListText,
+  /**
+   * The transactions in the decoded text: how many, and the first and the last GTID per
+   * domain and server.
+   */
+  gtids: z.strictObject({
+    count: z.number().int().min(0),
+    first: GtidListText,
+    last: GtidListText,
+  }),
+  /** The GTID position decoding started after (empty: the first saved file's start). */
+  startPosition: GtidListText,
+  /** False when the fork point is older than the oldest binlog left (purged): from the first. */
+  complete: z.boolean(),
+  executor: z.string().max(128),
+});
+export type BinlogSaveOutcome = z.infer<typeof BinlogSaveOutcome>;
 
 export const ExecRequest = z.strictObject({
   cluster: ClusterName,

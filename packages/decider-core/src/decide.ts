@@ -22,6 +22,7 @@ import { recordLastKnown, trackAllDown } from "./policies/all-down.js";
 import { autoRebuild } from "./policies/auto-rebuild.js";
 import { preemptForFailover } from "./policies/rebuild-preemption.js";
 import { onRestoreResult, sendRestoreWrites } from "./restore-writes.js";
+import { divergedNow, onBinlogSaveResult, sendBinlogSaves } from "./save-binlogs.js";
 import { situationOfTag } from "./situations.js";
 import { cloneState, type DeciderState, upgradeState } from "./state.js";
 import { buildTopology, learnPrimary, topologyKey } from "./topology.js";
@@ -111,7 +112,8 @@ function act(env: Env, input: Input) {
         !onStepResult(env, input.opId, input.stepId, input.result) &&
         !onPostHookResult(env, input.opId, input.stepId, input.result) &&
         !onFenceResult(env, input.opId, input.stepId, input.result) &&
-        !onRestoreResult(env, input.opId, input.stepId, input.result)
+        !onRestoreResult(env, input.opId, input.stepId, input.result) &&
+        !onBinlogSaveResult(env, input.opId, input.result)
       ) {
         onStrictResult(env, input.opId, input.result);
       }
@@ -221,6 +223,7 @@ function evaluate(env: Env) {
   }
   if (d.enforceStrict && !involved.has(d.enforceStrict)) sendStrictDurability(env, d.enforceStrict);
   for (const r of d.semiSyncOff) if (!involved.has(r)) sendSemiSyncOff(env, r);
+  sendBinlogSaves(env, divergedNow(env, d.findings), involved);
   publishTopology(env, d);
 }
 

@@ -318,6 +318,20 @@ export interface DeciderState {
   allDown?: AllDown | null;
   /** Post hooks running, by operation id; absent in states of older releases. */
   postHooks?: Record<string, PostHookRun>;
+  /** Saves of diverged servers' extra transactions (save-binlogs.ts), per server. */
+  binlogSaves?: Record<string, BinlogSave>;
+}
+
+export interface BinlogSave {
+  opId: string;
+  sentAt: number;
+  /** The divergence saved: a server diverged again (other extraGtids) is saved again. */
+  extraGtids: string;
+  attempts: number;
+  /** Sent, no result yet. */
+  pending: boolean;
+  savedAt: number | null;
+  path: string | null;
 }
 
 export interface LastKnown {
@@ -366,6 +380,7 @@ export function initialState(cluster: string): DeciderState {
     paused: null,
     vetoHold: null,
     postHooks: {},
+    binlogSaves: {},
   };
 }
 
@@ -383,6 +398,7 @@ export function upgradeState(state: DeciderState): DeciderState {
   loose.paused ??= null;
   loose.vetoHold ??= null;
   loose.postHooks ??= {};
+  loose.binlogSaves ??= {};
   const op = state.operation as
     | (Omit<Operation, "agentCalls"> & { agentCalls?: AgentCall[] })
     | null;

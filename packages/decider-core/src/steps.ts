@@ -50,6 +50,8 @@ export function describeStep(step: ExecStep): string {
       return `wait binlog stable ${step.stableMs} ms`;
     case "verify-replicating":
       return `verify replicating '${step.connection}'`;
+    case "save-binlogs":
+      return `save binlogs (extra ${step.extraGtids}${step.forkPoint ? `, from ${step.forkPoint}` : ", from the first file"})`;
     case "run-hook":
       return `run hook ${step.hook} (at most ${step.timeoutMs} ms)`;
     case "ask-veto":

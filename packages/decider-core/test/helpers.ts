@@ -74,6 +74,7 @@ export interface ConfigOver {
   semiSync?: boolean | "strict";
   monitor?: Record<string, unknown>;
   hooks?: Record<string, unknown>;
+  saveBinlogs?: Record<string, unknown>;
 }
 
 export function makeConfig(over: ConfigOver = {}): ClusterConfig {
@@ -98,6 +99,7 @@ export function makeConfig(over: ConfigOver = {}): ClusterConfig {
     failover: { cooldownMs: 60_000, ...(over.failover ?? {}) },
     ...(over.switchover ? { switchover: over.switchover } : {}),
     ...(over.hooks ? { hooks: over.hooks } : {}),
+    ...(over.saveBinlogs ? { saveBinlogs: over.saveBinlogs } : {}),
   });
 }
 

@@ -450,6 +450,19 @@ export class World {
         }
         return ok();
       }
+      // The world keeps no files: a save reports one file and what it was asked to save.
+      case "save-binlogs":
+        return ok({
+          path: `/saved/main-${req.server}-${req.opId}`,
+          files: [{ name: "binlog.000002", bytes: 900 }],
+          decoded: { name: "extra-transactions.sql", bytes: 3000 },
+          decodedFrom: step.forkPoint === "" ? "files" : "fork",
+          extraGtids: step.extraGtids,
+          gtids: { count: 1, first: step.extraGtids, last: step.extraGtids },
+          startPosition: step.forkPoint,
+          complete: true,
+          executor: "sim",
+        });
       // Hooks touch no server (the world configures none; a hook that runs exits 0).
       case "run-hook":
       case "ask-veto":

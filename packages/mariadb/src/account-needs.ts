@@ -75,6 +75,24 @@ export const EXECUTOR_NEEDS: readonly PrivilegeNeed[] = [
 ];
 
 /**
+ * What the executors' account needs on top of EXECUTOR_NEEDS when clusters[].saveBinlogs is
+ * set (the save-binlogs step), measured on 10.11.
+ */
+export const BINLOG_SAVE_NEEDS: readonly PrivilegeNeed[] = [
+  {
+    anyOf: ["REPLICATION SLAVE"],
+    on: "*.*",
+    reason:
+      "save-binlogs dumps the diverged server's binlogs over the replication protocol (mariadb-binlog --read-from-remote-server): refused without it",
+  },
+  {
+    anyOf: ["BINLOG MONITOR", "SUPER"],
+    on: "*.*",
+    reason: "save-binlogs lists the binlog files (SHOW BINARY LOGS): 1227 without it",
+  },
+];
+
+/**
  * The agent's backup account over the socket: a physical rebuild's donor (mariadb-backup
  * --backup --slave-info --safe-slave-backup) and the SQL threads it restarts afterwards.
  */

@@ -1,6 +1,12 @@
 // @marina/mariadb: one way to talk to MariaDB — the connector with strict timeouts, the
 // driver-error table, and the probe that reads a server into a ServerObservation.
-export { BACKUP_NEEDS, EXECUTOR_NEEDS, MONITOR_NEEDS, SELF_FENCE_NEEDS } from "./account-needs.js";
+export {
+  BACKUP_NEEDS,
+  BINLOG_SAVE_NEEDS,
+  EXECUTOR_NEEDS,
+  MONITOR_NEEDS,
+  SELF_FENCE_NEEDS,
+} from "./account-needs.js";
 export {
   type Connector,
   closeConnection,

@@ -27,6 +27,8 @@ export interface LabConfigOptions {
   api?: Record<string, unknown>;
   /** The cluster's hooks and veto subject (config `clusters[].hooks`). */
   hooks?: Record<string, unknown>;
+  /** Where executors save diverged servers' binlogs (config `clusters[].saveBinlogs`). */
+  saveBinlogs?: Record<string, unknown>;
 }
 
 /** The Marina config that describes a running lab (validated like a user's file). */
@@ -52,6 +54,7 @@ export function configFromLab(lab: Lab, o: LabConfigOptions = {}): MarinaConfig 
     monitor: o.monitor ?? {},
     failover: o.failover ?? {},
     ...(o.hooks ? { hooks: o.hooks } : {}),
+    ...(o.saveBinlogs ? { saveBinlogs: o.saveBinlogs } : {}),
   });
   return MarinaConfigSchema.parse({
     nats: {

@@ -62,6 +62,21 @@ export const PersistedState = z.looseObject({
   writesRestored: byName,
   /** Absent from states written before strict durability. */
   durabilityEnforced: byName.optional(),
+  /** Absent from states written before binlog saves. */
+  binlogSaves: z
+    .record(
+      z.string(),
+      z.looseObject({
+        opId: z.string(),
+        sentAt: ms,
+        extraGtids: z.string(),
+        attempts: z.number().int().min(0),
+        pending: z.boolean(),
+        savedAt: ms.nullable(),
+        path: z.string().nullable(),
+      }),
+    )
+    .optional(),
   rejoinFailures: z.record(z.string(), ms),
   rebuildFailures: z.record(z.string(), ms),
   topology: z.looseObject({

@@ -167,7 +167,17 @@ export async function handleExecRequest(
     const db = await openSession();
     try {
       const out = await runStep(
-        { db, openSession, cluster, server, source: a.source, clock: deps.clock, log },
+        {
+          db,
+          openSession,
+          cluster,
+          server,
+          source: a.source,
+          clock: deps.clock,
+          log,
+          opId: req.opId,
+          executor: deps.id,
+        },
         req.step,
       );
       log.info({ durationMs: deps.clock.now() - started }, "step done");

@@ -3,9 +3,11 @@
 // A warning per server names each missing privilege and the step that needs it; a server
 // down at start is noted and skipped. It runs beside the start, never in its way.
 import {
+  BINLOG_SAVE_NEEDS,
   checkPrivileges,
   EXECUTOR_NEEDS,
   type PrivilegeCheckResult,
+  type PrivilegeNeed,
   readGrants,
 } from "@marina/mariadb";
 import type { Logger } from "@marina/runtime";
@@ -20,10 +22,31 @@ export interface PrivilegeCheckDeps {
   readonly log: Logger;
 }
 
-/** Reads the admin account's grants on each server once and logs what is missing. */
-export function checkExecutorPrivileges(deps: PrivilegeCheckDeps): Promise<PrivilegeCheckResult[]> {
+/**
+ * Reads the admin account's grants on each server once and logs what is missing; where the
+ * cluster saves diverged servers' binlogs (saveBinlogs), BINLOG_SAVE_NEEDS too.
+ */
+export async function checkExecutorPrivileges(
+  deps: PrivilegeCheckDeps,
+): Promise<PrivilegeCheckResult[]> {
+  const all = [...deps.clusters.values()];
+  const plain = all.filter((c) => !c.saveBinlogs);
+  const saving = all.filter((c) => c.saveBinlogs);
+  const results = await Promise.all([
+    check(deps, plain, EXECUTOR_NEEDS),
+    check(deps, saving, [...EXECUTOR_NEEDS, ...BINLOG_SAVE_NEEDS]),
+  ]);
+  return results.flat();
+}
+
+function check(
+  deps: PrivilegeCheckDeps,
+  clusters: readonly ResolvedCluster[],
+  needs: readonly PrivilegeNeed[],
+): Promise<PrivilegeCheckResult[]> {
+  if (clusters.length === 0) return Promise.resolve([]);
   const { connect, options, log } = deps;
-  const targets = [...deps.clusters.values()].flatMap((c) =>
+  const targets = clusters.flatMap((c) =>
     [...c.servers.values()].map((s) => ({
       server: s.name,
       labels: { cluster: c.name },
@@ -38,5 +61,5 @@ export function checkExecutorPrivileges(deps: PrivilegeCheckDeps): Promise<Privi
       },
     })),
   );
-  return checkPrivileges("executor", targets, EXECUTOR_NEEDS, log);
+  return checkPrivileges("executor", targets, needs, log);
 }

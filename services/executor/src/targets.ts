@@ -1,4 +1,9 @@
-import { type HooksSettings, type MarinaConfig, resolveSecret } from "@marina/contracts";
+import {
+  type HooksSettings,
+  type MarinaConfig,
+  resolveSecret,
+  type SaveBinlogsSettings,
+} from "@marina/contracts";
 import type { DbTls } from "@marina/mariadb";
 import { readTlsFiles } from "@marina/runtime";
 import type { DbTarget } from "./db.js";
@@ -29,6 +34,10 @@ export interface ResolvedCluster {
   readonly replicationCa?: string;
   /** The hook programs this executor may run for the cluster (run-hook names one). */
   readonly hooks: HooksSettings;
+  /** Where save-binlogs saves (clusters[].saveBinlogs); absent: the step is refused. */
+  readonly saveBinlogs?: SaveBinlogsSettings;
+  /** The TLS files' paths, for mariadb-binlog's option file. */
+  readonly tlsFiles?: { ca: string; cert?: string | undefined; key?: string | undefined };
 }
 
 /**
@@ -50,6 +59,8 @@ export function resolveClusters(
         : {}),
       name: c.name,
       hooks: c.hooks,
+      ...(c.saveBinlogs ? { saveBinlogs: c.saveBinlogs } : {}),
+      ...(c.tls ? { tlsFiles: { ca: c.tls.ca, cert: c.tls.cert, key: c.tls.key } } : {}),
       servers: new Map(
         c.servers.map((s) => [s.name, { name: s.name, host: s.host, port: s.port }]),
       ),

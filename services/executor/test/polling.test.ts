@@ -18,6 +18,8 @@ function ctx(answer: (sql: string) => Row[], clock = new FakeClock()): StepConte
     source: undefined,
     clock,
     log: silentLog,
+    opId: "op-1",
+    executor: "e1",
   };
 }
 

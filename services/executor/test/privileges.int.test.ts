@@ -2,7 +2,8 @@
 // executor grants of docs/security.md) lacks nothing required; an account without
 // READ_ONLY ADMIN is named in a warning, with the reason and the GRANT, per server; a server
 // that is down does not stop the executor from starting; and a step the account may not
-// run fails with MISSING_PRIVILEGE.
+// run fails with MISSING_PRIVILEGE. With clusters[].saveBinlogs the check asks for the
+// save's grants too.
 
 import type { MarinaConfig } from "@marina/contracts";
 import { freePort, type MariaNode } from "@marina/lab";
@@ -85,6 +86,43 @@ describe("the executor's start-up privilege check", () => {
       ]);
     }
     expect(lines.filter((l) => l.level >= 40)).toEqual([]);
+  });
+
+  it("with saveBinlogs, names REPLICATION SLAVE and BINLOG MONITOR (the documented grants lack them)", async () => {
+    const lab = getLab();
+    const { lines, log } = capture();
+    const base = labConfig(lab);
+    const config = {
+      ...base,
+      clusters: base.clusters.map((c) => ({
+        ...c,
+        saveBinlogs: {
+          dir: "/tmp/x",
+          dumpServerId: 4294967001,
+          program: "mariadb-binlog",
+          timeoutMs: 60_000,
+        },
+      })),
+    };
+    const results = await checkExecutorPrivileges({
+      clusters: resolveClusters(config, {}),
+      connect: connectSession,
+      options: DEFAULT_OPTIONS,
+      log,
+    });
+    expect(results).toHaveLength(2);
+    for (const r of results) {
+      if (r.kind !== "checked") throw new Error(`${r.server} not checked`);
+      expect(r.report.missing.map((m) => m.privilege)).toEqual([
+        "REPLICATION SLAVE",
+        "BINLOG MONITOR",
+      ]);
+    }
+    const warnings = lines.filter((l) => l.level === 40 && l.code === "MISSING_PRIVILEGE");
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]?.grant).toEqual([
+      "GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'marina'@'%'",
+    ]);
   });
 
   it("names a missing READ_ONLY ADMIN per server, starts anyway with a server down, and the step fails with MISSING_PRIVILEGE", async () => {

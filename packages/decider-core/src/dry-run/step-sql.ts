@@ -48,6 +48,12 @@ const sqlOf: { readonly [K in ExecStepKind]: SqlOf<K> } = {
     "SELECT @@read_only, @@log_bin, @@gtid_binlog_pos, @@gtid_current_pos, @@gtid_slave_pos, … (the monitor's probe, one statement at a time)",
     SHOW_ALL_SLAVES,
   ],
+  "save-binlogs": () => [
+    "SELECT @@server_id",
+    "SHOW BINARY LOGS",
+    "SELECT BINLOG_GTID_POS(<file>, 4) for each file",
+    "then, on the executor's host: mariadb-binlog --read-from-remote-server --raw --to-last-log <first file>, and decoding into SQL text",
+  ],
   "set-read-only": (s) => [`SET GLOBAL read_only = ${s.readOnly ? "ON" : "OFF"}`],
   fence: (s) => [
     READ_ONLY_ON,

@@ -4,12 +4,14 @@ import { observedSinceChange } from "../knowledge.js";
 import type { Env } from "../plans/common.js";
 import { checkRebuild, rebuildStart } from "../plans/rebuild-check.js";
 import { rebuildOptions } from "../plans/rebuild-plan.js";
+import { binlogSaveOutstanding } from "../save-binlogs.js";
 import type { Operation } from "../state.js";
 
 /**
  * failover.autoRebuild: the first flagged server (config order) with a source to copy
  * from is rebuilt; one at a time, only when no operation runs and the primary is reachable.
- * A server whose automatic rebuild failed waits rebuildRetryMs before the next try.
+ * A server whose automatic rebuild failed waits rebuildRetryMs before the next try; with
+ * clusters[].saveBinlogs, a diverged one waits for its save (save-binlogs.ts).
  */
 export function autoRebuild(env: Env): Operation | null {
   const { state, ctx } = env;
@@ -23,6 +25,8 @@ export function autoRebuild(env: Env): Operation | null {
     const recorded = state.diverged[name] !== undefined;
     // A situation counts only when seen on a sample newer than our last change to it.
     if (!recorded && !(flaggedDiverged(state, name) && observedSinceChange(state, name))) continue;
+    // clusters[].saveBinlogs: its extra transactions are saved first (or given up on).
+    if (binlogSaveOutstanding(env, name)) continue;
     const failedAt = state.rebuildFailures[name];
     if (failedAt !== undefined && now - failedAt < ro.rebuildRetryMs) continue;
     const check = checkRebuild(env, {

@@ -24,6 +24,9 @@ export interface StepContext {
   readonly source: ResolvedServer | undefined;
   readonly clock: Clock;
   readonly log: Logger;
+  /** The request's operation id and this executor's id (save-binlogs names its folder so). */
+  readonly opId: string;
+  readonly executor: string;
 }
 
 export type StepOf<K extends ExecStep["kind"]> = Extract<ExecStep, { kind: K }>;

@@ -6,6 +6,7 @@ import { fenceServer } from "./fence-server.js";
 import { inspect } from "./inspect.js";
 import { killClients } from "./kill-clients.js";
 import { resetReplication } from "./reset-replication.js";
+import { saveBinlogs } from "./save-binlogs.js";
 import { setGtidSlavePos } from "./set-gtid-slave-pos.js";
 import { setReadOnly } from "./set-read-only.js";
 import { setSemiSync } from "./set-semi-sync.js";
@@ -37,6 +38,7 @@ export const stepRunners: { readonly [K in SqlStepKind]: StepRunner<K> } = {
   "set-semi-sync": setSemiSync,
   "wait-binlog-stable": waitBinlogStable,
   "verify-replicating": verifyReplicating,
+  "save-binlogs": saveBinlogs,
 };
 
 export function runStep(

@@ -26,6 +26,8 @@ export const SITUATION_SEVERITY = {
   MaintenanceSet: "info",
   DurabilityWeakened: "warning",
   AllServersDown: "critical",
+  BinlogsSaved: "info",
+  BinlogSaveFailed: "warning",
   Paused: "warning",
   Resumed: "info",
 } as const satisfies Record<Situation, Severity>;
