@@ -4,18 +4,14 @@
 // Given a presence bucket, several deciders share the clusters (sharing.ts): each competes
 // only for the clusters it is the preferred owner of, and for leases left free too long.
 import { randomUUID } from "node:crypto";
-import {
-  type CommandReply,
-  type CommandVerb,
-  type MarinaConfig,
-  MarinaError,
-} from "@marina/contracts";
+import { type MarinaConfig, MarinaError } from "@marina/contracts";
 import type { Logger } from "pino";
 import type { Bus } from "./bus.js";
 import type { Clock } from "./clock.js";
 import { ClusterRunner, type RecordedInput, type RunnerDeps } from "./cluster-runner.js";
 import { checkFormat, type Formats, formatsOf, stateWriteFormat } from "./formats.js";
 import { parseReply } from "./http/context.js";
+import type { CommandSubmitter } from "./http/deps.js";
 import type { DeciderBuckets } from "./kv.js";
 import { Lease } from "./lease.js";
 import { DeciderMetrics } from "./metrics.js";
@@ -81,7 +77,12 @@ export interface AppDeps {
   readonly defaultMetrics?: boolean;
 }
 
-export interface DeciderApp {
+/**
+ * `command` (CommandSubmitter): a command as if it came on `cmd.<verb>` (the HTTP API) —
+ * decided here when leading, else forwarded to the leader; rejects with UNKNOWN_CLUSTER, or
+ * TIMEOUT when no reply came within `timeoutMs`.
+ */
+export interface DeciderApp extends CommandSubmitter {
   readonly runners: Map<string, ClusterRunner>;
   readonly leases: Map<string, Lease>;
   /** Present when the deciders share the clusters (a presence bucket was given). */
@@ -90,17 +91,6 @@ export interface DeciderApp {
   leading(): string[];
   /** What /metrics serves (docs/metrics.md). */
   readonly metrics: DeciderMetrics;
-  /**
-   * A command as if it came on `cmd.<verb>` (the HTTP API): `body` is what a NATS client
-   * would send; decided here when leading, else forwarded to the leader. Rejects with
-   * UNKNOWN_CLUSTER, or TIMEOUT when no reply came within `timeoutMs`.
-   */
-  command(
-    cluster: string,
-    verb: CommandVerb,
-    body: string,
-    timeoutMs: number,
-  ): Promise<CommandReply>;
   /** Subscribes and starts competing for the leases. */
   start(): void;
   /** Stops acting; releases the leases so another decider takes over at once. */

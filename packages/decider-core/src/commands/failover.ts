@@ -4,7 +4,7 @@ import { chooseCandidateNow } from "../candidates.js";
 import { startOperation } from "../engine/operation.js";
 import { assessPrimary } from "../evidence.js";
 import { currentObservation, isKnownServer } from "../knowledge.js";
-import { allDownLoss, historyOf } from "../policies/all-down.js";
+import { choiceLoss } from "../policies/all-down.js";
 import type { CommandCall } from "./handler.js";
 import { busy, notConfirmed, ok, refuse, unknownServer } from "./replies.js";
 
@@ -40,10 +40,7 @@ export function failoverCommand({
     return refuse(verb, choice.code, choice.reason, target !== undefined ? "target" : undefined);
   // After the whole cluster went down: losing what the last primary had takes acceptLoss.
   const seen = currentObservation(state, config, choice.candidate, now);
-  const loss = allDownLoss(state.allDown, choice.candidate, [
-    ...(seen ? historyOf(seen) : []),
-    ...choice.pulls.map((x) => x.pos),
-  ]);
+  const loss = choiceLoss(state.allDown, choice, seen);
   if (!loss.ok && !payload.acceptLoss) {
     return refuse(
       verb,

@@ -1,8 +1,8 @@
 import { acknowledgersBefore } from "../acknowledgers.js";
-import { chooseCandidateNow } from "../candidates.js";
+import { type CandidateChoice, chooseCandidateNow } from "../candidates.js";
 import { assessPrimary, type PrimaryAssessment } from "../evidence.js";
 import { currentObservation, knownWritable, observedSinceChange } from "../knowledge.js";
-import { allDownLoss, historyOf } from "../policies/all-down.js";
+import { choiceLoss } from "../policies/all-down.js";
 import { checkFailoverConstraints } from "../policies/constraints.js";
 import { assessReadOnlyPrimary } from "../restore-writes.js";
 import { type DiagnoseCtx, finding } from "./findings.js";
@@ -82,7 +82,9 @@ function diagnoseDead(c: DiagnoseCtx, primary: string, a: PrimaryAssessment) {
     );
     return;
   }
-  const loss = allDownBlock(c, primary);
+  // Chosen once: the whole-cluster-down rule and the failover both use it.
+  const choice = chooseCandidateNow(state, config, now, primary, "failover");
+  const loss = allDownBlock(c, choice);
   if (loss) {
     out.blocked = { code: "all-down", errorCode: "WOULD_LOSE_WRITES", reason: loss };
     out.findings.push(
@@ -111,7 +113,6 @@ function diagnoseDead(c: DiagnoseCtx, primary: string, a: PrimaryAssessment) {
     out.findings.push(finding(primary, "FailoverBlocked", acks.reason, { code: "acknowledger" }));
     return;
   }
-  const choice = chooseCandidateNow(state, config, now, primary, "failover");
   if (!choice.ok) {
     out.findings.push(finding(primary, "PrimaryDead", `${a.reason}; no candidate`, { details }));
     out.findings.push(finding(primary, "PrimaryDeadNoCandidate", choice.reason));
@@ -155,15 +156,13 @@ export function diagnoseReadOnlyPrimary(c: DiagnoseCtx) {
  * promote may lose what the last primary was seen to have, or null (none would, or
  * failover.allDown takes the risk).
  */
-function allDownBlock(c: DiagnoseCtx, primary: string): string | null {
+function allDownBlock(c: DiagnoseCtx, choice: CandidateChoice): string | null {
   const { state, config, now } = c;
-  if (!state.allDown || config.failover.allDown !== "waitForPrimary") return null;
-  const choice = chooseCandidateNow(state, config, now, primary, "failover");
-  if (!choice.ok) return null;
-  const obs = currentObservation(state, config, choice.candidate, now);
-  const v = allDownLoss(state.allDown, choice.candidate, [
-    ...(obs ? historyOf(obs) : []),
-    ...choice.pulls.map((x) => x.pos),
-  ]);
+  if (!state.allDown || config.failover.allDown !== "waitForPrimary" || !choice.ok) return null;
+  const v = choiceLoss(
+    state.allDown,
+    choice,
+    currentObservation(state, config, choice.candidate, now),
+  );
   return v.ok ? null : v.reason;
 }

@@ -13,7 +13,7 @@ import { situationEvent } from "../events.js";
 import { assessPrimary } from "../evidence.js";
 import { readInspect } from "../inspect.js";
 import { connectionsTo, currentObservation, replicationDelays } from "../knowledge.js";
-import { allDownLoss, historyOf } from "../policies/all-down.js";
+import { choiceLoss } from "../policies/all-down.js";
 import { noteSituation, tagOf } from "../situations.js";
 import type { Operation } from "../state.js";
 import { addAgentCall, callByKey } from "./agent-calls.js";
@@ -111,11 +111,7 @@ function choose(op: Operation, env: Env): FailoverNext {
   // After the whole cluster went down, checked again on the fresh inspection (nothing was
   // changed yet): an automatic failover, or a manual one without acceptLoss, promotes only
   // a server holding what the last primary was seen to have.
-  const seen = live[choice.candidate];
-  const loss = allDownLoss(env.state.allDown, choice.candidate, [
-    ...(seen ? historyOf(seen) : []),
-    ...choice.pulls.map((x) => x.pos),
-  ]);
+  const loss = choiceLoss(env.state.allDown, choice, live[choice.candidate]);
   if (!loss.ok && !lossAccepted(p, env)) {
     return failWith(op, env, errorBody("WOULD_LOSE_WRITES", loss.reason));
   }

@@ -138,6 +138,21 @@ export function allDownLoss(
   };
 }
 
+/**
+ * allDownLoss for a candidate choice: what the candidate holds (its observation: applied,
+ * received, logged) and what it will pull from the others before the promotion.
+ */
+export function choiceLoss(
+  allDown: AllDown | null | undefined,
+  choice: { readonly candidate: string; readonly pulls: readonly { readonly pos: string }[] },
+  obs: Parameters<typeof historyOf>[0] | null | undefined,
+): LossVerdict {
+  return allDownLoss(allDown, choice.candidate, [
+    ...(obs ? historyOf(obs) : []),
+    ...choice.pulls.map((x) => x.pos),
+  ]);
+}
+
 /** The candidate's history as the choice sees it: applied, received (IO) and logged. */
 export function historyOf(obs: {
   gtidCurrentPos: string;
