@@ -83,6 +83,8 @@ export async function startWriter(target: WriterTarget, opts: WriterOptions = {}
   let wake: (() => void) | undefined;
   let conn: Connection | undefined;
   let connNode: MariaNode | undefined;
+  /** The write in flight, for a timeout's message: which id, where, doing what, since when. */
+  let inFlight: { id: number; node: string; step: string; since: number } | undefined;
 
   const pause = (ms: number) =>
     new Promise<void>((r) => {
@@ -93,40 +95,58 @@ export async function startWriter(target: WriterTarget, opts: WriterOptions = {}
       };
     });
 
+  const connectTimeoutMs = opts.connectTimeoutMs ?? 1_000;
+  const socketTimeoutMs = opts.socketTimeoutMs ?? 5_000;
+  // The driver's own timeouts bound each step; this bounds the whole write even if a driver
+  // promise never settled, so a stuck write is recorded (in doubt) instead of stalling the
+  // writer with nothing to show.
+  const writeBoundMs = connectTimeoutMs + socketTimeoutMs + 2_000;
+
+  const writeOnce = async (id: number): Promise<string> => {
+    const node = resolve();
+    inFlight = { id, node: node.name, step: "connect", since: performance.now() };
+    if (!conn || connNode !== node || !conn.isValid()) {
+      await closeQuietly(conn);
+      conn = undefined;
+      conn = await node.connect({ user: "app", connectTimeoutMs, socketTimeoutMs });
+      connNode = node;
+    }
+    inFlight = { id, node: node.name, step: "insert", since: performance.now() };
+    await conn.query(`INSERT INTO ${qualified} (id, node) VALUES (?, ?)`, [id, node.name]);
+    return node.name;
+  };
+
   const loop = async () => {
     while (!stopped) {
-      const node = resolve();
       const id = nextId++;
       attempted++;
-      let sent = false;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        if (!conn || connNode !== node || !conn.isValid()) {
-          await closeQuietly(conn);
-          conn = undefined;
-          conn = await node.connect({
-            user: "app",
-            connectTimeoutMs: opts.connectTimeoutMs ?? 1_000,
-            socketTimeoutMs: opts.socketTimeoutMs ?? 5_000,
-          });
-          connNode = node;
-        }
-        sent = true;
-        await conn.query(`INSERT INTO ${qualified} (id, node) VALUES (?, ?)`, [id, node.name]);
+        const bound = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${writeBoundMs} ms`)),
+            writeBoundMs,
+          );
+        });
+        const nodeName = await Promise.race([writeOnce(id), bound]);
         acked.push(id);
-        opts.onAck?.(id, performance.now(), node.name);
+        opts.onAck?.(id, performance.now(), nodeName);
       } catch (err) {
         const errno = errnoOf(err);
         failed.push({
           id,
-          node: node.name,
+          node: inFlight?.node ?? "(unresolved)",
           at: Date.now(),
           message: describeError(err),
-          inDoubt: sent,
+          inDoubt: inFlight?.step === "insert",
           ...(errno !== undefined ? { errno } : {}),
         });
         const broken = conn;
         conn = undefined;
         broken?.destroy();
+      } finally {
+        clearTimeout(timer);
+        inFlight = undefined;
       }
       if (!stopped) await pause(opts.intervalMs ?? 20);
     }
@@ -149,7 +169,18 @@ export async function startWriter(target: WriterTarget, opts: WriterOptions = {}
     async waitForAcks(count: number, timeoutMs = 10_000) {
       await waitFor(() => acked.length >= count, {
         timeoutMs,
-        message: `${count} acknowledged writes (have ${acked.length}, failed ${failed.length})`,
+        message: `${count} acknowledged writes`,
+        describe: () => {
+          const w = inFlight;
+          const now = w
+            ? `; id ${w.id} on ${w.node} in ${w.step} for ${Math.round(performance.now() - w.since)} ms`
+            : "";
+          const last = failed.at(-1);
+          const lastFailure = last
+            ? `; last failure: id ${last.id} on ${last.node}: ${last.message}`
+            : "";
+          return `have ${acked.length}, failed ${failed.length}, attempted ${attempted}${now}${lastFailure}`;
+        },
       });
     },
     async stop() {
