@@ -10,6 +10,7 @@ import {
   union,
 } from "@marina/contracts/gtid";
 import type { ServerObservation } from "@marina/contracts/health";
+import { divergedServers } from "./donors.js";
 import {
   configIndex,
   connectionsTo,
@@ -37,6 +38,11 @@ import type { DeciderState } from "./state.js";
 // that lacks it is refused rather than losing a write that may have been acknowledged.
 // A live replica that holds transactions the candidate lacks is pulled from first, or the
 // candidate is refused: a promotion never loses what a live replica has.
+//
+// A diverged replica (errant transactions: GTIDs the primary never had, written on it) is
+// never promoted and never pulled from: its binlog interleaves its own transactions with
+// the primary's. Only what it received from the primary (Gtid_IO_Pos) is required of the
+// candidate; if the candidate lacks some of that, the failover is refused with the reason.
 //
 // Lag: Seconds_Behind_Master is NULL whenever the IO thread is down — i.e. for every replica
 // right after a primary dies — so the last non-null value seen is used. Still unknown counts
@@ -153,6 +159,8 @@ interface Replica {
   local: boolean;
   /** MASTER_DELAY of its connection to the primary, seconds (0: none). */
   delay: number;
+  /** Flagged diverged (errant transactions): never promoted, never a pull's source. */
+  diverged: boolean;
   excluded: string | null;
 }
 
@@ -180,7 +188,7 @@ function exclusion(input: CandidateInput, r: Facts): string | null {
   if (r.delay > 0) {
     return `delayed replica (MASTER_DELAY ${r.delay} s): never promoted; CHANGE MASTER TO MASTER_DELAY=0 and let it catch up to make it a candidate`;
   }
-  if (input.diverged.includes(r.server)) return "diverged from the primary's history";
+  if (r.diverged) return "diverged from the primary's history (errant transactions)";
   if (
     !r.local &&
     input.mode === "failover" &&
@@ -230,14 +238,22 @@ function replicasOf(input: CandidateInput): { replicas: Replica[]; domains: numb
     const current = gtids(r.obs.gtidCurrentPos);
     const binlog = gtids(r.obs.gtidBinlogPos);
     const delay = r.conn.sqlDelay || input.delays?.[r.server]?.[r.conn.connection] || 0;
+    const diverged = input.diverged.includes(r.server);
     // A delayed replica serves only what it applied (its binlog); the rest is in its relay log.
     const applied = positionOf(inDomains(union(current, binlog)));
     const all = positionOf(inDomains(union(io, current)));
     const acknowledging = r.obs.semiSync
       ? r.obs.semiSync.slaveEnabled || r.obs.semiSync.slaveStatus
       : true;
-    const received = delay > 0 && !acknowledging ? applied : all;
-    const servable = delay > 0 ? applied : all;
+    // A diverged replica: only what it received from the primary counts (what it wrote
+    // itself is no one's acknowledged write), and it serves nothing (its binlog interleaves
+    // its errant transactions with the primary's).
+    const received = diverged
+      ? positionOf(inDomains(io))
+      : delay > 0 && !acknowledging
+        ? applied
+        : all;
+    const servable = diverged ? [] : delay > 0 ? applied : all;
     const history = delay > 0 ? union(current, binlog) : union(io, current, binlog);
     const cfg = serverConfig(input.config, r.server);
     const facts: Facts = {
@@ -246,6 +262,7 @@ function replicasOf(input: CandidateInput): { replicas: Replica[]; domains: numb
       servable,
       history,
       delay,
+      diverged,
       promotion: cfg ? promotionOf(cfg) : "neutral",
       local: datacenterOf(input.config, r.server) === primaryDc,
     };
@@ -294,6 +311,11 @@ function planPulls(c: Replica, all: Replica[]): { pulls: Pull[] } | { refused: s
   for (const r of others) {
     const missing = missingFrom(have, r.received);
     if (missing.length === 0) continue;
+    if (r.diverged) {
+      return {
+        refused: `${r.server} received ${formatGtidList(missing)} that ${c.server} lacks, but it diverged (errant transactions) and cannot serve a pull without them; give ${c.server} those transactions by hand, or promote by hand`,
+      };
+    }
     const why = pullable(r);
     if (why !== null) {
       return {
@@ -413,7 +435,7 @@ export function chooseCandidateNow(
     primary,
     servers,
     maintenance: Object.keys(state.maintenance),
-    diverged: Object.keys(state.diverged),
+    diverged: divergedServers(state, config),
     lastLag: state.lastLag,
     delays: replicationDelays(state),
     target,

@@ -196,13 +196,15 @@ function evaluate(env: Env) {
   const d = holdWhilePaused(diagnose(state, config, now, env.opts, learn), state.paused);
   for (const x of d.diverged) {
     state.diverged[x.server] = {
-      since: now,
+      since: state.diverged[x.server]?.since ?? now,
       extraGtids: x.extra,
       reason: x.reason,
       situation: x.situation,
+      ...(x.errant ? { errant: true } : {}),
     };
     delete state.exPrimaries[x.server];
   }
+  for (const server of d.undiverged) delete state.diverged[server];
   emitSituations(env, d);
   preemptForFailover(env, d);
 

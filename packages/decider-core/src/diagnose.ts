@@ -36,6 +36,7 @@ export function diagnose(
     enforceStrict: null,
     semiSyncOff: [],
     diverged: [],
+    undiverged: [],
     carry: [],
   };
   const primary = state.primary;

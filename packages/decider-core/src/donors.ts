@@ -1,3 +1,4 @@
+import type { ClusterConfig } from "@marina/contracts/config";
 import { parseGtidList, positionOf } from "@marina/contracts/gtid";
 import { currentObservation, lagOf, reachability, serverConfig, sourceOf } from "./knowledge.js";
 import type { Env } from "./plans/common.js";
@@ -38,6 +39,14 @@ export function flaggedDiverged(state: DeciderState, server: string): boolean {
     state.diverged[server] !== undefined ||
     (state.situations[server] ?? []).some((t) => DIVERGED_TAGS.has(t))
   );
+}
+
+/**
+ * The servers a promotion must not take and a pull must not copy from: flagged diverged,
+ * or found with errant transactions by the current situations (not yet confirmed).
+ */
+export function divergedServers(state: DeciderState, config: ClusterConfig): string[] {
+  return config.servers.map((s) => s.name).filter((n) => flaggedDiverged(state, n));
 }
 
 /** Removes the diverged situations of a server that was just rebuilt. */

@@ -285,6 +285,11 @@ export interface DeciderState {
       extraGtids: string;
       reason: string;
       situation: "OldPrimaryDiverged" | "ServerDiverged";
+      /**
+       * Found applying errant transactions while replicating from the primary
+       * (diagnose/replicas.ts): cleared again if the primary turns out to have them.
+       */
+      errant?: boolean;
     }
   >;
   maintenance: Record<string, { since: number; reason: string }>;

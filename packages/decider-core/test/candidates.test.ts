@@ -114,6 +114,58 @@ describe("chooseCandidate (rule 2)", () => {
     expect(r.ok && r.pulls).toEqual([]);
   });
 
+  describe("an errant replica (diverged: GTIDs of its own the primary never had)", () => {
+    // db2 received 0-1-100 from db1 and wrote 0-2-7 itself: its binlog has both.
+    const errant = rep(
+      "0-1-100",
+      {},
+      { gtidCurrentPos: "0-2-7", gtidBinlogPos: "0-2-7", gtidSlavePos: "0-1-100" },
+    );
+    const errantAhead = rep(
+      "0-1-101",
+      {},
+      { gtidCurrentPos: "0-2-7", gtidBinlogPos: "0-2-7", gtidSlavePos: "0-1-101" },
+    );
+    const cases: [string, CandidateInput, string | null, RegExp][] = [
+      [
+        "is excluded and never pulled from for its own transactions",
+        base({ db2: errant, db3: rep("0-1-100") }, { diverged: ["db2"] }),
+        "db3",
+        /diverged/,
+      ],
+      [
+        "is excluded even when it is the most advanced by its own writes",
+        base({ db2: errant, db3: rep("0-1-99"), db4: rep("0-1-100") }, { diverged: ["db2"] }),
+        "db4",
+        /errant/,
+      ],
+      [
+        "refuses the failover when it alone received what the candidate lacks",
+        base({ db2: errantAhead, db3: rep("0-1-100") }, { diverged: ["db2"] }),
+        null,
+        /db2 received 0-1-101 that db3 lacks, but it diverged/,
+      ],
+    ];
+    it.each(cases)("%s", (_n, input, candidate, why) => {
+      const r = chooseCandidate(input);
+      if (candidate === null) {
+        expect(r.ok).toBe(false);
+        expect(!r.ok && r.reason).toMatch(why);
+        return;
+      }
+      expect(r.ok && r.candidate).toBe(candidate);
+      expect(r.ok && r.pulls).toEqual([]);
+      expect(r.ranked.find((x) => x.server === "db2")?.excluded).toMatch(why);
+    });
+
+    it("the same servers unflagged: db2 wins, or is pulled from (the table can fail)", () => {
+      const a = chooseCandidate(base({ db2: errant, db3: rep("0-1-100") }));
+      expect(a.ok && a.candidate).toBe("db2");
+      const b = chooseCandidate(base({ db2: errantAhead, db3: rep("0-1-100") }));
+      expect(b.ok && b.candidate).toBe("db2");
+    });
+  });
+
   it("without exclusions the same db2 wins the tie (the table above can fail)", () => {
     const r = chooseCandidate(base({ db2: rep("0-1-100"), db3: rep("0-1-100") }));
     expect(r.ok && r.candidate).toBe("db2");

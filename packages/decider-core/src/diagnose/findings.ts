@@ -44,6 +44,8 @@ export interface DivergedIntent {
   extra: string;
   reason: string;
   situation: "OldPrimaryDiverged" | "ServerDiverged";
+  /** An attached replica's errant transactions (see DeciderState.diverged). */
+  errant?: boolean;
 }
 
 export interface Diagnosis {
@@ -65,6 +67,8 @@ export interface Diagnosis {
   semiSyncOff: string[];
   /** Servers found diverged from samples (to be flagged). */
   diverged: DivergedIntent[];
+  /** Replicas flagged for errant transactions that the primary has now (to be unflagged). */
+  undiverged: string[];
   /** Subjects whose situations are kept as they were (their samples predate our changes). */
   carry: string[];
 }

@@ -28,6 +28,46 @@ export function errantGtids(
   );
 }
 
+/**
+ * How much later the primary's probe must have begun than the replica's sample arrived for
+ * the two to be compared for errant transactions: a replica has nothing of the primary's
+ * that a later look at the primary would not show (transport and clock slack).
+ */
+export const ERRANT_ORDER_MARGIN_MS = 50;
+
+/**
+ * The replica's sample was complete before the primary's was begun: anything the replica
+ * got from the primary is in that primary sample, so what the primary lacks is errant for
+ * sure (an earlier primary sample could merely be behind).
+ */
+export function sampledBeforePrimary(state: ServerCtx["state"], replica: string, primary: string) {
+  const r = state.lastObservation[replica];
+  const p = state.lastObservation[primary];
+  if (!r || !p) return false;
+  return r.at + ERRANT_ORDER_MARGIN_MS <= (p.takenAt ?? p.at);
+}
+
+/**
+ * A replica's errant transactions as far as can be told for sure now: the GTIDs ("" when
+ * the primary has them all: an operator replayed them there, say), or null when the
+ * samples cannot tell (no primary sample begun after the replica's, or it does not
+ * replicate from the topology: a flagged server is not attached, its sources are).
+ */
+export function confirmedErrant(c: ServerCtx, obs: ServerObservation): string | null {
+  const { state, config, name, primary, primaryObs, primaryHistory } = c;
+  if (primary === null || primaryObs === null || primaryHistory === null) return null;
+  const fromTopology = obs.replication.some((conn) => {
+    const src = sourceOf(config, conn);
+    return src !== null && (src === primary || c.attached.has(src));
+  });
+  if (!fromTopology || !sampledBeforePrimary(state, name, primary)) return null;
+  return formatGtidList(errantGtids(obs, primaryHistory, primaryObs.serverId));
+}
+
+export function errantReason(extra: string, primary: string): string {
+  return `applied ${extra} that ${primary} never had (errant transactions)`;
+}
+
 /** A server not attached to the topology; "diverged" when it was found so (and handled). */
 export function diagnoseStray(
   c: ServerCtx,
@@ -86,11 +126,20 @@ export function diagnoseReplica(c: ServerCtx, obs: ServerObservation) {
   if (primary !== null && primaryObs !== null && primaryHistory !== null) {
     const errant = errantGtids(obs, primaryHistory, primaryObs.serverId);
     if (errant.length) {
-      push(
-        "ServerDiverged",
-        `applied ${formatGtidList(errant)} that ${primary} never had (errant transactions)`,
-        { extraGtids: formatGtidList(errant) },
-      );
+      const extra = formatGtidList(errant);
+      const reason = errantReason(extra, primary);
+      push("ServerDiverged", reason, { extraGtids: extra });
+      // Flagged (excluded from promotion, saved, repaired) once a later primary sample
+      // confirms it; until then the situation alone excludes it (flaggedDiverged).
+      if (sampledBeforePrimary(c.state, c.name, primary)) {
+        c.out.diverged.push({
+          server: c.name,
+          extra,
+          reason,
+          situation: "ServerDiverged",
+          errant: true,
+        });
+      }
     }
   }
 }

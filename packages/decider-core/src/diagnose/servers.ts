@@ -8,7 +8,7 @@ import {
 import { checkRejoin } from "../plans/rejoin.js";
 import { otherStreamPrimary } from "../writable.js";
 import { pushFor, type ServerCtx } from "./findings.js";
-import { diagnoseReplica, diagnoseStray } from "./replicas.js";
+import { confirmedErrant, diagnoseReplica, diagnoseStray, errantReason } from "./replicas.js";
 
 // Every server but the primary: in maintenance, unreachable, flagged diverged, a former
 // primary that returned, a stray or a replica (replicas.ts); and writable when it should not be.
@@ -36,8 +36,31 @@ export function diagnoseServer(c: ServerCtx) {
   const writable = knownWritable(state, name);
 
   const dv = state.diverged[name];
+  const errantNow = dv?.errant ? confirmedErrant(c, obs) : null;
+  if (errantNow === "") {
+    // The primary has them now: a replica of the topology again (confirmedErrant checked
+    // that it replicates from it; it counts as attached from the next diagnosis on).
+    out.undiverged.push(name);
+    diagnoseReplica(c, obs);
+    diagnoseWritable(c, writable);
+    return;
+  }
   if (dv) {
-    push(dv.situation, `${dv.reason}: left read-only for a rebuild`, { extraGtids: dv.extraGtids });
+    if (errantNow !== null && errantNow !== dv.extraGtids && c.primary !== null) {
+      // More errant transactions since it was flagged: flagged again (and saved again).
+      const reason = errantReason(errantNow, c.primary);
+      out.diverged.push({
+        server: name,
+        extra: errantNow,
+        reason,
+        situation: dv.situation,
+        errant: true,
+      });
+    }
+    const what = dv.errant
+      ? "excluded from promotion; repair it with flashback or rebuild"
+      : "left read-only for a rebuild";
+    push(dv.situation, `${dv.reason}: ${what}`, { extraGtids: dv.extraGtids });
     if (writable) out.fences.push({ server: name, kill: true, why: "diverged server is writable" });
     return;
   }

@@ -9,6 +9,7 @@ import {
   stonithHost,
 } from "../acknowledgers.js";
 import { chooseCandidate, type ObservationLike } from "../candidates.js";
+import { divergedServers } from "../donors.js";
 import { situationEvent } from "../events.js";
 import { assessPrimary } from "../evidence.js";
 import { readInspect } from "../inspect.js";
@@ -96,7 +97,7 @@ function choose(op: Operation, env: Env): FailoverNext {
     primary: p.failed,
     servers: live,
     maintenance: Object.keys(env.state.maintenance),
-    diverged: Object.keys(env.state.diverged),
+    diverged: divergedServers(env.state, config),
     lastLag: env.state.lastLag,
     delays: replicationDelays(env.state),
     target: p.target,
