@@ -20,6 +20,8 @@ export interface LabConfigOptions {
   monitor?: Partial<MonitorSettings>;
   failover?: Partial<FailoverSettings>;
   neverPromote?: string[];
+  /** servers[].promotion per server name (prefer, neutral, preferNot, never). */
+  promotion?: Record<string, "prefer" | "neutral" | "preferNot" | "never">;
   /** Agent host id per server name (servers[].agentHost). */
   agentHosts?: Record<string, string>;
   http?: { host: string; port: number };
@@ -42,6 +44,7 @@ export function configFromLab(lab: Lab, o: LabConfigOptions = {}): MarinaConfig 
       port: n.port,
       datadir: n.datadir,
       neverPromote: (o.neverPromote ?? []).includes(n.name),
+      ...(o.promotion?.[n.name] ? { promotion: o.promotion[n.name] } : {}),
       ...(o.agentHosts?.[n.name] ? { agentHost: o.agentHosts[n.name] } : {}),
     })),
     // Least privilege: the executors' grants for admin, read-only ones for the monitor.
