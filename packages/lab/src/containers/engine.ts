@@ -1,0 +1,113 @@
+// The container engine as the containers backend sees it: image names from the
+// environment, the labels every lab container and network carries, and the sweep of what
+// dead runs left behind (no Ryuk: a SIGKILLed runner cannot clean up after itself).
+import { getContainerRuntimeClient } from "testcontainers";
+import { LabError, LabErrorCode } from "../errors.js";
+
+/** The official images, what users with Docker have; overridden by the variables below. */
+export const DEFAULT_MARIADB_IMAGE = "mariadb:10.11";
+export const DEFAULT_NATS_IMAGE = "nats:2.9";
+export const MARIADB_IMAGE_ENV = "MARINA_MARIADB_IMAGE";
+export const NATS_IMAGE_ENV = "MARINA_NATS_IMAGE";
+
+/** Every lab container and network: its lab's owner process, for the sweep. */
+export const LABEL_LAB = "org.marina.lab";
+export const LABEL_OWNER_PID = "org.marina.lab.pid";
+/** Lab networks' names start with this (testcontainers' Network takes no labels). */
+export const NETWORK_PREFIX = "marina-lab-";
+
+/** The engine's Docker API client (dockerode, as testcontainers holds it). */
+export type Dockerode = Awaited<
+  ReturnType<typeof getContainerRuntimeClient>
+>["container"]["dockerode"];
+export type EngineContainer = ReturnType<Dockerode["getContainer"]>;
+
+export interface LabImages {
+  readonly mariadb: string;
+  readonly nats: string;
+}
+
+// An image reference: [registry[:port]/]path[:tag][@digest], nothing a shell could read.
+const IMAGE_RE = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
+
+export function labImages(env: NodeJS.ProcessEnv = process.env): LabImages {
+  const pick = (name: string, fallback: string) => {
+    const v = (env[name] ?? "").trim() || fallback;
+    if (v.length > 255 || !IMAGE_RE.test(v)) {
+      throw new LabError(
+        LabErrorCode.BadOptions,
+        `${name}=${JSON.stringify(v)} is not an image name`,
+      );
+    }
+    return v;
+  };
+  return {
+    mariadb: pick(MARIADB_IMAGE_ENV, DEFAULT_MARIADB_IMAGE),
+    nats: pick(NATS_IMAGE_ENV, DEFAULT_NATS_IMAGE),
+  };
+}
+
+/** The engine's Docker API client (Docker, or Podman's Docker API), with a clear error. */
+export async function engine(): Promise<Dockerode> {
+  try {
+    return (await getContainerRuntimeClient()).container.dockerode;
+  } catch (err) {
+    throw new LabError(
+      LabErrorCode.StartFailed,
+      "the containers backend found no container engine: set DOCKER_HOST (Podman: `podman system service`), " +
+        "or run `pnpm test:containers` / `bash scripts/sandbox.sh --containers`, which set it up",
+      { cause: err },
+    );
+  }
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** What a sweep removed. */
+export interface SweptContainers {
+  readonly containers: readonly string[];
+  readonly networks: readonly string[];
+}
+
+/**
+ * Removes the lab containers and networks whose owner process is gone (or, with `all`,
+ * every one: at the end of a run, when no lab may still be running).
+ */
+export async function sweepContainers(
+  opts: { all?: boolean; docker?: Dockerode } = {},
+): Promise<SweptContainers> {
+  const docker = opts.docker ?? (await engine());
+  const stale = (labels: Record<string, string> | undefined) =>
+    opts.all === true || !alive(Number(labels?.[LABEL_OWNER_PID]));
+  const list = await docker.listContainers({
+    all: true,
+    filters: JSON.stringify({ label: [LABEL_LAB] }),
+  });
+  const containers: string[] = [];
+  for (const c of list.filter((x) => stale(x.Labels))) {
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true, v: true })
+      .catch(() => {});
+    containers.push((c.Names?.[0] ?? c.Id).replace(/^\//, ""));
+  }
+  const networks: string[] = [];
+  for (const n of await docker.listNetworks()) {
+    const m = /^marina-lab-(\d+)-/.exec(n.Name);
+    if (!m || (opts.all !== true && alive(Number(m[1])))) continue;
+    await docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => {});
+    networks.push(n.Name);
+  }
+  return { containers, networks };
+}

@@ -1,0 +1,11 @@
+import type { StartedNetwork } from "testcontainers";
+import type { Dockerode, LabImages } from "./engine.js";
+
+/** Where a lab's containers go: the engine, the lab's network, the images, a name prefix. */
+export interface ContainerPlacement {
+  readonly docker: Dockerode;
+  readonly network: StartedNetwork;
+  readonly images: LabImages;
+  /** `marina-lab-<pid>-<random>`: the network's name and every container name's start. */
+  readonly prefix: string;
+}
