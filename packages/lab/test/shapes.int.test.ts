@@ -54,8 +54,8 @@ describe("chain lab", () => {
     const lab = getLab();
     const [a, b, c] = lab.nodes;
     if (!a || !b || !c) throw new Error("expected 3 nodes");
-    expect((await replicaStatus(b))[0]?.masterPort).toBe(a.port);
-    expect((await replicaStatus(c))[0]?.masterPort).toBe(b.port);
+    expect((await replicaStatus(b))[0]?.masterPort).toBe(a.replicationPort);
+    expect((await replicaStatus(c))[0]?.masterPort).toBe(b.replicationPort);
 
     await writeRows(a, 6);
     await waitForConvergence(lab.nodes, { timeoutMs: 10_000 });

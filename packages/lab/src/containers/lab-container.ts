@@ -41,6 +41,7 @@ export class LabContainer {
   #started: StartedTestContainer | undefined;
   #state: State = "new";
   #log: WriteStream | undefined;
+  #pid: number | undefined;
 
   constructor(spec: LabContainerSpec) {
     this.#spec = spec;
@@ -53,6 +54,14 @@ export class LabContainer {
   /** Running (a paused container counts: its process exists, frozen). */
   isRunning(): boolean {
     return this.#state === "running" || this.#state === "paused";
+  }
+
+  /**
+   * The engine's pid of the container's process while it runs (a process of this machine
+   * on a local engine; on Docker Desktop, of its VM): it changes with every start.
+   */
+  get pid(): number | undefined {
+    return this.isRunning() ? this.#pid : undefined;
   }
 
   get created(): boolean {
@@ -92,6 +101,7 @@ export class LabContainer {
       );
     }
     this.#state = "running";
+    await this.inspectRunning();
     await this.#followLogs(0);
   }
 
@@ -120,6 +130,7 @@ export class LabContainer {
     const since = Math.floor(Date.now() / 1000);
     await this.#container().start();
     this.#state = "running";
+    await this.inspectRunning();
     await this.#followLogs(since);
   }
 
@@ -153,7 +164,8 @@ export class LabContainer {
   /** Whether the engine still runs it (a process that exited by itself shows here). */
   async inspectRunning(): Promise<boolean> {
     const info = await this.#container().inspect();
-    if (!info.State.Running) this.#state = this.#state === "removed" ? "removed" : "exited";
+    this.#pid = info.State.Running && info.State.Pid > 0 ? info.State.Pid : undefined;
+    if (!info.State.Running && this.#state !== "removed") this.#state = "exited";
     return info.State.Running;
   }
 

@@ -101,9 +101,9 @@ export class ContainerMariaNode extends MariaNode {
     return CONTAINER_MARIADB_PORT;
   }
 
-  /** No process of this machine: the server runs in a container. */
+  /** The container's process (see LabContainer.pid), undefined while it is down. */
   override get pid(): number | undefined {
-    return undefined;
+    return this.#container.pid;
   }
 
   override isRunning(): boolean {

@@ -67,7 +67,7 @@ export class ContainerNatsServer extends NatsServer {
   }
 
   override get pid(): number | undefined {
-    return undefined;
+    return this.#container.pid;
   }
 
   override isRunning(): boolean {

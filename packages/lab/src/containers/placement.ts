@@ -1,5 +1,6 @@
 import type { StartedNetwork } from "testcontainers";
-import type { Dockerode, LabImages } from "./engine.js";
+import type { Dockerode } from "./engine.js";
+import type { LabImages } from "./images.js";
 
 /** Where a lab's containers go: the engine, the lab's network, the images, a name prefix. */
 export interface ContainerPlacement {
