@@ -42,8 +42,8 @@ describe("multi-source lab", () => {
     const watcher = watchPositions(lab, (b) => blocks.push(b), { intervalMs: 50 });
     await waitFor(() => blocks.length > 0, 5_000);
     await watcher.stop();
-    expect(blocks[0]).toContain("'p1' from 127.0.0.1");
-    expect(blocks[0]).toContain("'p2' from 127.0.0.1");
+    expect(blocks[0]).toContain(`'p1' from ${p1.replicationHost}`);
+    expect(blocks[0]).toContain(`'p2' from ${p2.replicationHost}`);
   });
 });
 
