@@ -33,7 +33,7 @@ describe("replication address", () => {
 
   it("is where change-master points the replica", () => {
     const lines = stepSql(
-      { kind: "change-master", server: "db2", connection: "", source: "db1", useGtid: "slave_pos" },
+      { kind: "change-master", connection: "", source: "db1", useGtid: "slave_pos" },
       cluster,
     );
     expect(lines.join("\n")).toContain("MASTER_HOST='db1', MASTER_PORT=3306");
