@@ -37,7 +37,8 @@ engine_cli=docker
 [[ -n $MARINA_PODMAN_PID ]] && engine_cli=podman
 left_containers=$($engine_cli ps -a --filter label=org.marina.lab --format '{{.Names}}' || true)
 left_networks=$($engine_cli network ls --format '{{.Name}}' | grep '^marina-lab-' || true)
-left_processes=$(pgrep -af "marina-lab-$MARINA_LAB_RUN-" | grep -v pgrep || true)
+# The lab's own processes (a run's temp trees), and Podman's container monitors (conmon).
+left_processes=$(pgrep -af "marina-lab-$MARINA_LAB_RUN-|conmon .*-n marina-lab-" | grep -v pgrep || true)
 if [[ -n $left_containers$left_networks$left_processes ]]; then
   echo "[test:containers] error: left behind:" >&2
   [[ -n $left_containers ]] && echo "containers: $left_containers" >&2

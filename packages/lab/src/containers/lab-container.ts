@@ -147,20 +147,6 @@ export class LabContainer {
     this.#state = "running";
   }
 
-  /** Runs argv in the container (no shell); rejects on a non-zero exit with its output. */
-  async exec(argv: readonly string[]): Promise<string> {
-    const started = this.#started;
-    if (!started) throw closed(this.#spec.name);
-    const r = await started.exec([...argv]);
-    if (r.exitCode !== 0) {
-      throw new LabError(
-        LabErrorCode.ProcessFailed,
-        `${this.#spec.name}: ${argv[0]} exited with ${r.exitCode}: ${r.output.slice(-2000)}`,
-      );
-    }
-    return r.output;
-  }
-
   /** Whether the engine still runs it (a process that exited by itself shows here). */
   async inspectRunning(): Promise<boolean> {
     const info = await this.#container().inspect();

@@ -18,6 +18,7 @@ export const CONTAINER_MARIADB_PORT = 3306;
 const CONF_DIR = "/etc/marina";
 const CNF = `${CONF_DIR}/my.cnf`;
 const START = `${CONF_DIR}/start.sh`;
+const INIT_SQL = `${CONF_DIR}/init.sql`;
 const DATA_ROOT = "/var/lib/marina";
 export const CONTAINER_DATADIR = `${DATA_ROOT}/data`;
 export const CONTAINER_SOCKET = "/run/marina/mariadb.sock";
@@ -25,7 +26,8 @@ export const CONTAINER_SOCKET = "/run/marina/mariadb.sock";
 /**
  * The container's entrypoint (fixed text, nothing from input): the datadir initialised on
  * the first start only, then mariadbd in the foreground as the container's process, so
- * the engine's signals reach it. Works on the official image and on Debian's packages.
+ * the engine's signals reach it; its init file gives root a TCP login (below). Works on
+ * the official image and on Debian's packages.
  */
 const START_SCRIPT = `#!/bin/sh
 set -e
@@ -35,8 +37,24 @@ if [ ! -f ${DATA_ROOT}/initialised ]; then
     --skip-test-db --skip-name-resolve >${DATA_ROOT}/install.log 2>&1 || { cat ${DATA_ROOT}/install.log >&2; exit 1; }
   touch ${DATA_ROOT}/initialised
 fi
-exec mariadbd --defaults-file=${CNF}
+exec mariadbd --defaults-file=${CNF} --init-file=${INIT_SQL}
 `;
+
+/**
+ * Run by mariadbd at every start, before it serves clients: root may log in over TCP with
+ * the lab's password (this machine reaches the server only through the mapped port).
+ * Local to the server (sql_log_bin=0), like the lab's accounts; idempotent. No `exec` into
+ * the container: each would leave a conmon behind on Podman for a while.
+ */
+function initSql(root: { user: string; password: string }): string {
+  const who = `${quoteIdent(root.user)}@'%'`;
+  return [
+    "SET SESSION sql_log_bin=0;",
+    `CREATE USER IF NOT EXISTS ${who} IDENTIFIED BY '${sqlString(root.password)}';`,
+    `GRANT ALL PRIVILEGES ON *.* TO ${who} WITH GRANT OPTION;`,
+    "",
+  ].join("\n");
+}
 
 export interface ContainerNodeSpec extends MariaNodeSpec {
   readonly placement: ContainerPlacement;
@@ -86,6 +104,7 @@ export class ContainerMariaNode extends MariaNode {
       files: [
         { content: this.#cnf, target: CNF },
         { content: START_SCRIPT, target: START },
+        { content: initSql(spec.credentials.root), target: INIT_SQL },
       ],
       logFile: this.errorLog,
       readyLog: /ready for connections/,
@@ -121,20 +140,10 @@ export class ContainerMariaNode extends MariaNode {
     await writeFile(this.defaultsFile, this.#cnf);
   }
 
-  /**
-   * Creates and starts the container (its entrypoint initialises the datadir), then makes
-   * root reachable over TCP with the lab's root password — this machine reaches the server
-   * only through the mapped port. Local to the server (sql_log_bin=0), like the accounts.
-   */
+  /** Creates and starts the container (its entrypoint initialises the datadir). */
   override async init(): Promise<void> {
     await this.prepare();
     await this.#container.create();
-    const root = this.credentials.root;
-    const sql =
-      "SET SESSION sql_log_bin=0; " +
-      `CREATE USER IF NOT EXISTS ${quoteIdent(root.user)}@'%' IDENTIFIED BY '${sqlString(root.password)}'; ` +
-      `GRANT ALL PRIVILEGES ON *.* TO ${quoteIdent(root.user)}@'%' WITH GRANT OPTION;`;
-    await this.#container.exec(["mariadb", `--defaults-file=${CNF}`, "-e", sql]);
     await this.#waitAnswering();
   }
 
