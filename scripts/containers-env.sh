@@ -115,6 +115,6 @@ marina_containers_setup() {
   fi
   marina_podman_start || return 1
   # A VM with /.dockerenv makes testcontainers look for the engine's gateway instead.
-  export TESTCONTAINERS_HOST_OVERRIDE=localhost
+  export TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1
   marina_containers_say "using Podman ($DOCKER_HOST), images $MARINA_MARIADB_IMAGE, $MARINA_NATS_IMAGE"
 }

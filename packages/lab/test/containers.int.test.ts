@@ -4,7 +4,13 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { LabBackend, labBackendFromEnv } from "../src/backend.js";
-import { engine, LABEL_LAB, LABEL_OWNER_PID, sweepContainers } from "../src/containers/engine.js";
+import {
+  engine,
+  engineInfo,
+  LABEL_LAB,
+  LABEL_OWNER_PID,
+  sweepContainers,
+} from "../src/containers/engine.js";
 import { labImages } from "../src/containers/images.js";
 import { replicaStatus, startLab, waitForReplicating } from "../src/index.js";
 import { useLab } from "../src/vitest.js";
@@ -17,15 +23,16 @@ describe.skipIf(!onContainers)("containers backend", () => {
   it("gives each server two addresses: a mapped port here, its alias on the lab network", async () => {
     const lab = getLab();
     const info = lab.info();
+    const { host } = await engineInfo();
     expect(info.backend).toBe("containers");
     for (const n of info.nodes) {
-      expect(n.host).toBe("127.0.0.1");
+      expect(n.host).toBe(host);
       expect(n.replicationAddress).toEqual({ host: n.name, port: 3306 });
       expect(n.container).toMatch(new RegExp(`^marina-lab-${process.pid}-[0-9a-f]+-${n.name}$`));
     }
     const [link] = await replicaStatus(lab.node("db2"));
     expect(link).toMatchObject({ masterHost: "db1", masterPort: 3306, ioRunning: "Yes" });
-    expect(lab.natsUrls).toEqual([`nats://127.0.0.1:${lab.nats?.port}`]);
+    expect(lab.natsUrls).toEqual([`nats://${host}:${lab.nats?.port}`]);
   });
 
   it("kill -9 is the engine's SIGKILL; a start runs crash recovery in the same container", async () => {

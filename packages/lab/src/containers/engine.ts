@@ -18,8 +18,17 @@ export type EngineContainer = ReturnType<Dockerode["getContainer"]>;
 
 /** The engine's Docker API client (Docker, or Podman's Docker API), with a clear error. */
 export async function engine(): Promise<Dockerode> {
+  return (await engineInfo()).docker;
+}
+
+/**
+ * The engine's client and the address this machine reaches its published ports on
+ * (testcontainers' answer: the engine's host, or TESTCONTAINERS_HOST_OVERRIDE).
+ */
+export async function engineInfo(): Promise<{ docker: Dockerode; host: string }> {
   try {
-    return (await getContainerRuntimeClient()).container.dockerode;
+    const client = await getContainerRuntimeClient();
+    return { docker: client.container.dockerode, host: client.info.containerRuntime.host };
   } catch (err) {
     throw new LabError(
       LabErrorCode.StartFailed,

@@ -14,7 +14,7 @@ import { labAuthorization, makeLabNatsUsers } from "../nats-auth.js";
 import { freePort, freePorts } from "../ports.js";
 import { makeLabDir, removeTree } from "../temp-tree.js";
 import { LabShape, planTopology } from "../topology-plan.js";
-import { engine, NETWORK_PREFIX, sweepContainers } from "./engine.js";
+import { engineInfo, NETWORK_PREFIX, sweepContainers } from "./engine.js";
 import { labImages } from "./images.js";
 import { ContainerMariaNode } from "./mariadb-container.js";
 import { ContainerNatsServer } from "./nats-container.js";
@@ -46,7 +46,7 @@ export async function startContainerLab(opts: LabOptions = {}): Promise<Lab> {
   const semiSync = opts.semiSync ?? false;
   const keep = opts.keep ?? process.env.MARINA_LAB_KEEP === "1";
   const images = labImages();
-  const docker = await engine();
+  const { docker, host } = await engineInfo();
   // What runners that died (SIGKILL) left behind.
   await sweepContainers({ docker });
   // root reaches the servers over TCP (no socket from this machine): a password of this lab.
@@ -61,7 +61,7 @@ export async function startContainerLab(opts: LabOptions = {}): Promise<Lab> {
   let lab: LabImpl;
   try {
     network = await new Network({ nextUuid: () => prefix }).start();
-    const placement: ContainerPlacement = { docker, network, images, prefix };
+    const placement: ContainerPlacement = { docker, host, network, images, prefix };
     const makeNode = (spec: MariaNodeSpec) => new ContainerMariaNode({ ...spec, placement });
     const ports = await freePorts(plan.length);
     const nodes = plan.map((p, i) =>

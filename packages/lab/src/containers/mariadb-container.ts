@@ -68,7 +68,7 @@ export class ContainerMariaNode extends MariaNode {
   constructor(spec: ContainerNodeSpec) {
     super({
       ...spec,
-      host: "127.0.0.1",
+      host: spec.placement.host,
       serverPaths: { datadir: CONTAINER_DATADIR, socket: CONTAINER_SOCKET },
     });
     this.#spec = spec;

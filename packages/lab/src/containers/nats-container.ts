@@ -32,7 +32,7 @@ export class ContainerNatsServer extends NatsServer {
     super({
       dir: spec.dir,
       port: spec.port,
-      host: "127.0.0.1",
+      host: spec.placement.host,
       name: "nats",
       ...(spec.authorization !== undefined ? { authorization: spec.authorization } : {}),
       ...(spec.probeUser !== undefined ? { probeUser: spec.probeUser } : {}),
