@@ -487,26 +487,12 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       : undefined;
     const nodes = plan.map((p, i) =>
       makeNode(opts, {
-        name: p.name,
-        labDir: dir,
+        ...plannedNodeSpec(opts, p, { labDir: dir, credentials, semiSync }),
         ...(network ? hostPlacement(network.host(p.name)) : { port: ports[i] as number }),
-        serverId: p.serverId,
-        domainId: p.domainId,
-        readOnly: (opts.readOnlyInConfig ?? true) || p.role !== "primary",
-        semiSyncSlave: semiSync && p.role !== "primary",
-        credentials,
-        extraConfig: { ...opts.mysqld, ...opts.nodeConfig?.[p.name] },
         ...(tls ? { tls } : {}),
       }),
     );
-    const authMode = opts.natsAuth ?? "lab";
-    const natsUsers = (opts.nats ?? true) && authMode !== "off" ? makeLabNatsUsers() : undefined;
-    const auth = natsUsers
-      ? {
-          authorization: labAuthorization(natsUsers, authMode === "strict" ? "strict" : "lab"),
-          probeUser: natsUsers.lab,
-        }
-      : {};
+    const { natsUsers, auth } = labNatsAuth(opts);
     // The nats-servers' options: users and permissions, and TLS.
     const natsSpec = { ...auth, ...(tls ? { tls } : {}) };
     const natsCluster =
@@ -649,15 +635,55 @@ async function createHostsNetwork(names: readonly string[]): Promise<LabNetwork>
   }
 }
 
-function makeNode(opts: LabOptions, spec: MariaNodeSpec): MariaNode {
-  return new MariaNode({
-    ...spec,
+/** A planned node's spec but for where it runs (port, host, TLS): every backend's. */
+export function plannedNodeSpec(
+  opts: LabOptions,
+  p: NodePlan,
+  lab: { labDir: string; credentials: LabCredentials; semiSync: boolean },
+): Omit<MariaNodeSpec, "port"> {
+  return {
+    name: p.name,
+    labDir: lab.labDir,
+    serverId: p.serverId,
+    domainId: p.domainId,
+    readOnly: (opts.readOnlyInConfig ?? true) || p.role !== "primary",
+    semiSyncSlave: lab.semiSync && p.role !== "primary",
+    credentials: lab.credentials,
+    extraConfig: { ...opts.mysqld, ...opts.nodeConfig?.[p.name] },
+    ...nodeTimeouts(opts),
+  };
+}
+
+/** The lab's NATS users (LabOptions.natsAuth) and the nats-server options that enforce them. */
+export function labNatsAuth(opts: LabOptions): {
+  natsUsers: LabNatsUsers | undefined;
+  auth: Pick<NatsServerSpec, "authorization" | "probeUser">;
+} {
+  const authMode = opts.natsAuth ?? "lab";
+  const natsUsers = (opts.nats ?? true) && authMode !== "off" ? makeLabNatsUsers() : undefined;
+  const auth = natsUsers
+    ? {
+        authorization: labAuthorization(natsUsers, authMode === "strict" ? "strict" : "lab"),
+        probeUser: natsUsers.lab,
+      }
+    : {};
+  return { natsUsers, auth };
+}
+
+function nodeTimeouts(
+  opts: LabOptions,
+): Pick<MariaNodeSpec, "semiSyncMasterTimeoutMs" | "startTimeoutMs" | "queryTimeoutMs"> {
+  return {
     ...(opts.semiSyncMasterTimeoutMs !== undefined
       ? { semiSyncMasterTimeoutMs: opts.semiSyncMasterTimeoutMs }
       : {}),
     ...(opts.startTimeoutMs !== undefined ? { startTimeoutMs: opts.startTimeoutMs } : {}),
     ...(opts.queryTimeoutMs !== undefined ? { queryTimeoutMs: opts.queryTimeoutMs } : {}),
-  });
+  };
+}
+
+function makeNode(opts: LabOptions, spec: MariaNodeSpec): MariaNode {
+  return new MariaNode({ ...spec, ...nodeTimeouts(opts) });
 }
 
 async function wireReplication(lab: Lab, plan: readonly NodePlan[]): Promise<void> {

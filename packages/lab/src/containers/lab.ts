@@ -8,9 +8,15 @@ import { LabBackend } from "../backend.js";
 import { resolveCredentials } from "../credentials.js";
 import { LabError, LabErrorCode } from "../errors.js";
 import { guardDir, releaseDir } from "../exit-guard.js";
-import { bringUpLab, type Lab, LabImpl, type LabOptions } from "../lab.js";
+import {
+  bringUpLab,
+  type Lab,
+  LabImpl,
+  type LabOptions,
+  labNatsAuth,
+  plannedNodeSpec,
+} from "../lab.js";
 import type { MariaNodeSpec } from "../mariadb-node.js";
-import { labAuthorization, makeLabNatsUsers } from "../nats-auth.js";
 import { freePort, freePorts } from "../ports.js";
 import { makeLabDir, removeTree } from "../temp-tree.js";
 import { LabShape, planTopology } from "../topology-plan.js";
@@ -66,39 +72,18 @@ export async function startContainerLab(opts: LabOptions = {}): Promise<Lab> {
     const ports = await freePorts(plan.length);
     const nodes = plan.map((p, i) =>
       makeNode({
-        name: p.name,
-        labDir: dir,
+        ...plannedNodeSpec(opts, p, { labDir: dir, credentials, semiSync }),
         port: ports[i] as number,
-        serverId: p.serverId,
-        domainId: p.domainId,
-        readOnly: (opts.readOnlyInConfig ?? true) || p.role !== "primary",
-        semiSyncSlave: semiSync && p.role !== "primary",
-        credentials,
-        extraConfig: { ...opts.mysqld, ...opts.nodeConfig?.[p.name] },
-        ...(opts.semiSyncMasterTimeoutMs !== undefined
-          ? { semiSyncMasterTimeoutMs: opts.semiSyncMasterTimeoutMs }
-          : {}),
-        ...(opts.startTimeoutMs !== undefined ? { startTimeoutMs: opts.startTimeoutMs } : {}),
-        ...(opts.queryTimeoutMs !== undefined ? { queryTimeoutMs: opts.queryTimeoutMs } : {}),
       }),
     );
-    const authMode = opts.natsAuth ?? "lab";
-    const natsUsers = (opts.nats ?? true) && authMode !== "off" ? makeLabNatsUsers() : undefined;
+    const { natsUsers, auth } = labNatsAuth(opts);
     const nats =
       (opts.nats ?? true)
         ? new ContainerNatsServer({
             dir: join(dir, "nats"),
             port: await freePort(),
             placement,
-            ...(natsUsers
-              ? {
-                  authorization: labAuthorization(
-                    natsUsers,
-                    authMode === "strict" ? "strict" : "lab",
-                  ),
-                  probeUser: natsUsers.lab,
-                }
-              : {}),
+            ...auth,
           })
         : undefined;
     const started = network;
