@@ -73,7 +73,9 @@ marina_build_image() {
 marina_podman_start() {
   MARINA_PODMAN_DIR=$(mktemp -d /tmp/marina-podman-XXXXXX)
   local sock="$MARINA_PODMAN_DIR/podman.sock"
-  podman system service --time=0 "unix://$sock" >"$MARINA_PODMAN_DIR/service.log" 2>&1 &
+  # A session of its own: Ctrl-C in the terminal must not stop the engine before the lab
+  # has removed its containers through it.
+  setsid podman system service --time=0 "unix://$sock" >"$MARINA_PODMAN_DIR/service.log" 2>&1 &
   MARINA_PODMAN_PID=$!
   local i
   for i in $(seq 1 100); do
