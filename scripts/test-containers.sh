@@ -9,12 +9,15 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --containers
 
 # Replication shapes, faults on the servers, kill -9 failover with a writer (no
-# acknowledged write lost), switchover, rejoin; and the backend's own checks.
+# acknowledged write lost), SIGSTOP failover and the fence on thaw (pause/unpause),
+# switchover, rejoin; and the backend's own checks.
 TESTS=(
   packages/lab/test/containers.int.test.ts
   packages/lab/test/shapes.int.test.ts
   packages/lab/test/primary-replicas.int.test.ts
   packages/sandbox/test/failover.int.test.ts
+  packages/sandbox/test/failover-sigstop.int.test.ts
+  packages/sandbox/test/fence-thaw.int.test.ts
   packages/sandbox/test/switchover.int.test.ts
   packages/sandbox/test/rejoin.int.test.ts
 )
