@@ -59,6 +59,16 @@ describe.skipIf(!onContainers)("containers backend", () => {
     expect(await db2.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
   });
 
+  it("kill -9 of a paused server: down without answering again, then starts", async () => {
+    const db2 = getLab().node("db2");
+    await db2.sigstop();
+    await db2.kill9();
+    expect(db2.isRunning()).toBe(false);
+    await expect(db2.query("SELECT 1", [], { timeoutMs: 500 })).rejects.toBeDefined();
+    await db2.start();
+    await waitForReplicating(db2);
+  });
+
   it("removes its containers and network on close", async () => {
     const lab = await startLab({ nodes: 1, nats: false });
     const name = lab.primary.container as string;

@@ -109,8 +109,19 @@ export class LabContainer {
   async kill(): Promise<void> {
     if (!this.isRunning()) return;
     const c = this.#container();
-    if (this.#state === "paused") await c.unpause().catch(() => {});
-    await c.kill({ signal: "SIGKILL" }).catch(ignoreNotRunning);
+    if (this.#state === "paused") {
+      // SIGKILL before the thaw, like kill -9 of a stopped process: it dies as it thaws,
+      // without running again. An engine that refuses to kill a paused container
+      // (Docker) gets the thaw first, then the kill at once.
+      const killed = await c.kill({ signal: "SIGKILL" }).then(
+        () => true,
+        () => false,
+      );
+      await c.unpause().catch(() => {});
+      if (!killed) await c.kill({ signal: "SIGKILL" }).catch(ignoreNotRunning);
+    } else {
+      await c.kill({ signal: "SIGKILL" }).catch(ignoreNotRunning);
+    }
     await this.#waitExited(10_000);
   }
 
