@@ -10,6 +10,10 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 # chromium: the dashboard's browser test (playwright-core drives it; no browser download).
 PACKAGES=(mariadb-server mariadb-client mariadb-backup nats-server socat pigz zstd openssh-server iproute2 iptables util-linux procps openssl haproxy chromium)
 
+# --containers: the servers come from container images (scripts/containers-env.sh sets up
+# the engine), so the Debian server packages are not needed.
+if [[ ${1:-} == --containers ]]; then PACKAGES=(); fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,7 +27,7 @@ if ((${#missing[@]})); then
   apt-get update -qq
   # The install cannot start services here (no init system); Marina's lab starts its own.
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
+elif ((${#PACKAGES[@]})); then
   say "Debian packages present"
 fi
 

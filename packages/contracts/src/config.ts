@@ -32,6 +32,12 @@ export const ServerConfig = z
     host: Address,
     port: Port.default(3306),
     /**
+     * Where the other servers reach this one to replicate from it (their MASTER_HOST and
+     * MASTER_PORT), when that differs from `host`/`port` (where Marina connects): behind NAT,
+     * a port mapping, or in containers (a network alias inside, a mapped port outside).
+     */
+    replicationAddress: z.strictObject({ host: Address, port: Port.default(3306) }).optional(),
+    /**
      * Host id of the agent that serves this server: on its machine, or over SSH (one agent
      * may serve several servers; each names it here).
      */
@@ -53,6 +59,13 @@ export const ServerConfig = z
     message: "neverPromote: true contradicts promotion; keep one (promotion: never)",
     path: ["promotion"],
   });
+
+/** Where replicas connect to replicate from `s`: `replicationAddress`, else `host`/`port`. */
+export function replicationAddressOf(
+  s: Pick<ServerConfig, "host" | "port" | "replicationAddress">,
+): { host: string; port: number } {
+  return s.replicationAddress ?? { host: s.host, port: s.port };
+}
 
 /** The server's promotion rule: `promotion`, or never with neverPromote, else neutral. */
 export function promotionOf(s: Pick<ServerConfig, "neverPromote" | "promotion">): Promotion {

@@ -1,5 +1,10 @@
 import type { AgentHeartbeat } from "@marina/contracts/agent";
-import { type ClusterConfig, promotionOf, type ServerConfig } from "@marina/contracts/config";
+import {
+  type ClusterConfig,
+  promotionOf,
+  replicationAddressOf,
+  type ServerConfig,
+} from "@marina/contracts/config";
 import {
   type HealthSample,
   type ReplicationConnection,
@@ -34,9 +39,14 @@ function sameHost(a: string, b: string): boolean {
   return x === y || (LOOPBACK.has(x) && LOOPBACK.has(y));
 }
 
-/** The configured server a replication connection points at (by Master_Host/Master_Port). */
+/**
+ * The configured server a replication connection points at (by Master_Host/Master_Port):
+ * its replication address (`replicationAddress`, else host/port), else its host/port.
+ */
 export function serverAt(config: ClusterConfig, host: string, port: number): string | null {
-  const s = config.servers.find((c) => c.port === port && sameHost(c.host, host));
+  const at = (a: { host: string; port: number }) => a.port === port && sameHost(a.host, host);
+  const s =
+    config.servers.find((c) => at(replicationAddressOf(c))) ?? config.servers.find((c) => at(c));
   return s ? s.name : null;
 }
 

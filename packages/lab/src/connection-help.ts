@@ -14,7 +14,10 @@ export function connectionHelp(info: LabInfo): string {
       .join(" ");
     lines.push(
       `  ${n.name} ${n.role.padEnd(7)} ${n.host}:${n.port} server_id=${n.serverId} domain=${n.domainId} pid=${n.pid ?? "-"} ${from}${n.netns ? ` netns=${n.netns}` : ""}`,
-      `      mariadb --defaults-file=${n.defaultsFile}`,
+      // A container's socket is inside it: root there, or over TCP with this lab's password.
+      n.container
+        ? `      mariadb -h ${n.host} -P ${n.port} -u ${c.root.user} -p${c.root.password}   # container ${n.container}; replicas reach it at ${n.replicationAddress?.host}:${n.replicationAddress?.port}`
+        : `      mariadb --defaults-file=${n.defaultsFile}`,
       `      mariadb -h ${n.host} -P ${n.port} -u ${c.marina.user} -p${c.marina.password}`,
     );
   }
@@ -26,7 +29,7 @@ export function connectionHelp(info: LabInfo): string {
   }
   lines.push(`  replication user: ${c.repl.user} / ${c.repl.password}`);
   lines.push(
-    `  least-privilege accounts: ${c.marina.user} (executors), ${c.monitor.user} / ${c.monitor.password} (monitor), ${c.backup.user} / ${c.backup.password} (agents, socket only); root over the socket for anything else`,
+    `  least-privilege accounts: ${c.marina.user} (executors), ${c.monitor.user} / ${c.monitor.password} (monitor), ${c.backup.user} / ${c.backup.password} (agents, socket only); root ${info.backend === "containers" ? "over TCP (above)" : "over the socket"} for anything else`,
   );
   lines.push(info.nats ? `  NATS (JetStream): ${info.nats.urls.join(",")}` : "  NATS: not started");
   return lines.join("\n");

@@ -4,7 +4,10 @@ export interface Account {
 }
 
 export interface LabCredentials {
-  /** root@localhost, no password, unix socket only. */
+  /**
+   * root@localhost, no password, unix socket only; on the containers backend also
+   * root@'%' with a password of the lab, over TCP (the socket is inside the container).
+   */
   readonly root: Account;
   /** Replication: REPLICATION SLAVE only, from any host. */
   readonly repl: Account;

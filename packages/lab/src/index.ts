@@ -1,5 +1,14 @@
+export { LAB_BACKEND_ENV, LabBackend, labBackendFromEnv } from "./backend.js";
 export { type Connection, type ConnectSpec, closeQuietly, openConnection } from "./connection.js";
 export { connectionHelp } from "./connection-help.js";
+export {
+  DEFAULT_MARIADB_IMAGE,
+  DEFAULT_NATS_IMAGE,
+  type LabImages,
+  labImages,
+  MARIADB_IMAGE_ENV,
+  NATS_IMAGE_ENV,
+} from "./containers/images.js";
 export {
   type Account,
   type CredentialOverrides,

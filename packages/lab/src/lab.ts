@@ -1,5 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { LabBackend, labBackendFromEnv } from "./backend.js";
 import { resolveBinary } from "./binaries.js";
 import {
   type CredentialOverrides,
@@ -128,11 +129,17 @@ export interface NodeInfo {
   readonly sources: NodePlan["sources"];
   /** The node's network namespace (hosts mode). */
   readonly netns?: string;
+  /** Where replicas reach it, when not host:port (containers: its network alias). */
+  readonly replicationAddress?: { readonly host: string; readonly port: number };
+  /** The container it runs in (containers backend). */
+  readonly container?: string;
 }
 
 /** What a lab is, as plain data (printed by the CLI, written to <dir>/lab.json). */
 export interface LabInfo {
   readonly dir: string;
+  /** Where the servers run (MARINA_LAB_BACKEND). */
+  readonly backend: LabBackend;
   readonly shape: LabShape;
   readonly semiSync: boolean;
   readonly nodes: readonly NodeInfo[];
@@ -201,7 +208,18 @@ export interface Lab {
   close(): Promise<void>;
 }
 
-class LabImpl implements Lab {
+/**
+ * What a backend other than the native one adds to a lab: how addNode() makes a node, and
+ * what to remove after every server is closed.
+ */
+export interface LabBackendHooks {
+  readonly backend: LabBackend;
+  makeNode(spec: MariaNodeSpec): MariaNode;
+  /** Runs after every server is closed (the backend's network, say). */
+  close(): Promise<void>;
+}
+
+export class LabImpl implements Lab {
   readonly dir: string;
   readonly shape: LabShape;
   readonly semiSync: boolean;
@@ -215,6 +233,7 @@ class LabImpl implements Lab {
   readonly network: LabNetwork | undefined;
   readonly #keep: boolean;
   readonly #opts: LabOptions;
+  readonly #hooks: LabBackendHooks | undefined;
   #lastServerId: number;
   #closing: Promise<void> | undefined;
 
@@ -232,6 +251,7 @@ class LabImpl implements Lab {
     network: LabNetwork | undefined;
     keep: boolean;
     opts: LabOptions;
+    hooks?: LabBackendHooks;
   }) {
     this.dir = args.dir;
     this.shape = args.shape;
@@ -246,6 +266,7 @@ class LabImpl implements Lab {
     this.network = args.network;
     this.#keep = args.keep;
     this.#opts = args.opts;
+    this.#hooks = args.hooks;
     this.#lastServerId = Math.max(0, ...args.nodes.map((n) => n.serverId));
   }
 
@@ -289,7 +310,7 @@ class LabImpl implements Lab {
     const serverId = ++this.#lastServerId;
     const name = `db${serverId}`;
     const host = await this.network?.addHost(name);
-    const node = makeNode(this.#opts, {
+    const spec: MariaNodeSpec = {
       name,
       labDir: this.dir,
       ...(host ? hostPlacement(host) : { port: await freePort() }),
@@ -301,7 +322,8 @@ class LabImpl implements Lab {
       extraConfig: { ...this.#opts.mysqld, ...o.config },
       // The certificate names 127.0.0.1 and the hosts made at start, not a new host's address.
       ...(this.tls ? { tls: this.tls } : {}),
-    });
+    };
+    const node = this.#hooks ? this.#hooks.makeNode(spec) : makeNode(this.#opts, spec);
     this.nodes.push(node);
     this.plan.push({ name, serverId, domainId: node.domainId, role: "replica", sources: [] });
     if (o.init ?? true) {
@@ -317,6 +339,7 @@ class LabImpl implements Lab {
   info(): LabInfo {
     return {
       dir: this.dir,
+      backend: this.#hooks?.backend ?? LabBackend.Native,
       shape: this.shape,
       semiSync: this.semiSync,
       nodes: this.nodes.map((n, i) => ({
@@ -332,6 +355,10 @@ class LabImpl implements Lab {
         pid: n.pid,
         sources: this.plan[i]?.sources ?? [],
         ...(n.netns !== undefined ? { netns: n.netns } : {}),
+        ...(n.replicationHost !== n.host || n.replicationPort !== n.port
+          ? { replicationAddress: { host: n.replicationHost, port: n.replicationPort } }
+          : {}),
+        ...(n.container !== undefined ? { container: n.container } : {}),
       })),
       nats: this.nats
         ? {
@@ -373,6 +400,7 @@ class LabImpl implements Lab {
     ]);
     // After the processes: nothing may still be bound to an address being removed.
     await this.network?.close();
+    await this.#hooks?.close();
     const violations =
       (this.#opts.natsViolations ?? "fail") === "fail" ? await this.#marinaViolations() : [];
     if (!this.#keep) {
@@ -404,6 +432,11 @@ class LabImpl implements Lab {
  * failure everything started so far is torn down before the error is rethrown.
  */
 export async function startLab(opts: LabOptions = {}): Promise<Lab> {
+  if (labBackendFromEnv() === LabBackend.Containers) {
+    // Loaded only when asked for: the native lab never touches testcontainers.
+    const { startContainerLab } = await import("./containers/lab.js");
+    return startContainerLab(opts);
+  }
   const shape = opts.shape ?? LabShape.PrimaryReplicas;
   const plan = planTopology(shape, opts.nodes);
   const semiSync = opts.semiSync ?? false;
@@ -454,26 +487,12 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       : undefined;
     const nodes = plan.map((p, i) =>
       makeNode(opts, {
-        name: p.name,
-        labDir: dir,
+        ...plannedNodeSpec(opts, p, { labDir: dir, credentials, semiSync }),
         ...(network ? hostPlacement(network.host(p.name)) : { port: ports[i] as number }),
-        serverId: p.serverId,
-        domainId: p.domainId,
-        readOnly: (opts.readOnlyInConfig ?? true) || p.role !== "primary",
-        semiSyncSlave: semiSync && p.role !== "primary",
-        credentials,
-        extraConfig: { ...opts.mysqld, ...opts.nodeConfig?.[p.name] },
         ...(tls ? { tls } : {}),
       }),
     );
-    const authMode = opts.natsAuth ?? "lab";
-    const natsUsers = (opts.nats ?? true) && authMode !== "off" ? makeLabNatsUsers() : undefined;
-    const auth = natsUsers
-      ? {
-          authorization: labAuthorization(natsUsers, authMode === "strict" ? "strict" : "lab"),
-          probeUser: natsUsers.lab,
-        }
-      : {};
+    const { natsUsers, auth } = labNatsAuth(opts);
     // The nats-servers' options: users and permissions, and TLS.
     const natsSpec = { ...auth, ...(tls ? { tls } : {}) };
     const natsCluster =
@@ -519,6 +538,20 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     if (natsHosts && tcpRetries2 !== undefined) {
       await Promise.all(natsHosts.map((h) => setTcpRetries2(h, tcpRetries2)));
     }
+  } catch (err) {
+    await lab.close().catch(() => {});
+    throw err;
+  }
+  return bringUpLab(lab, plan);
+}
+
+/**
+ * Starts a made lab's servers (initialised, started, accounts created, in parallel, with
+ * its NATS), makes the primaries writable, wires replication and semi-sync, writes
+ * lab.json. On failure the lab is closed before the error is rethrown.
+ */
+export async function bringUpLab(lab: LabImpl, plan: readonly NodePlan[]): Promise<Lab> {
+  try {
     // allSettled: on a failure, nothing may still be starting when close() runs.
     const started = await Promise.allSettled([
       ...lab.nodes.map(async (n) => {
@@ -536,7 +569,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         .map((p) => lab.node(p.name).query("SET GLOBAL read_only=0")),
     );
     await wireReplication(lab, plan);
-    await writeFile(join(dir, "lab.json"), `${JSON.stringify(lab.info(), null, 2)}\n`);
+    await writeFile(join(lab.dir, "lab.json"), `${JSON.stringify(lab.info(), null, 2)}\n`);
     return lab;
   } catch (err) {
     await lab.close().catch(() => {});
@@ -602,15 +635,55 @@ async function createHostsNetwork(names: readonly string[]): Promise<LabNetwork>
   }
 }
 
-function makeNode(opts: LabOptions, spec: MariaNodeSpec): MariaNode {
-  return new MariaNode({
-    ...spec,
+/** A planned node's spec but for where it runs (port, host, TLS): every backend's. */
+export function plannedNodeSpec(
+  opts: LabOptions,
+  p: NodePlan,
+  lab: { labDir: string; credentials: LabCredentials; semiSync: boolean },
+): Omit<MariaNodeSpec, "port"> {
+  return {
+    name: p.name,
+    labDir: lab.labDir,
+    serverId: p.serverId,
+    domainId: p.domainId,
+    readOnly: (opts.readOnlyInConfig ?? true) || p.role !== "primary",
+    semiSyncSlave: lab.semiSync && p.role !== "primary",
+    credentials: lab.credentials,
+    extraConfig: { ...opts.mysqld, ...opts.nodeConfig?.[p.name] },
+    ...nodeTimeouts(opts),
+  };
+}
+
+/** The lab's NATS users (LabOptions.natsAuth) and the nats-server options that enforce them. */
+export function labNatsAuth(opts: LabOptions): {
+  natsUsers: LabNatsUsers | undefined;
+  auth: Pick<NatsServerSpec, "authorization" | "probeUser">;
+} {
+  const authMode = opts.natsAuth ?? "lab";
+  const natsUsers = (opts.nats ?? true) && authMode !== "off" ? makeLabNatsUsers() : undefined;
+  const auth = natsUsers
+    ? {
+        authorization: labAuthorization(natsUsers, authMode === "strict" ? "strict" : "lab"),
+        probeUser: natsUsers.lab,
+      }
+    : {};
+  return { natsUsers, auth };
+}
+
+function nodeTimeouts(
+  opts: LabOptions,
+): Pick<MariaNodeSpec, "semiSyncMasterTimeoutMs" | "startTimeoutMs" | "queryTimeoutMs"> {
+  return {
     ...(opts.semiSyncMasterTimeoutMs !== undefined
       ? { semiSyncMasterTimeoutMs: opts.semiSyncMasterTimeoutMs }
       : {}),
     ...(opts.startTimeoutMs !== undefined ? { startTimeoutMs: opts.startTimeoutMs } : {}),
     ...(opts.queryTimeoutMs !== undefined ? { queryTimeoutMs: opts.queryTimeoutMs } : {}),
-  });
+  };
+}
+
+function makeNode(opts: LabOptions, spec: MariaNodeSpec): MariaNode {
+  return new MariaNode({ ...spec, ...nodeTimeouts(opts) });
 }
 
 async function wireReplication(lab: Lab, plan: readonly NodePlan[]): Promise<void> {

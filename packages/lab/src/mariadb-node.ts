@@ -48,6 +48,11 @@ export interface MariaNodeSpec {
    * connections and replication use TLS with the CA checked.
    */
   readonly tls?: LabTls;
+  /**
+   * Where the server itself sees its datadir and socket, when that is not on this machine
+   * under the node's directory (a container's). Default `<dir>/data`, `<dir>/mariadb.sock`.
+   */
+  readonly serverPaths?: { readonly datadir: string; readonly socket: string };
 }
 
 export interface NodeConnectOptions {
@@ -98,8 +103,8 @@ export class MariaNode {
     this.netns = spec.netns;
     this.#port = spec.port;
     this.dir = join(spec.labDir, spec.name);
-    this.datadir = join(this.dir, "data");
-    this.socket = join(this.dir, "mariadb.sock");
+    this.datadir = spec.serverPaths?.datadir ?? join(this.dir, "data");
+    this.socket = spec.serverPaths?.socket ?? join(this.dir, "mariadb.sock");
     this.defaultsFile = join(this.dir, "my.cnf");
     this.pidFile = join(this.dir, "mariadbd.pid");
     this.errorLog = join(this.dir, "error.log");
@@ -109,7 +114,27 @@ export class MariaNode {
     this.tls = spec.tls;
   }
 
+  /** The port Marina and the tests connect to (with `host`). */
   get port(): number {
+    return this.#port;
+  }
+
+  /**
+   * The address the other servers use to replicate from this one (MASTER_HOST), which is
+   * not always the one this machine connects to: in containers, replicas reach a server
+   * by its network alias while the host reaches it on a mapped port. Natively the same.
+   */
+  get replicationHost(): string {
+    return this.host;
+  }
+
+  /** The container the server runs in (containers backend); undefined for a process here. */
+  get container(): string | undefined {
+    return undefined;
+  }
+
+  /** The port replicas connect to (MASTER_PORT); see `replicationHost`. */
+  get replicationPort(): number {
     return this.#port;
   }
 
@@ -377,6 +402,11 @@ export class MariaNode {
       if (this.#admin === pending) this.#admin = undefined;
       throw err;
     }
+  }
+
+  /** Drops the shared admin connection (a server that went away must not be asked on it). */
+  protected resetAdmin(): void {
+    this.#dropAdmin();
   }
 
   #dropAdmin(): void {

@@ -31,8 +31,8 @@ export async function changeMaster(
     `CHANGE MASTER${conn} TO MASTER_HOST=?, MASTER_PORT=?, MASTER_USER=?, MASTER_PASSWORD=?, ` +
       `MASTER_USE_GTID=${opts.useGtid ?? "slave_pos"}, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1${tls}`,
     [
-      source.host,
-      source.port,
+      source.replicationHost,
+      source.replicationPort,
       repl.user,
       repl.password,
       ...(replica.tls ? [replica.tls.caFile] : []),

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { LabBackend, labBackendFromEnv } from "../src/backend.js";
 import { resolveBinary } from "../src/binaries.js";
 import { findLabProcesses, killProcesses, type LabProcess } from "../src/leftovers.js";
 import { type SweptNetwork, sweepStaleNetworks } from "../src/netns-sweep.js";
@@ -12,7 +13,10 @@ import { LAB_RUN_ENV, labDirPrefix } from "../src/temp-tree.js";
  * of this run's own left behind fails it too.
  */
 export default async function setup(): Promise<() => Promise<void>> {
-  for (const bin of ["mariadbd", "mariadb-install-db", "nats-server"]) resolveBinary(bin);
+  const containers = labBackendFromEnv() === LabBackend.Containers;
+  // On containers the servers come from images; a sweep removes what dead runs left.
+  if (containers) await sweepDeadContainers(false);
+  else for (const bin of ["mariadbd", "mariadb-install-db", "nats-server"]) resolveBinary(bin);
   // scripts/test.sh sets the tag so it can check for leftovers of exactly this run.
   const run = process.env[LAB_RUN_ENV] || randomBytes(4).toString("hex");
   process.env[LAB_RUN_ENV] = run;
@@ -29,6 +33,8 @@ export default async function setup(): Promise<() => Promise<void>> {
     }
     const swept = (await sweepStaleNetworks()).filter((n) => n.holder?.run === run);
     if (swept.length > 0) reportNetworks(swept);
+    // Every worker is gone: a lab container whose owner died is this run's leftover.
+    if (containers) await sweepDeadContainers(true);
     if (left.length === 0) return;
     killProcesses(left);
     const list = left.map((p) => `  ${p.pid} ${p.cmdline}`).join("\n");
@@ -49,4 +55,16 @@ function reportNetworks(swept: readonly SweptNetwork[]): void {
     `\n[marina-lab] ERROR: lab network(s) outlived their owner (now removed):\n${list}\n`,
   );
   process.exitCode = 1;
+}
+
+/** Removes lab containers and networks of dead owners; `report`: and fails the run if any. */
+async function sweepDeadContainers(report: boolean): Promise<void> {
+  const { sweepContainers } = await import("../src/containers/engine.js");
+  const swept = await sweepContainers();
+  const list = [...swept.containers, ...swept.networks];
+  if (list.length === 0) return;
+  process.stderr.write(
+    `\n[marina-lab] ${report ? "ERROR: " : ""}lab container(s)/network(s) of dead runs removed: ${list.join(" ")}\n`,
+  );
+  if (report) process.exitCode = 1;
 }

@@ -42,8 +42,8 @@ describe("multi-source lab", () => {
     const watcher = watchPositions(lab, (b) => blocks.push(b), { intervalMs: 50 });
     await waitFor(() => blocks.length > 0, 5_000);
     await watcher.stop();
-    expect(blocks[0]).toContain("'p1' from 127.0.0.1");
-    expect(blocks[0]).toContain("'p2' from 127.0.0.1");
+    expect(blocks[0]).toContain(`'p1' from ${p1.replicationHost}`);
+    expect(blocks[0]).toContain(`'p2' from ${p2.replicationHost}`);
   });
 });
 
@@ -54,8 +54,8 @@ describe("chain lab", () => {
     const lab = getLab();
     const [a, b, c] = lab.nodes;
     if (!a || !b || !c) throw new Error("expected 3 nodes");
-    expect((await replicaStatus(b))[0]?.masterPort).toBe(a.port);
-    expect((await replicaStatus(c))[0]?.masterPort).toBe(b.port);
+    expect((await replicaStatus(b))[0]?.masterPort).toBe(a.replicationPort);
+    expect((await replicaStatus(c))[0]?.masterPort).toBe(b.replicationPort);
 
     await writeRows(a, 6);
     await waitForConvergence(lab.nodes, { timeoutMs: 10_000 });

@@ -42,6 +42,10 @@ export function configFromLab(lab: Lab, o: LabConfigOptions = {}): MarinaConfig 
       name: n.name,
       host: n.host,
       port: n.port,
+      // In containers replicas reach a server by its network alias, Marina by a mapped port.
+      ...(n.replicationHost !== n.host || n.replicationPort !== n.port
+        ? { replicationAddress: { host: n.replicationHost, port: n.replicationPort } }
+        : {}),
       datadir: n.datadir,
       neverPromote: (o.neverPromote ?? []).includes(n.name),
       ...(o.promotion?.[n.name] ? { promotion: o.promotion[n.name] } : {}),

@@ -11,12 +11,22 @@
 //                            address on a lab bridge) and a 3-node NATS cluster
 //   --isolate-primary-after S  cut the primary's host off the network after S seconds
 //                            (with --hosts), healed --heal-after S2 seconds later (default 20)
+//   --containers             mariadbd and nats-server in containers (the lab's containers
+//                            backend; scripts/sandbox.sh --containers sets up the engine);
+//                            no host agents there (no rebuilds), no --hosts
 import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { connectionHelp, freePort, watchPositions } from "@marina/lab";
+import {
+  connectionHelp,
+  freePort,
+  LAB_BACKEND_ENV,
+  LabBackend,
+  labBackendFromEnv,
+  watchPositions,
+} from "@marina/lab";
 import { formatObserved } from "./format.js";
 import { observe } from "./observer.js";
 import { startStack } from "./stack.js";
@@ -33,9 +43,16 @@ const { values } = parseArgs({
     "nats-nodes": { type: "string" },
     "isolate-primary-after": { type: "string" },
     "heal-after": { type: "string", default: "20" },
+    containers: { type: "boolean", default: false },
   },
 });
 const hosts = values.hosts;
+if (values.containers) process.env[LAB_BACKEND_ENV] = LabBackend.Containers;
+const containers = labBackendFromEnv() === LabBackend.Containers;
+if (containers && hosts) {
+  console.error("sandbox: --hosts (network namespaces) is not available on containers");
+  process.exit(2);
+}
 const natsNodes = Number(values["nats-nodes"] ?? (hosts ? 3 : 1));
 if (values["isolate-primary-after"] && !hosts) {
   console.error("sandbox: --isolate-primary-after needs --hosts");
@@ -45,7 +62,7 @@ if (values["isolate-primary-after"] && !hosts) {
 async function main() {
   const nodes = Number(values.nodes);
   console.log(
-    `starting the sandbox: ${natsNodes > 1 ? `a ${natsNodes}-node NATS cluster` : "nats-server"}, ${nodes} mariadbd (semi-sync${hosts ? ", one network namespace each" : ""}), monitor, 2 executors, 2 deciders, ${nodes} agents …`,
+    `starting the sandbox: ${natsNodes > 1 ? `a ${natsNodes}-node NATS cluster` : "nats-server"}, ${nodes} mariadbd (semi-sync${hosts ? ", one network namespace each" : ""}${containers ? ", in containers" : ""}), monitor, 2 executors, 2 deciders${containers ? "" : `, ${nodes} agents`} …`,
   );
   const httpPort = await freePort();
   // The deciders' HTTP API, each on a free port, with one token for this run.
@@ -64,7 +81,8 @@ async function main() {
     },
     deciders: 2,
     executors: 2,
-    agents: true,
+    // An agent controls a mariadbd on its own host: none for servers in containers.
+    agents: !containers,
     monitorHttp: true,
     // Every service's /metrics and /healthz (the deciders' on their API's port).
     metricsHttp: true,
@@ -114,7 +132,15 @@ async function main() {
       "           pnpm marina rebuild db3          # after a divergence, with a progress bar",
       "           pnpm marina events --follow",
       `           elsewhere: ${exports}`,
-      `  fail:    kill -9 $(pgrep -f '${stack.lab.dir}/db1/')   # or --kill-primary-after 5`,
+      containers
+        ? `  fail:    podman kill --signal KILL ${stack.lab.node("db1").container}   # docker kill with Docker; or --kill-primary-after 5`
+        : `  fail:    kill -9 $(pgrep -f '${stack.lab.dir}/db1/')   # or --kill-primary-after 5`,
+      ...(containers
+        ? [
+            `  containers: ${stack.lab.nodes.map((n) => `${n.name}=${n.container} (replicas reach it as ${n.replicationHost}:${n.replicationPort})`).join("  ")}`,
+            "           no host agents on containers: rebuilds are not available",
+          ]
+        : []),
       ...(hosts
         ? [
             `  hosts:   ${stack.lab.nodes.map((n) => `${n.name}=${n.host} (ip netns exec ${stack.lab.hostOf(n.name).ns})`).join("  ")}`,

@@ -68,7 +68,9 @@ describe("automatic failover after kill -9 of the primary", () => {
     // the other replica follows the new primary and converges
     await waitForConvergence([newPrimary, other], { timeoutMs: 30_000 });
     const status = (await other.query("SHOW ALL SLAVES STATUS")) as Array<Record<string, unknown>>;
-    expect(status.map((r) => r.Master_Port)).toEqual([newPrimary.port]);
+    expect(status.map((r) => `${r.Master_Host}:${r.Master_Port}`)).toEqual([
+      `${newPrimary.replicationHost}:${newPrimary.replicationPort}`,
+    ]);
 
     // the operation reported success
     const done = await obs.waitFor(
@@ -126,7 +128,8 @@ describe("automatic failover after kill -9 of the primary", () => {
       const rows = (await db1.query("SHOW ALL SLAVES STATUS")) as Array<Record<string, unknown>>;
       return (
         rows.length === 1 &&
-        rows[0]!.Master_Port === newPrimary.port &&
+        rows[0]!.Master_Host === newPrimary.replicationHost &&
+        rows[0]!.Master_Port === newPrimary.replicationPort &&
         rows[0]!.Slave_SQL_Running === "Yes"
       );
     }, 30_000);

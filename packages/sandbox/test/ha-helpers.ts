@@ -96,7 +96,8 @@ export async function replicatesFrom(replica: MariaNode, source: MariaNode): Pro
   const rows = await slaves(replica);
   return (
     rows.length === 1 &&
-    rows[0]!.Master_Port === source.port &&
+    rows[0]!.Master_Host === source.replicationHost &&
+    rows[0]!.Master_Port === source.replicationPort &&
     rows[0]!.Slave_IO_Running === "Yes" &&
     rows[0]!.Slave_SQL_Running === "Yes"
   );

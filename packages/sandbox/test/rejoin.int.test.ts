@@ -59,7 +59,8 @@ describe("rejoin of a returned old primary", () => {
       const rows = (await db1.query("SHOW ALL SLAVES STATUS")) as Array<Record<string, unknown>>;
       return (
         rows.length === 1 &&
-        rows[0]!.Master_Port === newPrimary.port &&
+        rows[0]!.Master_Host === newPrimary.replicationHost &&
+        rows[0]!.Master_Port === newPrimary.replicationPort &&
         rows[0]!.Slave_SQL_Running === "Yes" &&
         rows[0]!.Slave_IO_Running === "Yes"
       );

@@ -88,7 +88,10 @@ describe("planned switchover", () => {
     const firstOnNew = Math.min(...(byNode.get(to) ?? []).filter((id) => id > startId));
     expect(lastOnOld).toBeLessThan(firstOnNew);
     // the decider's knowledge catches up with the servers before the next command
-    await waitForReplicaSamples(stack.nc, [from, third.name], newPrimary.port);
+    await waitForReplicaSamples(stack.nc, [from, third.name], {
+      host: newPrimary.replicationHost,
+      port: newPrimary.replicationPort,
+    });
     return newPrimary;
   }
 
@@ -195,7 +198,7 @@ describe("planned switchover", () => {
 
       // nothing was repointed: both replicas still replicate from the old primary
       expect(await readOnlyOf(lagging)).toBe(1);
-      expect((await slaves(lagging)).map((r) => r.Master_Port)).toEqual([primary.port]);
+      expect((await slaves(lagging)).map((r) => r.Master_Port)).toEqual([primary.replicationPort]);
       expect(await replicatesFrom(third, primary)).toBe(true);
 
       await lock.query("UNLOCK TABLES");

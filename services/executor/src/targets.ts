@@ -15,8 +15,11 @@ export interface Account {
 
 export interface ResolvedServer {
   readonly name: string;
+  /** Where the executor connects. */
   readonly host: string;
   readonly port: number;
+  /** Where replicas connect to replicate from it (MASTER_HOST/MASTER_PORT), if not host/port. */
+  readonly replicationAddress?: { readonly host: string; readonly port: number };
 }
 
 export interface ResolvedCluster {
@@ -62,7 +65,15 @@ export function resolveClusters(
       ...(c.saveBinlogs ? { saveBinlogs: c.saveBinlogs } : {}),
       ...(c.tls ? { tlsFiles: { ca: c.tls.ca, cert: c.tls.cert, key: c.tls.key } } : {}),
       servers: new Map(
-        c.servers.map((s) => [s.name, { name: s.name, host: s.host, port: s.port }]),
+        c.servers.map((s) => [
+          s.name,
+          {
+            name: s.name,
+            host: s.host,
+            port: s.port,
+            ...(s.replicationAddress ? { replicationAddress: s.replicationAddress } : {}),
+          },
+        ]),
       ),
       admin: { user: c.admin.user, password: resolveSecret(c.admin.password, env) },
       replication: {

@@ -191,7 +191,12 @@ export function buildApp(deps: AppDeps): MonitorApp {
     const password = secretAt(`clusters.${ci}.${key}.password`, account.password, deps.env);
     const state: ClusterState = {
       name: c.name,
-      servers: c.servers.map((s) => ({ name: s.name, host: s.host, port: s.port })),
+      servers: c.servers.map((s) => ({
+        name: s.name,
+        host: s.host,
+        port: s.port,
+        ...(s.replicationAddress ? { replicationAddress: s.replicationAddress } : {}),
+      })),
       probers: new Map(),
       targets: new Map(),
       samples: new Map(),

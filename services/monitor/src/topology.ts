@@ -12,6 +12,8 @@ export interface ConfiguredServer {
   readonly name: string;
   readonly host: string;
   readonly port: number;
+  /** Where replicas reach it (`replicationAddress` in the config), when not host/port. */
+  readonly replicationAddress?: { readonly host: string; readonly port: number } | undefined;
 }
 
 export interface TopologyInput {
@@ -40,7 +42,9 @@ export function resolveSource(
   port: number,
 ): string | null {
   const h = normalHost(host);
-  return servers.find((s) => s.port === port && normalHost(s.host) === h)?.name ?? null;
+  const at = (a: { host: string; port: number }) => a.port === port && normalHost(a.host) === h;
+  const byReplication = servers.find((s) => s.replicationAddress && at(s.replicationAddress));
+  return (byReplication ?? servers.find(at))?.name ?? null;
 }
 
 /**

@@ -205,6 +205,19 @@ describe("resolveSource", () => {
     expect(resolveSource(servers, "127.0.0.1", 9999)).toBeNull();
     expect(resolveSource(servers, "db.example", 3301)).toBeNull();
   });
+
+  it("matches a server's replication address first (containers: an alias, the same port for all)", () => {
+    const inContainers: ConfiguredServer[] = ["db1", "db2"].map((name, i) => ({
+      name,
+      host: "127.0.0.1",
+      port: 20001 + i,
+      replicationAddress: { host: name, port: 3306 },
+    }));
+    expect(resolveSource(inContainers, "db2", 3306)).toBe("db2");
+    expect(resolveSource(inContainers, "DB1", 3306)).toBe("db1");
+    expect(resolveSource(inContainers, "127.0.0.1", 20002)).toBe("db2");
+    expect(resolveSource(inContainers, "db3", 3306)).toBeNull();
+  });
 });
 
 describe("deriveTopology properties", () => {

@@ -1,4 +1,4 @@
-import type { ClusterConfig } from "@marina/contracts/config";
+import { type ClusterConfig, replicationAddressOf } from "@marina/contracts/config";
 import type { ExecStep, ExecStepKind } from "@marina/contracts/executor";
 import {
   changeMaster,
@@ -68,9 +68,10 @@ const sqlOf: { readonly [K in ExecStepKind]: SqlOf<K> } = {
     const sslCa = config.tls ? (config.tls.replicationCa ?? config.tls.ca) : undefined;
     // The decider never resolves the secret; a marker stands in for it and is never shown.
     const password = "\u0000password";
+    const address = source ? replicationAddressOf(source) : { host: s.source, port: 3306 };
     const stmt = changeMaster(s.connection, {
-      host: source?.host ?? s.source,
-      port: source?.port ?? 3306,
+      host: address.host,
+      port: address.port,
       user: config.replication.user,
       password,
       useGtid: s.useGtid,

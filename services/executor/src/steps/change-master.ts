@@ -35,7 +35,8 @@ export function alreadyPointing(
 }
 
 /**
- * CHANGE MASTER 'name' TO the config's source server, with the replication account.
+ * CHANGE MASTER 'name' TO the config's source server (its replication address), with the
+ * replication account.
  * Already pointing there (host, port, user, MASTER_USE_GTID, retry, heartbeat): nothing
  * is done and a running connection keeps running. Otherwise a running connection is
  * stopped first (CHANGE MASTER refuses a running one) and left stopped: starting it is
@@ -45,9 +46,10 @@ export function alreadyPointing(
 export const changeMaster: StepRunner<"change-master"> = async (ctx, step) => {
   const source = ctx.source;
   if (!source) throw new MarinaError("INTERNAL", "change-master without a resolved source");
+  const to = source.replicationAddress ?? source;
   const want = {
-    host: source.host,
-    port: source.port,
+    host: to.host,
+    port: to.port,
     user: ctx.cluster.replication.user,
     useGtid: step.useGtid,
     ...(ctx.cluster.replicationCa !== undefined ? { sslCa: ctx.cluster.replicationCa } : {}),
@@ -68,8 +70,8 @@ export const changeMaster: StepRunner<"change-master"> = async (ctx, step) => {
   const base = {
     connection: step.connection,
     source: source.name,
-    host: source.host,
-    port: source.port,
+    host: to.host,
+    port: to.port,
   };
   if (current && alreadyPointing(current, want)) {
     return { ...base, changed: false, stoppedFirst: false, running: anyThreadRunning(current.c) };
