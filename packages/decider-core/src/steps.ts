@@ -52,6 +52,10 @@ export function describeStep(step: ExecStep): string {
       return `verify replicating '${step.connection}'`;
     case "save-binlogs":
       return `save binlogs (extra ${step.extraGtids}${step.forkPoint ? `, from ${step.forkPoint}` : ", from the first file"})`;
+    case "flashback":
+      return `flashback (undo ${step.extraGtids}${step.forkPoint ? ` after ${step.forkPoint}` : ""})`;
+    case "compare-tables":
+      return `compare ${step.tables.length} table(s) with ${step.source}`;
     case "run-hook":
       return `run hook ${step.hook} (at most ${step.timeoutMs} ms)`;
     case "ask-veto":

@@ -463,6 +463,10 @@ export class World {
           complete: true,
           executor: "sim",
         });
+      // The world keeps no binlogs: nothing it runs asks for these.
+      case "flashback":
+      case "compare-tables":
+        return fail("SQL_ERROR", `the simulated world has no ${step.kind}`);
       // Hooks touch no server (the world configures none; a hook that runs exits 0).
       case "run-hook":
       case "ask-veto":

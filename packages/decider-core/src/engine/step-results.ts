@@ -57,8 +57,15 @@ function learnFromResult(env: Env, server: string, step: ExecStep, result: ExecR
   }
 }
 
+/**
+ * Steps never sent twice once they may have run: a flashback that stopped part-way must not
+ * apply its reverse again (it would undo what is already undone).
+ */
+const ONCE_KINDS: ReadonlySet<ExecStep["kind"]> = new Set(["flashback"]);
+
 function retryable(s: OpStep, err: ErrorBody, op: Operation, env: Env): boolean {
   if (!err.retryable) return false;
+  if (ONCE_KINDS.has(s.step.kind) && err.code !== "STEP_NOT_TAKEN") return false;
   // A waiting step's own TIMEOUT is its bound; EXECUTOR_LOST (its executor fell silent) is
   // not, and the step is idempotent, so it goes to another executor.
   if (err.code === "TIMEOUT" && WAIT_KINDS.has(s.step.kind)) return false;

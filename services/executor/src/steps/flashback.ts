@@ -1,0 +1,234 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  describeUndo,
+  type FlashbackOutcome,
+  MarinaError,
+  type SaveBinlogsSettings,
+  type UndoVerdict,
+} from "@marina/contracts";
+import { applyArgv, undoDecodeArgv } from "../flashback/argv.js";
+import { columnCounts } from "../flashback/columns.js";
+import { readDecodedFile } from "../flashback/read-decoded.js";
+import {
+  atForkPoint,
+  filterArgs,
+  forkStateOf,
+  holdsExtras,
+  positionOfState,
+  type Selection,
+  selectionOf,
+} from "../flashback/selection.js";
+import { undoVerdict } from "../flashback/verdict.js";
+import { text } from "../rows.js";
+import { chooseFiles, decodeStart, optionFileText } from "../save-binlogs/plan.js";
+import { runTool } from "../save-binlogs/run-tool.js";
+import { type StepContext, StepError, type StepOf, type StepRunner } from "./context.js";
+import { dumpRaw, newFolder, readBinlogFiles, savedFiles, settingsFor } from "./save-binlogs.js";
+
+const ANALYSED = "undo-transactions.sql";
+const REVERSE = "flashback.sql";
+const RECORD = "flashback.json";
+
+interface Before {
+  readonly state: string;
+  readonly readOnly: boolean;
+  readonly replicating: string[];
+}
+
+async function readBefore(ctx: StepContext): Promise<Before> {
+  const [v] = await ctx.db.rows(
+    "SELECT @@GLOBAL.gtid_binlog_state AS state, @@GLOBAL.read_only AS ro",
+  );
+  const links = await ctx.db.rows("SHOW ALL SLAVES STATUS");
+  return {
+    state: v ? text(v, "state") : "",
+    readOnly: v ? ["1", "ON"].includes(text(v, "ro").toUpperCase()) : false,
+    replicating: links
+      .filter((r) => text(r, "Slave_IO_Running") !== "No" || text(r, "Slave_SQL_Running") !== "No")
+      .map((r) => `'${text(r, "Connection_name")}'`),
+  };
+}
+
+/** The server must be fenced, not replicating, and hold exactly the extra transactions. */
+function checkBefore(ctx: StepContext, step: StepOf<"flashback">, b: Before, sel: Selection) {
+  const name = ctx.server.name;
+  if (!b.readOnly) {
+    throw new StepError(
+      "REFUSED",
+      `${name} is writable: a flashback needs it fenced (read_only=1)`,
+    );
+  }
+  if (b.replicating.length > 0) {
+    throw new StepError(
+      "REFUSED",
+      `${name} replicates (${b.replicating.join(", ")}): a flashback needs its replication stopped`,
+    );
+  }
+  if (!holdsExtras(sel, b.state)) {
+    throw new StepError(
+      "REFUSED",
+      `${name} changed since it was found diverged: gtid_binlog_state is ${b.state || "empty"}, the extra transactions end at ${step.extraGtids}`,
+    );
+  }
+}
+
+/** Judges the extra transactions in the saved files; NOT_UNDOABLE stops here, nothing changed. */
+async function judge(
+  ctx: StepContext,
+  cfg: SaveBinlogsSettings,
+  o: { folder: string; files: string[]; start: string; sel: Selection; complete: boolean },
+): Promise<UndoVerdict> {
+  const out = join(o.folder, ANALYSED);
+  const argv = undoDecodeArgv({
+    files: o.files,
+    start: o.start,
+    filters: filterArgs(o.sel),
+    out,
+    flashback: false,
+  });
+  const r = await runTool(cfg.program, argv, cfg.timeoutMs);
+  if (r.code !== 0) {
+    throw new StepError(
+      "TOOL_FAILED",
+      `mariadb-binlog could not decode the saved files: ${r.stderr}`,
+      {
+        path: o.folder,
+      },
+    );
+  }
+  const decoded = await readDecodedFile(out);
+  const verdict = undoVerdict(decoded, o.sel, await columnCounts(ctx.db, decoded), o.complete);
+  if (!verdict.undoable) {
+    throw new StepError(
+      "NOT_UNDOABLE",
+      `the extra transactions of ${ctx.server.name} cannot be undone: ${verdict.reason}`,
+      { path: o.folder, verdict },
+    );
+  }
+  return verdict;
+}
+
+/** Applies the reverse as the executor's account, with sql_log_bin=0. */
+async function applyReverse(ctx: StepContext, cfg: SaveBinlogsSettings, reverse: string) {
+  const secrets = await mkdtemp(join(tmpdir(), "marina-binlog-"));
+  try {
+    const optionFile = join(secrets, "client.cnf");
+    const { admin, tlsFiles } = ctx.cluster;
+    const { host, port } = ctx.server;
+    await writeFile(
+      optionFile,
+      optionFileText({ user: admin.user, password: admin.password, host, port, tls: tlsFiles }),
+      { mode: 0o600, flag: "wx" },
+    );
+    return await runTool(cfg.client ?? "mariadb", applyArgv(optionFile), cfg.timeoutMs, reverse);
+  } finally {
+    await rm(secrets, { recursive: true, force: true });
+  }
+}
+
+/** RESET MASTER, then gtid_binlog_state as at the fork point; checked. */
+async function resetGtidState(ctx: StepContext, forkState: string): Promise<string> {
+  await ctx.db.run({ sql: "RESET MASTER" });
+  if (forkState !== "") {
+    await ctx.db.run({ sql: "SET GLOBAL gtid_binlog_state = ?", params: [forkState] });
+  }
+  const [v] = await ctx.db.rows("SELECT @@GLOBAL.gtid_binlog_pos AS pos");
+  const pos = v ? text(v, "pos") : "";
+  if (pos !== positionOfState(forkState)) {
+    throw new Error(
+      `gtid_binlog_pos is ${pos || "empty"} after the reset, not ${positionOfState(forkState)}`,
+    );
+  }
+  return pos;
+}
+
+/**
+ * Undoes a diverged server's extra transactions (see the step's contract): dump, judge,
+ * reverse, apply without GTIDs, reset the GTID state to the fork point. A failure after the
+ * reverse began says so in its data (`stage`), the server left as it is: fenced.
+ */
+export const flashback: StepRunner<"flashback"> = async (ctx, step) => {
+  const cfg = await settingsFor(ctx);
+  const sel = selectionOf(step.extraGtids, step.forkPoint);
+  const before = await readBefore(ctx);
+  if (atForkPoint(sel, before.state)) {
+    const empty = { insert: 0, update: 0, delete: 0 };
+    const outcome: FlashbackOutcome = {
+      path: "",
+      alreadyDone: true,
+      verdict: { undoable: true, reason: "", transactions: [], count: 0, tables: [], rows: empty },
+      stateBefore: before.state,
+      stateAfter: before.state,
+      binlogPos: positionOfState(before.state),
+      executor: ctx.executor,
+    };
+    return outcome;
+  }
+  checkBefore(ctx, step, before, sel);
+  const choice = chooseFiles(await readBinlogFiles(ctx), step.forkPoint);
+  const first = choice.files[0];
+  if (!first) throw new StepError("NOT_UNDOABLE", `${ctx.server.name} has no binlog files`);
+  const folder = await newFolder(ctx, cfg.dir);
+  let stage = "dump";
+  let verdict: UndoVerdict | null = null;
+  try {
+    await dumpRaw(ctx, cfg, folder, first.name);
+    const files = (await savedFiles(folder)).map((f) => join(folder, f.name));
+    const start = decodeStart(first.start, step.forkPoint);
+    stage = "judge";
+    verdict = await judge(ctx, cfg, { folder, files, start, sel, complete: choice.complete });
+    stage = "reverse";
+    const reverse = join(folder, REVERSE);
+    const argv = { files, start, filters: filterArgs(sel), out: reverse, flashback: true };
+    const gen = await runTool(cfg.program, undoDecodeArgv(argv), cfg.timeoutMs);
+    if (gen.code !== 0)
+      throw new StepError("TOOL_FAILED", `mariadb-binlog --flashback failed: ${gen.stderr}`);
+    stage = "apply";
+    const applied = await applyReverse(ctx, cfg, reverse);
+    if (applied.code !== 0) {
+      throw new StepError(
+        applied.timedOut ? "TIMEOUT" : "TOOL_FAILED",
+        `applying the reverse of ${describeUndo(verdict)} failed part-way (${applied.timedOut ? "timed out" : `exit ${applied.code}`}): ${applied.stderr}`,
+      );
+    }
+    stage = "gtid-state";
+    const now = await readBefore(ctx);
+    if (now.state !== before.state) {
+      throw new StepError(
+        "REFUSED",
+        `${ctx.server.name} was written to during the flashback (gtid_binlog_state ${before.state} → ${now.state}): its GTID state is left as it is`,
+      );
+    }
+    const forkState = forkStateOf(sel, before.state);
+    const pos = await resetGtidState(ctx, forkState);
+    const outcome: FlashbackOutcome = {
+      path: folder,
+      alreadyDone: false,
+      verdict,
+      stateBefore: before.state,
+      stateAfter: forkState,
+      binlogPos: pos,
+      executor: ctx.executor,
+    };
+    await writeFile(join(folder, RECORD), `${JSON.stringify(outcome, null, 2)}\n`, { flag: "wx" });
+    ctx.log.info({ path: folder, undone: describeUndo(verdict) }, "flashback done");
+    return outcome;
+  } catch (err) {
+    const data = {
+      path: folder,
+      stage,
+      stateBefore: before.state,
+      ...(verdict ? { verdict } : {}),
+    };
+    if (err instanceof StepError)
+      throw new StepError(err.code, err.message, { ...err.data, ...data });
+    if (err instanceof MarinaError) throw new StepError(err.code, err.message, data);
+    throw new StepError(
+      "TOOL_FAILED",
+      `flashback of ${ctx.server.name} (${stage}): ${(err as Error).message}`,
+      data,
+    );
+  }
+};
