@@ -30,6 +30,7 @@ import {
   attachPhase,
   checkRejoin,
   historyOf,
+  inspectBoth,
   prepareToAttach,
   semiSyncNote,
 } from "./rejoin.js";
@@ -152,15 +153,7 @@ function flashedBack(op: Operation, env: Env): FlashbackNext {
   clearDivergedTags(state, p.server);
   state.exPrimaries[p.server] = { since: ctx.now, opId: op.opId, reason: "flashed back" };
   if (o.verdict.tables.length > 0) p.tables = o.verdict.tables;
-  return phaseOf(
-    "reinspect",
-    [
-      { key: "server", server: p.server, step: { kind: "inspect" } },
-      { key: "primary", server: p.primary, step: { kind: "inspect" } },
-    ],
-    env.opts.phaseTimeoutMs,
-    `${undoneText(o, p)}; rejoining ${p.primary}`,
-  );
+  return inspectBoth(env, p, "reinspect", `${undoneText(o, p)}; rejoining ${p.primary}`);
 }
 
 function comparePhase(env: Env, p: FlashbackPlan): FlashbackNext {
@@ -210,15 +203,7 @@ export const flashbackDriver: PlanDriver<FlashbackPhase> = {
       case "":
         return fencePhase(env, p);
       case "fence":
-        return phaseOf(
-          "inspect",
-          [
-            { key: "server", server: p.server, step: { kind: "inspect" } },
-            { key: "primary", server: p.primary, step: { kind: "inspect" } },
-          ],
-          env.opts.phaseTimeoutMs,
-          `comparing ${p.server} with ${p.primary}`,
-        );
+        return inspectBoth(env, p, "inspect", `comparing ${p.server} with ${p.primary}`);
       case "inspect":
         return flashbackPhase(op, env);
       case "flashback":

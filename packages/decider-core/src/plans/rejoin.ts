@@ -214,6 +214,24 @@ function flagDiverged(op: Operation, env: Env, check: Extract<RejoinCheck, { ok:
   );
 }
 
+/** Fresh inspections of the server (`server`) and the primary (`primary`) in `phase`. */
+export function inspectBoth<P extends string>(
+  env: Env,
+  p: { server: string; primary: string },
+  phase: P,
+  message: string,
+): Next<P> {
+  return phaseOf(
+    phase,
+    [
+      { key: "server", server: p.server, step: { kind: "inspect" } },
+      { key: "primary", server: p.primary, step: { kind: "inspect" } },
+    ],
+    env.opts.phaseTimeoutMs,
+    message,
+  );
+}
+
 /** CHANGE MASTER to the primary, start, verify. */
 export function attachPhase(env: Env, p: RejoinTarget): Next<"attach"> {
   return phaseOf(
@@ -307,15 +325,7 @@ export const rejoinDriver: PlanDriver<RejoinPhase> = {
         );
       }
       case "fence":
-        return phaseOf(
-          "inspect",
-          [
-            { key: "server", server: p.server, step: { kind: "inspect" } },
-            { key: "primary", server: p.primary, step: { kind: "inspect" } },
-          ],
-          env.opts.phaseTimeoutMs,
-          `comparing ${p.server} with ${p.primary}`,
-        );
+        return inspectBoth(env, p, "inspect", `comparing ${p.server} with ${p.primary}`);
       case "inspect":
         return comparePhase(op, env);
       case "prepare":

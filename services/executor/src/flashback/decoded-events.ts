@@ -7,6 +7,7 @@
 // `###   @N=value` line per column present in the image; a query event's statement comes
 // after its `SET …/*!*/;` lines and ends at a `/*!*/;` line.
 import type { TableRef } from "@marina/contracts";
+import { widthsOfBase64 } from "./table-map.js";
 
 export type RowOp = "insert" | "update" | "delete";
 
@@ -18,7 +19,13 @@ export interface RowImage {
 }
 
 export type DecodedEvent =
-  | { readonly kind: "rows"; readonly name: string; readonly rows: DecodedRow[] }
+  | {
+      readonly kind: "rows";
+      readonly name: string;
+      readonly rows: DecodedRow[];
+      /** Each table's column count as its Table_map event logged it (`db.table`). */
+      readonly widths: Map<string, number>;
+    }
   | { readonly kind: "query"; readonly statement: string }
   | { readonly kind: "other"; readonly name: string };
 
@@ -83,7 +90,14 @@ function statementLine(line: string): boolean {
 export class DecodedParser {
   readonly transactions: DecodedTransaction[] = [];
   #trx: { gtid: string; flags: string[]; events: DecodedEvent[] } | null = null;
-  #rowsEvent: { kind: "rows"; name: string; rows: DecodedRow[] } | null = null;
+  #rowsEvent: {
+    kind: "rows";
+    name: string;
+    rows: DecodedRow[];
+    widths: Map<string, number>;
+  } | null = null;
+  /** The base64 lines of a `BINLOG '…'` statement being read. */
+  #base64: string[] | null = null;
   #row: { op: RowOp; table: TableRef; images: RowImage[] } | null = null;
   #query: string[] | null = null;
 
@@ -108,6 +122,17 @@ export class DecodedParser {
     if (this.#rowsEvent !== null) this.#rowLine(this.#rowsEvent, line);
   }
 
+  /** A row event's `BINLOG '…'` block: the Table_map events' widths. */
+  #base64Line(ev: { widths: Map<string, number> }, b: string[], line: string): boolean {
+    if (!line.startsWith("'")) {
+      b.push(line);
+      return true;
+    }
+    for (const [k, v] of widthsOfBase64(b)) ev.widths.set(k, v);
+    this.#base64 = null;
+    return true;
+  }
+
   /** The transactions parsed. */
   finish(): DecodedTransaction[] {
     this.#endQuery();
@@ -118,6 +143,7 @@ export class DecodedParser {
     this.#endQuery();
     this.#row = null;
     this.#rowsEvent = null;
+    this.#base64 = null;
     const gtid = GTID.exec(rest);
     if (gtid) {
       this.#trx = {
@@ -131,7 +157,7 @@ export class DecodedParser {
     if (!this.#trx) return;
     const name = eventName(rest);
     if (/^(Write|Update|Delete)_rows/.test(name)) {
-      this.#rowsEvent = { kind: "rows", name, rows: [] };
+      this.#rowsEvent = { kind: "rows", name, rows: [], widths: new Map() };
       this.#trx.events.push(this.#rowsEvent);
     } else if (name === "Query") {
       this.#query = [];
@@ -154,7 +180,12 @@ export class DecodedParser {
     }
   }
 
-  #rowLine(rowsEvent: { rows: DecodedRow[] }, line: string) {
+  #rowLine(rowsEvent: { rows: DecodedRow[]; widths: Map<string, number> }, line: string) {
+    if (this.#base64 !== null && this.#base64Line(rowsEvent, this.#base64, line)) return;
+    if (line === "BINLOG '") {
+      this.#base64 = [];
+      return;
+    }
     const start = ROW_START.exec(line);
     if (start) {
       this.#row = {

@@ -38,8 +38,10 @@ export function eventVerdict(e: DecodedEvent, columns: ReadonlyMap<string, numbe
     case "rows": {
       if (/compressed/i.test(e.name)) return `${e.name}: compressed row events are not undone`;
       for (const row of e.rows) {
-        const n = columns.get(tableKey(row.table));
-        if (n === undefined) return `table ${tableKey(row.table)} not found on the server`;
+        // The width the Table_map event logged; the table as it is now only when it has none.
+        const key = tableKey(row.table);
+        const n = e.widths.get(key) ?? columns.get(key);
+        if (n === undefined) return `table ${key}: its column count is unknown`;
         const expected =
           row.op === "update" ? ["before", "after"] : [row.op === "insert" ? "after" : "before"];
         const sides = row.images.map((i) => i.side);

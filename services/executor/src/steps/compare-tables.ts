@@ -36,7 +36,7 @@ async function sourceSnapshot(src: Session, tables: readonly TableRef[]) {
       throw new StepError("SQL_ERROR", "the source has no binlog snapshot position (binlog off?)");
     }
     const [g] = await src.rows("SELECT BINLOG_GTID_POS(?, ?) AS pos", [file, pos]);
-    const gtid = g ? text(g, "pos") : "";
+    const gtid = sql.canonicalGtid(g ? text(g, "pos") : "");
     return { gtid, sums: await checksums(src, tables) };
   } finally {
     await src.run({ sql: "COMMIT" });

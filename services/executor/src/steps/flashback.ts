@@ -1,5 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   describeUndo,
@@ -22,10 +21,17 @@ import {
 } from "../flashback/selection.js";
 import { undoVerdict } from "../flashback/verdict.js";
 import { text } from "../rows.js";
-import { chooseFiles, decodeStart, optionFileText } from "../save-binlogs/plan.js";
+import { chooseFiles, decodeStart } from "../save-binlogs/plan.js";
 import { runTool } from "../save-binlogs/run-tool.js";
 import { type StepContext, StepError, type StepOf, type StepRunner } from "./context.js";
-import { dumpRaw, newFolder, readBinlogFiles, savedFiles, settingsFor } from "./save-binlogs.js";
+import {
+  dumpRaw,
+  newFolder,
+  readBinlogFiles,
+  savedFiles,
+  settingsFor,
+  withOptionFile,
+} from "./save-binlogs.js";
 
 const ANALYSED = "undo-transactions.sql";
 const REVERSE = "flashback.sql";
@@ -111,21 +117,10 @@ async function judge(
 }
 
 /** Applies the reverse as the executor's account, with sql_log_bin=0. */
-async function applyReverse(ctx: StepContext, cfg: SaveBinlogsSettings, reverse: string) {
-  const secrets = await mkdtemp(join(tmpdir(), "marina-binlog-"));
-  try {
-    const optionFile = join(secrets, "client.cnf");
-    const { admin, tlsFiles } = ctx.cluster;
-    const { host, port } = ctx.server;
-    await writeFile(
-      optionFile,
-      optionFileText({ user: admin.user, password: admin.password, host, port, tls: tlsFiles }),
-      { mode: 0o600, flag: "wx" },
-    );
-    return await runTool(cfg.client ?? "mariadb", applyArgv(optionFile), cfg.timeoutMs, reverse);
-  } finally {
-    await rm(secrets, { recursive: true, force: true });
-  }
+function applyReverse(ctx: StepContext, cfg: SaveBinlogsSettings, reverse: string) {
+  return withOptionFile(ctx, (optionFile) =>
+    runTool(cfg.client ?? "mariadb", applyArgv(optionFile), cfg.timeoutMs, reverse),
+  );
 }
 
 /** RESET MASTER, then gtid_binlog_state as at the fork point; checked. */

@@ -81,13 +81,14 @@ export async function newFolder(ctx: StepContext, dir: string): Promise<string> 
   return folder;
 }
 
-/** The raw dump, with the credentials in an option file only mariadb-binlog reads. */
-export async function dumpRaw(
+/**
+ * Runs `use` with an option file (mode 0600, in a temp dir removed afterwards) holding the
+ * executor's account and the server's address: credentials never go on a command line.
+ */
+export async function withOptionFile<T>(
   ctx: StepContext,
-  cfg: SaveBinlogsSettings,
-  folder: string,
-  first: string,
-): Promise<void> {
+  use: (optionFile: string) => Promise<T>,
+): Promise<T> {
   const secrets = await mkdtemp(join(tmpdir(), "marina-binlog-"));
   try {
     const optionFile = join(secrets, "client.cnf");
@@ -98,6 +99,20 @@ export async function dumpRaw(
       optionFileText({ user: admin.user, password: admin.password, host, port, tls: tlsFiles }),
       { mode: 0o600, flag: "wx" },
     );
+    return await use(optionFile);
+  } finally {
+    await rm(secrets, { recursive: true, force: true });
+  }
+}
+
+/** The raw dump, with the credentials in an option file only mariadb-binlog reads. */
+export async function dumpRaw(
+  ctx: StepContext,
+  cfg: SaveBinlogsSettings,
+  folder: string,
+  first: string,
+): Promise<void> {
+  await withOptionFile(ctx, async (optionFile) => {
     const argv = dumpArgv({ optionFile, folder, first, dumpServerId: cfg.dumpServerId });
     const dump = await runTool(cfg.program, argv, cfg.timeoutMs);
     if (dump.code !== 0) {
@@ -107,9 +122,7 @@ export async function dumpRaw(
         { path: folder },
       );
     }
-  } finally {
-    await rm(secrets, { recursive: true, force: true });
-  }
+  });
 }
 
 /** The files the dump wrote (those rotated in meanwhile too: --to-last-log), in order. */
