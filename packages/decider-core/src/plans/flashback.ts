@@ -1,8 +1,8 @@
 import type { ErrorBody } from "@marina/contracts/commands";
 import {
   describeUndo,
-  type FlashbackOutcome,
-  type TablesCompared,
+  FlashbackOutcome,
+  TablesCompared,
   tableText,
 } from "@marina/contracts/executor";
 import { errorBody } from "@marina/contracts/parse";
@@ -67,10 +67,8 @@ function plan(op: Operation): FlashbackPlan {
 
 /** The flashback step's outcome, once it succeeded. */
 export function flashbackOutcome(op: Operation): FlashbackOutcome | null {
-  const d = okData(op, "flashback", "flashback");
-  return d && typeof d.path === "string" && typeof d.verdict === "object"
-    ? (d as unknown as FlashbackOutcome)
-    : null;
+  const r = FlashbackOutcome.safeParse(okData(op, "flashback", "flashback"));
+  return r.success ? r.data : null;
 }
 
 function undoneText(o: FlashbackOutcome, p: FlashbackPlan): string {
@@ -179,7 +177,8 @@ function comparePhase(env: Env, p: FlashbackPlan): FlashbackNext {
 
 function doneMessage(op: Operation, p: FlashbackPlan): string {
   const o = flashbackOutcome(op);
-  const cmp = okData(op, "compare", "compare") as TablesCompared | null;
+  const parsed = TablesCompared.safeParse(okData(op, "compare", "compare"));
+  const cmp = parsed.success ? parsed.data : null;
   const compared = cmp
     ? `; ${cmp.tables.map((t) => `${t.schema}.${t.table}`).join(", ")} equal to ${p.primary}'s at ${cmp.gtid} (CHECKSUM TABLE)`
     : "; no table to compare";
