@@ -165,7 +165,7 @@ describe("the flashback operation", () => {
   });
 
   it("a failure part-way leaves it fenced, flagged with what was done, not retried by itself", () => {
-    const { d, diverge, command, cycle } = setup({ failover: { autoFlashback: true } });
+    const { d, diverge, cycle } = setup({ failover: { autoFlashback: true } });
     const applyFails: Intercept = (req, r) =>
       req.step.kind === "flashback"
         ? {

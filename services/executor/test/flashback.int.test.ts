@@ -281,4 +281,27 @@ describe("flashback on MariaDB 10.11", () => {
     expect(await positions(db1)).toEqual(diverged);
     expect(await rows(db1)).toEqual(rowsBefore);
   });
+
+  it("checks its grants before it changes anything: MISSING_PRIVILEGE names them", async () => {
+    const db1 = getLab().node("db1");
+    await db1.query("RESET MASTER");
+    await db1.query("INSERT INTO app.fb (id, v, n) VALUES (30,'row',30)");
+    const diverged = await positions(db1);
+    const rowsBefore = await rows(db1);
+    await db1.query("SET SESSION sql_log_bin=0");
+    for (const host of ["%", "localhost"]) {
+      await db1.query(`REVOKE BINLOG REPLAY ON *.* FROM 'marina'@'${host}'`);
+    }
+    await db1.query("SET SESSION sql_log_bin=1");
+    const err = (await step("db1", "op-grants", {
+      kind: "flashback",
+      extraGtids: diverged.b,
+      forkPoint: "",
+      timeoutMs: 60_000,
+    }).catch((e: unknown) => e)) as Failed;
+    expect(err).toMatchObject({ code: "MISSING_PRIVILEGE", data: { stage: "privileges" } });
+    expect(err.message).toMatch(/^nothing was changed: .*lacks BINLOG REPLAY \(or SUPER\)/);
+    expect(await positions(db1)).toEqual(diverged);
+    expect(await rows(db1)).toEqual(rowsBefore);
+  });
 });

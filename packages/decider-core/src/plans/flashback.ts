@@ -273,6 +273,7 @@ function doneSoFar(op: Operation, p: FlashbackPlan): string {
   const data = step.result?.data ?? {};
   const stage = typeof data.stage === "string" ? data.stage : "unknown";
   const where = typeof data.path === "string" ? ` (binlogs and reverse in ${data.path})` : "";
+  // Before "apply" nothing was changed on the server (dump, judge, privileges, reverse).
   const touched = stage === "apply" || stage === "gtid-state" || stage === "unknown";
   return touched
     ? `the flashback stopped at ${stage}${where}: its data may be partly undone`

@@ -7,6 +7,14 @@ import {
   type SaveBinlogsSettings,
   type UndoVerdict,
 } from "@marina/contracts";
+import {
+  BINLOG_SAVE_NEEDS,
+  describeMissing,
+  FLASHBACK_NEEDS,
+  flashbackTableNeeds,
+  privilegeReport,
+  readGrants,
+} from "@marina/mariadb";
 import { applyArgv, undoDecodeArgv } from "../flashback/argv.js";
 import { columnCounts } from "../flashback/columns.js";
 import { readDecodedFile } from "../flashback/read-decoded.js";
@@ -116,6 +124,23 @@ async function judge(
   return verdict;
 }
 
+/** The grants the rest needs, read before anything changes: MISSING_PRIVILEGE names them. */
+async function checkGrants(ctx: StepContext, verdict: UndoVerdict) {
+  const reading = await readGrants((q) => ctx.db.rows(q));
+  const needs = [
+    ...BINLOG_SAVE_NEEDS,
+    ...FLASHBACK_NEEDS,
+    ...flashbackTableNeeds(verdict.tables.map((t) => t.schema)),
+  ];
+  const report = privilegeReport(reading, needs);
+  if (report.missing.length > 0) {
+    throw new StepError(
+      "MISSING_PRIVILEGE",
+      `nothing was changed: ${describeMissing("executor", ctx.server.name, report.account, report.missing)}`,
+    );
+  }
+}
+
 /** Applies the reverse as the executor's account, with sql_log_bin=0. */
 function applyReverse(ctx: StepContext, cfg: SaveBinlogsSettings, reverse: string) {
   return withOptionFile(ctx, (optionFile) =>
@@ -174,6 +199,8 @@ export const flashback: StepRunner<"flashback"> = async (ctx, step) => {
     const start = decodeStart(first.start, step.forkPoint);
     stage = "judge";
     verdict = await judge(ctx, cfg, { folder, files, start, sel, complete: choice.complete });
+    stage = "privileges";
+    await checkGrants(ctx, verdict);
     stage = "reverse";
     const reverse = join(folder, REVERSE);
     const argv = { files, start, filters: filterArgs(sel), out: reverse, flashback: true };
