@@ -209,6 +209,27 @@ describe("the flashback operation", () => {
   });
 });
 
+describe("a change of leader during the flashback step", () => {
+  it("does not send it again: failed, flagged, the server left fenced", () => {
+    const { d, w, diverge, command } = setup();
+    diverge();
+    // The step went out; its answer never came (the leader died).
+    const a = command({ server: "db1" }, (req, r) => (req.step.kind === "flashback" ? null : r));
+    expect(kinds(a).filter((k) => k === "flashback")).toHaveLength(1);
+    d.epoch += 1;
+    const resumed = d.feed({ kind: "resume" });
+    const after = [...resumed, ...w.serve(d, resumed)];
+    expect(kinds(after)).not.toContain("flashback");
+    const end = opEventsIn(after).at(-1);
+    expect(end).toMatchObject({ kind: "flashback", state: "failed" });
+    expect(end?.message).toMatch(
+      /answer was lost with a change of leader; it may have run, in part/,
+    );
+    expect(d.state.diverged.db1?.reason).toMatch(/partly undone/);
+    expect(w.s("db1").readOnly).toBe(true);
+  });
+});
+
 describe("failover.autoFlashback", () => {
   it("flashes back and rejoins once the save is done", () => {
     const { d, w, diverge } = setup({ failover: { autoFlashback: true, autoRebuild: true } });

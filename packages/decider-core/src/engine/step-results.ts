@@ -5,7 +5,7 @@ import { readInspect } from "../inspect.js";
 import { recordInspection } from "../knowledge.js";
 import type { Env } from "../plans/common.js";
 import type { Operation, OpStep } from "../state.js";
-import { describeStep } from "../steps.js";
+import { describeStep, ONCE_KINDS } from "../steps.js";
 import { sourcesOf } from "../topology.js";
 import { advance, driverOf, settle, skipRemaining } from "./run.js";
 
@@ -56,12 +56,6 @@ function learnFromResult(env: Env, server: string, step: ExecStep, result: ExecR
     }
   }
 }
-
-/**
- * Steps never sent twice once they may have run: a flashback that stopped part-way must not
- * apply its reverse again (it would undo what is already undone).
- */
-const ONCE_KINDS: ReadonlySet<ExecStep["kind"]> = new Set(["flashback"]);
 
 function retryable(s: OpStep, err: ErrorBody, op: Operation, env: Env): boolean {
   if (!err.retryable) return false;

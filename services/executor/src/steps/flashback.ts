@@ -88,6 +88,21 @@ function checkBefore(ctx: StepContext, step: StepOf<"flashback">, b: Before, sel
   }
 }
 
+/**
+ * One flashback per server at a time: a named lock held by this step's session (released
+ * when it closes), so a second request for the same server — sent by hand, or by a decider
+ * that did not know of the first — is refused instead of applying the reverse twice.
+ */
+async function lockFlashback(ctx: StepContext) {
+  const [r] = await ctx.db.rows("SELECT GET_LOCK('marina_flashback', 0) AS got");
+  if (!r || text(r, "got") !== "1") {
+    throw new StepError(
+      "REFUSED",
+      `a flashback of ${ctx.server.name} is already running (lock marina_flashback held): nothing done`,
+    );
+  }
+}
+
 /** Judges the extra transactions in the saved files; NOT_UNDOABLE stops here, nothing changed. */
 async function judge(
   ctx: StepContext,
@@ -170,7 +185,13 @@ async function resetGtidState(ctx: StepContext, forkState: string): Promise<stri
  * reverse began says so in its data (`stage`), the server left as it is: fenced.
  */
 export const flashback: StepRunner<"flashback"> = async (ctx, step) => {
-  const cfg = await settingsFor(ctx);
+  const settings = await settingsFor(ctx);
+  // Every program gets what is left of the step's time: the decider waits that long only.
+  const deadline = ctx.clock.now() + step.timeoutMs;
+  const budget = (): SaveBinlogsSettings => ({
+    ...settings,
+    timeoutMs: Math.max(1000, deadline - ctx.clock.now()),
+  });
   const sel = selectionOf(step.extraGtids, step.forkPoint);
   const before = await readBefore(ctx);
   if (atForkPoint(sel, before.state)) {
@@ -187,28 +208,29 @@ export const flashback: StepRunner<"flashback"> = async (ctx, step) => {
     return outcome;
   }
   checkBefore(ctx, step, before, sel);
+  await lockFlashback(ctx);
   const choice = chooseFiles(await readBinlogFiles(ctx), step.forkPoint);
   const first = choice.files[0];
   if (!first) throw new StepError("NOT_UNDOABLE", `${ctx.server.name} has no binlog files`);
-  const folder = await newFolder(ctx, cfg.dir);
+  const folder = await newFolder(ctx, settings.dir);
   let stage = "dump";
   let verdict: UndoVerdict | null = null;
   try {
-    await dumpRaw(ctx, cfg, folder, first.name);
+    await dumpRaw(ctx, budget(), folder, first.name);
     const files = (await savedFiles(folder)).map((f) => join(folder, f.name));
     const start = decodeStart(first.start, step.forkPoint);
     stage = "judge";
-    verdict = await judge(ctx, cfg, { folder, files, start, sel, complete: choice.complete });
+    verdict = await judge(ctx, budget(), { folder, files, start, sel, complete: choice.complete });
     stage = "privileges";
     await checkGrants(ctx, verdict);
     stage = "reverse";
     const reverse = join(folder, REVERSE);
     const argv = { files, start, filters: filterArgs(sel), out: reverse, flashback: true };
-    const gen = await runTool(cfg.program, undoDecodeArgv(argv), cfg.timeoutMs);
+    const gen = await runTool(settings.program, undoDecodeArgv(argv), budget().timeoutMs);
     if (gen.code !== 0)
       throw new StepError("TOOL_FAILED", `mariadb-binlog --flashback failed: ${gen.stderr}`);
     stage = "apply";
-    const applied = await applyReverse(ctx, cfg, reverse);
+    const applied = await applyReverse(ctx, budget(), reverse);
     if (applied.code !== 0) {
       throw new StepError(
         applied.timedOut ? "TIMEOUT" : "TOOL_FAILED",
