@@ -3,7 +3,8 @@
 // would) first as a dry-run (each transaction with its verdict), refused for bad input with
 // nothing done, then for real: undone, rejoined, equal to the primary. And a DDL among the
 // extra transactions: not undoable — the save says why, the command is refused with the
-// reason, nothing is flashed back even with failover.autoFlashback, the server stays fenced.
+// reason, nothing is flashed back even with failover.autoFlashback, the server stays fenced;
+// with failover.autoRebuild (and agents) it is rebuilt instead, the reason saying why.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -179,5 +180,60 @@ describe("a DDL among the extra transactions", () => {
     expect(await readOnly(db1)).toBe(true);
     expect(await binlogPos(db1)).toBe(extra);
     expect((await status(nc)).diverged).toEqual({ db1: extra });
+  });
+});
+
+describe("a DDL among the extra transactions, with failover.autoRebuild", () => {
+  let stack: Stack;
+  let obs: Observer;
+  let saveDir: string;
+
+  beforeAll(async () => {
+    saveDir = join(await mkdtemp(join(tmpdir(), "marina-fb-rebuild-")), "saved");
+    stack = await startStack({
+      agents: true,
+      lab: { semiSync: false, nodes: 3 },
+      config: {
+        failover: { autoRejoin: false, autoFlashback: true, autoRebuild: true },
+        saveBinlogs: { dir: saveDir },
+      },
+    });
+    obs = observe(stack.nc, "main");
+  });
+  afterAll(async () => {
+    obs?.close();
+    await stack?.close();
+    if (saveDir) await rm(join(saveDir, ".."), { recursive: true, force: true });
+  });
+
+  it("falls back to a rebuild, saying why it was not flashed back", async () => {
+    const { nc } = stack;
+    await waitFor(
+      async () => {
+        const agents = Object.values(((await status(nc)).agents ?? {}) as Record<string, unknown>);
+        return agents.length === 3 && agents.every((a) => a !== null);
+      },
+      { timeoutMs: 30_000, message: "three live agents" },
+    );
+    const { db1, primary } = await failOverAndReturn(stack, obs, "app.rb_t");
+    await db1.query("ALTER TABLE app.rb_t ADD COLUMN added INT");
+    const saved = await obs.waitFor(isEvent("BinlogsSaved", "db1"), 60_000, "BinlogsSaved");
+    expect(saved.event.details.undoable).toBe(false);
+    const rebuilt = await obs.waitFor(
+      isOperation((o) => o.kind === "rebuild" && o.state !== "running"),
+      180_000,
+      "the automatic rebuild's end",
+    );
+    expect(rebuilt.operation.state).toBe("succeeded");
+    const started = obs.seen.find(
+      (o) => o.kind === "operation" && o.operation.opId === rebuilt.operation.opId,
+    );
+    expect(started?.kind === "operation" && started.operation.message).toMatch(
+      /failover\.autoRebuild: db1 diverged .*; not flashed back: .*DDL: ALTER TABLE app\.rb_t ADD COLUMN added INT/,
+    );
+    expect(obs.seen.some(isOperation((o) => o.kind === "flashback"))).toBe(false);
+    await waitFor(() => replicating(db1), { timeoutMs: 30_000, message: "db1 replicates" });
+    await db1.query("SELECT MASTER_GTID_WAIT(?, 20) AS w", [await binlogPos(primary)]);
+    expect(await checksum(db1, "app.rb_t")).toBe(await checksum(primary, "app.rb_t"));
   });
 });

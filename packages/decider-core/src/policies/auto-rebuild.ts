@@ -8,6 +8,17 @@ import { binlogSaveOutstanding } from "../save-binlogs.js";
 import type { Operation } from "../state.js";
 import { awaitsFlashback } from "./flashback-check.js";
 
+/** With failover.autoFlashback, why this one is rebuilt instead (for the reason). */
+function notFlashedBack(env: Env, server: string): string {
+  if (!env.ctx.config.failover.autoFlashback) return "";
+  const failed = env.state.flashbackFailures?.[server];
+  if (failed && failed.extraGtids === env.state.diverged[server]?.extraGtids) {
+    return `; its flashback failed (${failed.opId})`;
+  }
+  const undo = env.state.binlogSaves?.[server]?.undo;
+  return undo && !undo.undoable ? `; not flashed back: ${undo.reason}` : "";
+}
+
 /**
  * failover.autoRebuild: the first flagged server (config order) with a source to copy
  * from is rebuilt; one at a time, only when no operation runs and the primary is reachable.
@@ -40,7 +51,7 @@ export function autoRebuild(env: Env): Operation | null {
       tls: false,
     });
     if (!check.ok) continue;
-    const why = state.diverged[name]?.reason ?? "errant transactions";
+    const why = `${state.diverged[name]?.reason ?? "errant transactions"}${notFlashedBack(env, name)}`;
     return startOperation(
       env,
       rebuildStart(env, check, {

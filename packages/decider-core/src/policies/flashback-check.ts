@@ -30,11 +30,6 @@ export function checkFlashback(env: Env, server: string, auto: boolean): Flashba
       "server",
     );
   }
-  if (state.operation)
-    return no(
-      "OPERATION_IN_PROGRESS",
-      `operation ${state.operation.opId} (${state.operation.kind}) is running`,
-    );
   const primary = state.primary;
   if (primary === null) return no("NOT_APPLICABLE", "no primary is known");
   if (server === primary) return no("NOT_APPLICABLE", `${server} is the primary`);
@@ -78,6 +73,14 @@ export function checkFlashback(env: Env, server: string, auto: boolean): Flashba
     return no(
       "NOT_UNDOABLE",
       `the extra transactions of ${server} cannot be undone: ${verdict.reason}; rebuild it (cmd.rebuild)`,
+      verdict,
+    );
+  }
+  // After the verdict: a rebuild running because of it does not hide why.
+  if (state.operation) {
+    return no(
+      "OPERATION_IN_PROGRESS",
+      `operation ${state.operation.opId} (${state.operation.kind}) is running`,
       verdict,
     );
   }
