@@ -191,6 +191,34 @@ describe("the flashback operation", () => {
     expect(kinds(actions).filter((k) => k === "flashback")).toHaveLength(1);
   });
 
+  it("tables that differ after the rejoin: replication stopped again, flagged with what was undone", () => {
+    const { d, w, diverge, command } = setup();
+    diverge();
+    const differ: Intercept = (req, r) =>
+      req.step.kind === "compare-tables"
+        ? {
+            ...r,
+            ok: false,
+            data: {},
+            error: {
+              code: "DATA_MISMATCH",
+              message: "app.t of db1 differ from db2's at 0-2-20: replication left stopped",
+              retryable: false,
+            },
+          }
+        : r;
+    const a = command({ server: "db1" }, differ);
+    expect(kinds(a).slice(-2)).toEqual(["compare-tables", "stop-replication"]);
+    const end = opEventsIn(a).at(-1)!;
+    expect(end).toMatchObject({ kind: "flashback", state: "failed" });
+    expect(end.error?.code).toBe("DATA_MISMATCH");
+    expect(end.message).toMatch(/undid 2 transactions on app\.t .*, but it was not rejoined/);
+    expect(d.state.diverged.db1?.situation).toBe("OldPrimaryDiverged");
+    expect(d.state.exPrimaries.db1).toBeUndefined();
+    expect(w.s("db1").readOnly).toBe(true);
+    expect(w.s("db1").conns.every((c) => !c.io && !c.sql)).toBe(true);
+  });
+
   it("a lost answer to the flashback step is not sent again", () => {
     const { diverge, command, d } = setup();
     diverge();
