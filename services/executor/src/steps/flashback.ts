@@ -29,7 +29,7 @@ import {
 } from "../flashback/selection.js";
 import { undoVerdict } from "../flashback/verdict.js";
 import { text } from "../rows.js";
-import { chooseFiles, decodeStart } from "../save-binlogs/plan.js";
+import { type BinlogFile, chooseFiles, decodeStart } from "../save-binlogs/plan.js";
 import { runTool } from "../save-binlogs/run-tool.js";
 import { type StepContext, StepError, type StepOf, type StepRunner } from "./context.js";
 import {
@@ -179,10 +179,94 @@ async function resetGtidState(ctx: StepContext, forkState: string): Promise<stri
   return pos;
 }
 
+/** The answer when the server is already at the fork point: nothing to do. */
+function alreadyDone(ctx: StepContext, state: string): FlashbackOutcome {
+  const rows = { insert: 0, update: 0, delete: 0 };
+  return {
+    path: "",
+    alreadyDone: true,
+    verdict: { undoable: true, reason: "", transactions: [], count: 0, tables: [], rows },
+    stateBefore: state,
+    stateAfter: state,
+    binlogPos: positionOfState(state),
+    executor: ctx.executor,
+  };
+}
+
+/** How far a flashback got, for its failure's data. */
+interface Progress {
+  stage: "dump" | "judge" | "privileges" | "reverse" | "apply" | "gtid-state";
+  verdict: UndoVerdict | null;
+}
+
+interface Undo {
+  readonly folder: string;
+  readonly first: BinlogFile;
+  readonly complete: boolean;
+  readonly sel: Selection;
+  readonly before: Before;
+  /** The settings with what is left of the step's time. */
+  readonly budget: () => SaveBinlogsSettings;
+}
+
+/** Dump, judge, check the grants, make and apply the reverse, reset the GTID state. */
+async function undo(
+  ctx: StepContext,
+  step: StepOf<"flashback">,
+  u: Undo,
+  p: Progress,
+): Promise<FlashbackOutcome> {
+  const { folder, sel, before, budget } = u;
+  await dumpRaw(ctx, budget(), folder, u.first.name);
+  const files = (await savedFiles(folder)).map((f) => join(folder, f.name));
+  const start = decodeStart(u.first.start, step.forkPoint);
+  p.stage = "judge";
+  const verdict = await judge(ctx, budget(), { folder, files, start, sel, complete: u.complete });
+  p.verdict = verdict;
+  p.stage = "privileges";
+  await checkGrants(ctx, verdict);
+  p.stage = "reverse";
+  const reverse = join(folder, REVERSE);
+  const argv = { files, start, filters: filterArgs(sel), out: reverse, flashback: true };
+  const gen = await runTool(budget().program, undoDecodeArgv(argv), budget().timeoutMs);
+  if (gen.code !== 0) {
+    throw new StepError("TOOL_FAILED", `mariadb-binlog --flashback failed: ${gen.stderr}`);
+  }
+  p.stage = "apply";
+  const applied = await applyReverse(ctx, budget(), reverse);
+  if (applied.code !== 0) {
+    throw new StepError(
+      applied.timedOut ? "TIMEOUT" : "TOOL_FAILED",
+      `applying the reverse of ${describeUndo(verdict)} failed part-way (${applied.timedOut ? "timed out" : `exit ${applied.code}`}): ${applied.stderr}`,
+    );
+  }
+  p.stage = "gtid-state";
+  const now = await readBefore(ctx);
+  if (now.state !== before.state) {
+    throw new StepError(
+      "REFUSED",
+      `${ctx.server.name} was written to during the flashback (gtid_binlog_state ${before.state} → ${now.state}): its GTID state is left as it is`,
+    );
+  }
+  const forkState = forkStateOf(sel, before.state);
+  const binlogPos = await resetGtidState(ctx, forkState);
+  return {
+    path: folder,
+    alreadyDone: false,
+    verdict,
+    stateBefore: before.state,
+    stateAfter: forkState,
+    binlogPos,
+    executor: ctx.executor,
+  };
+}
+
 /**
  * Undoes a diverged server's extra transactions (see the step's contract): dump, judge,
- * reverse, apply without GTIDs, reset the GTID state to the fork point. A failure after the
- * reverse began says so in its data (`stage`), the server left as it is: fenced.
+ * reverse, apply without GTIDs, reset the GTID state to the fork point. A failure says how
+ * far it got in its data (`stage`, `path`, `verdict`); the server is left as it is: fenced.
+ * Nothing in it is about primaries: any server, read-only and not replicating, can have
+ * given GTIDs undone (a replica's errant transactions too: extraGtids and forkPointOf).
  */
 export const flashback: StepRunner<"flashback"> = async (ctx, step) => {
   const settings = await settingsFor(ctx);
@@ -194,84 +278,34 @@ export const flashback: StepRunner<"flashback"> = async (ctx, step) => {
   });
   const sel = selectionOf(step.extraGtids, step.forkPoint);
   const before = await readBefore(ctx);
-  if (atForkPoint(sel, before.state)) {
-    const empty = { insert: 0, update: 0, delete: 0 };
-    const outcome: FlashbackOutcome = {
-      path: "",
-      alreadyDone: true,
-      verdict: { undoable: true, reason: "", transactions: [], count: 0, tables: [], rows: empty },
-      stateBefore: before.state,
-      stateAfter: before.state,
-      binlogPos: positionOfState(before.state),
-      executor: ctx.executor,
-    };
-    return outcome;
-  }
+  if (atForkPoint(sel, before.state)) return alreadyDone(ctx, before.state);
   checkBefore(ctx, step, before, sel);
   await lockFlashback(ctx);
   const choice = chooseFiles(await readBinlogFiles(ctx), step.forkPoint);
   const first = choice.files[0];
   if (!first) throw new StepError("NOT_UNDOABLE", `${ctx.server.name} has no binlog files`);
   const folder = await newFolder(ctx, settings.dir);
-  let stage = "dump";
-  let verdict: UndoVerdict | null = null;
+  const p: Progress = { stage: "dump", verdict: null };
   try {
-    await dumpRaw(ctx, budget(), folder, first.name);
-    const files = (await savedFiles(folder)).map((f) => join(folder, f.name));
-    const start = decodeStart(first.start, step.forkPoint);
-    stage = "judge";
-    verdict = await judge(ctx, budget(), { folder, files, start, sel, complete: choice.complete });
-    stage = "privileges";
-    await checkGrants(ctx, verdict);
-    stage = "reverse";
-    const reverse = join(folder, REVERSE);
-    const argv = { files, start, filters: filterArgs(sel), out: reverse, flashback: true };
-    const gen = await runTool(settings.program, undoDecodeArgv(argv), budget().timeoutMs);
-    if (gen.code !== 0)
-      throw new StepError("TOOL_FAILED", `mariadb-binlog --flashback failed: ${gen.stderr}`);
-    stage = "apply";
-    const applied = await applyReverse(ctx, budget(), reverse);
-    if (applied.code !== 0) {
-      throw new StepError(
-        applied.timedOut ? "TIMEOUT" : "TOOL_FAILED",
-        `applying the reverse of ${describeUndo(verdict)} failed part-way (${applied.timedOut ? "timed out" : `exit ${applied.code}`}): ${applied.stderr}`,
-      );
-    }
-    stage = "gtid-state";
-    const now = await readBefore(ctx);
-    if (now.state !== before.state) {
-      throw new StepError(
-        "REFUSED",
-        `${ctx.server.name} was written to during the flashback (gtid_binlog_state ${before.state} → ${now.state}): its GTID state is left as it is`,
-      );
-    }
-    const forkState = forkStateOf(sel, before.state);
-    const pos = await resetGtidState(ctx, forkState);
-    const outcome: FlashbackOutcome = {
-      path: folder,
-      alreadyDone: false,
-      verdict,
-      stateBefore: before.state,
-      stateAfter: forkState,
-      binlogPos: pos,
-      executor: ctx.executor,
-    };
+    const u = { folder, first, complete: choice.complete, sel, before, budget };
+    const outcome = await undo(ctx, step, u, p);
     await writeFile(join(folder, RECORD), `${JSON.stringify(outcome, null, 2)}\n`, { flag: "wx" });
-    ctx.log.info({ path: folder, undone: describeUndo(verdict) }, "flashback done");
+    ctx.log.info({ path: folder, undone: describeUndo(outcome.verdict) }, "flashback done");
     return outcome;
   } catch (err) {
     const data = {
       path: folder,
-      stage,
+      stage: p.stage,
       stateBefore: before.state,
-      ...(verdict ? { verdict } : {}),
+      ...(p.verdict ? { verdict: p.verdict } : {}),
     };
-    if (err instanceof StepError)
+    if (err instanceof StepError) {
       throw new StepError(err.code, err.message, { ...err.data, ...data });
+    }
     if (err instanceof MarinaError) throw new StepError(err.code, err.message, data);
     throw new StepError(
       "TOOL_FAILED",
-      `flashback of ${ctx.server.name} (${stage}): ${(err as Error).message}`,
+      `flashback of ${ctx.server.name} (${p.stage}): ${(err as Error).message}`,
       data,
     );
   }
