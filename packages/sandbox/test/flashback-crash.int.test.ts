@@ -5,15 +5,11 @@
 // divergence), Marina flags it OldPrimaryDiverged, saves the extra transaction, and with
 // failover.autoFlashback undoes it, rejoins the server and compares the table with the new
 // primary's. Afterwards: the same rows, no extra GTID, replication running with strict mode.
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readdir } from "node:fs/promises";
 import { missingFrom, parseGtidList } from "@marina/contracts";
 import { waitFor } from "@marina/lab";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Observer, observe } from "../src/observer.js";
-import { type Stack, startStack } from "../src/stack.js";
-import { checksum, grantFlashback } from "./flashback-helpers.js";
+import { describe, expect, it } from "vitest";
+import { checksum, grantFlashback, useSavingStack } from "./flashback-helpers.js";
 import {
   binlogPos,
   binlogState,
@@ -26,26 +22,14 @@ import {
 } from "./scenario-helpers.js";
 
 describe("a primary killed mid-commit under semi-sync AFTER_SYNC, flashed back", () => {
-  let stack: Stack;
-  let obs: Observer;
-  let saveDir: string;
-
-  beforeAll(async () => {
-    saveDir = join(await mkdtemp(join(tmpdir(), "marina-fb-crash-")), "saved");
-    stack = await startStack({
-      // A long semi-sync timeout: the commit waits for an ack until the kill.
-      lab: { semiSync: true, nodes: 3, semiSyncMasterTimeoutMs: 120_000 },
-      config: { failover: { autoFlashback: true }, saveBinlogs: { dir: saveDir } },
-    });
-    obs = observe(stack.nc, "main");
-  });
-  afterAll(async () => {
-    obs?.close();
-    await stack?.close();
-    if (saveDir) await rm(join(saveDir, ".."), { recursive: true, force: true });
+  const get = useSavingStack("fb-crash", {
+    // A long semi-sync timeout: the commit waits for an ack until the kill.
+    lab: { semiSync: true, nodes: 3, semiSyncMasterTimeoutMs: 120_000 },
+    config: { failover: { autoFlashback: true } },
   });
 
   it("is saved, flashed back, rejoined, equal to the new primary, with a clean GTID state", async () => {
+    const { stack, obs, saveDir } = get();
     const { lab, nc } = stack;
     await grantFlashback(lab);
     await waitPrimary(nc, "db1");
@@ -72,10 +56,14 @@ describe("a primary killed mid-commit under semi-sync AFTER_SYNC, flashed back",
       timeoutMs: 10_000,
       message: "the in-flight commit in db1's binlog",
     });
-    const [waiting] = await db1.query<Array<{ v: string }>>(
-      "SELECT VARIABLE_VALUE AS v FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_WAIT_SESSIONS'",
-    );
-    expect(Number(waiting?.v)).toBe(1);
+    // …and it waits for that acknowledgement (the session enters the wait just after).
+    const waiting = async () => {
+      const [w] = await db1.query<Array<{ v: string }>>(
+        "SELECT VARIABLE_VALUE AS v FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_WAIT_SESSIONS'",
+      );
+      return Number(w?.v) === 1;
+    };
+    await waitFor(waiting, { timeoutMs: 10_000, message: "the commit waiting for an ack" });
     const extra = await binlogPos(db1);
     await db1.kill9();
     // The client never heard OK.

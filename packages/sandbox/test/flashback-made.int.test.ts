@@ -5,15 +5,12 @@
 // extra transactions: not undoable — the save says why, the command is refused with the
 // reason, nothing is flashed back even with failover.autoFlashback, the server stays fenced;
 // with failover.autoRebuild (and agents) it is rebuilt instead, the reason saying why.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { missingFrom, parseGtidList } from "@marina/contracts";
 import { waitFor } from "@marina/lab";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Observer, observe } from "../src/observer.js";
-import { type Stack, startStack } from "../src/stack.js";
-import { checksum, grantFlashback } from "./flashback-helpers.js";
+import { describe, expect, it } from "vitest";
+import type { Observer } from "../src/observer.js";
+import type { Stack } from "../src/stack.js";
+import { checksum, grantFlashback, useSavingStack } from "./flashback-helpers.js";
 import {
   binlogPos,
   binlogState,
@@ -51,25 +48,13 @@ async function failOverAndReturn(stack: Stack, obs: Observer, table: string) {
 }
 
 describe("a made divergence, flashed back by command", () => {
-  let stack: Stack;
-  let obs: Observer;
-  let saveDir: string;
-
-  beforeAll(async () => {
-    saveDir = join(await mkdtemp(join(tmpdir(), "marina-fb-made-")), "saved");
-    stack = await startStack({
-      lab: { semiSync: false, nodes: 3 },
-      config: { failover: { autoRejoin: false }, saveBinlogs: { dir: saveDir } },
-    });
-    obs = observe(stack.nc, "main");
-  });
-  afterAll(async () => {
-    obs?.close();
-    await stack?.close();
-    if (saveDir) await rm(join(saveDir, ".."), { recursive: true, force: true });
+  const get = useSavingStack("fb-made", {
+    lab: { semiSync: false, nodes: 3 },
+    config: { failover: { autoRejoin: false } },
   });
 
   it("undoes an INSERT, an UPDATE and a DELETE, rejoins, and the table equals the primary's", async () => {
+    const { stack, obs } = get();
     const { nc } = stack;
     const { db1, primary, primaryName } = await failOverAndReturn(stack, obs, "app.made_t");
     // root writes through read_only: the divergence.
@@ -129,28 +114,15 @@ describe("a made divergence, flashed back by command", () => {
 });
 
 describe("a DDL among the extra transactions", () => {
-  let stack: Stack;
-  let obs: Observer;
-  let saveDir: string;
-
-  beforeAll(async () => {
-    saveDir = join(await mkdtemp(join(tmpdir(), "marina-fb-ddl-")), "saved");
-    stack = await startStack({
-      lab: { semiSync: false, nodes: 3 },
-      config: {
-        failover: { autoRejoin: false, autoFlashback: true, autoRebuild: false },
-        saveBinlogs: { dir: saveDir },
-      },
-    });
-    obs = observe(stack.nc, "main");
-  });
-  afterAll(async () => {
-    obs?.close();
-    await stack?.close();
-    if (saveDir) await rm(join(saveDir, ".."), { recursive: true, force: true });
+  const get = useSavingStack("fb-ddl", {
+    lab: { semiSync: false, nodes: 3 },
+    config: {
+      failover: { autoRejoin: false, autoFlashback: true, autoRebuild: false },
+    },
   });
 
   it("is not flashed back: the save, the dry-run and the command give the reason", async () => {
+    const { stack, obs } = get();
     const { nc } = stack;
     const { db1 } = await failOverAndReturn(stack, obs, "app.ddl_t");
     await db1.query("INSERT INTO app.ddl_t VALUES (5,'extra',5)");
@@ -184,29 +156,16 @@ describe("a DDL among the extra transactions", () => {
 });
 
 describe("a DDL among the extra transactions, with failover.autoRebuild", () => {
-  let stack: Stack;
-  let obs: Observer;
-  let saveDir: string;
-
-  beforeAll(async () => {
-    saveDir = join(await mkdtemp(join(tmpdir(), "marina-fb-rebuild-")), "saved");
-    stack = await startStack({
-      agents: true,
-      lab: { semiSync: false, nodes: 3 },
-      config: {
-        failover: { autoRejoin: false, autoFlashback: true, autoRebuild: true },
-        saveBinlogs: { dir: saveDir },
-      },
-    });
-    obs = observe(stack.nc, "main");
-  });
-  afterAll(async () => {
-    obs?.close();
-    await stack?.close();
-    if (saveDir) await rm(join(saveDir, ".."), { recursive: true, force: true });
+  const get = useSavingStack("fb-rebuild", {
+    agents: true,
+    lab: { semiSync: false, nodes: 3 },
+    config: {
+      failover: { autoRejoin: false, autoFlashback: true, autoRebuild: true },
+    },
   });
 
   it("falls back to a rebuild, saying why it was not flashed back", async () => {
+    const { stack, obs } = get();
     const { nc } = stack;
     await waitFor(
       async () => {
