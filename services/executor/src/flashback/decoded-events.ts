@@ -29,10 +29,15 @@ export type DecodedEvent =
   | { readonly kind: "query"; readonly statement: string }
   | { readonly kind: "other"; readonly name: string };
 
+/**
+ * Rows of one event alike in operation, table and image columns, counted: a statement that
+ * changed a million rows is one entry, not a million.
+ */
 export interface DecodedRow {
   readonly op: RowOp;
   readonly table: TableRef;
   readonly images: RowImage[];
+  count: number;
 }
 
 export interface DecodedTransaction {
@@ -98,8 +103,22 @@ export class DecodedParser {
   } | null = null;
   /** The base64 lines of a `BINLOG '…'` statement being read. */
   #base64: string[] | null = null;
-  #row: { op: RowOp; table: TableRef; images: RowImage[] } | null = null;
+  /** The row being read (its images still growing), and where it goes when complete. */
+  #row: { op: RowOp; table: TableRef; images: RowImage[]; into: DecodedRow[] } | null = null;
   #query: string[] | null = null;
+
+  /** The row read so far, counted with an alike one of its event or added. */
+  #endRow() {
+    const r = this.#row;
+    this.#row = null;
+    if (!r) return;
+    const sig = (x: { op: RowOp; table: TableRef; images: RowImage[] }) =>
+      JSON.stringify([x.op, x.table.schema, x.table.table, x.images]);
+    const key = sig(r);
+    const alike = r.into.find((x) => sig(x) === key);
+    if (alike) alike.count += 1;
+    else r.into.push({ op: r.op, table: r.table, images: r.images, count: 1 });
+  }
 
   #endQuery() {
     if (this.#query && this.#trx) {
@@ -135,13 +154,14 @@ export class DecodedParser {
 
   /** The transactions parsed. */
   finish(): DecodedTransaction[] {
+    this.#endRow();
     this.#endQuery();
     return this.transactions;
   }
 
   #header(rest: string) {
     this.#endQuery();
-    this.#row = null;
+    this.#endRow();
     this.#rowsEvent = null;
     this.#base64 = null;
     const gtid = GTID.exec(rest);
@@ -188,12 +208,13 @@ export class DecodedParser {
     }
     const start = ROW_START.exec(line);
     if (start) {
+      this.#endRow();
       this.#row = {
         op: OPS[start[1] as string] as RowOp,
         table: { schema: unquote(start[2] as string), table: unquote(start[3] as string) },
         images: [],
+        into: rowsEvent.rows,
       };
-      rowsEvent.rows.push(this.#row);
       return;
     }
     const row = this.#row;

@@ -66,7 +66,7 @@ export function eventVerdict(e: DecodedEvent, columns: ReadonlyMap<string, numbe
 
 function rowsOf(t: DecodedTransaction): Rows {
   const rows = { insert: 0, update: 0, delete: 0 };
-  for (const e of t.events) if (e.kind === "rows") for (const r of e.rows) rows[r.op] += 1;
+  for (const e of t.events) if (e.kind === "rows") for (const r of e.rows) rows[r.op] += r.count;
   return rows;
 }
 
