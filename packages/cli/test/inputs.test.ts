@@ -55,6 +55,8 @@ describe("payloads", () => {
     ["switchover", { target: "not a name" }, "<target>"],
     ["switchover", { timeoutMs: 5 }, "--phase-timeout"],
     ["rejoin", {}, "<server>"],
+    ["flashback", {}, "<server>"],
+    ["flashback", { server: "db1;rm" }, "<server>"],
     ["rebuild", { target: "db3", compression: { kind: "zstd", level: 40 } }, "--level"],
     ["cancel", { opId: "a.b" }, "<opId>"],
   ] as const)("%s %j names %s", (verb, fields, flag) => {

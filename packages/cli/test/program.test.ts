@@ -47,6 +47,7 @@ describe("marina's command line", () => {
   it.each([
     [["bogus"], /unknown command 'bogus'/],
     [["rejoin"], /missing required argument 'server'/],
+    [["flashback"], /missing required argument 'server'/],
     [["status", "--bogus"], /unknown option '--bogus'/],
     [["rebuild", "db3", "--method", "magic"], /Allowed choices are physical, logical/],
     [["switchover", "--timeout", "soon"], /--timeout: "soon" is not a duration/],

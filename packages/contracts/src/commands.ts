@@ -67,6 +67,13 @@ export const CommandPayloads = {
     reason,
     dryRun,
   }),
+  /**
+   * Undo a diverged server's extra transactions (mariadb-binlog --flashback), bring its GTID
+   * state back to the fork point, rejoin it and compare the tables it touched with the
+   * primary's. Refused when they cannot be undone (statement or DDL events, partial row
+   * images, binlogs missing: NOT_UNDOABLE, with the reason) or are not saved yet.
+   */
+  flashback: z.strictObject({ server: ServerName, reason, dryRun }),
   "set-maintenance": z.strictObject({ server: ServerName, reason, dryRun }),
   "clear-maintenance": z.strictObject({ server: ServerName, reason, dryRun }),
   "reset-failover-limits": z.strictObject({ reason, dryRun }),

@@ -110,6 +110,12 @@ export const FailoverSettings = z.strictObject({
   restoreWrites: z.boolean().default(true),
   autoRejoin: z.boolean().default(true),
   autoRebuild: z.boolean().default(false),
+  /**
+   * A diverged server whose extra transactions can be undone (row events with full images,
+   * no DDL) is flashed back and rejoined once clusters[].saveBinlogs saved them; otherwise
+   * (or when the flashback failed) autoRebuild applies. Needs saveBinlogs.
+   */
+  autoFlashback: z.boolean().default(false),
   drainTimeoutMs: z.number().int().min(100).default(30_000),
   /**
    * Candidates in another datacenter than the failed primary's: allow (a local one first
@@ -156,7 +162,12 @@ export const SaveBinlogsSettings = z.strictObject({
   dumpServerId: z.number().int().min(1).max(4294967295).default(4294967001),
   /** The mariadb-binlog program (a path or a name on PATH). */
   program: z.string().min(1).max(1024).default("mariadb-binlog"),
-  /** How long one save may take (dump and decode). */
+  /**
+   * The mariadb client program a flashback applies the reverse with (a path or a name on
+   * PATH; default `mariadb`).
+   */
+  client: z.string().min(1).max(1024).optional(),
+  /** How long one save may take (dump and decode); a flashback gets as long. */
   timeoutMs: z.number().int().min(1000).max(3_600_000).default(300_000),
 });
 export type SaveBinlogsSettings = z.infer<typeof SaveBinlogsSettings>;
@@ -386,6 +397,14 @@ export const MarinaConfig = z
         });
       }
       clusters.add(c.name);
+      if (c.failover.autoFlashback && !c.saveBinlogs) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["clusters", ci, "failover", "autoFlashback"],
+          message:
+            "autoFlashback needs clusters[].saveBinlogs (the extra transactions are saved before they are undone)",
+        });
+      }
       const names = new Set<string>();
       c.servers.forEach((s, si) => {
         if (names.has(s.name)) {

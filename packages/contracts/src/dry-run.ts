@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { AgentAction } from "./agent.js";
 import { ErrorBody, VERB_MAX } from "./error-body.js";
-import { ExecStep } from "./executor.js";
+import { ExecStep, UndoVerdict } from "./executor.js";
 import { HostName, ServerName } from "./names.js";
 import { OperationKind, OperationState } from "./operations.js";
 
@@ -103,6 +103,11 @@ export const DryRunReport = z.strictObject({
       z.strictObject({ situation: text(64), server: ServerName.nullable(), reason: text(4096) }),
     )
     .max(64),
+  /**
+   * flashback: the extra transactions to undo with the verdict on each, from the last save
+   * (absent for other verbs, null when there is no saved verdict).
+   */
+  undo: UndoVerdict.nullable().optional(),
   /** What the later phases take for granted. */
   assumptions: z.array(text(1024)).max(32),
 });

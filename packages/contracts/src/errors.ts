@@ -92,6 +92,14 @@ export const ErrorCodes = {
     retryable: false,
     text: "a program run by the agent (or by an executor: mariadb-binlog) failed",
   },
+  NOT_UNDOABLE: {
+    retryable: false,
+    text: "a diverged server's extra transactions cannot be undone by flashback (statement or DDL events, partial row images, binlogs missing): rebuild it",
+  },
+  DATA_MISMATCH: {
+    retryable: false,
+    text: "tables differ from the primary's at the same GTID position",
+  },
   UNAUTHORIZED: {
     retryable: false,
     text: "the HTTP API request has no bearer token, or one the decider does not know",

@@ -6,6 +6,62 @@ import { ClusterName, ConnectionName, Epoch, GtidListText, OpId, ServerName } fr
 
 const timeoutMs = z.number().int().min(1).max(3_600_000);
 
+/** A table, as a flashback and a comparison name it. */
+export const TableRef = z.strictObject({
+  schema: z.string().min(1).max(64),
+  table: z.string().min(1).max(64),
+});
+export type TableRef = z.infer<typeof TableRef>;
+
+const RowCounts = z.strictObject({
+  insert: z.number().int().min(0),
+  update: z.number().int().min(0),
+  delete: z.number().int().min(0),
+});
+
+/** At most this many transactions are listed one by one in a verdict. */
+export const UNDO_LISTED_MAX = 200;
+
+/**
+ * Whether a diverged server's extra transactions can be undone by flashback, decided per
+ * transaction from the decoded events (never from today's @@binlog_format): row events only,
+ * full row images, no statement or DDL event, and every extra GTID found in the binlogs.
+ */
+export const UndoVerdict = z.strictObject({
+  undoable: z.boolean(),
+  /** Why not (the first reasons), empty when undoable. */
+  reason: z.string().max(4096),
+  /** The extra transactions, in binlog order (the first UNDO_LISTED_MAX). */
+  transactions: z
+    .array(
+      z.strictObject({
+        gtid: z.string().max(64),
+        undoable: z.boolean(),
+        reason: z.string().max(1024),
+        tables: z.array(TableRef).max(64),
+        rows: RowCounts,
+      }),
+    )
+    .max(UNDO_LISTED_MAX),
+  /** How many transactions in all (more than listed when over UNDO_LISTED_MAX). */
+  count: z.number().int().min(0),
+  /** Every table the extra transactions touch, and their rows in all. */
+  tables: z.array(TableRef).max(256),
+  rows: RowCounts,
+});
+export type UndoVerdict = z.infer<typeof UndoVerdict>;
+
+/** `app.t`: how messages name a table. */
+export function tableText(t: TableRef): string {
+  return `${t.schema}.${t.table}`;
+}
+
+/** `3 transactions on app.t (1 insert, 1 update, 1 delete)`: what a verdict covers. */
+export function describeUndo(v: Pick<UndoVerdict, "count" | "tables" | "rows">): string {
+  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
+  return `${n(v.count, "transaction")} on ${v.tables.map(tableText).join(", ") || "no table"} (${n(v.rows.insert, "insert")}, ${n(v.rows.update, "update")}, ${n(v.rows.delete, "delete")})`;
+}
+
 /** One idempotent SQL step against one server. Running it twice has its effect once. */
 export const ExecStep = z.discriminatedUnion("kind", [
   /** Read positions and replication state; changes nothing. */
@@ -90,6 +146,39 @@ export const ExecStep = z.discriminatedUnion("kind", [
     timeoutMs,
   }),
   /**
+   * Undo a diverged server's extra transactions with `mariadb-binlog --flashback`
+   * (clusters[].saveBinlogs gives the program, the folder and the dump's server id): the
+   * server must be read-only and not replicating. Its binlog files from the one holding the
+   * fork point are dumped raw into a new folder (kept: the record), the transactions of the
+   * (domain, server) pairs of `extraGtids` after `forkPoint` are checked one by one (row
+   * events only, full row images, no statement or DDL event, every extra GTID found —
+   * otherwise NOT_UNDOABLE, nothing changed), their reverse is applied with sql_log_bin=0,
+   * then the binlogs are reset (RESET MASTER) and gtid_binlog_state set to what it was at the
+   * fork point. gtid_slave_pos is left to the rejoin. A server already at the fork point
+   * answers ok with `alreadyDone`. Output: FlashbackOutcome.
+   */
+  z.strictObject({
+    kind: z.literal("flashback"),
+    extraGtids: GtidListText,
+    forkPoint: GtidListText,
+    timeoutMs,
+  }),
+  /**
+   * Compare tables of the server with the same tables of `source` (its primary) at one GTID:
+   * the server's replication connection is stopped, the source's checksums are taken in a
+   * consistent snapshot whose GTID position is read (binlog_snapshot_file/position), the
+   * server is let replicate exactly up to it (START SLAVE UNTIL master_gtid_pos) and checked
+   * (CHECKSUM TABLE), then its replication is started again. Tables that differ:
+   * DATA_MISMATCH, replication left stopped. Output: TablesCompared.
+   */
+  z.strictObject({
+    kind: z.literal("compare-tables"),
+    source: ServerName,
+    connection: ConnectionName,
+    tables: z.array(TableRef).min(1).max(256),
+    timeoutMs,
+  }),
+  /**
    * Run the cluster's hook `hook` as the EXECUTOR's config defines it (no shell; killed with
    * its process group at the timeout), with `context` in MARINA_* variables. Touches no
    * server: `server` only names the one the operation is about. ok only when it exited 0;
@@ -145,8 +234,50 @@ export const BinlogSaveOutcome = z.strictObject({
   /** False when the fork point is older than the oldest binlog left (purged): from the first. */
   complete: z.boolean(),
   executor: z.string().max(128),
+  /**
+   * Whether the extra transactions can be flashed back, from the saved events (absent from
+   * executors of earlier releases).
+   */
+  undo: UndoVerdict.optional(),
 });
 export type BinlogSaveOutcome = z.infer<typeof BinlogSaveOutcome>;
+
+/** What a flashback step did (its result's data; on failure, as far as it got). */
+export const FlashbackOutcome = z.strictObject({
+  /** The folder with the raw binlogs and the generated reverse (flashback.sql). */
+  path: z.string().max(4096),
+  /** The server was already at the fork point: nothing was done. */
+  alreadyDone: z.boolean(),
+  /** What was undone. */
+  verdict: UndoVerdict,
+  /** gtid_binlog_state before, and as set after RESET MASTER (the fork point's). */
+  stateBefore: GtidListText,
+  stateAfter: GtidListText,
+  /** gtid_binlog_pos once done. */
+  binlogPos: GtidListText,
+  executor: z.string().max(128),
+});
+export type FlashbackOutcome = z.infer<typeof FlashbackOutcome>;
+
+/** What a compare-tables step found. */
+export const TablesCompared = z.strictObject({
+  /** The GTID position both were compared at. */
+  gtid: GtidListText,
+  tables: z
+    .array(
+      z.strictObject({
+        schema: z.string().max(64),
+        table: z.string().max(64),
+        /** CHECKSUM TABLE of the server and of the source (null: the table does not exist). */
+        server: z.string().max(32).nullable(),
+        source: z.string().max(32).nullable(),
+        equal: z.boolean(),
+      }),
+    )
+    .max(256),
+  equal: z.boolean(),
+});
+export type TablesCompared = z.infer<typeof TablesCompared>;
 
 export const ExecRequest = z.strictObject({
   cluster: ClusterName,

@@ -14,6 +14,7 @@ export const CommandVerbs = [
   "switchover",
   "rejoin",
   "rebuild",
+  "flashback",
   "set-maintenance",
   "clear-maintenance",
   "reset-failover-limits",

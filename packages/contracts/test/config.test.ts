@@ -82,6 +82,17 @@ describe("config", () => {
     expect(err.message).toContain("docs/configuration.md");
   });
 
+  it("failover.autoFlashback needs saveBinlogs", () => {
+    expect(parseConfigText(good, "marina.yaml").clusters[0]!.failover.autoFlashback).toBe(false);
+    const auto = `${good}    failover: { autoFlashback: true }\n`;
+    const err = errorOf(auto);
+    expect(err.code).toBe("VALIDATION_FAILED");
+    expect(err.path).toBe("clusters.0.failover.autoFlashback");
+    expect(err.message).toContain("needs clusters[].saveBinlogs");
+    const saved = `${auto}    saveBinlogs: { dir: /var/lib/marina/saved }\n`;
+    expect(parseConfigText(saved, "marina.yaml").clusters[0]!.failover.autoFlashback).toBe(true);
+  });
+
   it("takes nats.replicas: auto by default, or 1 to 5", () => {
     expect(parseConfigText(good, "marina.yaml").nats.replicas).toBe("auto");
     const three = good.replace("nats: { servers:", "nats: { replicas: 3, servers:");

@@ -30,6 +30,11 @@ describe("apiCommand", () => {
       { path: "commands/rejoin", body: { server: "db1" } },
     ],
     [
+      { verb: "flashback", server: "db1", reason: "crash" },
+      { path: "commands/flashback", body: { server: "db1", reason: "crash" } },
+    ],
+    [{ verb: "flashback" }, { error: "Flashback needs a server" }],
+    [
       { verb: "rebuild", server: "db1", source: "db3" },
       { path: "commands/rebuild", body: { target: "db1", source: "db3" } },
     ],
@@ -160,5 +165,41 @@ describe("planView", () => {
     expect(p.accepted).toBe(false);
     expect(p.error).toBe("TARGET_LAGGING at target: db2 is 40 s behind");
     expect(p.phases).toEqual([]);
+  });
+});
+
+describe("a flashback's plan", () => {
+  it("lists each extra transaction with its verdict", () => {
+    const v = planView({
+      verb: "flashback",
+      outcome: "refused",
+      error: { code: "NOT_UNDOABLE", message: "cannot be undone", retryable: false },
+      message: "cannot be undone",
+      operation: null,
+      candidates: null,
+      events: [],
+      assumptions: [],
+      undo: {
+        undoable: false,
+        reason: "0-1-9: DDL: ALTER TABLE app.t ADD c INT",
+        transactions: [
+          {
+            gtid: "0-1-9",
+            undoable: false,
+            reason: "DDL: ALTER TABLE app.t ADD c INT",
+            tables: [],
+            rows: { insert: 0, update: 0, delete: 0 },
+          },
+        ],
+        count: 1,
+        tables: [],
+        rows: { insert: 0, update: 0, delete: 0 },
+      },
+    });
+    expect(v.undo).toEqual([
+      "cannot be undone: 0-1-9: DDL: ALTER TABLE app.t ADD c INT",
+      "0-1-9 no: - (0 ins, 0 upd, 0 del) — DDL: ALTER TABLE app.t ADD c INT",
+    ]);
+    expect(planView(report).undo).toEqual([]);
   });
 });

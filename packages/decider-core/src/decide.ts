@@ -19,6 +19,7 @@ import { optionsOf } from "./options.js";
 import type { Env } from "./plans/common.js";
 import { planRegistry } from "./plans/index.js";
 import { recordLastKnown, trackAllDown } from "./policies/all-down.js";
+import { autoFlashback } from "./policies/auto-flashback.js";
 import { autoRebuild } from "./policies/auto-rebuild.js";
 import { preemptForFailover } from "./policies/rebuild-preemption.js";
 import { onRestoreResult, sendRestoreWrites } from "./restore-writes.js";
@@ -273,7 +274,7 @@ function startAutomatic(env: Env, d: Diagnosis) {
         auto: true,
       },
     });
-  } else if (config.failover.autoRebuild) {
+  } else if (autoFlashback(env) === null && config.failover.autoRebuild) {
     autoRebuild(env);
   }
 }

@@ -90,14 +90,20 @@ export function sendBinlogSaves(
   const cfg = ctx.config.saveBinlogs;
   const saves = state.binlogSaves;
   if (!saves) return;
-  // Forgotten once the server is seen not diverged (rebuilt): not while it is out of sight.
+  const named = new Set(Object.values(state.operation?.servers ?? {}));
+  // Forgotten once the server is seen not diverged (rebuilt, flashed back): not while it is
+  // out of sight, nor while an operation works on it (a flashback that fails flags it again).
   for (const server of Object.keys(saves)) {
-    if (!diverged.has(server) && currentObservation(state, ctx.config, server, ctx.now)) {
+    if (
+      !diverged.has(server) &&
+      !named.has(server) &&
+      currentObservation(state, ctx.config, server, ctx.now)
+    ) {
       delete saves[server];
+      delete state.flashbackFailures?.[server];
     }
   }
   if (!cfg) return;
-  const named = new Set(Object.values(state.operation?.servers ?? {}));
   const lostAfterMs = cfg.timeoutMs + env.opts.stepReplyMarginMs + env.opts.enforceRetryMs;
   for (const [server, extraGtids] of diverged) {
     const have = saves[server];
@@ -130,6 +136,13 @@ export function sendBinlogSaves(
   }
 }
 
+function undoText(v: BinlogSaveOutcome["undo"]): string {
+  if (!v) return "not judged for a flashback";
+  return v.undoable
+    ? `can be flashed back (${v.count} transaction(s), ${v.rows.insert} insert(s), ${v.rows.update} update(s), ${v.rows.delete} delete(s))`
+    : `cannot be flashed back: ${v.reason}`;
+}
+
 function filesText(o: BinlogSaveOutcome): string {
   return o.files.map((f) => `${f.name} (${f.bytes} B)`).join(", ");
 }
@@ -147,6 +160,7 @@ export function onBinlogSaveResult(env: Env, opId: string, result: ExecResult): 
     const o = data as BinlogSaveOutcome;
     rec.savedAt = ctx.now;
     rec.path = o.path;
+    rec.undo = o.undo ?? null;
     const total = o.files.reduce((n, f) => n + f.bytes, 0);
     env.actions.push(
       situationEvent(
@@ -154,7 +168,7 @@ export function onBinlogSaveResult(env: Env, opId: string, result: ExecResult): 
         ctx.epoch,
         "BinlogsSaved",
         server,
-        `extra transactions ${rec.extraGtids} saved by ${o.executor} in ${o.path}: ${filesText(o)}; ${o.gtids.count} transaction(s) from ${o.gtids.first || "-"} to ${o.gtids.last || "-"} decoded into ${o.decoded.name} (${o.decoded.bytes} B)${o.complete ? "" : " (the fork point's binlog was purged: from the oldest file left)"}`,
+        `extra transactions ${rec.extraGtids} saved by ${o.executor} in ${o.path}: ${filesText(o)}; ${o.gtids.count} transaction(s) from ${o.gtids.first || "-"} to ${o.gtids.last || "-"} decoded into ${o.decoded.name} (${o.decoded.bytes} B)${o.complete ? "" : " (the fork point's binlog was purged: from the oldest file left)"}; ${undoText(o.undo)}`,
         {
           extraGtids: rec.extraGtids,
           details: {
@@ -171,6 +185,8 @@ export function onBinlogSaveResult(env: Env, opId: string, result: ExecResult): 
             decodedFrom: o.decodedFrom,
             startPosition: o.startPosition,
             complete: o.complete,
+            undoable: o.undo?.undoable ?? null,
+            undoReason: o.undo ? o.undo.reason || null : "not judged by this executor",
           },
         },
       ),

@@ -1,6 +1,6 @@
 import type { AgentAction, AgentHeartbeat } from "@marina/contracts/agent";
 import type { Compression, ErrorBody } from "@marina/contracts/commands";
-import type { ExecStep } from "@marina/contracts/executor";
+import type { ExecStep, TableRef, UndoVerdict } from "@marina/contracts/executor";
 import type { HealthSample, ServerObservation } from "@marina/contracts/health";
 import type { HistoryRequest, OperationRecord } from "@marina/contracts/history";
 import type { OperationKind, OperationState } from "@marina/contracts/operations";
@@ -125,7 +125,30 @@ export interface RebuildPlan {
   primary: string | null;
 }
 
-export type Plan = FailoverPlan | SwitchoverPlan | RejoinPlan | RebuildPlan;
+/**
+ * A flashback (plans/flashback.ts): a diverged server's extra transactions undone, its GTID
+ * state brought back to the fork point, rejoined, its touched tables compared with the primary.
+ */
+export interface FlashbackPlan {
+  kind: "flashback";
+  server: string;
+  primary: string;
+  /** The divergence undone (the diverged record's extraGtids) and where it forks. */
+  extraGtids: string;
+  forkPoint: string;
+  /** The tables the extra transactions touch (the save's verdict), compared at the end. */
+  tables: TableRef[];
+  /** Where the save is (BinlogsSaved), for the messages. */
+  savePath: string | null;
+  /** The diverged record's situation was OldPrimaryDiverged. */
+  wasPrimary: boolean;
+  auto: boolean;
+  /** The rejoin's connection (the default one) and mode. */
+  connection: string;
+  useGtid: "slave_pos" | "current_pos";
+}
+
+export type Plan = FailoverPlan | SwitchoverPlan | RejoinPlan | RebuildPlan | FlashbackPlan;
 
 export type AgentCallStatus = "waiting" | "sent" | "running" | "ok" | "failed" | "skipped";
 
@@ -325,6 +348,11 @@ export interface DeciderState {
   postHooks?: Record<string, PostHookRun>;
   /** Saves of diverged servers' extra transactions (save-binlogs.ts), per server. */
   binlogSaves?: Record<string, BinlogSave>;
+  /**
+   * Flashbacks that failed, per server, with the divergence they were for:
+   * failover.autoFlashback does not try that divergence again (autoRebuild may).
+   */
+  flashbackFailures?: Record<string, { at: number; extraGtids: string; opId: string }>;
 }
 
 export interface BinlogSave {
@@ -337,6 +365,8 @@ export interface BinlogSave {
   pending: boolean;
   savedAt: number | null;
   path: string | null;
+  /** Whether the saved extra transactions can be flashed back (absent: not judged). */
+  undo?: UndoVerdict | null;
 }
 
 export interface LastKnown {
@@ -386,6 +416,7 @@ export function initialState(cluster: string): DeciderState {
     vetoHold: null,
     postHooks: {},
     binlogSaves: {},
+    flashbackFailures: {},
   };
 }
 
@@ -404,6 +435,7 @@ export function upgradeState(state: DeciderState): DeciderState {
   loose.vetoHold ??= null;
   loose.postHooks ??= {};
   loose.binlogSaves ??= {};
+  loose.flashbackFailures ??= {};
   const op = state.operation as
     | (Omit<Operation, "agentCalls"> & { agentCalls?: AgentCall[] })
     | null;

@@ -15,6 +15,13 @@ export function stepAction(
   return { kind: "step", request, timeoutMs, reason };
 }
 
+/**
+ * Steps never sent twice once they may have run — not as a retry, not after a leader change:
+ * a flashback that stopped part-way must not apply its reverse again (it would undo what is
+ * already undone). A lost answer is a failure.
+ */
+export const ONCE_KINDS: ReadonlySet<ExecStep["kind"]> = new Set(["flashback"]);
+
 /** How long the edge waits for a step's reply: a waiting step's own timeout plus a margin. */
 export function replyTimeoutMs(step: ExecStep, opts: DeciderOptions): number {
   return "timeoutMs" in step ? step.timeoutMs + opts.stepReplyMarginMs : opts.stepTimeoutMs;
@@ -52,6 +59,10 @@ export function describeStep(step: ExecStep): string {
       return `verify replicating '${step.connection}'`;
     case "save-binlogs":
       return `save binlogs (extra ${step.extraGtids}${step.forkPoint ? `, from ${step.forkPoint}` : ", from the first file"})`;
+    case "flashback":
+      return `flashback (undo ${step.extraGtids}${step.forkPoint ? ` after ${step.forkPoint}` : ""})`;
+    case "compare-tables":
+      return `compare ${step.tables.length} table(s) with ${step.source}`;
     case "run-hook":
       return `run hook ${step.hook} (at most ${step.timeoutMs} ms)`;
     case "ask-veto":

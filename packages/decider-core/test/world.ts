@@ -10,7 +10,9 @@ import type {
   HealthSample,
   ReplicationConnection,
   ServerObservation,
+  UndoVerdict,
 } from "@marina/contracts";
+import { parseGtidList } from "@marina/contracts";
 import type { Action } from "../src/index.js";
 import { type Driver, obs, portOf, type StepAction, sample } from "./helpers.js";
 
@@ -64,6 +66,15 @@ export class World {
   hidden = new Set<string>();
   /** Steps executed, for assertions. */
   executed: ExecRequest[] = [];
+  /** What a save says of the extra transactions (null: an executor that does not judge). */
+  saveVerdict: UndoVerdict | null = {
+    undoable: true,
+    reason: "",
+    transactions: [],
+    count: 1,
+    tables: [{ schema: "app", table: "t" }],
+    rows: { insert: 1, update: 0, delete: 0 },
+  };
 
   constructor(
     readonly config: ClusterConfig,
@@ -462,7 +473,43 @@ export class World {
           startPosition: step.forkPoint,
           complete: true,
           executor: "sim",
+          ...(this.saveVerdict ? { undo: this.saveVerdict } : {}),
         });
+      // The world keeps no rows: a flashback drops the extra GTIDs (those of the extra
+      // (domain, server) pairs after the fork, up to the extra one); tables always compare equal.
+      case "flashback": {
+        if (!s.readOnly) return fail("SQL_ERROR", `${req.server} is writable`);
+        const extra = parseGtidList(step.extraGtids);
+        const fork = parseGtidList(step.forkPoint);
+        const isExtra = (g: string) => {
+          const [x] = parseGtidList(g);
+          const e = extra.find((y) => y.domain === x!.domain && y.server === x!.server);
+          const f = fork.find((y) => y.domain === x!.domain && y.server === x!.server);
+          return e !== undefined && x!.seq <= e.seq && x!.seq > (f?.seq ?? 0n);
+        };
+        const undone = s.binlog.filter(isExtra);
+        const before = last(s.binlog);
+        s.applied = s.applied.filter((g) => !isExtra(g));
+        s.binlog = s.binlog.filter((g) => !isExtra(g));
+        const verdict = { ...(this.saveVerdict as UndoVerdict), count: undone.length };
+        return ok({
+          path: `/saved/main-${req.server}-${req.opId}-flashback`,
+          alreadyDone: undone.length === 0,
+          verdict,
+          stateBefore: before,
+          stateAfter: last(s.binlog),
+          binlogPos: last(s.binlog),
+          executor: "sim",
+        });
+      }
+      case "compare-tables": {
+        const src = this.s(step.source);
+        return ok({
+          gtid: last(src.binlog),
+          tables: step.tables.map((t) => ({ ...t, server: "1", source: "1", equal: true })),
+          equal: true,
+        });
+      }
       // Hooks touch no server (the world configures none; a hook that runs exits 0).
       case "run-hook":
       case "ask-veto":

@@ -93,6 +93,35 @@ export const BINLOG_SAVE_NEEDS: readonly PrivilegeNeed[] = [
 ];
 
 /**
+ * What a flashback needs on top of BINLOG_SAVE_NEEDS (the flashback step dumps and judges the
+ * same way), measured on 10.11; the step checks them (and SELECT on the tables it compares,
+ * flashbackTableNeeds) before it changes anything. RESET MASTER needs RELOAD (EXECUTOR_NEEDS).
+ */
+export const FLASHBACK_NEEDS: readonly PrivilegeNeed[] = [
+  {
+    anyOf: ["BINLOG REPLAY", "SUPER"],
+    on: "*.*",
+    reason:
+      "flashback applies the reverse as BINLOG statements (mariadb --init-command): 1227 without it",
+  },
+  {
+    anyOf: ["BINLOG ADMIN", "SUPER"],
+    on: "*.*",
+    reason:
+      "flashback applies the reverse with SET SESSION sql_log_bin=0 and sets gtid_binlog_state after RESET MASTER: 1227 without it",
+  },
+];
+
+/** SELECT on each database whose tables a flashback compares with the primary (CHECKSUM TABLE). */
+export function flashbackTableNeeds(schemas: readonly string[]): PrivilegeNeed[] {
+  return [...new Set(schemas)].map((db) => ({
+    anyOf: ["SELECT"],
+    on: `${db}.*` as const,
+    reason: `compare-tables reads the flashed-back tables of ${db} (CHECKSUM TABLE) on the server and the primary: 1142 without it`,
+  }));
+}
+
+/**
  * The agent's backup account over the socket: a physical rebuild's donor (mariadb-backup
  * --backup --slave-info --safe-slave-backup) and the SQL threads it restarts afterwards.
  */

@@ -4,6 +4,8 @@ export {
   BACKUP_NEEDS,
   BINLOG_SAVE_NEEDS,
   EXECUTOR_NEEDS,
+  FLASHBACK_NEEDS,
+  flashbackTableNeeds,
   MONITOR_NEEDS,
   SELF_FENCE_NEEDS,
 } from "./account-needs.js";

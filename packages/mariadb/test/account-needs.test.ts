@@ -3,7 +3,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BACKUP_NEEDS, EXECUTOR_NEEDS, MONITOR_NEEDS } from "../src/account-needs.js";
+import {
+  BACKUP_NEEDS,
+  BINLOG_SAVE_NEEDS,
+  EXECUTOR_NEEDS,
+  FLASHBACK_NEEDS,
+  flashbackTableNeeds,
+  MONITOR_NEEDS,
+} from "../src/account-needs.js";
 import { missingPrivileges, type PrivilegeNeed, parseGrants } from "../src/grants.js";
 
 const doc = readFileSync(join(import.meta.dirname, "../../../docs/security.md"), "utf8");
@@ -32,6 +39,8 @@ describe("docs/security.md", () => {
 
   it.each<[string, readonly PrivilegeNeed[], string[]]>([
     ["marina", EXECUTOR_NEEDS, []], // the optional SELECT ON mysql.* is in the block too
+    // saveBinlogs and flashbacks (of tables in app): their own blocks.
+    ["marina", [...BINLOG_SAVE_NEEDS, ...FLASHBACK_NEEDS, ...flashbackTableNeeds(["app"])], []],
     ["marina_monitor", MONITOR_NEEDS, []],
     // A logical rebuild's target: ALL PRIVILEGES, said in the text, not granted in a block.
     ["marina_backup", BACKUP_NEEDS, ["ALL PRIVILEGES"]],
@@ -42,7 +51,8 @@ describe("docs/security.md", () => {
   });
 
   it("names every needed privilege in a table", () => {
-    for (const n of [...MONITOR_NEEDS, ...EXECUTOR_NEEDS, ...BACKUP_NEEDS]) {
+    const all = [...MONITOR_NEEDS, ...EXECUTOR_NEEDS, ...BACKUP_NEEDS, ...FLASHBACK_NEEDS];
+    for (const n of [...all, ...BINLOG_SAVE_NEEDS]) {
       expect(doc, n.anyOf[0]).toContain(`\`${n.anyOf[0]}`);
     }
   });

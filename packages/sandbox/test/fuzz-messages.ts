@@ -143,6 +143,7 @@ const COMMANDS: Record<CommandVerb, Obj> = {
   switchover: { target: "db2" },
   rejoin: { server: "db2" },
   rebuild: { target: "db3", source: "db2" },
+  flashback: { server: "db1" },
   "set-maintenance": { server: "db2" },
   "clear-maintenance": { server: "db2" },
   "reset-failover-limits": {},

@@ -164,12 +164,25 @@ export async function handleExecRequest(
         },
         log,
       );
+    const source = a.source;
+    const openSourceSession = () => {
+      if (!source) return Promise.reject(new StepError("INTERNAL", "the step names no source"));
+      return deps.connect(
+        dbTargetOf(cluster, source),
+        {
+          connectTimeoutMs: deps.options.connectTimeoutMs,
+          socketTimeoutMs: socketTimeoutFor(req.step, deps.options.socketTimeoutMs),
+        },
+        log,
+      );
+    };
     const db = await openSession();
     try {
       const out = await runStep(
         {
           db,
           openSession,
+          openSourceSession,
           cluster,
           server,
           source: a.source,

@@ -15,7 +15,7 @@ export type Admission =
       readonly request: ExecRequest;
       readonly cluster: ResolvedCluster;
       readonly server: ResolvedServer;
-      /** The server named by change-master's `source`. */
+      /** The server named by change-master's or compare-tables' `source`. */
       readonly source: ResolvedServer | undefined;
     }
   | {
@@ -96,7 +96,7 @@ export function admit(
     );
   }
   let source: ResolvedServer | undefined;
-  if (request.step.kind === "change-master") {
+  if (request.step.kind === "change-master" || request.step.kind === "compare-tables") {
     source = cluster.servers.get(request.step.source);
     if (!source) {
       return refuse(
@@ -111,7 +111,9 @@ export function admit(
       return refuse(
         errorBody(
           "VALIDATION_FAILED",
-          "payload.step.source: a server cannot replicate from itself",
+          request.step.kind === "change-master"
+            ? "payload.step.source: a server cannot replicate from itself"
+            : "payload.step.source: a server is not compared with itself",
           "payload.step.source",
         ),
       );

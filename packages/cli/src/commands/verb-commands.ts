@@ -93,6 +93,17 @@ export function addVerbCommands(program: Command, run: Runner): void {
       run((ctx, server: string, o: Common) => send(ctx, "rejoin", { server, reason: o.reason }, o)),
     );
 
+  verb(
+    "flashback",
+    "undo a diverged server's saved extra transactions (mariadb-binlog --flashback), then rejoin it",
+  )
+    .argument("<server>", "the diverged server")
+    .action(
+      run((ctx, server: string, o: Common) =>
+        send(ctx, "flashback", { server, reason: o.reason }, o),
+      ),
+    );
+
   verb("rebuild", "rebuild a replica from a healthy server (progress bar while it streams)")
     .argument("<target>", "the server to rebuild")
     .option("--source <server>", "copy from this server (default: Marina's choice)")

@@ -37,6 +37,31 @@ function phaseLines(p: DryRunPhase, n: number, s: Style): string[] {
   return out;
 }
 
+/** flashback: the extra transactions, with the verdict on each (from the last save). */
+function undoLines(v: DryRunReport["undo"], s: Style): string[] {
+  if (!v)
+    return [
+      "",
+      "extra transactions: no saved verdict (not saved yet, or saved by an earlier release)",
+    ];
+  const verdict = v.undoable
+    ? s.green("can be undone")
+    : `${s.red("cannot be undone")}: ${v.reason}`;
+  const out = ["", `extra transactions (${v.count}): ${verdict}`];
+  const w = Math.max(0, ...v.transactions.map((t) => t.gtid.length));
+  for (const t of v.transactions) {
+    const tables = t.tables.map((x) => `${x.schema}.${x.table}`).join(",") || "-";
+    const rows = `${t.rows.insert} ins, ${t.rows.update} upd, ${t.rows.delete} del`;
+    out.push(
+      `  ${t.gtid.padEnd(w)}  ${t.undoable ? s.green("undo") : s.red("no  ")}  ${tables}  ${rows}${t.reason ? `  ${t.reason}` : ""}`,
+    );
+  }
+  if (v.count > v.transactions.length) {
+    out.push(s.dim(`  … and ${v.count - v.transactions.length} more`));
+  }
+  return out;
+}
+
 export function formatDryRun(r: DryRunReport, s: Style): string[] {
   const head =
     r.outcome === "refused"
@@ -55,6 +80,7 @@ export function formatDryRun(r: DryRunReport, s: Style): string[] {
       out.push(`  ${rank.padStart(2)}  ${c.server.padEnd(w)}  ${mark}${c.reason}`);
     }
   }
+  if (r.undo !== undefined) out.push(...undoLines(r.undo, s));
   const op = r.operation;
   if (op) {
     const servers = Object.entries(op.servers)

@@ -1,6 +1,7 @@
 import type { Command, CommandReply } from "@marina/contracts/commands";
 import type { Env } from "../plans/common.js";
 import { failoverCommand } from "./failover.js";
+import { flashbackCommand } from "./flashback.js";
 import type { CommandHandler, CommandVerb } from "./handler.js";
 import {
   cancelCommand,
@@ -24,6 +25,7 @@ export const commandHandlers: { readonly [V in CommandVerb]: CommandHandler<V> }
   switchover: switchoverCommand,
   rejoin: rejoinCommand,
   rebuild: rebuildCommand,
+  flashback: flashbackCommand,
   "set-maintenance": setMaintenanceCommand,
   "clear-maintenance": clearMaintenanceCommand,
   "reset-failover-limits": resetFailoverLimitsCommand,

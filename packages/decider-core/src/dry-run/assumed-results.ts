@@ -23,6 +23,17 @@ export function assumedStepResult(state: DeciderState, s: OpStep): Assumed {
       const ro = state.readOnly[s.server];
       const seen = state.lastObservation[s.server]?.at ?? 0;
       const readOnly = ro && ro.by === "step" && ro.at >= seen ? ro.readOnly : obs.readOnly;
+      // After a flashback of this operation: at the fork point it was brought back to.
+      const fb = state.operation?.steps.find(
+        (x) => x.server === s.server && x.step.kind === "flashback" && x.status === "ok",
+      );
+      const pos = fb ? String(fb.result?.data.binlogPos ?? "") : null;
+      if (pos !== null) {
+        return {
+          data: { ...obs, readOnly, gtidBinlogPos: pos, gtidCurrentPos: pos, gtidBinlogState: pos },
+          assumption: `inspect of ${s.server} (${s.phase}) finds it at the fork point ${pos || "(empty)"} after the flashback`,
+        };
+      }
       return {
         data: { ...obs, readOnly },
         assumption: `inspect of ${s.server} (${s.phase}) reads what its last sample showed: gtid_binlog_pos ${obs.gtidBinlogPos || "empty"}, gtid_current_pos ${obs.gtidCurrentPos || "empty"}`,
@@ -42,6 +53,39 @@ export function assumedStepResult(state: DeciderState, s: OpStep): Assumed {
         },
         assumption: null,
       };
+    case "flashback": {
+      const verdict = state.binlogSaves?.[s.server]?.undo ?? {
+        undoable: true,
+        reason: "",
+        transactions: [],
+        count: 0,
+        tables: [],
+        rows: { insert: 0, update: 0, delete: 0 },
+      };
+      return {
+        data: {
+          path: "<a new folder in saveBinlogs.dir>",
+          alreadyDone: false,
+          verdict,
+          stateBefore: obs?.gtidBinlogState ?? "",
+          stateAfter: s.step.forkPoint,
+          binlogPos: s.step.forkPoint,
+          executor: "<an executor>",
+        },
+        assumption: `the flashback of ${s.server} undoes what its save judged (${verdict.count} transaction(s)) and leaves it at the fork point ${s.step.forkPoint || "(empty)"}`,
+      };
+    }
+    case "compare-tables": {
+      const gtid = state.lastObservation[s.step.source]?.observation.gtidBinlogPos ?? "";
+      return {
+        data: {
+          gtid,
+          tables: s.step.tables.map((t) => ({ ...t, server: "0", source: "0", equal: true })),
+          equal: true,
+        },
+        assumption: `the tables of ${s.server} equal ${s.step.source}'s at one GTID`,
+      };
+    }
     default:
       return { data: {}, assumption: null };
   }

@@ -1,5 +1,6 @@
 import type { Command, CommandReply } from "@marina/contracts/commands";
 import type { DryRunCandidate, DryRunReport } from "@marina/contracts/dry-run";
+import type { UndoVerdict } from "@marina/contracts/executor";
 import { chooseCandidateNow } from "../candidates.js";
 import { answer } from "../commands/index.js";
 import { ok } from "../commands/replies.js";
@@ -50,6 +51,14 @@ function candidatesOf(env: Env, command: Command): DryRunCandidate[] | null {
   return null;
 }
 
+/** flashback: the saved verdict on the server's extra transactions (null: none saved). */
+function undoOf(env: Env, server: string): UndoVerdict | null {
+  const dv = env.state.diverged[server];
+  const save = env.state.binlogSaves?.[server];
+  if (!dv || !save || save.extraGtids !== dv.extraGtids) return null;
+  return save.undo ?? null;
+}
+
 /** What `command` would do now, computed on a copy of `env`'s state. */
 export function dryRunReport(env: Env, requestId: string, command: Command): DryRunReport {
   const scratch: Env = {
@@ -68,7 +77,12 @@ export function dryRunReport(env: Env, requestId: string, command: Command): Dry
       ? [{ situation: a.event.situation, server: a.event.server, reason: a.event.reason }]
       : [],
   );
-  const base = { verb: command.verb, candidates: candidatesOf(env, command), events };
+  const base = {
+    verb: command.verb,
+    candidates: candidatesOf(env, command),
+    events,
+    ...(command.verb === "flashback" ? { undo: undoOf(env, command.payload.server) } : {}),
+  };
   if (!reply.ok) {
     return {
       ...base,

@@ -54,6 +54,22 @@ const sqlOf: { readonly [K in ExecStepKind]: SqlOf<K> } = {
     "SELECT BINLOG_GTID_POS(<file>, 4) for each file",
     "then, on the executor's host: mariadb-binlog --read-from-remote-server --raw --to-last-log <first file>, and decoding into SQL text",
   ],
+  flashback: (s) => [
+    "SELECT @@GLOBAL.gtid_binlog_state, @@GLOBAL.read_only; SHOW ALL SLAVES STATUS (refused unless read-only, not replicating and still holding the extra transactions)",
+    "SHOW BINARY LOGS; SELECT BINLOG_GTID_POS(<file>, 4) for each file",
+    `then, on the executor's host: mariadb-binlog --read-from-remote-server --raw --to-last-log <first file> into a new folder; mariadb-binlog --verbose --start-position=<fork> --do-domain-ids --do-server-ids (each transaction after ${s.forkPoint || "the first file's start"} up to ${s.extraGtids} judged); mariadb-binlog --flashback (the same selection) > flashback.sql`,
+    "SELECT COUNT(*) FROM information_schema.COLUMNS for each table touched (full row images)",
+    "mariadb --init-command='SET SESSION sql_log_bin=0' < flashback.sql",
+    "RESET MASTER",
+    `SET GLOBAL gtid_binlog_state = '<gtid_binlog_state without the extra transactions ${s.extraGtids}>'`,
+  ],
+  "compare-tables": (s) => [
+    stopSlave(s.connection).sql,
+    `on ${s.source}: START TRANSACTION WITH CONSISTENT SNAPSHOT; SHOW SESSION STATUS LIKE 'binlog_snapshot_%'; SELECT BINLOG_GTID_POS(<file>, <pos>); CHECKSUM TABLE for each table; COMMIT`,
+    "START SLAVE '<c>' UNTIL master_gtid_pos = '<the snapshot's position>'; SELECT MASTER_GTID_WAIT(…)",
+    `CHECKSUM TABLE ${s.tables.map((t) => `\`${t.schema}\`.\`${t.table}\``).join(", ")}`,
+    `${stopSlave(s.connection).sql}; ${startSlave(s.connection).sql} (only when every table is equal)`,
+  ],
   "set-read-only": (s) => [`SET GLOBAL read_only = ${s.readOnly ? "ON" : "OFF"}`],
   fence: (s) => [
     READ_ONLY_ON,

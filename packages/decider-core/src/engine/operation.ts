@@ -1,6 +1,7 @@
 import { errorBody } from "@marina/contracts/parse";
 import { type Env, type StartSpec, stepsOf } from "../plans/common.js";
 import type { Operation } from "../state.js";
+import { describeStep, ONCE_KINDS } from "../steps.js";
 import { onAgentResult } from "./agent-results.js";
 import { send, sendCall } from "./dispatch.js";
 import { emitOperation } from "./emit.js";
@@ -114,6 +115,21 @@ export function onResume(env: Env) {
     op.phaseDeadline = now + budget;
   }
   emitOperation(op, env, "running", `resumed by a new leader (epoch ${env.ctx.epoch})`);
+  const lost = stepsOf(op, op.phase).find(
+    (s) => s.status === "sent" && ONCE_KINDS.has(s.step.kind),
+  );
+  if (lost) {
+    // Never sent again (steps.ts, ONCE_KINDS): it may have run, in part.
+    const error = errorBody(
+      "EXECUTOR_LOST",
+      `${lost.server}: ${describeStep(lost.step)}: its answer was lost with a change of leader; it may have run, in part`,
+    );
+    lost.status = "failed";
+    lost.result = { data: {}, error };
+    skipRemaining(op);
+    advance(op, env, driverOf(env, op).fail(op, env, error));
+    return;
+  }
   for (const s of stepsOf(op, op.phase)) {
     if (s.status !== "sent") continue;
     s.attempts -= 1; // a re-send, not a retry

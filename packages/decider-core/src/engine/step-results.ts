@@ -5,7 +5,7 @@ import { readInspect } from "../inspect.js";
 import { recordInspection } from "../knowledge.js";
 import type { Env } from "../plans/common.js";
 import type { Operation, OpStep } from "../state.js";
-import { describeStep } from "../steps.js";
+import { describeStep, ONCE_KINDS } from "../steps.js";
 import { sourcesOf } from "../topology.js";
 import { advance, driverOf, settle, skipRemaining } from "./run.js";
 
@@ -59,6 +59,7 @@ function learnFromResult(env: Env, server: string, step: ExecStep, result: ExecR
 
 function retryable(s: OpStep, err: ErrorBody, op: Operation, env: Env): boolean {
   if (!err.retryable) return false;
+  if (ONCE_KINDS.has(s.step.kind) && err.code !== "STEP_NOT_TAKEN") return false;
   // A waiting step's own TIMEOUT is its bound; EXECUTOR_LOST (its executor fell silent) is
   // not, and the step is idempotent, so it goes to another executor.
   if (err.code === "TIMEOUT" && WAIT_KINDS.has(s.step.kind)) return false;

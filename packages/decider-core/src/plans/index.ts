@@ -1,5 +1,6 @@
 import type { PlanRegistry } from "./common.js";
 import { failoverDriver } from "./failover.js";
+import { flashbackDriver } from "./flashback.js";
 import { rebuildDriver } from "./rebuild.js";
 import { rejoinDriver } from "./rejoin.js";
 import { switchoverDriver } from "./switchover.js";
@@ -10,4 +11,5 @@ export const planRegistry: PlanRegistry = {
   switchover: switchoverDriver,
   rejoin: rejoinDriver,
   rebuild: rebuildDriver,
+  flashback: flashbackDriver,
 };

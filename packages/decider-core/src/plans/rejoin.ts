@@ -105,27 +105,35 @@ export function checkRejoin(
   return { ok: true, pos: formatGtidList(pos) };
 }
 
-/** Compares the fresh inspections: attach when contained in the primary's history. */
-function comparePhase(op: Operation, env: Env): RejoinNext {
-  const p = plan(op);
-  const sd = okData(op, "inspect", "server");
-  const pd = okData(op, "inspect", "primary");
+/** What attaching a server to the primary needs; a rejoin's plan, or a flashback's. */
+export interface RejoinTarget {
+  server: string;
+  primary: string;
+  connection: string;
+  useGtid: "slave_pos" | "current_pos";
+  wasPrimary: boolean;
+}
+
+/**
+ * Compares the fresh inspections of phase `inspectPhase` (steps `server` and `primary`):
+ * the prepare phase when the server is contained in the primary's history, else the check's
+ * failure (or null when the inspections are unusable).
+ */
+export function prepareToAttach(
+  op: Operation,
+  env: Env,
+  p: RejoinTarget,
+  inspectPhase: string,
+): Next<"prepare"> | { kind: "refused"; check: Extract<RejoinCheck, { ok: false }> } | null {
+  const sd = okData(op, inspectPhase, "server");
+  const pd = okData(op, inspectPhase, "primary");
   const sv = sd ? readInspect(sd) : null;
   const pv = pd ? readInspect(pd) : null;
-  if (!sv || !pv) {
-    return rejoinDriver.fail(
-      op,
-      env,
-      errorBody("INTERNAL", "inspect returned no usable positions"),
-    );
-  }
+  if (!sv || !pv) return null;
   const sampleState = env.state.lastObservation[p.primary]?.observation.gtidBinlogState ?? null;
   const history = historyOf({ ...pv, gtidBinlogState: pv.gtidBinlogState ?? sampleState });
   const check = checkRejoin(sv, history);
-  if (!check.ok) {
-    if (check.diverged) flagDiverged(op, env, check);
-    return rejoinDriver.fail(op, env, errorBody("NOT_APPLICABLE", `${p.server} ${check.reason}`));
-  }
+  if (!check.ok) return { kind: "refused", check };
   const steps: StepSpec[] = [
     ...semiSyncToReplica(env, p.server, {
       key: "semi",
@@ -156,6 +164,28 @@ function comparePhase(op: Operation, env: Env): RejoinNext {
   );
 }
 
+/** Compares the fresh inspections: attach when contained in the primary's history. */
+function comparePhase(op: Operation, env: Env): RejoinNext {
+  const p = plan(op);
+  const next = prepareToAttach(op, env, p, "inspect");
+  if (next === null) {
+    return rejoinDriver.fail(
+      op,
+      env,
+      errorBody("INTERNAL", "inspect returned no usable positions"),
+    );
+  }
+  if (next.kind === "refused") {
+    if (next.check.diverged) flagDiverged(op, env, next.check);
+    return rejoinDriver.fail(
+      op,
+      env,
+      errorBody("NOT_APPLICABLE", `${p.server} ${next.check.reason}`),
+    );
+  }
+  return next;
+}
+
 /** The server has transactions the primary lacks: flagged diverged, left read-only. */
 function flagDiverged(op: Operation, env: Env, check: Extract<RejoinCheck, { ok: false }>) {
   const p = plan(op);
@@ -184,8 +214,26 @@ function flagDiverged(op: Operation, env: Env, check: Extract<RejoinCheck, { ok:
   );
 }
 
-function attachPhase(op: Operation, env: Env): RejoinNext {
-  const p = plan(op);
+/** Fresh inspections of the server (`server`) and the primary (`primary`) in `phase`. */
+export function inspectBoth<P extends string>(
+  env: Env,
+  p: { server: string; primary: string },
+  phase: P,
+  message: string,
+): Next<P> {
+  return phaseOf(
+    phase,
+    [
+      { key: "server", server: p.server, step: { kind: "inspect" } },
+      { key: "primary", server: p.primary, step: { kind: "inspect" } },
+    ],
+    env.opts.phaseTimeoutMs,
+    message,
+  );
+}
+
+/** CHANGE MASTER to the primary, start, verify. */
+export function attachPhase(env: Env, p: RejoinTarget): Next<"attach"> {
   return phaseOf(
     "attach",
     [
@@ -221,13 +269,21 @@ function attachPhase(op: Operation, env: Env): RejoinNext {
   );
 }
 
-/** Attached; semi-sync master on the primary when it runs without (and `semiSync`). */
-function attached(op: Operation, env: Env): RejoinNext {
-  const p = plan(op);
+/**
+ * Attached: the server is no former primary any more. The semi-sync phase when the primary
+ * runs without semi-sync master (its inspection in `inspectPhase`) and `semiSync` is on;
+ * null otherwise.
+ */
+export function afterAttach(
+  op: Operation,
+  env: Env,
+  p: RejoinTarget,
+  inspectPhase: string,
+): Next<"semi-sync"> | null {
   const { config } = env.ctx;
   delete env.state.exPrimaries[p.server];
   delete env.state.rejoinFailures[p.server];
-  if (config.semiSync && !semiSyncMasterOn(okData(op, "inspect", "primary"))) {
+  if (config.semiSync && !semiSyncMasterOn(okData(op, inspectPhase, "primary"))) {
     return phaseOf(
       "semi-sync",
       [
@@ -242,7 +298,15 @@ function attached(op: Operation, env: Env): RejoinNext {
       `${p.server} replicates from ${p.primary}: enabling semi-sync master on ${p.primary}`,
     );
   }
-  return { kind: "done", message: `${p.server} replicates from ${p.primary}` };
+  return null;
+}
+
+/** The semi-sync phase's outcome, for the final message. */
+export function semiSyncNote(op: Operation, p: RejoinTarget): string {
+  const ok = okData(op, "semi-sync", "semi") !== null;
+  return ok
+    ? `; semi-sync master enabled on ${p.primary}`
+    : `; semi-sync master NOT enabled on ${p.primary}`;
 }
 
 export const rejoinDriver: PlanDriver<RejoinPhase> = {
@@ -261,28 +325,23 @@ export const rejoinDriver: PlanDriver<RejoinPhase> = {
         );
       }
       case "fence":
-        return phaseOf(
-          "inspect",
-          [
-            { key: "server", server: p.server, step: { kind: "inspect" } },
-            { key: "primary", server: p.primary, step: { kind: "inspect" } },
-          ],
-          env.opts.phaseTimeoutMs,
-          `comparing ${p.server} with ${p.primary}`,
-        );
+        return inspectBoth(env, p, "inspect", `comparing ${p.server} with ${p.primary}`);
       case "inspect":
         return comparePhase(op, env);
       case "prepare":
-        return attachPhase(op, env);
+        return attachPhase(env, p);
       case "attach":
-        return attached(op, env);
-      case "semi-sync": {
-        const ok = okData(op, "semi-sync", "semi") !== null;
+        return (
+          afterAttach(op, env, p, "inspect") ?? {
+            kind: "done",
+            message: `${p.server} replicates from ${p.primary}`,
+          }
+        );
+      case "semi-sync":
         return {
           kind: "done",
-          message: `${p.server} replicates from ${p.primary}${ok ? `; semi-sync master enabled on ${p.primary}` : `; semi-sync master NOT enabled on ${p.primary}`}`,
+          message: `${p.server} replicates from ${p.primary}${semiSyncNote(op, p)}`,
         };
-      }
       case null:
         return unknownPhase(op);
       default: {

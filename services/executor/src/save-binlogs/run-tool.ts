@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { createReadStream } from "node:fs";
 
 export interface ToolRun {
   readonly code: number | null;
@@ -6,14 +7,18 @@ export interface ToolRun {
   readonly timedOut: boolean;
 }
 
-/** Runs a program with an argument array (no shell), killed at the timeout. */
+/**
+ * Runs a program with an argument array (no shell), killed at the timeout; `stdinFile`: a
+ * file streamed to its standard input (the mariadb client applying a flashback).
+ */
 export function runTool(
   program: string,
   argv: readonly string[],
   timeoutMs: number,
+  stdinFile?: string,
 ): Promise<ToolRun> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       program,
       [...argv],
       {
@@ -33,5 +38,17 @@ export function runTool(
         });
       },
     );
+    const stdin = child.stdin;
+    if (!stdin) return;
+    // A program that exits early closes its input: the rest is not written (EPIPE), and its
+    // exit code says why.
+    stdin.on("error", () => {});
+    if (stdinFile === undefined) {
+      stdin.end();
+      return;
+    }
+    const input = createReadStream(stdinFile);
+    input.on("error", () => child.kill("SIGKILL"));
+    input.pipe(stdin);
   });
 }

@@ -20,8 +20,10 @@ export interface StepContext {
   readonly openSession: () => Promise<Session>;
   readonly cluster: ResolvedCluster;
   readonly server: ResolvedServer;
-  /** change-master's source server, resolved at admission. */
+  /** change-master's (compare-tables') source server, resolved at admission. */
   readonly source: ResolvedServer | undefined;
+  /** A session to `source` (compare-tables reads it too). */
+  readonly openSourceSession?: () => Promise<Session>;
   readonly clock: Clock;
   readonly log: Logger;
   /** The request's operation id and this executor's id (save-binlogs names its folder so). */

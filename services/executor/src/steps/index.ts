@@ -1,8 +1,10 @@
 import type { ExecStep, SqlStepKind } from "@marina/contracts";
 import { changeMaster } from "./change-master.js";
+import { compareTables } from "./compare-tables.js";
 import type { StepContext, StepData, StepRunner } from "./context.js";
 import { drainRelayLog } from "./drain-relay-log.js";
 import { fenceServer } from "./fence-server.js";
+import { flashback } from "./flashback.js";
 import { inspect } from "./inspect.js";
 import { killClients } from "./kill-clients.js";
 import { resetReplication } from "./reset-replication.js";
@@ -39,6 +41,8 @@ export const stepRunners: { readonly [K in SqlStepKind]: StepRunner<K> } = {
   "wait-binlog-stable": waitBinlogStable,
   "verify-replicating": verifyReplicating,
   "save-binlogs": saveBinlogs,
+  flashback,
+  "compare-tables": compareTables,
 };
 
 export function runStep(
@@ -55,6 +59,7 @@ export function socketTimeoutFor(step: ExecStep, baseMs: number): number {
   switch (step.kind) {
     case "wait-gtid":
     case "drain-relay-log":
+    case "compare-tables":
       return step.timeoutMs + baseMs;
     default:
       return baseMs;

@@ -1,7 +1,16 @@
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BinlogSaveOutcome, MarinaError, type SaveBinlogsSettings } from "@marina/contracts";
+import {
+  type BinlogSaveOutcome,
+  MarinaError,
+  type SaveBinlogsSettings,
+  type UndoVerdict,
+} from "@marina/contracts";
+import { columnCounts } from "../flashback/columns.js";
+import { readDecodedFile } from "../flashback/read-decoded.js";
+import { selectionOf } from "../flashback/selection.js";
+import { undoVerdict } from "../flashback/verdict.js";
 import { int, text } from "../rows.js";
 import { gtidsOfDecodedFile } from "../save-binlogs/decoded-gtids.js";
 import {
@@ -15,12 +24,12 @@ import {
   saveFolderName,
 } from "../save-binlogs/plan.js";
 import { runTool } from "../save-binlogs/run-tool.js";
-import { type StepContext, StepError, type StepRunner } from "./context.js";
+import { type StepContext, StepError, type StepOf, type StepRunner } from "./context.js";
 
 const DECODED = "extra-transactions.sql";
 
 /** The server's binlog files, each with the GTID position at its start. */
-async function readBinlogFiles(ctx: StepContext): Promise<BinlogFile[]> {
+export async function readBinlogFiles(ctx: StepContext): Promise<BinlogFile[]> {
   const rows = await ctx.db.rows("SHOW BINARY LOGS");
   const out: BinlogFile[] = [];
   for (const r of rows) {
@@ -33,7 +42,7 @@ async function readBinlogFiles(ctx: StepContext): Promise<BinlogFile[]> {
 }
 
 /** The save's settings; refused when this executor's config has none, or the id is taken. */
-async function settingsFor(ctx: StepContext): Promise<SaveBinlogsSettings> {
+export async function settingsFor(ctx: StepContext): Promise<SaveBinlogsSettings> {
   const cfg = ctx.cluster.saveBinlogs;
   if (!cfg) {
     throw new StepError(
@@ -52,7 +61,7 @@ async function settingsFor(ctx: StepContext): Promise<SaveBinlogsSettings> {
 }
 
 /** A new folder for this save; an existing one is an error, never reused. */
-async function newFolder(ctx: StepContext, dir: string): Promise<string> {
+export async function newFolder(ctx: StepContext, dir: string): Promise<string> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const at = new Date(ctx.clock.now());
   const folder = join(dir, saveFolderName(ctx.cluster.name, ctx.server.name, at, ctx.opId));
@@ -72,13 +81,14 @@ async function newFolder(ctx: StepContext, dir: string): Promise<string> {
   return folder;
 }
 
-/** The raw dump, with the credentials in an option file only mariadb-binlog reads. */
-async function dumpRaw(
+/**
+ * Runs `use` with an option file (mode 0600, in a temp dir removed afterwards) holding the
+ * executor's account and the server's address: credentials never go on a command line.
+ */
+export async function withOptionFile<T>(
   ctx: StepContext,
-  cfg: SaveBinlogsSettings,
-  folder: string,
-  first: string,
-): Promise<void> {
+  use: (optionFile: string) => Promise<T>,
+): Promise<T> {
   const secrets = await mkdtemp(join(tmpdir(), "marina-binlog-"));
   try {
     const optionFile = join(secrets, "client.cnf");
@@ -89,6 +99,20 @@ async function dumpRaw(
       optionFileText({ user: admin.user, password: admin.password, host, port, tls: tlsFiles }),
       { mode: 0o600, flag: "wx" },
     );
+    return await use(optionFile);
+  } finally {
+    await rm(secrets, { recursive: true, force: true });
+  }
+}
+
+/** The raw dump, with the credentials in an option file only mariadb-binlog reads. */
+export async function dumpRaw(
+  ctx: StepContext,
+  cfg: SaveBinlogsSettings,
+  folder: string,
+  first: string,
+): Promise<void> {
+  await withOptionFile(ctx, async (optionFile) => {
     const argv = dumpArgv({ optionFile, folder, first, dumpServerId: cfg.dumpServerId });
     const dump = await runTool(cfg.program, argv, cfg.timeoutMs);
     if (dump.code !== 0) {
@@ -98,13 +122,11 @@ async function dumpRaw(
         { path: folder },
       );
     }
-  } finally {
-    await rm(secrets, { recursive: true, force: true });
-  }
+  });
 }
 
 /** The files the dump wrote (those rotated in meanwhile too: --to-last-log), in order. */
-async function savedFiles(folder: string): Promise<BinlogSaveOutcome["files"]> {
+export async function savedFiles(folder: string): Promise<BinlogSaveOutcome["files"]> {
   const names = (await readdir(folder)).filter((n) => n !== DECODED && isBinlogName(n)).sort();
   const out: BinlogSaveOutcome["files"] = [];
   for (const name of names) out.push({ name, bytes: (await stat(join(folder, name))).size });
@@ -138,6 +160,25 @@ async function decode(
   return "files";
 }
 
+/** Whether the saved extra transactions could be flashed back; null when it cannot be told. */
+async function judgeSaved(
+  ctx: StepContext,
+  decodedPath: string,
+  step: StepOf<"save-binlogs">,
+  complete: boolean,
+): Promise<UndoVerdict | null> {
+  try {
+    const sel = selectionOf(step.extraGtids, step.forkPoint);
+    const decoded = await readDecodedFile(decodedPath);
+    const columns = await columnCounts(ctx.db, decoded);
+    return undoVerdict(decoded, sel, columns, complete);
+  } catch (err) {
+    // The save is what matters here; the flashback judges again before it acts.
+    ctx.log.warn({ err: (err as Error).message }, "could not judge the saved transactions");
+    return null;
+  }
+}
+
 /**
  * Saves a diverged server's extra transactions: whole binlog files from the first one holding
  * the fork point, dumped raw over the replication protocol into a new folder, then decoded
@@ -162,6 +203,7 @@ export const saveBinlogs: StepRunner<"save-binlogs"> = async (ctx, step) => {
       timeoutMs: Math.max(1000, cfg.timeoutMs - (ctx.clock.now() - started)),
     });
     const decodedPath = join(folder, DECODED);
+    const undo = await judgeSaved(ctx, decodedPath, step, choice.complete);
     const outcome: BinlogSaveOutcome = {
       path: folder,
       files,
@@ -172,6 +214,7 @@ export const saveBinlogs: StepRunner<"save-binlogs"> = async (ctx, step) => {
       startPosition: decodedFrom === "fork" ? start : "",
       complete: choice.complete,
       executor: ctx.executor,
+      ...(undo ? { undo } : {}),
     };
     ctx.log.info({ path: folder, files: files.length, decodedFrom }, "binlogs saved");
     return outcome;

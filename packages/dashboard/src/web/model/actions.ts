@@ -6,6 +6,7 @@ export const ActionVerbs = [
   "set-maintenance",
   "clear-maintenance",
   "rejoin",
+  "flashback",
   "rebuild",
   "cancel",
   "pause",
@@ -16,7 +17,7 @@ export type ActionVerb = (typeof ActionVerbs)[number];
 
 export interface ActionRequest {
   readonly verb: ActionVerb;
-  /** The target (switchover: optional; maintenance, rejoin, rebuild: required). */
+  /** The target (switchover: optional; maintenance, rejoin, flashback, rebuild: required). */
   readonly server?: string;
   /** A rebuild's donor (optional: the decider chooses). */
   readonly source?: string;
@@ -36,6 +37,7 @@ export const ACTION_LABELS = {
   "set-maintenance": "Set maintenance",
   "clear-maintenance": "Clear maintenance",
   rejoin: "Rejoin",
+  flashback: "Flashback",
   rebuild: "Rebuild",
   cancel: "Cancel operation",
   pause: "Pause automation",
@@ -48,6 +50,7 @@ export const ACTION_TARGET = {
   "set-maintenance": "server",
   "clear-maintenance": "server",
   rejoin: "server",
+  flashback: "server",
   rebuild: "server",
   cancel: "operation",
   pause: "none",
@@ -69,6 +72,7 @@ export function apiCommand(a: ActionRequest): ApiCommand | { readonly error: str
     case "set-maintenance":
     case "clear-maintenance":
     case "rejoin":
+    case "flashback":
       return { path: `commands/${a.verb}`, body: { server: a.server, ...reason } };
     case "rebuild":
       return {

@@ -31,8 +31,23 @@ export interface PlanView {
   }[];
   readonly phases: readonly PlanPhase[];
   readonly events: readonly string[];
+  /** flashback: each extra transaction with its verdict (empty for other verbs). */
+  readonly undo: readonly string[];
   readonly assumptions: readonly string[];
   readonly end: string | null;
+}
+
+function undoLines(r: DryRunReport): string[] {
+  const v = r.undo;
+  if (v === undefined) return [];
+  if (v === null) return ["no saved verdict on its extra transactions"];
+  return [
+    v.undoable ? `${v.count} extra transaction(s): can be undone` : `cannot be undone: ${v.reason}`,
+    ...v.transactions.map(
+      (t) =>
+        `${t.gtid} ${t.undoable ? "undo" : "no"}: ${t.tables.map((x) => `${x.schema}.${x.table}`).join(", ") || "-"} (${t.rows.insert} ins, ${t.rows.update} upd, ${t.rows.delete} del)${t.reason ? ` — ${t.reason}` : ""}`,
+    ),
+  ];
 }
 
 export function planView(r: DryRunReport): PlanView {
@@ -70,6 +85,7 @@ export function planView(r: DryRunReport): PlanView {
       ],
     })),
     events: r.events.map((e) => `${e.situation}${e.server ? ` (${e.server})` : ""}: ${e.reason}`),
+    undo: undoLines(r),
     assumptions: r.assumptions,
     end: op?.end
       ? `${op.end.state}: ${op.end.message}`

@@ -74,6 +74,13 @@ function Plan({ review }: { review: Review }) {
           );
         })}
       </ol>
+      {plan.undo.length > 0 && (
+        <ul class="small">
+          {plan.undo.map((u) => (
+            <li key={u}>{u}</li>
+          ))}
+        </ul>
+      )}
       {plan.events.length > 0 && (
         <ul class="small">
           {plan.events.map((e) => (
