@@ -172,7 +172,9 @@ describe("marina history", () => {
 
     const one = await run("history", "--op", switchoverId);
     expect(one.code, explain(one)).toBe(0);
-    expect(one.stdout).toMatch(new RegExp(`^switchover ${switchoverId} succeeded in \\d+ ms\\n`));
+    expect(one.stdout).toMatch(
+      new RegExp(`^switchover ${switchoverId} succeeded in (\\d+ ms|\\d+\\.\\d s)\\n`),
+    );
     expect(one.stdout).toContain('  requested  switchover {"target":"db2"');
     expect(one.stdout).toMatch(/\n {2}phases {5}demote \d+ ms · /);
     expect(one.stdout).toMatch(/\nphase\s+server\s+step\s+status\s+tries\s+sent\s+took\s+error\n/);

@@ -29,8 +29,9 @@ echo "change freeze in force" >&2
 exit 1
 `;
 const POST = `#!/bin/sh
-env | grep '^MARINA_' > "$HOOK_DIR/post-$MARINA_OPERATION_ID.env"
-env > "$HOOK_DIR/post-all.env"
+# Written aside and renamed: the test reads a file only once it is whole.
+env > "$HOOK_DIR/post-all.env.tmp" && mv "$HOOK_DIR/post-all.env.tmp" "$HOOK_DIR/post-all.env"
+env | grep '^MARINA_' > "$HOOK_DIR/post.tmp" && mv "$HOOK_DIR/post.tmp" "$HOOK_DIR/post-$MARINA_OPERATION_ID.env"
 `;
 
 function readEnvFile(file: string): Record<string, string> {

@@ -179,7 +179,11 @@ describe("Marina on a 3-node NATS cluster", () => {
     for (const s of ["KV_marina_leader", "KV_marina_state"])
       await streamLeadOn(nc, s, natsNode.name);
     await waitPrimary(nc, "db1");
-    const writer = await startWriter(topologyWriter(lab, obs, "db1"), { intervalMs: 5 });
+    // A table of its own: the quorum test's writer used lab_writer's first ids already.
+    const writer = await startWriter(topologyWriter(lab, obs, "db1"), {
+      intervalMs: 5,
+      table: "nats_failover_writer",
+    });
     try {
       await writer.waitForAcks(50);
       expect(nodeOf(decider.nc)).toBe(natsNode);
@@ -197,7 +201,7 @@ describe("Marina on a 3-node NATS cluster", () => {
       expect(decider.nc.info?.server_name).not.toBe(natsNode.name);
       const primary = lab.node(promoted.topology.primary!);
       await writer.waitForAcks(writer.acked.length + 20, 20_000);
-      expect(await findMissingIds(primary, writer.acked)).toEqual([]);
+      expect(await findMissingIds(primary, writer.acked, writer.table)).toEqual([]);
       const done = await obs.waitFor(
         (o) =>
           o.kind === "operation" &&

@@ -11,6 +11,7 @@ import {
   makeLabDir,
   makeLabTls,
   removeTree,
+  waitFor,
 } from "@marina/lab";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { readApiTls } from "../src/http/auth.js";
@@ -112,6 +113,12 @@ describe("HTTP API over TLS with client certificates", () => {
     d = await twoDeciders(s, readApiTls(s.tls!));
     const port = await listen(d);
     const robot = { cert: tls.clientCertFile, key: tls.clientKeyFile };
+    // A leader answers the state (its lease, 1 s here, can lapse on a loaded machine: 503).
+    await waitFor(
+      async () =>
+        (await call(port, "GET", "/clusters/main/status", { token: OPS_TOKEN })).status === 200,
+      { timeoutMs: 15_000, message: "a leading decider answering the state" },
+    );
 
     // Open routes need nothing; the server's certificate verifies against the lab's CA.
     expect((await call(port, "GET", "/healthz")).status).toBe(200);
