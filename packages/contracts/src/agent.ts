@@ -2,7 +2,7 @@ import { z } from "zod";
 import { Compression } from "./compression.js";
 import { envelopeOf } from "./envelope.js";
 import { ErrorBody } from "./error-body.js";
-import { Address, Epoch, HostName, OpId, Port, ServerName } from "./names.js";
+import { Address, DatabaseName, Epoch, HostName, OpId, Port, ServerName } from "./names.js";
 
 const transfer = {
   server: ServerName,
@@ -13,6 +13,16 @@ const transfer = {
    * mariadb-dump into the running target, loaded with sql_log_bin=0.
    */
   method: z.enum(["physical", "logical"]).optional(),
+  /**
+   * Logical only. Donor: dump just these databases (no `mysql` schema, so no accounts) instead
+   * of all of them. Absent: all.
+   */
+  databases: z.array(DatabaseName).min(1).max(64).optional(),
+  /**
+   * Logical target only: load on top of what the server holds — no wipe, replication kept
+   * (a multi-source provisioning's later sources). Absent/false: the wipe first.
+   */
+  keep: z.boolean().optional(),
 };
 
 /** Actions on `marina.v1.agent.<host>.<action>`; arguments are data, never shell text. */

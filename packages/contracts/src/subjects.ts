@@ -21,6 +21,7 @@ export const CommandVerbs = [
   "status",
   "pause",
   "resume",
+  "provision-replica",
 ] as const;
 export type CommandVerb = (typeof CommandVerbs)[number];
 

@@ -52,6 +52,10 @@ export function describeStep(step: ExecStep): string {
       return `verify replicating '${step.connection}'`;
     case "save-binlogs":
       return `save binlogs (extra ${step.extraGtids}${step.forkPoint ? `, from ${step.forkPoint}` : ", from the first file"})`;
+    case "provision-facts":
+      return `read provisioning facts${step.databases ? ` (databases ${step.databases.join(", ")})` : ""}`;
+    case "set-replicate-do-db":
+      return `replicate_do_db of '${step.connection}' = ${step.databases.join(",") || "(none)"}`;
     case "run-hook":
       return `run hook ${step.hook} (at most ${step.timeoutMs} ms)`;
     case "ask-veto":

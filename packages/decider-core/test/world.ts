@@ -463,6 +463,10 @@ export class World {
           complete: true,
           executor: "sim",
         });
+      // Provisioning runs beside the core (the decider service): never sent by a plan here.
+      case "provision-facts":
+      case "set-replicate-do-db":
+        return fail("SQL_ERROR", `${step.kind} is not simulated`);
       // Hooks touch no server (the world configures none; a hook that runs exits 0).
       case "run-hook":
       case "ask-veto":

@@ -386,11 +386,13 @@ export function buildApp(deps: AppDeps): AgentApp {
                   compression: req.compression,
                   tls: req.tls,
                   port: req.port,
+                  keep: req.keep,
                 })
               : await (logical ? sendDump : sendBackup)(ctx, rec, s, {
                   compression: req.compression,
                   tls: req.tls,
                   to: req.to,
+                  databases: req.databases,
                 });
         } catch (err) {
           const body = errorBodyOf(err);

@@ -5,10 +5,12 @@ import { drainRelayLog } from "./drain-relay-log.js";
 import { fenceServer } from "./fence-server.js";
 import { inspect } from "./inspect.js";
 import { killClients } from "./kill-clients.js";
+import { provisionFacts } from "./provision-facts.js";
 import { resetReplication } from "./reset-replication.js";
 import { saveBinlogs } from "./save-binlogs.js";
 import { setGtidSlavePos } from "./set-gtid-slave-pos.js";
 import { setReadOnly } from "./set-read-only.js";
+import { setReplicateDoDb } from "./set-replicate-do-db.js";
 import { setSemiSync } from "./set-semi-sync.js";
 import { startReplication } from "./start-replication.js";
 import { stopReplication } from "./stop-replication.js";
@@ -39,6 +41,8 @@ export const stepRunners: { readonly [K in SqlStepKind]: StepRunner<K> } = {
   "wait-binlog-stable": waitBinlogStable,
   "verify-replicating": verifyReplicating,
   "save-binlogs": saveBinlogs,
+  "provision-facts": provisionFacts,
+  "set-replicate-do-db": setReplicateDoDb,
 };
 
 export function runStep(
