@@ -98,16 +98,6 @@ export const ExecStep = z.discriminatedUnion("kind", [
     timeoutMs,
   }),
   /**
-   * Read what provisioning a multi-source replica checks (changes nothing): binlog, server
-   * id, GTID domain, the user databases, the tables of `databases` (all user databases when
-   * absent) that are not InnoDB, whether the replication account exists, replication
-   * connections. Output: ProvisionFacts.
-   */
-  z.strictObject({
-    kind: z.literal("provision-facts"),
-    databases: z.array(DatabaseName).max(64).optional(),
-  }),
-  /**
    * Per-connection database filter: `SET default_master_connection='<connection>'` then
    * `SET GLOBAL replicate_do_db=…` while that connection is stopped (it is stopped first and
    * left stopped). Empty `databases`: no filter. Not persisted by the server: see
@@ -148,26 +138,6 @@ export function isHostStep(step: {
 }): step is Extract<ExecStep, { kind: HostStepKind }> {
   return (HOST_STEP_KINDS as readonly string[]).includes(step.kind);
 }
-
-/** What a provision-facts step read (its result's data). */
-export const ProvisionFacts = z.strictObject({
-  logBin: z.boolean(),
-  serverId: z.number().int().min(0),
-  gtidDomainId: z.number().int().min(0),
-  gtidBinlogPos: GtidListText,
-  readOnly: z.boolean(),
-  /** Databases other than mysql, information_schema, performance_schema and sys. */
-  databases: z.array(z.string().max(64)).max(4096),
-  /** Tables of the databases asked for whose engine is not InnoDB (views excluded). */
-  nonInnodb: z
-    .array(z.strictObject({ table: z.string().max(130), engine: z.string().max(64) }))
-    .max(4096),
-  /** The configured replication account exists on the server (in mysql.user). */
-  replicationAccount: z.boolean(),
-  /** Replication connections by name, with whether any of its threads runs. */
-  connections: z.array(z.strictObject({ name: z.string().max(64), running: z.boolean() })).max(64),
-});
-export type ProvisionFacts = z.infer<typeof ProvisionFacts>;
 
 /** What a save-binlogs step saved (its result's data). */
 export const BinlogSaveOutcome = z.strictObject({

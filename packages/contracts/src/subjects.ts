@@ -33,6 +33,7 @@ export const AgentActionNames = [
   "send-backup",
   "receive-backup",
   "cancel",
+  "provision-facts",
 ] as const;
 export type AgentActionName = (typeof AgentActionNames)[number];
 

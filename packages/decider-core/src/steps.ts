@@ -52,8 +52,6 @@ export function describeStep(step: ExecStep): string {
       return `verify replicating '${step.connection}'`;
     case "save-binlogs":
       return `save binlogs (extra ${step.extraGtids}${step.forkPoint ? `, from ${step.forkPoint}` : ", from the first file"})`;
-    case "provision-facts":
-      return `read provisioning facts${step.databases ? ` (databases ${step.databases.join(", ")})` : ""}`;
     case "set-replicate-do-db":
       return `replicate_do_db of '${step.connection}' = ${step.databases.join(",") || "(none)"}`;
     case "run-hook":

@@ -464,7 +464,6 @@ export class World {
           executor: "sim",
         });
       // Provisioning runs beside the core (the decider service): never sent by a plan here.
-      case "provision-facts":
       case "set-replicate-do-db":
         return fail("SQL_ERROR", `${step.kind} is not simulated`);
       // Hooks touch no server (the world configures none; a hook that runs exits 0).

@@ -58,6 +58,8 @@ export function agentPrograms(a: AgentAction): string[] {
     }
     case "cancel":
       return [`stop the programs of ${a.opId} on the host`];
+    case "provision-facts":
+      return [`mariadb (read binlog, ids, databases, engines, accounts of ${a.server})`];
     default: {
       const never: never = a;
       return String(never) ? [] : [];

@@ -110,13 +110,6 @@ const sqlOf: { readonly [K in ExecStepKind]: SqlOf<K> } = {
   "verify-replicating": (s) => [
     `${SHOW_ALL_SLAVES} (until '${s.connection}' runs both threads, at most ${s.timeoutMs} ms)`,
   ],
-  "provision-facts": () => [
-    "SELECT @@log_bin, @@server_id, @@gtid_domain_id, @@gtid_binlog_pos, @@read_only",
-    "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA",
-    "SELECT TABLE_SCHEMA, TABLE_NAME, ENGINE FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' AND ENGINE <> 'InnoDB' AND TABLE_SCHEMA IN (<databases>)",
-    "SELECT COUNT(*) FROM mysql.user WHERE User = <replication user>",
-    SHOW_ALL_SLAVES,
-  ],
   "set-replicate-do-db": (s) => [
     stopSlave(s.connection).sql,
     `SET SESSION default_master_connection = '${s.connection}'`,

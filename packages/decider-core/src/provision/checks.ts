@@ -1,4 +1,4 @@
-import type { ProvisionFacts } from "@marina/contracts/executor";
+import type { ProvisionFacts } from "@marina/contracts/agent";
 
 // Whether a server may be provisioned as a multi-source replica of the named clusters'
 // primaries, from what the servers themselves said (provision-facts). Pure: every problem
@@ -101,7 +101,7 @@ function checkSource(
       message: `${who} has no binary log: set log_bin (e.g. log_bin=binlog) in its [mysqld] and restart it`,
     });
   }
-  if (!f.replicationAccount) {
+  if (f.replicationAccount === false) {
     out.push({
       path: `${at}.cluster`,
       message: `${who} has no replication account '${input.replicationUser}': create it there with REPLICATION SLAVE (docs/security.md)`,

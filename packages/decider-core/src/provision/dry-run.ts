@@ -63,21 +63,25 @@ export function provisionRefusedReport(error: ErrorBody): DryRunReport {
   };
 }
 
-/** `slavePosNow`: the union the attach would set if the dumps were taken now. */
+/**
+ * `slavePosNow`: the union the attach would set if the dumps were taken now;
+ * `targetAddress`: where the target's agent is assumed to listen (its configured host).
+ */
 export function provisionAcceptedReport(
   p: ProvisionPlanInput,
   slavePosNow: string,
   reason: string,
   configOf: (cluster: string) => ClusterConfig,
+  targetAddress: string,
 ): DryRunReport {
-  const to = { address: "<target's agent address>", port: ASSUMED_PORT };
+  const to = { address: targetAddress, port: ASSUMED_PORT };
   const phases = [
     dryPhase(provisionPrepare(p), true, [], configOf),
     ...p.sources.map((_s, i) =>
       dryPhase(
         provisionCopy(p, i, { address: to.address, port: to.port }),
         false,
-        [`the port ${p.targetHost} listens on (assumed ${to.port})`],
+        [`where ${p.targetHost} listens: picked at run time (${to.address}:${to.port} stands in)`],
         configOf,
       ),
     ),

@@ -97,7 +97,10 @@ function forwarded(connect: () => Promise<Duplex>) {
   };
 }
 
-async function withConnection<T>(a: LocalAccount, fn: (c: Connection) => Promise<T>): Promise<T> {
+export async function withConnection<T>(
+  a: LocalAccount,
+  fn: (c: Connection) => Promise<T>,
+): Promise<T> {
   const conn = await open(a);
   try {
     return await fn(conn);

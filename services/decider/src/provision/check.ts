@@ -14,7 +14,7 @@ import {
   type ProvisionPlanInput,
   type ProvisionSource,
 } from "@marina/decider-core";
-import { clusterConfig, execThrough, type ProvisionDeps } from "./context.js";
+import { callAgent, clusterConfig, nextId, type ProvisionDeps } from "./context.js";
 
 export type ProvisionPayload = CommandPayload<"provision-replica">;
 
@@ -69,6 +69,7 @@ function checkRequest(d: ProvisionDeps, home: string, p: ProvisionPayload) {
   return { ok: true as const, targetHost: target.agentHost };
 }
 
+/** Read by the server's agent, with the account that dumps (it sees what a dump takes). */
 async function factsOf(
   d: ProvisionDeps,
   opId: string,
@@ -76,15 +77,28 @@ async function factsOf(
   server: string,
   databases?: string[],
 ): Promise<ProvisionFacts | null> {
-  const r = await execThrough(d, opId, cluster, server, {
-    kind: "provision-facts",
-    ...(databases ? { databases } : {}),
-  });
+  const host = clusterConfig(d, cluster)?.servers.find((s) => s.name === server)?.agentHost;
+  if (!host) return null;
+  const replicationUser = clusterConfig(d, cluster)?.replication.user ?? "";
+  const r = await callAgent(
+    d,
+    cluster,
+    host,
+    nextId(`${opId}-f`),
+    {
+      action: "provision-facts",
+      server,
+      replicationUser,
+      ...(databases ? { databases } : {}),
+    },
+    15_000,
+  );
   if (!r.ok) {
     d.log.warn({ cluster, server, error: r.error }, "provision-facts failed");
     return null;
   }
-  const parsed = ProvisionFactsSchema.safeParse(r.data);
+  const { action: _a, server: _s, ...data } = r.data;
+  const parsed = ProvisionFactsSchema.safeParse(data);
   return parsed.success ? parsed.data : null;
 }
 
@@ -97,7 +111,7 @@ export async function checkProvisionRequest(
   const req = checkRequest(d, home, p);
   if (!req.ok) return req;
   const [targetFacts, ...sourceFacts] = await Promise.all([
-    factsOf(d, opId, home, p.target, []),
+    factsOf(d, opId, home, p.target),
     ...p.sources.map((s) => {
       const primary = d.cluster(s.cluster)?.primary() ?? null;
       return primary ? factsOf(d, opId, s.cluster, primary, s.databases) : Promise.resolve(null);

@@ -42,7 +42,8 @@ export function provisionHandler(d: ProvisionDeps): ProvisionHandler {
         })),
       );
       const configOf = (c: string) => clusterConfig(d, c)!;
-      return dryReply(provisionAcceptedReport(checked.plan, now, reason, configOf));
+      const address = configOf(home).servers.find((s) => s.name === p.target)?.host ?? "";
+      return dryReply(provisionAcceptedReport(checked.plan, now, reason, configOf, address));
     }
     running.add(p.target);
     void runProvision(d, {

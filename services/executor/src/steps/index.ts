@@ -5,7 +5,6 @@ import { drainRelayLog } from "./drain-relay-log.js";
 import { fenceServer } from "./fence-server.js";
 import { inspect } from "./inspect.js";
 import { killClients } from "./kill-clients.js";
-import { provisionFacts } from "./provision-facts.js";
 import { resetReplication } from "./reset-replication.js";
 import { saveBinlogs } from "./save-binlogs.js";
 import { setGtidSlavePos } from "./set-gtid-slave-pos.js";
@@ -41,7 +40,6 @@ export const stepRunners: { readonly [K in SqlStepKind]: StepRunner<K> } = {
   "wait-binlog-stable": waitBinlogStable,
   "verify-replicating": verifyReplicating,
   "save-binlogs": saveBinlogs,
-  "provision-facts": provisionFacts,
   "set-replicate-do-db": setReplicateDoDb,
 };
 
