@@ -21,17 +21,15 @@ export interface SourcePosition {
 
 /**
  * The domains each source stands for: its gtid_domain_id, and any other domain of its
- * position that no other source writes in or carries.
+ * position that no other source writes in (a domain of its cluster's past; one that several
+ * carry, written by none of them, is a shared history: the furthest position is taken).
  */
 export function ownDomains(sources: readonly SourcePosition[]): Map<string, number[]> {
   const lists = sources.map((s) => domainsOf(parseGtidList(s.gtid)));
-  const writers = new Set(sources.map((s) => s.domainId));
   return new Map(
     sources.map((s, i) => {
-      const others = lists.filter((_, j) => j !== i).flat();
-      const own = lists[i]!.filter(
-        (d) => d === s.domainId || (!writers.has(d) && !others.includes(d)),
-      );
+      const otherWriters = sources.filter((_, j) => j !== i).map((x) => x.domainId);
+      const own = lists[i]!.filter((d) => d === s.domainId || !otherWriters.includes(d));
       return [s.cluster, [...new Set([s.domainId, ...own])].sort((a, b) => a - b)];
     }),
   );
