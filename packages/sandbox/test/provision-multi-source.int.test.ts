@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Observer, observe } from "../src/observer.js";
 import { agentHostOf, backupAccount, type Stack, startLabAgent, startStack } from "../src/stack.js";
 import { type SplitClusters, splitConfig, startServices } from "./multi-source-stack.js";
-import { command, isOperation, slaves, waitPrimary } from "./scenario-helpers.js";
+import { command, isOperation, slaves, status, waitPrimary } from "./scenario-helpers.js";
 
 type Row = Record<string, unknown>;
 
@@ -201,7 +201,7 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
     }
   });
 
-  it("provisions db3 from db1 and db2 while both take writes; rows match, both domains in gtid_slave_pos", async () => {
+  it("a failure part-way leaves db3 read-only, stopped and in maintenance; run again it is refused until overwrite", async () => {
     const db1 = node("db1");
     const db2 = node("db2");
     const db3 = node("db3");
@@ -220,6 +220,49 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
         `INSERT INTO ${db}.bulk (id, b) SELECT seq, RANDOM_BYTES(1000) FROM ${db}.seq_1_to_20000`,
       );
     }
+    // A view over a table that is gone: src2's dump fails half-way (after src1 was loaded).
+    await db2.query("CREATE TABLE src2.gone (i INT PRIMARY KEY) ENGINE=InnoDB");
+    await db2.query("CREATE VIEW src2.v AS SELECT i FROM src2.gone");
+    await db2.query("DROP TABLE src2.gone");
+    const reply = await provision({ target: "db3", sources, overwrite: true });
+    expect(reply.ok).toBe(true);
+    const opId = reply.ok ? reply.opId : undefined;
+    const end = await p1.waitFor(
+      isOperation((o) => o.opId === opId && o.state !== "running"),
+      120_000,
+      "provision result",
+    );
+    if (end.kind !== "operation") throw new Error("not an operation");
+    console.log(`failed provisioning: [${end.operation.phase}] ${end.operation.message}`);
+    expect(end.operation.state).toBe("failed");
+    expect(end.operation.phase).toBe("copy:p2");
+    expect(end.operation.message).toMatch(/done: .*src1 of p1 loaded at 1-1-\d+/);
+    expect(end.operation.message).toMatch(/overwrite: true to start clean/);
+    // Flagged, not half-attached looking healthy.
+    const [ro] = await rows(db3, "SELECT @@read_only AS ro");
+    expect(Number(ro?.ro)).toBe(1);
+    expect(
+      (await slaves(db3)).filter(
+        (r) => r.Slave_IO_Running === "Yes" || r.Slave_SQL_Running === "Yes",
+      ),
+    ).toEqual([]);
+    for (const c of ["p1", "p2"]) {
+      expect((await status(stack.nc, c)).maintenance).toContain("db3");
+    }
+    await db2.query("DROP VIEW src2.v");
+    // Again without overwrite: refused, db3 holds src1 and what src2's load began.
+    const again = await provision({ target: "db3", sources });
+    expect(again.ok).toBe(false);
+    if (!again.ok)
+      expect(again.error.message).toMatch(
+        /db3 is not empty \(databases src1, src2\).*overwrite: true/,
+      );
+  });
+
+  it("provisions db3 from db1 and db2 while both take writes; rows match, both domains in gtid_slave_pos", async () => {
+    const db1 = node("db1");
+    const db2 = node("db2");
+    const db3 = node("db3");
     // A baseline of each writer's longest wait before provisioning.
     const base = [new StallWriter(db1, "src1", 1_000_000), new StallWriter(db2, "src2", 1_000_000)];
     for (const w of base) w.start();
@@ -258,6 +301,9 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
         `\n  timings: ${JSON.stringify(end.operation.timings)}`,
     );
     expect(end.operation.state).toBe("succeeded");
+    for (const c of ["p1", "p2"]) {
+      expect((await status(stack.nc, c)).maintenance).not.toContain("db3");
+    }
     // Progress per source in the events.
     expect(events.some((e) => /^copy:p1 done/.test(e.message))).toBe(true);
     expect(events.some((e) => /^copy:p2 done/.test(e.message))).toBe(true);
