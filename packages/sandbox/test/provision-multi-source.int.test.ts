@@ -5,15 +5,12 @@
 // failover-multi-source; db4 is the replica that already exists). db3's connections are
 // dropped first, so it starts as a server replicating nothing. One agent per node: db1's files its server
 // under p1, db2's under p2, db3's under p1 (the target's cluster, where the command goes).
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { AgentConfig, startAgent } from "@marina/agent";
 import { type MarinaConfig, MarinaConfig as MarinaConfigSchema } from "@marina/contracts";
 import { type MariaNode, waitFor } from "@marina/lab";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Observer, observe } from "../src/observer.js";
-import { agentHostOf, backupAccount, type Stack, startLabAgent, startStack } from "../src/stack.js";
+import { agentHostOf, type Stack, startLabAgent, startStack } from "../src/stack.js";
 import { type SplitClusters, splitConfig, startServices } from "./multi-source-stack.js";
 import { command, isOperation, slaves, status, waitPrimary } from "./scenario-helpers.js";
 
@@ -110,44 +107,7 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
     stack.agents.set("db1", await startLabAgent(stack.lab, node("db1"), log, "p1"));
     stack.agents.set("db2", await startLabAgent(stack.lab, node("db2"), log, "p2"));
     // The target loads dumps and sets gtid_slave_pos: ALL PRIVILEGES (root over the socket).
-    const tmpDir = join(stack.lab.dir, "agent-tmp-db3-provision");
-    mkdirSync(tmpDir, { recursive: true });
-    stack.agents.set(
-      "db3",
-      await startAgent({
-        config: AgentConfig.parse({
-          host: agentHostOf("db3"),
-          nats: { servers: [stack.lab.nats!.url] },
-          advertiseAddress: "127.0.0.1",
-          listenAddress: "127.0.0.1",
-          backup: backupAccount(stack.lab, "root"),
-          tmpDir,
-          servers: [
-            {
-              name: "db3",
-              cluster: "p1",
-              datadir: db3.datadir,
-              defaultsFile: db3.defaultsFile,
-              socket: db3.socket,
-              port: db3.port,
-              osUser: "root",
-              osGroup: "root",
-            },
-          ],
-          heartbeatMs: 1000,
-          progressMs: 250,
-          timeouts: { connectMs: 30_000, idleMs: 30_000, serviceMs: 60_000 },
-        }),
-        log,
-        serviceControl: () => ({
-          start: () => db3.start(),
-          stop: async () => {
-            await db3.stop();
-          },
-          status: async () => ({ running: db3.isRunning(), pid: db3.pid ?? null }),
-        }),
-      }),
-    );
+    stack.agents.set("db3", await startLabAgent(stack.lab, db3, log, "p1", { backup: "root" }));
     p1 = observe(stack.nc, "p1");
     services = await startServices(stack, config);
     await waitPrimary(stack.nc, "db1", 30_000, "p1");
