@@ -80,6 +80,8 @@ export const AgentAction = z.discriminatedUnion("action", [
 /** What a provision-facts request read (its result's data). */
 export const ProvisionFacts = z.strictObject({
   logBin: z.boolean(),
+  /** @@binlog_format: ROW, MIXED or STATEMENT. */
+  binlogFormat: z.string().max(16),
   serverId: z.number().int().min(0),
   gtidDomainId: z.number().int().min(0),
   gtidBinlogPos: GtidListText,

@@ -99,12 +99,12 @@ export const ExecStep = z.discriminatedUnion("kind", [
   }),
   /**
    * Per-connection database filter: `SET default_master_connection='<connection>'` then
-   * `SET GLOBAL replicate_do_db=…` while that connection is stopped (it is stopped first and
-   * left stopped). Empty `databases`: no filter. Not persisted by the server: see
-   * docs/operations.md, "Provisioning a multi-source replica".
+   * `SET GLOBAL replicate_wild_do_table='db1.%,…'` while that connection is stopped (it is
+   * stopped first and left stopped). Empty `databases`: no filter. Not persisted by the
+   * server: see docs/operations.md, "Provisioning a multi-source replica".
    */
   z.strictObject({
-    kind: z.literal("set-replicate-do-db"),
+    kind: z.literal("set-replication-filter"),
     connection: ConnectionName,
     databases: z.array(DatabaseName).max(64),
   }),

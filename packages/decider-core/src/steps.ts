@@ -52,8 +52,8 @@ export function describeStep(step: ExecStep): string {
       return `verify replicating '${step.connection}'`;
     case "save-binlogs":
       return `save binlogs (extra ${step.extraGtids}${step.forkPoint ? `, from ${step.forkPoint}` : ", from the first file"})`;
-    case "set-replicate-do-db":
-      return `replicate_do_db of '${step.connection}' = ${step.databases.join(",") || "(none)"}`;
+    case "set-replication-filter":
+      return `replicate only ${step.databases.map((d) => `${d}.*`).join(", ") || "everything"} on '${step.connection}'`;
     case "run-hook":
       return `run hook ${step.hook} (at most ${step.timeoutMs} ms)`;
     case "ask-veto":

@@ -22,6 +22,7 @@ import { makeConfig } from "./helpers.js";
 function facts(over: Partial<ProvisionFacts> = {}): ProvisionFacts {
   return {
     logBin: true,
+    binlogFormat: "ROW",
     serverId: 1,
     gtidDomainId: 1,
     gtidBinlogPos: "1-1-100",
@@ -71,6 +72,14 @@ const cases: { what: string; change: Change; problems: RegExp[]; paths?: string[
     },
     problems: [/db2 \(primary of c2\) has no binary log: set log_bin/],
     paths: ["sources.1.cluster"],
+  },
+  {
+    what: "databases named on a source logging MIXED (the filter judges tables, not the default database)",
+    change: (i) => {
+      src(i, 0).databases = ["app1"];
+      factsOf(i, 0).binlogFormat = "MIXED";
+    },
+    problems: [],
   },
   {
     what: "colliding GTID domains",
@@ -332,7 +341,7 @@ describe("the plan", () => {
       useGtid: "slave_pos",
     });
     expect(steps.find((s) => s.key === "filter-c1")?.step).toEqual({
-      kind: "set-replicate-do-db",
+      kind: "set-replication-filter",
       connection: "c1",
       databases: ["app1"],
     });
@@ -353,7 +362,7 @@ describe("the plan", () => {
     expect(filter?.sql).toEqual([
       "STOP SLAVE 'c1'",
       "SET SESSION default_master_connection = 'c1'",
-      "SET GLOBAL replicate_do_db = 'app1'",
+      "SET GLOBAL replicate_wild_do_table = 'app1.%'",
     ]);
     expect(phases[1]?.agentCalls[1]?.programs[0]).toMatch(
       /^mariadb-dump --databases app1 --single-transaction --gtid --master-data/,

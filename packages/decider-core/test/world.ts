@@ -464,7 +464,7 @@ export class World {
           executor: "sim",
         });
       // Provisioning runs beside the core (the decider service): never sent by a plan here.
-      case "set-replicate-do-db":
+      case "set-replication-filter":
         return fail("SQL_ERROR", `${step.kind} is not simulated`);
       // Hooks touch no server (the world configures none; a hook that runs exits 0).
       case "run-hook":

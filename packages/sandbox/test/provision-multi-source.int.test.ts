@@ -315,13 +315,13 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
       name: r.Connection_name,
       io: r.Slave_IO_Running,
       sql: r.Slave_SQL_Running,
-      doDb: r.Replicate_Do_DB,
+      filter: r.Replicate_Wild_Do_Table,
       port: r.Master_Port,
       errno: Number(r.Last_SQL_Errno ?? 0),
     }));
     expect(links.sort((a, b) => String(a.name).localeCompare(String(b.name)))).toEqual([
-      { name: "p1", io: "Yes", sql: "Yes", doDb: "src1", port: db1.port, errno: 0 },
-      { name: "p2", io: "Yes", sql: "Yes", doDb: "src2", port: db2.port, errno: 0 },
+      { name: "p1", io: "Yes", sql: "Yes", filter: "src1.%", port: db1.port, errno: 0 },
+      { name: "p2", io: "Yes", sql: "Yes", filter: "src2.%", port: db2.port, errno: 0 },
     ]);
     const [pos] = await rows(db3, "SELECT @@gtid_slave_pos AS p, @@read_only AS ro");
     const domains = String(pos?.p)
@@ -334,13 +334,46 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
     expect(String(own?.b)).not.toMatch(new RegExp(`-${String(own?.id)}-`));
   });
 
-  it("per-connection filters on 10.11: set at run time, forgotten by a restart", async () => {
+  it("per-connection filters on 10.11: DDL without USE, and a restart", async () => {
+    const db1 = node("db1");
     const db3 = node("db3");
+    // DDL is logged as a statement whatever binlog_format. Replicate_Do_DB would judge it by
+    // the session's default database (tried: the table made from another database never
+    // arrived); Replicate_Wild_Do_Table judges it by the table's. Made from src1 and from
+    // mysql, and a table of a database the connection does not take.
+    const c = await db1.connect();
+    try {
+      await c.query("USE src1");
+      await c.query("CREATE TABLE src1.ddl_used (i INT PRIMARY KEY) ENGINE=InnoDB");
+      await c.query("USE mysql");
+      await c.query("CREATE TABLE src1.ddl_other (i INT PRIMARY KEY) ENGINE=InnoDB");
+      await c.query("INSERT INTO src1.ddl_other VALUES (1)");
+      await c.query("CREATE DATABASE not_taken");
+      await c.query("CREATE TABLE not_taken.t (i INT PRIMARY KEY) ENGINE=InnoDB");
+    } finally {
+      await c.end();
+    }
+    const [pos] = await rows(db1, "SELECT @@gtid_binlog_pos AS p");
+    await rows(db3, `SELECT MASTER_GTID_WAIT('${String(pos?.p)}', 20) AS w`);
+    const seen = (
+      await rows(
+        db3,
+        "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'src1' AND TABLE_NAME LIKE 'ddl%' ORDER BY 1",
+      )
+    ).map((r) => String(r.t));
+    console.log(`DDL on db1 that reached db3 through the 'p1' filter: ${JSON.stringify(seen)}`);
+    expect(seen).toEqual(["ddl_other", "ddl_used"]);
+    expect(await rows(db3, "SELECT i FROM src1.ddl_other")).toEqual([{ i: 1 }]);
+    const dbs = (await rows(db3, "SHOW DATABASES")).map((r) => String(r.Database));
+    expect(dbs).not.toContain("not_taken");
+    expect((await slaves(db3)).map((r) => Number(r.Last_SQL_Errno))).toEqual([0, 0]);
     await db3.stop();
     await db3.start();
-    const after = (await slaves(db3)).map((r) => [r.Connection_name, r.Replicate_Do_DB]);
-    console.log(`after a restart of db3: Replicate_Do_DB per connection ${JSON.stringify(after)}`);
-    // Documented in docs/operations.md: the operator writes `<connection>.replicate_do_db`
+    const after = (await slaves(db3)).map((r) => [r.Connection_name, r.Replicate_Wild_Do_Table]);
+    console.log(
+      `after a restart of db3: Replicate_Wild_Do_Table per connection ${JSON.stringify(after)}`,
+    );
+    // Documented in docs/operations.md: the operator writes `<connection>.replicate_wild_do_table`
     // into the [mysqld] section for the filters to survive a restart.
     expect(after.sort()).toEqual([
       ["p1", ""],

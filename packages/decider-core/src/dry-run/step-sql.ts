@@ -110,10 +110,10 @@ const sqlOf: { readonly [K in ExecStepKind]: SqlOf<K> } = {
   "verify-replicating": (s) => [
     `${SHOW_ALL_SLAVES} (until '${s.connection}' runs both threads, at most ${s.timeoutMs} ms)`,
   ],
-  "set-replicate-do-db": (s) => [
+  "set-replication-filter": (s) => [
     stopSlave(s.connection).sql,
     `SET SESSION default_master_connection = '${s.connection}'`,
-    `SET GLOBAL replicate_do_db = '${s.databases.join(",")}'`,
+    `SET GLOBAL replicate_wild_do_table = '${s.databases.map((d) => `${d.replaceAll("_", "\\_")}.%`).join(",")}'`,
   ],
   // Not SQL: what the executor runs instead (it opens no connection for these).
   "run-hook": (s, config) => [

@@ -13,7 +13,7 @@ export interface ProvisionPlanSource {
   /** The agent host serving the primary. */
   host: string;
   databases: string[];
-  /** The request named the databases: the connection gets a Replicate_Do_DB filter. */
+  /** The request named the databases: the connection gets a filter (Replicate_Wild_Do_Table). */
   filtered: boolean;
 }
 
@@ -146,7 +146,7 @@ export function provisionAttach(p: ProvisionPlanInput, slavePos: string): Provis
         key: `filter-${s.cluster}`,
         cluster: s.cluster,
         server: p.target,
-        step: { kind: "set-replicate-do-db", connection, databases: s.databases },
+        step: { kind: "set-replication-filter", connection, databases: s.databases },
       });
     }
   }

@@ -22,7 +22,7 @@ export function readProvisionFacts(
   return withConnection(a, async (c) => {
     const q = async (sql: string, params?: unknown[]) => (await c.query(sql, params)) as Row[];
     const [v] = await q(
-      "SELECT @@log_bin AS log_bin, @@server_id AS server_id, @@gtid_domain_id AS domain_id, @@gtid_binlog_pos AS binlog_pos, @@read_only AS read_only",
+      "SELECT @@log_bin AS log_bin, @@binlog_format AS binlog_format, @@server_id AS server_id, @@gtid_domain_id AS domain_id, @@gtid_binlog_pos AS binlog_pos, @@read_only AS read_only",
     );
     const schemas = (await q("SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA"))
       .map((r) => String(r.s))
@@ -51,6 +51,7 @@ export function readProvisionFacts(
     }));
     const facts: ProvisionFacts = {
       logBin: yes(v?.log_bin),
+      binlogFormat: String(v?.binlog_format ?? ""),
       serverId: Number(v?.server_id ?? 0),
       gtidDomainId: Number(v?.domain_id ?? 0),
       gtidBinlogPos: String(v?.binlog_pos ?? ""),

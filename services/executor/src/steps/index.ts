@@ -9,7 +9,7 @@ import { resetReplication } from "./reset-replication.js";
 import { saveBinlogs } from "./save-binlogs.js";
 import { setGtidSlavePos } from "./set-gtid-slave-pos.js";
 import { setReadOnly } from "./set-read-only.js";
-import { setReplicateDoDb } from "./set-replicate-do-db.js";
+import { setReplicationFilter } from "./set-replication-filter.js";
 import { setSemiSync } from "./set-semi-sync.js";
 import { startReplication } from "./start-replication.js";
 import { stopReplication } from "./stop-replication.js";
@@ -40,7 +40,7 @@ export const stepRunners: { readonly [K in SqlStepKind]: StepRunner<K> } = {
   "wait-binlog-stable": waitBinlogStable,
   "verify-replicating": verifyReplicating,
   "save-binlogs": saveBinlogs,
-  "set-replicate-do-db": setReplicateDoDb,
+  "set-replication-filter": setReplicationFilter,
 };
 
 export function runStep(
