@@ -155,6 +155,19 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
         // The target holds the lab's databases: not empty, overwrite named as the fix.
         expect(real.error.message).toMatch(/db3 is not empty .*overwrite: true/);
       }
+      // Sent to p2, whose lease does not fence db3's agent (it files db3 under p1).
+      const elsewhere = await command(
+        stack.nc,
+        "provision-replica",
+        JSON.stringify({ target: "db3", sources: [{ cluster: "p1" }, { cluster: "p2" }] }),
+        "p2",
+      );
+      expect(elsewhere.ok).toBe(false);
+      if (!elsewhere.ok) {
+        expect(elsewhere.error.message).toMatch(
+          /files it under cluster p1: send provision-replica to p1/,
+        );
+      }
       expect(p1.operations().filter((o) => o.kind === "provision")).toEqual([]);
     } finally {
       await db2.query("SET GLOBAL gtid_domain_id = 2");
@@ -257,7 +270,12 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
     const events = p1.operations().filter((o) => o.opId === opId);
     console.log(
       `provision ${opId}: ${end.operation.state} — ${end.operation.message}\n` +
-        events.map((e) => `  [${e.phase}] ${e.message}`).join("\n") +
+        events
+          .map(
+            (e) =>
+              `  [${e.phase}] ${e.message}${e.progress ? ` (${e.progress.bytesPerSecond} B/s)` : ""}`,
+          )
+          .join("\n") +
         `\n  timings: ${JSON.stringify(end.operation.timings)}`,
     );
     expect(end.operation.state).toBe("succeeded");
@@ -267,6 +285,7 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
     // Progress per source in the events.
     expect(events.some((e) => /^copy:p1 done/.test(e.message))).toBe(true);
     expect(events.some((e) => /^copy:p2 done/.test(e.message))).toBe(true);
+    expect(events.some((e) => e.progress !== null && e.progress.bytes > 0)).toBe(true);
 
     // Writes went on during provisioning.
     expect(w1.writes).toBeGreaterThan(writesBefore[0]! + 10);

@@ -314,7 +314,7 @@ export function buildApp(deps: AppDeps): AgentApp {
           req.databases,
           req.replicationUser,
         );
-        return ok({ action: req.action, server: s.name, ...facts });
+        return ok({ action: req.action, server: s.name, cluster: s.cluster, ...facts });
       }
       case "stop-server": {
         const s = serverOf(req.server);

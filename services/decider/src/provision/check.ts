@@ -76,7 +76,7 @@ async function factsOf(
   cluster: string,
   server: string,
   databases?: string[],
-): Promise<ProvisionFacts | null> {
+): Promise<{ facts: ProvisionFacts; agentCluster: string | null } | null> {
   const host = clusterConfig(d, cluster)?.servers.find((s) => s.name === server)?.agentHost;
   if (!host) return null;
   const replicationUser = clusterConfig(d, cluster)?.replication.user ?? "";
@@ -97,9 +97,13 @@ async function factsOf(
     d.log.warn({ cluster, server, error: r.error }, "provision-facts failed");
     return null;
   }
-  const { action: _a, server: _s, ...data } = r.data;
+  const { action: _a, server: _s, cluster: agentCluster, ...data } = r.data;
   const parsed = ProvisionFactsSchema.safeParse(data);
-  return parsed.success ? parsed.data : null;
+  if (!parsed.success) return null;
+  return {
+    facts: parsed.data,
+    agentCluster: typeof agentCluster === "string" ? agentCluster : null,
+  };
 }
 
 export async function checkProvisionRequest(
@@ -110,7 +114,7 @@ export async function checkProvisionRequest(
 ): Promise<Checked> {
   const req = checkRequest(d, home, p);
   if (!req.ok) return req;
-  const [targetFacts, ...sourceFacts] = await Promise.all([
+  const [targetRead, ...sourceFacts] = await Promise.all([
     factsOf(d, opId, home, p.target),
     ...p.sources.map((s) => {
       const primary = d.cluster(s.cluster)?.primary() ?? null;
@@ -121,12 +125,23 @@ export async function checkProvisionRequest(
     cluster: s.cluster,
     primary: d.cluster(s.cluster)?.primary() ?? null,
     databases: s.databases ?? null,
-    facts: sourceFacts[i] ?? null,
+    facts: sourceFacts[i]?.facts ?? null,
   }));
+  // The target's agent fences its load by the cluster it files the server under: the
+  // command must come to that cluster, whose epoch the calls carry.
+  const agentCluster = targetRead?.agentCluster ?? null;
+  if (agentCluster !== null && agentCluster !== home) {
+    return refuse(
+      "NOT_APPLICABLE",
+      `${p.target}'s agent files it under cluster ${agentCluster}: send provision-replica to ${agentCluster} (marina -c ${agentCluster} provision-replica …)`,
+      "target",
+    );
+  }
+  const targetFacts = targetRead?.facts ?? null;
   const replicationUser = clusterConfig(d, home)?.replication.user ?? "";
   const problems = checkProvision({
     target: p.target,
-    targetFacts: targetFacts ?? null,
+    targetFacts,
     sources,
     overwrite: p.overwrite,
     replicationUser,

@@ -4,6 +4,7 @@
 // and the final event says what was done; running the command again with overwrite: true
 // starts clean (the first copy wipes the target).
 import {
+  AgentProgressMessage,
   type AgentResult,
   AgentResultMessage,
   type ErrorBody,
@@ -35,6 +36,14 @@ import {
   ProvisionFailure,
 } from "./context.js";
 
+type Bytes = OperationEvent["progress"];
+type Publish = (
+  state: OperationState,
+  message: string,
+  error?: ErrorBody | null,
+  progress?: Bytes,
+) => void;
+
 interface Progress {
   phase: string;
   done: string[];
@@ -53,8 +62,8 @@ export interface ProvisionRun {
 export async function runProvision(d: ProvisionDeps, run: ProvisionRun): Promise<void> {
   const { plan } = run;
   const pr: Progress = { phase: "prepare", done: [], timings: {}, positions: [] };
-  const publish = (state: OperationState, message: string, error: ErrorBody | null = null) =>
-    publishEvent(d, run, pr, state, message, error);
+  const publish: Publish = (state, message, error = null, progress = null) =>
+    publishEvent(d, run, pr, state, message, error, progress);
   const clusters = [...new Set([plan.home, ...plan.sources.map((s) => s.cluster)])];
   try {
     await setMaintenance(d, clusters, plan.target, true, `provision-replica ${run.opId}`);
@@ -103,7 +112,7 @@ async function runSteps(
   d: ProvisionDeps,
   run: ProvisionRun,
   ph: ProvisionPhase,
-  publish: (state: OperationState, message: string) => void,
+  publish: Publish,
 ): Promise<void> {
   publish("running", ph.message);
   for (const s of ph.steps) {
@@ -118,7 +127,7 @@ async function copyOne(
   run: ProvisionRun,
   i: number,
   pr: Progress,
-  publish: (state: OperationState, message: string) => void,
+  publish: Publish,
 ): Promise<void> {
   const { plan } = run;
   const s = plan.sources[i]!;
@@ -131,6 +140,21 @@ async function copyOne(
     { host: recvCall.host, opId: recvId },
     { host: s.host, opId: sendId },
   ]);
+  // The donor's byte counts, as the operation's progress (at most one event a second).
+  let lastProgress = 0;
+  const progress = d.bus.subscribe(subjects.agentProgress(s.host), (m) => {
+    const parsed = parseMessage(AgentProgressMessage, m.data);
+    if (!parsed.ok || parsed.value.payload.opId !== sendId) return;
+    const p = parsed.value.payload;
+    if (d.now() - lastProgress < 1000) return;
+    lastProgress = d.now();
+    publish("running", `copy:${s.cluster}: ${(p.bytes / 1048576).toFixed(1)} MB streamed`, null, {
+      bytes: p.bytes,
+      totalBytes: p.totalBytes,
+      bytesPerSecond: p.bytesPerSecond,
+      etaMs: p.etaMs,
+    });
+  });
   try {
     const accepted = mustSucceed(
       await callAgent(d, plan.home, recvCall.host, recvId, recvCall.action, 330_000),
@@ -183,6 +207,7 @@ async function copyOne(
     throw err;
   } finally {
     finals.close();
+    progress.unsubscribe();
   }
 }
 
@@ -272,6 +297,7 @@ function publishEvent(
   state: OperationState,
   message: string,
   error: ErrorBody | null,
+  progress: Bytes,
 ): void {
   const { plan } = run;
   const event: OperationEvent = {
@@ -286,7 +312,7 @@ function publishEvent(
       ...Object.fromEntries(plan.sources.map((s) => [`source-${s.cluster}`, s.primary])),
     },
     message: message.slice(0, 4096),
-    progress: null,
+    progress,
     startedAt: new Date(run.startedAt).toISOString(),
     endedAt: state === "running" ? null : new Date(d.now()).toISOString(),
     error,
