@@ -241,7 +241,7 @@ function clusterView(
     epoch: () => lease.epoch,
     primary: () => runner.state.primary,
     operation: () => runner.state.operation?.opId ?? null,
-    submit: (verb, body) => runner.submit(verb, body, 10_000),
+    submit: async (verb, body) => parseReply(await runner.submit(verb, body, 10_000)),
   };
 }
 

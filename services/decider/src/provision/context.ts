@@ -5,6 +5,7 @@ import {
   type AgentAction,
   type AgentResult,
   type ClusterConfig,
+  type CommandReply,
   type ErrorBody,
   type ExecResult,
   type ExecStep,
@@ -24,8 +25,8 @@ export interface ClusterView {
   primary(): string | null;
   /** An operation of the core running now (its id), if any. */
   operation(): string | null;
-  /** A command into the cluster's core, as the HTTP API sends one. */
-  submit(verb: "set-maintenance" | "clear-maintenance", body: string): Promise<unknown>;
+  /** A command into the cluster's core, as the HTTP API sends one; its reply. */
+  submit(verb: "set-maintenance" | "clear-maintenance", body: string): Promise<CommandReply>;
 }
 
 export interface ProvisionDeps {

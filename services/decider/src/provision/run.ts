@@ -266,10 +266,16 @@ async function setMaintenance(
   reason: string,
 ): Promise<void> {
   for (const c of clusters) {
-    await d
+    const verb = on ? "set-maintenance" : "clear-maintenance";
+    const r = await d
       .cluster(c)
-      ?.submit(on ? "set-maintenance" : "clear-maintenance", JSON.stringify({ server, reason }))
-      .catch((err) => d.log.warn({ err, cluster: c, server }, "maintenance not changed"));
+      ?.submit(verb, JSON.stringify({ server, reason }))
+      .catch((err: Error) => ({ ok: false as const, error: errorBody("TIMEOUT", err.message) }));
+    if (r?.ok) continue;
+    const why = r ? r.error.message : `${c} is not configured here`;
+    // Without maintenance, a cluster's automation could act on the target mid-copy.
+    if (on) throw new ProvisionFailure(errorBody("REFUSED", `maintenance in ${c}: ${why}`));
+    d.log.warn({ cluster: c, server, why }, "maintenance not cleared");
   }
 }
 
