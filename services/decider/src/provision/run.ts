@@ -76,6 +76,7 @@ export async function runProvision(d: ProvisionDeps, run: ProvisionRun): Promise
       await timed(pr, pr.phase, () => copyOne(d, run, i, pr, publish));
     }
     pr.phase = "attach";
+    checkPrimariesKept(d, plan);
     const pos = provisionedSlavePos(pr.positions);
     await timed(pr, "attach", () => runSteps(d, run, provisionAttach(plan, pos), publish));
     pr.done.push(`attached at ${pos}`);
@@ -96,6 +97,21 @@ export async function runProvision(d: ProvisionDeps, run: ProvisionRun): Promise
       ),
       body,
     );
+  }
+}
+
+/** A source cluster that failed over during the copies: attaching would follow a dead server. */
+function checkPrimariesKept(d: ProvisionDeps, plan: ProvisionPlanInput): void {
+  for (const s of plan.sources) {
+    const now = d.cluster(s.cluster)?.primary() ?? null;
+    if (now !== s.primary) {
+      throw new ProvisionFailure(
+        errorBody(
+          "NOT_APPLICABLE",
+          `the primary of ${s.cluster} changed from ${s.primary} to ${now ?? "none"} during the copies`,
+        ),
+      );
+    }
   }
 }
 
