@@ -54,6 +54,8 @@ describe("marina's command line", () => {
     [["switchover", "--phase-timeout", "50ms"], /--phase-timeout: /],
     [["status", "--cluster", "a.b"], /--cluster: "a.b" is not a cluster name/],
     [["switchover", "db 2"], /<target>: /],
+    [["provision-replica", "db3"], /required option '--source <cluster\[:db,db\]>' not specified/],
+    [["provision-replica", "db3", "--source", "p1:-x"], /databases/],
   ])("%j is a usage error (exit 2)", async (args, message) => {
     const r = await cli(args);
     expect(r.code).toBe(EXIT.usage);
@@ -69,5 +71,17 @@ describe("marina's command line", () => {
     const json = await cli(["--json", "status"], { MARINA_NATS: "nats://127.0.0.1:1" });
     expect(json.code).toBe(EXIT.unreachable);
     expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: "NATS_UNREACHABLE" } });
+  });
+});
+
+describe("provision-replica's --source", () => {
+  it.each([
+    ["p1", { cluster: "p1" }],
+    ["p1:app1", { cluster: "p1", databases: ["app1"] }],
+    ["p2:app2,crm", { cluster: "p2", databases: ["app2", "crm"] }],
+    ["p2:", { cluster: "p2" }],
+  ])("%s", async (text, want) => {
+    const { sourceOf } = await import("../src/commands/verb-commands.js");
+    expect(sourceOf(text)).toEqual(want);
   });
 });

@@ -2,7 +2,16 @@ import { z } from "zod";
 import { Compression } from "./compression.js";
 import { envelopeOf } from "./envelope.js";
 import { ErrorBody } from "./error-body.js";
-import { Address, Epoch, HostName, OpId, Port, ServerName } from "./names.js";
+import {
+  Address,
+  DatabaseName,
+  Epoch,
+  GtidListText,
+  HostName,
+  OpId,
+  Port,
+  ServerName,
+} from "./names.js";
 
 const transfer = {
   server: ServerName,
@@ -13,6 +22,16 @@ const transfer = {
    * mariadb-dump into the running target, loaded with sql_log_bin=0.
    */
   method: z.enum(["physical", "logical"]).optional(),
+  /**
+   * Logical only. Donor: dump just these databases (no `mysql` schema, so no accounts) instead
+   * of all of them. Absent: all.
+   */
+  databases: z.array(DatabaseName).min(1).max(64).optional(),
+  /**
+   * Logical target only: load on top of what the server holds — no wipe, replication kept
+   * (a multi-source provisioning's later sources). Absent/false: the wipe first.
+   */
+  keep: z.boolean().optional(),
 };
 
 /** Actions on `marina.v1.agent.<host>.<action>`; arguments are data, never shell text. */
@@ -43,7 +62,45 @@ export const AgentAction = z.discriminatedUnion("action", [
     port: Port.optional(),
   }),
   z.strictObject({ action: z.literal("cancel"), opId: OpId }),
+  /**
+   * Read what provisioning a multi-source replica checks (changes nothing): binlog, ids, the
+   * user databases, the tables of `databases` (all user databases when absent) that are not
+   * InnoDB, whether `replicationUser` exists, replication connections. Read with the agent's
+   * backup account, which sees every database it would dump. Not fenced. Output:
+   * ProvisionFacts.
+   */
+  z.strictObject({
+    action: z.literal("provision-facts"),
+    server: ServerName,
+    databases: z.array(DatabaseName).max(64).optional(),
+    replicationUser: z.string().min(1).max(80),
+  }),
 ]);
+
+/** What a provision-facts request read (its result's data). */
+export const ProvisionFacts = z.strictObject({
+  logBin: z.boolean(),
+  /** @@binlog_format: ROW, MIXED or STATEMENT. */
+  binlogFormat: z.string().max(16),
+  serverId: z.number().int().min(0),
+  gtidDomainId: z.number().int().min(0),
+  gtidBinlogPos: GtidListText,
+  readOnly: z.boolean(),
+  /** Databases other than mysql, information_schema, performance_schema and sys. */
+  databases: z.array(z.string().max(64)).max(4096),
+  /** Tables of the databases asked for whose engine is not InnoDB (views excluded). */
+  nonInnodb: z
+    .array(z.strictObject({ table: z.string().max(130), engine: z.string().max(64) }))
+    .max(4096),
+  /**
+   * The configured replication account exists on the server (in mysql.user); null when the
+   * executor's account may not read mysql.user (then the attach's verify is the check).
+   */
+  replicationAccount: z.boolean().nullable(),
+  /** Replication connections by name, with whether any of its threads runs. */
+  connections: z.array(z.strictObject({ name: z.string().max(64), running: z.boolean() })).max(64),
+});
+export type ProvisionFacts = z.infer<typeof ProvisionFacts>;
 
 export const AgentRequest = z.strictObject({
   host: HostName,

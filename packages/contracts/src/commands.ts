@@ -3,7 +3,7 @@ import { Compression } from "./compression.js";
 import { DryRunReport } from "./dry-run.js";
 import { envelopeOf } from "./envelope.js";
 import { ErrorBody, VERB_MAX } from "./error-body.js";
-import { OpId, ServerName } from "./names.js";
+import { ClusterName, DatabaseName, OpId, ServerName } from "./names.js";
 import { retired } from "./retired.js";
 import type { CommandVerb } from "./subjects.js";
 
@@ -82,6 +82,31 @@ export const CommandPayloads = {
   /** Stop starting anything automatically (failover, rejoin, fences, ...); commands still run. */
   pause: z.strictObject({ reason, requestedBy, dryRun }),
   resume: z.strictObject({ reason, requestedBy, dryRun }),
+  /**
+   * Make `target` a multi-source replica of each source cluster's primary, without stopping
+   * writes there: one consistent dump per source, loaded without binlogging, one named
+   * replication connection per source (docs/operations.md, "Provisioning a multi-source
+   * replica"). Sent to the cluster the target belongs to (its agent's `cluster`).
+   */
+  "provision-replica": z.strictObject({
+    target: ServerName,
+    sources: z
+      .array(
+        z.strictObject({
+          /** The source cluster; its current primary is the source, its name the connection's. */
+          cluster: ClusterName,
+          /** The databases to take; absent: every database but the system schemas. */
+          databases: z.array(DatabaseName).min(1).max(64).optional(),
+        }),
+      )
+      .min(1)
+      .max(8),
+    /** Wipe what the target holds (its user databases and replication) instead of refusing. */
+    overwrite: z.boolean().default(false),
+    compression: Compression.default({ kind: "none" }),
+    reason,
+    dryRun,
+  }),
 } as const satisfies Record<CommandVerb, z.ZodType>;
 
 /** The command asks for a dry-run (every verb but status has the flag). */

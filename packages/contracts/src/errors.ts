@@ -57,6 +57,10 @@ export const ErrorCodes = {
     text: "switchover pre-check: replicas the switchover would not repoint would be left without a source (force overrides)",
   },
 
+  PROVISION_CHECK_FAILED: {
+    retryable: false,
+    text: "provision-replica pre-check: a source or the target is not fit (the message names each problem and its fix); nothing was changed",
+  },
   PRIMARY_ALIVE: { retryable: false, text: "the primary is healthy; use switchover" },
   NOT_APPLICABLE: { retryable: false, text: "the command does not apply to the server's state" },
   SERVER_UNREACHABLE: { retryable: true, text: "the server could not be reached" },

@@ -2,7 +2,15 @@ import { z } from "zod";
 import { envelopeOf } from "./envelope.js";
 import { ErrorBody } from "./error-body.js";
 import { HookContext, HookedOperation, HookName } from "./hooks.js";
-import { ClusterName, ConnectionName, Epoch, GtidListText, OpId, ServerName } from "./names.js";
+import {
+  ClusterName,
+  ConnectionName,
+  DatabaseName,
+  Epoch,
+  GtidListText,
+  OpId,
+  ServerName,
+} from "./names.js";
 
 const timeoutMs = z.number().int().min(1).max(3_600_000);
 
@@ -177,6 +185,17 @@ export const ExecStep = z.discriminatedUnion("kind", [
     connection: ConnectionName,
     tables: z.array(TableRef).min(1).max(256),
     timeoutMs,
+  }),
+  /**
+   * Per-connection database filter: `SET default_master_connection='<connection>'` then
+   * `SET GLOBAL replicate_wild_do_table='db1.%,…'` while that connection is stopped (it is
+   * stopped first and left stopped). Empty `databases`: no filter. Not persisted by the
+   * server: see docs/operations.md, "Provisioning a multi-source replica".
+   */
+  z.strictObject({
+    kind: z.literal("set-replication-filter"),
+    connection: ConnectionName,
+    databases: z.array(DatabaseName).max(64),
   }),
   /**
    * Run the cluster's hook `hook` as the EXECUTOR's config defines it (no shell; killed with

@@ -15,6 +15,16 @@ export const OpId = z.string().regex(SAFE_NAME, `operation id ${nameText}`);
 export const ConnectionName = z
   .string()
   .regex(/^[A-Za-z0-9_-]{0,64}$/, "connection name must be letters, digits, '-' or '_'");
+/**
+ * A database (schema) name Marina puts into SQL and argument lists: letters, digits, `_`,
+ * `$` and `-` (not first) only: never needs quoting beyond backticks, never read as an option.
+ */
+export const DatabaseName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_$][A-Za-z0-9_$-]{0,63}$/,
+    "database name must be 1-64 letters, digits, '_', '$' or '-', not starting with '-'",
+  );
 /** A network address: hostname or IP literal. */
 export const Address = z
   .string()

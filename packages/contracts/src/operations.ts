@@ -3,7 +3,14 @@ import { envelopeOf } from "./envelope.js";
 import { ErrorBody } from "./error-body.js";
 import { ClusterName, Epoch, OpId, ServerName } from "./names.js";
 
-export const OperationKind = z.enum(["failover", "switchover", "rejoin", "rebuild", "flashback"]);
+export const OperationKind = z.enum([
+  "failover",
+  "switchover",
+  "rejoin",
+  "rebuild",
+  "flashback",
+  "provision",
+]);
 export const OperationState = z.enum(["running", "succeeded", "failed", "cancelled"]);
 
 /** Progress and result of one operation, on `marina.v1.<cluster>.op.<opId>`. */

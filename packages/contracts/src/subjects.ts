@@ -22,6 +22,7 @@ export const CommandVerbs = [
   "status",
   "pause",
   "resume",
+  "provision-replica",
 ] as const;
 export type CommandVerb = (typeof CommandVerbs)[number];
 
@@ -33,6 +34,7 @@ export const AgentActionNames = [
   "send-backup",
   "receive-backup",
   "cancel",
+  "provision-facts",
 ] as const;
 export type AgentActionName = (typeof AgentActionNames)[number];
 

@@ -34,6 +34,7 @@ export {
   type FailoverBlock,
   failoversInWindow,
 } from "./policies/constraints.js";
+export * from "./provision/index.js";
 export { CLUSTER as CLUSTER_SUBJECT, situationOfTag } from "./situations.js";
 export {
   type AgentCall,

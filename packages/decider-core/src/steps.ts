@@ -63,6 +63,8 @@ export function describeStep(step: ExecStep): string {
       return `flashback (undo ${step.extraGtids}${step.forkPoint ? ` after ${step.forkPoint}` : ""})`;
     case "compare-tables":
       return `compare ${step.tables.length} table(s) with ${step.source}`;
+    case "set-replication-filter":
+      return `replicate only ${step.databases.map((d) => `${d}.*`).join(", ") || "everything"} on '${step.connection}'`;
     case "run-hook":
       return `run hook ${step.hook} (at most ${step.timeoutMs} ms)`;
     case "ask-veto":

@@ -510,6 +510,9 @@ export class World {
           equal: true,
         });
       }
+      // Provisioning runs beside the core (the decider service): never sent by a plan here.
+      case "set-replication-filter":
+        return fail("SQL_ERROR", `${step.kind} is not simulated`);
       // Hooks touch no server (the world configures none; a hook that runs exits 0).
       case "run-hook":
       case "ask-veto":

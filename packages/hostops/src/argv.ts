@@ -64,6 +64,14 @@ export interface LocalClientSpec {
   readonly user: string;
 }
 
+/** A dump's scope: absent, every database (the `mysql` schema included). */
+export interface DumpScope {
+  readonly databases?: readonly string[] | undefined;
+}
+
+/** Never starting with `-`: a name must not be taken for an option. */
+const DATABASE_NAME = /^[A-Za-z0-9_$][A-Za-z0-9_$-]{0,63}$/;
+
 /**
  * Logical backup to stdout: every database, the `mysql` schema with it (accounts and
  * grants come along as its tables, with a FLUSH PRIVILEGES after them; `--databases`
@@ -73,7 +81,16 @@ export interface LocalClientSpec {
  * MASTER_USE_GTID=slave_pos`): the target records the position as it loads, and the
  * receiver reads it back. The password travels as MYSQL_PWD, never as an argument.
  */
-export function dumpStream(s: LocalClientSpec): Invocation {
+export function dumpStream(s: LocalClientSpec & DumpScope): Invocation {
+  const scope = s.databases
+    ? [
+        "--databases",
+        ...s.databases.map((d) => {
+          if (!DATABASE_NAME.test(d)) throw new Error(`bad database name ${JSON.stringify(d)}`);
+          return d;
+        }),
+      ]
+    : ["--all-databases", "--flush-privileges"];
   return {
     program: "mariadb-dump",
     privileged: false,
@@ -81,14 +98,14 @@ export function dumpStream(s: LocalClientSpec): Invocation {
       `--defaults-file=${checkAbsolutePath(s.defaultsFile, "defaultsFile")}`,
       `--user=${checkDbUser(s.user, "backup.user")}`,
       `--socket=${checkAbsolutePath(s.socket, "socket")}`,
-      "--all-databases",
       "--single-transaction",
       "--gtid",
       "--master-data=1",
-      "--flush-privileges",
       "--routines",
       "--events",
       "--triggers",
+      // Options end here: database names come last (a name is never read as an option).
+      ...scope,
     ],
   };
 }

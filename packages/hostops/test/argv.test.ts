@@ -48,6 +48,12 @@ describe("argv builders", () => {
       expect(inv.args.some((a) => /password/i.test(a))).toBe(false);
     }
     expect(() => dumpStream({ ...spec, socket: "../x" })).toThrow();
+    // Some databases only: no mysql schema, names last, never taken for an option.
+    const some = dumpStream({ ...spec, databases: ["app1", "app2"] });
+    expect(some.args.slice(-3)).toEqual(["--databases", "app1", "app2"]);
+    expect(some.args).not.toContain("--all-databases");
+    expect(some.args).not.toContain("--flush-privileges");
+    expect(() => dumpStream({ ...spec, databases: ["--no-data"] })).toThrow();
     expect(() => loadStream({ ...spec, user: "-x" })).toThrow();
   });
 

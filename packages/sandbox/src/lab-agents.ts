@@ -135,11 +135,12 @@ export function startLabAgent(
   node: MariaNode,
   log: Logger,
   cluster = "main",
-  o: { http?: boolean } = {},
+  o: { http?: boolean; backup?: AgentBackup } = {},
 ): Promise<RunningAgent> {
   return startLabAgentFor(lab, log, agentHostOf(node.name), [node], {
     servers: [labServer(node, cluster)],
     ...(o.http ? { http: true } : {}),
+    ...(o.backup ? { backup: o.backup } : {}),
   });
 }
 

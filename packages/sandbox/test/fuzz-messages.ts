@@ -151,6 +151,7 @@ const COMMANDS: Record<CommandVerb, Obj> = {
   status: {},
   pause: { reason: "fuzz", requestedBy: "fuzz@host" },
   resume: { reason: "fuzz" },
+  "provision-replica": { target: "db3", sources: [{ cluster: "main", databases: ["app"] }] },
 };
 
 /** Refused whichever way it is read: as an envelope and as a bare payload. */

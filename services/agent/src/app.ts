@@ -29,6 +29,7 @@ import { serverOf as configuredServer, fencedCluster } from "./fencing.js";
 import type { HostBackend } from "./host/backend.js";
 import { localBackend } from "./host/local-backend.js";
 import { fenceLocal, readOnlyOf } from "./host/local-sql.js";
+import { readProvisionFacts } from "./host/provision-facts.js";
 import {
   configuredControl,
   killServer,
@@ -306,6 +307,15 @@ export function buildApp(deps: AppDeps): AgentApp {
     switch (req.action) {
       case "status":
         return ok(await statusData());
+      case "provision-facts": {
+        const s = serverOf(req.server);
+        const facts = await readProvisionFacts(
+          hostOf(s).account,
+          req.databases,
+          req.replicationUser,
+        );
+        return ok({ action: req.action, server: s.name, cluster: s.cluster, ...facts });
+      }
       case "stop-server": {
         const s = serverOf(req.server);
         const rec = registry.begin(opId, req.action, s.name, clock.now());
@@ -386,11 +396,13 @@ export function buildApp(deps: AppDeps): AgentApp {
                   compression: req.compression,
                   tls: req.tls,
                   port: req.port,
+                  keep: req.keep,
                 })
               : await (logical ? sendDump : sendBackup)(ctx, rec, s, {
                   compression: req.compression,
                   tls: req.tls,
                   to: req.to,
+                  databases: req.databases,
                 });
         } catch (err) {
           const body = errorBodyOf(err);

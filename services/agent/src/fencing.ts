@@ -23,6 +23,7 @@ export function fencedCluster(
 ): string | null {
   switch (request.action) {
     case "status":
+    case "provision-facts":
       return null;
     case "stop-server":
     case "start-server":

@@ -16,6 +16,8 @@ import type { DeciderBuckets } from "./kv.js";
 import { Lease } from "./lease.js";
 import { DeciderMetrics } from "./metrics.js";
 import { Presence } from "./presence.js";
+import { provisionHandler } from "./provision/command.js";
+import type { ClusterView } from "./provision/context.js";
 import { ClusterSharing } from "./sharing.js";
 import { StateStore } from "./store.js";
 
@@ -113,6 +115,14 @@ export function buildApp(deps: AppDeps): DeciderApp {
     { defaultMetrics: deps.defaultMetrics ?? false },
   );
   if (deps.stateWriteFormat !== undefined) checkFormat("state", deps.stateWriteFormat);
+  const provision = provisionHandler({
+    bus: deps.bus,
+    config: deps.config,
+    source: deps.id,
+    log: deps.log.child({ svc: "provision" }),
+    now: () => deps.clock.now(),
+    cluster: (name) => clusterView(runners.get(name), leases.get(name)),
+  });
   for (const config of deps.config.clusters) {
     const cluster = config.name;
     const log = deps.log.child({ cluster });
@@ -157,6 +167,7 @@ export function buildApp(deps: AppDeps): DeciderApp {
       ...(deps.coreOptions ? { coreOptions: deps.coreOptions } : {}),
       ...(record ? { record: (line: RecordedInput) => record(cluster, line) } : {}),
       metrics,
+      provision: (payload) => provision(cluster, payload),
     });
     runners.set(cluster, runner);
     leases.set(cluster, lease);
@@ -216,6 +227,21 @@ export function buildApp(deps: AppDeps): DeciderApp {
       for (const l of leases.values()) await l.stop(release);
       for (const r of runners.values()) await r.close();
     },
+  };
+}
+
+/** A cluster as provision-replica sees it (provision/context.ts). */
+function clusterView(
+  runner: ClusterRunner | undefined,
+  lease: Lease | undefined,
+): ClusterView | undefined {
+  if (!runner || !lease) return undefined;
+  return {
+    acting: () => runner.actingLeader,
+    epoch: () => lease.epoch,
+    primary: () => runner.state.primary,
+    operation: () => runner.state.operation?.opId ?? null,
+    submit: async (verb, body) => parseReply(await runner.submit(verb, body, 10_000)),
   };
 }
 

@@ -14,7 +14,7 @@ import {
 } from "@marina/decider-core";
 import type { Logger } from "pino";
 import type { Bus, BusSubscription } from "./bus.js";
-import { CommandIntake } from "./commands.js";
+import { CommandIntake, type CommandIntakeDeps } from "./commands.js";
 import { Effects } from "./effects.js";
 import { UnsupportedFormatError } from "./formats.js";
 import { subscribeInbound } from "./inbound.js";
@@ -49,6 +49,8 @@ export interface RunnerDeps {
   record?: (line: RecordedInput) => void;
   /** Counts operations, situation events and commands answered. */
   metrics?: DeciderMetrics;
+  /** Runs provision-replica commands taken on this cluster's subject (provision/). */
+  provision?: CommandIntakeDeps["provision"];
 }
 
 /** One line of a recorded decider stream, replayable through decide(). */
@@ -99,6 +101,7 @@ export class ClusterRunner {
       replies,
       acting: () => this.acting(),
       push,
+      ...(d.provision ? { provision: d.provision } : {}),
     });
     this.effects = new Effects({
       bus: d.bus,

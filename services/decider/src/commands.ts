@@ -3,6 +3,8 @@
 // leader's private subject, which only the acting leader subscribes to.
 import {
   type Command,
+  type CommandPayload,
+  type CommandReply,
   type CommandVerb,
   errorBody,
   MarinaError,
@@ -24,6 +26,8 @@ export interface CommandIntakeDeps {
   /** True while this decider leads and has taken over the persisted state. */
   acting(): boolean;
   push(input: Input): void;
+  /** provision-replica spans clusters: run beside the core (provision/), not by it. */
+  provision?: (payload: CommandPayload<"provision-replica">) => Promise<CommandReply>;
 }
 
 export class CommandIntake {
@@ -96,6 +100,19 @@ export class CommandIntake {
       return;
     }
     const requestId = this.d.replies.hold(msg);
+    if (known === "provision-replica" && this.d.provision) {
+      const payload = parsed.value.payload as CommandPayload<"provision-replica">;
+      void this.d.provision(payload).then(
+        (reply) => this.d.replies.answer(requestId, reply),
+        (err: Error) =>
+          this.d.replies.answer(requestId, {
+            ok: false,
+            verb: known,
+            error: errorBody("INTERNAL", err.message.slice(0, 4000)),
+          }),
+      );
+      return;
+    }
     this.d.push({
       kind: "command",
       requestId,

@@ -31,6 +31,13 @@ const send = (
   o: { wait: boolean; dryRun?: boolean },
 ) => verbCommand(ctx, v, checkedPayload(v, { ...fields, dryRun: o.dryRun ? true : undefined }), o);
 
+/** `--source c2:app,crm` → `{ cluster: "c2", databases: ["app", "crm"] }`. */
+export function sourceOf(text: string): { cluster: string; databases?: string[] } {
+  const [cluster = "", dbs] = text.split(":", 2);
+  const databases = dbs?.split(",").filter((d) => d !== "");
+  return databases && databases.length > 0 ? { cluster, databases } : { cluster };
+}
+
 export function addVerbCommands(program: Command, run: Runner): void {
   const verb = (name: string, description: string) =>
     program
@@ -129,6 +136,50 @@ export function addVerbCommands(program: Command, run: Runner): void {
         const { source, method, tls, reason } = o;
         return send(ctx, "rebuild", { target, source, method, compression, tls, reason }, o);
       }),
+    );
+
+  verb(
+    "provision-replica",
+    "make <target> a multi-source replica of other clusters' primaries, writes going on (send to the target's cluster)",
+  )
+    .argument("<target>", "the server to provision")
+    .requiredOption(
+      "--source <cluster[:db,db]>",
+      "a source cluster, with the databases to take (default: all but system schemas); repeat per source",
+      (value: string, all: string[] = []) => [...all, value],
+    )
+    .option("--overwrite", "wipe what the target holds instead of refusing")
+    .addOption(
+      new Option("--compression <kind>", "compression of the streams").choices([
+        "none",
+        "pigz",
+        "zstd",
+      ]),
+    )
+    .option("--level <n>", "compression level (pigz 1-9, zstd 1-19)")
+    .action(
+      run(
+        (
+          ctx,
+          target: string,
+          o: Common & {
+            source: string[];
+            overwrite?: boolean;
+            compression?: string;
+            level?: string;
+          },
+        ) => {
+          const level = o.level === undefined ? undefined : parseCount(o.level, "--level");
+          const compression = compressionOf({ compression: o.compression, level });
+          const sources = o.source.map(sourceOf);
+          return send(
+            ctx,
+            "provision-replica",
+            { target, sources, overwrite: o.overwrite, compression, reason: o.reason },
+            o,
+          );
+        },
+      ),
     );
 
   verb("cancel", "cancel a running operation (undone when before promotion)")

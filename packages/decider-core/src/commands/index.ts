@@ -10,6 +10,7 @@ import {
   setMaintenanceCommand,
 } from "./maintenance.js";
 import { pauseCommand, resumeCommand } from "./pause.js";
+import { provisionReplicaCommand } from "./provision.js";
 import { rebuildCommand } from "./rebuild.js";
 import { rejoinCommand } from "./rejoin.js";
 import { refuse } from "./replies.js";
@@ -33,6 +34,7 @@ export const commandHandlers: { readonly [V in CommandVerb]: CommandHandler<V> }
   status: statusCommand,
   pause: pauseCommand,
   resume: resumeCommand,
+  "provision-replica": provisionReplicaCommand,
 };
 
 export function handleCommand(env: Env, requestId: string, command: Command) {

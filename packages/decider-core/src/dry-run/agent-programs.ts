@@ -28,7 +28,7 @@ export function agentPrograms(a: AgentAction): string[] {
       const tls = a.tls ? "OPENSSL" : "TCP";
       const source =
         a.method === "logical"
-          ? "mariadb-dump --all-databases --single-transaction --gtid --master-data …"
+          ? `mariadb-dump ${a.databases ? `--databases ${a.databases.join(" ")}` : "--all-databases"} --single-transaction --gtid --master-data …`
           : "mariadb-backup --backup --stream=xbstream --slave-info --safe-slave-backup …";
       return [
         [
@@ -43,7 +43,9 @@ export function agentPrograms(a: AgentAction): string[] {
       const listen = `socat -d -d -u ${tls}:<port> -`;
       if (a.method === "logical") {
         return [
-          `mariadb (drop user databases, reset binlogs and replication of ${a.server})`,
+          ...(a.keep
+            ? []
+            : [`mariadb (drop user databases, reset binlogs and replication of ${a.server})`]),
           [listen, ...decompressor(a.compression), "mariadb"].join(" | "),
         ];
       }
@@ -56,6 +58,8 @@ export function agentPrograms(a: AgentAction): string[] {
     }
     case "cancel":
       return [`stop the programs of ${a.opId} on the host`];
+    case "provision-facts":
+      return [`mariadb (read binlog, ids, databases, engines, accounts of ${a.server})`];
     default: {
       const never: never = a;
       return String(never) ? [] : [];

@@ -127,6 +127,11 @@ const sqlOf: { readonly [K in ExecStepKind]: SqlOf<K> } = {
   "verify-replicating": (s) => [
     `${SHOW_ALL_SLAVES} (until '${s.connection}' runs both threads, at most ${s.timeoutMs} ms)`,
   ],
+  "set-replication-filter": (s) => [
+    stopSlave(s.connection).sql,
+    `SET SESSION default_master_connection = '${s.connection}'`,
+    `SET GLOBAL replicate_wild_do_table = '${s.databases.map((d) => `${d.replaceAll("_", "\\_")}.%`).join(",")}'`,
+  ],
   // Not SQL: what the executor runs instead (it opens no connection for these).
   "run-hook": (s, config) => [
     `(no SQL) run ${JSON.stringify(config.hooks[s.hook]?.argv ?? [])} on an executor, no shell, killed at ${s.timeoutMs} ms; MARINA_* variables: ${s.context.operation} of ${s.context.oldPrimary} to ${s.context.newPrimary ?? "none"}`,

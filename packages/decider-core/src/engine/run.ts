@@ -15,7 +15,7 @@ import { postHookNote, postHookOf, startPostHook } from "./post-hooks.js";
 
 /** The plan of the operation's kind, from the registry the engine was given (env.plans). */
 export function driverOf(env: Env, op: Operation): PlanDriver {
-  const driver = env.plans[op.kind];
+  const driver = env.plans[op.plan.kind];
   if (!driver) throw new Error(`no driver for ${String(op.kind)}`);
   return driver;
 }

@@ -84,6 +84,8 @@ export function describeAgentAction(a: AgentAction): string {
       return `receive a ${a.method === "logical" ? "logical dump" : "backup"} into ${a.server} (${a.compression.kind}${a.tls ? ", tls" : ""})`;
     case "cancel":
       return `cancel ${a.opId}`;
+    case "provision-facts":
+      return `read what provisioning checks on ${a.server}`;
     default: {
       const never: never = a;
       return String(never);

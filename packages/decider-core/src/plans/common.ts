@@ -49,8 +49,11 @@ export interface PlanDriver<P extends string = string> {
   fail(op: Operation, env: Env, error: ErrorBody): Next<P>;
 }
 
-/** One driver per operation kind; the mapped type makes a missing kind a compile error. */
-export type PlanRegistry = { readonly [K in OperationKind]: PlanDriver };
+/**
+ * One driver per plan kind; the mapped type makes a missing kind a compile error. (A
+ * `provision` operation is run by the decider service, not by this engine: it has no plan.)
+ */
+export type PlanRegistry = { readonly [K in Plan["kind"]]: PlanDriver };
 
 /** An operation to start, as a command or a policy describes it. */
 export interface StartSpec {

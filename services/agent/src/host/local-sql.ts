@@ -97,7 +97,10 @@ function forwarded(connect: () => Promise<Duplex>) {
   };
 }
 
-async function withConnection<T>(a: LocalAccount, fn: (c: Connection) => Promise<T>): Promise<T> {
+export async function withConnection<T>(
+  a: LocalAccount,
+  fn: (c: Connection) => Promise<T>,
+): Promise<T> {
   const conn = await open(a);
   try {
     return await fn(conn);
@@ -240,6 +243,32 @@ export function wipeForLoad(
 }
 
 /** After a load: privileges reloaded, and the position the dump recorded. */
+/**
+ * Before a load on top of what the server holds (a multi-source provisioning's later
+ * source): read-only, and gtid_slave_pos emptied so the position read after the load is
+ * the dump's own (a truncated dump then shows as an empty position, not the previous
+ * source's). Refused while a replication SQL thread runs: the dump's `SET GLOBAL
+ * gtid_slave_pos` would fail on it half-way.
+ */
+export function prepareKeptLoad(a: LocalAccount): Promise<{ previous: string }> {
+  return withConnection(a, async (c) => {
+    const rows = (await c.query("SHOW ALL SLAVES STATUS")) as Record<string, unknown>[];
+    const running = rows.filter((r) => r.Slave_SQL_Running === "Yes");
+    if (running.length > 0) {
+      const names = running.map((r) => `'${String(r.Connection_name ?? "")}'`).join(", ");
+      throw new MarinaError(
+        "REFUSED",
+        `a load on top needs every replication connection stopped; running: ${names}`,
+      );
+    }
+    await c.query("SET SESSION sql_log_bin = 0");
+    await c.query("SET GLOBAL read_only = 1");
+    const [row] = (await c.query("SELECT @@GLOBAL.gtid_slave_pos AS pos")) as { pos: string }[];
+    await c.query("SET GLOBAL gtid_slave_pos = ''");
+    return { previous: String(row?.pos ?? "") };
+  });
+}
+
 export function loadedPosition(a: LocalAccount): Promise<string> {
   return withConnection(a, async (c) => {
     // FLUSH is binlogged unless told otherwise: it would be a local GTID.

@@ -21,6 +21,8 @@ export interface ReceiveSpec {
   readonly compression: Compression;
   readonly tls: boolean;
   readonly port: number | undefined;
+  /** Logical only: load on top of what the server holds (no wipe). */
+  readonly keep?: boolean | undefined;
 }
 
 let nextPortOffset = 0;

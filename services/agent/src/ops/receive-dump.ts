@@ -8,7 +8,13 @@ import {
 } from "@marina/hostops";
 import type { AgentServerConfig } from "../config.js";
 import type { RunningStream, StreamStage } from "../host/backend.js";
-import { loadedPosition, replicaThreads, wipeForLoad } from "../host/local-sql.js";
+import {
+  loadedPosition,
+  prepareKeptLoad,
+  replicaThreads,
+  type WipeOutcome,
+  wipeForLoad,
+} from "../host/local-sql.js";
 import { type LongAction, type OpContext, phase } from "./context.js";
 import { candidatePorts, followIncoming, type ReceiveSpec } from "./receive-backup.js";
 import type { OpRecord } from "./registry.js";
@@ -52,26 +58,30 @@ export async function receiveDump(
   await phase(rec, timings, "guard", () => replicaThreads(account));
   let saved: string | null = null;
   const saveDir = ctx.cfg.saveDir;
-  const wiped = await phase(rec, timings, "wipe", () =>
-    wipeForLoad(
-      account,
-      saveDir
-        ? async (binlogs) => {
-            saved = await host.saveBinlogs(
-              saveDir,
-              server.name,
-              rec.opId,
-              new Date(ctx.now()),
-              binlogs,
-            );
-          }
-        : undefined,
-    ),
-  );
-  ctx.log.warn(
-    { dropped: wiped.dropped, replicationReset: wiped.replicationReset, savedBinlogs: saved },
-    "target wiped for a logical load",
-  );
+  const wiped = await (spec.keep ? keptLoad(ctx, rec, account, timings) : wipe());
+  async function wipe(): Promise<WipeOutcome> {
+    const out = await phase(rec, timings, "wipe", () =>
+      wipeForLoad(
+        account,
+        saveDir
+          ? async (binlogs) => {
+              saved = await host.saveBinlogs(
+                saveDir,
+                server.name,
+                rec.opId,
+                new Date(ctx.now()),
+                binlogs,
+              );
+            }
+          : undefined,
+      ),
+    );
+    ctx.log.warn(
+      { dropped: out.dropped, replicationReset: out.replicationReset, savedBinlogs: saved },
+      "target wiped for a logical load",
+    );
+    return out;
+  }
 
   let pipeline: RunningStream | undefined;
   let port = 0;
@@ -126,6 +136,7 @@ export async function receiveDump(
         bytes: stream.bytes,
         dropped: wiped.dropped,
         savedBinlogs: saved,
+        kept: spec.keep === true,
         port,
         timings,
       };
@@ -148,4 +159,16 @@ export async function receiveDump(
     },
     done,
   };
+}
+
+/** A load on top of what the server holds: nothing dropped, nothing reset (see prepareKeptLoad). */
+async function keptLoad(
+  ctx: OpContext,
+  rec: OpRecord,
+  account: Parameters<typeof prepareKeptLoad>[0],
+  timings: Record<string, number>,
+): Promise<WipeOutcome> {
+  const { previous } = await phase(rec, timings, "prepare", () => prepareKeptLoad(account));
+  ctx.log.info({ previousSlavePos: previous }, "loading on top of what the server holds");
+  return { dropped: [], replicationReset: [] };
 }

@@ -19,6 +19,8 @@ export interface SendSpec {
   readonly compression: Compression;
   readonly tls: boolean;
   readonly to: { readonly address: string; readonly port: number };
+  /** Logical only: dump these databases instead of all. */
+  readonly databases?: readonly string[] | undefined;
 }
 
 /** Written before a backup starts; found at agent start-up if the agent died mid-backup. */

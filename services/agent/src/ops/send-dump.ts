@@ -10,7 +10,8 @@ import { watchStream } from "./stream-watch.js";
 
 /**
  * Donor of a logical rebuild: `mariadb-dump --all-databases --single-transaction --gtid
- * --master-data=1 … | [compress] | socat TCP:<to>`. socat connects first; the dump starts
+ * --master-data=1 … | [compress] | socat TCP:<to>` (`--databases …` instead when the
+ * request names some: a multi-source provisioning). socat connects first; the dump starts
  * only once the receiver accepted. A single-transaction dump leaves replication running
  * (only a brief global read lock while it reads the position), so there is nothing to
  * restore afterwards.
@@ -36,6 +37,7 @@ export async function sendDump(
         defaultsFile: server.defaultsFile,
         socket: server.socket,
         user: ctx.cfg.backup.user,
+        databases: spec.databases,
       }),
       env: ctx.backupEnv,
     },

@@ -11,6 +11,7 @@ import { resetReplication } from "./reset-replication.js";
 import { saveBinlogs } from "./save-binlogs.js";
 import { setGtidSlavePos } from "./set-gtid-slave-pos.js";
 import { setReadOnly } from "./set-read-only.js";
+import { setReplicationFilter } from "./set-replication-filter.js";
 import { setSemiSync } from "./set-semi-sync.js";
 import { startReplication } from "./start-replication.js";
 import { stopReplication } from "./stop-replication.js";
@@ -43,6 +44,7 @@ export const stepRunners: { readonly [K in SqlStepKind]: StepRunner<K> } = {
   "save-binlogs": saveBinlogs,
   flashback,
   "compare-tables": compareTables,
+  "set-replication-filter": setReplicationFilter,
 };
 
 export function runStep(

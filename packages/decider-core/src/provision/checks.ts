@@ -1,0 +1,198 @@
+import type { ProvisionFacts } from "@marina/contracts/agent";
+
+// Whether a server may be provisioned as a multi-source replica of the named clusters'
+// primaries, from what the servers themselves said (provision-facts). Pure: every problem
+// found is listed, each naming its fix, so an operator fixes them all in one go.
+
+/** The schemas never copied (they belong to the server, not to an application). */
+export const SYSTEM_SCHEMAS = ["mysql", "information_schema", "performance_schema", "sys"];
+
+export interface ProvisionSource {
+  /** The source cluster: the connection on the target is named after it. */
+  cluster: string;
+  /** Its primary now (null: none known). */
+  primary: string | null;
+  /** The databases asked for; null: every non-system database. */
+  databases: string[] | null;
+  facts: ProvisionFacts | null;
+}
+
+export interface ProvisionCheckInput {
+  target: string;
+  targetFacts: ProvisionFacts | null;
+  sources: ProvisionSource[];
+  overwrite: boolean;
+  replicationUser: string;
+}
+
+export interface ProvisionProblem {
+  /** The request field it is about. */
+  path: string;
+  message: string;
+}
+
+/** The databases a source gives: those asked for, or all its non-system ones. */
+export function databasesOf(s: ProvisionSource): string[] {
+  if (s.databases !== null) return s.databases;
+  return (s.facts?.databases ?? []).filter((d) => !SYSTEM_SCHEMAS.includes(d));
+}
+
+/** Every reason not to provision now; empty when it may start. */
+export function checkProvision(input: ProvisionCheckInput): ProvisionProblem[] {
+  return [
+    ...checkSourcesListed(input),
+    ...input.sources.flatMap((s, i) => checkSource(input, s, i)),
+    ...checkDistinct(input),
+    ...checkTarget(input),
+  ];
+}
+
+function checkSourcesListed(input: ProvisionCheckInput): ProvisionProblem[] {
+  const out: ProvisionProblem[] = [];
+  const seen = new Set<string>();
+  input.sources.forEach((s, i) => {
+    if (seen.has(s.cluster)) {
+      out.push({
+        path: `sources.${i}.cluster`,
+        message: `cluster ${s.cluster} is named twice: name each source cluster once`,
+      });
+    }
+    seen.add(s.cluster);
+  });
+  return out;
+}
+
+function checkSource(
+  input: ProvisionCheckInput,
+  s: ProvisionSource,
+  i: number,
+): ProvisionProblem[] {
+  const at = `sources.${i}`;
+  if (s.primary === null) {
+    return [
+      {
+        path: `${at}.cluster`,
+        message: `cluster ${s.cluster} has no known primary: wait until Marina reports one (marina status ${s.cluster})`,
+      },
+    ];
+  }
+  if (s.primary === input.target) {
+    return [
+      {
+        path: "target",
+        message: `${input.target} is the primary of ${s.cluster}: a source cannot be its own replica; name another target`,
+      },
+    ];
+  }
+  const f = s.facts;
+  if (f === null) {
+    return [
+      {
+        path: `${at}.cluster`,
+        message: `${s.primary} (${s.cluster}) could not be read: retry once it answers`,
+      },
+    ];
+  }
+  const out: ProvisionProblem[] = [];
+  const who = `${s.primary} (primary of ${s.cluster})`;
+  if (!f.logBin) {
+    out.push({
+      path: `${at}.cluster`,
+      message: `${who} has no binary log: set log_bin (e.g. log_bin=binlog) in its [mysqld] and restart it`,
+    });
+  }
+  if (f.replicationAccount === false) {
+    out.push({
+      path: `${at}.cluster`,
+      message: `${who} has no replication account '${input.replicationUser}': create it there with REPLICATION SLAVE (docs/security.md)`,
+    });
+  }
+  const missing = (s.databases ?? []).filter((d) => !f.databases.includes(d));
+  if (missing.length > 0) {
+    out.push({
+      path: `${at}.databases`,
+      message: `${who} has no database ${missing.join(", ")}: name databases it has (${f.databases.join(", ") || "none"})`,
+    });
+  }
+  if (s.databases === null && databasesOf(s).length === 0) {
+    out.push({
+      path: `${at}.databases`,
+      message: `${who} has no database besides the system schemas: nothing to copy`,
+    });
+  }
+  if (f.nonInnodb.length > 0) {
+    const tables = f.nonInnodb.map((t) => `${t.table} (${t.engine})`).join(", ");
+    out.push({
+      path: `${at}.databases`,
+      message: `${who}: ${tables} not InnoDB — a copy without locks needs a transactional engine (--single-transaction); copying these would need a read lock held for the whole dump (LOCK TABLES / FLUSH TABLES WITH READ LOCK), stalling writes: convert them (ALTER TABLE … ENGINE=InnoDB) or leave their database out (sources[${i}].databases)`,
+    });
+  }
+  return out;
+}
+
+/** GTID domains, server ids and databases must not collide between sources (and the target). */
+function checkDistinct(input: ProvisionCheckInput): ProvisionProblem[] {
+  const out: ProvisionProblem[] = [];
+  const read = input.sources.flatMap((s, i) =>
+    s.facts && s.primary ? [{ s, i, f: s.facts, primary: s.primary }] : [],
+  );
+  for (let a = 0; a < read.length; a++) {
+    for (let b = a + 1; b < read.length; b++) {
+      const x = read[a]!;
+      const y = read[b]!;
+      if (x.f.gtidDomainId === y.f.gtidDomainId) {
+        out.push({
+          path: `sources.${y.i}.cluster`,
+          message: `${x.primary} (${x.s.cluster}) and ${y.primary} (${y.s.cluster}) both write in gtid_domain_id ${x.f.gtidDomainId}: one replica cannot apply two streams in one domain — give one cluster another gtid_domain_id (SET GLOBAL gtid_domain_id=N and in [mysqld] on each of its servers)`,
+        });
+      }
+      if (x.f.serverId === y.f.serverId) {
+        out.push({
+          path: `sources.${y.i}.cluster`,
+          message: `${x.primary} (${x.s.cluster}) and ${y.primary} (${y.s.cluster}) share server_id ${x.f.serverId}: give one another server_id (SET GLOBAL server_id=N and in [mysqld])`,
+        });
+      }
+      const shared = databasesOf(x.s).filter((d) => databasesOf(y.s).includes(d));
+      if (shared.length > 0) {
+        out.push({
+          path: `sources.${y.i}.databases`,
+          message: `${shared.join(", ")} would come from both ${x.s.cluster} and ${y.s.cluster}: take each database from one source only (sources[].databases)`,
+        });
+      }
+    }
+    const t = input.targetFacts;
+    const x = read[a]!;
+    if (t && t.serverId === x.f.serverId) {
+      out.push({
+        path: "target",
+        message: `${input.target} and ${x.primary} (${x.s.cluster}) share server_id ${t.serverId}: a replica ignores events with its own server_id — give ${input.target} another one`,
+      });
+    }
+  }
+  return out;
+}
+
+function checkTarget(input: ProvisionCheckInput): ProvisionProblem[] {
+  const t = input.targetFacts;
+  if (t === null) {
+    return [
+      { path: "target", message: `${input.target} could not be read: retry once it answers` },
+    ];
+  }
+  if (input.overwrite) return [];
+  const out: ProvisionProblem[] = [];
+  const held = t.databases.filter((d) => !SYSTEM_SCHEMAS.includes(d));
+  if (held.length > 0) {
+    out.push({
+      path: "overwrite",
+      message: `${input.target} is not empty (databases ${held.join(", ")}): empty it, or send overwrite: true to have them dropped`,
+    });
+  }
+  if (t.connections.length > 0) {
+    out.push({
+      path: "overwrite",
+      message: `${input.target} has replication connections (${t.connections.map((c) => `'${c.name}'`).join(", ")}): send overwrite: true to have them reset`,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,119 @@
+import type { ErrorBody } from "@marina/contracts/commands";
+import type { ClusterConfig } from "@marina/contracts/config";
+import type { DryRunPhase, DryRunReport } from "@marina/contracts/dry-run";
+import { agentPrograms } from "../dry-run/agent-programs.js";
+import { ASSUMED_PORT } from "../dry-run/assumed-results.js";
+import { stepSql } from "../dry-run/step-sql.js";
+import { describeStep } from "../steps.js";
+import {
+  type ProvisionPhase,
+  type ProvisionPlanInput,
+  provisionAttach,
+  provisionCopy,
+  provisionPrepare,
+} from "./plan.js";
+
+// The dry-run of provision-replica: the refusal, or every phase it would run. Only the
+// first phase is known exactly; the copies assume the target's agent listens on an
+// example port, and the attach assumes the positions the sources' binlogs show now.
+
+function dryPhase(
+  ph: ProvisionPhase,
+  known: boolean,
+  dependsOn: string[],
+  configOf: (cluster: string) => ClusterConfig,
+): DryRunPhase {
+  return {
+    name: ph.name,
+    known,
+    dependsOn,
+    message: ph.message,
+    deadlineMs: null,
+    steps: ph.steps.map((s) => ({
+      key: s.key,
+      server: s.server,
+      step: s.step,
+      description: `${describeStep(s.step)} (through ${s.cluster})`,
+      after: [],
+      bestEffort: false,
+      promotes: false,
+      sql: stepSql(s.step, configOf(s.cluster)),
+    })),
+    agentCalls: ph.calls.map((c) => ({
+      key: c.key,
+      host: c.host,
+      server: c.server,
+      action: c.action,
+      description: `${c.action.action} of ${c.server} on ${c.host}`,
+      programs: agentPrograms(c.action),
+    })),
+  };
+}
+
+export function provisionRefusedReport(error: ErrorBody): DryRunReport {
+  return {
+    verb: "provision-replica",
+    outcome: "refused",
+    error,
+    message: error.message,
+    operation: null,
+    candidates: null,
+    events: [],
+    assumptions: [],
+  };
+}
+
+/**
+ * `slavePosNow`: the union the attach would set if the dumps were taken now;
+ * `targetAddress`: where the target's agent is assumed to listen (its configured host).
+ */
+export function provisionAcceptedReport(
+  p: ProvisionPlanInput,
+  slavePosNow: string,
+  reason: string,
+  configOf: (cluster: string) => ClusterConfig,
+  targetAddress: string,
+): DryRunReport {
+  const to = { address: targetAddress, port: ASSUMED_PORT };
+  const phases = [
+    dryPhase(provisionPrepare(p), true, [], configOf),
+    ...p.sources.map((_s, i) =>
+      dryPhase(
+        provisionCopy(p, i, { address: to.address, port: to.port }),
+        false,
+        [`where ${p.targetHost} listens: picked at run time (${to.address}:${to.port} stands in)`],
+        configOf,
+      ),
+    ),
+    dryPhase(
+      provisionAttach(p, slavePosNow),
+      false,
+      ["each dump's GTID position (assumed: each source's gtid_binlog_pos now)"],
+      configOf,
+    ),
+  ];
+  const message = `would provision ${p.target} from ${p.sources.map((s) => `${s.primary} (${s.cluster}: ${s.databases.join(", ")})`).join(" and ")}`;
+  return {
+    verb: "provision-replica",
+    outcome: "accepted",
+    error: null,
+    message,
+    operation: {
+      kind: "provision",
+      reason,
+      servers: {
+        target: p.target,
+        ...Object.fromEntries(p.sources.map((s) => [`source-${s.cluster}`, s.primary])),
+      },
+      phases,
+      end: { state: "succeeded", message },
+      stoppedAt: null,
+    },
+    candidates: null,
+    events: [],
+    assumptions: [
+      "every source stays primary of its cluster until its copy ends",
+      "writes on the sources go on; each copy is one consistent snapshot",
+    ],
+  };
+}

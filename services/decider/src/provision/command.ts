@@ -1,0 +1,86 @@
+// The provision-replica command as the decider service takes it (it spans clusters, so no
+// single core runs it): checks, then a dry-run report or the start of the run.
+import type { CommandReply } from "@marina/contracts";
+import {
+  provisionAcceptedReport,
+  provisionedSlavePos,
+  provisionRefusedReport,
+} from "@marina/decider-core";
+import { checkProvisionRequest, type ProvisionPayload } from "./check.js";
+import { clusterConfig, type ProvisionDeps } from "./context.js";
+import { runProvision } from "./run.js";
+
+const VERB = "provision-replica";
+
+export type ProvisionHandler = (home: string, payload: ProvisionPayload) => Promise<CommandReply>;
+
+export function provisionHandler(d: ProvisionDeps): ProvisionHandler {
+  /** Targets being provisioned now, by this decider. */
+  const running = new Set<string>();
+  let n = 0;
+  return async (home, p) => {
+    n += 1;
+    const opId = `prov-${d.now().toString(36)}-${n.toString(36)}`;
+    if (running.has(p.target)) {
+      return refused(p, "OPERATION_IN_PROGRESS", `${p.target} is being provisioned already`);
+    }
+    const checked = await checkProvisionRequest(d, home, opId, p);
+    if (!checked.ok) {
+      if (p.dryRun) return dryReply(provisionRefusedReport(checked.error));
+      return { ok: false, verb: VERB, error: checked.error };
+    }
+    const reason =
+      p.reason ??
+      `provision ${p.target} from ${checked.plan.sources.map((s) => s.cluster).join(", ")}`;
+    if (p.dryRun) {
+      // What the attach would set if every dump were taken now.
+      const now = provisionedSlavePos(
+        checked.sources.map((s) => ({
+          cluster: s.cluster,
+          domainId: s.facts?.gtidDomainId ?? 0,
+          gtid: s.facts?.gtidBinlogPos ?? "",
+        })),
+      );
+      const configOf = (c: string) => clusterConfig(d, c)!;
+      const address = configOf(home).servers.find((s) => s.name === p.target)?.host ?? "";
+      return dryReply(provisionAcceptedReport(checked.plan, now, reason, configOf, address));
+    }
+    running.add(p.target);
+    void runProvision(d, {
+      opId,
+      plan: checked.plan,
+      sources: checked.sources,
+      reason,
+      startedAt: d.now(),
+    }).finally(() => running.delete(p.target));
+    return {
+      ok: true,
+      verb: VERB,
+      opId,
+      message: `provisioning of ${p.target} from ${checked.plan.sources.map((s) => `${s.primary} (${s.cluster})`).join(", ")} started`,
+    };
+  };
+}
+
+function refused(
+  p: ProvisionPayload,
+  code: "OPERATION_IN_PROGRESS",
+  message: string,
+): CommandReply {
+  const error = { code, message, retryable: true };
+  return p.dryRun ? dryReply(provisionRefusedReport(error)) : { ok: false, verb: VERB, error };
+}
+
+function dryReply(report: ReturnType<typeof provisionRefusedReport>): CommandReply {
+  const what =
+    report.outcome === "refused"
+      ? `would be refused (${report.error?.code}): ${report.message}`
+      : `would be accepted: ${report.message}`;
+  const message = `dry run, nothing done: ${VERB} ${what}`;
+  return {
+    ok: true,
+    verb: VERB,
+    message: message.length <= 4096 ? message : `${message.slice(0, 4095)}…`,
+    dryRun: report,
+  };
+}

@@ -1,0 +1,125 @@
+// What the provisioning runner needs of the decider: the bus, the whole config (its clusters
+// are the sources), and per cluster whether this decider acts as leader, its epoch and the
+// primary its core knows.
+import {
+  type AgentAction,
+  type AgentResult,
+  type ClusterConfig,
+  type CommandReply,
+  type ErrorBody,
+  type ExecResult,
+  type ExecStep,
+  errorBody,
+  type MarinaConfig,
+} from "@marina/contracts";
+import type { Logger } from "pino";
+import { runAgentRequest } from "../agent-client.js";
+import type { Bus } from "../bus.js";
+import { runStep } from "../exec-client.js";
+
+export interface ClusterView {
+  /** This decider leads the cluster and took over its state. */
+  acting(): boolean;
+  epoch(): number;
+  /** The primary the cluster's core knows (null: none). */
+  primary(): string | null;
+  /** An operation of the core running now (its id), if any. */
+  operation(): string | null;
+  /** A command into the cluster's core, as the HTTP API sends one; its reply. */
+  submit(verb: "set-maintenance" | "clear-maintenance", body: string): Promise<CommandReply>;
+}
+
+export interface ProvisionDeps {
+  readonly bus: Bus;
+  readonly config: MarinaConfig;
+  readonly source: string;
+  readonly log: Logger;
+  readonly now: () => number;
+  cluster(name: string): ClusterView | undefined;
+  /** Step reply wait beyond the step's own timeout. */
+  readonly stepTimeoutMs?: number;
+  /** How long a copy (a dump and its load) may take. */
+  readonly copyTimeoutMs?: number;
+}
+
+export function clusterConfig(d: ProvisionDeps, name: string): ClusterConfig | undefined {
+  return d.config.clusters.find((c) => c.name === name);
+}
+
+let counter = 0;
+/** Ids of steps and agent calls, unique in this process. */
+export function nextId(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${counter.toString(36)}`;
+}
+
+/** One SQL step through `cluster`'s executors, fenced by this decider's epoch there. */
+export async function execThrough(
+  d: ProvisionDeps,
+  opId: string,
+  cluster: string,
+  server: string,
+  step: ExecStep,
+): Promise<ExecResult> {
+  const view = d.cluster(cluster);
+  if (!view?.acting()) {
+    return {
+      stepId: "none",
+      ok: false,
+      executor: "none",
+      durationMs: 0,
+      data: {},
+      error: errorBody("NOT_LEADER", `this decider does not lead ${cluster} (any more)`),
+    };
+  }
+  const epoch = view.epoch();
+  const own = "timeoutMs" in step && typeof step.timeoutMs === "number" ? step.timeoutMs : 0;
+  return runStep(
+    d.bus,
+    { cluster, server, opId, stepId: nextId(`${opId}-s`), epoch, step, beatTo: "_INBOX.unused" },
+    {
+      timeoutMs: own + (d.stepTimeoutMs ?? 30_000),
+      source: d.source,
+      mayAct: () => view.acting() && view.epoch() === epoch,
+      log: d.log,
+    },
+  );
+}
+
+/** One agent request fenced by `cluster`'s epoch (the cluster the agent files the server under). */
+export async function callAgent(
+  d: ProvisionDeps,
+  cluster: string,
+  host: string,
+  agentOpId: string,
+  request: AgentAction,
+  timeoutMs: number,
+): Promise<AgentResult> {
+  const view = d.cluster(cluster);
+  const epoch = view?.epoch() ?? 0;
+  return runAgentRequest(
+    d.bus,
+    { host, opId: agentOpId, epoch, request },
+    {
+      timeoutMs,
+      source: d.source,
+      mayAct: () => (view?.acting() ?? false) && view?.epoch() === epoch,
+    },
+  );
+}
+
+/** A failure as the runner reports it. */
+export class ProvisionFailure extends Error {
+  constructor(readonly body: ErrorBody) {
+    super(body.message);
+  }
+}
+
+export function mustSucceed<R extends { ok: boolean; error: ErrorBody | null }>(
+  r: R,
+  what: string,
+): R {
+  if (r.ok) return r;
+  const e = r.error ?? errorBody("INTERNAL", "failed without an error");
+  throw new ProvisionFailure({ ...e, message: `${what}: ${e.message}`.slice(0, 4096) });
+}
