@@ -90,6 +90,57 @@ describe("a replica with errant transactions", () => {
     expect(d.state.situations.db3 ?? []).toEqual([]);
   });
 
+  it("stays flagged when the primary's next transaction moves its current position (strict mode off)", () => {
+    const { d, h } = cluster();
+    d.advance(500);
+    d.round({ db3: errant(h.db3!) });
+    d.advance(500);
+    d.health("db1", h.db1!);
+    expect(d.state.diverged.db3).toBeDefined();
+    // db1 writes 0-1-102; db3 (gtid_strict_mode off) applies it: its current position is
+    // db1's again, the errant 0-3-101 only in its binlog state.
+    const primaryOn = {
+      ...h.db1!,
+      gtidBinlogPos: "0-1-102",
+      gtidBinlogState: "0-1-102",
+      gtidCurrentPos: "0-1-102",
+    };
+    const replicaOn = {
+      ...h.db3!,
+      gtidBinlogPos: "0-1-102",
+      gtidBinlogState: "0-1-102,0-3-101",
+      gtidCurrentPos: "0-1-102",
+      gtidSlavePos: "0-1-102",
+    };
+    for (let i = 0; i < 3; i++) {
+      d.advance(500);
+      d.health("db3", replicaOn);
+      d.advance(500);
+      d.health("db1", primaryOn);
+    }
+    expect(d.state.diverged.db3).toMatchObject({ extraGtids: "0-3-101", errant: true });
+  });
+
+  it("is flagged from its binlog state when its errant GTID is beyond anything the primary has", () => {
+    const { d, h } = cluster();
+    d.advance(500);
+    // Strict mode off: db3 wrote 0-3-101 and its current position shows the replicated 0-1-100
+    // (a GTID of another server id is not its current position).
+    d.round({ db3: { ...h.db3!, gtidBinlogState: "0-1-100,0-3-101" } });
+    d.advance(500);
+    d.health("db1", h.db1!);
+    expect(d.state.diverged.db3).toMatchObject({ extraGtids: "0-3-101" });
+  });
+
+  it("an older pair of another server in its binlog state is not errant (a rebuilt primary lacks its history)", () => {
+    const { d, h } = cluster();
+    d.advance(500);
+    d.round({ db3: { ...h.db3!, gtidBinlogState: "0-1-100,0-3-50" } });
+    d.advance(500);
+    d.health("db1", h.db1!);
+    expect(d.state.diverged).toEqual({});
+  });
+
   it("is flagged again with the new GTIDs when it wrote more", () => {
     const { d, h } = cluster();
     d.advance(500);

@@ -55,6 +55,8 @@ function input(over: Partial<ProvisionCheckInput> = {}): ProvisionCheckInput {
     ],
     overwrite: false,
     replicationUser: "repl",
+    homePrimary: "db1",
+    promotableIn: [],
     ...over,
   };
 }
@@ -190,6 +192,39 @@ const cases: { what: string; change: Change; problems: RegExp[]; paths?: string[
       src(i, 1).primary = "db3";
     },
     problems: [/db3 is the primary of c2: a source cannot be its own replica/],
+  },
+  {
+    what: "the target is its own cluster's primary (refused even with overwrite)",
+    change: (i) => {
+      i.homePrimary = "db3";
+      i.overwrite = true;
+    },
+    problems: [/db3 is the primary of its cluster: provisioning would drop its databases/],
+    paths: ["target"],
+  },
+  {
+    what: "a writable target (refused even with overwrite)",
+    change: (i) => {
+      i.targetFacts!.readOnly = false;
+      i.overwrite = true;
+    },
+    problems: [/db3 is writable \(read_only=0\)/],
+  },
+  {
+    what: "a target that may be promoted in a source cluster",
+    change: (i) => {
+      i.promotableIn = ["c1", "c2"];
+    },
+    problems: [/db3 may be promoted in c1, c2: .*set promotion: never for db3 in c1 and c2/],
+  },
+  {
+    what: "a system schema named as a database to copy",
+    change: (i) => {
+      src(i, 0).databases = ["app1", "mysql"];
+      factsOf(i, 0).databases = ["app1", "mysql"];
+    },
+    problems: [/mysql belong to the server, not to an application/],
+    paths: ["sources.0.databases"],
   },
   {
     what: "a source that could not be read",

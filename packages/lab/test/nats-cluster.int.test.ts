@@ -123,7 +123,13 @@ describe("NATS cluster in the lab", () => {
     await waitFor(async () => (await kv.put("k", "v4")) > 0, { timeoutMs: 20_000 });
     await other!.sigcont();
     await cluster.waitForJetStream(20_000);
-    expect((await kv.get("k"))?.string()).toBe("v4");
+    // The thawed node may hold up a read while the stream's raft settles ("JetStream system
+    // temporarily unavailable"): read until it answers; what it answers must be v4.
+    const value = await waitFor(async () => (await kv.get("k"))?.string() ?? null, {
+      timeoutMs: 20_000,
+      message: "the bucket readable after the thaw",
+    });
+    expect(value).toBe("v4");
 
     console.log(
       `nats cluster: start ${startMs} ms; client moved ${moveMs} ms after kill -9; ` +

@@ -100,7 +100,12 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
       ...split,
       clusters: split.clusters.map((c) => ({
         ...c,
-        servers: c.servers.map((s) => ({ ...s, agentHost: agentHostOf(s.name) })),
+        // db3, the multi-source replica, may never be promoted (a provisioning check).
+        servers: c.servers.map((s) => ({
+          ...s,
+          agentHost: agentHostOf(s.name),
+          ...(s.name === "db3" ? { promotion: "never" } : {}),
+        })),
       })),
     });
     const log = pino({ level: process.env.MARINA_LOG_LEVEL ?? "silent" });

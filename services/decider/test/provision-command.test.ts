@@ -31,8 +31,17 @@ const base = {
 const config = MarinaConfig.parse({
   nats: { servers: ["nats://127.0.0.1:4222"] },
   clusters: [
-    { ...base, name: "p1", servers: [server("db1", 3301), server("db3", 3303)] },
-    { ...base, name: "p2", servers: [server("db2", 3302), server("db3", 3303)] },
+    // db3, the multi-source replica, is never promoted in either cluster (a check).
+    {
+      ...base,
+      name: "p1",
+      servers: [server("db1", 3301), { ...server("db3", 3303), promotion: "never" }],
+    },
+    {
+      ...base,
+      name: "p2",
+      servers: [server("db2", 3302), { ...server("db3", 3303), promotion: "never" }],
+    },
     { ...base, name: "p3", servers: [server("db4", 3304)] },
   ],
 });
@@ -188,7 +197,7 @@ const cases: Case[] = [
           databases: ["app2"],
           nonInnodb: [{ table: "app2.log", engine: "Aria" }],
         }),
-        db3: facts({ serverId: 3, gtidDomainId: 0, databases: ["old"] }),
+        db3: facts({ serverId: 3, gtidDomainId: 0, databases: ["old"], readOnly: true }),
       },
     },
     code: "PROVISION_CHECK_FAILED",

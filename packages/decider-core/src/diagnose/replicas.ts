@@ -1,4 +1,11 @@
-import { formatGtidList, type GtidList, parseGtidList, positionOf } from "@marina/contracts/gtid";
+import {
+  formatGtidList,
+  type GtidList,
+  parseGtidList,
+  positionOf,
+  seqInDomain,
+  union,
+} from "@marina/contracts/gtid";
 import type { ServerObservation } from "@marina/contracts/health";
 import { reachability, sourceOf } from "../knowledge.js";
 import { checkRejoin } from "../plans/rejoin.js";
@@ -8,10 +15,15 @@ import { pushFor, type ServerCtx } from "./findings.js";
 // replicates from nothing, or from outside the topology (rejoined when it can be).
 
 /**
- * GTIDs a replica applied that the primary never had: errant transactions. Only domains the
- * primary has are compared (a multi-source replica's other domains are legitimate), and the
- * primary's own server id is skipped: a replica sampled after the primary can be ahead of
- * the primary's older sample without having diverged.
+ * GTIDs a replica applied that the primary never had: errant transactions. Its current
+ * position, and from its binlog state every (domain, server) pair beyond anything the
+ * primary has in that domain: with gtid_strict_mode off, the next replicated transaction
+ * moves gtid_current_pos past an errant one, which stays in the binlog state. (Older pairs
+ * of the binlog state are not judged: a primary rebuilt from a backup lacks its own older
+ * history, and those would look errant.) Only domains the primary has are compared (a
+ * multi-source replica's other domains are legitimate), and the primary's own server id is
+ * skipped: a replica sampled after the primary can be ahead of the primary's older sample
+ * without having diverged.
  */
 export function errantGtids(
   replica: ServerObservation,
@@ -19,7 +31,10 @@ export function errantGtids(
   primaryServerId: number,
 ): GtidList {
   const domains = new Set(primaryHistory.map((g) => g.domain));
-  const pos = positionOf(parseGtidList(replica.gtidCurrentPos)).filter(
+  const beyond = parseGtidList(replica.gtidBinlogState ?? "").filter(
+    (g) => g.seq > seqInDomain(primaryHistory, g.domain),
+  );
+  const pos = union(positionOf(parseGtidList(replica.gtidCurrentPos)), beyond).filter(
     (g) => domains.has(g.domain) && g.server !== primaryServerId,
   );
   return pos.filter(

@@ -1,3 +1,4 @@
+import { parseGtidList } from "@marina/contracts/gtid";
 import type { ServerObservation } from "@marina/contracts/health";
 import {
   currentObservation,
@@ -37,7 +38,16 @@ export function diagnoseServer(c: ServerCtx) {
 
   const dv = state.diverged[name];
   const errantNow = dv?.errant ? confirmedErrant(c, obs) : null;
-  if (errantNow === "") {
+  // Unflagged only when the primary has every GTID it was flagged for (not merely when none
+  // is seen now: a flashback or a reset may have hidden them without the primary having them).
+  const primaryHasThem =
+    c.primaryHistory !== null &&
+    parseGtidList(dv?.extraGtids ?? "").every((g) =>
+      c.primaryHistory!.some(
+        (h) => h.domain === g.domain && h.server === g.server && h.seq >= g.seq,
+      ),
+    );
+  if (errantNow === "" && primaryHasThem) {
     // The primary has them now: a replica of the topology again (confirmedErrant checked
     // that it replicates from it; it counts as attached from the next diagnosis on).
     out.undiverged.push(name);
@@ -46,7 +56,7 @@ export function diagnoseServer(c: ServerCtx) {
     return;
   }
   if (dv) {
-    if (errantNow !== null && errantNow !== dv.extraGtids && c.primary !== null) {
+    if (errantNow && errantNow !== dv.extraGtids && c.primary !== null) {
       // More errant transactions since it was flagged: flagged again (and saved again).
       const reason = errantReason(errantNow, c.primary);
       out.diverged.push({

@@ -23,6 +23,14 @@ export interface ProvisionCheckInput {
   sources: ProvisionSource[];
   overwrite: boolean;
   replicationUser: string;
+  /** The primary of the target's own cluster (null: none known). */
+  homePrimary: string | null;
+  /**
+   * The clusters (the target's own and the sources) whose config lets the target be
+   * promoted (promotion other than never): a replica of only some databases, or of another
+   * cluster's stream, must never become their primary.
+   */
+  promotableIn: string[];
 }
 
 export interface ProvisionProblem {
@@ -107,6 +115,13 @@ function checkSource(
       message: `${who} has no replication account '${input.replicationUser}': create it there with REPLICATION SLAVE (docs/security.md)`,
     });
   }
+  const system = (s.databases ?? []).filter((d) => SYSTEM_SCHEMAS.includes(d.toLowerCase()));
+  if (system.length > 0) {
+    out.push({
+      path: `${at}.databases`,
+      message: `${system.join(", ")} belong to the server, not to an application (its accounts, Marina's among them): never copied — name application databases only`,
+    });
+  }
   const missing = (s.databases ?? []).filter((d) => !f.databases.includes(d));
   if (missing.length > 0) {
     out.push({
@@ -179,8 +194,27 @@ function checkTarget(input: ProvisionCheckInput): ProvisionProblem[] {
       { path: "target", message: `${input.target} could not be read: retry once it answers` },
     ];
   }
-  if (input.overwrite) return [];
+  // Never overwritten, whatever `overwrite` says: a server that is (or may be) a primary.
   const out: ProvisionProblem[] = [];
+  if (input.target === input.homePrimary) {
+    out.push({
+      path: "target",
+      message: `${input.target} is the primary of its cluster: provisioning would drop its databases — name a spare server`,
+    });
+  }
+  if (!t.readOnly) {
+    out.push({
+      path: "target",
+      message: `${input.target} is writable (read_only=0): a target takes no writes — if it really is a spare, SET GLOBAL read_only=1 (and read_only=ON in its my.cnf) first`,
+    });
+  }
+  if (input.promotableIn.length > 0) {
+    out.push({
+      path: "target",
+      message: `${input.target} may be promoted in ${input.promotableIn.join(", ")}: a multi-source replica (another cluster's stream, or only some databases) must never become a primary — set promotion: never for ${input.target} in ${input.promotableIn.join(" and ")}'s servers`,
+    });
+  }
+  if (out.length > 0 || input.overwrite) return out;
   const held = t.databases.filter((d) => !SYSTEM_SCHEMAS.includes(d));
   if (held.length > 0) {
     out.push({

@@ -7,6 +7,7 @@ import {
   errorBody,
   type ProvisionFacts,
   ProvisionFacts as ProvisionFactsSchema,
+  promotionOf,
 } from "@marina/contracts";
 import {
   checkProvision,
@@ -139,12 +140,18 @@ export async function checkProvisionRequest(
   }
   const targetFacts = targetRead?.facts ?? null;
   const replicationUser = clusterConfig(d, home)?.replication.user ?? "";
+  const promotableIn = [home, ...p.sources.map((s) => s.cluster)].filter((c) => {
+    const server = clusterConfig(d, c)?.servers.find((x) => x.name === p.target);
+    return server !== undefined && promotionOf(server) !== "never";
+  });
   const problems = checkProvision({
     target: p.target,
     targetFacts,
     sources,
     overwrite: p.overwrite,
     replicationUser,
+    homePrimary: d.cluster(home)?.primary() ?? null,
+    promotableIn: [...new Set(promotableIn)],
   });
   if (problems.length > 0 || !targetFacts) {
     const text = problems.map((x) => `${x.message} [${x.path}]`).join("; ");
