@@ -104,6 +104,32 @@ describe("cmd.flashback refusals", () => {
     expect(stepsIn(a)).toEqual([]);
   });
 
+  it("when another server replicates from it (its binlogs are reset)", () => {
+    const { w, cycle, diverge, command } = setup();
+    diverge();
+    // db3 was left replicating from db1 (by hand).
+    w.s("db3").conns[0]!.source = "db1";
+    cycle();
+    const a = command({ server: "db1" });
+    const r = replyOf(a);
+    expect(r).toMatchObject({ ok: false, error: { code: "NOT_APPLICABLE" } });
+    if (!r.ok) expect(r.error.message).toMatch(/db3 replicates from db1: a flashback resets/);
+    expect(kinds(a)).not.toContain("flashback");
+  });
+
+  it("when it has more than one replication connection (one is rejoined)", () => {
+    const { w, cycle, diverge, command } = setup();
+    diverge();
+    // db1 (the old primary) replicates from nobody; made multi-source by hand: two links.
+    const db1 = w.s("db1");
+    const model = w.s("db3").conns[0]!;
+    db1.conns.push({ ...model, name: "a", source: "db2" }, { ...model, name: "b", source: "db2" });
+    cycle();
+    const r = replyOf(command({ server: "db1" }));
+    expect(r).toMatchObject({ ok: false, error: { code: "NOT_APPLICABLE" } });
+    if (!r.ok) expect(r.error.message).toMatch(/db1 has 2 replication connections/);
+  });
+
   it("when an executor of an earlier release saved without a verdict", () => {
     const { w, diverge, command } = setup();
     w.saveVerdict = null;

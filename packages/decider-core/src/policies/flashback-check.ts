@@ -1,6 +1,6 @@
 import type { ErrorCode } from "@marina/contracts/errors";
 import type { UndoVerdict } from "@marina/contracts/executor";
-import { currentObservation, isKnownServer } from "../knowledge.js";
+import { currentObservation, isKnownServer, sourceOf } from "../knowledge.js";
 import type { Env, StartSpec } from "../plans/common.js";
 import { historyOf } from "../plans/rejoin.js";
 import { forkPointOf } from "../save-binlogs.js";
@@ -92,8 +92,34 @@ export function checkFlashback(env: Env, server: string, auto: boolean): Flashba
       verdict,
     );
   }
-  if (!currentObservation(state, config, server, now)) {
+  const obs = currentObservation(state, config, server, now);
+  if (!obs) {
     return no("SERVER_UNREACHABLE", `${server} is not reachable`, verdict);
+  }
+  // Its binlogs are reset (RESET MASTER) and the reverse is not binlogged: a server that
+  // replicates from it would lose its position and keep the extra rows.
+  const downstream = config.servers
+    .map((s) => s.name)
+    .filter((n) => {
+      if (n === server) return false;
+      const o = currentObservation(state, config, n, now);
+      return o?.replication.some((c) => sourceOf(config, c) === server) ?? false;
+    });
+  if (downstream.length > 0) {
+    return no(
+      "NOT_APPLICABLE",
+      `${downstream.join(", ")} replicate${downstream.length === 1 ? "s" : ""} from ${server}: a flashback resets its binlogs and would leave them behind — repoint them first, or rebuild ${server}`,
+      verdict,
+    );
+  }
+  // It is rejoined on one connection ('' from the primary): a multi-source server's other
+  // connections would be left stopped by the fence.
+  if (obs.replication.length > 1) {
+    return no(
+      "NOT_APPLICABLE",
+      `${server} has ${obs.replication.length} replication connections (${obs.replication.map((c) => `'${c.connection}'`).join(", ")}): a flashback rejoins one; rebuild it, or undo by hand`,
+      verdict,
+    );
   }
   const pobs = currentObservation(state, config, primary, now);
   if (!pobs) return no("NOT_APPLICABLE", `the primary ${primary} is not reachable`, verdict);

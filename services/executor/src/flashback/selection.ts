@@ -55,12 +55,16 @@ export function filterArgs(sel: Selection): string[] {
   ];
 }
 
-/** The server has none of the extra transactions any more (a flashback already done). */
+/**
+ * The server is exactly at the fork point in every extra (domain, server) pair (a flashback
+ * already done). Not merely "none of the extra ones": a state emptied by a RESET MASTER whose
+ * gtid_binlog_state was never set back is not at the fork point, and must not pass as done.
+ */
 export function atForkPoint(sel: Selection, binlogState: string): boolean {
   const state = parseGtidList(binlogState);
   return sel.extra.every((x) => {
     const have = state.find((s) => pair(s, x))?.seq ?? 0n;
-    return have <= forkSeq(sel, x);
+    return have === forkSeq(sel, x);
   });
 }
 

@@ -277,10 +277,11 @@ export const flashback: StepRunner<"flashback"> = async (ctx, step) => {
     timeoutMs: Math.max(1000, deadline - ctx.clock.now()),
   });
   const sel = selectionOf(step.extraGtids, step.forkPoint);
+  // The lock first: a second request must not read the state the first one is changing.
+  await lockFlashback(ctx);
   const before = await readBefore(ctx);
   if (atForkPoint(sel, before.state)) return alreadyDone(ctx, before.state);
   checkBefore(ctx, step, before, sel);
-  await lockFlashback(ctx);
   const choice = chooseFiles(await readBinlogFiles(ctx), step.forkPoint);
   const first = choice.files[0];
   if (!first) throw new StepError("NOT_UNDOABLE", `${ctx.server.name} has no binlog files`);
