@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ExecStep, FlashbackOutcome, MarinaConfig, TablesCompared } from "@marina/contracts";
-import type { Lab, MariaNode } from "@marina/lab";
+import { type Lab, type MariaNode, waitFor } from "@marina/lab";
 import { useLab } from "@marina/lab/vitest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectSession } from "../src/db.js";
@@ -223,11 +223,17 @@ describe("flashback on MariaDB 10.11", () => {
     );
     expect(cmp.equal).toBe(true);
     expect(cmp.gtid).toBe((await positions(db2)).b);
-    const [st] =
-      await db1.query<Array<{ Slave_IO_Running: string; Slave_SQL_Running: string }>>(
-        "SHOW SLAVE STATUS",
-      );
-    expect([st?.Slave_IO_Running, st?.Slave_SQL_Running]).toEqual(["Yes", "Yes"]);
+    // Started again (its IO thread says "Preparing" for a moment first).
+    await waitFor(
+      async () => {
+        const [st] =
+          await db1.query<Array<{ Slave_IO_Running: string; Slave_SQL_Running: string }>>(
+            "SHOW SLAVE STATUS",
+          );
+        return st?.Slave_IO_Running === "Yes" && st?.Slave_SQL_Running === "Yes";
+      },
+      { timeoutMs: 10_000, message: "db1 replicating again after the comparison" },
+    );
     expect((await db1.query<Array<{ m: number }>>("SELECT @@gtid_strict_mode m"))[0]?.m).toBe(1);
 
     // A row changed behind replication's back: DATA_MISMATCH, replication left stopped.
