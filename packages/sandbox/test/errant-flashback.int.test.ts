@@ -64,3 +64,50 @@ describe("an errant replica, flashed back", () => {
     expect(g?.c).toBe(await binlogPos(db1));
   });
 });
+
+describe("an errant replica whose first errant transaction's binlog was purged", () => {
+  const get = useSavingStack("fb-errant-purged", { lab: { semiSync: false, nodes: 3 } });
+
+  it("is not flashed back: the save says a binlog holding extra transactions was purged", async () => {
+    const { stack, obs } = get();
+    const { lab, nc } = stack;
+    await grantFlashback(lab);
+    await waitPrimary(nc, "db1");
+    const [db1, db3] = [lab.node("db1"), lab.node("db3")];
+    await db1.query("CREATE TABLE app.err_p (id INT PRIMARY KEY, n INT)");
+    await db1.query("INSERT INTO app.err_p VALUES (1,1),(2,2)");
+    await db3.query("SELECT MASTER_GTID_WAIT(?, 20) AS w", [await binlogPos(db1)]);
+    // The first errant write lands in a file that is then purged; the second in the next.
+    await db3.query("INSERT INTO app.err_p VALUES (5,5)");
+    const first = await binlogPos(db3);
+    // Its save reads the file: purged only after it (a file in use is not purged).
+    await obs.waitFor(
+      isEvent("BinlogsSaved", "db3", (e) => e.extraGtids === first),
+      60_000,
+      `BinlogsSaved db3 for ${first}`,
+    );
+    await db3.query("FLUSH BINARY LOGS");
+    const [now] = await db3.query<Array<{ File: string }>>("SHOW MASTER STATUS");
+    await db3.query(`PURGE BINARY LOGS TO '${now!.File}'`);
+    const left = await db3.query<Array<{ Log_name: string }>>("SHOW BINARY LOGS");
+    expect(left.map((l) => l.Log_name)).toEqual([now!.File]);
+    await db3.query("UPDATE app.err_p SET n=20 WHERE id=2");
+    const extra = await binlogPos(db3);
+    // (The first errant write may have been saved already: the save of both is the one.)
+    const saved = await obs.waitFor(
+      isEvent("BinlogsSaved", "db3", (e) => e.extraGtids === extra),
+      60_000,
+      `BinlogsSaved db3 for ${extra}`,
+    );
+    expect(saved.event.details).toMatchObject({ undoable: false });
+    expect(String(saved.event.details.undoReason)).toMatch(
+      /a binlog holding extra transactions was purged/,
+    );
+    await waitFor(async () => Object.keys((await status(nc)).diverged ?? {}).includes("db3"), {
+      timeoutMs: 20_000,
+      message: "db3 flagged diverged",
+    });
+    const r = await command(nc, "flashback", '{"server":"db3"}');
+    expect(r).toMatchObject({ ok: false, error: { code: "NOT_UNDOABLE" } });
+  });
+});

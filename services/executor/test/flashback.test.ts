@@ -4,9 +4,11 @@
 // and per transaction, and the GTID state at the fork point.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseGtidList } from "@marina/contracts";
 import { describe, expect, it } from "vitest";
 import { applyArgv, undoDecodeArgv } from "../src/flashback/argv.js";
 import { type DecodedEvent, parseDecoded } from "../src/flashback/decoded-events.js";
+import { firstGtidList } from "../src/flashback/read-decoded.js";
 import {
   atForkPoint,
   filterArgs,
@@ -15,6 +17,7 @@ import {
   isExtra,
   isInterleaved,
   positionOfState,
+  purgedExtras,
   selectionOf,
 } from "../src/flashback/selection.js";
 import { tableWidths } from "../src/flashback/table-map.js";
@@ -309,5 +312,40 @@ describe("the programs", () => {
     raw.set(body, 27);
     expect(tableWidths(raw)).toEqual(new Map([["app.t", 3]]));
     expect(tableWidths(raw.subarray(0, 10))).toEqual(new Map());
+  });
+});
+
+describe("extra transactions in a purged file (the first file's initial GTID list)", () => {
+  it("reads the first Gtid list, one pair per line after the first", () => {
+    const text = [
+      "# at 4",
+      "#261205 12:35:16 server id 1  end_log_pos 299 CRC32 0xcde74ea2 \tGtid list [0-1-4,",
+      "# 0-3-2,",
+      "# 1-2-7]",
+      "#261205 12:35:17 server id 1  end_log_pos 340 CRC32 0x00000000 \tGtid list [0-1-9]",
+    ];
+    expect(firstGtidList(text)).toEqual(parseGtidList("0-1-4,0-3-2,1-2-7"));
+    expect(firstGtidList(["#x \tGtid list []"])).toEqual([]);
+    expect(firstGtidList(["no list here"])).toBeNull();
+  });
+
+  // [what, extras, fork, the first file's initial list, pairs purged]
+  const rows: [string, string, string, string | null, string][] = [
+    ["an errant replica whose first file began before any of its own", "0-3-5", "", "0-1-2", ""],
+    [
+      "an errant replica whose first file began after one of its own",
+      "0-3-5",
+      "",
+      "0-1-2,0-3-3",
+      "0-3-5",
+    ],
+    ["an old primary whose first file began at the fork", "0-1-9", "0-1-6", "0-1-6", ""],
+    ["an old primary whose first file began past the fork", "0-1-9", "0-1-6", "0-1-7", "0-1-9"],
+    ["no list found: nothing can be told", "0-3-5", "", null, ""],
+  ];
+  it.each(rows)("%s", (_w, extras, fork, initial, purged) => {
+    const sel = selectionOf(extras, fork);
+    const got = purgedExtras(sel, initial === null ? null : parseGtidList(initial));
+    expect(got).toEqual(parseGtidList(purged));
   });
 });

@@ -102,3 +102,17 @@ export function forkStateOf(sel: Selection, binlogState: string): string {
 export function positionOfState(state: string): string {
   return formatGtidList(positionOf(parseGtidList(state)));
 }
+
+/**
+ * The extra (domain, server) pairs the first decoded file's initial GTID list (the binlog
+ * state when that file began) already has beyond the fork point: transactions of those
+ * pairs were written in a file no longer there (purged), so not all of them can be undone.
+ * An unknown list (null) says nothing.
+ */
+export function purgedExtras(sel: Selection, initial: GtidList | null): GtidList {
+  if (initial === null) return [];
+  return sel.extra.filter((x) => {
+    const had = initial.find((g) => pair(g, x))?.seq ?? 0n;
+    return had > forkSeq(sel, x);
+  });
+}

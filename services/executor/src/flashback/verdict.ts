@@ -114,7 +114,7 @@ export function undoVerdict(
   const reasons: string[] = [];
   if (!complete)
     reasons.push(
-      "the binlog holding the fork point was purged: not every extra transaction is there",
+      "a binlog holding extra transactions was purged (the fork point's, or one before the first file left): not every extra transaction is there",
     );
   const found = new Set(extra.map((t) => t.gtid));
   const missing = sel.extra.filter((g) => !found.has(`${g.domain}-${g.server}-${g.seq}`));

@@ -17,13 +17,14 @@ import {
 } from "@marina/mariadb";
 import { applyArgv, undoDecodeArgv } from "../flashback/argv.js";
 import { columnCounts } from "../flashback/columns.js";
-import { readDecodedFile } from "../flashback/read-decoded.js";
+import { readDecodedFile, readFirstGtidList } from "../flashback/read-decoded.js";
 import {
   atForkPoint,
   filterArgs,
   forkStateOf,
   holdsExtras,
   positionOfState,
+  purgedExtras,
   type Selection,
   selectionOf,
 } from "../flashback/selection.js";
@@ -128,7 +129,9 @@ async function judge(
     );
   }
   const decoded = await readDecodedFile(out);
-  const verdict = undoVerdict(decoded, o.sel, await columnCounts(ctx.db, decoded), o.complete);
+  // Extra transactions written in a file no longer there: the first file began past them.
+  const complete = o.complete && purgedExtras(o.sel, await readFirstGtidList(out)).length === 0;
+  const verdict = undoVerdict(decoded, o.sel, await columnCounts(ctx.db, decoded), complete);
   if (!verdict.undoable) {
     throw new StepError(
       "NOT_UNDOABLE",

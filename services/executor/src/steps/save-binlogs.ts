@@ -8,8 +8,8 @@ import {
   type UndoVerdict,
 } from "@marina/contracts";
 import { columnCounts } from "../flashback/columns.js";
-import { readDecodedFile } from "../flashback/read-decoded.js";
-import { selectionOf } from "../flashback/selection.js";
+import { readDecodedFile, readFirstGtidList } from "../flashback/read-decoded.js";
+import { purgedExtras, selectionOf } from "../flashback/selection.js";
 import { undoVerdict } from "../flashback/verdict.js";
 import { int, text } from "../rows.js";
 import { gtidsOfDecodedFile } from "../save-binlogs/decoded-gtids.js";
@@ -171,7 +171,8 @@ async function judgeSaved(
     const sel = selectionOf(step.extraGtids, step.forkPoint);
     const decoded = await readDecodedFile(decodedPath);
     const columns = await columnCounts(ctx.db, decoded);
-    return undoVerdict(decoded, sel, columns, complete);
+    const whole = complete && purgedExtras(sel, await readFirstGtidList(decodedPath)).length === 0;
+    return undoVerdict(decoded, sel, columns, whole);
   } catch (err) {
     // The save is what matters here; the flashback judges again before it acts.
     ctx.log.warn({ err: (err as Error).message }, "could not judge the saved transactions");
