@@ -146,7 +146,8 @@ export function compareInDomain(a: GtidList, b: GtidList, domain: number): -1 | 
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-function hasTransaction(history: GtidList, g: Gtid): boolean {
+/** True when `history` has `g`: its (domain, server) pair at or beyond g's sequence number. */
+export function hasTransaction(history: GtidList, g: Gtid): boolean {
   return history.some((h) => h.domain === g.domain && h.server === g.server && h.seq >= g.seq);
 }
 

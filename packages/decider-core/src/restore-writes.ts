@@ -3,6 +3,7 @@ import type { ExecResult, ExecStep } from "@marina/contracts/executor";
 import {
   formatGtidList,
   type GtidList,
+  hasTransaction,
   parseGtidList,
   positionOf,
   union,
@@ -53,9 +54,7 @@ function missingFrom(obs: ServerObservation, history: GtidList, ownDomain: numbe
       ...obs.replication.map((c) => parseGtidList(c.gtidIoPos)),
     ),
   ).filter((g) => domains.has(g.domain));
-  return received.filter(
-    (g) => !history.some((h) => h.domain === g.domain && h.server === g.server && h.seq >= g.seq),
-  );
+  return received.filter((g) => !hasTransaction(history, g));
 }
 
 export function assessReadOnlyPrimary(

@@ -1,6 +1,7 @@
 import {
   formatGtidList,
   type GtidList,
+  hasTransaction,
   parseGtidList,
   positionOf,
   seqInDomain,
@@ -37,10 +38,7 @@ export function errantGtids(
   const pos = union(positionOf(parseGtidList(replica.gtidCurrentPos)), beyond).filter(
     (g) => domains.has(g.domain) && g.server !== primaryServerId,
   );
-  return pos.filter(
-    (g) =>
-      !primaryHistory.some((h) => h.domain === g.domain && h.server === g.server && h.seq >= g.seq),
-  );
+  return pos.filter((g) => !hasTransaction(primaryHistory, g));
 }
 
 /**

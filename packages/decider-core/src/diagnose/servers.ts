@@ -1,4 +1,4 @@
-import { parseGtidList } from "@marina/contracts/gtid";
+import { hasTransaction, parseGtidList } from "@marina/contracts/gtid";
 import type { ServerObservation } from "@marina/contracts/health";
 import {
   currentObservation,
@@ -42,11 +42,7 @@ export function diagnoseServer(c: ServerCtx) {
   // is seen now: a flashback or a reset may have hidden them without the primary having them).
   const primaryHasThem =
     c.primaryHistory !== null &&
-    parseGtidList(dv?.extraGtids ?? "").every((g) =>
-      c.primaryHistory!.some(
-        (h) => h.domain === g.domain && h.server === g.server && h.seq >= g.seq,
-      ),
-    );
+    parseGtidList(dv?.extraGtids ?? "").every((g) => hasTransaction(c.primaryHistory!, g));
   if (errantNow === "" && primaryHasThem) {
     // The primary has them now: a replica of the topology again (confirmedErrant checked
     // that it replicates from it; it counts as attached from the next diagnosis on).
