@@ -105,7 +105,17 @@ describe("strict durability", () => {
         )) as Row[];
         return Number(r?.n) >= 1;
       },
-      { timeoutMs: 10_000, message: "the commit waits for an ack" },
+      {
+        timeoutMs: 10_000,
+        message: "the commit waits for an ack",
+        // For a failure's message: what the INSERT answered and what the server was doing.
+        describe: async () =>
+          `insert: ${outcome}; processlist: ${JSON.stringify(
+            await db1.query(
+              "SELECT USER, STATE, INFO FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep'",
+            ),
+          )}`,
+      },
     );
     expect(outcome).toBe("pending");
     const exit = await db1.stop(20_000);
