@@ -206,6 +206,7 @@ function evaluate(env: Env) {
     delete state.exPrimaries[x.server];
   }
   for (const server of d.undiverged) delete state.diverged[server];
+  state.errantSeen = d.errantSeen;
   emitSituations(env, d);
   preemptForFailover(env, d);
 

@@ -37,6 +37,7 @@ export function diagnose(
     semiSyncOff: [],
     diverged: [],
     undiverged: [],
+    errantSeen: {},
     carry: [],
   };
   const primary = state.primary;

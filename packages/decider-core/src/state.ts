@@ -315,6 +315,11 @@ export interface DeciderState {
       errant?: boolean;
     }
   >;
+  /**
+   * Replicas seen with errant GTIDs not yet sure (diagnose/replicas.ts errantSure): the
+   * GTIDs and when a sample first showed them. Knowledge, not persisted.
+   */
+  errantSeen?: Record<string, { extra: string; at: number }> | null;
   maintenance: Record<string, { since: number; reason: string }>;
   /** Active situation tags per subject (a server, or "*" for the cluster). */
   situations: Record<string, string[]>;

@@ -49,6 +49,21 @@ describe("a replica with errant transactions", () => {
     });
   });
 
+  it("is flagged though every round's replica sample arrives before the busy primary's", () => {
+    const { d, h } = cluster();
+    // Each round both probes begin together; db3 answers at once, db1 (busy) 100 ms later:
+    // the latest db3 sample never precedes the latest db1 probe. The first db3 sample that
+    // showed 0-3-101 does precede the next round's db1 probe, and that confirms it.
+    for (let i = 0; i < 2; i++) {
+      d.advance(1000);
+      d.health("db3", errant(h.db3!));
+      d.advance(100);
+      d.health("db1", h.db1!, { latencyMs: 100 });
+      if (i === 0) expect(d.state.diverged).toEqual({});
+    }
+    expect(d.state.diverged.db3).toMatchObject({ extraGtids: "0-3-101", errant: true });
+  });
+
   it("once flagged: excluded from a failover's choice though it is preferred", () => {
     const { d, h } = cluster();
     d.advance(500);

@@ -172,7 +172,13 @@ export function sample(
   config: ClusterConfig,
   server: string,
   o: ServerObservation | null,
-  over: { monitor?: string; failures?: number; probe?: number; kind?: "refused" | "timeout" } = {},
+  over: {
+    monitor?: string;
+    failures?: number;
+    probe?: number;
+    kind?: "refused" | "timeout";
+    latencyMs?: number;
+  } = {},
 ): HealthSample {
   probeCounter += 1;
   const reachable = o !== null;
@@ -183,7 +189,7 @@ export function sample(
     address: { host: "127.0.0.1", port: portOf(config, server) },
     probe: over.probe ?? probeCounter,
     reachable,
-    latencyMs: reachable ? 1 : null,
+    latencyMs: reachable ? (over.latencyMs ?? 1) : null,
     consecutiveFailures: reachable ? 0 : (over.failures ?? 1),
     sinceLastSuccessMs: reachable ? 0 : 500,
     error: reachable

@@ -13,7 +13,14 @@ const MAX_UNCONFIRMED = 16;
 const dec = new TextDecoder();
 
 /** Fields that are knowledge (samples) rather than decisions: the live decider's own win. */
-const KNOWLEDGE = ["samples", "lastObservation", "lastLag", "heartbeats", "delays"] as const;
+const KNOWLEDGE = [
+  "samples",
+  "lastObservation",
+  "lastLag",
+  "heartbeats",
+  "delays",
+  "errantSeen",
+] as const;
 
 /**
  * Persisted, but not decisions: a change to them alone is written at most every

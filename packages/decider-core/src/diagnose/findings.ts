@@ -69,6 +69,11 @@ export interface Diagnosis {
   diverged: DivergedIntent[];
   /** Replicas flagged for errant transactions that the primary has now (to be unflagged). */
   undiverged: string[];
+  /**
+   * Per replica found with errant GTIDs: those GTIDs and when a sample first showed them
+   * (replaces DeciderState.errantSeen; see diagnose/replicas.ts errantSure).
+   */
+  errantSeen: Record<string, { extra: string; at: number }>;
   /** Subjects whose situations are kept as they were (their samples predate our changes). */
   carry: string[];
 }

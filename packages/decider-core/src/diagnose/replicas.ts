@@ -49,15 +49,23 @@ export function errantGtids(
 export const ERRANT_ORDER_MARGIN_MS = 50;
 
 /**
- * The replica's sample was complete before the primary's was begun: anything the replica
- * got from the primary is in that primary sample, so what the primary lacks is errant for
- * sure (an earlier primary sample could merely be behind).
+ * Whether errant GTIDs `extra` found on `replica` now are sure: some sample of the replica
+ * showing exactly them arrived before the primary's current sample was begun — anything
+ * the replica got from the primary is in that primary sample, so what it lacks is errant
+ * for sure (an earlier primary sample could merely be behind). The first such sample's
+ * arrival is remembered (Diagnosis.errantSeen, state.errantSeen): comparing only the
+ * latest samples would never confirm a replica whose probe always answers before the
+ * busy primary's of the same round.
  */
-export function sampledBeforePrimary(state: ServerCtx["state"], replica: string, primary: string) {
-  const r = state.lastObservation[replica];
-  const p = state.lastObservation[primary];
+function errantSure(c: ServerCtx, extra: string): boolean {
+  const { state, name, primary } = c;
+  const r = state.lastObservation[name];
+  const p = primary !== null ? state.lastObservation[primary] : undefined;
   if (!r || !p) return false;
-  return r.at + ERRANT_ORDER_MARGIN_MS <= (p.takenAt ?? p.at);
+  const seen = state.errantSeen?.[name];
+  const since = extra !== "" && seen?.extra === extra ? seen.at : r.at;
+  if (extra !== "") c.out.errantSeen[name] = { extra, at: since };
+  return since + ERRANT_ORDER_MARGIN_MS <= (p.takenAt ?? p.at);
 }
 
 /**
@@ -67,14 +75,15 @@ export function sampledBeforePrimary(state: ServerCtx["state"], replica: string,
  * replicate from the topology: a flagged server is not attached, its sources are).
  */
 export function confirmedErrant(c: ServerCtx, obs: ServerObservation): string | null {
-  const { state, config, name, primary, primaryObs, primaryHistory } = c;
+  const { config, primary, primaryObs, primaryHistory } = c;
   if (primary === null || primaryObs === null || primaryHistory === null) return null;
   const fromTopology = obs.replication.some((conn) => {
     const src = sourceOf(config, conn);
     return src !== null && (src === primary || c.attached.has(src));
   });
-  if (!fromTopology || !sampledBeforePrimary(state, name, primary)) return null;
-  return formatGtidList(errantGtids(obs, primaryHistory, primaryObs.serverId));
+  if (!fromTopology) return null;
+  const extra = formatGtidList(errantGtids(obs, primaryHistory, primaryObs.serverId));
+  return errantSure(c, extra) ? extra : null;
 }
 
 export function errantReason(extra: string, primary: string): string {
@@ -144,7 +153,7 @@ export function diagnoseReplica(c: ServerCtx, obs: ServerObservation) {
       push("ServerDiverged", reason, { extraGtids: extra });
       // Flagged (excluded from promotion, saved, repaired) once a later primary sample
       // confirms it; until then the situation alone excludes it (flaggedDiverged).
-      if (sampledBeforePrimary(c.state, c.name, primary)) {
+      if (errantSure(c, extra)) {
         c.out.diverged.push({
           server: c.name,
           extra,
