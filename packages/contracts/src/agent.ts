@@ -32,6 +32,14 @@ const transfer = {
    * (a multi-source provisioning's later sources). Absent/false: the wipe first.
    */
   keep: z.boolean().optional(),
+  /**
+   * Logical only: a source ADDED to a multi-source replica that replicates already. Donor:
+   * `--master-data=2` (the position is only a comment: no `SET GLOBAL gtid_slave_pos`,
+   * which fails while an SQL thread runs and would overwrite the other domains). Target:
+   * loads on top while its connections run, and reads the position from the dump's
+   * `-- SET GLOBAL gtid_slave_pos='…'` comment as it streams by. Local hosts only.
+   */
+  addSource: z.boolean().optional(),
 };
 
 /** Actions on `marina.v1.agent.<host>.<action>`; arguments are data, never shell text. */
@@ -75,6 +83,14 @@ export const AgentAction = z.discriminatedUnion("action", [
     databases: z.array(DatabaseName).max(64).optional(),
     replicationUser: z.string().min(1).max(80),
   }),
+  /**
+   * Write the server's replication connections' filters (`Replicate_Wild_Do_Table`, as the
+   * server has them now) into the Marina-owned option file the agent config names for it
+   * (`replicationFiltersFile`, read by the server's my.cnf through `!includedir`/`!include`)
+   * as `<connection>.replicate_wild_do_table = …`, so a restart keeps them. Takes no
+   * filter text from the request.
+   */
+  z.strictObject({ action: z.literal("persist-replication-filters"), server: ServerName }),
 ]);
 
 /** What a provision-facts request read (its result's data). */

@@ -35,6 +35,7 @@ export const AgentActionNames = [
   "receive-backup",
   "cancel",
   "provision-facts",
+  "persist-replication-filters",
 ] as const;
 export type AgentActionName = (typeof AgentActionNames)[number];
 

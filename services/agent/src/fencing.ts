@@ -30,6 +30,7 @@ export function fencedCluster(
     case "kill-server":
     case "send-backup":
     case "receive-backup":
+    case "persist-replication-filters":
       return serverOf(cfg, request.server).cluster;
     case "cancel": {
       const target = registry.get(request.opId);

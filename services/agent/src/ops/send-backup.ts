@@ -21,6 +21,8 @@ export interface SendSpec {
   readonly to: { readonly address: string; readonly port: number };
   /** Logical only: dump these databases instead of all. */
   readonly databases?: readonly string[] | undefined;
+  /** Logical only: `--master-data=2` (the position only a comment; see receive-dump.ts). */
+  readonly addSource?: boolean | undefined;
 }
 
 /** Written before a backup starts; found at agent start-up if the agent died mid-backup. */
