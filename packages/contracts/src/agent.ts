@@ -113,8 +113,19 @@ export const ProvisionFacts = z.strictObject({
    * executor's account may not read mysql.user (then the attach's verify is the check).
    */
   replicationAccount: z.boolean().nullable(),
-  /** Replication connections by name, with whether any of its threads runs. */
-  connections: z.array(z.strictObject({ name: z.string().max(64), running: z.boolean() })).max(64),
+  /**
+   * Replication connections by name, with whether any of its threads runs and its
+   * Replicate_Wild_Do_Table (absent from older agents).
+   */
+  connections: z
+    .array(
+      z.strictObject({
+        name: z.string().max(64),
+        running: z.boolean(),
+        wildDoTable: z.string().max(8192).optional(),
+      }),
+    )
+    .max(64),
 });
 export type ProvisionFacts = z.infer<typeof ProvisionFacts>;
 

@@ -2,10 +2,16 @@
 // single core runs it): checks, then a dry-run report or the start of the run.
 import type { CommandReply } from "@marina/contracts";
 import {
+  addedSourceDomains,
+  addSourceReport,
   provisionAcceptedReport,
   provisionedSlavePos,
   provisionRefusedReport,
+  removeSourceReport,
+  restrictToDomains,
 } from "@marina/decider-core";
+import { attachedDomains, checkSourceChange } from "./change-check.js";
+import { runAddSource, runRemoveSource } from "./change-run.js";
 import { checkProvisionRequest, type ProvisionPayload } from "./check.js";
 import { clusterConfig, type ProvisionDeps } from "./context.js";
 import { runProvision } from "./run.js";
@@ -23,6 +29,12 @@ export function provisionHandler(d: ProvisionDeps): ProvisionHandler {
     const opId = `prov-${d.now().toString(36)}-${n.toString(36)}`;
     if (running.has(p.target)) {
       return refused(p, "OPERATION_IN_PROGRESS", `${p.target} is being provisioned already`);
+    }
+    if (p.mode !== "provision") {
+      return changeSource(d, home, opId, p, (run) => {
+        running.add(p.target);
+        void run().finally(() => running.delete(p.target));
+      });
     }
     const checked = await checkProvisionRequest(d, home, opId, p);
     if (!checked.ok) {
@@ -59,6 +71,54 @@ export function provisionHandler(d: ProvisionDeps): ProvisionHandler {
       opId,
       message: `provisioning of ${p.target} from ${checked.plan.sources.map((s) => `${s.primary} (${s.cluster})`).join(", ")} started`,
     };
+  };
+}
+
+/** mode add / remove: checks, then the dry-run report or the start of the run. */
+async function changeSource(
+  d: ProvisionDeps,
+  home: string,
+  opId: string,
+  p: ProvisionPayload,
+  start: (run: () => Promise<void>) => void,
+): Promise<CommandReply> {
+  const checked = await checkSourceChange(d, home, opId, p);
+  if (!checked.ok) {
+    if (p.dryRun) return dryReply(provisionRefusedReport(checked.error));
+    return { ok: false, verb: VERB, error: checked.error };
+  }
+  const configOf = (c: string) => clusterConfig(d, c)!;
+  const common = { opId, clusters: checked.clusters, startedAt: d.now() };
+  if (checked.mode === "remove") {
+    const { plan } = checked;
+    const reason = p.reason ?? `remove source ${plan.cluster} from ${plan.target}`;
+    if (p.dryRun) return dryReply(removeSourceReport(plan, checked.notes, reason, configOf));
+    start(() => runRemoveSource(d, { ...common, plan, notes: checked.notes, reason }));
+    return {
+      ok: true,
+      verb: VERB,
+      opId,
+      message: `removal of source ${plan.cluster} from ${plan.target} started`,
+    };
+  }
+  const { plan, source, attached } = checked;
+  const s = plan.sources[0]!;
+  const reason = p.reason ?? `add source ${s.cluster} to ${plan.target}`;
+  if (p.dryRun) {
+    const facts = source.facts!;
+    const now = { cluster: s.cluster, domainId: facts.gtidDomainId, gtid: facts.gtidBinlogPos };
+    const own = addedSourceDomains(attachedDomains(attached), now);
+    const address = configOf(home).servers.find((x) => x.name === plan.target)?.host ?? "";
+    return dryReply(
+      addSourceReport(plan, own, restrictToDomains(now.gtid, own), reason, configOf, address),
+    );
+  }
+  start(() => runAddSource(d, { ...common, plan, sources: [source], attached, reason }));
+  return {
+    ok: true,
+    verb: VERB,
+    opId,
+    message: `adding ${s.primary} (${s.cluster}) to ${plan.target} started`,
   };
 }
 

@@ -37,14 +37,14 @@ import {
 } from "./context.js";
 
 type Bytes = OperationEvent["progress"];
-type Publish = (
+export type Publish = (
   state: OperationState,
   message: string,
   error?: ErrorBody | null,
   progress?: Bytes,
 ) => void;
 
-interface Progress {
+export interface Progress {
   phase: string;
   done: string[];
   timings: Record<string, number>;
@@ -62,8 +62,7 @@ export interface ProvisionRun {
 export async function runProvision(d: ProvisionDeps, run: ProvisionRun): Promise<void> {
   const { plan } = run;
   const pr: Progress = { phase: "prepare", done: [], timings: {}, positions: [] };
-  const publish: Publish = (state, message, error = null, progress = null) =>
-    publishEvent(d, run, pr, state, message, error, progress);
+  const publish = publisherFor(d, run, pr);
   const clusters = [...new Set([plan.home, ...plan.sources.map((s) => s.cluster)])];
   try {
     await setMaintenance(d, clusters, plan.target, true, `provision-replica ${run.opId}`);
@@ -78,7 +77,7 @@ export async function runProvision(d: ProvisionDeps, run: ProvisionRun): Promise
     pr.phase = "attach";
     checkPrimariesKept(d, plan);
     const pos = provisionedSlavePos(pr.positions);
-    await timed(pr, "attach", () => runSteps(d, run, provisionAttach(plan, pos), publish));
+    await timed(pr, "attach", () => runSteps(d, run, provisionAttach(plan, pos), publish, pr));
     pr.done.push(`attached at ${pos}`);
     await setMaintenance(d, clusters, plan.target, false, `provision-replica ${run.opId} done`);
     publish(
@@ -101,7 +100,7 @@ export async function runProvision(d: ProvisionDeps, run: ProvisionRun): Promise
 }
 
 /** A source cluster that failed over during the copies: attaching would follow a dead server. */
-function checkPrimariesKept(d: ProvisionDeps, plan: ProvisionPlanInput): void {
+export function checkPrimariesKept(d: ProvisionDeps, plan: ProvisionPlanInput): void {
   for (const s of plan.sources) {
     const now = d.cluster(s.cluster)?.primary() ?? null;
     if (now !== s.primary) {
@@ -115,7 +114,7 @@ function checkPrimariesKept(d: ProvisionDeps, plan: ProvisionPlanInput): void {
   }
 }
 
-async function timed<T>(pr: Progress, name: string, fn: () => Promise<T>): Promise<T> {
+export async function timed<T>(pr: Progress, name: string, fn: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
   try {
     return await fn();
@@ -124,21 +123,39 @@ async function timed<T>(pr: Progress, name: string, fn: () => Promise<T>): Promi
   }
 }
 
-async function runSteps(
+/**
+ * A phase's SQL steps in order (each must succeed), then its agent calls (persisting the
+ * filters): a call that fails is noted in `pr.done`, not a failure — the replica
+ * replicates; only a restart would lose the filters. Returns each step's data by key.
+ */
+export async function runSteps(
   d: ProvisionDeps,
   run: ProvisionRun,
   ph: ProvisionPhase,
   publish: Publish,
-): Promise<void> {
+  pr?: Progress,
+): Promise<Map<string, Record<string, unknown>>> {
   publish("running", ph.message);
+  const data = new Map<string, Record<string, unknown>>();
   for (const s of ph.steps) {
     const r = await execThrough(d, run.opId, s.cluster, s.server, s.step);
-    mustSucceed(r, `${ph.name}/${s.key} on ${s.server}`);
+    data.set(s.key, mustSucceed(r, `${ph.name}/${s.key} on ${s.server}`).data);
   }
+  for (const c of ph.calls) {
+    const cluster = run.plan.home;
+    const r = await callAgent(d, cluster, c.host, `${run.opId}-${c.key}`, c.action, 30_000);
+    if (r.ok) {
+      pr?.done.push(`filters of ${c.server} written to ${String(r.data.file)}`);
+    } else {
+      d.log.warn({ error: r.error, call: c.key }, "agent call of a phase failed");
+      pr?.done.push(`filters of ${c.server} NOT persisted (${r.error?.message ?? "failed"})`);
+    }
+  }
+  return data;
 }
 
 /** Source i's dump into the target: the target listens, the donor sends, both finish. */
-async function copyOne(
+export async function copyOne(
   d: ProvisionDeps,
   run: ProvisionRun,
   i: number,
@@ -274,7 +291,7 @@ function awaitFinals(d: ProvisionDeps, calls: { host: string; opId: string }[]) 
   };
 }
 
-async function setMaintenance(
+export async function setMaintenance(
   d: ProvisionDeps,
   clusters: string[],
   server: string,
@@ -296,7 +313,7 @@ async function setMaintenance(
 }
 
 /** After a failure: read-only, every connection provisioning makes stopped. Best effort. */
-async function leaveFlagged(d: ProvisionDeps, run: ProvisionRun): Promise<void> {
+export async function leaveFlagged(d: ProvisionDeps, run: ProvisionRun): Promise<void> {
   const { plan } = run;
   const ro = await execThrough(d, run.opId, plan.home, plan.target, {
     kind: "set-read-only",
@@ -310,6 +327,12 @@ async function leaveFlagged(d: ProvisionDeps, run: ProvisionRun): Promise<void> 
     });
     if (!r.ok) d.log.warn({ error: r.error, cluster: s.cluster }, "connection not stopped");
   }
+}
+
+/** Publishes the run's events on op.<opId> of the target's cluster. */
+export function publisherFor(d: ProvisionDeps, run: ProvisionRun, pr: Progress): Publish {
+  return (state, message, error = null, progress = null) =>
+    publishEvent(d, run, pr, state, message, error, progress);
 }
 
 function publishEvent(
