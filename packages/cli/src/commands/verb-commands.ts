@@ -182,6 +182,66 @@ export function addVerbCommands(program: Command, run: Runner): void {
       ),
     );
 
+  verb(
+    "add-source",
+    "attach one more source cluster to the multi-source replica <target>; its other connections keep replicating (provision-replica mode add)",
+  )
+    .argument("<target>", "the multi-source replica")
+    .requiredOption(
+      "--source <cluster[:db,db]>",
+      "the source cluster, with the databases to take (default: all but system schemas)",
+    )
+    .addOption(
+      new Option("--compression <kind>", "compression of the stream").choices([
+        "none",
+        "pigz",
+        "zstd",
+      ]),
+    )
+    .option("--level <n>", "compression level (pigz 1-9, zstd 1-19)")
+    .action(
+      run(
+        (
+          ctx,
+          target: string,
+          o: Common & { source: string; compression?: string; level?: string },
+        ) => {
+          const level = o.level === undefined ? undefined : parseCount(o.level, "--level");
+          const compression = compressionOf({ compression: o.compression, level });
+          return send(
+            ctx,
+            "provision-replica",
+            { target, mode: "add", sources: [sourceOf(o.source)], compression, reason: o.reason },
+            o,
+          );
+        },
+      ),
+    );
+
+  verb(
+    "remove-source",
+    "detach one source cluster from the multi-source replica <target> (RESET SLAVE '<cluster>' ALL); the others untouched (provision-replica mode remove)",
+  )
+    .argument("<target>", "the multi-source replica")
+    .requiredOption("--source <cluster>", "the source cluster whose connection goes")
+    .option("--drop-databases", "also drop the databases its connection's filter took")
+    .action(
+      run((ctx, target: string, o: Common & { source: string; dropDatabases?: boolean }) =>
+        send(
+          ctx,
+          "provision-replica",
+          {
+            target,
+            mode: "remove",
+            sources: [{ cluster: o.source }],
+            dropDatabases: o.dropDatabases,
+            reason: o.reason,
+          },
+          o,
+        ),
+      ),
+    );
+
   verb("cancel", "cancel a running operation (undone when before promotion)")
     .argument("<opId>", "the operation's id")
     .action(

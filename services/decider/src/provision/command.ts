@@ -30,7 +30,7 @@ export function provisionHandler(d: ProvisionDeps): ProvisionHandler {
     if (running.has(p.target)) {
       return refused(p, "OPERATION_IN_PROGRESS", `${p.target} is being provisioned already`);
     }
-    if (p.mode !== "provision") {
+    if (p.mode === "add" || p.mode === "remove") {
       return changeSource(d, home, opId, p, (run) => {
         running.add(p.target);
         void run().finally(() => running.delete(p.target));
