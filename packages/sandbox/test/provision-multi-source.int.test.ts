@@ -5,129 +5,39 @@
 // failover-multi-source; db4 is the replica that already exists). db3's connections are
 // dropped first, so it starts as a server replicating nothing. One agent per node: db1's files its server
 // under p1, db2's under p2, db3's under p1 (the target's cluster, where the command goes).
-import { type MarinaConfig, MarinaConfig as MarinaConfigSchema } from "@marina/contracts";
-import { type MariaNode, waitFor } from "@marina/lab";
-import { pino } from "pino";
+import { waitFor } from "@marina/lab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Observer, observe } from "../src/observer.js";
-import { agentHostOf, type Stack, startLabAgent, startStack } from "../src/stack.js";
-import { type SplitClusters, splitConfig, startServices } from "./multi-source-stack.js";
-import { command, isOperation, slaves, status, waitPrimary } from "./scenario-helpers.js";
-
-type Row = Record<string, unknown>;
-
-/** Inserts and updates on one primary as fast as it answers; records the longest wait. */
-class StallWriter {
-  maxMs = 0;
-  writes = 0;
-  errors: string[] = [];
-  private stopping = false;
-  private done: Promise<void> | undefined;
-  constructor(
-    private readonly node: MariaNode,
-    private readonly db: string,
-    /** Ids written are firstId + 1, + 2, …: distinct per writer of a table. */
-    private readonly firstId: number,
-  ) {}
-  start() {
-    this.done = (async () => {
-      const conn = await this.node.connect();
-      try {
-        let id = this.firstId;
-        while (!this.stopping) {
-          id += 1;
-          const t0 = performance.now();
-          try {
-            await conn.query(`INSERT INTO ${this.db}.w (id, v) VALUES (?, RANDOM_BYTES(64))`, [id]);
-            await conn.query(`UPDATE ${this.db}.bulk SET n = n + 1 WHERE id = ?`, [
-              1 + (id % 2000),
-            ]);
-            this.writes += 1;
-          } catch (err) {
-            this.errors.push((err as Error).message);
-          }
-          this.maxMs = Math.max(this.maxMs, performance.now() - t0);
-          await new Promise((r) => setTimeout(r, 2));
-        }
-      } finally {
-        await conn.end().catch(() => {});
-      }
-    })();
-  }
-  async stop() {
-    this.stopping = true;
-    await this.done;
-  }
-}
-
-async function rows(node: MariaNode, sql: string): Promise<Row[]> {
-  return node.query<Row[]>(sql);
-}
-
-async function tableFacts(node: MariaNode, db: string) {
-  const out: Record<string, string> = {};
-  for (const t of ["w", "bulk"]) {
-    const [c] = await rows(node, `SELECT COUNT(*) AS n FROM ${db}.${t}`);
-    const [s] = await rows(node, `CHECKSUM TABLE ${db}.${t}`);
-    out[t] = `${String(c?.n)} rows, checksum ${String(s?.Checksum)}`;
-  }
-  return out;
-}
+import type { Observer } from "../src/observer.js";
+import type { Stack } from "../src/stack.js";
+import {
+  makeSourceDb,
+  type ProvisionWorld,
+  rows,
+  StallWriter,
+  startProvisionWorld,
+  tableFacts,
+} from "./provision-world.js";
+import { command, isOperation, slaves, status } from "./scenario-helpers.js";
 
 describe("provision-replica: a multi-source replica of two live primaries", () => {
+  let world: ProvisionWorld;
   let stack: Stack;
-  let services: SplitClusters;
   let p1: Observer;
   const node = (n: string) => stack.lab.node(n);
   const writers: StallWriter[] = [];
 
   beforeAll(async () => {
-    stack = await startStack({
-      lab: { shape: "multi-source", nodes: 4, semiSync: false },
-      monitor: false,
-      executors: 0,
-      deciders: 0,
-    });
-    const db3 = node("db3");
-    // db3 replicates nothing: its lab connections go (its data stays: overwrite is needed).
-    await db3.query("STOP ALL SLAVES");
-    for (const c of ["p1", "p2"]) await db3.query(`RESET SLAVE '${c}' ALL`);
-    const split = splitConfig(stack, {
-      p1: { servers: ["db1", "db3", "db4"] },
-      p2: { servers: ["db2", "db3", "db4"] },
-    });
-    const config: MarinaConfig = MarinaConfigSchema.parse({
-      ...split,
-      clusters: split.clusters.map((c) => ({
-        ...c,
-        // db3, the multi-source replica, may never be promoted (a provisioning check).
-        servers: c.servers.map((s) => ({
-          ...s,
-          agentHost: agentHostOf(s.name),
-          ...(s.name === "db3" ? { promotion: "never" } : {}),
-        })),
-      })),
-    });
-    const log = pino({ level: process.env.MARINA_LOG_LEVEL ?? "silent" });
-    stack.agents.set("db1", await startLabAgent(stack.lab, node("db1"), log, "p1"));
-    stack.agents.set("db2", await startLabAgent(stack.lab, node("db2"), log, "p2"));
-    // The target loads dumps and sets gtid_slave_pos: ALL PRIVILEGES (root over the socket).
-    stack.agents.set("db3", await startLabAgent(stack.lab, db3, log, "p1", { backup: "root" }));
-    p1 = observe(stack.nc, "p1");
-    services = await startServices(stack, config);
-    await waitPrimary(stack.nc, "db1", 30_000, "p1");
-    await waitPrimary(stack.nc, "db2", 30_000, "p2");
+    world = await startProvisionWorld();
+    stack = world.stack;
+    p1 = world.p1;
   });
 
   afterAll(async () => {
     for (const w of writers) await w.stop().catch(() => {});
-    p1?.close();
-    await services?.close();
-    await stack?.close();
+    await world?.close();
   });
 
-  const provision = (payload: object) =>
-    command(stack.nc, "provision-replica", JSON.stringify(payload), "p1");
+  const provision = (payload: object) => world.provision(payload);
   const sources = [
     { cluster: "p1", databases: ["src1"] },
     { cluster: "p2", databases: ["src2"] },
@@ -183,21 +93,8 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
     const db1 = node("db1");
     const db2 = node("db2");
     const db3 = node("db3");
-    for (const [n, db] of [
-      [db1, "src1"],
-      [db2, "src2"],
-    ] as const) {
-      await n.query(`CREATE DATABASE ${db}`);
-      await n.query(
-        `CREATE TABLE ${db}.w (id BIGINT PRIMARY KEY, v VARBINARY(64), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB`,
-      );
-      await n.query(
-        `CREATE TABLE ${db}.bulk (id INT PRIMARY KEY, n INT NOT NULL DEFAULT 0, b VARBINARY(1024)) ENGINE=InnoDB`,
-      );
-      await n.query(
-        `INSERT INTO ${db}.bulk (id, b) SELECT seq, RANDOM_BYTES(1000) FROM ${db}.seq_1_to_20000`,
-      );
-    }
+    await makeSourceDb(db1, "src1");
+    await makeSourceDb(db2, "src2");
     // A view over a table that is gone: src2's dump fails half-way (after src1 was loaded).
     await db2.query("CREATE TABLE src2.gone (i INT PRIMARY KEY) ENGINE=InnoDB");
     await db2.query("CREATE VIEW src2.v AS SELECT i FROM src2.gone");
@@ -359,7 +256,7 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
     expect(String(own?.b)).not.toMatch(new RegExp(`-${String(own?.id)}-`));
   });
 
-  it("per-connection filters on 10.11: DDL without USE, and a restart", async () => {
+  it("per-connection filters on 10.11: DDL without USE, and a restart keeps them", async () => {
     const db1 = node("db1");
     const db3 = node("db3");
     // DDL is logged as a statement whatever binlog_format. Replicate_Do_DB would judge it by
@@ -398,11 +295,11 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
     console.log(
       `after a restart of db3: Replicate_Wild_Do_Table per connection ${JSON.stringify(after)}`,
     );
-    // Documented in docs/operations.md: the operator writes `<connection>.replicate_wild_do_table`
-    // into the [mysqld] section for the filters to survive a restart.
+    // Persisted by db3's agent (persist-replication-filters) into the option file its
+    // my.cnf reads (!includedir): the restart keeps them.
     expect(after.sort()).toEqual([
-      ["p1", ""],
-      ["p2", ""],
+      ["p1", "src1.%"],
+      ["p2", "src2.%"],
     ]);
   });
 });
