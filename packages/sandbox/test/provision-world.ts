@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { type Observer, observe } from "../src/observer.js";
 import { agentHostOf, type Stack, startLabAgent, startStack } from "../src/stack.js";
 import { type SplitClusters, splitConfig, startServices } from "./multi-source-stack.js";
-import { command, waitPrimary } from "./scenario-helpers.js";
+import { command, status, waitPrimary } from "./scenario-helpers.js";
 
 export type Row = Record<string, unknown>;
 
@@ -174,7 +174,10 @@ export async function startProvisionWorld(o: ProvisionWorldOptions = {}): Promis
     p1 = observe(stack.nc, "p1");
     services = await startServices(stack, config);
     for (const [c, servers] of Object.entries(clusters)) {
-      await waitPrimary(stack.nc, servers[0]!, 30_000, c);
+      await waitPrimary(stack.nc, servers[0]!, 30_000, c).catch(async (err: Error) => {
+        const seen = await status(stack.nc, c).catch((e: Error) => e.message);
+        throw new Error(`${err.message}; status of ${c}: ${JSON.stringify(seen).slice(0, 3000)}`);
+      });
     }
   } catch (err) {
     await close();

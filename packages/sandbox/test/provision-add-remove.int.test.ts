@@ -1,0 +1,378 @@
+// provision-replica mode add / remove end to end, and a provisioned replica through a
+// failover of one of its sources. Lab multi-source with 5 nodes: db1 (domain 1) and db2
+// (domain 2) are primaries, db4 replicates both, db5 is turned into a third primary
+// (domain 3, its lab connections dropped; db4 replicates it too over 'p3'). Clusters
+// p1 = {db1, db4, db3}, p2 = {db2, db4, db3}, p3 = {db5, db4, db3}; db3 is provisioned from p1 and p2, then p3 is added while all
+// three primaries take writes, db3 restarted, p3 removed, and p1 failed over to db4.
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { findMissingIds, startWriter, type Writer, waitFor } from "@marina/lab";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  makeSourceDb,
+  type ProvisionWorld,
+  rows,
+  StallWriter,
+  sqlErrorWatch,
+  startProvisionWorld,
+  tableFacts,
+} from "./provision-world.js";
+import {
+  isOperation,
+  newPrimary,
+  type OperationSeen,
+  slaves,
+  status,
+  topologyWriter,
+} from "./scenario-helpers.js";
+
+const domainsOf = (pos: unknown) =>
+  new Set(
+    String(pos)
+      .split(",")
+      .filter((g) => g !== "")
+      .map((g) => Number(g.split("-")[0])),
+  );
+
+describe("provision-replica add / remove on a running multi-source replica", () => {
+  let world: ProvisionWorld;
+  const node = (n: string) => world.node(n);
+  const stallers: StallWriter[] = [];
+  let appWriter: Writer | undefined;
+
+  beforeAll(async () => {
+    world = await startProvisionWorld({
+      nodes: 5,
+      clusters: { p1: ["db1", "db4"], p2: ["db2", "db4"], p3: ["db5", "db4"] },
+      agents: { db1: "p1", db2: "p2", db5: "p3" },
+      prepare: async (stack) => {
+        // db5 becomes the primary of a third stream, domain 3.
+        const db5 = stack.lab.node("db5");
+        await db5.query("STOP ALL SLAVES");
+        for (const c of ["p1", "p2"]) await db5.query(`RESET SLAVE '${c}' ALL`);
+        await db5.query("SET GLOBAL gtid_domain_id = 3");
+        await db5.query("SET GLOBAL read_only = 0");
+        // db4 replicates it too (Marina knows a primary by its replicas): p3 = {db5, db4}.
+        const db4 = stack.lab.node("db4");
+        await changeMaster(db4, db5, { connectionName: "p3" });
+        await waitForReplicating(db4, { count: 3 });
+      },
+    });
+    await makeSourceDb(node("db1"), "src1", 5000);
+    await makeSourceDb(node("db2"), "src2", 5000);
+    await makeSourceDb(node("db5"), "src3", 5000);
+  });
+
+  afterAll(async () => {
+    for (const w of stallers) await w.stop().catch(() => {});
+    await appWriter?.stop().catch(() => {});
+    await world?.close();
+  });
+
+  const ended = async (reply: Awaited<ReturnType<ProvisionWorld["provision"]>>, ms: number) => {
+    expect(reply.ok).toBe(true);
+    const opId = reply.ok ? reply.opId : undefined;
+    const end = await world.p1.waitFor(
+      isOperation((o) => o.opId === opId && o.state !== "running"),
+      ms,
+      "provision-replica result",
+    );
+    const op = (end as OperationSeen).operation;
+    console.log(
+      `${opId}: ${op.state} [${op.phase}] ${op.message}\n  timings: ${JSON.stringify(op.timings)}`,
+    );
+    return op;
+  };
+
+  it("provisions db3 from p1 (src1 and app) and p2 (src2)", async () => {
+    const op = await ended(
+      await world.provision({
+        target: "db3",
+        sources: [
+          { cluster: "p1", databases: ["src1", "app"] },
+          { cluster: "p2", databases: ["src2"] },
+        ],
+        overwrite: true,
+      }),
+      120_000,
+    );
+    expect(op.state).toBe("succeeded");
+  });
+
+  it("refuses to add a source whose GTID domain an attached source writes, or one attached already", async () => {
+    const db5 = node("db5");
+    await db5.query("SET GLOBAL gtid_domain_id = 1");
+    try {
+      const dry = await world.provision({
+        target: "db3",
+        mode: "add",
+        sources: [{ cluster: "p3", databases: ["src3"] }],
+        dryRun: true,
+      });
+      const report = dry.ok ? dry.dryRun : undefined;
+      expect(report?.outcome).toBe("refused");
+      expect(report?.error?.code).toBe("PROVISION_CHECK_FAILED");
+      expect(report?.error?.message).toMatch(
+        /db1 \(p1\) and db5 \(p3\) both write in gtid_domain_id 1: .*give one cluster another gtid_domain_id/,
+      );
+      const real = await world.provision({
+        target: "db3",
+        mode: "add",
+        sources: [{ cluster: "p3", databases: ["src3"] }],
+      });
+      expect(real.ok).toBe(false);
+      if (!real.ok) expect(real.error.code).toBe("PROVISION_CHECK_FAILED");
+    } finally {
+      await db5.query("SET GLOBAL gtid_domain_id = 3");
+    }
+    const again = await world.provision({
+      target: "db3",
+      mode: "add",
+      sources: [{ cluster: "p1", databases: ["src1"] }],
+    });
+    expect(again.ok).toBe(false);
+    if (!again.ok) {
+      expect(again.error.message).toMatch(/connection 'p1' already: remove that source first/);
+      expect(again.error.message).toMatch(/db3 holds src1 already/);
+    }
+    expect(world.p1.operations().filter((o) => o.phase.startsWith("copy:p3"))).toEqual([]);
+  });
+
+  it("adds p3 while db1, db2 and db5 take writes: rows equal, no SQL error, three domains", async () => {
+    const [db1, db2, db3, db5] = ["db1", "db2", "db3", "db5"].map(node) as [
+      ReturnType<typeof node>,
+      ReturnType<typeof node>,
+      ReturnType<typeof node>,
+      ReturnType<typeof node>,
+    ];
+    const ws = [
+      new StallWriter(db1, "src1", 3_000_000),
+      new StallWriter(db2, "src2", 3_000_000),
+      new StallWriter(db5, "src3", 3_000_000),
+    ];
+    stallers.push(...ws);
+    for (const w of ws) w.start();
+    await waitFor(async () => ws.every((w) => w.writes > 20), {
+      timeoutMs: 10_000,
+      message: "writers running",
+    });
+    const errors = sqlErrorWatch(db3);
+
+    const dry = await world.provision({
+      target: "db3",
+      mode: "add",
+      sources: [{ cluster: "p3", databases: ["src3"] }],
+      dryRun: true,
+    });
+    const report = dry.ok ? dry.dryRun : undefined;
+    expect(report?.outcome).toBe("accepted");
+    expect(report?.operation?.phases.map((p) => p.name)).toEqual(["copy:p3", "attach:p3"]);
+    const attach = report?.operation?.phases[1];
+    expect(attach?.steps[0]?.step).toMatchObject({ kind: "replace-gtid-domains", domains: [3] });
+
+    const before = ws.map((w) => w.writes);
+    // The other connections' positions move throughout: sampled while the add runs.
+    const sampling = { stop: false, samples: 0 };
+    const sampler = (async () => {
+      while (!sampling.stop) {
+        await errors.check();
+        sampling.samples += 1;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const op = await ended(
+      await world.provision({
+        target: "db3",
+        mode: "add",
+        sources: [{ cluster: "p3", databases: ["src3"] }],
+      }),
+      120_000,
+    );
+    sampling.stop = true;
+    await sampler;
+    expect(op.state).toBe("succeeded");
+    const paused = /were paused (\d+) ms/.exec(op.message);
+    expect(paused).not.toBeNull();
+    console.log(
+      `the SQL threads of 'p1' and 'p2' were stopped ${paused?.[1]} ms while p3's domain went into gtid_slave_pos`,
+    );
+    expect(op.message).toMatch(/SQL threads of 'p1', 'p2' were paused/);
+    ws.forEach((w, i) => {
+      expect(w.writes).toBeGreaterThan(before[i]! + 10);
+    });
+
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const w of ws) await w.stop();
+    console.log(
+      `write stalls during the add: db1 ${ws[0]!.maxMs.toFixed(0)} ms, db2 ${ws[1]!.maxMs.toFixed(0)} ms, db5 ${ws[2]!.maxMs.toFixed(0)} ms (${errors.seen.size} SQL errors seen in ${sampling.samples} samples)`,
+    );
+    for (const w of ws) expect(w.errors).toEqual([]);
+    for (const [src, db] of [
+      [db1, "src1"],
+      [db2, "src2"],
+      [db5, "src3"],
+    ] as const) {
+      const want = await tableFacts(src, db);
+      await waitFor(
+        async () => {
+          await errors.check();
+          return JSON.stringify(await tableFacts(db3, db)) === JSON.stringify(want);
+        },
+        { timeoutMs: 60_000, message: `${db} on db3 equal to its source` },
+      );
+    }
+    await errors.check();
+    expect([...errors.seen]).toEqual([]);
+    const links = (await slaves(db3))
+      .map((r) => [
+        r.Connection_name,
+        r.Slave_IO_Running,
+        r.Slave_SQL_Running,
+        r.Replicate_Wild_Do_Table,
+      ])
+      .sort();
+    expect(links).toEqual([
+      ["p1", "Yes", "Yes", "src1.%,app.%"],
+      ["p2", "Yes", "Yes", "src2.%"],
+      ["p3", "Yes", "Yes", "src3.%"],
+    ]);
+    const [pos] = await rows(db3, "SELECT @@gtid_slave_pos AS p");
+    expect(domainsOf(pos?.p)).toEqual(new Set([1, 2, 3]));
+  });
+
+  it("a restart of db3 keeps the three connections' filters (written to its conf.d)", async () => {
+    const db3 = node("db3");
+    const file = await readFile(join(db3.confDir, "marina-replication-filters.cnf"), "utf8");
+    console.log(`db3's ${join(db3.confDir, "marina-replication-filters.cnf")}:\n${file}`);
+    expect(file).toMatch(/^p3\.replicate_wild_do_table = src3\.%$/m);
+    await db3.stop();
+    await db3.start();
+    const after = (await slaves(db3)).map((r) => [r.Connection_name, r.Replicate_Wild_Do_Table]);
+    expect(after.sort()).toEqual([
+      ["p1", "src1.%,app.%"],
+      ["p2", "src2.%"],
+      ["p3", "src3.%"],
+    ]);
+  });
+
+  it("removes p3 with its databases; p1 and p2 untouched", async () => {
+    const db3 = node("db3");
+    const dry = await world.provision({
+      target: "db3",
+      mode: "remove",
+      sources: [{ cluster: "p3" }],
+      dropDatabases: true,
+      dryRun: true,
+    });
+    const report = dry.ok ? dry.dryRun : undefined;
+    expect(report?.outcome).toBe("accepted");
+    expect(report?.operation?.phases[0]?.steps.map((s) => s.step.kind)).toEqual([
+      "reset-replication",
+      "replace-gtid-domains",
+      "drop-databases",
+    ]);
+    const op = await ended(
+      await world.provision({
+        target: "db3",
+        mode: "remove",
+        sources: [{ cluster: "p3" }],
+        dropDatabases: true,
+      }),
+      60_000,
+    );
+    expect(op.state).toBe("succeeded");
+    const links = (await slaves(db3))
+      .map((r) => [r.Connection_name, r.Slave_IO_Running, r.Slave_SQL_Running])
+      .sort();
+    expect(links).toEqual([
+      ["p1", "Yes", "Yes"],
+      ["p2", "Yes", "Yes"],
+    ]);
+    const dbs = (await rows(db3, "SHOW DATABASES")).map((r) => String(r.Database));
+    expect(dbs).not.toContain("src3");
+    expect(dbs).toContain("src1");
+    const [pos] = await rows(db3, "SELECT @@gtid_slave_pos AS p");
+    expect(domainsOf(pos?.p)).toEqual(new Set([1, 2]));
+    const file = await readFile(join(db3.confDir, "marina-replication-filters.cnf"), "utf8");
+    expect(file).not.toMatch(/^p3\./m);
+    expect(file).toMatch(/^p1\.replicate_wild_do_table = src1\.%,app\.%$/m);
+    // Removing it again: nothing to remove.
+    const again = await world.provision({
+      target: "db3",
+      mode: "remove",
+      sources: [{ cluster: "p3" }],
+    });
+    expect(again.ok).toBe(false);
+    if (!again.ok) expect(again.error.message).toMatch(/no connection 'p3'/);
+  });
+
+  it("p1 fails over to db4: db3's 'p1' follows db4 at domain 1's position, 'p2' untouched", async () => {
+    const { stack } = world;
+    const [db2, db3, db4] = ["db2", "db3", "db4"].map(node) as [
+      ReturnType<typeof node>,
+      ReturnType<typeof node>,
+      ReturnType<typeof node>,
+    ];
+    const errors = sqlErrorWatch(db3);
+    // The lab's app writer (a non-SUPER account) on p1's writer, following the topology.
+    appWriter = await startWriter(topologyWriter(stack.lab, world.p1, "db1"), {
+      intervalMs: 10,
+      table: "w_p1",
+    });
+    const w2 = new StallWriter(db2, "src2", 4_000_000);
+    stallers.push(w2);
+    w2.start();
+    await appWriter.waitForAcks(30);
+    const ackedAtKill = appWriter.acked.length;
+    await node("db1").kill9();
+    const promoted = await world.p1.waitFor(newPrimary("db1"), 30_000, "p1 failover");
+    expect(promoted.topology.primary).toBe("db4");
+    const done = await world.p1.waitFor(
+      isOperation((o) => o.kind === "failover" && o.state !== "running"),
+      30_000,
+      "p1 failover result",
+    );
+    expect(done.operation.state).toBe("succeeded");
+    await appWriter.waitForAcks(ackedAtKill + 50, 30_000);
+    await appWriter.stop();
+    await w2.stop();
+    expect(w2.errors).toEqual([]);
+
+    // db3's 'p1' now reads db4; 'p2' still db2; both running.
+    const links = (await slaves(db3))
+      .map((r) => [r.Connection_name, r.Master_Port, r.Slave_IO_Running, r.Slave_SQL_Running])
+      .sort();
+    expect(links).toEqual([
+      ["p1", db4.port, "Yes", "Yes"],
+      ["p2", db2.port, "Yes", "Yes"],
+    ]);
+    // After catch-up db3 has every write db4 has (src1 and app.w_p1), and db2's src2.
+    const acked = [...appWriter.acked];
+    const lostOnDb4 = await findMissingIds(db4, acked, "w_p1");
+    console.log(
+      `app writer: ${acked.length} acknowledged, ${lostOnDb4.length} of them missing on db4 after the failover (async replication), ${appWriter.failed.length} failed/in doubt`,
+    );
+    await waitFor(
+      async () => {
+        await errors.check();
+        return (
+          (await findMissingIds(db3, acked, "w_p1")).length === lostOnDb4.length &&
+          JSON.stringify(await tableFacts(db3, "src1")) ===
+            JSON.stringify(await tableFacts(db4, "src1")) &&
+          JSON.stringify(await tableFacts(db3, "src2")) ===
+            JSON.stringify(await tableFacts(db2, "src2"))
+        );
+      },
+      { timeoutMs: 60_000, message: "db3 caught up with db4 and db2" },
+    );
+    const [w3] = await rows(db3, "SELECT COUNT(*) AS n, CAST(SUM(id) AS CHAR) AS s FROM app.w_p1");
+    const [w4] = await rows(db4, "SELECT COUNT(*) AS n, CAST(SUM(id) AS CHAR) AS s FROM app.w_p1");
+    expect(w3).toEqual(w4);
+    expect([...errors.seen]).toEqual([]);
+    const [pos] = await rows(db3, "SELECT @@gtid_slave_pos AS p");
+    console.log(`db3's gtid_slave_pos after p1's failover: ${String(pos?.p)}`);
+    expect([...domainsOf(pos?.p)]).toEqual(expect.arrayContaining([1, 2]));
+    expect((await status(stack.nc, "p2")).primary).toBe("db2");
+  });
+});
