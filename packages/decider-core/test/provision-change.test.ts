@@ -204,6 +204,20 @@ describe("checkRemoveSource", () => {
       },
       /another source writes domain 2/,
     ],
+    [
+      "another source's primary carries the domain in its binlog",
+      {
+        attached: [
+          {
+            cluster: "p1",
+            primary: "db1",
+            databases: null,
+            facts: facts({ gtidDomainId: 1, gtidBinlogPos: "1-1-9,2-2-40" }),
+          },
+        ],
+      },
+      /the binlog of db1 carries domain 2/,
+    ],
   ] as const)("keeps gtid_slave_pos when %s", (_what, over, note) => {
     const r = checkRemoveSource(
       input({

@@ -1,4 +1,5 @@
 import type { ProvisionFacts } from "@marina/contracts/agent";
+import { domainsOf, parseGtidList } from "@marina/contracts/gtid";
 import {
   checkPair,
   checkSource,
@@ -150,6 +151,17 @@ export function checkRemoveSource(input: SourceChangeInput, dropDatabases: boole
     );
   } else if (others.some((a) => a.facts?.gtidDomainId === domain)) {
     notes.push(`gtid_slave_pos kept: another source writes domain ${domain}`);
+  } else if (
+    others.some((a) => domainsOf(parseGtidList(a.facts?.gtidBinlogPos ?? "")).includes(domain))
+  ) {
+    // Its events reach the target through that source too: without the domain in
+    // gtid_slave_pos they would be sent again from its first one.
+    notes.push(
+      `gtid_slave_pos kept: the binlog of ${others
+        .filter((a) => domainsOf(parseGtidList(a.facts?.gtidBinlogPos ?? "")).includes(domain))
+        .map((a) => a.primary)
+        .join(", ")} carries domain ${domain}`,
+    );
   } else {
     domains = [domain];
   }

@@ -96,29 +96,19 @@ export function provisionAcceptedReport(
     ),
   ];
   const message = `would provision ${p.target} from ${p.sources.map((s) => `${s.primary} (${s.cluster}: ${s.databases.join(", ")})`).join(" and ")}`;
-  return {
-    verb: "provision-replica",
-    outcome: "accepted",
-    error: null,
-    message,
-    operation: {
-      kind: "provision",
-      reason,
-      servers: {
-        target: p.target,
-        ...Object.fromEntries(p.sources.map((s) => [`source-${s.cluster}`, s.primary])),
-      },
-      phases,
-      end: { state: "succeeded", message },
-      stoppedAt: null,
+  return changeReport(
+    {
+      target: p.target,
+      ...Object.fromEntries(p.sources.map((s) => [`source-${s.cluster}`, s.primary])),
     },
-    candidates: null,
-    events: [],
-    assumptions: [
+    phases,
+    message,
+    reason,
+    [
       "every source stays primary of its cluster until its copy ends",
       "writes on the sources go on; each copy is one consistent snapshot",
     ],
-  };
+  );
 }
 
 /** The dry-run of mode add: the copy (example port) and the attach at the position now. */
@@ -176,6 +166,7 @@ export function removeSourceReport(
   );
 }
 
+/** An accepted provision-replica dry-run (any mode). */
 function changeReport(
   servers: Record<string, string>,
   phases: DryRunPhase[],
