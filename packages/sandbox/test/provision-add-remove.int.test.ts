@@ -58,6 +58,10 @@ describe("provision-replica add / remove on a running multi-source replica", () 
         const db5 = stack.lab.node("db5");
         await db5.query("STOP ALL SLAVES");
         for (const c of ["p1", "p2"]) await db5.query(`RESET SLAVE '${c}' ALL`);
+        // A fresh stream: no other domain's history in its binlog (the lab's setup wrote
+        // in domain 0 on every node — a domain several servers write in, which a
+        // connection's position cannot carry across a repoint under gtid_strict_mode).
+        await db5.query("RESET MASTER");
         await db5.query("SET GLOBAL gtid_domain_id = 3");
         await db5.query("SET GLOBAL read_only = 0");
         // db4 is p1's replica only: a source cluster's servers carry its own stream, not
@@ -66,6 +70,7 @@ describe("provision-replica add / remove on a running multi-source replica", () 
         const db4 = stack.lab.node("db4");
         await db4.query("STOP SLAVE 'p2'");
         await db4.query("RESET SLAVE 'p2' ALL");
+        await db4.query("RESET MASTER");
         // Marina knows a primary by its replicas: until db3 is provisioned (which wipes
         // these), it replicates db2 and db5 for p2 and p3 to see them as primaries.
         const db3 = stack.lab.node("db3");
@@ -421,7 +426,22 @@ describe("provision-replica add / remove on a running multi-source replica", () 
         );
       },
       { timeoutMs: 60_000, message: "db3 caught up with db4 and db2" },
-    );
+    ).catch(async (err: Error) => {
+      const [a] = await rows(db3, "SELECT @@gtid_slave_pos AS s, @@gtid_binlog_pos AS b");
+      const [b] = await rows(db4, "SELECT @@gtid_binlog_pos AS b, @@gtid_slave_pos AS s");
+      const t3 = await rows(
+        db3,
+        "SELECT TABLE_SCHEMA AS d, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'app'",
+      );
+      const ev = world.p1
+        .operations()
+        .filter((o) => o.kind === "failover")
+        .map((o) => `[${o.phase}] ${o.message}`);
+      console.log(
+        `db3 slave ${String(a?.s)} binlog ${String(a?.b)}; db4 binlog ${String(b?.b)} slave ${String(b?.s)}; db3 app tables ${JSON.stringify(t3)}; links ${JSON.stringify((await slaves(db3)).map((r) => [r.Connection_name, r.Gtid_IO_Pos, r.Last_SQL_Error]))}\n${ev.join("\n")}`,
+      );
+      throw err;
+    });
     const [w3] = await rows(db3, "SELECT COUNT(*) AS n, CAST(SUM(id) AS CHAR) AS s FROM app.w_p1");
     const [w4] = await rows(db4, "SELECT COUNT(*) AS n, CAST(SUM(id) AS CHAR) AS s FROM app.w_p1");
     expect(w3).toEqual(w4);

@@ -74,16 +74,22 @@ export async function tableFacts(node: MariaNode, db: string) {
 
 /** A source database the writers use: `w` (inserts) and `bulk` (`bulkRows` rows updated). */
 export async function makeSourceDb(node: MariaNode, db: string, bulkRows = 20_000) {
-  await node.query(`CREATE DATABASE ${db}`);
-  await node.query(
-    `CREATE TABLE ${db}.w (id BIGINT PRIMARY KEY, v VARBINARY(64), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB`,
-  );
-  await node.query(
-    `CREATE TABLE ${db}.bulk (id INT PRIMARY KEY, n INT NOT NULL DEFAULT 0, b VARBINARY(1024)) ENGINE=InnoDB`,
-  );
-  await node.query(
-    `INSERT INTO ${db}.bulk (id, b) SELECT seq, RANDOM_BYTES(1000) FROM ${db}.seq_1_to_${bulkRows}`,
-  );
+  // A session of its own: it writes in the server's gtid_domain_id as it is now.
+  const c = await node.connect();
+  try {
+    await c.query(`CREATE DATABASE ${db}`);
+    await c.query(
+      `CREATE TABLE ${db}.w (id BIGINT PRIMARY KEY, v VARBINARY(64), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB`,
+    );
+    await c.query(
+      `CREATE TABLE ${db}.bulk (id INT PRIMARY KEY, n INT NOT NULL DEFAULT 0, b VARBINARY(1024)) ENGINE=InnoDB`,
+    );
+    await c.query(
+      `INSERT INTO ${db}.bulk (id, b) SELECT seq, RANDOM_BYTES(1000) FROM ${db}.seq_1_to_${bulkRows}`,
+    );
+  } finally {
+    await c.end();
+  }
 }
 
 /** Every SQL error number seen on a replica's connections, sampled by `check()`. */
