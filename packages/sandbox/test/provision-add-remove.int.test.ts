@@ -337,7 +337,9 @@ describe("provision-replica add / remove on a running multi-source replica", () 
     expect([...domainsOf(pos?.p)]).toEqual(expect.arrayContaining([1, 2]));
     const file = await readFile(join(db3.confDir, "marina-replication-filters.cnf"), "utf8");
     expect(file).not.toMatch(/^p3\./m);
-    expect(file).toMatch(/^p1\.replicate_wild_do_table = src1\.%,app\.%$/m);
+    expect(file).toMatch(
+      /^p1\.replicate_wild_do_table = src1\.%\np1\.replicate_wild_do_table = app\.%$/m,
+    );
     // Removing it again: nothing to remove.
     const again = await world.provision({
       target: "db3",

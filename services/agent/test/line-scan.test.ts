@@ -83,7 +83,7 @@ describe("a pipeline stage whose output is scanned", () => {
 });
 
 describe("replicationFiltersCnf", () => {
-  it("writes one prefixed line per filtered named connection, backslashes doubled", () => {
+  it("writes one prefixed line per pattern of each filtered named connection, backslashes doubled", () => {
     expect(
       replicationFiltersCnf([
         { connection: "", wildDoTable: "x.%" },
@@ -91,7 +91,7 @@ describe("replicationFiltersCnf", () => {
         { connection: "p2", wildDoTable: "" },
       ]),
     ).toBe(
-      "# Written by the Marina agent (persist-replication-filters): every change is overwritten.\n[mysqld]\np1.replicate_wild_do_table = src1.%,my\\\\_db.%\n",
+      "# Written by the Marina agent (persist-replication-filters): every change is overwritten.\n[mysqld]\np1.replicate_wild_do_table = src1.%\np1.replicate_wild_do_table = my\\\\_db.%\n",
     );
   });
 

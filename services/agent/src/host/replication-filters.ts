@@ -5,7 +5,7 @@ import { type LocalAccount, withConnection } from "./local-sql.js";
 // A multi-source replica's per-connection filters, written where the server reads them at
 // start: MariaDB keeps `SET GLOBAL replicate_wild_do_table` in memory only, but reads
 // `<connection>.replicate_wild_do_table = …` from its option files (verified on 10.11: a
-// named connection gets it at start, the value may list several patterns). The file is
+// named connection gets it at start; one pattern per line, repeated). The file is
 // Marina's alone and rewritten whole from what the server has now.
 
 export interface ConnectionFilter {
@@ -32,10 +32,13 @@ export function replicationFiltersCnf(filters: readonly ConnectionFilter[]): str
         `connection '${f.connection}' has a filter that cannot be written to an option file: ${JSON.stringify(f.wildDoTable)}`,
       );
     }
-    // An option file reads `\\` as one backslash (and `\_` too; the doubled form is explicit).
-    lines.push(
-      `${f.connection}.replicate_wild_do_table = ${f.wildDoTable.replaceAll("\\", "\\\\")}`,
-    );
+    // One line per pattern: in an option file the value is ONE pattern — only SET GLOBAL
+    // splits a comma list, and SHOW shows both alike (found on 10.11: after a restart a
+    // second database's tables stopped arriving). An option file reads `\\` as one
+    // backslash (and `\_` too; the doubled form is explicit).
+    for (const pattern of f.wildDoTable.split(",")) {
+      lines.push(`${f.connection}.replicate_wild_do_table = ${pattern.replaceAll("\\", "\\\\")}`);
+    }
   }
   return `${lines.join("\n")}\n`;
 }
