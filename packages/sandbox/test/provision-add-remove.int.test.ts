@@ -350,6 +350,95 @@ describe("provision-replica add / remove on a running multi-source replica", () 
     if (!again.ok) expect(again.error.message).toMatch(/no connection 'p3'/);
   });
 
+  it("a broken 'p2' is a situation naming it; re-provisioning p2 alone repairs it while 'p1' replicates", async () => {
+    const [db1, db2, db3] = ["db1", "db2", "db3"].map(node) as [
+      ReturnType<typeof node>,
+      ReturnType<typeof node>,
+      ReturnType<typeof node>,
+    ];
+    // A row db3 has and db2 does not (unlogged, as a stray local write would be): the same
+    // id inserted on db2 stops 'p2' with 1062.
+    const root = await db3.connect();
+    try {
+      await root.query("SET SESSION sql_log_bin = 0");
+      await root.query("INSERT INTO src2.w (id, v) VALUES (9000001, 'local')");
+    } finally {
+      await root.end();
+    }
+    const w1 = new StallWriter(db1, "src1", 5_000_000);
+    stallers.push(w1);
+    w1.start();
+    await db2.query("INSERT INTO src2.w (id, v) VALUES (9000001, 'source')");
+    const broken = await waitFor(
+      async () => {
+        const st = await status(world.stack.nc, "p2");
+        const s = (st.servers as { name: string; situations: unknown }[]).find(
+          (x) => x.name === "db3",
+        );
+        const text = JSON.stringify(s?.situations ?? []);
+        return /ReplicaBroken/.test(text) && /'p2'.*1062/.test(text) ? text : undefined;
+      },
+      { timeoutMs: 20_000, message: "p2 reports db3's 'p2' broken" },
+    );
+    console.log(`p2's situation of db3: ${broken.slice(0, 400)}`);
+    // 'p1' is not touched by p2's trouble.
+    const p1Running = async () =>
+      (await slaves(db3)).find((r) => r.Connection_name === "p1")?.Slave_SQL_Running === "Yes";
+    expect(await p1Running()).toBe(true);
+
+    const sqlStops = { p1: 0, samples: 0, stop: false };
+    const sampler = (async () => {
+      while (!sqlStops.stop) {
+        if (!(await p1Running())) sqlStops.p1 += 1;
+        sqlStops.samples += 1;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const removed = await ended(
+      await world.provision({
+        target: "db3",
+        mode: "remove",
+        sources: [{ cluster: "p2" }],
+        dropDatabases: true,
+      }),
+      60_000,
+    );
+    expect(removed.state).toBe("succeeded");
+    const added = await ended(
+      await world.provision({
+        target: "db3",
+        mode: "add",
+        sources: [{ cluster: "p2", databases: ["src2"] }],
+      }),
+      120_000,
+    );
+    sqlStops.stop = true;
+    await sampler;
+    expect(added.state).toBe("succeeded");
+    console.log(
+      `'p1' SQL thread seen stopped in ${sqlStops.p1} of ${sqlStops.samples} samples (every 50 ms) during the repair of 'p2'`,
+    );
+    await w1.stop();
+    expect(w1.errors).toEqual([]);
+    const errors = sqlErrorWatch(db3);
+    for (const [src, db] of [
+      [db1, "src1"],
+      [db2, "src2"],
+    ] as const) {
+      const want = await tableFacts(src, db);
+      await waitFor(
+        async () => {
+          await errors.check();
+          return JSON.stringify(await tableFacts(db3, db)) === JSON.stringify(want);
+        },
+        { timeoutMs: 60_000, message: `${db} on db3 equal to its source after the repair` },
+      );
+    }
+    expect([...errors.seen]).toEqual([]);
+    const [row] = await rows(db3, "SELECT v FROM src2.w WHERE id = 9000001");
+    expect(String(row?.v)).toBe("source");
+  });
+
   it("p1 fails over to db4: db3's 'p1' follows db4 at domain 1's position, 'p2' untouched", async () => {
     const { stack } = world;
     const [db2, db3, db4] = ["db2", "db3", "db4"].map(node) as [
