@@ -60,6 +60,7 @@ describe("marina's command line", () => {
     [["add-source", "db3", "--source", "p3:a b"], /databases/],
     [["remove-source", "db3"], /required option '--source <cluster>' not specified/],
     [["remove-source", "db3", "--source", "p.3"], /cluster/],
+    [["restart-source", "db3"], /required option '--source <cluster>' not specified/],
   ])("%j is a usage error (exit 2)", async (args, message) => {
     const r = await cli(args);
     expect(r.code).toBe(EXIT.usage);

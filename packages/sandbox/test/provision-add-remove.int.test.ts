@@ -26,6 +26,8 @@ import {
   tableFacts,
 } from "./provision-world.js";
 import {
+  type EventSeen,
+  isEvent,
   isOperation,
   newPrimary,
   type OperationSeen,
@@ -369,18 +371,23 @@ describe("provision-replica add / remove on a running multi-source replica", () 
     stallers.push(w1);
     w1.start();
     await db2.query("INSERT INTO src2.w (id, v) VALUES (9000001, 'source')");
-    const broken = await waitFor(
+    // p1 lists db3 too and diagnoses all of its connections: its event names 'p2'.
+    const seen = await world.p1.waitFor(
+      isEvent("ReplicaBroken", "db3", (e) => /'p2'.*1062/.test(e.reason)),
+      20_000,
+      "ReplicaBroken naming db3's 'p2'",
+    );
+    console.log(`the situation of db3: ${(seen as EventSeen).event.reason.slice(0, 400)}`);
+    await waitFor(
       async () => {
         const st = await status(world.stack.nc, "p2");
-        const s = (st.servers as { name: string; situations: unknown }[]).find(
+        const s = (st.servers as { name: string; situations: string[] }[]).find(
           (x) => x.name === "db3",
         );
-        const text = JSON.stringify(s?.situations ?? []);
-        return /ReplicaBroken/.test(text) && /'p2'.*1062/.test(text) ? text : undefined;
+        return s?.situations.includes("ReplicaBroken");
       },
-      { timeoutMs: 20_000, message: "p2 reports db3's 'p2' broken" },
+      { timeoutMs: 20_000, message: "p2's status shows db3 ReplicaBroken" },
     );
-    console.log(`p2's situation of db3: ${broken.slice(0, 400)}`);
     // 'p1' is not touched by p2's trouble.
     const p1Running = async () =>
       (await slaves(db3)).find((r) => r.Connection_name === "p1")?.Slave_SQL_Running === "Yes";

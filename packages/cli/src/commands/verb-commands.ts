@@ -236,6 +236,23 @@ export function addVerbCommands(program: Command, run: Runner): void {
       ),
     );
 
+  verb(
+    "restart-source",
+    "stop and start one source's connection on the multi-source replica <target> and verify it; the others untouched (provision-replica mode restart)",
+  )
+    .argument("<target>", "the multi-source replica")
+    .requiredOption("--source <cluster>", "the source cluster whose connection restarts")
+    .action(
+      run((ctx, target: string, o: Common & { source: string }) =>
+        send(
+          ctx,
+          "provision-replica",
+          { target, mode: "restart", sources: [{ cluster: o.source }], reason: o.reason },
+          o,
+        ),
+      ),
+    );
+
   verb("cancel", "cancel a running operation (undone when before promotion)")
     .argument("<opId>", "the operation's id")
     .action(

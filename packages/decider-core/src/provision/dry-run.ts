@@ -14,6 +14,7 @@ import {
   provisionPrepare,
   type RemoveSourcePlanInput,
   removeSourceDetach,
+  restartSourcePhase,
 } from "./plan.js";
 
 // The dry-run of provision-replica: the refusal, or every phase it would run. Only the
@@ -167,6 +168,22 @@ export function removeSourceReport(
 }
 
 /** An accepted provision-replica dry-run (any mode). */
+/** The dry-run of mode restart: known exactly. */
+export function restartSourceReport(
+  p: Pick<RemoveSourcePlanInput, "target" | "cluster">,
+  reason: string,
+  configOf: (cluster: string) => ClusterConfig,
+): DryRunReport {
+  const message = `would restart '${p.cluster}' on ${p.target}`;
+  return changeReport(
+    { target: p.target },
+    [dryPhase(restartSourcePhase(p, 30_000), true, [], configOf)],
+    message,
+    reason,
+    ["the other connections are not touched"],
+  );
+}
+
 function changeReport(
   servers: Record<string, string>,
   phases: DryRunPhase[],

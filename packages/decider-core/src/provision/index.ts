@@ -18,6 +18,7 @@ export {
   provisionAcceptedReport,
   provisionRefusedReport,
   removeSourceReport,
+  restartSourceReport,
 } from "./dry-run.js";
 export {
   addSourceAttach,
@@ -33,6 +34,7 @@ export {
   provisionPrepare,
   type RemoveSourcePlanInput,
   removeSourceDetach,
+  restartSourcePhase,
 } from "./plan.js";
 export {
   addedSourceDomains,

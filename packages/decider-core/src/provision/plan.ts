@@ -266,3 +266,26 @@ export function removeSourceDetach(p: RemoveSourcePlanInput): ProvisionPhase {
     calls: [persistFiltersCall(p.targetHost, p.target)],
   };
 }
+
+/** mode restart: one source's connection stopped, started and verified; the others untouched. */
+export function restartSourcePhase(
+  p: Pick<RemoveSourcePlanInput, "target" | "cluster">,
+  verifyTimeoutMs: number,
+): ProvisionPhase {
+  const connection = connectionFor(p.cluster);
+  const at = { cluster: p.cluster, server: p.target };
+  return {
+    name: `restart:${p.cluster}`,
+    message: `${p.target}: STOP SLAVE '${connection}', START SLAVE '${connection}', verified`,
+    steps: [
+      { key: `stop-${p.cluster}`, ...at, step: { kind: "stop-replication", connection } },
+      { key: `start-${p.cluster}`, ...at, step: { kind: "start-replication", connection } },
+      {
+        key: `verify-${p.cluster}`,
+        ...at,
+        step: { kind: "verify-replicating", connection, timeoutMs: verifyTimeoutMs },
+      },
+    ],
+    calls: [],
+  };
+}

@@ -31,6 +31,12 @@ export type CheckedChange =
       notes: string[];
       clusters: string[];
     }
+  | {
+      ok: true;
+      mode: "restart";
+      plan: Pick<RemoveSourcePlanInput, "target" | "home" | "targetHost" | "cluster">;
+      clusters: string[];
+    }
   | { ok: false; error: ErrorBody };
 
 /** The gtid_domain_ids the attached sources write (those read). */
@@ -66,7 +72,7 @@ export async function checkSourceChange(
   opId: string,
   p: ProvisionPayload,
 ): Promise<CheckedChange> {
-  const verb = p.mode === "add" ? "add a source" : "remove a source";
+  const verb = `${p.mode} a source`;
   if (p.sources.length !== 1) {
     return refuse(
       "VALIDATION_FAILED",
@@ -115,6 +121,17 @@ export async function checkSourceChange(
       ),
     ],
   };
+  if (p.mode === "restart") {
+    // The connection must be there (remove's checks without dropDatabases).
+    const r = checkRemoveSource(input, false);
+    if (r.problems.length > 0) return problemsRefusal(verb, p.target, r.problems);
+    return {
+      ok: true,
+      mode: "restart",
+      clusters,
+      plan: { target: p.target, home, targetHost: req.targetHost, cluster: asked.cluster },
+    };
+  }
   if (p.mode === "remove") {
     const r = checkRemoveSource(input, p.dropDatabases);
     if (r.problems.length > 0) return problemsRefusal(verb, p.target, r.problems);

@@ -11,6 +11,7 @@ import {
   type ProvisionSource,
   type RemoveSourcePlanInput,
   removeSourceDetach,
+  restartSourcePhase,
   restrictToDomains,
 } from "@marina/decider-core";
 import { attachedDomains } from "./change-check.js";
@@ -79,6 +80,8 @@ export async function runAddSource(d: ProvisionDeps, run: AddRun): Promise<void>
 export interface RemoveRun {
   opId: string;
   plan: RemoveSourcePlanInput;
+  /** restart: the connection stopped and started only (plan.domains and drop are empty). */
+  restart?: boolean;
   notes: string[];
   clusters: string[];
   reason: string;
@@ -106,8 +109,17 @@ export async function runRemoveSource(d: ProvisionDeps, r: RemoveRun): Promise<v
   const publish = publisherFor(d, run, pr);
   try {
     await setMaintenance(d, r.clusters, plan.target, true, `remove-source ${r.opId}`);
-    await timed(pr, pr.phase, () => runSteps(d, run, removeSourceDetach(plan), publish, pr));
-    await setMaintenance(d, r.clusters, plan.target, false, `remove-source ${r.opId} done`);
+    const phase = r.restart ? restartSourcePhase(plan, 30_000) : removeSourceDetach(plan);
+    pr.phase = phase.name;
+    await timed(pr, pr.phase, () => runSteps(d, run, phase, publish, pr));
+    await setMaintenance(d, r.clusters, plan.target, false, `${phase.name} ${r.opId} done`);
+    if (r.restart) {
+      publish(
+        "succeeded",
+        `${plan.target}: '${connectionFor(plan.cluster)}' restarted and replicating; the other connections untouched`,
+      );
+      return;
+    }
     publish(
       "succeeded",
       `${plan.target}: '${connectionFor(plan.cluster)}' removed${plan.domains.length > 0 ? `, domains ${plan.domains.join(", ")} out of gtid_slave_pos` : ""}${plan.drop.length > 0 ? `, ${plan.drop.join(", ")} dropped` : ""}; the other connections untouched. ${[...r.notes, ...pr.done].join("; ")}`,
@@ -116,7 +128,7 @@ export async function runRemoveSource(d: ProvisionDeps, r: RemoveRun): Promise<v
     const body = failureBody(err);
     publish(
       "failed",
-      `failed at ${pr.phase}: ${body.message}; ${plan.target} is left in maintenance: run the removal again (each step is idempotent)`,
+      `failed at ${pr.phase}: ${body.message}; ${plan.target} is left in maintenance: run it again (each step is idempotent)${r.restart ? `, or re-provision that source (remove, then add)` : ""}`,
       body,
     );
   }

@@ -8,6 +8,7 @@ import {
   provisionedSlavePos,
   provisionRefusedReport,
   removeSourceReport,
+  restartSourceReport,
   restrictToDomains,
 } from "@marina/decider-core";
 import { attachedDomains, checkSourceChange } from "./change-check.js";
@@ -30,7 +31,7 @@ export function provisionHandler(d: ProvisionDeps): ProvisionHandler {
     if (running.has(p.target)) {
       return refused(p, "OPERATION_IN_PROGRESS", `${p.target} is being provisioned already`);
     }
-    if (p.mode === "add" || p.mode === "remove") {
+    if (p.mode === "add" || p.mode === "remove" || p.mode === "restart") {
       return changeSource(d, home, opId, p, (run) => {
         running.add(p.target);
         void run().finally(() => running.delete(p.target));
@@ -89,6 +90,18 @@ async function changeSource(
   }
   const configOf = (c: string) => clusterConfig(d, c)!;
   const common = { opId, clusters: checked.clusters, startedAt: d.now() };
+  if (checked.mode === "restart") {
+    const plan = { ...checked.plan, domains: [], drop: [] };
+    const reason = p.reason ?? `restart source ${plan.cluster} on ${plan.target}`;
+    if (p.dryRun) return dryReply(restartSourceReport(plan, reason, configOf));
+    start(() => runRemoveSource(d, { ...common, plan, notes: [], reason, restart: true }));
+    return {
+      ok: true,
+      verb: VERB,
+      opId,
+      message: `restart of '${plan.cluster}' on ${plan.target} started`,
+    };
+  }
   if (checked.mode === "remove") {
     const { plan } = checked;
     const reason = p.reason ?? `remove source ${plan.cluster} from ${plan.target}`;
