@@ -13,6 +13,7 @@ import {
   type ProvisionPlanInput,
   provisionCopy,
   removeSourceDetach,
+  restartSourcePhase,
   type SourceChangeInput,
 } from "../src/index.js";
 
@@ -305,5 +306,17 @@ describe("the phases of add and remove", () => {
     });
     expect(ph.steps.map((s) => s.step.kind)).toEqual(kinds);
     expect(ph.calls.map((c) => c.action.action)).toEqual(["persist-replication-filters"]);
+  });
+});
+
+describe("restartSourcePhase", () => {
+  it("stops, starts and verifies only that source's connection, through its cluster", () => {
+    const ph = restartSourcePhase({ target: "db3", cluster: "p2" }, 5000);
+    expect(ph.name).toBe("restart:p2");
+    expect(ph.steps.map((s) => [s.cluster, s.server, s.step])).toEqual([
+      ["p2", "db3", { kind: "stop-replication", connection: "p2" }],
+      ["p2", "db3", { kind: "start-replication", connection: "p2" }],
+      ["p2", "db3", { kind: "verify-replicating", connection: "p2", timeoutMs: 5000 }],
+    ]);
   });
 });
