@@ -24,6 +24,7 @@ import {
   sqlErrorWatch,
   startProvisionWorld,
   tableFacts,
+  waitTablesEqual,
 } from "./provision-world.js";
 import {
   type EventSeen,
@@ -106,6 +107,15 @@ describe("provision-replica add / remove on a running multi-source replica", () 
     );
     return op;
   };
+
+  const add = (cluster: string, databases: string[]) =>
+    world
+      .provision({ target: "db3", mode: "add", sources: [{ cluster, databases }] })
+      .then((r) => ended(r, 120_000));
+  const remove = (cluster: string) =>
+    world
+      .provision({ target: "db3", mode: "remove", sources: [{ cluster }], dropDatabases: true })
+      .then((r) => ended(r, 60_000));
 
   it("provisions db3 from p1 (src1 and app) and p2 (src2)", async () => {
     const op = await ended(
@@ -209,14 +219,7 @@ describe("provision-replica add / remove on a running multi-source replica", () 
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    const op = await ended(
-      await world.provision({
-        target: "db3",
-        mode: "add",
-        sources: [{ cluster: "p3", databases: ["src3"] }],
-      }),
-      120_000,
-    );
+    const op = await add("p3", ["src3"]);
     sampling.stop = true;
     await sampler;
     expect(op.state).toBe("succeeded");
@@ -236,20 +239,15 @@ describe("provision-replica add / remove on a running multi-source replica", () 
       `write stalls during the add: db1 ${ws[0]!.maxMs.toFixed(0)} ms, db2 ${ws[1]!.maxMs.toFixed(0)} ms, db5 ${ws[2]!.maxMs.toFixed(0)} ms (${errors.seen.size} SQL errors seen in ${sampling.samples} samples)`,
     );
     for (const w of ws) expect(w.errors).toEqual([]);
-    for (const [src, db] of [
-      [db1, "src1"],
-      [db2, "src2"],
-      [db5, "src3"],
-    ] as const) {
-      const want = await tableFacts(src, db);
-      await waitFor(
-        async () => {
-          await errors.check();
-          return JSON.stringify(await tableFacts(db3, db)) === JSON.stringify(want);
-        },
-        { timeoutMs: 60_000, message: `${db} on db3 equal to its source` },
-      );
-    }
+    await waitTablesEqual(
+      db3,
+      [
+        [db1, "src1"],
+        [db2, "src2"],
+        [db5, "src3"],
+      ],
+      errors,
+    );
     await errors.check();
     expect([...errors.seen]).toEqual([]);
     const links = (await slaves(db3))
@@ -313,15 +311,7 @@ describe("provision-replica add / remove on a running multi-source replica", () 
       "replace-gtid-domains",
       "drop-databases",
     ]);
-    const op = await ended(
-      await world.provision({
-        target: "db3",
-        mode: "remove",
-        sources: [{ cluster: "p3" }],
-        dropDatabases: true,
-      }),
-      60_000,
-    );
+    const op = await remove("p3");
     expect(op.state).toBe("succeeded");
     const links = (await slaves(db3))
       .map((r) => [r.Connection_name, r.Slave_IO_Running, r.Slave_SQL_Running])
@@ -401,24 +391,9 @@ describe("provision-replica add / remove on a running multi-source replica", () 
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
-    const removed = await ended(
-      await world.provision({
-        target: "db3",
-        mode: "remove",
-        sources: [{ cluster: "p2" }],
-        dropDatabases: true,
-      }),
-      60_000,
-    );
+    const removed = await remove("p2");
     expect(removed.state).toBe("succeeded");
-    const added = await ended(
-      await world.provision({
-        target: "db3",
-        mode: "add",
-        sources: [{ cluster: "p2", databases: ["src2"] }],
-      }),
-      120_000,
-    );
+    const added = await add("p2", ["src2"]);
     sqlStops.stop = true;
     await sampler;
     expect(added.state).toBe("succeeded");
@@ -428,19 +403,14 @@ describe("provision-replica add / remove on a running multi-source replica", () 
     await w1.stop();
     expect(w1.errors).toEqual([]);
     const errors = sqlErrorWatch(db3);
-    for (const [src, db] of [
-      [db1, "src1"],
-      [db2, "src2"],
-    ] as const) {
-      const want = await tableFacts(src, db);
-      await waitFor(
-        async () => {
-          await errors.check();
-          return JSON.stringify(await tableFacts(db3, db)) === JSON.stringify(want);
-        },
-        { timeoutMs: 60_000, message: `${db} on db3 equal to its source after the repair` },
-      );
-    }
+    await waitTablesEqual(
+      db3,
+      [
+        [db1, "src1"],
+        [db2, "src2"],
+      ],
+      errors,
+    );
     expect([...errors.seen]).toEqual([]);
     const [row] = await rows(db3, "SELECT v FROM src2.w WHERE id = 9000001");
     expect(String(row?.v)).toBe("source");
@@ -548,5 +518,35 @@ describe("provision-replica add / remove on a running multi-source replica", () 
     console.log(`db3's gtid_slave_pos after p1's failover: ${String(pos?.p)}`);
     expect([...domainsOf(pos?.p)]).toEqual(expect.arrayContaining([1, 2]));
     expect((await status(stack.nc, "p2")).primary).toBe("db2");
+  });
+
+  it("restart-source stops and starts 'p2' alone", async () => {
+    const db3 = node("db3");
+    const dry = await world.provision({
+      target: "db3",
+      mode: "restart",
+      sources: [{ cluster: "p2" }],
+      dryRun: true,
+    });
+    expect(dry.ok && dry.dryRun?.operation?.phases.map((p) => p.name)).toEqual(["restart:p2"]);
+    const op = await ended(
+      await world.provision({ target: "db3", mode: "restart", sources: [{ cluster: "p2" }] }),
+      60_000,
+    );
+    expect(op.state).toBe("succeeded");
+    const links = (await slaves(db3))
+      .map((r) => [r.Connection_name, r.Slave_IO_Running, r.Slave_SQL_Running])
+      .sort();
+    expect(links).toEqual([
+      ["p1", "Yes", "Yes"],
+      ["p2", "Yes", "Yes"],
+    ]);
+    const gone = await world.provision({
+      target: "db3",
+      mode: "restart",
+      sources: [{ cluster: "p3" }],
+    });
+    expect(gone.ok).toBe(false);
+    if (!gone.ok) expect(gone.error.message).toMatch(/no connection 'p3'/);
   });
 });

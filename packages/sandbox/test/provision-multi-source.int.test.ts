@@ -15,7 +15,7 @@ import {
   rows,
   StallWriter,
   startProvisionWorld,
-  tableFacts,
+  waitTablesEqual,
 } from "./provision-world.js";
 import { command, isOperation, slaves, status } from "./scenario-helpers.js";
 
@@ -216,20 +216,14 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
     expect(w2.errors).toEqual([]);
 
     // Caught up: each source's tables on db3 match the source's exactly.
-    for (const [src, db] of [
-      [db1, "src1"],
-      [db2, "src2"],
-    ] as const) {
-      const want = await tableFacts(src, db);
-      await waitFor(
-        async () => {
-          await check();
-          return JSON.stringify(await tableFacts(db3, db)) === JSON.stringify(want);
-        },
-        { timeoutMs: 60_000, message: `${db} on db3 equal to its source` },
-      );
-      expect(await tableFacts(db3, db)).toEqual(want);
-    }
+    await waitTablesEqual(
+      db3,
+      [
+        [db1, "src1"],
+        [db2, "src2"],
+      ],
+      { check },
+    );
     await check();
     expect([...seenErrors]).toEqual([]);
 

@@ -4,7 +4,7 @@
 // of its lab connections so it replicates nothing, one agent per node involved, and the
 // writers and table comparisons the tests judge by. Shared by the provision*.int tests.
 import { type MarinaConfig, MarinaConfig as MarinaConfigSchema } from "@marina/contracts";
-import type { MariaNode } from "@marina/lab";
+import { type MariaNode, waitFor } from "@marina/lab";
 import { pino } from "pino";
 import { type Observer, observe } from "../src/observer.js";
 import { agentHostOf, type Stack, startLabAgent, startStack } from "../src/stack.js";
@@ -104,6 +104,25 @@ export function sqlErrorWatch(replica: MariaNode) {
       }
     },
   };
+}
+
+/** Waits until each source database on `replica` equals its source (count and checksum). */
+export async function waitTablesEqual(
+  replica: MariaNode,
+  sources: readonly (readonly [MariaNode, string])[],
+  errors: { check(): Promise<void> },
+  timeoutMs = 60_000,
+) {
+  for (const [src, db] of sources) {
+    const want = await tableFacts(src, db);
+    await waitFor(
+      async () => {
+        await errors.check();
+        return JSON.stringify(await tableFacts(replica, db)) === JSON.stringify(want);
+      },
+      { timeoutMs, message: `${db} on ${replica.name} equal to its source` },
+    );
+  }
 }
 
 export interface ProvisionWorld {
