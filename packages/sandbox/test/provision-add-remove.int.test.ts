@@ -108,6 +108,23 @@ describe("provision-replica add / remove on a running multi-source replica", () 
     return op;
   };
 
+  /** db3 replicates over 'p1' and 'p2' only, both threads running. */
+  const expectP1P2Running = async () => {
+    const links = (await slaves(node("db3")))
+      .map((r) => [r.Connection_name, r.Slave_IO_Running, r.Slave_SQL_Running])
+      .sort();
+    expect(links).toEqual([
+      ["p1", "Yes", "Yes"],
+      ["p2", "Yes", "Yes"],
+    ]);
+  };
+  const addP3 = (more: object) =>
+    world.provision({
+      target: "db3",
+      mode: "add",
+      sources: [{ cluster: "p3", databases: ["src3"] }],
+      ...more,
+    });
   const add = (cluster: string, databases: string[]) =>
     world
       .provision({ target: "db3", mode: "add", sources: [{ cluster, databases }] })
@@ -136,23 +153,14 @@ describe("provision-replica add / remove on a running multi-source replica", () 
     const db5 = node("db5");
     await db5.query("SET GLOBAL gtid_domain_id = 1");
     try {
-      const dry = await world.provision({
-        target: "db3",
-        mode: "add",
-        sources: [{ cluster: "p3", databases: ["src3"] }],
-        dryRun: true,
-      });
+      const dry = await addP3({ dryRun: true });
       const report = dry.ok ? dry.dryRun : undefined;
       expect(report?.outcome).toBe("refused");
       expect(report?.error?.code).toBe("PROVISION_CHECK_FAILED");
       expect(report?.error?.message).toMatch(
         /db1 \(p1\) and db5 \(p3\) both write in gtid_domain_id 1: .*give one cluster another gtid_domain_id/,
       );
-      const real = await world.provision({
-        target: "db3",
-        mode: "add",
-        sources: [{ cluster: "p3", databases: ["src3"] }],
-      });
+      const real = await addP3({});
       expect(real.ok).toBe(false);
       if (!real.ok) expect(real.error.code).toBe("PROVISION_CHECK_FAILED");
     } finally {
@@ -191,12 +199,7 @@ describe("provision-replica add / remove on a running multi-source replica", () 
     });
     const errors = sqlErrorWatch(db3);
 
-    const dry = await world.provision({
-      target: "db3",
-      mode: "add",
-      sources: [{ cluster: "p3", databases: ["src3"] }],
-      dryRun: true,
-    });
+    const dry = await addP3({ dryRun: true });
     const report = dry.ok ? dry.dryRun : undefined;
     expect(report?.outcome).toBe("accepted");
     expect(report?.operation?.phases.map((p) => p.name)).toEqual(["copy:p3", "attach:p3"]);
@@ -313,13 +316,7 @@ describe("provision-replica add / remove on a running multi-source replica", () 
     ]);
     const op = await remove("p3");
     expect(op.state).toBe("succeeded");
-    const links = (await slaves(db3))
-      .map((r) => [r.Connection_name, r.Slave_IO_Running, r.Slave_SQL_Running])
-      .sort();
-    expect(links).toEqual([
-      ["p1", "Yes", "Yes"],
-      ["p2", "Yes", "Yes"],
-    ]);
+    await expectP1P2Running();
     const dbs = (await rows(db3, "SHOW DATABASES")).map((r) => String(r.Database));
     expect(dbs).not.toContain("src3");
     expect(dbs).toContain("src1");
@@ -521,7 +518,6 @@ describe("provision-replica add / remove on a running multi-source replica", () 
   });
 
   it("restart-source stops and starts 'p2' alone", async () => {
-    const db3 = node("db3");
     const dry = await world.provision({
       target: "db3",
       mode: "restart",
@@ -534,13 +530,7 @@ describe("provision-replica add / remove on a running multi-source replica", () 
       60_000,
     );
     expect(op.state).toBe("succeeded");
-    const links = (await slaves(db3))
-      .map((r) => [r.Connection_name, r.Slave_IO_Running, r.Slave_SQL_Running])
-      .sort();
-    expect(links).toEqual([
-      ["p1", "Yes", "Yes"],
-      ["p2", "Yes", "Yes"],
-    ]);
+    await expectP1P2Running();
     const gone = await world.provision({
       target: "db3",
       mode: "restart",

@@ -82,7 +82,10 @@ export async function runProvision(d: ProvisionDeps, run: ProvisionRun): Promise
     await setMaintenance(d, clusters, plan.target, false, `provision-replica ${run.opId} done`);
     publish(
       "succeeded",
-      `${plan.target} provisioned at ${pos}: ${plan.sources.map((s) => `'${connectionFor(s.cluster)}' from ${s.primary} (${s.databases.join(", ")})`).join(", ")} replicating`,
+      `${plan.target} provisioned at ${pos}: ${plan.sources.map((s) => `'${connectionFor(s.cluster)}' from ${s.primary} (${s.databases.join(", ")})`).join(", ")} replicating${pr.done
+        .filter((x) => x.startsWith("filters of"))
+        .map((x) => `; ${x}`)
+        .join("")}`,
     );
   } catch (err) {
     const body =
