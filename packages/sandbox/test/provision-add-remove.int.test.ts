@@ -27,6 +27,7 @@ import {
   waitTablesEqual,
 } from "./provision-world.js";
 import {
+  command,
   type EventSeen,
   isEvent,
   isOperation,
@@ -108,6 +109,22 @@ describe("provision-replica add / remove on a running multi-source replica", () 
     return op;
   };
 
+  /**
+   * Dropping a replica's databases unlogged needs DROP and BINLOG ADMIN (docs/security.md);
+   * granted to Marina's account on db3 without binlogging (a GTID of db3's own would make
+   * it errant).
+   */
+  const grantDrop = async () => {
+    const root = await node("db3").connect();
+    try {
+      await root.query("SET SESSION sql_log_bin = 0");
+      await root.query(
+        `GRANT DROP, BINLOG ADMIN ON *.* TO '${world.stack.lab.credentials.marina.user}'@'%'`,
+      );
+    } finally {
+      await root.end();
+    }
+  };
   /** db3 replicates over 'p1' and 'p2' only, both threads running. */
   const expectP1P2Running = async () => {
     const links = (await slaves(node("db3")))
@@ -177,6 +194,39 @@ describe("provision-replica add / remove on a running multi-source replica", () 
       expect(again.error.message).toMatch(/db3 holds src1 already/);
     }
     expect(world.p1.operations().filter((o) => o.phase.startsWith("copy:p3"))).toEqual([]);
+  });
+
+  it("an add whose dump fails leaves 'p1' and 'p2' replicating and drops what it loaded", async () => {
+    const db3 = node("db3");
+    await grantDrop();
+    // A view over a table that is gone: the dump of src3 fails after its tables. A session of
+    // its own on db5 (it writes in domain 3).
+    const c = await node("db5").connect();
+    try {
+      await c.query("CREATE TABLE src3.gone (i INT PRIMARY KEY) ENGINE=InnoDB");
+      await c.query("CREATE VIEW src3.v AS SELECT i FROM src3.gone");
+      await c.query("DROP TABLE src3.gone");
+      const op = await add("p3", ["src3"]);
+      expect(op.state).toBe("failed");
+      expect(op.phase).toBe("copy:p3");
+      expect(op.message).toMatch(/src3 \(partly loaded\) dropped; clear maintenance on db3/);
+    } finally {
+      await c.query("DROP VIEW IF EXISTS src3.v");
+      await c.end();
+    }
+    await expectP1P2Running();
+    const dbs = (await rows(db3, "SHOW DATABASES")).map((r) => String(r.Database));
+    expect(dbs).not.toContain("src3");
+    for (const cluster of ["p1", "p2", "p3"]) {
+      expect((await status(world.stack.nc, cluster)).maintenance).toContain("db3");
+      const r = await command(
+        world.stack.nc,
+        "clear-maintenance",
+        JSON.stringify({ server: "db3" }),
+        cluster,
+      );
+      expect(r.ok).toBe(true);
+    }
   });
 
   it("adds p3 while db1, db2 and db5 take writes: rows equal, no SQL error, three domains", async () => {
@@ -289,17 +339,7 @@ describe("provision-replica add / remove on a running multi-source replica", () 
 
   it("removes p3 with its databases; p1 and p2 untouched", async () => {
     const db3 = node("db3");
-    // Dropping a replica's databases unlogged needs DROP and BINLOG ADMIN (docs/security.md);
-    // granted here without binlogging (a GTID of db3's own would make it errant).
-    const root = await db3.connect();
-    try {
-      await root.query("SET SESSION sql_log_bin = 0");
-      await root.query(
-        `GRANT DROP, BINLOG ADMIN ON *.* TO '${world.stack.lab.credentials.marina.user}'@'%'`,
-      );
-    } finally {
-      await root.end();
-    }
+    await grantDrop();
     const dry = await world.provision({
       target: "db3",
       mode: "remove",

@@ -15,7 +15,7 @@ import {
   restrictToDomains,
 } from "@marina/decider-core";
 import { attachedDomains } from "./change-check.js";
-import { type ProvisionDeps, ProvisionFailure } from "./context.js";
+import { execThrough, type ProvisionDeps, ProvisionFailure } from "./context.js";
 import {
   checkPrimariesKept,
   copyOne,
@@ -66,15 +66,36 @@ export async function runAddSource(d: ProvisionDeps, run: AddRun): Promise<void>
     const body = failureBody(err);
     // Only the new connection is stopped: the others keep replicating.
     await leaveFlagged(d, run);
+    const next = pr.phase.startsWith("copy:")
+      ? await dropPartialCopy(d, run)
+      : `remove the source (mode remove, dropDatabases) and add it again`;
     publish(
       "failed",
-      `failed at ${pr.phase}: ${body.message}; done: ${pr.done.join("; ") || "nothing"}. ${plan.target} is left read_only and in maintenance, '${connectionFor(s.cluster)}' stopped (the other connections untouched): remove the source (mode remove, dropDatabases) and add it again`.slice(
+      `failed at ${pr.phase}: ${body.message}; done: ${pr.done.join("; ") || "nothing"}. ${plan.target} is left read_only and in maintenance (the other connections untouched): ${next}`.slice(
         0,
         4096,
       ),
       body,
     );
   }
+}
+
+/**
+ * A copy that failed may have loaded part of the source's databases. None of them was on
+ * the target before (a check of the add), so they are dropped (not binlogged; best effort:
+ * the executor's account needs DROP and BINLOG ADMIN). Returns what the operator does next.
+ */
+async function dropPartialCopy(d: ProvisionDeps, run: AddRun): Promise<string> {
+  const { plan } = run;
+  const s = plan.sources[0]!;
+  const r = await execThrough(d, run.opId, plan.home, plan.target, {
+    kind: "drop-databases",
+    databases: s.databases,
+  });
+  const then = `clear maintenance on ${plan.target} in ${run.clusters.join(", ")} (marina maintenance clear) and add the source again`;
+  if (r.ok) return `${s.databases.join(", ")} (partly loaded) dropped; ${then}`;
+  d.log.warn({ error: r.error }, "partly loaded databases not dropped");
+  return `${s.databases.join(", ")} may be partly loaded and could not be dropped (${r.error?.message ?? "failed"}): drop them by hand, then ${then}`;
 }
 
 export interface RemoveRun {
