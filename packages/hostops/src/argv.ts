@@ -58,6 +58,35 @@ export function backupStream(s: BackupStreamSpec): Invocation {
   };
 }
 
+export interface BackupToDirSpec {
+  readonly defaultsFile: string;
+  readonly socket: string;
+  readonly user: string;
+  /** A new, empty directory the backup is written into. */
+  readonly targetDir: string;
+}
+
+/**
+ * `mariadb-backup --backup` into a directory (a kept backup, not a stream). No
+ * `--safe-slave-backup`: on 10.11 it stops only the default connection's SQL thread (and
+ * nothing when the server has named connections only) — the caller stops every SQL thread
+ * itself. `--slave-info` still writes xtrabackup_slave_info, the cross-check of the position.
+ */
+export function backupToDir(s: BackupToDirSpec): Invocation {
+  return {
+    program: "mariadb-backup",
+    privileged: true,
+    args: [
+      `--defaults-file=${checkAbsolutePath(s.defaultsFile, "defaultsFile")}`,
+      "--backup",
+      "--slave-info",
+      `--target-dir=${checkAbsolutePath(s.targetDir, "targetDir")}`,
+      `--user=${checkDbUser(s.user, "backup.user")}`,
+      `--socket=${checkAbsolutePath(s.socket, "socket")}`,
+    ],
+  };
+}
+
 export interface LocalClientSpec {
   readonly defaultsFile: string;
   readonly socket: string;
