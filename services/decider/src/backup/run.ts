@@ -149,8 +149,8 @@ export async function runRestore(d: ProvisionDeps, r: RestoreRun): Promise<void>
   try {
     const held = await holdInMaintenance(d, run, r.clusters);
     const ph = restoreDatadir(p);
-    publish("running", ph.message);
     const call = ph.calls[0]!;
+    publish("running", ph.message);
     await timed(run, "restore", async () =>
       mustSucceed(
         await callAgent(
@@ -182,8 +182,8 @@ export async function runRestore(d: ProvisionDeps, r: RestoreRun): Promise<void>
       );
     }
     const attach = restoreAttach(now);
-    publish("running", attach.message);
     await timed(run, "attach", async () => {
+      publish("running", attach.message);
       for (const s of attach.steps) {
         mustSucceed(
           await execThrough(d, r.opId, s.cluster, s.server, s.step),
