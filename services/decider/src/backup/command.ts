@@ -19,7 +19,13 @@ import {
   restoreAcceptedReport,
 } from "@marina/decider-core";
 import { dryReply } from "../provision/command.js";
-import { callAgent, clusterConfig, nextId, type ProvisionDeps } from "../provision/context.js";
+import {
+  callAgent,
+  clusterConfig,
+  leadershipRefusal,
+  nextId,
+  type ProvisionDeps,
+} from "../provision/context.js";
 import { runBackup, runRestore } from "./run.js";
 
 export type BackupVerb = "backup" | "backups" | "restore-backup";
@@ -56,20 +62,8 @@ function checkServer(d: ProvisionDeps, home: string, server: string, lead: strin
       "server",
     );
   }
-  const notLed = lead.filter((c) => !d.cluster(c)?.acting());
-  if (notLed.length > 0) {
-    return refuse(
-      "NOT_LEADER",
-      `this decider does not lead ${[...new Set(notLed)].join(", ")}: needed for ${server}`,
-    );
-  }
-  const busy = lead.flatMap((c) => {
-    const op = d.cluster(c)?.operation();
-    return op ? [`${c}: ${op}`] : [];
-  });
-  if (busy.length > 0) {
-    return refuse("OPERATION_IN_PROGRESS", `operations running: ${busy.join(", ")}`);
-  }
+  const refusal = leadershipRefusal(d, lead, `needed for ${server}`);
+  if (refusal) return { ok: false as const, error: refusal };
   return { ok: true as const, host: s.agentHost };
 }
 

@@ -193,3 +193,28 @@ export function publishOperation(d: ProvisionDeps, u: OperationUpdate): void {
     JSON.stringify(mustParse(OperationMessage, envelope("operation", d.source, event))),
   );
 }
+
+/**
+ * Why an operation beside the cores may not start now: this decider must lead every cluster
+ * it touches, and none may run an operation of its own. Null: it may.
+ */
+export function leadershipRefusal(
+  d: ProvisionDeps,
+  clusters: readonly string[],
+  needs: string,
+): ErrorBody | null {
+  const notLed = clusters.filter((c) => !d.cluster(c)?.acting());
+  if (notLed.length > 0) {
+    return errorBody(
+      "NOT_LEADER",
+      `this decider does not lead ${[...new Set(notLed)].join(", ")}: ${needs}`,
+    );
+  }
+  const busy = clusters.flatMap((c) => {
+    const op = d.cluster(c)?.operation();
+    return op ? [`${c}: ${op}`] : [];
+  });
+  return busy.length > 0
+    ? errorBody("OPERATION_IN_PROGRESS", `operations running: ${busy.join(", ")}`)
+    : null;
+}
