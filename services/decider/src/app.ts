@@ -245,7 +245,7 @@ function clusterView(
     epoch: () => lease.epoch,
     primary: () => runner.state.primary,
     operation: () => runner.state.operation?.opId ?? null,
-    inMaintenance: (server) => runner.state.maintenance[server] !== undefined,
+    maintenance: (server) => runner.state.maintenance[server]?.reason ?? null,
     submit: async (verb, body) => parseReply(await runner.submit(verb, body, 10_000)),
   };
 }

@@ -115,7 +115,7 @@ function handler(w: World) {
     epoch: () => 1,
     primary: () => primaries[name] ?? null,
     operation: () => w.operations[name] ?? null,
-    inMaintenance: () => false,
+    maintenance: () => null,
     submit: async (verb) => ({ ok: true, verb, message: "" }),
   });
   const handle = provisionHandler({

@@ -55,12 +55,21 @@ function publisher(d: ProvisionDeps, run: Run) {
     });
 }
 
-/** Maintenance on where it is not on already; returns the clusters it set it in. */
+/** The maintenance reason a backup or restore sets: `<kind> <opId>`. */
+const OURS = /^(backup|restore) [A-Za-z0-9_-]+$/;
+
+/**
+ * Maintenance on where it is not on already; returns the clusters whose maintenance is this
+ * run's to clear: those it set, and those an earlier backup or restore left (a failed
+ * restore keeps the server in maintenance until one succeeds). An operator's is left alone.
+ */
 async function holdInMaintenance(d: ProvisionDeps, run: Run, clusters: string[]) {
-  const mine = clusters.filter((c) => !d.cluster(c)?.inMaintenance(run.server));
+  const reasons = new Map(clusters.map((c) => [c, d.cluster(c)?.maintenance(run.server) ?? null]));
+  const mine = clusters.filter((c) => reasons.get(c) === null);
+  const left = clusters.filter((c) => OURS.test(reasons.get(c) ?? ""));
   await setMaintenance(d, mine, run.server, true, `${run.kind} ${run.opId}`);
   if (mine.length > 0) run.done.push(`${run.server} in maintenance in ${mine.join(", ")}`);
-  return mine;
+  return [...mine, ...left];
 }
 
 async function timed<T>(run: Run, phase: string, fn: () => Promise<T>): Promise<T> {
@@ -195,23 +204,29 @@ export async function runRestore(d: ProvisionDeps, r: RestoreRun): Promise<void>
     await setMaintenance(d, held, p.server, false, `restore ${r.opId} done`);
     publish("succeeded", `${p.server} restored from ${p.manifest.id}: ${attach.message}`);
   } catch (err) {
-    await leaveFlagged(d, r);
+    const left = await leaveFlagged(d, r);
     publish(
       "failed",
-      `failed at ${run.phase}: ${failure(err).message}; done: ${run.done.join("; ") || "nothing"}. ${p.server} is left read_only, its replication connections stopped, in maintenance: fix the cause and run restore-backup again`,
+      `failed at ${run.phase}: ${failure(err).message}; done: ${run.done.join("; ") || "nothing"}. ${p.server} is left ${left}, in maintenance: fix the cause and run restore-backup again`,
       failure(err),
     );
   }
 }
 
-/** After a failure: read-only and every connection of the manifest stopped. Best effort. */
-async function leaveFlagged(d: ProvisionDeps, r: RestoreRun): Promise<void> {
+/**
+ * After a failure: read-only and every connection of the manifest stopped (best effort).
+ * Says how the server was left: one the agent could not restore stays stopped.
+ */
+async function leaveFlagged(d: ProvisionDeps, r: RestoreRun): Promise<string> {
   const p = r.input;
   const ro = await execThrough(d, r.opId, p.home, p.server, {
     kind: "set-read-only",
     readOnly: true,
   });
-  if (!ro.ok) d.log.warn({ error: ro.error }, "server not set read-only after a failure");
+  if (!ro.ok) {
+    d.log.warn({ error: ro.error }, "server not set read-only after a failure");
+    return "stopped (its datadir marked as an unfinished restore: start-server refuses it)";
+  }
   for (const c of p.manifest.connections) {
     const s = await execThrough(d, r.opId, p.home, p.server, {
       kind: "stop-replication",
@@ -219,4 +234,5 @@ async function leaveFlagged(d: ProvisionDeps, r: RestoreRun): Promise<void> {
     });
     if (!s.ok) d.log.warn({ error: s.error, connection: c.name }, "connection not stopped");
   }
+  return "read_only, its replication connections stopped";
 }

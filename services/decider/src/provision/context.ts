@@ -30,8 +30,8 @@ export interface ClusterView {
   primary(): string | null;
   /** An operation of the core running now (its id), if any. */
   operation(): string | null;
-  /** The server is in maintenance in this cluster. */
-  inMaintenance(server: string): boolean;
+  /** Why the server is in maintenance in this cluster; null: it is not. */
+  maintenance(server: string): string | null;
   /** A command into the cluster's core, as the HTTP API sends one; its reply. */
   submit(verb: "set-maintenance" | "clear-maintenance", body: string): Promise<CommandReply>;
 }
