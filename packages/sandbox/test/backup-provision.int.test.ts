@@ -158,9 +158,7 @@ describe("backup and restore-backup of a multi-source replica while its sources 
     expect(end.state).toBe("failed");
     expect(end.phase).toBe("restore");
     expect(end.message).toMatch(/done: db3 in maintenance in p1, p2/);
-    expect(end.message).toMatch(
-      /left stopped \(.*unfinished restore.*\), in maintenance/,
-    );
+    expect(end.message).toMatch(/left stopped \(.*unfinished restore.*\), in maintenance/);
     expect(lab.node("db3").isRunning()).toBe(false);
     for (const c of ["p1", "p2"]) {
       expect((await status(lab.stack.nc, c)).maintenance).toContain("db3");
