@@ -4,8 +4,10 @@
 // on, then restored from that backup: both connections must come back at the backup's
 // position (no duplicate-key or other SQL error; a wrong position shows as one, or as rows
 // missing after catch-up) and every source table on db3 must equal its source's.
+import { execFile } from "node:child_process";
 import { rm } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { type BackupManifest, BackupManifest as ManifestSchema } from "@marina/contracts";
 import { waitFor } from "@marina/lab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -133,6 +135,22 @@ describe("backup and restore-backup of a multi-source replica while its sources 
     expect(ids[1]).toBe(taken.id);
     expect(ids[0]! > taken.id).toBe(true);
     second = ids[0]!;
+
+    // What an operator sees: `marina backups`, as a table and as JSON.
+    const cli = resolve(import.meta.dirname, "../../cli/dist/main.js");
+    const env = { PATH: process.env.PATH ?? "", MARINA_NATS: lab.stack.lab.natsUrls.join(",") };
+    const run = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [cli, "-c", "p1", ...args], { env });
+    const table = (await run("backups", "db3")).stdout;
+    console.log(table);
+    expect(table).toMatch(
+      new RegExp(`db3\\s+${second}\\s.*'p1'←p1\\(db1\\) src1\\.% 'p2'←p2\\(db2\\) src2\\.%`),
+    );
+    expect(table.indexOf(second)).toBeLessThan(table.indexOf(taken.id));
+    const json = JSON.parse((await run("backups", "--json")).stdout) as {
+      backups: BackupManifest[];
+    };
+    expect(json.backups.map((b) => b.id)).toEqual([second, taken.id]);
   });
 
   it("refuses a restore from a backup that does not exist, and a malformed id, changing nothing", async () => {
