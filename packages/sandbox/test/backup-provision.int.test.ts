@@ -153,6 +153,44 @@ describe("backup and restore-backup of a multi-source replica while its sources 
     expect(json.backups.map((b) => b.id)).toEqual([second, taken.id]);
   });
 
+  it("10.11: mariadb-backup --safe-slave-backup stops no SQL thread of a replica with named connections only", async () => {
+    // Why take-backup stops every SQL thread itself (docs/operations.md).
+    const db3 = lab.node("db3");
+    const target = join(lab.stack.lab.dir, "safe-slave-backup-probe");
+    const seen = new Set<string>();
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        for (const r of await slaves(db3))
+          seen.add(`${String(r.Connection_name)}:${String(r.Slave_SQL_Running)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const { stderr } = await promisify(execFile)(
+      "mariadb-backup",
+      [
+        `--defaults-file=${db3.defaultsFile}`,
+        "--backup",
+        "--slave-info",
+        "--safe-slave-backup",
+        `--target-dir=${target}`,
+        "--user=root",
+        `--socket=${db3.socket}`,
+      ],
+      { maxBuffer: 64 << 20 },
+    );
+    polling = false;
+    await poll;
+    await rm(target, { recursive: true, force: true });
+    console.log(
+      `SQL threads seen during a --safe-slave-backup backup: ${[...seen].sort().join(" ")}`,
+    );
+    expect(stderr).toMatch(
+      /Not checking slave open temp tables for --safe-slave-backup because host is not a slave/,
+    );
+    expect([...seen].sort()).toEqual(["p1:Yes", "p2:Yes"]);
+  });
+
   it("refuses a restore from a backup that does not exist, and a malformed id, changing nothing", async () => {
     const missing = await lab.send("restore-backup", { server: "db3", backup: "20000101T000000Z" });
     expect(missing.ok).toBe(false);
