@@ -49,7 +49,7 @@ interface World {
   /** What the agent answers to list-backups: the manifests, or an error. */
   agent: BackupManifest[] | ErrorBody;
   agentCluster: string;
-  led: string[];
+  led: readonly string[];
   primaries: Record<string, string | null>;
 }
 
@@ -118,7 +118,7 @@ describe("backups", () => {
   it("lists the server's manifests from its agent", async () => {
     const r = await handler().handle({ verb: "backups", payload: { server: "db3" } });
     expect(r.ok).toBe(true);
-    expect(r.ok && (r.data?.backups as BackupManifest[]).map((b) => b.id)).toEqual([ID]);
+    expect(r.ok && ((r.data?.backups ?? []) as BackupManifest[]).map((b) => b.id)).toEqual([ID]);
   });
 
   it("without a server: every server of the cluster, naming those whose agent did not answer", async () => {
@@ -167,7 +167,7 @@ describe("backup", () => {
     ],
     ["a cluster listing it not led here", { led: ["p1"] }, "p1", "NOT_LEADER", /does not lead p2/],
   ] as const)("refuses %s", async (_what, w, home, code, message) => {
-    const r = await handler(w).handle(
+    const r = await handler(w as Partial<World>).handle(
       { verb: "backup", payload: { server: "db3", dryRun: true } },
       home,
     );
