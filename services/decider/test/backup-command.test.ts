@@ -11,11 +11,9 @@ import {
   envelope,
   errorBody,
 } from "@marina/contracts";
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { type BackupCommand, backupHandler } from "../src/backup/command.js";
-import type { ClusterView } from "../src/provision/context.js";
-import { config, PRIMARIES } from "./beside-fixtures.js";
+import { besideDeps, PRIMARIES } from "./beside-fixtures.js";
 import { FakeBus } from "./fake-bus.js";
 
 const ID = "20261205T154210Z";
@@ -93,22 +91,7 @@ function handler(over: Partial<World> = {}) {
       ),
     );
   });
-  const view = (name: string): ClusterView => ({
-    acting: () => w.led.includes(name),
-    epoch: () => 1,
-    primary: () => w.primaries[name] ?? null,
-    operation: () => null,
-    maintenance: () => null,
-    submit: async (verb) => ({ ok: true, verb, message: "" }),
-  });
-  const handle = backupHandler({
-    bus,
-    config,
-    source: "decider-test",
-    log: pino({ level: "silent" }),
-    now: () => Date.parse("2026-12-05T12:00:00Z"),
-    cluster: (name) => (config.clusters.some((c) => c.name === name) ? view(name) : undefined),
-  });
+  const handle = backupHandler(besideDeps(bus, w));
   return { bus, handle: (c: BackupCommand, home = "p1") => handle(home, c) };
 }
 

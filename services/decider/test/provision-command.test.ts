@@ -9,11 +9,9 @@ import {
   envelope,
   type ProvisionFacts,
 } from "@marina/contracts";
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { provisionHandler } from "../src/provision/command.js";
-import type { ClusterView } from "../src/provision/context.js";
-import { config, PRIMARIES } from "./beside-fixtures.js";
+import { besideDeps } from "./beside-fixtures.js";
 import { FakeBus } from "./fake-bus.js";
 
 function facts(over: Partial<ProvisionFacts>): ProvisionFacts {
@@ -79,22 +77,7 @@ function handler(w: World) {
       ),
     );
   });
-  const view = (name: string): ClusterView => ({
-    acting: () => w.led.includes(name),
-    epoch: () => 1,
-    primary: () => PRIMARIES[name] ?? null,
-    operation: () => w.operations[name] ?? null,
-    maintenance: () => null,
-    submit: async (verb) => ({ ok: true, verb, message: "" }),
-  });
-  const handle = provisionHandler({
-    bus,
-    config,
-    source: "decider-test",
-    log: pino({ level: "silent" }),
-    now: () => Date.parse("2026-12-05T12:00:00Z"),
-    cluster: (name) => (config.clusters.some((c) => c.name === name) ? view(name) : undefined),
-  });
+  const handle = provisionHandler(besideDeps(bus, w));
   return { bus, handle };
 }
 
