@@ -23,6 +23,9 @@ export const CommandVerbs = [
   "pause",
   "resume",
   "provision-replica",
+  "backup",
+  "backups",
+  "restore-backup",
 ] as const;
 export type CommandVerb = (typeof CommandVerbs)[number];
 
@@ -35,6 +38,9 @@ export const AgentActionNames = [
   "receive-backup",
   "cancel",
   "provision-facts",
+  "take-backup",
+  "list-backups",
+  "restore-backup",
 ] as const;
 export type AgentActionName = (typeof AgentActionNames)[number];
 

@@ -5,125 +5,37 @@
 // failover-multi-source; db4 is the replica that already exists). db3's connections are
 // dropped first, so it starts as a server replicating nothing. One agent per node: db1's files its server
 // under p1, db2's under p2, db3's under p1 (the target's cluster, where the command goes).
-import { type MarinaConfig, MarinaConfig as MarinaConfigSchema } from "@marina/contracts";
-import { type MariaNode, waitFor } from "@marina/lab";
-import { pino } from "pino";
+// The setup is shared with backup-provision.int.test.ts (provision-helpers.ts).
+import { waitFor } from "@marina/lab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Observer, observe } from "../src/observer.js";
-import { agentHostOf, type Stack, startLabAgent, startStack } from "../src/stack.js";
-import { type SplitClusters, splitConfig, startServices } from "./multi-source-stack.js";
-import { command, isOperation, slaves, status, waitPrimary } from "./scenario-helpers.js";
-
-type Row = Record<string, unknown>;
-
-/** Inserts and updates on one primary as fast as it answers; records the longest wait. */
-class StallWriter {
-  maxMs = 0;
-  writes = 0;
-  errors: string[] = [];
-  private stopping = false;
-  private done: Promise<void> | undefined;
-  constructor(
-    private readonly node: MariaNode,
-    private readonly db: string,
-    /** Ids written are firstId + 1, + 2, …: distinct per writer of a table. */
-    private readonly firstId: number,
-  ) {}
-  start() {
-    this.done = (async () => {
-      const conn = await this.node.connect();
-      try {
-        let id = this.firstId;
-        while (!this.stopping) {
-          id += 1;
-          const t0 = performance.now();
-          try {
-            await conn.query(`INSERT INTO ${this.db}.w (id, v) VALUES (?, RANDOM_BYTES(64))`, [id]);
-            await conn.query(`UPDATE ${this.db}.bulk SET n = n + 1 WHERE id = ?`, [
-              1 + (id % 2000),
-            ]);
-            this.writes += 1;
-          } catch (err) {
-            this.errors.push((err as Error).message);
-          }
-          this.maxMs = Math.max(this.maxMs, performance.now() - t0);
-          await new Promise((r) => setTimeout(r, 2));
-        }
-      } finally {
-        await conn.end().catch(() => {});
-      }
-    })();
-  }
-  async stop() {
-    this.stopping = true;
-    await this.done;
-  }
-}
-
-async function rows(node: MariaNode, sql: string): Promise<Row[]> {
-  return node.query<Row[]>(sql);
-}
-
-async function tableFacts(node: MariaNode, db: string) {
-  const out: Record<string, string> = {};
-  for (const t of ["w", "bulk"]) {
-    const [c] = await rows(node, `SELECT COUNT(*) AS n FROM ${db}.${t}`);
-    const [s] = await rows(node, `CHECKSUM TABLE ${db}.${t}`);
-    out[t] = `${String(c?.n)} rows, checksum ${String(s?.Checksum)}`;
-  }
-  return out;
-}
+import type { Observer } from "../src/observer.js";
+import type { Stack } from "../src/stack.js";
+import {
+  createSourceTables,
+  type ProvisionLab,
+  rows,
+  StallWriter,
+  startProvisionLab,
+  tableFacts,
+} from "./provision-helpers.js";
+import { command, isOperation, slaves, status } from "./scenario-helpers.js";
 
 describe("provision-replica: a multi-source replica of two live primaries", () => {
+  let lab: ProvisionLab;
   let stack: Stack;
-  let services: SplitClusters;
   let p1: Observer;
-  const node = (n: string) => stack.lab.node(n);
+  const node = (n: string) => lab.node(n);
   const writers: StallWriter[] = [];
 
   beforeAll(async () => {
-    stack = await startStack({
-      lab: { shape: "multi-source", nodes: 4, semiSync: false },
-      monitor: false,
-      executors: 0,
-      deciders: 0,
-    });
-    const db3 = node("db3");
-    // db3 replicates nothing: its lab connections go (its data stays: overwrite is needed).
-    await db3.query("STOP ALL SLAVES");
-    for (const c of ["p1", "p2"]) await db3.query(`RESET SLAVE '${c}' ALL`);
-    const split = splitConfig(stack, {
-      p1: { servers: ["db1", "db3", "db4"] },
-      p2: { servers: ["db2", "db3", "db4"] },
-    });
-    const config: MarinaConfig = MarinaConfigSchema.parse({
-      ...split,
-      clusters: split.clusters.map((c) => ({
-        ...c,
-        // db3, the multi-source replica, may never be promoted (a provisioning check).
-        servers: c.servers.map((s) => ({
-          ...s,
-          agentHost: agentHostOf(s.name),
-          ...(s.name === "db3" ? { promotion: "never" } : {}),
-        })),
-      })),
-    });
-    const log = pino({ level: process.env.MARINA_LOG_LEVEL ?? "silent" });
-    stack.agents.set("db1", await startLabAgent(stack.lab, node("db1"), log, "p1"));
-    stack.agents.set("db2", await startLabAgent(stack.lab, node("db2"), log, "p2"));
-    // The target loads dumps and sets gtid_slave_pos: ALL PRIVILEGES (root over the socket).
-    stack.agents.set("db3", await startLabAgent(stack.lab, db3, log, "p1", { backup: "root" }));
-    p1 = observe(stack.nc, "p1");
-    services = await startServices(stack, config);
-    await waitPrimary(stack.nc, "db1", 30_000, "p1");
-    await waitPrimary(stack.nc, "db2", 30_000, "p2");
+    lab = await startProvisionLab();
+    stack = lab.stack;
+    p1 = lab.p1;
   });
 
   afterAll(async () => {
     for (const w of writers) await w.stop().catch(() => {});
-    p1?.close();
-    await services?.close();
-    await stack?.close();
+    await lab?.close();
   });
 
   const provision = (payload: object) =>
@@ -183,21 +95,8 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
     const db1 = node("db1");
     const db2 = node("db2");
     const db3 = node("db3");
-    for (const [n, db] of [
-      [db1, "src1"],
-      [db2, "src2"],
-    ] as const) {
-      await n.query(`CREATE DATABASE ${db}`);
-      await n.query(
-        `CREATE TABLE ${db}.w (id BIGINT PRIMARY KEY, v VARBINARY(64), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB`,
-      );
-      await n.query(
-        `CREATE TABLE ${db}.bulk (id INT PRIMARY KEY, n INT NOT NULL DEFAULT 0, b VARBINARY(1024)) ENGINE=InnoDB`,
-      );
-      await n.query(
-        `INSERT INTO ${db}.bulk (id, b) SELECT seq, RANDOM_BYTES(1000) FROM ${db}.seq_1_to_20000`,
-      );
-    }
+    await createSourceTables(db1, "src1");
+    await createSourceTables(db2, "src2");
     // A view over a table that is gone: src2's dump fails half-way (after src1 was loaded).
     await db2.query("CREATE TABLE src2.gone (i INT PRIMARY KEY) ENGINE=InnoDB");
     await db2.query("CREATE VIEW src2.v AS SELECT i FROM src2.gone");

@@ -24,12 +24,15 @@ export function fencedCluster(
   switch (request.action) {
     case "status":
     case "provision-facts":
+    case "list-backups":
       return null;
     case "stop-server":
     case "start-server":
     case "kill-server":
     case "send-backup":
     case "receive-backup":
+    case "take-backup":
+    case "restore-backup":
       return serverOf(cfg, request.server).cluster;
     case "cancel": {
       const target = registry.get(request.opId);

@@ -60,6 +60,21 @@ export function agentPrograms(a: AgentAction): string[] {
       return [`stop the programs of ${a.opId} on the host`];
     case "provision-facts":
       return [`mariadb (read binlog, ids, databases, engines, accounts of ${a.server})`];
+    case "take-backup":
+      return [
+        `mariadb (STOP SLAVE '<name>' SQL_THREAD for each running connection of ${a.server}; read gtid_slave_pos)`,
+        "mariadb-backup --backup --slave-info --target-dir <backupDir>/<server>/<id>/data",
+        "mariadb (START SLAVE '<name>' SQL_THREAD for exactly those); write manifest.json",
+      ];
+    case "list-backups":
+      return [`read <backupDir>/${a.server}/*/manifest.json`];
+    case "restore-backup":
+      return [
+        `systemctl stop <unit of ${a.server}>; find <datadir> -mindepth 1 -delete`,
+        `cp -a <backupDir>/${a.server}/${a.id}/data/. <datadir>`,
+        "mariadb-backup --prepare --target-dir <datadir>; chown -R mysql: <datadir>",
+        `systemctl start <unit of ${a.server}>`,
+      ];
     default: {
       const never: never = a;
       return String(never) ? [] : [];
