@@ -4,6 +4,9 @@ import { envelopeOf } from "./envelope.js";
 import { ErrorBody } from "./error-body.js";
 import {
   Address,
+  BackupId,
+  ClusterName,
+  ConnectionName,
   DatabaseName,
   Epoch,
   GtidListText,
@@ -91,7 +94,80 @@ export const AgentAction = z.discriminatedUnion("action", [
    * filter text from the request.
    */
   z.strictObject({ action: z.literal("persist-replication-filters"), server: ServerName }),
+  /**
+   * A mariadb-backup of `server` into a new `<backupDir>/<server>/<id>/data`, with
+   * `manifest.json` beside it (BackupManifest). Every running replication SQL thread is
+   * stopped for the backup and started again after it (the IO threads keep fetching).
+   * `sources`: the configured servers a connection may point at, to name each connection's
+   * source cluster in the manifest. Local hosts only.
+   */
+  z.strictObject({
+    action: z.literal("take-backup"),
+    server: ServerName,
+    sources: z
+      .array(
+        z.strictObject({
+          cluster: ClusterName,
+          server: ServerName,
+          host: Address,
+          port: Port,
+        }),
+      )
+      .max(256),
+  }),
+  /** The manifests of `server`'s backups (one when `id` is given). Not fenced. */
+  z.strictObject({
+    action: z.literal("list-backups"),
+    server: ServerName,
+    id: BackupId.optional(),
+  }),
+  /**
+   * Replace `server`'s datadir with backup `id`: stop, empty (a marker records the
+   * unfinished restore), copy, `--prepare`, chown, start. The saved backup is not changed.
+   */
+  z.strictObject({ action: z.literal("restore-backup"), server: ServerName, id: BackupId }),
 ]);
+
+/** One replication connection as a backup's manifest records it. */
+export const BackupConnection = z.strictObject({
+  name: ConnectionName,
+  /** The source cluster whose primary it followed (null: none of the configured servers). */
+  cluster: ClusterName.nullable(),
+  /** The configured server it pointed at (null: unknown). */
+  source: ServerName.nullable(),
+  masterHost: z.string().max(255),
+  masterPort: z.number().int().min(0).max(65535),
+  /** Replicate_Wild_Do_Table, split on commas ([]: no filter). */
+  wildDoTables: z.array(z.string().max(200)).max(256),
+  /** Whether its SQL thread ran when the backup began (it was stopped for it, then started). */
+  sqlRunning: z.boolean(),
+  ioRunning: z.boolean(),
+  /** Gtid_IO_Pos when the backup began (what it had fetched; informative). */
+  gtidIoPos: z.string().max(65536),
+});
+export type BackupConnection = z.infer<typeof BackupConnection>;
+
+/** `manifest.json` beside a backup's `data/`. */
+export const BackupManifest = z.strictObject({
+  version: z.literal(1),
+  id: BackupId,
+  server: ServerName,
+  /** When the backup began and ended (ISO). */
+  startedAt: z.string().max(64),
+  endedAt: z.string().max(64),
+  /** gtid_slave_pos while every SQL thread was stopped: the backup's position. */
+  gtidSlavePos: GtidListText,
+  /** The backup's gtid_slave_pos per GTID domain (`domain` → `domain-server-seq`). */
+  domains: z.record(z.string().max(12), z.string().max(64)),
+  /** gtid_binlog_pos mariadb-backup recorded (xtrabackup_binlog_info). */
+  gtidBinlogPos: z.string().max(65536),
+  connections: z.array(BackupConnection).max(64),
+  /** Bytes of the backup's files. */
+  bytes: z.number().int().min(0),
+  /** What mariadb-backup's own xtrabackup_slave_info says (a cross-check). */
+  slaveInfo: z.string().max(65536),
+});
+export type BackupManifest = z.infer<typeof BackupManifest>;
 
 /** What a provision-facts request read (its result's data). */
 export const ProvisionFacts = z.strictObject({
@@ -175,6 +251,8 @@ export const AgentPhase = z.enum([
   "chown",
   "start",
   "restore-replication",
+  "backup",
+  "copy",
   "done",
   "failed",
   "cancelled",

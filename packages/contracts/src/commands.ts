@@ -3,7 +3,7 @@ import { Compression } from "./compression.js";
 import { DryRunReport } from "./dry-run.js";
 import { envelopeOf } from "./envelope.js";
 import { ErrorBody, VERB_MAX } from "./error-body.js";
-import { ClusterName, DatabaseName, OpId, ServerName } from "./names.js";
+import { BackupId, ClusterName, DatabaseName, OpId, ServerName } from "./names.js";
 import { retired } from "./retired.js";
 import type { CommandVerb } from "./subjects.js";
 
@@ -116,6 +116,22 @@ export const CommandPayloads = {
     reason,
     dryRun,
   }),
+  /**
+   * A physical backup (mariadb-backup) of a replica — a multi-source one included — into
+   * `<backupDir>/<server>/<id>/` on its host, through its agent, with a manifest beside it:
+   * every replication connection (its source cluster, filter) and gtid_slave_pos at the
+   * backup's point. The SQL threads are stopped around it so every connection's position is
+   * the backup's (docs/operations.md, "Backups of a multi-source replica").
+   */
+  backup: z.strictObject({ server: ServerName, reason, dryRun }),
+  /** The backups of a server (or of every server of the cluster), read from their manifests. */
+  backups: z.strictObject({ server: ServerName.optional(), dryRun }),
+  /**
+   * Replace a replica's datadir with one of its own backups, then re-attach every
+   * connection of the backup's manifest, at the manifest's gtid_slave_pos, to each source
+   * cluster's CURRENT primary, with its filter.
+   */
+  "restore-backup": z.strictObject({ server: ServerName, backup: BackupId, reason, dryRun }),
 } as const satisfies Record<CommandVerb, z.ZodType>;
 
 /** The command asks for a dry-run (every verb but status has the flag). */

@@ -61,6 +61,14 @@ export const ErrorCodes = {
     retryable: false,
     text: "provision-replica pre-check: a source or the target is not fit (the message names each problem and its fix); nothing was changed",
   },
+  BACKUP_NOT_FOUND: {
+    retryable: false,
+    text: "restore-backup / backups: no backup with that id for the server on its host (list them with marina backups)",
+  },
+  RESTORE_CHECK_FAILED: {
+    retryable: false,
+    text: "restore-backup pre-check: the backup's connections cannot be re-attached now (the message names each problem and its fix); nothing was changed",
+  },
   PRIMARY_ALIVE: { retryable: false, text: "the primary is healthy; use switchover" },
   NOT_APPLICABLE: { retryable: false, text: "the command does not apply to the server's state" },
   SERVER_UNREACHABLE: { retryable: true, text: "the server could not be reached" },

@@ -45,3 +45,8 @@ export const Iso = z.iso.datetime({ offset: true });
 
 export type ClusterName = z.infer<typeof ClusterName>;
 export type ServerName = z.infer<typeof ServerName>;
+
+/** A backup's id: its directory under `<backupDir>/<server>/` (a UTC time, maybe `-N`). */
+export const BackupId = z
+  .string()
+  .regex(/^[0-9]{8}T[0-9]{6}Z(-[0-9]{1,3})?$/, "backup id must look like 20261205T154210Z");

@@ -10,6 +10,8 @@ export const OperationKind = z.enum([
   "rebuild",
   "flashback",
   "provision",
+  "backup",
+  "restore",
 ]);
 export const OperationState = z.enum(["running", "succeeded", "failed", "cancelled"]);
 

@@ -23,6 +23,9 @@ export const CommandVerbs = [
   "pause",
   "resume",
   "provision-replica",
+  "backup",
+  "backups",
+  "restore-backup",
 ] as const;
 export type CommandVerb = (typeof CommandVerbs)[number];
 
@@ -36,6 +39,9 @@ export const AgentActionNames = [
   "cancel",
   "provision-facts",
   "persist-replication-filters",
+  "take-backup",
+  "list-backups",
+  "restore-backup",
 ] as const;
 export type AgentActionName = (typeof AgentActionNames)[number];
 

@@ -3,6 +3,7 @@ export {
   type AcknowledgerVerdict,
   acknowledgersSettled,
 } from "./acknowledgers.js";
+export * from "./backup/index.js";
 export {
   type CandidateChoice,
   type CandidateInput,

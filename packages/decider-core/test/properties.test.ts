@@ -393,6 +393,14 @@ function run(ops: Op[], leader = true) {
 
 // DC_RUNS=5000 for a long hunt; the default keeps the unit suite quick.
 const RUNS = Number(process.env.DC_RUNS ?? 200);
+// DC_SEED=<n> replays a failure fast-check reported (with its seed), DC_PATH=<path> its
+// shrunk case.
+if (process.env.DC_SEED) {
+  fc.configureGlobal({
+    seed: Number(process.env.DC_SEED),
+    ...(process.env.DC_PATH ? { path: process.env.DC_PATH } : {}),
+  });
+}
 const TIMEOUT = 60_000 + RUNS * 100;
 describe("decide: safety properties (fast-check)", () => {
   it(

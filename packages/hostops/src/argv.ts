@@ -42,20 +42,48 @@ export interface BackupStreamSpec {
  * `--defaults-file` comes first, or /etc/mysql/my.cnf would be read as well.
  */
 export function backupStream(s: BackupStreamSpec): Invocation {
+  return mariadbBackup(s, ["--stream=xbstream", "--slave-info", "--safe-slave-backup"], {
+    dir: s.tmpDir,
+    field: "tmpDir",
+  });
+}
+
+/** `mariadb-backup --backup <options>`, `--defaults-file` first, the password never an argument. */
+function mariadbBackup(
+  s: { readonly defaultsFile: string; readonly socket: string; readonly user: string },
+  options: readonly string[],
+  target: { readonly dir: string; readonly field: string },
+): Invocation {
   return {
     program: "mariadb-backup",
     privileged: true,
     args: [
       `--defaults-file=${checkAbsolutePath(s.defaultsFile, "defaultsFile")}`,
       "--backup",
-      "--stream=xbstream",
-      "--slave-info",
-      "--safe-slave-backup",
-      `--target-dir=${checkAbsolutePath(s.tmpDir, "tmpDir")}`,
+      ...options,
+      `--target-dir=${checkAbsolutePath(target.dir, target.field)}`,
       `--user=${checkDbUser(s.user, "backup.user")}`,
       `--socket=${checkAbsolutePath(s.socket, "socket")}`,
     ],
   };
+}
+
+export interface BackupToDirSpec {
+  readonly defaultsFile: string;
+  readonly socket: string;
+  readonly user: string;
+  /** A new, empty directory the backup is written into. */
+  readonly targetDir: string;
+}
+
+/**
+ * `mariadb-backup --backup` into a directory (a kept backup, not a stream). No
+ * `--safe-slave-backup`: on 10.11 it stops only the default connection's SQL thread (and
+ * nothing when the server has named connections only) — the caller stops every SQL thread
+ * itself. `--slave-info` still writes xtrabackup_slave_info, the cross-check of the position.
+ */
+export function backupToDir(s: BackupToDirSpec): Invocation {
+  return mariadbBackup(s, ["--slave-info"], { dir: s.targetDir, field: "targetDir" });
 }
 
 export interface LocalClientSpec {

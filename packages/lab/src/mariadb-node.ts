@@ -287,8 +287,19 @@ export class MariaNode {
       return (await conn.query(sql, params)) as T;
     } catch (err) {
       if (!conn.isValid()) this.#dropAdmin();
-      throw err;
+      throw this.#named(err);
     }
+  }
+
+  /**
+   * The error with this node's name in front of its message (the driver's errors say
+   * neither the server nor the statement; a test's failure should say which server).
+   */
+  #named(err: unknown): unknown {
+    if (err instanceof Error && !err.message.startsWith(`${this.name}: `)) {
+      err.message = `${this.name}: ${err.message}`;
+    }
+    return err;
   }
 
   /** A new connection the caller owns (and must end). */

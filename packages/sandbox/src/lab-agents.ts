@@ -79,6 +79,8 @@ export function backupAccount(lab: Lab, which: AgentBackup = "lab") {
 interface LabAgentParts {
   servers: object[];
   saveDir?: string;
+  /** Where take-backup keeps backups. */
+  backupDir?: string;
   backup?: AgentBackup | undefined;
   /** Where donors reach this agent's host; default loopback (an agent in the root namespace). */
   address?: string;
@@ -137,12 +139,13 @@ export function startLabAgent(
   node: MariaNode,
   log: Logger,
   cluster = "main",
-  o: { http?: boolean; backup?: AgentBackup } = {},
+  o: { http?: boolean; backup?: AgentBackup; backupDir?: string } = {},
 ): Promise<RunningAgent> {
   return startLabAgentFor(lab, log, agentHostOf(node.name), [node], {
     servers: [labServer(node, cluster)],
     ...(o.http ? { http: true } : {}),
     ...(o.backup ? { backup: o.backup } : {}),
+    ...(o.backupDir ? { backupDir: o.backupDir } : {}),
   });
 }
 

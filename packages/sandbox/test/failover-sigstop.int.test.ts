@@ -85,7 +85,7 @@ describe("a SIGSTOPped primary", () => {
       );
       if (settled.kind === "topology" && roleOf(settled.topology, "db1") === "replica") {
         const links = await slaves(db1);
-        expect(links.map((r) => r.Master_Port)).toEqual([primary.port]);
+        expect(links.map((r) => r.Master_Port)).toEqual([primary.replicationPort]);
       }
       expect(await readOnly(db1)).toBe(true);
       expect(topologiesWithTwoPrimaries(obs)).toEqual([]);

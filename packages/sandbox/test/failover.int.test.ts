@@ -81,7 +81,10 @@ describe("automatic failover after kill -9 of the primary", () => {
       10_000,
       "failover result",
     );
-    expect(done.kind === "operation" && done.operation.state).toBe("succeeded");
+    expect(
+      done.kind === "operation" && done.operation.state,
+      JSON.stringify(done.kind === "operation" && done.operation),
+    ).toBe("succeeded");
 
     // The old primary comes back. Killed mid-commit under AFTER_SYNC it may hold a
     // transaction no replica got (LAB.md): then it must be flagged, not rejoined. Otherwise

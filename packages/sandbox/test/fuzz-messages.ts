@@ -152,6 +152,9 @@ const COMMANDS: Record<CommandVerb, Obj> = {
   pause: { reason: "fuzz", requestedBy: "fuzz@host" },
   resume: { reason: "fuzz" },
   "provision-replica": { target: "db3", sources: [{ cluster: "main", databases: ["app"] }] },
+  backup: { server: "db3" },
+  backups: { server: "db3" },
+  "restore-backup": { server: "db3", backup: "20261205T154210Z" },
 };
 
 /** Refused whichever way it is read: as an envelope and as a bare payload. */

@@ -17,15 +17,15 @@ import {
 } from "@marina/lab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  makeSourceDb,
-  type ProvisionWorld,
+  createSourceTables,
+  type ProvisionLab,
   rows,
   StallWriter,
   sqlErrorWatch,
-  startProvisionWorld,
+  startProvisionLab,
   tableFacts,
   waitTablesEqual,
-} from "./provision-world.js";
+} from "./provision-helpers.js";
 import {
   command,
   type EventSeen,
@@ -47,13 +47,13 @@ const domainsOf = (pos: unknown) =>
   );
 
 describe("provision-replica add / remove on a running multi-source replica", () => {
-  let world: ProvisionWorld;
+  let world: ProvisionLab;
   const node = (n: string) => world.node(n);
   const stallers: StallWriter[] = [];
   let appWriter: Writer | undefined;
 
   beforeAll(async () => {
-    world = await startProvisionWorld({
+    world = await startProvisionLab({
       nodes: 5,
       clusters: { p1: ["db1", "db4"], p2: ["db2"], p3: ["db5"] },
       agents: { db1: "p1", db2: "p2", db5: "p3" },
@@ -83,9 +83,9 @@ describe("provision-replica add / remove on a running multi-source replica", () 
         await waitForReplicating(db3, { count: 2 });
       },
     });
-    await makeSourceDb(node("db1"), "src1", 5000);
-    await makeSourceDb(node("db2"), "src2", 5000);
-    await makeSourceDb(node("db5"), "src3", 5000);
+    await createSourceTables(node("db1"), "src1", 5000);
+    await createSourceTables(node("db2"), "src2", 5000);
+    await createSourceTables(node("db5"), "src3", 5000);
   });
 
   afterAll(async () => {
@@ -94,7 +94,8 @@ describe("provision-replica add / remove on a running multi-source replica", () 
     await world?.close();
   });
 
-  const ended = async (reply: Awaited<ReturnType<ProvisionWorld["provision"]>>, ms: number) => {
+  const provision = (payload: object) => world.send("provision-replica", payload);
+  const ended = async (reply: Awaited<ReturnType<typeof provision>>, ms: number) => {
     expect(reply.ok).toBe(true);
     const opId = reply.ok ? reply.opId : undefined;
     const end = await world.p1.waitFor(
@@ -136,24 +137,24 @@ describe("provision-replica add / remove on a running multi-source replica", () 
     ]);
   };
   const addP3 = (more: object) =>
-    world.provision({
+    provision({
       target: "db3",
       mode: "add",
       sources: [{ cluster: "p3", databases: ["src3"] }],
       ...more,
     });
   const add = (cluster: string, databases: string[]) =>
-    world
-      .provision({ target: "db3", mode: "add", sources: [{ cluster, databases }] })
-      .then((r) => ended(r, 120_000));
+    provision({ target: "db3", mode: "add", sources: [{ cluster, databases }] }).then((r) =>
+      ended(r, 120_000),
+    );
   const remove = (cluster: string) =>
-    world
-      .provision({ target: "db3", mode: "remove", sources: [{ cluster }], dropDatabases: true })
-      .then((r) => ended(r, 60_000));
+    provision({ target: "db3", mode: "remove", sources: [{ cluster }], dropDatabases: true }).then(
+      (r) => ended(r, 60_000),
+    );
 
   it("provisions db3 from p1 (src1 and app) and p2 (src2)", async () => {
     const op = await ended(
-      await world.provision({
+      await provision({
         target: "db3",
         sources: [
           { cluster: "p1", databases: ["src1", "app"] },
@@ -183,7 +184,7 @@ describe("provision-replica add / remove on a running multi-source replica", () 
     } finally {
       await db5.query("SET GLOBAL gtid_domain_id = 3");
     }
-    const again = await world.provision({
+    const again = await provision({
       target: "db3",
       mode: "add",
       sources: [{ cluster: "p1", databases: ["src1"] }],
@@ -340,7 +341,7 @@ describe("provision-replica add / remove on a running multi-source replica", () 
   it("removes p3 with its databases; p1 and p2 untouched", async () => {
     const db3 = node("db3");
     await grantDrop();
-    const dry = await world.provision({
+    const dry = await provision({
       target: "db3",
       mode: "remove",
       sources: [{ cluster: "p3" }],
@@ -370,7 +371,7 @@ describe("provision-replica add / remove on a running multi-source replica", () 
       /^p1\.replicate_wild_do_table = src1\.%\np1\.replicate_wild_do_table = app\.%$/m,
     );
     // Removing it again: nothing to remove.
-    const again = await world.provision({
+    const again = await provision({
       target: "db3",
       mode: "remove",
       sources: [{ cluster: "p3" }],
@@ -558,7 +559,7 @@ describe("provision-replica add / remove on a running multi-source replica", () 
   });
 
   it("restart-source stops and starts 'p2' alone", async () => {
-    const dry = await world.provision({
+    const dry = await provision({
       target: "db3",
       mode: "restart",
       sources: [{ cluster: "p2" }],
@@ -566,12 +567,12 @@ describe("provision-replica add / remove on a running multi-source replica", () 
     });
     expect(dry.ok && dry.dryRun?.operation?.phases.map((p) => p.name)).toEqual(["restart:p2"]);
     const op = await ended(
-      await world.provision({ target: "db3", mode: "restart", sources: [{ cluster: "p2" }] }),
+      await provision({ target: "db3", mode: "restart", sources: [{ cluster: "p2" }] }),
       60_000,
     );
     expect(op.state).toBe("succeeded");
     await expectP1P2Running();
-    const gone = await world.provision({
+    const gone = await provision({
       target: "db3",
       mode: "restart",
       sources: [{ cluster: "p3" }],

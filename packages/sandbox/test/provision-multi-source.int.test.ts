@@ -5,39 +5,41 @@
 // failover-multi-source; db4 is the replica that already exists). db3's connections are
 // dropped first, so it starts as a server replicating nothing. One agent per node: db1's files its server
 // under p1, db2's under p2, db3's under p1 (the target's cluster, where the command goes).
+// The setup is shared with backup-provision.int.test.ts (provision-helpers.ts).
 import { waitFor } from "@marina/lab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Observer } from "../src/observer.js";
 import type { Stack } from "../src/stack.js";
 import {
-  makeSourceDb,
-  type ProvisionWorld,
+  createSourceTables,
+  type ProvisionLab,
   rows,
   StallWriter,
-  startProvisionWorld,
-  waitTablesEqual,
-} from "./provision-world.js";
+  startProvisionLab,
+  tableFacts,
+} from "./provision-helpers.js";
 import { command, isOperation, slaves, status } from "./scenario-helpers.js";
 
 describe("provision-replica: a multi-source replica of two live primaries", () => {
-  let world: ProvisionWorld;
+  let lab: ProvisionLab;
   let stack: Stack;
   let p1: Observer;
-  const node = (n: string) => stack.lab.node(n);
+  const node = (n: string) => lab.node(n);
   const writers: StallWriter[] = [];
 
   beforeAll(async () => {
-    world = await startProvisionWorld();
-    stack = world.stack;
-    p1 = world.p1;
+    lab = await startProvisionLab();
+    stack = lab.stack;
+    p1 = lab.p1;
   });
 
   afterAll(async () => {
     for (const w of writers) await w.stop().catch(() => {});
-    await world?.close();
+    await lab?.close();
   });
 
-  const provision = (payload: object) => world.provision(payload);
+  const provision = (payload: object) =>
+    command(stack.nc, "provision-replica", JSON.stringify(payload), "p1");
   const sources = [
     { cluster: "p1", databases: ["src1"] },
     { cluster: "p2", databases: ["src2"] },
@@ -93,8 +95,8 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
     const db1 = node("db1");
     const db2 = node("db2");
     const db3 = node("db3");
-    await makeSourceDb(db1, "src1");
-    await makeSourceDb(db2, "src2");
+    await createSourceTables(db1, "src1");
+    await createSourceTables(db2, "src2");
     // A view over a table that is gone: src2's dump fails half-way (after src1 was loaded).
     await db2.query("CREATE TABLE src2.gone (i INT PRIMARY KEY) ENGINE=InnoDB");
     await db2.query("CREATE VIEW src2.v AS SELECT i FROM src2.gone");
@@ -216,14 +218,20 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
     expect(w2.errors).toEqual([]);
 
     // Caught up: each source's tables on db3 match the source's exactly.
-    await waitTablesEqual(
-      db3,
-      [
-        [db1, "src1"],
-        [db2, "src2"],
-      ],
-      { check },
-    );
+    for (const [src, db] of [
+      [db1, "src1"],
+      [db2, "src2"],
+    ] as const) {
+      const want = await tableFacts(src, db);
+      await waitFor(
+        async () => {
+          await check();
+          return JSON.stringify(await tableFacts(db3, db)) === JSON.stringify(want);
+        },
+        { timeoutMs: 60_000, message: `${db} on db3 equal to its source` },
+      );
+      expect(await tableFacts(db3, db)).toEqual(want);
+    }
     await check();
     expect([...seenErrors]).toEqual([]);
 

@@ -49,8 +49,10 @@ import { withTimeout } from "./ops/context.js";
 import { receiveBackup } from "./ops/receive-backup.js";
 import { receiveDump } from "./ops/receive-dump.js";
 import { type OpRecord, OpRegistry } from "./ops/registry.js";
+import { restoreBackup } from "./ops/restore-backup.js";
 import { recoverInterruptedSends, sendBackup } from "./ops/send-backup.js";
 import { sendDump } from "./ops/send-dump.js";
+import { listBackups, takeBackup } from "./ops/take-backup.js";
 import { checkBackupPrivileges } from "./privileges.js";
 import { tcpReachable } from "./self-fence/peers.js";
 import type { Peer } from "./self-fence/rule.js";
@@ -346,6 +348,24 @@ export function buildApp(deps: AppDeps): AgentApp {
       case "persist-replication-filters": {
         const s = serverOf(req.server);
         return ok({ action: req.action, server: s.name, ...(await persistFilters(s)) });
+      }
+      case "list-backups": {
+        const s = serverOf(req.server);
+        const backups = await listBackups(ctx, s, req.id);
+        return ok({ action: req.action, server: s.name, cluster: s.cluster, backups });
+      }
+      case "take-backup":
+      case "restore-backup": {
+        const s = serverOf(req.server);
+        const rec = registry.begin(opId, req.action, s.name, clock.now());
+        return runShort(
+          rec,
+          () =>
+            req.action === "take-backup"
+              ? takeBackup(ctx, rec, s, req.sources)
+              : restoreBackup(ctx, rec, s, req.id),
+          started,
+        );
       }
       case "stop-server": {
         const s = serverOf(req.server);

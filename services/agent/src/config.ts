@@ -209,6 +209,11 @@ export const AgentConfig = z
      * are reset: `<saveDir>/<server>-<time>-<opId>/`. Outside every datadir. Unset: not kept.
      */
     saveDir: AbsPath.optional(),
+    /**
+     * Where take-backup keeps backups: `<backupDir>/<server>/<id>/` (`data/` and
+     * `manifest.json`). Outside every datadir. Unset: take-backup is refused.
+     */
+    backupDir: AbsPath.optional(),
     tools: ToolPathsConfig,
     /** PEM files for TLS streams (socat OPENSSL, peer verified against `ca`). */
     tls: z.strictObject({ cert: AbsPath, key: AbsPath, ca: AbsPath }).optional(),
@@ -222,17 +227,18 @@ export const AgentConfig = z
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();
-    const save = cfg.saveDir;
+    const overlaps = (dir: string | undefined, datadir: string) =>
+      dir !== undefined &&
+      (dir === datadir || dir.startsWith(`${datadir}/`) || datadir.startsWith(`${dir}/`));
     cfg.servers.forEach((s, i) => {
-      if (
-        save &&
-        (save === s.datadir || save.startsWith(`${s.datadir}/`) || s.datadir.startsWith(`${save}/`))
-      ) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["saveDir"],
-          message: `must be outside the datadir of ${s.name}`,
-        });
+      for (const key of ["saveDir", "backupDir"] as const) {
+        if (overlaps(cfg[key], s.datadir)) {
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: `must be outside the datadir of ${s.name}`,
+          });
+        }
       }
       if (seen.has(s.name)) {
         ctx.addIssue({

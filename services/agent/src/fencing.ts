@@ -24,6 +24,7 @@ export function fencedCluster(
   switch (request.action) {
     case "status":
     case "provision-facts":
+    case "list-backups":
       return null;
     case "stop-server":
     case "start-server":
@@ -31,6 +32,8 @@ export function fencedCluster(
     case "send-backup":
     case "receive-backup":
     case "persist-replication-filters":
+    case "take-backup":
+    case "restore-backup":
       return serverOf(cfg, request.server).cluster;
     case "cancel": {
       const target = registry.get(request.opId);

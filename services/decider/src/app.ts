@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { type MarinaConfig, MarinaError } from "@marina/contracts";
 import type { Logger } from "pino";
+import { backupHandler } from "./backup/command.js";
 import type { Bus } from "./bus.js";
 import type { Clock } from "./clock.js";
 import { ClusterRunner, type RecordedInput, type RunnerDeps } from "./cluster-runner.js";
@@ -115,14 +116,16 @@ export function buildApp(deps: AppDeps): DeciderApp {
     { defaultMetrics: deps.defaultMetrics ?? false },
   );
   if (deps.stateWriteFormat !== undefined) checkFormat("state", deps.stateWriteFormat);
-  const provision = provisionHandler({
+  const besideDeps = (svc: string) => ({
     bus: deps.bus,
     config: deps.config,
     source: deps.id,
-    log: deps.log.child({ svc: "provision" }),
+    log: deps.log.child({ svc }),
     now: () => deps.clock.now(),
-    cluster: (name) => clusterView(runners.get(name), leases.get(name)),
+    cluster: (name: string) => clusterView(runners.get(name), leases.get(name)),
   });
+  const provision = provisionHandler(besideDeps("provision"));
+  const backups = backupHandler(besideDeps("backup"));
   for (const config of deps.config.clusters) {
     const cluster = config.name;
     const log = deps.log.child({ cluster });
@@ -167,7 +170,8 @@ export function buildApp(deps: AppDeps): DeciderApp {
       ...(deps.coreOptions ? { coreOptions: deps.coreOptions } : {}),
       ...(record ? { record: (line: RecordedInput) => record(cluster, line) } : {}),
       metrics,
-      provision: (payload) => provision(cluster, payload),
+      beside: (c) =>
+        c.verb === "provision-replica" ? provision(cluster, c.payload) : backups(cluster, c),
     });
     runners.set(cluster, runner);
     leases.set(cluster, lease);
@@ -241,6 +245,7 @@ function clusterView(
     epoch: () => lease.epoch,
     primary: () => runner.state.primary,
     operation: () => runner.state.operation?.opId ?? null,
+    maintenance: (server) => runner.state.maintenance[server]?.reason ?? null,
     submit: async (verb, body) => parseReply(await runner.submit(verb, body, 10_000)),
   };
 }

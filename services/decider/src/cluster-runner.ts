@@ -49,8 +49,8 @@ export interface RunnerDeps {
   record?: (line: RecordedInput) => void;
   /** Counts operations, situation events and commands answered. */
   metrics?: DeciderMetrics;
-  /** Runs provision-replica commands taken on this cluster's subject (provision/). */
-  provision?: CommandIntakeDeps["provision"];
+  /** Runs the commands taken on this cluster's subject that no core runs (provision/, backup/). */
+  beside?: CommandIntakeDeps["beside"];
 }
 
 /** One line of a recorded decider stream, replayable through decide(). */
@@ -101,7 +101,7 @@ export class ClusterRunner {
       replies,
       acting: () => this.acting(),
       push,
-      ...(d.provision ? { provision: d.provision } : {}),
+      ...(d.beside ? { beside: d.beside } : {}),
     });
     this.effects = new Effects({
       bus: d.bus,

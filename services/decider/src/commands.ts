@@ -26,9 +26,21 @@ export interface CommandIntakeDeps {
   /** True while this decider leads and has taken over the persisted state. */
   acting(): boolean;
   push(input: Input): void;
-  /** provision-replica spans clusters: run beside the core (provision/), not by it. */
-  provision?: (payload: CommandPayload<"provision-replica">) => Promise<CommandReply>;
+  /**
+   * Commands no single core runs (they span clusters or go through agents): run beside the
+   * core — provision-replica (provision/), backup, backups and restore-backup (backup/).
+   */
+  beside?: (command: BesideCommand) => Promise<CommandReply>;
 }
+
+export const BESIDE_VERBS = ["provision-replica", "backup", "backups", "restore-backup"] as const;
+type BesideVerb = (typeof BESIDE_VERBS)[number];
+export type BesideCommand = {
+  [V in BesideVerb]: { verb: V; payload: CommandPayload<V> };
+}[BesideVerb];
+
+const isBeside = (c: Command): c is BesideCommand =>
+  (BESIDE_VERBS as readonly string[]).includes(c.verb);
 
 export class CommandIntake {
   private sub: BusSubscription | undefined;
@@ -100,9 +112,9 @@ export class CommandIntake {
       return;
     }
     const requestId = this.d.replies.hold(msg);
-    if (known === "provision-replica" && this.d.provision) {
-      const payload = parsed.value.payload as CommandPayload<"provision-replica">;
-      void this.d.provision(payload).then(
+    const command = { verb: known, payload: parsed.value.payload } as Command;
+    if (isBeside(command) && this.d.beside) {
+      void this.d.beside(command).then(
         (reply) => this.d.replies.answer(requestId, reply),
         (err: Error) =>
           this.d.replies.answer(requestId, {
@@ -116,7 +128,7 @@ export class CommandIntake {
     this.d.push({
       kind: "command",
       requestId,
-      command: { verb: known, payload: parsed.value.payload } as Command,
+      command,
       origin: parsed.value.origin,
     });
   }

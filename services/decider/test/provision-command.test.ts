@@ -7,44 +7,12 @@ import {
   AgentRequestMessage,
   type CommandReply,
   envelope,
-  MarinaConfig,
   type ProvisionFacts,
 } from "@marina/contracts";
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { provisionHandler } from "../src/provision/command.js";
-import type { ClusterView } from "../src/provision/context.js";
+import { besideDeps } from "./beside-fixtures.js";
 import { FakeBus } from "./fake-bus.js";
-
-const server = (name: string, port: number) => ({
-  name,
-  host: "127.0.0.1",
-  port,
-  agentHost: `h-${name}`,
-});
-const base = {
-  admin: { user: "marina", password: { value: "x" } },
-  replication: { user: "repl", password: { value: "y" } },
-  semiSync: false,
-  monitor: {},
-};
-const config = MarinaConfig.parse({
-  nats: { servers: ["nats://127.0.0.1:4222"] },
-  clusters: [
-    // db3, the multi-source replica, is never promoted in either cluster (a check).
-    {
-      ...base,
-      name: "p1",
-      servers: [server("db1", 3301), { ...server("db3", 3303), promotion: "never" }],
-    },
-    {
-      ...base,
-      name: "p2",
-      servers: [server("db2", 3302), { ...server("db3", 3303), promotion: "never" }],
-    },
-    { ...base, name: "p3", servers: [server("db4", 3304)] },
-  ],
-});
 
 function facts(over: Partial<ProvisionFacts>): ProvisionFacts {
   return {
@@ -109,22 +77,7 @@ function handler(w: World) {
       ),
     );
   });
-  const primaries: Record<string, string> = { p1: "db1", p2: "db2", p3: "db4" };
-  const view = (name: string): ClusterView => ({
-    acting: () => w.led.includes(name),
-    epoch: () => 1,
-    primary: () => primaries[name] ?? null,
-    operation: () => w.operations[name] ?? null,
-    submit: async (verb) => ({ ok: true, verb, message: "" }),
-  });
-  const handle = provisionHandler({
-    bus,
-    config,
-    source: "decider-test",
-    log: pino({ level: "silent" }),
-    now: () => Date.parse("2026-12-05T12:00:00Z"),
-    cluster: (name) => (config.clusters.some((c) => c.name === name) ? view(name) : undefined),
-  });
+  const handle = provisionHandler(besideDeps(bus, w));
   return { bus, handle };
 }
 

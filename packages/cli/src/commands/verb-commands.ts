@@ -253,6 +253,27 @@ export function addVerbCommands(program: Command, run: Runner): void {
       ),
     );
 
+  verb(
+    "backup",
+    "mariadb-backup of <server> into its host's backupDir, every replication connection's position in its manifest",
+  )
+    .argument("<server>", "the server to back up (a replica, multi-source included)")
+    .action(
+      run((ctx, server: string, o: Common) => send(ctx, "backup", { server, reason: o.reason }, o)),
+    );
+
+  verb(
+    "restore-backup",
+    "replace <server>'s data with its backup <id>, then re-attach every connection to its source cluster's primary now",
+  )
+    .argument("<server>", "the server to restore")
+    .argument("<id>", "the backup (marina backups <server>)")
+    .action(
+      run((ctx, server: string, backup: string, o: Common) =>
+        send(ctx, "restore-backup", { server, backup, reason: o.reason }, o),
+      ),
+    );
+
   verb("cancel", "cancel a running operation (undone when before promotion)")
     .argument("<opId>", "the operation's id")
     .action(

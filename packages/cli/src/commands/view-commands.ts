@@ -1,6 +1,7 @@
-// The subcommands that show: status, topology, watch, events, op, history.
+// The subcommands that show: status, topology, watch, events, op, history, backups.
 import type { Command } from "commander";
 import { parseCount, parseDuration } from "../durations.js";
+import { backupsCommand } from "./backups.js";
 import { eventsCommand } from "./events.js";
 import { historyCommand } from "./history.js";
 import { opCommand } from "./op.js";
@@ -74,4 +75,10 @@ export function addViewCommands(program: Command, run: Runner): void {
         }),
       ),
     );
+
+  program
+    .command("backups")
+    .argument("[server]", "only this server's backups")
+    .description("the backups kept on the servers' hosts (marina backup), newest first")
+    .action(run((ctx, server: string | undefined) => backupsCommand(ctx, server)));
 }

@@ -10,7 +10,7 @@ import {
   setMaintenanceCommand,
 } from "./maintenance.js";
 import { pauseCommand, resumeCommand } from "./pause.js";
-import { provisionReplicaCommand } from "./provision.js";
+import { backupCommand, provisionReplicaCommand } from "./provision.js";
 import { rebuildCommand } from "./rebuild.js";
 import { rejoinCommand } from "./rejoin.js";
 import { refuse } from "./replies.js";
@@ -35,6 +35,9 @@ export const commandHandlers: { readonly [V in CommandVerb]: CommandHandler<V> }
   pause: pauseCommand,
   resume: resumeCommand,
   "provision-replica": provisionReplicaCommand,
+  backup: backupCommand,
+  backups: backupCommand,
+  "restore-backup": backupCommand,
 };
 
 export function handleCommand(env: Env, requestId: string, command: Command) {

@@ -8,9 +8,24 @@ import { refuse } from "./replies.js";
  * and plan of ../provision/. A core reached by it directly (a replay) refuses it.
  */
 export function provisionReplicaCommand({ verb }: CommandCall<"provision-replica">): CommandReply {
+  return byTheService(verb);
+}
+
+/**
+ * backup, backups and restore-backup go through the server's agent, and a restore
+ * re-attaches connections to other clusters' primaries: run by the decider service too
+ * (services/decider/src/backup/), from the pure parts in ../backup/.
+ */
+export function backupCommand({
+  verb,
+}: CommandCall<"backup" | "backups" | "restore-backup">): CommandReply {
+  return byTheService(verb);
+}
+
+function byTheService(verb: string): CommandReply {
   return refuse(
     verb,
     "NOT_APPLICABLE",
-    "provision-replica is run by the decider service, not by one cluster's core",
+    `${verb} is run by the decider service, not by one cluster's core`,
   );
 }

@@ -64,6 +64,21 @@ export function agentPrograms(a: AgentAction): string[] {
       return [
         `SHOW ALL SLAVES STATUS on ${a.server}; write <connection>.replicate_wild_do_table lines to its replicationFiltersFile`,
       ];
+    case "take-backup":
+      return [
+        `mariadb (STOP SLAVE '<name>' SQL_THREAD for each running connection of ${a.server}; read gtid_slave_pos)`,
+        "mariadb-backup --backup --slave-info --target-dir <backupDir>/<server>/<id>/data",
+        "mariadb (START SLAVE '<name>' SQL_THREAD for exactly those); write manifest.json",
+      ];
+    case "list-backups":
+      return [`read <backupDir>/${a.server}/*/manifest.json`];
+    case "restore-backup":
+      return [
+        `systemctl stop <unit of ${a.server}>; find <datadir> -mindepth 1 -delete`,
+        `cp -a <backupDir>/${a.server}/${a.id}/data/. <datadir>`,
+        "mariadb-backup --prepare --target-dir <datadir>; chown -R mysql: <datadir>",
+        `systemctl start <unit of ${a.server}>`,
+      ];
     default: {
       const never: never = a;
       return String(never) ? [] : [];

@@ -88,6 +88,12 @@ export function describeAgentAction(a: AgentAction): string {
       return `read what provisioning checks on ${a.server}`;
     case "persist-replication-filters":
       return `write the replication filters of ${a.server} into its option file`;
+    case "take-backup":
+      return `take a backup of ${a.server} into its host's backupDir`;
+    case "list-backups":
+      return `list the backups of ${a.server}`;
+    case "restore-backup":
+      return `restore ${a.server} from its backup ${a.id}`;
     default: {
       const never: never = a;
       return String(never);

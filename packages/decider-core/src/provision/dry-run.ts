@@ -21,7 +21,7 @@ import {
 // first phase is known exactly; the copies assume the target's agent listens on an
 // example port, and the attach assumes the positions the sources' binlogs show now.
 
-function dryPhase(
+export function dryPhase(
   ph: ProvisionPhase,
   known: boolean,
   dependsOn: string[],
@@ -54,9 +54,9 @@ function dryPhase(
   };
 }
 
-export function provisionRefusedReport(error: ErrorBody): DryRunReport {
+export function provisionRefusedReport(error: ErrorBody, verb = "provision-replica"): DryRunReport {
   return {
-    verb: "provision-replica",
+    verb,
     outcome: "refused",
     error,
     message: error.message,

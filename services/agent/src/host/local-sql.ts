@@ -151,6 +151,44 @@ export function restartSqlThreads(
   });
 }
 
+export interface PausedReplica {
+  /** SHOW ALL SLAVES STATUS as it was before anything was stopped. */
+  readonly rows: Record<string, unknown>[];
+  /** The connections whose SQL thread this stopped (to be started again, exactly these). */
+  readonly stopped: string[];
+  /** gtid_slave_pos once they were stopped: nothing moves it until they start. */
+  readonly gtidSlavePos: string;
+}
+
+/**
+ * Stops the SQL thread of every connection running one (the IO threads keep fetching), then
+ * reads gtid_slave_pos: the position of everything the server holds until they start again.
+ * Not `--safe-slave-backup`, which stops the default connection only. A failure part-way
+ * starts again what it stopped.
+ */
+export function pauseSqlThreads(a: LocalAccount): Promise<PausedReplica> {
+  return withConnection(a, async (c) => {
+    const rows = (await c.query("SHOW ALL SLAVES STATUS")) as Record<string, unknown>[];
+    const stopped: string[] = [];
+    try {
+      for (const r of rows) {
+        const name = String(r.Connection_name ?? "");
+        if (r.Slave_SQL_Running !== "Yes") continue;
+        if (!ConnectionName.safeParse(name).success) {
+          throw new MarinaError("REFUSED", `unexpected replication connection name ${name}`);
+        }
+        await c.query(`STOP SLAVE '${name}' SQL_THREAD`);
+        stopped.push(name);
+      }
+      const [row] = (await c.query("SELECT @@GLOBAL.gtid_slave_pos AS pos")) as { pos: string }[];
+      return { rows, stopped, gtidSlavePos: String(row?.pos ?? "") };
+    } catch (err) {
+      for (const name of stopped) await c.query(`START SLAVE '${name}' SQL_THREAD`).catch(() => {});
+      throw err;
+    }
+  });
+}
+
 /** Schemas a logical rebuild keeps on its target (the dump rewrites `mysql` itself). */
 export const SYSTEM_SCHEMAS: ReadonlySet<string> = new Set([
   "mysql",

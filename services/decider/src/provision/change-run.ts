@@ -15,7 +15,7 @@ import {
   restrictToDomains,
 } from "@marina/decider-core";
 import { attachedDomains } from "./change-check.js";
-import { execThrough, type ProvisionDeps, ProvisionFailure } from "./context.js";
+import { execThrough, type ProvisionDeps, ProvisionFailure, setMaintenance } from "./context.js";
 import {
   checkPrimariesKept,
   copyOne,
@@ -24,7 +24,6 @@ import {
   type ProvisionRun,
   publisherFor,
   runSteps,
-  setMaintenance,
   timed,
 } from "./run.js";
 

@@ -15,7 +15,13 @@ import {
   type ProvisionPlanInput,
   type ProvisionSource,
 } from "@marina/decider-core";
-import { callAgent, clusterConfig, nextId, type ProvisionDeps } from "./context.js";
+import {
+  callAgent,
+  clusterConfig,
+  leadershipRefusal,
+  nextId,
+  type ProvisionDeps,
+} from "./context.js";
 
 export type ProvisionPayload = CommandPayload<"provision-replica">;
 
@@ -53,20 +59,12 @@ export function checkRequest(d: ProvisionDeps, home: string, p: ProvisionPayload
       );
     }
   }
-  const notLed = clusters.filter((c) => !d.cluster(c)?.acting());
-  if (notLed.length > 0) {
-    return refuse(
-      "NOT_LEADER",
-      `this decider does not lead ${[...new Set(notLed)].join(", ")}: provision-replica needs one decider leading the target's cluster and every source cluster`,
-    );
-  }
-  const busy = clusters.flatMap((c) => {
-    const op = d.cluster(c)?.operation();
-    return op ? [`${c}: ${op}`] : [];
-  });
-  if (busy.length > 0) {
-    return refuse("OPERATION_IN_PROGRESS", `operations running: ${busy.join(", ")}`);
-  }
+  const refusal = leadershipRefusal(
+    d,
+    clusters,
+    "provision-replica needs one decider leading the target's cluster and every source cluster",
+  );
+  if (refusal) return { ok: false as const, error: refusal };
   return { ok: true as const, targetHost: target.agentHost };
 }
 

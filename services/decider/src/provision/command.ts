@@ -144,15 +144,19 @@ function refused(
   return p.dryRun ? dryReply(provisionRefusedReport(error)) : { ok: false, verb: VERB, error };
 }
 
-function dryReply(report: ReturnType<typeof provisionRefusedReport>): CommandReply {
+/** A dry-run's answer: the report, and a message saying nothing was done. */
+export function dryReply(
+  report: ReturnType<typeof provisionRefusedReport>,
+  verb: string = VERB,
+): CommandReply {
   const what =
     report.outcome === "refused"
       ? `would be refused (${report.error?.code}): ${report.message}`
       : `would be accepted: ${report.message}`;
-  const message = `dry run, nothing done: ${VERB} ${what}`;
+  const message = `dry run, nothing done: ${verb} ${what}`;
   return {
     ok: true,
-    verb: VERB,
+    verb,
     message: message.length <= 4096 ? message : `${message.slice(0, 4095)}…`,
     dryRun: report,
   };

@@ -9,8 +9,13 @@ import {
   type ErrorBody,
   type ExecResult,
   type ExecStep,
+  envelope,
   errorBody,
   type MarinaConfig,
+  mustParse,
+  type OperationEvent,
+  OperationMessage,
+  subjects,
 } from "@marina/contracts";
 import type { Logger } from "pino";
 import { runAgentRequest } from "../agent-client.js";
@@ -25,6 +30,8 @@ export interface ClusterView {
   primary(): string | null;
   /** An operation of the core running now (its id), if any. */
   operation(): string | null;
+  /** Why the server is in maintenance in this cluster; null: it is not. */
+  maintenance(server: string): string | null;
   /** A command into the cluster's core, as the HTTP API sends one; its reply. */
   submit(verb: "set-maintenance" | "clear-maintenance", body: string): Promise<CommandReply>;
 }
@@ -122,4 +129,92 @@ export function mustSucceed<R extends { ok: boolean; error: ErrorBody | null }>(
   if (r.ok) return r;
   const e = r.error ?? errorBody("INTERNAL", "failed without an error");
   throw new ProvisionFailure({ ...e, message: `${what}: ${e.message}`.slice(0, 4096) });
+}
+
+/**
+ * Puts `server` in (or out of) maintenance in every cluster named. Setting it must succeed
+ * everywhere (without it a cluster's automation could act on the server mid-operation);
+ * clearing it is best effort.
+ */
+export async function setMaintenance(
+  d: ProvisionDeps,
+  clusters: string[],
+  server: string,
+  on: boolean,
+  reason: string,
+): Promise<void> {
+  for (const c of clusters) {
+    const verb = on ? "set-maintenance" : "clear-maintenance";
+    const r = await d
+      .cluster(c)
+      ?.submit(verb, JSON.stringify({ server, reason }))
+      .catch((err: Error) => ({ ok: false as const, error: errorBody("TIMEOUT", err.message) }));
+    if (r?.ok) continue;
+    const why = r ? r.error.message : `${c} is not configured here`;
+    if (on) throw new ProvisionFailure(errorBody("REFUSED", `maintenance in ${c}: ${why}`));
+    d.log.warn({ cluster: c, server, why }, "maintenance not cleared");
+  }
+}
+
+export interface OperationUpdate {
+  cluster: string;
+  opId: string;
+  kind: OperationEvent["kind"];
+  state: OperationEvent["state"];
+  phase: string;
+  servers: Record<string, string>;
+  message: string;
+  progress?: OperationEvent["progress"];
+  startedAt: number;
+  error: ErrorBody | null;
+  timings: Record<string, number>;
+}
+
+/** One event of an operation run beside the cores, on `op.<opId>` of its cluster. */
+export function publishOperation(d: ProvisionDeps, u: OperationUpdate): void {
+  const event: OperationEvent = {
+    cluster: u.cluster,
+    opId: u.opId,
+    kind: u.kind,
+    state: u.state,
+    phase: u.phase,
+    epoch: d.cluster(u.cluster)?.epoch() ?? 0,
+    servers: u.servers,
+    message: u.message.slice(0, 4096),
+    progress: u.progress ?? null,
+    startedAt: new Date(u.startedAt).toISOString(),
+    endedAt: u.state === "running" ? null : new Date(d.now()).toISOString(),
+    error: u.error,
+    timings: { ...u.timings },
+  };
+  d.log.info({ opId: u.opId, state: u.state, phase: u.phase, message: u.message }, u.kind);
+  d.bus.publish(
+    subjects.op(u.cluster, u.opId),
+    JSON.stringify(mustParse(OperationMessage, envelope("operation", d.source, event))),
+  );
+}
+
+/**
+ * Why an operation beside the cores may not start now: this decider must lead every cluster
+ * it touches, and none may run an operation of its own. Null: it may.
+ */
+export function leadershipRefusal(
+  d: ProvisionDeps,
+  clusters: readonly string[],
+  needs: string,
+): ErrorBody | null {
+  const notLed = clusters.filter((c) => !d.cluster(c)?.acting());
+  if (notLed.length > 0) {
+    return errorBody(
+      "NOT_LEADER",
+      `this decider does not lead ${[...new Set(notLed)].join(", ")}: ${needs}`,
+    );
+  }
+  const busy = clusters.flatMap((c) => {
+    const op = d.cluster(c)?.operation();
+    return op ? [`${c}: ${op}`] : [];
+  });
+  return busy.length > 0
+    ? errorBody("OPERATION_IN_PROGRESS", `operations running: ${busy.join(", ")}`)
+    : null;
 }

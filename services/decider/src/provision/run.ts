@@ -8,11 +8,8 @@ import {
   type AgentResult,
   AgentResultMessage,
   type ErrorBody,
-  envelope,
   errorBody,
-  mustParse,
   type OperationEvent,
-  OperationMessage,
   type OperationState,
   parseMessage,
   subjects,
@@ -34,6 +31,8 @@ import {
   mustSucceed,
   type ProvisionDeps,
   ProvisionFailure,
+  publishOperation,
+  setMaintenance,
 } from "./context.js";
 
 type Bytes = OperationEvent["progress"];
@@ -294,27 +293,6 @@ function awaitFinals(d: ProvisionDeps, calls: { host: string; opId: string }[]) 
   };
 }
 
-export async function setMaintenance(
-  d: ProvisionDeps,
-  clusters: string[],
-  server: string,
-  on: boolean,
-  reason: string,
-): Promise<void> {
-  for (const c of clusters) {
-    const verb = on ? "set-maintenance" : "clear-maintenance";
-    const r = await d
-      .cluster(c)
-      ?.submit(verb, JSON.stringify({ server, reason }))
-      .catch((err: Error) => ({ ok: false as const, error: errorBody("TIMEOUT", err.message) }));
-    if (r?.ok) continue;
-    const why = r ? r.error.message : `${c} is not configured here`;
-    // Without maintenance, a cluster's automation could act on the target mid-copy.
-    if (on) throw new ProvisionFailure(errorBody("REFUSED", `maintenance in ${c}: ${why}`));
-    d.log.warn({ cluster: c, server, why }, "maintenance not cleared");
-  }
-}
-
 /** After a failure: read-only, every connection provisioning makes stopped. Best effort. */
 export async function leaveFlagged(d: ProvisionDeps, run: ProvisionRun): Promise<void> {
   const { plan } = run;
@@ -348,27 +326,20 @@ function publishEvent(
   progress: Bytes,
 ): void {
   const { plan } = run;
-  const event: OperationEvent = {
+  publishOperation(d, {
     cluster: plan.home,
     opId: run.opId,
     kind: "provision",
     state,
     phase: pr.phase,
-    epoch: d.cluster(plan.home)?.epoch() ?? 0,
     servers: {
       target: plan.target,
       ...Object.fromEntries(plan.sources.map((s) => [`source-${s.cluster}`, s.primary])),
     },
-    message: message.slice(0, 4096),
+    message,
     progress,
-    startedAt: new Date(run.startedAt).toISOString(),
-    endedAt: state === "running" ? null : new Date(d.now()).toISOString(),
+    startedAt: run.startedAt,
     error,
-    timings: { ...pr.timings },
-  };
-  d.log.info({ opId: run.opId, state, phase: pr.phase, message }, "provision-replica");
-  d.bus.publish(
-    subjects.op(plan.home, run.opId),
-    JSON.stringify(mustParse(OperationMessage, envelope("operation", d.source, event))),
-  );
+    timings: pr.timings,
+  });
 }

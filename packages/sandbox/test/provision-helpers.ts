@@ -1,15 +1,22 @@
-// The world of the multi-source provisioning tests: a multi-source lab (db1 domain 1, db2
-// domain 2, the other nodes replicating both over 'p1' and 'p2'), Marina configured as one
-// cluster per source that all list the shared replica db3 (promotion never), db3 stripped
-// of its lab connections so it replicates nothing, one agent per node involved, and the
-// writers and table comparisons the tests judge by. Shared by the provision*.int tests.
-import { type MarinaConfig, MarinaConfig as MarinaConfigSchema } from "@marina/contracts";
+// Shared by the multi-source provisioning end-to-end tests: the lab (db1 domain 1, db2
+// domain 2, db3 and db4 replicating both) configured as clusters p1 = {db1, db3, db4} and
+// p2 = {db2, db3, db4} by default (other nodes and clusters by option, as the add/remove
+// test's third primary), db3 replicating nothing at the start (its lab connections dropped, its
+// data kept), one agent per node (db3's files it under p1, with root as its backup account: it
+// loads dumps and sets gtid_slave_pos); writers that record their longest wait; the source
+// tables and how to compare them.
+import { join } from "node:path";
+import {
+  type MarinaConfig,
+  MarinaConfig as MarinaConfigSchema,
+  type OperationEvent,
+} from "@marina/contracts";
 import { type MariaNode, waitFor } from "@marina/lab";
 import { pino } from "pino";
 import { type Observer, observe } from "../src/observer.js";
 import { agentHostOf, type Stack, startLabAgent, startStack } from "../src/stack.js";
 import { type SplitClusters, splitConfig, startServices } from "./multi-source-stack.js";
-import { command, status, waitPrimary } from "./scenario-helpers.js";
+import { command, isOperation, status, waitPrimary } from "./scenario-helpers.js";
 
 export type Row = Record<string, unknown>;
 
@@ -61,7 +68,7 @@ export async function rows(node: MariaNode, sql: string): Promise<Row[]> {
   return node.query<Row[]>(sql);
 }
 
-/** Row count and checksum of a source database's two tables: equal means caught up. */
+/** Row count and checksum of each source table. */
 export async function tableFacts(node: MariaNode, db: string) {
   const out: Record<string, string> = {};
   for (const t of ["w", "bulk"]) {
@@ -72,10 +79,11 @@ export async function tableFacts(node: MariaNode, db: string) {
   return out;
 }
 
-/** A source database the writers use: `w` (inserts) and `bulk` (`bulkRows` rows updated). */
-export async function makeSourceDb(node: MariaNode, db: string, bulkRows = 20_000) {
-  // A session of its own: it writes in the server's gtid_domain_id as it is now.
-  const c = await node.connect();
+/** The source database `db` on a primary: a table the writers insert into, one they update. */
+export async function createSourceTables(n: MariaNode, db: string, bulkRows = 20000) {
+  // A session of its own: it writes in the server's gtid_domain_id as it is now (the node's
+  // admin session keeps the one it started with).
+  const c = await n.connect();
   try {
     await c.query(`CREATE DATABASE ${db}`);
     await c.query(
@@ -125,32 +133,34 @@ export async function waitTablesEqual(
   }
 }
 
-export interface ProvisionWorld {
+export interface ProvisionLab {
   stack: Stack;
   services: SplitClusters;
-  /** Observer of the target's cluster p1 (where the commands go). */
+  /** Operations and events of cluster p1 (where db3's commands go). */
   p1: Observer;
   node(name: string): MariaNode;
-  /** provision-replica sent to p1 (db3's agent files it there). */
-  provision(payload: object): ReturnType<typeof command>;
+  /** A command to cluster p1. */
+  send(verb: Parameters<typeof command>[1], payload: object): ReturnType<typeof command>;
+  /** The final event of operation `opId` in p1. */
+  outcome(opId: string | undefined, timeoutMs: number, what: string): Promise<OperationEvent>;
   close(): Promise<void>;
 }
 
-export interface ProvisionWorldOptions {
+export interface ProvisionLabOptions {
+  /** db3's agent keeps backups (under the lab dir). */
+  backupDir?: boolean;
   /** Lab nodes (default 4: db4 is a replica that exists already). */
   nodes?: number;
-  /** Source clusters and their servers (db3 is added to each); default p1 = db1, db4; p2 = db2, db4. */
+  /** Source clusters and their servers, db3 added to each (default p1 = db1, db4; p2 = db2, db4). */
   clusters?: Record<string, string[]>;
-  /**
-   * Before the services start: e.g. turn a lab replica into a third primary. Gets the
-   * stack; returns nothing.
-   */
+  /** Before the services start (after db3's lab connections went): e.g. a third primary. */
   prepare?: (stack: Stack) => Promise<void>;
-  /** Agents: server → the cluster its agent files it under (db3 is always p1's). */
+  /** Agents besides db3's: server → the cluster its agent files it under. */
   agents?: Record<string, string>;
 }
 
-export async function startProvisionWorld(o: ProvisionWorldOptions = {}): Promise<ProvisionWorld> {
+/** The lab and Marina around it. */
+export async function startProvisionLab(o: ProvisionLabOptions = {}): Promise<ProvisionLab> {
   const stack = await startStack({
     lab: { shape: "multi-source", nodes: o.nodes ?? 4, semiSync: false },
     monitor: false,
@@ -167,7 +177,6 @@ export async function startProvisionWorld(o: ProvisionWorldOptions = {}): Promis
   };
   try {
     const db3 = node("db3");
-    // db3 replicates nothing: its lab connections go (its data stays: overwrite is needed).
     await db3.query("STOP ALL SLAVES");
     for (const c of ["p1", "p2"]) await db3.query(`RESET SLAVE '${c}' ALL`);
     await o.prepare?.(stack);
@@ -194,8 +203,13 @@ export async function startProvisionWorld(o: ProvisionWorldOptions = {}): Promis
     for (const [server, cluster] of Object.entries(o.agents ?? { db1: "p1", db2: "p2" })) {
       stack.agents.set(server, await startLabAgent(stack.lab, node(server), log, cluster));
     }
-    // The target loads dumps and sets gtid_slave_pos: ALL PRIVILEGES (root over the socket).
-    stack.agents.set("db3", await startLabAgent(stack.lab, db3, log, "p1", { backup: "root" }));
+    stack.agents.set(
+      "db3",
+      await startLabAgent(stack.lab, db3, log, "p1", {
+        backup: "root",
+        ...(o.backupDir ? { backupDir: join(stack.lab.dir, "backups") } : {}),
+      }),
+    );
     p1 = observe(stack.nc, "p1");
     services = await startServices(stack, config);
     for (const [c, servers] of Object.entries(clusters)) {
@@ -208,15 +222,22 @@ export async function startProvisionWorld(o: ProvisionWorldOptions = {}): Promis
     await close();
     throw err;
   }
-  const s = services;
-  const obs = p1;
+  const observer = p1;
   return {
     stack,
-    services: s,
-    p1: obs,
+    services,
+    p1: observer,
     node,
-    provision: (payload: object) =>
-      command(stack.nc, "provision-replica", JSON.stringify(payload), "p1"),
+    send: (verb, payload) => command(stack.nc, verb, JSON.stringify(payload), "p1"),
+    async outcome(opId, timeoutMs, what) {
+      const end = await observer.waitFor(
+        isOperation((op) => op.opId === opId && op.state !== "running"),
+        timeoutMs,
+        what,
+      );
+      if (end.kind !== "operation") throw new Error("not an operation");
+      return end.operation;
+    },
     close,
   };
 }

@@ -1,0 +1,10 @@
+export { backupAcceptedReport, restoreAcceptedReport } from "./dry-run.js";
+export {
+  checkRestore,
+  databasesOfFilter,
+  type RestoreCluster,
+  type RestoreInput,
+  restoreAttach,
+  restoreDatadir,
+  wasRunning,
+} from "./restore.js";

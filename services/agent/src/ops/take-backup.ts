@@ -1,0 +1,170 @@
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  type BackupManifest,
+  BackupManifest as ManifestSchema,
+  MarinaError,
+} from "@marina/contracts";
+import { backupToDir, parseBackupPosition } from "@marina/hostops";
+import {
+  connectionsOf,
+  domainsOf,
+  freshBackupId,
+  type KnownSource,
+  samePosition,
+  slaveInfoPosition,
+  sortManifests,
+} from "../backup/manifest.js";
+import type { AgentServerConfig } from "../config.js";
+import type { HostBackend } from "../host/backend.js";
+import { pauseSqlThreads, restartSqlThreads } from "../host/local-sql.js";
+import { type OpContext, phase } from "./context.js";
+import type { OpRecord } from "./registry.js";
+
+// Kept backups of a server on its own host: `<backupDir>/<server>/<id>/data` (what
+// mariadb-backup wrote) and `manifest.json` beside it. Only the manifest makes a directory a
+// backup: one that failed half-way is removed, and a directory without one is never listed.
+
+export const MANIFEST = "manifest.json";
+
+/** The server's backup directory, or NOT_APPLICABLE (no backupDir, or a server over SSH). */
+export function backupRoot(ctx: OpContext, server: AgentServerConfig, host: HostBackend): string {
+  if (ctx.cfg.backupDir === undefined) {
+    throw new MarinaError(
+      "NOT_APPLICABLE",
+      `agent ${ctx.cfg.host} has no backupDir: set backupDir in its config to keep backups`,
+      { path: "payload.request.server" },
+    );
+  }
+  if (host.kind !== "local") {
+    throw new MarinaError(
+      "NOT_APPLICABLE",
+      `${server.name} is served over SSH: kept backups need an agent on its host`,
+      { path: "payload.request.server" },
+    );
+  }
+  return join(ctx.cfg.backupDir, server.name);
+}
+
+/**
+ * mariadb-backup of a replica with every running SQL thread stopped around it, so the data
+ * and gtid_slave_pos (every domain) are one point; exactly the threads it stopped are started
+ * again, whatever happened. The position is cross-checked with xtrabackup_slave_info.
+ */
+export async function takeBackup(
+  ctx: OpContext,
+  rec: OpRecord,
+  server: AgentServerConfig,
+  sources: readonly KnownSource[],
+): Promise<Record<string, unknown>> {
+  const timings: Record<string, number> = {};
+  const host = ctx.host(server);
+  const root = backupRoot(ctx, server, host);
+  await mkdir(root, { recursive: true, mode: 0o750 });
+  const startedAt = new Date(ctx.now());
+  const id = freshBackupId(startedAt, await readdir(root));
+  const dir = join(root, id);
+  // Not recursive: an existing directory fails here, so no earlier backup is ever written over.
+  await mkdir(dir, { mode: 0o750 });
+  const data = join(dir, "data");
+  try {
+    const paused = await phase(rec, timings, "stop", () => pauseSqlThreads(host.account));
+    let restarted: string[] = [];
+    try {
+      await phase(rec, timings, "backup", () =>
+        host.run(
+          backupToDir({
+            defaultsFile: server.defaultsFile,
+            socket: server.socket,
+            user: ctx.cfg.backup.user,
+            targetDir: data,
+          }),
+          {
+            timeoutMs: ctx.cfg.timeouts.streamMs,
+            signal: rec.controller.signal,
+            env: ctx.backupEnv,
+          },
+        ),
+      );
+    } finally {
+      restarted = await restartSqlThreads(host.account, paused.stopped);
+    }
+    const binlogInfo = (await host.readBackupInfo(data, "xtrabackup_binlog_info")) ?? "";
+    const slaveInfo = (await host.readBackupInfo(data, "xtrabackup_slave_info")) ?? "";
+    const recorded = slaveInfoPosition(slaveInfo);
+    if (
+      paused.rows.length > 0 &&
+      (recorded === null || !samePosition(recorded, paused.gtidSlavePos))
+    ) {
+      throw new MarinaError(
+        "TOOL_FAILED",
+        `the backup's xtrabackup_slave_info says gtid_slave_pos ${recorded ?? "(none)"}, not ${paused.gtidSlavePos} read with the SQL threads stopped: not a consistent backup`,
+      );
+    }
+    const manifest: BackupManifest = ManifestSchema.parse({
+      version: 1,
+      id,
+      server: server.name,
+      startedAt: startedAt.toISOString(),
+      endedAt: new Date(ctx.now()).toISOString(),
+      gtidSlavePos: paused.gtidSlavePos,
+      domains: domainsOf(paused.gtidSlavePos),
+      gtidBinlogPos: binlogInfo ? parseBackupPosition(binlogInfo, null).gtid : "",
+      connections: connectionsOf(paused.rows, sources),
+      bytes: await host.treeSize(data),
+      slaveInfo,
+    });
+    await writeFile(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, {
+      flag: "wx",
+      mode: 0o640,
+    });
+    ctx.log.info({ id, dir, stopped: paused.stopped, restarted }, "backup kept");
+    return {
+      action: "take-backup",
+      server: server.name,
+      dir,
+      sqlThreadsStopped: paused.stopped,
+      sqlThreadsRestarted: restarted,
+      manifest,
+      timings,
+    };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    throw err;
+  }
+}
+
+/** The server's backups, newest first (one when `id` is given: BACKUP_NOT_FOUND without it). */
+export async function listBackups(
+  ctx: OpContext,
+  server: AgentServerConfig,
+  id?: string,
+): Promise<BackupManifest[]> {
+  const root = backupRoot(ctx, server, ctx.host(server));
+  const ids = id !== undefined ? [id] : await readdir(root).catch(() => [] as string[]);
+  const out: BackupManifest[] = [];
+  for (const name of ids) {
+    const text = await readFile(join(root, name, MANIFEST), "utf8").catch(() => null);
+    if (text === null) continue;
+    const parsed = ManifestSchema.safeParse(parseJson(text));
+    if (parsed.success && parsed.data.id === name && parsed.data.server === server.name) {
+      out.push(parsed.data);
+    } else {
+      ctx.log.warn({ dir: join(root, name) }, "not a valid backup manifest: skipped");
+    }
+  }
+  if (id !== undefined && out.length === 0) {
+    throw new MarinaError("BACKUP_NOT_FOUND", `${server.name} has no backup ${id} in ${root}`, {
+      path: "payload.request.id",
+    });
+  }
+  return sortManifests(out);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,299 @@
+// backup, backups and restore-backup as the decider service takes them: through the server's
+// agent (a restore also re-attaches connections through other clusters' executors), beside
+// the cores like provision-replica. Checks here, decisions in decider-core's backup/.
+import {
+  type AgentAction,
+  type BackupManifest,
+  type CommandPayload,
+  type CommandReply,
+  type ErrorBody,
+  errorBody,
+  BackupManifest as ManifestSchema,
+  replicationAddressOf,
+} from "@marina/contracts";
+import {
+  backupAcceptedReport,
+  checkRestore,
+  provisionRefusedReport,
+  type RestoreInput,
+  restoreAcceptedReport,
+} from "@marina/decider-core";
+import { dryReply } from "../provision/command.js";
+import {
+  callAgent,
+  clusterConfig,
+  leadershipRefusal,
+  nextId,
+  type ProvisionDeps,
+} from "../provision/context.js";
+import { runBackup, runRestore } from "./run.js";
+
+export type BackupVerb = "backup" | "backups" | "restore-backup";
+export type BackupCommand = {
+  [V in BackupVerb]: { verb: V; payload: CommandPayload<V> };
+}[BackupVerb];
+
+type Refusal = { ok: false; error: ErrorBody };
+const refuse = (
+  code: Parameters<typeof errorBody>[0],
+  message: string,
+  path?: string,
+): Refusal => ({
+  ok: false,
+  error: errorBody(code, message, path),
+});
+
+/** The clusters whose config lists `server` (the home one first). */
+export function clustersListing(d: ProvisionDeps, home: string, server: string): string[] {
+  const all = d.config.clusters
+    .filter((c) => c.servers.some((s) => s.name === server))
+    .map((c) => c.name);
+  return [...new Set([home, ...all])].filter((c) => all.includes(c));
+}
+
+/** The server in the home cluster, with its agent host; leadership of `clusters`. */
+function checkServer(d: ProvisionDeps, home: string, server: string, lead: string[]) {
+  const s = clusterConfig(d, home)?.servers.find((x) => x.name === server);
+  if (!s) return refuse("UNKNOWN_SERVER", `${server} is not a server of cluster ${home}`, "server");
+  if (!s.agentHost) {
+    return refuse(
+      "NOT_APPLICABLE",
+      `${server} has no agentHost: backups are taken and restored by its host agent (docs/configuration.md)`,
+      "server",
+    );
+  }
+  const refusal = leadershipRefusal(d, lead, `needed for ${server}`);
+  if (refusal) return { ok: false as const, error: refusal };
+  return { ok: true as const, host: s.agentHost };
+}
+
+/** The server's manifests from its agent (one with `id`), and the cluster the agent files it under. */
+async function readManifests(
+  d: ProvisionDeps,
+  home: string,
+  host: string,
+  server: string,
+  id?: string,
+): Promise<{ ok: true; manifests: BackupManifest[]; agentCluster: string } | Refusal> {
+  const r = await callAgent(
+    d,
+    home,
+    host,
+    nextId("backups"),
+    { action: "list-backups", server, ...(id ? { id } : {}) },
+    15_000,
+  );
+  if (!r.ok) return { ok: false, error: r.error ?? errorBody("INTERNAL", "no answer") };
+  const list = Array.isArray(r.data.backups) ? r.data.backups : [];
+  const manifests = list.flatMap((m) => {
+    const p = ManifestSchema.safeParse(m);
+    return p.success ? [p.data] : [];
+  });
+  return { ok: true, manifests, agentCluster: String(r.data.cluster ?? home) };
+}
+
+/** A command sent to a cluster other than the one the agent fences the server by. */
+function wrongCluster(server: string, agentCluster: string, home: string, verb: string) {
+  return agentCluster === home
+    ? null
+    : refuse(
+        "NOT_APPLICABLE",
+        `${server}'s agent files it under cluster ${agentCluster}: send ${verb} to ${agentCluster} (marina -c ${agentCluster} ${verb} …)`,
+        "server",
+      );
+}
+
+export type BackupHandler = (home: string, c: BackupCommand) => Promise<CommandReply>;
+
+export function backupHandler(d: ProvisionDeps): BackupHandler {
+  const running = new Set<string>();
+  let n = 0;
+  return async (home, c) => {
+    n += 1;
+    const opId = `${c.verb === "restore-backup" ? "restore" : "backup"}-${d.now().toString(36)}-${n.toString(36)}`;
+    const reply = (r: Refusal | { ok: true; reply: CommandReply }): CommandReply => {
+      if (r.ok) return r.reply;
+      if ("dryRun" in c.payload && c.payload.dryRun) {
+        return dryReply(provisionRefusedReport(r.error, c.verb), c.verb);
+      }
+      return { ok: false, verb: c.verb, error: r.error };
+    };
+    switch (c.verb) {
+      case "backups":
+        return reply(await listing(d, home, c.payload));
+      case "backup":
+      case "restore-backup": {
+        const server = c.payload.server;
+        if (running.has(server)) {
+          return reply(refuse("OPERATION_IN_PROGRESS", `${server} is being backed up or restored`));
+        }
+        running.add(server);
+        let started = false;
+        try {
+          const r =
+            c.verb === "backup"
+              ? await backup(d, home, opId, c.payload, () => running.delete(server))
+              : await restore(d, home, opId, c.payload, () => running.delete(server));
+          started = r.ok && !c.payload.dryRun;
+          return reply(r);
+        } finally {
+          if (!started) running.delete(server);
+        }
+      }
+      default: {
+        const never: never = c;
+        throw new Error(`unhandled ${JSON.stringify(never)}`);
+      }
+    }
+  };
+}
+
+async function listing(d: ProvisionDeps, home: string, p: CommandPayload<"backups">) {
+  const cfg = clusterConfig(d, home);
+  if (p.server !== undefined && !cfg?.servers.some((s) => s.name === p.server)) {
+    return refuse("UNKNOWN_SERVER", `${p.server} is not a server of cluster ${home}`, "server");
+  }
+  const servers = (cfg?.servers ?? []).filter(
+    (s) => s.agentHost && (p.server === undefined || s.name === p.server),
+  );
+  if (p.server !== undefined && servers.length === 0) {
+    return refuse("NOT_APPLICABLE", `${p.server} has no agentHost: no backups`, "server");
+  }
+  const backups: BackupManifest[] = [];
+  const unread: string[] = [];
+  for (const s of servers) {
+    const r = await readManifests(d, home, s.agentHost!, s.name);
+    if (r.ok) backups.push(...r.manifests);
+    else unread.push(`${s.name}: ${r.error.message}`);
+  }
+  if (p.server !== undefined && unread.length > 0) {
+    return refuse("NOT_APPLICABLE", unread.join("; ").slice(0, 4000), "server");
+  }
+  const message = `${backups.length} backup(s)${unread.length > 0 ? `; not read: ${unread.join("; ")}` : ""}`;
+  return {
+    ok: true as const,
+    reply: {
+      ok: true as const,
+      verb: "backups",
+      message: message.slice(0, 4096),
+      data: { backups, unread },
+    },
+  };
+}
+
+async function backup(
+  d: ProvisionDeps,
+  home: string,
+  opId: string,
+  p: CommandPayload<"backup">,
+  done: () => void,
+) {
+  const clusters = clustersListing(d, home, p.server);
+  const checked = checkServer(d, home, p.server, clusters);
+  if (!checked.ok) return checked;
+  const read = await readManifests(d, home, checked.host, p.server);
+  if (!read.ok) return read;
+  const wrong = wrongCluster(p.server, read.agentCluster, home, "backup");
+  if (wrong) return wrong;
+  // Every configured server a connection may point at: the manifest names its cluster.
+  const sources = clusters.flatMap((c) =>
+    (clusterConfig(d, c)?.servers ?? []).map((s) => ({
+      cluster: c,
+      server: s.name,
+      ...replicationAddressOf(s),
+    })),
+  );
+  const action: Extract<AgentAction, { action: "take-backup" }> = {
+    action: "take-backup",
+    server: p.server,
+    sources,
+  };
+  const reason = p.reason ?? `backup of ${p.server}`;
+  if (p.dryRun) {
+    const report = backupAcceptedReport(
+      p.server,
+      checked.host,
+      action,
+      reason,
+      (c) => clusterConfig(d, c)!,
+    );
+    return { ok: true as const, reply: dryReply(report, "backup") };
+  }
+  void runBackup(d, { opId, home, server: p.server, host: checked.host, clusters, action }).finally(
+    done,
+  );
+  return {
+    ok: true as const,
+    reply: {
+      ok: true as const,
+      verb: "backup",
+      opId,
+      message: `backup of ${p.server} started on ${checked.host}`,
+    },
+  };
+}
+
+async function restore(
+  d: ProvisionDeps,
+  home: string,
+  opId: string,
+  p: CommandPayload<"restore-backup">,
+  done: () => void,
+) {
+  const listing = clustersListing(d, home, p.server);
+  const first = checkServer(d, home, p.server, listing);
+  if (!first.ok) return first;
+  const read = await readManifests(d, home, first.host, p.server, p.backup);
+  if (!read.ok) return read;
+  const wrong = wrongCluster(p.server, read.agentCluster, home, "restore-backup");
+  if (wrong) return wrong;
+  const manifest = read.manifests[0];
+  if (!manifest) {
+    return refuse("BACKUP_NOT_FOUND", `${p.server} has no backup ${p.backup}`, "backup");
+  }
+  const named = manifest.connections.flatMap((c) => (c.cluster ? [c.cluster] : []));
+  const clusters = [...new Set([...listing, ...named])];
+  const input: RestoreInput = {
+    server: p.server,
+    home,
+    host: first.host,
+    manifest,
+    clusters: Object.fromEntries(
+      named.map((c) => [
+        c,
+        {
+          listsServer: clusterConfig(d, c)?.servers.some((s) => s.name === p.server) ?? false,
+          primary: d.cluster(c)?.primary() ?? null,
+        },
+      ]),
+    ),
+    verifyTimeoutMs: 30_000,
+  };
+  // Every cluster a connection follows must be led here too (its executors attach it).
+  const led = checkServer(d, home, p.server, clusters);
+  if (!led.ok) return led;
+  const problems = checkRestore(input);
+  if (problems.length > 0) {
+    const text = problems.map((x) => `${x.message} [${x.path}]`).join("; ");
+    return refuse(
+      "RESTORE_CHECK_FAILED",
+      `cannot restore ${p.server} from ${p.backup}: ${text}`.slice(0, 4096),
+      problems[0]?.path,
+    );
+  }
+  const reason = p.reason ?? `restore ${p.server} from its backup ${p.backup}`;
+  if (p.dryRun) {
+    const report = restoreAcceptedReport(input, reason, (c) => clusterConfig(d, c)!);
+    return { ok: true as const, reply: dryReply(report, "restore-backup") };
+  }
+  void runRestore(d, { opId, input, clusters, reason, startedAt: d.now() }).finally(done);
+  return {
+    ok: true as const,
+    reply: {
+      ok: true as const,
+      verb: "restore-backup",
+      opId,
+      message: `restore of ${p.server} from ${p.backup} started`,
+    },
+  };
+}

@@ -1,0 +1,218 @@
+// backup, backups and restore-backup as the decider service takes them (backup/command.ts):
+// the request against the config and the leadership, the manifests the agent lists, then the
+// dry-run or the refusal — over a fake bus whose "agent" answers list-backups. Nothing here
+// runs a backup or a restore (dry-runs, listings and refusals only).
+import {
+  type AgentRequest,
+  AgentRequestMessage,
+  type BackupManifest,
+  type CommandReply,
+  type ErrorBody,
+  envelope,
+  errorBody,
+} from "@marina/contracts";
+import { describe, expect, it } from "vitest";
+import { type BackupCommand, backupHandler } from "../src/backup/command.js";
+import { besideDeps, PRIMARIES } from "./beside-fixtures.js";
+import { FakeBus } from "./fake-bus.js";
+
+const ID = "20261205T154210Z";
+
+const manifest = (over: Partial<BackupManifest> = {}): BackupManifest => ({
+  version: 1,
+  id: ID,
+  server: "db3",
+  startedAt: "2026-12-05T15:42:10.000Z",
+  endedAt: "2026-12-05T15:42:12.000Z",
+  gtidSlavePos: "1-1-10,2-2-20",
+  domains: { "1": "1-1-10", "2": "2-2-20" },
+  gtidBinlogPos: "",
+  connections: ["p1", "p2"].map((c, i) => ({
+    name: c,
+    cluster: c,
+    source: `db${i + 1}`,
+    masterHost: "127.0.0.1",
+    masterPort: 3301 + i,
+    wildDoTables: [`src${i + 1}.%`],
+    sqlRunning: true,
+    ioRunning: true,
+    gtidIoPos: "",
+  })),
+  bytes: 1000,
+  slaveInfo: "",
+  ...over,
+});
+
+interface World {
+  /** What the agent answers to list-backups: the manifests, or an error. */
+  agent: BackupManifest[] | ErrorBody;
+  agentCluster: string;
+  led: readonly string[];
+  primaries: Record<string, string | null>;
+}
+
+function handler(over: Partial<World> = {}) {
+  const w: World = {
+    agent: [manifest()],
+    agentCluster: "p1",
+    led: ["p1", "p2", "p3"],
+    primaries: PRIMARIES,
+    ...over,
+  };
+  const bus = new FakeBus();
+  bus.subscribe("marina.v1.agent.*.list-backups", (m) => {
+    const req = (JSON.parse(new TextDecoder().decode(m.data)) as { payload: AgentRequest }).payload;
+    AgentRequestMessage.parse(envelope("agent-request", "test", req));
+    if (req.request.action !== "list-backups") return;
+    const id = req.request.id;
+    const found = Array.isArray(w.agent) ? w.agent.filter((b) => !id || b.id === id) : w.agent;
+    const error = !Array.isArray(found)
+      ? found
+      : id && found.length === 0
+        ? errorBody("BACKUP_NOT_FOUND", `no ${id}`)
+        : null;
+    m.respond(
+      JSON.stringify(
+        envelope("agent-result", req.host, {
+          host: req.host,
+          opId: req.opId,
+          ok: error === null,
+          durationMs: 1,
+          data: error
+            ? {}
+            : {
+                action: "list-backups",
+                server: req.request.server,
+                cluster: w.agentCluster,
+                backups: found,
+              },
+          error,
+        }),
+      ),
+    );
+  });
+  const handle = backupHandler(besideDeps(bus, w));
+  return { bus, handle: (c: BackupCommand, home = "p1") => handle(home, c) };
+}
+
+const refusal = (r: CommandReply) => (r.ok ? r.dryRun?.error : r.error);
+
+describe("backups", () => {
+  it("lists the server's manifests from its agent", async () => {
+    const r = await handler().handle({ verb: "backups", payload: { server: "db3" } });
+    expect(r.ok).toBe(true);
+    expect(r.ok && ((r.data?.backups ?? []) as BackupManifest[]).map((b) => b.id)).toEqual([ID]);
+  });
+
+  it("without a server: every server of the cluster, naming those whose agent did not answer", async () => {
+    const { handle } = handler({ agent: errorBody("NOT_APPLICABLE", "no backupDir") });
+    const r = await handle({ verb: "backups", payload: {} });
+    expect(r.ok).toBe(true);
+    expect(r.ok && r.data?.unread).toEqual(["db1: no backupDir", "db3: no backupDir"]);
+  });
+
+  it("an unknown server, or an agent without backupDir for the one asked, is refused", async () => {
+    expect(
+      refusal(await handler().handle({ verb: "backups", payload: { server: "db9" } }))?.code,
+    ).toBe("UNKNOWN_SERVER");
+    const { handle } = handler({
+      agent: errorBody("NOT_APPLICABLE", "agent h-db3 has no backupDir"),
+    });
+    expect(refusal(await handle({ verb: "backups", payload: { server: "db3" } }))?.message).toMatch(
+      /has no backupDir/,
+    );
+  });
+});
+
+describe("backup", () => {
+  it("a dry-run: one take-backup call naming every server of the clusters that list db3", async () => {
+    const r = await handler().handle({ verb: "backup", payload: { server: "db3", dryRun: true } });
+    const call = r.ok ? r.dryRun?.operation?.phases[0]?.agentCalls[0] : undefined;
+    expect(call?.host).toBe("h-db3");
+    const action = call?.action;
+    expect(action?.action).toBe("take-backup");
+    if (action?.action !== "take-backup") return;
+    expect(action.sources.map((s) => `${s.cluster}/${s.server}@${s.port}`)).toEqual([
+      "p1/db1@3301",
+      "p1/db3@3303",
+      "p2/db2@3302",
+      "p2/db3@3303",
+    ]);
+  });
+
+  it.each([
+    [
+      "sent to a cluster its agent does not file it under",
+      {},
+      "p2",
+      "NOT_APPLICABLE",
+      /files it under cluster p1: send backup to p1/,
+    ],
+    ["a cluster listing it not led here", { led: ["p1"] }, "p1", "NOT_LEADER", /does not lead p2/],
+  ] as const)("refuses %s", async (_what, w, home, code, message) => {
+    const r = await handler(w as Partial<World>).handle(
+      { verb: "backup", payload: { server: "db3", dryRun: true } },
+      home,
+    );
+    expect(refusal(r)?.code).toBe(code);
+    expect(refusal(r)?.message).toMatch(message);
+  });
+});
+
+describe("restore-backup", () => {
+  const restore = (over: Partial<World> = {}, backup = ID) =>
+    handler(over).handle({
+      verb: "restore-backup",
+      payload: { server: "db3", backup, dryRun: true },
+    });
+
+  it("a dry-run: the restore, then the attach to each cluster's primary now", async () => {
+    const r = await restore({ primaries: { p1: "db1", p2: "db3x" } });
+    // db3x is not a configured server: the plan still names it; the step's executor resolves it.
+    const attach = r.ok ? r.dryRun?.operation?.phases[1] : undefined;
+    expect(r.ok && r.dryRun?.outcome).toBe("accepted");
+    expect(attach?.steps.filter((s) => s.step.kind === "change-master").map((s) => s.step)).toEqual(
+      [
+        { kind: "change-master", connection: "p1", source: "db1", useGtid: "slave_pos" },
+        { kind: "change-master", connection: "p2", source: "db3x", useGtid: "slave_pos" },
+      ],
+    );
+  });
+
+  it.each([
+    [
+      "an id the agent does not have",
+      {},
+      "20000101T000000Z",
+      "BACKUP_NOT_FOUND",
+      /no 20000101T000000Z/,
+    ],
+    [
+      "a source cluster without a primary",
+      { primaries: { p1: "db1", p2: null } },
+      ID,
+      "RESTORE_CHECK_FAILED",
+      /cluster p2 has no known primary/,
+    ],
+    [
+      "a connection following a cluster that does not list db3",
+      { agent: [manifest({ connections: [{ ...manifest().connections[0]!, cluster: "p3" }] })] },
+      ID,
+      "RESTORE_CHECK_FAILED",
+      /follows cluster p3, which is not configured here or does not list db3/,
+    ],
+    ["a source cluster not led here", { led: ["p1"] }, ID, "NOT_LEADER", /does not lead p2/],
+  ] as const)("refuses %s", async (_what, w, id, code, message) => {
+    const r = await restore(w as Partial<World>, id);
+    expect(refusal(r)?.code).toBe(code);
+    expect(refusal(r)?.message).toMatch(message);
+  });
+
+  it("a refusal without dryRun is an error reply; only list-backups was asked of the agent", async () => {
+    const { bus, handle } = handler({ primaries: { p1: null, p2: "db2" } });
+    const r = await handle({ verb: "restore-backup", payload: { server: "db3", backup: ID } });
+    expect(r.ok).toBe(false);
+    expect(refusal(r)?.code).toBe("RESTORE_CHECK_FAILED");
+    expect(bus.requests.map((x) => x.subject.split(".").pop())).toEqual(["list-backups"]);
+  });
+});
