@@ -19,6 +19,7 @@ import {
   type ProvisionPhase,
   type ProvisionPlanInput,
   type ProvisionSource,
+  persistFiltersCall,
   provisionAttach,
   provisionCopy,
   provisionedSlavePos,
@@ -144,16 +145,29 @@ export async function runSteps(
     data.set(s.key, mustSucceed(r, `${ph.name}/${s.key} on ${s.server}`).data);
   }
   for (const c of ph.calls) {
-    const cluster = run.plan.home;
-    const r = await callAgent(d, cluster, c.host, `${run.opId}-${c.key}`, c.action, 30_000);
-    if (r.ok) {
-      pr?.done.push(`filters of ${c.server} written to ${String(r.data.file)}`);
-    } else {
-      d.log.warn({ error: r.error, call: c.key }, "agent call of a phase failed");
-      pr?.done.push(`filters of ${c.server} NOT persisted (${r.error?.message ?? "failed"})`);
-    }
+    const said = await persistFilters(d, `${run.opId}-${c.key}`, run.plan.home, c.host, c.server);
+    pr?.done.push(said);
   }
   return data;
+}
+
+/**
+ * The server's replication filters written to its option file by its agent (fenced by
+ * `cluster`, the one the agent files it under). Never a failure: the replica replicates;
+ * only a restart would lose them. Returns what to tell the operator.
+ */
+export async function persistFilters(
+  d: ProvisionDeps,
+  callId: string,
+  cluster: string,
+  host: string,
+  server: string,
+): Promise<string> {
+  const c = persistFiltersCall(host, server);
+  const r = await callAgent(d, cluster, c.host, callId, c.action, 30_000);
+  if (r.ok) return `filters of ${server} written to ${String(r.data.file)}`;
+  d.log.warn({ error: r.error, server }, "filters not persisted");
+  return `filters of ${server} NOT persisted (${r.error?.message ?? "failed"})`;
 }
 
 /** Source i's dump into the target: the target listens, the donor sends, both finish. */
