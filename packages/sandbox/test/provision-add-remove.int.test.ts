@@ -386,6 +386,18 @@ describe("provision-replica add / remove on a running multi-source replica", () 
       ReturnType<typeof node>,
       ReturnType<typeof node>,
     ];
+    // The SQL-thread pause of the removal before may have been sampled (ReplicaBroken for a
+    // moment): start from a db3 p1 sees healthy, so the break below is a new situation.
+    await waitFor(
+      async () => {
+        const st = await status(world.stack.nc, "p1");
+        const s = (st.servers as { name: string; situations: string[] }[]).find(
+          (x) => x.name === "db3",
+        );
+        return s !== undefined && !s.situations.includes("ReplicaBroken");
+      },
+      { timeoutMs: 20_000, message: "p1 sees db3 healthy" },
+    );
     // A row db3 has and db2 does not (unlogged, as a stray local write would be): the same
     // id inserted on db2 stops 'p2' with 1062.
     const root = await db3.connect();
