@@ -100,13 +100,16 @@ export interface CandidateInput {
    */
   mode: "failover" | "switchover";
   /**
-   * The GTID domains of the primary's binlog as last seen (absent or empty: unknown). A
-   * multi-source replica's connection to the primary reports in Gtid_IO_Pos every domain of
-   * gtid_slave_pos — the other sources' too —, so what it "received from the primary" is
-   * restricted to these: otherwise another stream's domain makes it look ahead and the
-   * candidate would pull that stream from it.
+   * The GTID domains of the primary's binlog as last seen (absent or empty: unknown), and
+   * the server_id of every server of the cluster (absent: not all known). A multi-source
+   * replica's connection to the primary reports in Gtid_IO_Pos every domain of
+   * gtid_slave_pos — the other sources' too —, so another stream's domain would make it
+   * look ahead and the candidate would pull that stream from it. Such a domain is left out
+   * of what it "received from the primary" only when both prove it foreign
+   * (foreignDomains); anything less sure stays required.
    */
   primaryDomains?: readonly number[];
+  clusterServerIds?: readonly number[];
   /**
    * Exclusions a forced switchover lifts for its named target (the pre-checks that refuse
    * them otherwise: commands/switchover-checks.ts).
@@ -228,6 +231,33 @@ function pullable(r: Replica): string | null {
   return null;
 }
 
+/**
+ * Domains the replicas' connections to the primary show that are another source's for
+ * sure: not in the primary's binlog as last seen, shown only by replicas with more than one
+ * connection (multi-source), and each GTID of it they show written by a server outside this
+ * cluster. A domain the primary began after its last sample carries its own server_id, so
+ * it stays required; so does everything when the primary's domains or the cluster's
+ * server ids are unknown.
+ */
+function foreignDomains(
+  input: CandidateInput,
+  raw: readonly { obs: ObservationLike; conn: ConnectionLike }[],
+): Set<number> {
+  const known = input.primaryDomains ?? [];
+  const ids = input.clusterServerIds;
+  const foreign = new Set<number>();
+  if (known.length === 0 || !ids) return foreign;
+  const shown = raw.flatMap((r) => gtids(r.conn.gtidIoPos).map((g) => ({ r, g })));
+  for (const d of domainsOf(shown.map((x) => x.g))) {
+    if (known.includes(d)) continue;
+    const sure = shown
+      .filter((x) => x.g.domain === d)
+      .every((x) => x.r.obs.replication.length > 1 && !ids.includes(x.g.server));
+    if (sure) foreign.add(d);
+  }
+  return foreign;
+}
+
 /** Replicas of `primary` among the live servers, in config order, with exclusions. */
 function replicasOf(input: CandidateInput): { replicas: Replica[]; domains: number[] } {
   const raw: { server: string; obs: ObservationLike; conn: ConnectionLike }[] = [];
@@ -238,9 +268,10 @@ function replicasOf(input: CandidateInput): { replicas: Replica[]; domains: numb
     const conn = connectionsTo(input.config, obs, input.primary)[0];
     if (conn) raw.push({ server: s.name, obs, conn });
   }
-  const received = domainsOf(raw.flatMap((r) => gtids(r.conn.gtidIoPos)));
-  const known = input.primaryDomains ?? [];
-  const domains = known.length > 0 ? received.filter((d) => known.includes(d)) : received;
+  const foreign = foreignDomains(input, raw);
+  const domains = domainsOf(raw.flatMap((r) => gtids(r.conn.gtidIoPos))).filter(
+    (d) => !foreign.has(d),
+  );
   const inDomains = (l: GtidList) => l.filter((g) => domains.includes(g.domain));
   const primaryDc = datacenterOf(input.config, input.primary);
   const replicas = raw.map((r) => {
@@ -444,7 +475,7 @@ export function chooseCandidateNow(
     config,
     primary,
     servers,
-    primaryDomains: lastPrimaryDomains(state, primary),
+    ...primaryEvidence(state, config, primary),
     maintenance: Object.keys(state.maintenance),
     diverged: divergedServers(state, config),
     lastLag: state.lastLag,
@@ -455,8 +486,20 @@ export function chooseCandidateNow(
   });
 }
 
-/** The domains of `primary`'s binlog as last observed, however old (empty: never seen). */
-export function lastPrimaryDomains(state: DeciderState, primary: string): number[] {
+/**
+ * What tells another source's domain from the primary's (CandidateInput.primaryDomains):
+ * the domains of `primary`'s binlog as last observed, however old (empty: never seen), and
+ * every server's server_id as last observed (absent unless all are known).
+ */
+export function primaryEvidence(
+  state: DeciderState,
+  config: ClusterConfig,
+  primary: string,
+): { primaryDomains: number[]; clusterServerIds?: number[] } {
   const obs = state.lastObservation[primary]?.observation;
-  return obs ? domainsOf(gtids(obs.gtidBinlogPos)) : [];
+  const primaryDomains = obs ? domainsOf(gtids(obs.gtidBinlogPos)) : [];
+  const ids = config.servers.map((s) => state.lastObservation[s.name]?.observation.serverId);
+  return ids.every((id): id is number => typeof id === "number")
+    ? { primaryDomains, clusterServerIds: ids }
+    : { primaryDomains };
 }

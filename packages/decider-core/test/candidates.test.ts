@@ -301,20 +301,67 @@ describe("chooseCandidate (rule 2)", () => {
 });
 
 describe("chooseCandidate with a multi-source replica among the replicas", () => {
-  // db3 replicates db1 (domain 1) and another cluster's primary (domain 2): its connection
-  // to db1 shows every domain of gtid_slave_pos in Gtid_IO_Pos (10.11), domain 2 included.
-  const multi = rep("1-1-100,2-2-900", {}, { gtidCurrentPos: "1-1-100,2-2-900" });
+  // db3 replicates db1 (domain 1) and another cluster's primary (domain 2, server 9): its
+  // connection to db1 shows every domain of gtid_slave_pos in Gtid_IO_Pos (10.11), domain 2
+  // included.
+  const outside = { masterHost: "10.0.0.9", masterPort: 3306 };
+  const multi = (io: string, connections = 2) =>
+    obs({
+      gtidCurrentPos: io,
+      gtidBinlogPos: io,
+      gtidSlavePos: io,
+      replication: [
+        conn(config, "db1", { gtidIoPos: io, secondsBehindMaster: null, ioThread: "Connecting" }),
+        ...(connections > 1
+          ? [{ ...conn(config, "db1", { connection: "p2", gtidIoPos: io }), ...outside }]
+          : []),
+      ],
+    });
+  const ids = [1, 2, 3];
+  const db3Pulled = (pos: string) => [{ from: "db3", pos }];
   it.each([
-    // Without the primary's domains, domain 2 makes db3 look ahead: db2 would pull it.
-    [undefined, [{ from: "db3", pos: "1-1-100,2-2-900" }]],
-    // With them: db3 received nothing of db1's stream that db2 lacks.
-    [[1], []],
-  ])("primaryDomains %j → pulls %j", (primaryDomains, pulls) => {
+    [
+      "no evidence: domain 2 makes db3 look ahead, pulled",
+      multi("1-1-100,2-9-900"),
+      {},
+      db3Pulled("1-1-100,2-9-900"),
+    ],
+    [
+      "the primary's domains and every server id known: domain 2 is foreign",
+      multi("1-1-100,2-9-900"),
+      { primaryDomains: [1], clusterServerIds: ids },
+      [],
+    ],
+    [
+      "server ids not all known: still required",
+      multi("1-1-100,2-9-900"),
+      { primaryDomains: [1] },
+      db3Pulled("1-1-100,2-9-900"),
+    ],
+    [
+      "a single connection (not multi-source): still required",
+      multi("1-1-100,2-9-900", 1),
+      { primaryDomains: [1], clusterServerIds: ids },
+      db3Pulled("1-1-100,2-9-900"),
+    ],
+    [
+      "written by the primary (a domain begun after its last sample): required",
+      multi("1-1-100,2-1-7"),
+      { primaryDomains: [1], clusterServerIds: ids },
+      db3Pulled("1-1-100,2-1-7"),
+    ],
+    [
+      "a domain in the primary's binlog: required",
+      multi("1-1-100,2-9-900"),
+      { primaryDomains: [1, 2], clusterServerIds: ids },
+      db3Pulled("1-1-100,2-9-900"),
+    ],
+  ] as const)("%s", (_what, db3, evidence, pulls) => {
     const r = chooseCandidate(
       base(
-        { db2: rep("1-1-100"), db3: multi },
+        { db2: rep("1-1-100"), db3 },
         {
-          ...(primaryDomains ? { primaryDomains } : {}),
+          ...evidence,
           config: makeConfig({
             servers: [{ name: "db1" }, { name: "db2" }, { name: "db3", promotion: "never" }],
           }),
