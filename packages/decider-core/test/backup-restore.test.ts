@@ -65,6 +65,7 @@ function input(over: Partial<RestoreInput> = {}): RestoreInput {
       p1: { listsServer: true, primary: "db1" },
       p2: { listsServer: true, primary: "db2" },
     },
+    primaries: { p1: "db1", p2: "db2" },
     verifyTimeoutMs: 30_000,
     ...over,
   };
@@ -136,6 +137,16 @@ describe("checkRestore", () => {
           p2: { listsServer: true, primary: "db2" },
         },
       }),
+      /db3 is the primary of p1 now: a primary is never restored/,
+    ],
+    [
+      "the server is the primary of a cluster listing it that no connection names",
+      input({ primaries: { p1: "db1", p2: "db2", p9: "db3" } }),
+      /db3 is the primary of p9 now/,
+    ],
+    [
+      "a manifest without connections of a server that is a primary now",
+      input({ manifest: manifest({ connections: [] }), clusters: {}, primaries: { p1: "db3" } }),
       /db3 is the primary of p1 now/,
     ],
     [

@@ -149,6 +149,13 @@ describe("backup", () => {
       /files it under cluster p1: send backup to p1/,
     ],
     ["a cluster listing it not led here", { led: ["p1"] }, "p1", "NOT_LEADER", /does not lead p2/],
+    [
+      "a primary of a cluster listing it",
+      { primaries: { p1: "db1", p2: "db3" } },
+      "p1",
+      "REFUSED",
+      /db3 is the primary of p2: back up a replica/,
+    ],
   ] as const)("refuses %s", async (_what, w, home, code, message) => {
     const r = await handler(w as Partial<World>).handle(
       { verb: "backup", payload: { server: "db3", dryRun: true } },
@@ -202,6 +209,20 @@ describe("restore-backup", () => {
       /follows cluster p3, which is not configured here or does not list db3/,
     ],
     ["a source cluster not led here", { led: ["p1"] }, ID, "NOT_LEADER", /does not lead p2/],
+    [
+      "the primary of its home cluster",
+      { primaries: { p1: "db3", p2: "db2" } },
+      ID,
+      "RESTORE_CHECK_FAILED",
+      /db3 is the primary of p1 now/,
+    ],
+    [
+      "a primary, from a manifest without connections",
+      { primaries: { p1: "db3", p2: "db2" }, agent: [manifest({ connections: [] })] },
+      ID,
+      "RESTORE_CHECK_FAILED",
+      /db3 is the primary of p1 now/,
+    ],
   ] as const)("refuses %s", async (_what, w, id, code, message) => {
     const r = await restore(w as Partial<World>, id);
     expect(refusal(r)?.code).toBe(code);

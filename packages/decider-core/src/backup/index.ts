@@ -2,6 +2,7 @@ export { backupAcceptedReport, restoreAcceptedReport } from "./dry-run.js";
 export {
   checkRestore,
   databasesOfFilter,
+  primaryIn,
   type RestoreCluster,
   type RestoreInput,
   restoreAttach,

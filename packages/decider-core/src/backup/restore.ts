@@ -25,6 +25,8 @@ export interface RestoreInput {
   manifest: BackupManifest;
   /** Every cluster a manifest connection names, by name (absent: not configured). */
   clusters: Readonly<Record<string, RestoreCluster>>;
+  /** The primary now (null: none known) of every cluster whose config lists the server. */
+  primaries: Readonly<Record<string, string | null>>;
   verifyTimeoutMs: number;
 }
 
@@ -42,10 +44,31 @@ export function databasesOfFilter(patterns: readonly string[]): string[] | null 
 /** A connection is started again when one of its threads ran at the backup. */
 export const wasRunning = (c: BackupConnection) => c.ioRunning || c.sqlRunning;
 
+/** The clusters (sorted) whose primary is `server` now, of those `primaries` names. */
+export function primaryIn(
+  server: string,
+  primaries: Readonly<Record<string, string | null>>,
+): string[] {
+  return Object.keys(primaries)
+    .filter((c) => primaries[c] === server)
+    .sort();
+}
+
 /** Every reason not to restore now, each naming its fix; empty when it may start. */
 export function checkRestore(input: RestoreInput): ProvisionProblem[] {
   const { manifest: m, server } = input;
   const out: ProvisionProblem[] = [];
+  // Never a primary: of a cluster listing it (its home included) or one a connection names.
+  const named = Object.fromEntries(
+    Object.entries(input.clusters).map(([c, k]) => [c, k.primary] as const),
+  );
+  const primaryOf = primaryIn(server, { ...input.primaries, ...named });
+  if (primaryOf.length > 0) {
+    out.push({
+      path: "server",
+      message: `${server} is the primary of ${primaryOf.join(", ")} now: a primary is never restored (switch over first)`,
+    });
+  }
   if (m.server !== server) {
     out.push({
       path: "backup",
@@ -73,11 +96,6 @@ export function checkRestore(input: RestoreInput): ProvisionProblem[] {
       out.push({
         path: "backup",
         message: `${label}: cluster ${c.cluster} has no known primary: wait until Marina reports one (marina -c ${c.cluster} status)`,
-      });
-    } else if (k.primary === server) {
-      out.push({
-        path: "server",
-        message: `${server} is the primary of ${c.cluster} now: a primary is not restored from a replica's backup`,
       });
     }
     if (databasesOfFilter(c.wildDoTables) === null) {

@@ -14,6 +14,7 @@ import {
 import {
   backupAcceptedReport,
   checkRestore,
+  primaryIn,
   provisionRefusedReport,
   type RestoreInput,
   restoreAcceptedReport,
@@ -26,7 +27,7 @@ import {
   nextId,
   type ProvisionDeps,
 } from "../provision/context.js";
-import { runBackup, runRestore } from "./run.js";
+import { primariesNow, runBackup, runRestore } from "./run.js";
 
 export type BackupVerb = "backup" | "backups" | "restore-backup";
 export type BackupCommand = {
@@ -195,6 +196,15 @@ async function backup(
   if (!read.ok) return read;
   const wrong = wrongCluster(p.server, read.agentCluster, home, "backup");
   if (wrong) return wrong;
+  // A primary's backup would stop nothing and restore into a primary: refused.
+  const primaryOf = primaryIn(p.server, primariesNow(d, clusters));
+  if (primaryOf.length > 0) {
+    return refuse(
+      "REFUSED",
+      `${p.server} is the primary of ${primaryOf.join(", ")}: back up a replica (its backups restore replicas only)`,
+      "server",
+    );
+  }
   // Every configured server a connection may point at: the manifest names its cluster.
   const sources = clusters.flatMap((c) =>
     (clusterConfig(d, c)?.servers ?? []).map((s) => ({
@@ -267,6 +277,7 @@ async function restore(
         },
       ]),
     ),
+    primaries: primariesNow(d, listing),
     verifyTimeoutMs: 30_000,
   };
   // Every cluster a connection follows must be led here too (its executors attach it).

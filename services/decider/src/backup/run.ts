@@ -134,6 +134,25 @@ export async function runBackup(d: ProvisionDeps, b: BackupRun): Promise<void> {
   }
 }
 
+/** Each cluster's primary as this decider knows it now (null: none known). */
+export function primariesNow(d: ProvisionDeps, clusters: readonly string[]) {
+  return Object.fromEntries(clusters.map((c) => [c, d.cluster(c)?.primary() ?? null]));
+}
+
+/** The input again with the primaries now: a cluster may have failed over meanwhile. */
+function inputNow(d: ProvisionDeps, p: RestoreInput): RestoreInput {
+  return {
+    ...p,
+    clusters: Object.fromEntries(
+      Object.entries(p.clusters).map(([c, k]) => [
+        c,
+        { ...k, primary: d.cluster(c)?.primary() ?? null },
+      ]),
+    ),
+    primaries: primariesNow(d, Object.keys(p.primaries)),
+  };
+}
+
 export interface RestoreRun {
   opId: string;
   input: RestoreInput;
@@ -157,6 +176,14 @@ export async function runRestore(d: ProvisionDeps, r: RestoreRun): Promise<void>
   const publish = publisher(d, run);
   try {
     const held = await holdInMaintenance(d, run, r.clusters);
+    // Checked again right before the agent stops anything: a failover since the intake may
+    // have made the server a primary.
+    const before = checkRestore(inputNow(d, p));
+    if (before.length > 0) {
+      throw new ProvisionFailure(
+        errorBody("RESTORE_CHECK_FAILED", before.map((x) => x.message).join("; ")),
+      );
+    }
     const ph = restoreDatadir(p);
     const call = ph.calls[0]!;
     publish("running", ph.message);
@@ -175,15 +202,7 @@ export async function runRestore(d: ProvisionDeps, r: RestoreRun): Promise<void>
     );
     run.done.push(`datadir restored from ${p.manifest.id}`);
     // The primaries now: a source cluster may have failed over during the restore.
-    const now: RestoreInput = {
-      ...p,
-      clusters: Object.fromEntries(
-        Object.entries(p.clusters).map(([c, k]) => [
-          c,
-          { ...k, primary: d.cluster(c)?.primary() ?? null },
-        ]),
-      ),
-    };
+    const now = inputNow(d, p);
     const problems = checkRestore(now);
     if (problems.length > 0) {
       throw new ProvisionFailure(
