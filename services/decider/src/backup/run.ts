@@ -67,7 +67,17 @@ async function holdInMaintenance(d: ProvisionDeps, run: Run, clusters: string[])
   const reasons = new Map(clusters.map((c) => [c, d.cluster(c)?.maintenance(run.server) ?? null]));
   const mine = clusters.filter((c) => reasons.get(c) === null);
   const left = clusters.filter((c) => OURS.test(reasons.get(c) ?? ""));
-  await setMaintenance(d, mine, run.server, true, `${run.kind} ${run.opId}`);
+  const set: string[] = [];
+  try {
+    for (const c of mine) {
+      await setMaintenance(d, [c], run.server, true, `${run.kind} ${run.opId}`);
+      set.push(c);
+    }
+  } catch (err) {
+    // Part-way: what this run set is released, nothing else was touched.
+    await setMaintenance(d, set, run.server, false, `${run.kind} ${run.opId} not started`);
+    throw err;
+  }
   if (mine.length > 0) run.done.push(`${run.server} in maintenance in ${mine.join(", ")}`);
   return [...mine, ...left];
 }
@@ -129,8 +139,18 @@ export async function runBackup(d: ProvisionDeps, b: BackupRun): Promise<void> {
       `backup ${m.id} of ${b.server}: ${(m.bytes / MB).toFixed(1)} MB at ${m.gtidSlavePos || "(empty)"}; connections ${links || "none"}; SQL threads stopped for it and started again: ${JSON.stringify(r.data.sqlThreadsRestarted ?? [])}`,
     );
   } catch (err) {
+    const f = failure(err);
+    if (f.code === "REPLICATION_STOPPED") {
+      // SQL threads still stopped: the server stays in maintenance until they run again.
+      publish(
+        "failed",
+        `backup of ${b.server} failed: ${f.message}. ${b.server} stays in maintenance${held.length > 0 ? ` in ${held.join(", ")}` : ""}: clear it once its SQL threads run again`,
+        f,
+      );
+      return;
+    }
     await setMaintenance(d, held, b.server, false, `backup ${b.opId} failed`);
-    publish("failed", `backup of ${b.server} failed: ${failure(err).message}`, failure(err));
+    publish("failed", `backup of ${b.server} failed: ${f.message}`, f);
   }
 }
 
