@@ -67,6 +67,7 @@ function input(over: Partial<RestoreInput> = {}): RestoreInput {
     },
     primaries: { p1: "db1", p2: "db2" },
     verifyTimeoutMs: 30_000,
+    limitMs: 3600_000,
     ...over,
   };
 }
@@ -165,7 +166,10 @@ describe("restore plan", () => {
   it("the agent replaces the datadir with the named backup", () => {
     const ph = restoreDatadir(input());
     expect(ph.calls.map((c) => [c.host, c.action])).toEqual([
-      ["agent-db3", { action: "restore-backup", server: "db3", id: "20261205T154210Z" }],
+      [
+        "agent-db3",
+        { action: "restore-backup", server: "db3", id: "20261205T154210Z", limitMs: 3600_000 },
+      ],
     ]);
   });
 
@@ -251,7 +255,12 @@ describe("dry-run reports", () => {
   });
 
   it("backup: one agent call on the server's host", () => {
-    const action = { action: "take-backup" as const, server: "db3", sources: [] };
+    const action = {
+      action: "take-backup" as const,
+      server: "db3",
+      sources: [],
+      limitMs: 3600_000,
+    };
     const r = DryRunReport.parse(
       backupAcceptedReport("db3", "agent-db3", action, "test", configOf),
     );

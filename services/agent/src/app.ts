@@ -332,8 +332,8 @@ export function buildApp(deps: AppDeps): AgentApp {
           rec,
           () =>
             req.action === "take-backup"
-              ? takeBackup(ctx, rec, s, req.sources)
-              : restoreBackup(ctx, rec, s, req.id),
+              ? takeBackup(ctx, rec, s, req.sources, req.limitMs)
+              : restoreBackup(ctx, rec, s, req.id, req.limitMs),
           started,
         );
       }

@@ -74,7 +74,7 @@ async function world(backup: () => Promise<unknown>) {
     controller: new AbortController(),
     phase: "guard",
   } as unknown as OpRecord;
-  const take = () => takeBackup(ctx, rec, server as AgentServerConfig, []);
+  const take = () => takeBackup(ctx, rec, server as AgentServerConfig, [], 3600_000);
   return { ctx, take, markers, tmp: join(dir, "tmp") };
 }
 
@@ -127,5 +127,19 @@ describe("take-backup's SQL threads", () => {
     await recoverInterruptedSends(w.ctx, [server as AgentServerConfig]);
     expect(sql.running.get("p1")).toBe(true);
     expect(await readdir(w.tmp)).toEqual([]);
+  });
+});
+
+describe("the limit a backup or restore request carries", async () => {
+  const { budget } = await import("../src/ops/context.js");
+  it("each phase gets its own cap or what is left, whichever is less; TIMEOUT once used up", () => {
+    let now = 0;
+    const left = budget(() => now, 10_000);
+    expect(left(60_000, "backup")).toBe(10_000);
+    now = 4_000;
+    expect(left(1_000, "stop")).toBe(1_000);
+    expect(left(60_000, "copy")).toBe(6_000);
+    now = 10_000;
+    expect(() => left(60_000, "prepare")).toThrow(/prepare: the request's limit of 10000 ms/);
   });
 });

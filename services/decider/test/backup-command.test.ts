@@ -132,6 +132,8 @@ describe("backup", () => {
     const action = call?.action;
     expect(action?.action).toBe("take-backup");
     if (action?.action !== "take-backup") return;
+    // The agent keeps to the limit its request carries; the decider waits for it (and more).
+    expect(action.limitMs).toBe(6 * 3600_000);
     expect(action.sources.map((s) => `${s.cluster}/${s.server}@${s.port}`)).toEqual([
       "p1/db1@3301",
       "p1/db3@3303",

@@ -28,6 +28,8 @@ export interface RestoreInput {
   /** The primary now (null: none known) of every cluster whose config lists the server. */
   primaries: Readonly<Record<string, string | null>>;
   verifyTimeoutMs: number;
+  /** The limit the agent's restore-backup carries (the decider waits that long, and a margin). */
+  limitMs: number;
 }
 
 /** The databases of `db.%` patterns (`_` unescaped); null when one is not a whole database. */
@@ -119,7 +121,12 @@ export function restoreDatadir(p: RestoreInput): ProvisionPhase {
         key: "restore",
         host: p.host,
         server: p.server,
-        action: { action: "restore-backup", server: p.server, id: p.manifest.id },
+        action: {
+          action: "restore-backup",
+          server: p.server,
+          id: p.manifest.id,
+          limitMs: p.limitMs,
+        },
       },
     ],
   };

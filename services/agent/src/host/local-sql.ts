@@ -317,6 +317,13 @@ export function loadedPosition(a: LocalAccount): Promise<string> {
   });
 }
 
+/** Sets read_only=1 (a restored server, before anything else may write to it). */
+export function setReadOnly(a: LocalAccount): Promise<void> {
+  return withConnection(a, async (c) => {
+    await c.query("SET GLOBAL read_only = 1");
+  });
+}
+
 /** Whether the server is read-only now (@@read_only). */
 export function readOnlyOf(a: LocalAccount): Promise<boolean> {
   return withConnection(a, async (c) => {

@@ -18,7 +18,7 @@ import {
 import type { AgentServerConfig } from "../config.js";
 import type { HostBackend } from "../host/backend.js";
 import { type PausedReplica, pauseSqlThreads, replicaThreads } from "../host/local-sql.js";
-import { type OpContext, phase } from "./context.js";
+import { budget, type OpContext, phase } from "./context.js";
 import type { OpRecord } from "./registry.js";
 import {
   removeHoldMarker,
@@ -62,8 +62,10 @@ export async function takeBackup(
   rec: OpRecord,
   server: AgentServerConfig,
   sources: readonly KnownSource[],
+  limitMs: number,
 ): Promise<Record<string, unknown>> {
   const timings: Record<string, number> = {};
+  const left = budget(ctx.now, limitMs);
   const host = ctx.host(server);
   const root = backupRoot(ctx, server, host);
   await mkdir(root, { recursive: true, mode: 0o750 });
@@ -83,7 +85,7 @@ export async function takeBackup(
           targetDir: data,
         }),
         {
-          timeoutMs: ctx.cfg.timeouts.streamMs,
+          timeoutMs: left(ctx.cfg.timeouts.streamMs, "backup"),
           signal: rec.controller.signal,
           env: ctx.backupEnv,
         },

@@ -27,7 +27,7 @@ import {
   nextId,
   type ProvisionDeps,
 } from "../provision/context.js";
-import { primariesNow, runBackup, runRestore } from "./run.js";
+import { agentLimitMs, primariesNow, runBackup, runRestore } from "./run.js";
 
 export type BackupVerb = "backup" | "backups" | "restore-backup";
 export type BackupCommand = {
@@ -217,6 +217,7 @@ async function backup(
     action: "take-backup",
     server: p.server,
     sources,
+    limitMs: agentLimitMs(d),
   };
   const reason = p.reason ?? `backup of ${p.server}`;
   if (p.dryRun) {
@@ -279,6 +280,7 @@ async function restore(
     ),
     primaries: primariesNow(d, listing),
     verifyTimeoutMs: 30_000,
+    limitMs: agentLimitMs(d),
   };
   // Every cluster a connection follows must be led here too (its executors attach it).
   const led = checkServer(d, home, p.server, clusters);

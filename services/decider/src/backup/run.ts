@@ -28,6 +28,14 @@ import {
 
 const MB = 1048576;
 
+/** What an agent's backup or restore may take: the request carries it, the agent keeps to it. */
+export const agentLimitMs = (d: ProvisionDeps) => d.copyTimeoutMs ?? 6 * 3600_000;
+/**
+ * The wait for the agent's answer beyond that limit: its last phase's own bounded end (the SQL
+ * threads' restart retries, read_only after start) and the reply's way back.
+ */
+export const REPLY_MARGIN_MS = 120_000;
+
 interface Run {
   opId: string;
   home: string;
@@ -122,7 +130,14 @@ export async function runBackup(d: ProvisionDeps, b: BackupRun): Promise<void> {
     publish("running", `${b.server}: SQL threads stopped, mariadb-backup running on ${b.host}`);
     const r = await timed(run, "backup", async () =>
       mustSucceed(
-        await callAgent(d, b.home, b.host, `${b.opId}-b`, b.action, d.copyTimeoutMs ?? 3600_000),
+        await callAgent(
+          d,
+          b.home,
+          b.host,
+          `${b.opId}-b`,
+          b.action,
+          b.action.limitMs + REPLY_MARGIN_MS,
+        ),
         `backup on ${b.host}`,
       ),
     );
@@ -215,7 +230,7 @@ export async function runRestore(d: ProvisionDeps, r: RestoreRun): Promise<void>
           call.host,
           `${r.opId}-r`,
           call.action,
-          d.copyTimeoutMs ?? 3600_000,
+          p.limitMs + REPLY_MARGIN_MS,
         ),
         `restore on ${call.host}`,
       ),
