@@ -8,6 +8,7 @@ import {
   checkRestore,
   databasesOfFilter,
   type RestoreInput,
+  repointPlan,
   restoreAcceptedReport,
   restoreAttach,
   restoreDatadir,
@@ -151,6 +152,11 @@ describe("checkRestore", () => {
       /db3 is the primary of p1 now/,
     ],
     [
+      "a connection that was stopped at the backup",
+      input({ manifest: manifest({ connections: [conn({ sqlRunning: false })] }) }),
+      /connection 'p1' was not running at the backup \(IO on, SQL off\): a restore would leave it half-attached/,
+    ],
+    [
       "a filter that is not whole databases",
       input({ manifest: manifest({ connections: [conn({ wildDoTables: ["src1.t%"] })] }) }),
       /filter src1\.t% is not whole databases/,
@@ -234,6 +240,26 @@ describe("restore plan", () => {
     expect(keys).toContain("filter-p2");
     expect(keys).not.toContain("start-p2");
     expect(keys.filter((k) => k.startsWith("start-"))).toEqual(["start-p1"]);
+  });
+});
+
+describe("repointPlan", () => {
+  it("each connection following a cluster: CHANGE MASTER to its primary now, then filter, start, verify", () => {
+    const r = repointPlan("db3", manifest().connections, { p1: "db1b", p2: "db2" }, 30_000);
+    expect(r.problems).toEqual([]);
+    expect(r.repoints.map((x) => [x.cluster, x.change.step])).toEqual([
+      ["p1", { kind: "change-master", connection: "p1", source: "db1b", useGtid: "slave_pos" }],
+      ["p2", { kind: "change-master", connection: "p2", source: "db2", useGtid: "slave_pos" }],
+    ]);
+    expect(r.repoints[0]!.after.map((s) => s.key)).toEqual(["filter-p1", "start-p1", "verify-p1"]);
+  });
+
+  it("a source cluster without a primary, or with the server as its primary, is a problem", () => {
+    const r = repointPlan("db3", manifest().connections, { p1: null, p2: "db3" }, 30_000);
+    expect(r.repoints).toEqual([]);
+    expect(r.problems.join("; ")).toMatch(
+      /cluster p1 has no known primary now.*cluster p2 has db3 as its primary/,
+    );
   });
 });
 

@@ -293,7 +293,9 @@ export function buildApp(deps: AppDeps): AgentApp {
       return r;
     } catch (err) {
       const body = errorBodyOf(err);
-      const r = reply(rec.opId, started, false, { action: rec.action, server: rec.server }, body);
+      // With the phase it failed in: the decider tells an untouched server from a changed one.
+      const failed = { action: rec.action, server: rec.server, phase: rec.phase };
+      const r = reply(rec.opId, started, false, failed, body);
       registry.end(rec, body.code === "CANCELLED" ? "cancelled" : "failed", r);
       throw err;
     }

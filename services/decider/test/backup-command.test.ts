@@ -13,35 +13,13 @@ import {
 } from "@marina/contracts";
 import { describe, expect, it } from "vitest";
 import { type BackupCommand, backupHandler } from "../src/backup/command.js";
-import { besideDeps, PRIMARIES } from "./beside-fixtures.js";
+import {
+  besideDeps,
+  BACKUP_ID as ID,
+  backupManifest as manifest,
+  PRIMARIES,
+} from "./beside-fixtures.js";
 import { FakeBus } from "./fake-bus.js";
-
-const ID = "20261205T154210Z";
-
-const manifest = (over: Partial<BackupManifest> = {}): BackupManifest => ({
-  version: 1,
-  id: ID,
-  server: "db3",
-  startedAt: "2026-12-05T15:42:10.000Z",
-  endedAt: "2026-12-05T15:42:12.000Z",
-  gtidSlavePos: "1-1-10,2-2-20",
-  domains: { "1": "1-1-10", "2": "2-2-20" },
-  gtidBinlogPos: "",
-  connections: ["p1", "p2"].map((c, i) => ({
-    name: c,
-    cluster: c,
-    source: `db${i + 1}`,
-    masterHost: "127.0.0.1",
-    masterPort: 3301 + i,
-    wildDoTables: [`src${i + 1}.%`],
-    sqlRunning: true,
-    ioRunning: true,
-    gtidIoPos: "",
-  })),
-  bytes: 1000,
-  slaveInfo: "",
-  ...over,
-});
 
 interface World {
   /** What the agent answers to list-backups: the manifests, or an error. */

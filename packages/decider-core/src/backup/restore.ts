@@ -100,6 +100,12 @@ export function checkRestore(input: RestoreInput): ProvisionProblem[] {
         message: `${label}: cluster ${c.cluster} has no known primary: wait until Marina reports one (marina -c ${c.cluster} status)`,
       });
     }
+    if (!c.ioRunning || !c.sqlRunning) {
+      out.push({
+        path: "backup",
+        message: `${label} was not running at the backup (IO ${c.ioRunning ? "on" : "off"}, SQL ${c.sqlRunning ? "on" : "off"}): a restore would leave it half-attached; take a backup while every connection runs, or provision ${server} again`,
+      });
+    }
     if (databasesOfFilter(c.wildDoTables) === null) {
       out.push({
         path: "backup",
@@ -133,6 +139,94 @@ export function restoreDatadir(p: RestoreInput): ProvisionPhase {
 }
 
 /**
+ * One connection to `primary` of `cluster` (through that cluster's executors): CHANGE MASTER
+ * (a no-op when it points there already) and its filter again; then, when it ran at the
+ * backup, started and verified.
+ */
+function connectionSteps(
+  server: string,
+  c: BackupConnection,
+  cluster: string,
+  primary: string,
+  verifyTimeoutMs: number,
+): { point: ProvisionStep[]; start: ProvisionStep[] } {
+  const on = (key: string, step: ProvisionStep["step"]): ProvisionStep => ({
+    key: `${key}-${c.name}`,
+    cluster,
+    server,
+    step,
+  });
+  const databases = databasesOfFilter(c.wildDoTables) ?? [];
+  return {
+    point: [
+      on("change", {
+        kind: "change-master",
+        connection: c.name,
+        source: primary,
+        useGtid: "slave_pos",
+      }),
+      ...(databases.length > 0
+        ? [on("filter", { kind: "set-replication-filter", connection: c.name, databases })]
+        : []),
+    ],
+    start: wasRunning(c)
+      ? [
+          on("start", { kind: "start-replication", connection: c.name }),
+          on("verify", {
+            kind: "verify-replicating",
+            connection: c.name,
+            timeoutMs: verifyTimeoutMs,
+          }),
+        ]
+      : [],
+  };
+}
+
+/** A connection's re-point to its source cluster's primary now, if that moved. */
+export interface Repoint {
+  connection: string;
+  cluster: string;
+  /** CHANGE MASTER to the primary now: a no-op (`changed: false`) when it points there. */
+  change: ProvisionStep;
+  /** Only when the change did something: the filter again, start and verify. */
+  after: ProvisionStep[];
+}
+
+/**
+ * Before a backup or a restore hands the server back (its maintenance cleared): each
+ * connection of the manifest that follows a cluster, checked against that cluster's primary
+ * now — one may have failed over meanwhile, and a failover skips servers in maintenance.
+ * Problems: a cluster without a primary now (the server stays in maintenance).
+ */
+export function repointPlan(
+  server: string,
+  connections: readonly BackupConnection[],
+  primaries: Readonly<Record<string, string | null>>,
+  verifyTimeoutMs: number,
+): { problems: string[]; repoints: Repoint[] } {
+  const problems: string[] = [];
+  const repoints: Repoint[] = [];
+  for (const c of connections) {
+    if (c.cluster === null) continue;
+    const primary = primaries[c.cluster] ?? null;
+    if (primary === null || primary === server) {
+      problems.push(
+        `connection '${c.name}': cluster ${c.cluster} has ${primary === null ? "no known primary" : `${server} as its primary`} now: it cannot be checked against its source`,
+      );
+      continue;
+    }
+    const s = connectionSteps(server, c, c.cluster, primary, verifyTimeoutMs);
+    repoints.push({
+      connection: c.name,
+      cluster: c.cluster,
+      change: s.point[0]!,
+      after: [...s.point.slice(1), ...s.start],
+    });
+  }
+  return { problems, repoints };
+}
+
+/**
  * Read-only first; every connection the restored datadir may carry forgotten; the manifest's
  * position; then each connection again, to its cluster's primary now, with its filter; the
  * ones that ran at the backup started and verified.
@@ -156,36 +250,10 @@ export function restoreAttach(p: RestoreInput): ProvisionPhase {
     const primary = c.cluster ? p.clusters[c.cluster]?.primary : null;
     return c.cluster && primary ? [{ c, cluster: c.cluster, primary }] : [];
   });
-  for (const { c, cluster, primary } of sources) {
-    steps.push(
-      on(`change-${c.name}`, cluster, {
-        kind: "change-master",
-        connection: c.name,
-        source: primary,
-        useGtid: "slave_pos",
-      }),
-    );
-    const databases = databasesOfFilter(c.wildDoTables) ?? [];
-    if (databases.length > 0) {
-      steps.push(
-        on(`filter-${c.name}`, cluster, {
-          kind: "set-replication-filter",
-          connection: c.name,
-          databases,
-        }),
-      );
-    }
-  }
-  for (const { c, cluster } of sources.filter((s) => wasRunning(s.c))) {
-    steps.push(
-      on(`start-${c.name}`, cluster, { kind: "start-replication", connection: c.name }),
-      on(`verify-${c.name}`, cluster, {
-        kind: "verify-replicating",
-        connection: c.name,
-        timeoutMs: p.verifyTimeoutMs,
-      }),
-    );
-  }
+  const each = sources.map((x) =>
+    connectionSteps(p.server, x.c, x.cluster, x.primary, p.verifyTimeoutMs),
+  );
+  steps.push(...each.flatMap((x) => x.point), ...each.flatMap((x) => x.start));
   return {
     name: "attach",
     message: `${p.server} at ${m.gtidSlavePos || "(empty)"}: ${sources.map((s) => `'${s.c.name}' from ${s.primary} (${s.cluster})`).join(", ") || "no connection"}`,

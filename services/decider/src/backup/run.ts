@@ -1,10 +1,14 @@
 // A backup and a restore once their checks passed, each published on `op.<opId>` of the
 // server's cluster. The server is in maintenance meanwhile in every cluster that lists it
 // (and, for a restore, every cluster a connection follows) — unless it already was, which is
-// then left as it was. A failed restore leaves it read-only, its connections stopped, in
-// maintenance, and the final event says what was done.
+// then left as it was. Before the maintenance is cleared, each connection is checked against
+// its source cluster's primary now (re-pointed if that moved). A restore that failed before
+// the agent stopped the server releases its maintenance and changes nothing; one that failed
+// later leaves it read-only (if it runs), its connections stopped, in maintenance, and the
+// final event says how, from the agent's last phase.
 import {
   type AgentAction,
+  type BackupConnection,
   BackupManifest,
   type ErrorBody,
   errorBody,
@@ -13,6 +17,7 @@ import {
 import {
   checkRestore,
   type RestoreInput,
+  repointPlan,
   restoreAttach,
   restoreDatadir,
 } from "@marina/decider-core";
@@ -148,6 +153,18 @@ export async function runBackup(d: ProvisionDeps, b: BackupRun): Promise<void> {
           `'${c.name}' (${c.cluster ?? "no cluster"}${c.wildDoTables.length > 0 ? `, ${c.wildDoTables.join(",")}` : ""})`,
       )
       .join(", ");
+    try {
+      await timed(run, "repoint", () => repoint(d, run, m.connections));
+    } catch (err) {
+      // The backup is kept; the server's connections are not where its clusters are now.
+      const f = failure(err);
+      publish(
+        "failed",
+        `backup ${m.id} of ${b.server} was kept, but ${f.message}. ${b.server} stays in maintenance${held.length > 0 ? ` in ${held.join(", ")}` : ""}: point the connection at its cluster's primary, then clear the maintenance`,
+        f,
+      );
+      return;
+    }
     await setMaintenance(d, held, b.server, false, `backup ${b.opId} done`);
     publish(
       "succeeded",
@@ -166,6 +183,55 @@ export async function runBackup(d: ProvisionDeps, b: BackupRun): Promise<void> {
     }
     await setMaintenance(d, held, b.server, false, `backup ${b.opId} failed`);
     publish("failed", `backup of ${b.server} failed: ${f.message}`, f);
+  }
+}
+
+/** How long a re-point waits for a source cluster's own operation (a failover) to end. */
+export const QUIET_WAIT_MS = 30_000;
+
+/** Resolves once none of `clusters` runs an operation of its core; fails after `ms`. */
+async function quiet(d: ProvisionDeps, clusters: readonly string[], ms = QUIET_WAIT_MS) {
+  const end = d.now() + ms;
+  for (;;) {
+    const busy = clusters.filter((c) => d.cluster(c)?.operation());
+    if (busy.length === 0) return;
+    if (d.now() >= end) {
+      throw new ProvisionFailure(
+        errorBody(
+          "OPERATION_IN_PROGRESS",
+          `${busy.join(", ")} still ran an operation after ${ms} ms: the connections were not checked against their primaries`,
+        ),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/**
+ * Before the maintenance is cleared: each connection following a cluster is pointed at that
+ * cluster's primary now (a failover meanwhile skipped the server, in maintenance), its
+ * filter set again, started and verified; a no-op where nothing moved. Throws on a problem.
+ */
+async function repoint(d: ProvisionDeps, run: Run, connections: readonly BackupConnection[]) {
+  const clusters = [...new Set(connections.flatMap((c) => (c.cluster ? [c.cluster] : [])))];
+  await quiet(d, clusters);
+  const plan = repointPlan(run.server, connections, primariesNow(d, clusters), 30_000);
+  if (plan.problems.length > 0) {
+    throw new ProvisionFailure(errorBody("NOT_APPLICABLE", plan.problems.join("; ")));
+  }
+  for (const x of plan.repoints) {
+    const r = mustSucceed(
+      await execThrough(d, run.opId, x.cluster, run.server, x.change.step),
+      `repoint/${x.change.key} on ${run.server}`,
+    );
+    if (r.data.changed !== true) continue;
+    for (const s of x.after) {
+      mustSucceed(
+        await execThrough(d, run.opId, s.cluster, s.server, s.step),
+        `repoint/${s.key} on ${run.server}`,
+      );
+    }
+    run.done.push(`'${x.connection}' re-pointed to ${x.cluster}'s primary now`);
   }
 }
 
@@ -196,6 +262,17 @@ export interface RestoreRun {
   startedAt: number;
 }
 
+/** The agent's restore phases after which the server is no longer as it was. */
+const TOUCHING = new Set(["stop", "empty", "copy", "prepare", "chown", "start"]);
+
+/** How a server whose restore failed at the agent's `phase` is left, when not read-only. */
+function leftAfter(phase: string): string {
+  if (phase === "stop") return "perhaps stopped (the agent failed while stopping it)";
+  if (phase === "start") return "restored but not started, or not read-only";
+  if (phase === "unknown") return "as the agent left it (no answer from it within its limit)";
+  return "stopped, its datadir marked as an unfinished restore (start-server refuses it)";
+}
+
 export async function runRestore(d: ProvisionDeps, r: RestoreRun): Promise<void> {
   const p = r.input;
   const run: Run = {
@@ -209,8 +286,11 @@ export async function runRestore(d: ProvisionDeps, r: RestoreRun): Promise<void>
     timings: {},
   };
   const publish = publisher(d, run);
+  // Where the agent got to: "none" (not asked), one of its phases, "done", or "unknown".
+  let agentPhase = "none";
+  let held: string[] = [];
   try {
-    const held = await holdInMaintenance(d, run, r.clusters);
+    held = await holdInMaintenance(d, run, r.clusters);
     // Checked again right before the agent stops anything: a failover since the intake may
     // have made the server a primary.
     const before = checkRestore(inputNow(d, p));
@@ -222,26 +302,32 @@ export async function runRestore(d: ProvisionDeps, r: RestoreRun): Promise<void>
     const ph = restoreDatadir(p);
     const call = ph.calls[0]!;
     publish("running", ph.message);
-    await timed(run, "restore", async () =>
-      mustSucceed(
-        await callAgent(
-          d,
-          p.home,
-          call.host,
-          `${r.opId}-r`,
-          call.action,
-          p.limitMs + REPLY_MARGIN_MS,
-        ),
-        `restore on ${call.host}`,
-      ),
-    );
-    run.done.push(`datadir restored from ${p.manifest.id}`);
+    await timed(run, "restore", async () => {
+      const res = await callAgent(
+        d,
+        p.home,
+        call.host,
+        `${r.opId}-r`,
+        call.action,
+        p.limitMs + REPLY_MARGIN_MS,
+      );
+      agentPhase = res.ok
+        ? "done"
+        : typeof res.data.phase === "string"
+          ? res.data.phase
+          : "unknown";
+      return mustSucceed(res, `restore on ${call.host}`);
+    });
+    run.done.push(`datadir restored from ${p.manifest.id}, read_only=1`);
     // The primaries now: a source cluster may have failed over during the restore.
     const now = inputNow(d, p);
     const problems = checkRestore(now);
     if (problems.length > 0) {
       throw new ProvisionFailure(
-        errorBody("RESTORE_CHECK_FAILED", problems.map((x) => x.message).join("; ")),
+        errorBody(
+          "RESTORE_INCOMPLETE",
+          `the datadir was replaced, then: ${problems.map((x) => x.message).join("; ")}`,
+        ),
       );
     }
     const attach = restoreAttach(now);
@@ -255,23 +341,40 @@ export async function runRestore(d: ProvisionDeps, r: RestoreRun): Promise<void>
       }
     });
     run.done.push("attached");
+    await timed(run, "repoint", () => repoint(d, run, p.manifest.connections));
     await setMaintenance(d, held, p.server, false, `restore ${r.opId} done`);
     publish("succeeded", `${p.server} restored from ${p.manifest.id}: ${attach.message}`);
   } catch (err) {
-    const left = await leaveFlagged(d, r);
+    const f = failure(err);
+    const touched = TOUCHING.has(agentPhase) || agentPhase === "done" || agentPhase === "unknown";
+    if (!touched) {
+      // The agent never stopped the server: replication is left as it was, this run's
+      // maintenance released.
+      await setMaintenance(d, held, p.server, false, `restore ${r.opId} failed`);
+      publish(
+        "failed",
+        `failed at ${run.phase}${agentPhase !== "none" ? ` (the agent at ${agentPhase})` : ""}: ${f.message}; ${p.server} was not changed`,
+        f,
+      );
+      return;
+    }
+    const readOnly = await leaveFlagged(d, r);
+    const left = readOnly
+      ? "read_only, its replication connections stopped"
+      : leftAfter(agentPhase === "done" ? "start" : agentPhase);
     publish(
       "failed",
-      `failed at ${run.phase}: ${failure(err).message}; done: ${run.done.join("; ") || "nothing"}. ${p.server} is left ${left}, in maintenance: fix the cause and run restore-backup again`,
-      failure(err),
+      `failed at ${run.phase}${agentPhase !== "done" ? ` (the agent at ${agentPhase})` : ""}: ${f.message}; done: ${run.done.join("; ") || "nothing"}. ${p.server} is left ${left}, in maintenance: fix the cause and run restore-backup again`,
+      f,
     );
   }
 }
 
 /**
- * After a failure: read-only and every connection of the manifest stopped (best effort).
- * Says how the server was left: one the agent could not restore stays stopped.
+ * After a failure once the agent touched the server: read-only and every connection of the
+ * manifest stopped (best effort). True when read_only could be set (the server runs).
  */
-async function leaveFlagged(d: ProvisionDeps, r: RestoreRun): Promise<string> {
+async function leaveFlagged(d: ProvisionDeps, r: RestoreRun): Promise<boolean> {
   const p = r.input;
   const ro = await execThrough(d, r.opId, p.home, p.server, {
     kind: "set-read-only",
@@ -279,7 +382,7 @@ async function leaveFlagged(d: ProvisionDeps, r: RestoreRun): Promise<string> {
   });
   if (!ro.ok) {
     d.log.warn({ error: ro.error }, "server not set read-only after a failure");
-    return "stopped (its datadir marked as an unfinished restore: start-server refuses it)";
+    return false;
   }
   for (const c of p.manifest.connections) {
     const s = await execThrough(d, r.opId, p.home, p.server, {
@@ -288,5 +391,5 @@ async function leaveFlagged(d: ProvisionDeps, r: RestoreRun): Promise<string> {
     });
     if (!s.ok) d.log.warn({ error: s.error, connection: c.name }, "connection not stopped");
   }
-  return "read_only, its replication connections stopped";
+  return true;
 }
