@@ -13,6 +13,7 @@ import {
 } from "@marina/contracts";
 import { describe, expect, it } from "vitest";
 import { type BackupCommand, backupHandler } from "../src/backup/command.js";
+import { provisionHandler } from "../src/provision/command.js";
 import {
   besideDeps,
   BACKUP_ID as ID,
@@ -215,5 +216,48 @@ describe("restore-backup", () => {
     expect(r.ok).toBe(false);
     expect(refusal(r)?.code).toBe("RESTORE_CHECK_FAILED");
     expect(bus.requests.map((x) => x.subject.split(".").pop())).toEqual(["list-backups"]);
+  });
+});
+
+describe("one operation beside the cores per server", () => {
+  const world = (maintenance: Record<string, string> = {}) => {
+    const d = besideDeps(new FakeBus(), { led: ["p1", "p2", "p3"], maintenance });
+    return { d, backup: backupHandler(d), provision: provisionHandler(d) };
+  };
+
+  it("a backup or restore of a server that provision-replica runs on here is refused", async () => {
+    const w = world();
+    w.d.busy.set("db3", "provision-replica");
+    const r = await w.backup("p1", { verb: "backup", payload: { server: "db3" } });
+    expect(refusal(r)?.code).toBe("OPERATION_IN_PROGRESS");
+    expect(refusal(r)?.message).toMatch(/db3: provision-replica runs on it now/);
+    expect(w.d.busy.get("db3")).toBe("provision-replica");
+  });
+
+  it("a provision of a server a backup runs on here is refused", async () => {
+    const w = world();
+    w.d.busy.set("db3", "backup");
+    const r = await w.provision("p1", {
+      target: "db3",
+      sources: [{ cluster: "p1" }],
+    } as unknown as Parameters<typeof w.provision>[1]);
+    expect(refusal(r)?.code).toBe("OPERATION_IN_PROGRESS");
+    expect(refusal(r)?.message).toMatch(/db3: backup runs on it now/);
+  });
+
+  it("another family's maintenance reason on the server refuses it (an earlier leader's run)", async () => {
+    const w = world({ "p2/db3": "provision-replica prov-abc-1" });
+    const r = await w.backup("p1", {
+      verb: "restore-backup",
+      payload: { server: "db3", backup: ID },
+    });
+    expect(refusal(r)?.code).toBe("OPERATION_IN_PROGRESS");
+    expect(refusal(r)?.message).toMatch(/in maintenance in p2 for provision-replica prov-abc-1/);
+    const w2 = world({ "p1/db3": "restore restore-abc-1" });
+    const p = await w2.provision("p1", {
+      target: "db3",
+      sources: [{ cluster: "p1" }],
+    } as unknown as Parameters<typeof w2.provision>[1]);
+    expect(refusal(p)?.message).toMatch(/in maintenance in p1 for restore restore-abc-1/);
   });
 });

@@ -45,6 +45,8 @@ export interface FakeClusters {
   primaries?: Record<string, string | null>;
   /** An operation running per cluster. */
   operations?: Record<string, string>;
+  /** Maintenance reasons by `<cluster>/<server>`. */
+  maintenance?: Record<string, string>;
 }
 
 /** What the handlers run beside the cores get: the config above, and fake cluster views. */
@@ -54,10 +56,11 @@ export function besideDeps(bus: Bus, w: FakeClusters): ProvisionDeps {
     epoch: () => 1,
     primary: () => (w.primaries ?? PRIMARIES)[name] ?? null,
     operation: () => w.operations?.[name] ?? null,
-    maintenance: () => null,
+    maintenance: (s) => w.maintenance?.[`${name}/${s}`] ?? null,
     submit: async (verb) => ({ ok: true, verb, message: "" }),
   });
   return {
+    busy: new Map(),
     bus,
     config,
     source: "decider-test",

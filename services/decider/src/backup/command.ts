@@ -21,6 +21,7 @@ import {
 } from "@marina/decider-core";
 import { dryReply } from "../provision/command.js";
 import {
+  besideBusy,
   callAgent,
   clusterConfig,
   leadershipRefusal,
@@ -107,7 +108,6 @@ function wrongCluster(server: string, agentCluster: string, home: string, verb: 
 export type BackupHandler = (home: string, c: BackupCommand) => Promise<CommandReply>;
 
 export function backupHandler(d: ProvisionDeps): BackupHandler {
-  const running = new Set<string>();
   let n = 0;
   return async (home, c) => {
     n += 1;
@@ -125,20 +125,21 @@ export function backupHandler(d: ProvisionDeps): BackupHandler {
       case "backup":
       case "restore-backup": {
         const server = c.payload.server;
-        if (running.has(server)) {
-          return reply(refuse("OPERATION_IN_PROGRESS", `${server} is being backed up or restored`));
-        }
-        running.add(server);
+        const busy = besideBusy(d, server, ["backup", "restore"]);
+        if (busy) return reply({ ok: false, error: busy });
+        // One lock per server, shared with provision-replica: held until the run ends.
+        d.busy.set(server, c.verb);
+        const done = () => d.busy.delete(server);
         let started = false;
         try {
           const r =
             c.verb === "backup"
-              ? await backup(d, home, opId, c.payload, () => running.delete(server))
-              : await restore(d, home, opId, c.payload, () => running.delete(server));
+              ? await backup(d, home, opId, c.payload, done)
+              : await restore(d, home, opId, c.payload, done);
           started = r.ok && !c.payload.dryRun;
           return reply(r);
         } finally {
-          if (!started) running.delete(server);
+          if (!started) done();
         }
       }
       default: {
