@@ -34,9 +34,10 @@ export async function restoreBackup(
   const [manifest] = await listBackups(ctx, server, id);
   const data = join(backupRoot(ctx, server, host), id, "data");
   await phase(rec, timings, "guard", () => host.guardDatadir(server.datadir));
-  await phase(rec, timings, "stop", () =>
-    withTimeout(host.control.stop(signal), left(t.serviceMs, "stop"), "stop"),
-  );
+  await phase(rec, timings, "stop", () => {
+    const ms = left(t.serviceMs, "stop");
+    return withTimeout(host.control.stop(signal), ms, "stop");
+  });
   const marker = (state: "restoring" | "failed", reason: string | null) =>
     host.writeRebuildMarker(server.datadir, {
       opId: rec.opId,
@@ -63,17 +64,19 @@ export async function restoreBackup(
         signal,
       }),
     );
-    await phase(rec, timings, "chown", () =>
-      withTimeout(
+    await phase(rec, timings, "chown", () => {
+      const ms = left(t.serviceMs, "chown");
+      return withTimeout(
         host.chownTree(server.datadir, server.osUser, server.osGroup),
-        left(t.serviceMs, "chown"),
+        ms,
         "chown",
-      ),
-    );
+      );
+    });
     await host.removeRebuildMarker(server.datadir);
     emptied = false;
     await phase(rec, timings, "start", async () => {
-      await withTimeout(host.control.start(signal), left(t.serviceMs, "start"), "start");
+      const ms = left(t.serviceMs, "start");
+      await withTimeout(host.control.start(signal), ms, "start");
       await readOnlyAfterStart(host.account, left(t.serviceMs, "read_only"));
     });
     return {
