@@ -166,7 +166,7 @@ describe("runRestore", () => {
     expect(stepsRun()).toEqual(["p1/db3 set-read-only"]);
     expect(w.maintenance.size).toBe(2);
     expect(w.ends()[0]!.message).toMatch(
-      /the agent at copy.*left stopped, its datadir marked as an unfinished restore/,
+      /the agent at copy.*left stopped \(its datadir marked as an unfinished restore/,
     );
   });
 

@@ -270,7 +270,7 @@ function leftAfter(phase: string): string {
   if (phase === "stop") return "perhaps stopped (the agent failed while stopping it)";
   if (phase === "start") return "restored but not started, or not read-only";
   if (phase === "unknown") return "as the agent left it (no answer from it within its limit)";
-  return "stopped, its datadir marked as an unfinished restore (start-server refuses it)";
+  return "stopped (its datadir marked as an unfinished restore: start-server refuses it)";
 }
 
 export async function runRestore(d: ProvisionDeps, r: RestoreRun): Promise<void> {
