@@ -297,7 +297,9 @@ export function buildApp(deps: AppDeps): AgentApp {
       const failed = { action: rec.action, server: rec.server, phase: rec.phase };
       const r = reply(rec.opId, started, false, failed, body);
       registry.end(rec, body.code === "CANCELLED" ? "cancelled" : "failed", r);
-      throw err;
+      // Answered as recorded (with its phase), not rebuilt from the error by the caller.
+      log.warn({ opId: rec.opId, err: body }, "request failed");
+      return r;
     }
   };
 

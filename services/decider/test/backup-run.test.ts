@@ -221,6 +221,25 @@ describe("runBackup", () => {
     expect(w.ends()[0]!.message).toMatch(/db3 stays in maintenance in p1, p2/);
   });
 
+  it("maintenance refused in one cluster: what this run set elsewhere is released, the agent not asked", async () => {
+    const w = world();
+    const d: ProvisionDeps = {
+      ...w.d,
+      cluster: (n) => {
+        const v = w.d.cluster(n);
+        if (!v || n !== "p2") return v;
+        return {
+          ...v,
+          submit: async (verb) => ({ ok: false, verb, error: errorBody("REFUSED", "no") }),
+        };
+      },
+    };
+    await backupRun(d);
+    expect(fake.calls).toEqual([]);
+    expect(w.maintenance.size).toBe(0);
+    expect(w.ends()[0]!.message).toMatch(/maintenance in p2: no/);
+  });
+
   it("another failure releases the maintenance; the wait covers the agent's limit", async () => {
     const w = world();
     fake.agent = () => agentFailed("backup", "mariadb-backup exited 1");
@@ -242,6 +261,26 @@ describe("runBackup", () => {
     ]);
     expect(w.ends()[0]!.state).toBe("succeeded");
     expect(w.maintenance.size).toBe(0);
+  });
+
+  it("a source cluster running an operation of its own past the wait: not re-pointed, kept in maintenance", async () => {
+    const w = world();
+    let t = 0;
+    const d: ProvisionDeps = {
+      ...w.d,
+      now: () => {
+        t += 20_000;
+        return t;
+      },
+      cluster: (n) => {
+        const v = w.d.cluster(n);
+        return v && n === "p2" ? { ...v, operation: () => "failover-1" } : v;
+      },
+    };
+    await backupRun(d);
+    expect(stepsRun()).toEqual([]);
+    expect(w.ends()[0]!.message).toMatch(/p2 still ran an operation after 30000 ms/);
+    expect(w.maintenance.size).toBe(2);
   });
 
   it("a re-point that fails keeps the server in maintenance", async () => {

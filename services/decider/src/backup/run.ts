@@ -331,6 +331,8 @@ export async function runRestore(d: ProvisionDeps, r: RestoreRun): Promise<void>
       );
     }
     const attach = restoreAttach(now);
+    // Not while a source cluster runs an operation of its own (a failover moving its primary).
+    await quiet(d, Object.keys(p.clusters));
     await timed(run, "attach", async () => {
       publish("running", attach.message);
       for (const s of attach.steps) {
