@@ -158,6 +158,14 @@ describe("runRestore", () => {
     expect(w.ends()[0]!.message).toMatch(/the agent at guard.*db3 was not changed/);
   });
 
+  it("an untouched failure keeps the flag an earlier failed restore left", async () => {
+    const w = world();
+    w.maintenance.set("p1/db3", "restore restore-old");
+    fake.agent = () => agentFailed("guard", "datadir guard");
+    await restoreRun(w.d);
+    expect([...w.maintenance]).toEqual([["p1/db3", "restore restore-old"]]);
+  });
+
   it("a failure once the datadir was emptied: read-only tried, connections stopped, maintenance kept", async () => {
     const w = world();
     fake.agent = () => agentFailed("copy", "No space left on device");

@@ -68,18 +68,27 @@ function publisher(d: ProvisionDeps, run: Run) {
     });
 }
 
-/** The maintenance reason a backup or restore sets: `<kind> <opId>`. */
-const OURS = /^(backup|restore) [A-Za-z0-9_-]+$/;
+/**
+ * The maintenance reasons (`<kind> <opId>`) an earlier run left that this kind's success
+ * clears: a restore's, a backup's or a restore's; a backup's, only a backup's (a failed
+ * restore's flag stays until a restore succeeds).
+ */
+const CLEARS = {
+  restore: /^(backup|restore) [A-Za-z0-9_-]+$/,
+  backup: /^backup [A-Za-z0-9_-]+$/,
+} as const;
 
 /**
- * Maintenance on where it is not on already; returns the clusters whose maintenance is this
- * run's to clear: those it set, and those an earlier backup or restore left (a failed
- * restore keeps the server in maintenance until one succeeds). An operator's is left alone.
+ * Maintenance on where it is not on already; returns the clusters whose maintenance this
+ * run's success clears (`all`: those it set, and those an earlier run left that CLEARS
+ * names — a failed restore keeps the server in maintenance until one succeeds), and those it
+ * set (`mine`, all a failure releases). An operator's is left alone.
  */
 async function holdInMaintenance(d: ProvisionDeps, run: Run, clusters: string[]) {
   const reasons = new Map(clusters.map((c) => [c, d.cluster(c)?.maintenance(run.server) ?? null]));
   const mine = clusters.filter((c) => reasons.get(c) === null);
-  const left = clusters.filter((c) => OURS.test(reasons.get(c) ?? ""));
+  const clears = run.kind === "restore" ? CLEARS.restore : CLEARS.backup;
+  const left = clusters.filter((c) => clears.test(reasons.get(c) ?? ""));
   const set: string[] = [];
   try {
     for (const c of mine) {
@@ -92,7 +101,8 @@ async function holdInMaintenance(d: ProvisionDeps, run: Run, clusters: string[])
     throw err;
   }
   if (mine.length > 0) run.done.push(`${run.server} in maintenance in ${mine.join(", ")}`);
-  return [...mine, ...left];
+  // A failure releases only `mine`: an earlier run's flag stays.
+  return { all: [...mine, ...left], mine };
 }
 
 async function timed<T>(run: Run, phase: string, fn: () => Promise<T>): Promise<T> {
@@ -130,8 +140,9 @@ export async function runBackup(d: ProvisionDeps, b: BackupRun): Promise<void> {
   };
   const publish = publisher(d, run);
   let held: string[] = [];
+  let mine: string[] = [];
   try {
-    held = await holdInMaintenance(d, run, b.clusters);
+    ({ all: held, mine } = await holdInMaintenance(d, run, b.clusters));
     publish("running", `${b.server}: SQL threads stopped, mariadb-backup running on ${b.host}`);
     const r = await timed(run, "backup", async () =>
       mustSucceed(
@@ -181,7 +192,7 @@ export async function runBackup(d: ProvisionDeps, b: BackupRun): Promise<void> {
       );
       return;
     }
-    await setMaintenance(d, held, b.server, false, `backup ${b.opId} failed`);
+    await setMaintenance(d, mine, b.server, false, `backup ${b.opId} failed`);
     publish("failed", `backup of ${b.server} failed: ${f.message}`, f);
   }
 }
@@ -289,8 +300,9 @@ export async function runRestore(d: ProvisionDeps, r: RestoreRun): Promise<void>
   // Where the agent got to: "none" (not asked), one of its phases, "done", or "unknown".
   let agentPhase = "none";
   let held: string[] = [];
+  let mine: string[] = [];
   try {
-    held = await holdInMaintenance(d, run, r.clusters);
+    ({ all: held, mine } = await holdInMaintenance(d, run, r.clusters));
     // Checked again right before the agent stops anything: a failover since the intake may
     // have made the server a primary.
     const before = checkRestore(inputNow(d, p));
@@ -352,7 +364,7 @@ export async function runRestore(d: ProvisionDeps, r: RestoreRun): Promise<void>
     if (!touched) {
       // The agent never stopped the server: replication is left as it was, this run's
       // maintenance released.
-      await setMaintenance(d, held, p.server, false, `restore ${r.opId} failed`);
+      await setMaintenance(d, mine, p.server, false, `restore ${r.opId} failed`);
       publish(
         "failed",
         `failed at ${run.phase}${agentPhase !== "none" ? ` (the agent at ${agentPhase})` : ""}: ${f.message}; ${p.server} was not changed`,
