@@ -56,6 +56,11 @@ describe("marina's command line", () => {
     [["switchover", "db 2"], /<target>: /],
     [["provision-replica", "db3"], /required option '--source <cluster\[:db,db\]>' not specified/],
     [["provision-replica", "db3", "--source", "p1:-x"], /databases/],
+    [["add-source", "db3"], /required option '--source <cluster\[:db,db\]>' not specified/],
+    [["add-source", "db3", "--source", "p3:a b"], /databases/],
+    [["remove-source", "db3"], /required option '--source <cluster>' not specified/],
+    [["remove-source", "db3", "--source", "p.3"], /cluster/],
+    [["restart-source", "db3"], /required option '--source <cluster>' not specified/],
   ])("%j is a usage error (exit 2)", async (args, message) => {
     const r = await cli(args);
     expect(r.code).toBe(EXIT.usage);

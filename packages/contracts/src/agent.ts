@@ -35,6 +35,14 @@ const transfer = {
    * (a multi-source provisioning's later sources). Absent/false: the wipe first.
    */
   keep: z.boolean().optional(),
+  /**
+   * Logical only: a source ADDED to a multi-source replica that replicates already. Donor:
+   * `--master-data=2` (the position is only a comment: no `SET GLOBAL gtid_slave_pos`,
+   * which fails while an SQL thread runs and would overwrite the other domains). Target:
+   * loads on top while its connections run, and reads the position from the dump's
+   * `-- SET GLOBAL gtid_slave_pos='…'` comment as it streams by. Local hosts only.
+   */
+  addSource: z.boolean().optional(),
 };
 
 /** Actions on `marina.v1.agent.<host>.<action>`; arguments are data, never shell text. */
@@ -78,6 +86,14 @@ export const AgentAction = z.discriminatedUnion("action", [
     databases: z.array(DatabaseName).max(64).optional(),
     replicationUser: z.string().min(1).max(80),
   }),
+  /**
+   * Write the server's replication connections' filters (`Replicate_Wild_Do_Table`, as the
+   * server has them now) into the Marina-owned option file the agent config names for it
+   * (`replicationFiltersFile`, read by the server's my.cnf through `!includedir`/`!include`)
+   * as `<connection>.replicate_wild_do_table = …`, so a restart keeps them. Takes no
+   * filter text from the request.
+   */
+  z.strictObject({ action: z.literal("persist-replication-filters"), server: ServerName }),
   /**
    * A mariadb-backup of `server` into a new `<backupDir>/<server>/<id>/data`, with
    * `manifest.json` beside it (BackupManifest). Every running replication SQL thread is
@@ -181,8 +197,19 @@ export const ProvisionFacts = z.strictObject({
    * executor's account may not read mysql.user (then the attach's verify is the check).
    */
   replicationAccount: z.boolean().nullable(),
-  /** Replication connections by name, with whether any of its threads runs. */
-  connections: z.array(z.strictObject({ name: z.string().max(64), running: z.boolean() })).max(64),
+  /**
+   * Replication connections by name, with whether any of its threads runs and its
+   * Replicate_Wild_Do_Table (absent from older agents).
+   */
+  connections: z
+    .array(
+      z.strictObject({
+        name: z.string().max(64),
+        running: z.boolean(),
+        wildDoTable: z.string().max(8192).optional(),
+      }),
+    )
+    .max(64),
 });
 export type ProvisionFacts = z.infer<typeof ProvisionFacts>;
 

@@ -103,6 +103,15 @@ export const CommandPayloads = {
       .max(8),
     /** Wipe what the target holds (its user databases and replication) instead of refusing. */
     overwrite: z.boolean().default(false),
+    /**
+     * `provision` (default): build the replica from all `sources`. `add`: attach ONE more
+     * source to a replica that replicates already (its other connections keep running).
+     * `remove`: detach ONE source (`RESET SLAVE '<cluster>' ALL`). `restart`: stop and start
+     * ONE source's connection and verify it (a broken one whose cause is fixed).
+     */
+    mode: z.enum(["provision", "add", "remove", "restart"]).default("provision"),
+    /** `remove` only: also drop the databases the removed source's connection took. */
+    dropDatabases: z.boolean().default(false),
     compression: Compression.default({ kind: "none" }),
     reason,
     dryRun,

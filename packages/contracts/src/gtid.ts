@@ -188,3 +188,14 @@ export function mostAdvanced<T>(
 export function atOrBeyond(a: GtidList, b: GtidList): boolean {
   return domainsOf(b).every((d) => compareInDomain(a, b, d) >= 0);
 }
+
+/**
+ * A gtid_slave_pos with some domains replaced: `current` without `domains`, plus `pos`
+ * restricted to `domains` (a source added to a multi-source replica brings its own domains;
+ * a source removed takes them away with an empty `pos`). One GTID per domain.
+ */
+export function replaceDomains(current: string, pos: string, domains: readonly number[]): string {
+  const kept = positionOf(parseGtidList(current)).filter((g) => !domains.includes(g.domain));
+  const added = positionOf(parseGtidList(pos)).filter((g) => domains.includes(g.domain));
+  return formatGtidList(positionOf([...kept, ...added]));
+}

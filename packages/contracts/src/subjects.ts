@@ -38,6 +38,7 @@ export const AgentActionNames = [
   "receive-backup",
   "cancel",
   "provision-facts",
+  "persist-replication-filters",
   "take-backup",
   "list-backups",
   "restore-backup",

@@ -100,6 +100,14 @@ export interface CandidateInput {
    */
   mode: "failover" | "switchover";
   /**
+   * The GTID domains of the primary's binlog as last seen (absent or empty: unknown). A
+   * multi-source replica's connection to the primary reports in Gtid_IO_Pos every domain of
+   * gtid_slave_pos — the other sources' too —, so what it "received from the primary" is
+   * restricted to these: otherwise another stream's domain makes it look ahead and the
+   * candidate would pull that stream from it.
+   */
+  primaryDomains?: readonly number[];
+  /**
    * Exclusions a forced switchover lifts for its named target (the pre-checks that refuse
    * them otherwise: commands/switchover-checks.ts).
    */
@@ -230,7 +238,9 @@ function replicasOf(input: CandidateInput): { replicas: Replica[]; domains: numb
     const conn = connectionsTo(input.config, obs, input.primary)[0];
     if (conn) raw.push({ server: s.name, obs, conn });
   }
-  const domains = domainsOf(raw.flatMap((r) => gtids(r.conn.gtidIoPos)));
+  const received = domainsOf(raw.flatMap((r) => gtids(r.conn.gtidIoPos)));
+  const known = input.primaryDomains ?? [];
+  const domains = known.length > 0 ? received.filter((d) => known.includes(d)) : received;
   const inDomains = (l: GtidList) => l.filter((g) => domains.includes(g.domain));
   const primaryDc = datacenterOf(input.config, input.primary);
   const replicas = raw.map((r) => {
@@ -434,6 +444,7 @@ export function chooseCandidateNow(
     config,
     primary,
     servers,
+    primaryDomains: lastPrimaryDomains(state, primary),
     maintenance: Object.keys(state.maintenance),
     diverged: divergedServers(state, config),
     lastLag: state.lastLag,
@@ -442,4 +453,10 @@ export function chooseCandidateNow(
     mode,
     ...(waive ? { waive } : {}),
   });
+}
+
+/** The domains of `primary`'s binlog as last observed, however old (empty: never seen). */
+export function lastPrimaryDomains(state: DeciderState, primary: string): number[] {
+  const obs = state.lastObservation[primary]?.observation;
+  return obs ? domainsOf(gtids(obs.gtidBinlogPos)) : [];
 }

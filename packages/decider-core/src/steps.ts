@@ -65,6 +65,10 @@ export function describeStep(step: ExecStep): string {
       return `compare ${step.tables.length} table(s) with ${step.source}`;
     case "set-replication-filter":
       return `replicate only ${step.databases.map((d) => `${d}.*`).join(", ") || "everything"} on '${step.connection}'`;
+    case "replace-gtid-domains":
+      return `gtid_slave_pos domains ${step.domains.join(", ")} := ${step.pos || "(none)"}, the others kept (SQL threads paused meanwhile)`;
+    case "drop-databases":
+      return `drop ${step.databases.join(", ")} (not binlogged)`;
     case "run-hook":
       return `run hook ${step.hook} (at most ${step.timeoutMs} ms)`;
     case "ask-veto":

@@ -299,3 +299,29 @@ describe("chooseCandidate (rule 2)", () => {
     expect(r.ok && r.pulls.map((p) => p.from)).toEqual(["db2"]);
   });
 });
+
+describe("chooseCandidate with a multi-source replica among the replicas", () => {
+  // db3 replicates db1 (domain 1) and another cluster's primary (domain 2): its connection
+  // to db1 shows every domain of gtid_slave_pos in Gtid_IO_Pos (10.11), domain 2 included.
+  const multi = rep("1-1-100,2-2-900", {}, { gtidCurrentPos: "1-1-100,2-2-900" });
+  it.each([
+    // Without the primary's domains, domain 2 makes db3 look ahead: db2 would pull it.
+    [undefined, [{ from: "db3", pos: "1-1-100,2-2-900" }]],
+    // With them: db3 received nothing of db1's stream that db2 lacks.
+    [[1], []],
+  ])("primaryDomains %j → pulls %j", (primaryDomains, pulls) => {
+    const r = chooseCandidate(
+      base(
+        { db2: rep("1-1-100"), db3: multi },
+        {
+          ...(primaryDomains ? { primaryDomains } : {}),
+          config: makeConfig({
+            servers: [{ name: "db1" }, { name: "db2" }, { name: "db3", promotion: "never" }],
+          }),
+        },
+      ),
+    );
+    expect(r.ok && r.candidate).toBe("db2");
+    expect(r.ok && r.pulls.map(({ from, pos }) => ({ from, pos }))).toEqual(pulls);
+  });
+});

@@ -512,6 +512,8 @@ export class World {
       }
       // Provisioning runs beside the core (the decider service): never sent by a plan here.
       case "set-replication-filter":
+      case "replace-gtid-domains":
+      case "drop-databases":
         return fail("SQL_ERROR", `${step.kind} is not simulated`);
       // Hooks touch no server (the world configures none; a hook that runs exits 0).
       case "run-hook":

@@ -95,7 +95,16 @@ export interface LocalClientSpec {
 /** A dump's scope: absent, every database (the `mysql` schema included). */
 export interface DumpScope {
   readonly databases?: readonly string[] | undefined;
+  /**
+   * The position only as a comment (`--master-data=2`): no `SET GLOBAL gtid_slave_pos`,
+   * which a replica refuses while an SQL thread runs. MariaDB 10.11 writes it near the END
+   * of the dump: `-- SET GLOBAL gtid_slave_pos='<pos>';` (DUMP_POSITION_COMMENT).
+   */
+  readonly positionAsComment?: boolean | undefined;
 }
+
+/** The position line a `--gtid --master-data=2` dump carries (10.11: after the data). */
+export const DUMP_POSITION_COMMENT = /^-- SET GLOBAL gtid_slave_pos='([0-9,\s-]*)';$/;
 
 /** Never starting with `-`: a name must not be taken for an option. */
 const DATABASE_NAME = /^[A-Za-z0-9_$][A-Za-z0-9_$-]{0,63}$/;
@@ -128,7 +137,7 @@ export function dumpStream(s: LocalClientSpec & DumpScope): Invocation {
       `--socket=${checkAbsolutePath(s.socket, "socket")}`,
       "--single-transaction",
       "--gtid",
-      "--master-data=1",
+      s.positionAsComment ? "--master-data=2" : "--master-data=1",
       "--routines",
       "--events",
       "--triggers",

@@ -81,6 +81,8 @@ export class MariaNode {
   readonly datadir: string;
   readonly socket: string;
   readonly defaultsFile: string;
+  /** `!includedir` of the node's my.cnf: option files others write (an agent's filters). */
+  readonly confDir: string;
   /** Where mariadbd writes its pid (whoever started it: the lab, or an agent). */
   readonly pidFile: string;
   readonly errorLog: string;
@@ -106,6 +108,7 @@ export class MariaNode {
     this.datadir = spec.serverPaths?.datadir ?? join(this.dir, "data");
     this.socket = spec.serverPaths?.socket ?? join(this.dir, "mariadb.sock");
     this.defaultsFile = join(this.dir, "my.cnf");
+    this.confDir = join(this.dir, "conf.d");
     this.pidFile = join(this.dir, "mariadbd.pid");
     this.errorLog = join(this.dir, "error.log");
     this.serverId = spec.serverId;
@@ -329,6 +332,7 @@ export class MariaNode {
 
   async #writeConfig(): Promise<void> {
     const s = this.#spec;
+    await mkdir(this.confDir, { recursive: true });
     const cnf = renderMyCnf({
       datadir: this.datadir,
       socket: this.socket,
@@ -337,6 +341,7 @@ export class MariaNode {
       pidFile: this.pidFile,
       errorLog: this.errorLog,
       tmpDir: join(this.dir, "tmp"),
+      includeDir: this.confDir,
       serverId: s.serverId,
       domainId: s.domainId,
       readOnly: s.readOnly,

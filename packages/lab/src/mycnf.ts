@@ -18,6 +18,8 @@ export interface MyCnfSpec {
   readonly semiSyncMasterTimeoutMs?: number;
   /** Extra [mysqld] settings; they win over the defaults (false drops a default). */
   readonly extra?: Readonly<Record<string, CnfValue>>;
+  /** A directory of more option files (`!includedir`), e.g. an agent's replication filters. */
+  readonly includeDir?: string;
 }
 
 /**
@@ -84,5 +86,6 @@ export function renderMyCnf(spec: MyCnfSpec): string {
   const lines = ["# written by @marina/lab", "[mysqld]"];
   for (const [k, v] of serverSettings(spec)) lines.push(v === true ? k : `${k}=${v}`);
   lines.push("", "[client]", `socket=${spec.socket}`, "user=root", "");
+  if (spec.includeDir) lines.push(`!includedir ${spec.includeDir}`, "");
   return lines.join("\n");
 }

@@ -65,6 +65,8 @@ function labServer(node: MariaNode, cluster: string) {
     port: node.port,
     osUser: "root",
     osGroup: "root",
+    // The node's my.cnf reads its conf.d: persisted replication filters survive a restart.
+    replicationFiltersFile: join(node.confDir, "marina-replication-filters.cnf"),
   };
 }
 

@@ -261,6 +261,8 @@ describe("backup and restore-backup of a multi-source replica while its sources 
     );
     expect(end.state).toBe("succeeded");
     expect(end.message).toContain(`at ${taken.gtidSlavePos}`);
+    // The filters set again are persisted for a restart (the agent's option file).
+    expect(end.message).toMatch(/filters of db3 written to .*marina-replication-filters\.cnf/);
     for (const c of ["p1", "p2"]) {
       expect((await status(lab.stack.nc, c)).maintenance).not.toContain("db3");
     }

@@ -1,6 +1,7 @@
 // Shared by the multi-source provisioning end-to-end tests: the lab (db1 domain 1, db2
 // domain 2, db3 and db4 replicating both) configured as clusters p1 = {db1, db3, db4} and
-// p2 = {db2, db3, db4}, db3 replicating nothing at the start (its lab connections dropped, its
+// p2 = {db2, db3, db4} by default (other nodes and clusters by option, as the add/remove
+// test's third primary), db3 replicating nothing at the start (its lab connections dropped, its
 // data kept), one agent per node (db3's files it under p1, with root as its backup account: it
 // loads dumps and sets gtid_slave_pos); writers that record their longest wait; the source
 // tables and how to compare them.
@@ -10,12 +11,12 @@ import {
   MarinaConfig as MarinaConfigSchema,
   type OperationEvent,
 } from "@marina/contracts";
-import type { MariaNode } from "@marina/lab";
+import { type MariaNode, waitFor } from "@marina/lab";
 import { pino } from "pino";
 import { type Observer, observe } from "../src/observer.js";
 import { agentHostOf, type Stack, startLabAgent, startStack } from "../src/stack.js";
 import { type SplitClusters, splitConfig, startServices } from "./multi-source-stack.js";
-import { command, isOperation, waitPrimary } from "./scenario-helpers.js";
+import { command, isOperation, status, waitPrimary } from "./scenario-helpers.js";
 
 export type Row = Record<string, unknown>;
 
@@ -80,16 +81,56 @@ export async function tableFacts(node: MariaNode, db: string) {
 
 /** The source database `db` on a primary: a table the writers insert into, one they update. */
 export async function createSourceTables(n: MariaNode, db: string, bulkRows = 20000) {
-  await n.query(`CREATE DATABASE ${db}`);
-  await n.query(
-    `CREATE TABLE ${db}.w (id BIGINT PRIMARY KEY, v VARBINARY(64), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB`,
-  );
-  await n.query(
-    `CREATE TABLE ${db}.bulk (id INT PRIMARY KEY, n INT NOT NULL DEFAULT 0, b VARBINARY(1024)) ENGINE=InnoDB`,
-  );
-  await n.query(
-    `INSERT INTO ${db}.bulk (id, b) SELECT seq, RANDOM_BYTES(1000) FROM ${db}.seq_1_to_${bulkRows}`,
-  );
+  // A session of its own: it writes in the server's gtid_domain_id as it is now (the node's
+  // admin session keeps the one it started with).
+  const c = await n.connect();
+  try {
+    await c.query(`CREATE DATABASE ${db}`);
+    await c.query(
+      `CREATE TABLE ${db}.w (id BIGINT PRIMARY KEY, v VARBINARY(64), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB`,
+    );
+    await c.query(
+      `CREATE TABLE ${db}.bulk (id INT PRIMARY KEY, n INT NOT NULL DEFAULT 0, b VARBINARY(1024)) ENGINE=InnoDB`,
+    );
+    await c.query(
+      `INSERT INTO ${db}.bulk (id, b) SELECT seq, RANDOM_BYTES(1000) FROM ${db}.seq_1_to_${bulkRows}`,
+    );
+  } finally {
+    await c.end();
+  }
+}
+
+/** Every SQL error number seen on a replica's connections, sampled by `check()`. */
+export function sqlErrorWatch(replica: MariaNode) {
+  const seen = new Set<number>();
+  return {
+    seen,
+    async check() {
+      for (const r of await rows(replica, "SHOW ALL SLAVES STATUS")) {
+        const errno = Number(r.Last_SQL_Errno ?? 0);
+        if (errno !== 0) seen.add(errno);
+      }
+    },
+  };
+}
+
+/** Waits until each source database on `replica` equals its source (count and checksum). */
+export async function waitTablesEqual(
+  replica: MariaNode,
+  sources: readonly (readonly [MariaNode, string])[],
+  errors: { check(): Promise<void> },
+  timeoutMs = 60_000,
+) {
+  for (const [src, db] of sources) {
+    const want = await tableFacts(src, db);
+    await waitFor(
+      async () => {
+        await errors.check();
+        return JSON.stringify(await tableFacts(replica, db)) === JSON.stringify(want);
+      },
+      { timeoutMs, message: `${db} on ${replica.name} equal to its source` },
+    );
+  }
 }
 
 export interface ProvisionLab {
@@ -105,10 +146,23 @@ export interface ProvisionLab {
   close(): Promise<void>;
 }
 
-/** The lab and Marina around it; `backupDir`: db3's agent keeps backups (under the lab dir). */
-export async function startProvisionLab(o: { backupDir?: boolean } = {}): Promise<ProvisionLab> {
+export interface ProvisionLabOptions {
+  /** db3's agent keeps backups (under the lab dir). */
+  backupDir?: boolean;
+  /** Lab nodes (default 4: db4 is a replica that exists already). */
+  nodes?: number;
+  /** Source clusters and their servers, db3 added to each (default p1 = db1, db4; p2 = db2, db4). */
+  clusters?: Record<string, string[]>;
+  /** Before the services start (after db3's lab connections went): e.g. a third primary. */
+  prepare?: (stack: Stack) => Promise<void>;
+  /** Agents besides db3's: server → the cluster its agent files it under. */
+  agents?: Record<string, string>;
+}
+
+/** The lab and Marina around it. */
+export async function startProvisionLab(o: ProvisionLabOptions = {}): Promise<ProvisionLab> {
   const stack = await startStack({
-    lab: { shape: "multi-source", nodes: 4, semiSync: false },
+    lab: { shape: "multi-source", nodes: o.nodes ?? 4, semiSync: false },
     monitor: false,
     executors: 0,
     deciders: 0,
@@ -125,10 +179,14 @@ export async function startProvisionLab(o: { backupDir?: boolean } = {}): Promis
     const db3 = node("db3");
     await db3.query("STOP ALL SLAVES");
     for (const c of ["p1", "p2"]) await db3.query(`RESET SLAVE '${c}' ALL`);
-    const split = splitConfig(stack, {
-      p1: { servers: ["db1", "db3", "db4"] },
-      p2: { servers: ["db2", "db3", "db4"] },
-    });
+    await o.prepare?.(stack);
+    const clusters = o.clusters ?? { p1: ["db1", "db4"], p2: ["db2", "db4"] };
+    const split = splitConfig(
+      stack,
+      Object.fromEntries(
+        Object.entries(clusters).map(([c, servers]) => [c, { servers: [...servers, "db3"] }]),
+      ),
+    );
     const config: MarinaConfig = MarinaConfigSchema.parse({
       ...split,
       clusters: split.clusters.map((c) => ({
@@ -142,8 +200,9 @@ export async function startProvisionLab(o: { backupDir?: boolean } = {}): Promis
       })),
     });
     const log = pino({ level: process.env.MARINA_LOG_LEVEL ?? "silent" });
-    stack.agents.set("db1", await startLabAgent(stack.lab, node("db1"), log, "p1"));
-    stack.agents.set("db2", await startLabAgent(stack.lab, node("db2"), log, "p2"));
+    for (const [server, cluster] of Object.entries(o.agents ?? { db1: "p1", db2: "p2" })) {
+      stack.agents.set(server, await startLabAgent(stack.lab, node(server), log, cluster));
+    }
     stack.agents.set(
       "db3",
       await startLabAgent(stack.lab, db3, log, "p1", {
@@ -153,8 +212,12 @@ export async function startProvisionLab(o: { backupDir?: boolean } = {}): Promis
     );
     p1 = observe(stack.nc, "p1");
     services = await startServices(stack, config);
-    await waitPrimary(stack.nc, "db1", 30_000, "p1");
-    await waitPrimary(stack.nc, "db2", 30_000, "p2");
+    for (const [c, servers] of Object.entries(clusters)) {
+      await waitPrimary(stack.nc, servers[0]!, 30_000, c).catch(async (err: Error) => {
+        const seen = await status(stack.nc, c).catch((e: Error) => e.message);
+        throw new Error(`${err.message}; status of ${c}: ${JSON.stringify(seen).slice(0, 3000)}`);
+      });
+    }
   } catch (err) {
     await close();
     throw err;

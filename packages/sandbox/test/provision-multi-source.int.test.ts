@@ -258,7 +258,7 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
     expect(String(own?.b)).not.toMatch(new RegExp(`-${String(own?.id)}-`));
   });
 
-  it("per-connection filters on 10.11: DDL without USE, and a restart", async () => {
+  it("per-connection filters on 10.11: DDL without USE, and a restart keeps them", async () => {
     const db1 = node("db1");
     const db3 = node("db3");
     // DDL is logged as a statement whatever binlog_format. Replicate_Do_DB would judge it by
@@ -297,11 +297,11 @@ describe("provision-replica: a multi-source replica of two live primaries", () =
     console.log(
       `after a restart of db3: Replicate_Wild_Do_Table per connection ${JSON.stringify(after)}`,
     );
-    // Documented in docs/operations.md: the operator writes `<connection>.replicate_wild_do_table`
-    // into the [mysqld] section for the filters to survive a restart.
+    // Persisted by db3's agent (persist-replication-filters) into the option file its
+    // my.cnf reads (!includedir): the restart keeps them.
     expect(after.sort()).toEqual([
-      ["p1", ""],
-      ["p2", ""],
+      ["p1", "src1.%"],
+      ["p2", "src2.%"],
     ]);
   });
 });

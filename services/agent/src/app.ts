@@ -31,6 +31,11 @@ import { localBackend } from "./host/local-backend.js";
 import { fenceLocal, readOnlyOf } from "./host/local-sql.js";
 import { readProvisionFacts } from "./host/provision-facts.js";
 import {
+  readConnectionFilters,
+  replicationFiltersCnf,
+  writeReplicationFilters,
+} from "./host/replication-filters.js";
+import {
   configuredControl,
   killServer,
   type ServiceControlFactory,
@@ -303,6 +308,28 @@ export function buildApp(deps: AppDeps): AgentApp {
     }
   };
 
+  /** The server's live per-connection filters into its Marina option file. */
+  async function persistFilters(s: AgentServerConfig): Promise<Record<string, unknown>> {
+    if (!s.replicationFiltersFile) {
+      throw new MarinaError(
+        "NOT_APPLICABLE",
+        `${s.name} has no replicationFiltersFile in the agent config: its filters cannot be persisted (docs/operations.md)`,
+      );
+    }
+    if (hostOf(s).kind !== "local") {
+      throw new MarinaError(
+        "NOT_APPLICABLE",
+        `${s.name} is served over SSH: filters are persisted by an agent on its host`,
+      );
+    }
+    const filters = await readConnectionFilters(hostOf(s).account);
+    await writeReplicationFilters(s.replicationFiltersFile, replicationFiltersCnf(filters));
+    return {
+      file: s.replicationFiltersFile,
+      filters: filters.filter((f) => f.connection !== "" && f.wildDoTable !== ""),
+    };
+  }
+
   async function dispatch(
     opId: string,
     req: AgentAction,
@@ -322,6 +349,10 @@ export function buildApp(deps: AppDeps): AgentApp {
           req.replicationUser,
         );
         return ok({ action: req.action, server: s.name, cluster: s.cluster, ...facts });
+      }
+      case "persist-replication-filters": {
+        const s = serverOf(req.server);
+        return ok({ action: req.action, server: s.name, ...(await persistFilters(s)) });
       }
       case "list-backups": {
         const s = serverOf(req.server);
@@ -422,12 +453,14 @@ export function buildApp(deps: AppDeps): AgentApp {
                   tls: req.tls,
                   port: req.port,
                   keep: req.keep,
+                  addSource: req.addSource,
                 })
               : await (logical ? sendDump : sendBackup)(ctx, rec, s, {
                   compression: req.compression,
                   tls: req.tls,
                   to: req.to,
                   databases: req.databases,
+                  addSource: req.addSource,
                 });
         } catch (err) {
           const body = errorBodyOf(err);

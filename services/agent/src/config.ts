@@ -108,6 +108,13 @@ export const AgentServerConfig = z.strictObject({
   service: ServiceControlConfig.default({ kind: "systemd", unit: "mariadb" }),
   /** Served over SSH: the server runs on that host, not on the agent's. */
   ssh: AgentSshConfig.optional(),
+  /**
+   * Marina's own option file for this server's per-connection replication filters (a
+   * multi-source replica's), rewritten by persist-replication-filters. The server's my.cnf
+   * must read it (`!includedir` of its directory, or `!include` of it). Unset: filters are
+   * not persisted (a restart forgets them). Local hosts only.
+   */
+  replicationFiltersFile: AbsPath.optional(),
 });
 
 const ToolPathsConfig = z

@@ -31,6 +31,7 @@ export function fencedCluster(
     case "kill-server":
     case "send-backup":
     case "receive-backup":
+    case "persist-replication-filters":
     case "take-backup":
     case "restore-backup":
       return serverOf(cfg, request.server).cluster;

@@ -207,3 +207,106 @@ describe("provision-replica in the decider service", () => {
     ]);
   });
 });
+
+describe("provision-replica mode add / remove / restart in the decider service", () => {
+  // db3 replicates p1 already (its filter app1.%): p2 is the source added, or the one removed.
+  const attachedToP1 = (over: Partial<World> = {}) =>
+    world({
+      facts: {
+        ...world().facts,
+        db3: facts({
+          serverId: 3,
+          gtidDomainId: 0,
+          readOnly: true,
+          databases: ["app1"],
+          connections: [{ name: "p1", running: true, wildDoTable: "app1.%" }],
+        }),
+      },
+      ...over,
+    });
+  const one = (mode: string, over: Record<string, unknown> = {}) =>
+    payload({ mode, sources: [{ cluster: "p2", databases: ["app2"] }], ...over });
+
+  it.each([
+    [
+      "add: two sources at once",
+      attachedToP1(),
+      one("add", { sources: [{ cluster: "p1" }, { cluster: "p2" }] }),
+      "VALIDATION_FAILED",
+      /exactly one source/,
+    ],
+    [
+      "add: overwrite",
+      attachedToP1(),
+      one("add", { overwrite: true }),
+      "VALIDATION_FAILED",
+      /never overwrites/,
+    ],
+    [
+      "add: p2 writes the domain p1 writes",
+      attachedToP1({
+        facts: {
+          ...attachedToP1().facts,
+          db2: facts({ serverId: 2, gtidDomainId: 1, databases: ["app2"] }),
+        },
+      }),
+      one("add"),
+      "PROVISION_CHECK_FAILED",
+      /db1 \(p1\) and db2 \(p2\) both write in gtid_domain_id 1/,
+    ],
+    [
+      "add: a target replicating nothing",
+      world(),
+      one("add"),
+      "PROVISION_CHECK_FAILED",
+      /replicates nothing yet/,
+    ],
+    [
+      "remove: a connection not there",
+      attachedToP1(),
+      one("remove", { sources: [{ cluster: "p2" }] }),
+      "PROVISION_CHECK_FAILED",
+      /no connection 'p2'/,
+    ],
+    [
+      "restart: a connection not there",
+      attachedToP1(),
+      one("restart", { sources: [{ cluster: "p2" }] }),
+      "PROVISION_CHECK_FAILED",
+      /no connection 'p2'/,
+    ],
+  ] as const)("refuses %s", async (_what, w, p, code, message) => {
+    const { handle } = handler(w);
+    const reply = await handle("p1", p as never);
+    const report = reply.ok ? reply.dryRun : undefined;
+    expect(report?.outcome).toBe("refused");
+    expect(report?.error?.code).toBe(code);
+    expect(report?.error?.message).toMatch(message);
+  });
+
+  it("add: copy:p2 then attach:p2 with p2's own domain", async () => {
+    const { handle } = handler(attachedToP1());
+    const reply = await handle("p1", one("add") as never);
+    const report = reply.ok ? reply.dryRun : undefined;
+    expect(report?.outcome).toBe("accepted");
+    expect(report?.operation?.phases.map((p) => p.name)).toEqual(["copy:p2", "attach:p2"]);
+    expect(report?.operation?.phases[1]?.steps[0]?.step).toEqual({
+      kind: "replace-gtid-domains",
+      domains: [2],
+      pos: "2-2-5",
+    });
+    const send = report?.operation?.phases[0]?.agentCalls.find((c) => c.key === "send-p2");
+    expect(send?.action).toMatchObject({ action: "send-backup", addSource: true });
+  });
+
+  it.each([
+    ["remove", ["reset-replication", "replace-gtid-domains"]],
+    ["restart", ["stop-replication", "start-replication", "verify-replicating"]],
+  ])("%s of p1: %j", async (mode, kinds) => {
+    const { handle } = handler(attachedToP1());
+    const reply = await handle("p1", one(mode, { sources: [{ cluster: "p1" }] }) as never);
+    const report = reply.ok ? reply.dryRun : undefined;
+    expect(report?.outcome).toBe("accepted");
+    expect(report?.operation?.phases[0]?.steps.map((s) => s.step.kind)).toEqual(kinds);
+  });
+});

@@ -38,6 +38,24 @@ export function sourceOf(text: string): { cluster: string; databases?: string[] 
   return databases && databases.length > 0 ? { cluster, databases } : { cluster };
 }
 
+/** `--compression` and `--level` of the dump streams (provision-replica, add-source). */
+function withCompression(c: Command): Command {
+  return c
+    .addOption(
+      new Option("--compression <kind>", "compression of the streams").choices([
+        "none",
+        "pigz",
+        "zstd",
+      ]),
+    )
+    .option("--level <n>", "compression level (pigz 1-9, zstd 1-19)");
+}
+
+function compressionFrom(o: { compression?: string; level?: string }) {
+  const level = o.level === undefined ? undefined : parseCount(o.level, "--level");
+  return compressionOf({ compression: o.compression, level });
+}
+
 export function addVerbCommands(program: Command, run: Runner): void {
   const verb = (name: string, description: string) =>
     program
@@ -120,14 +138,6 @@ export function addVerbCommands(program: Command, run: Runner): void {
         "logical",
       ]),
     )
-    .addOption(
-      new Option("--compression <kind>", "compression of the stream").choices([
-        "none",
-        "pigz",
-        "zstd",
-      ]),
-    )
-    .option("--level <n>", "compression level (pigz 1-9, zstd 1-19)")
     .option("--tls", "encrypt the stream")
     .action(
       run((ctx, target: string, o: RebuildFlags) => {
@@ -138,47 +148,108 @@ export function addVerbCommands(program: Command, run: Runner): void {
       }),
     );
 
-  verb(
-    "provision-replica",
-    "make <target> a multi-source replica of other clusters' primaries, writes going on (send to the target's cluster)",
-  )
-    .argument("<target>", "the server to provision")
-    .requiredOption(
-      "--source <cluster[:db,db]>",
-      "a source cluster, with the databases to take (default: all but system schemas); repeat per source",
-      (value: string, all: string[] = []) => [...all, value],
+  withCompression(
+    verb(
+      "provision-replica",
+      "make <target> a multi-source replica of other clusters' primaries, writes going on (send to the target's cluster)",
     )
-    .option("--overwrite", "wipe what the target holds instead of refusing")
-    .addOption(
-      new Option("--compression <kind>", "compression of the streams").choices([
-        "none",
-        "pigz",
-        "zstd",
-      ]),
-    )
-    .option("--level <n>", "compression level (pigz 1-9, zstd 1-19)")
-    .action(
-      run(
-        (
-          ctx,
-          target: string,
-          o: Common & {
-            source: string[];
-            overwrite?: boolean;
-            compression?: string;
-            level?: string;
-          },
-        ) => {
-          const level = o.level === undefined ? undefined : parseCount(o.level, "--level");
-          const compression = compressionOf({ compression: o.compression, level });
-          const sources = o.source.map(sourceOf);
-          return send(
-            ctx,
-            "provision-replica",
-            { target, sources, overwrite: o.overwrite, compression, reason: o.reason },
-            o,
-          );
+      .argument("<target>", "the server to provision")
+      .requiredOption(
+        "--source <cluster[:db,db]>",
+        "a source cluster, with the databases to take (default: all but system schemas); repeat per source",
+        (value: string, all: string[] = []) => [...all, value],
+      )
+      .option("--overwrite", "wipe what the target holds instead of refusing"),
+  ).action(
+    run(
+      (
+        ctx,
+        target: string,
+        o: Common & {
+          source: string[];
+          overwrite?: boolean;
+          compression?: string;
+          level?: string;
         },
+      ) => {
+        const compression = compressionFrom(o);
+        const sources = o.source.map(sourceOf);
+        return send(
+          ctx,
+          "provision-replica",
+          { target, sources, overwrite: o.overwrite, compression, reason: o.reason },
+          o,
+        );
+      },
+    ),
+  );
+
+  withCompression(
+    verb(
+      "add-source",
+      "attach one more source cluster to the multi-source replica <target>; its other connections keep replicating (provision-replica mode add)",
+    )
+      .argument("<target>", "the multi-source replica")
+      .requiredOption(
+        "--source <cluster[:db,db]>",
+        "the source cluster, with the databases to take (default: all but system schemas)",
+      ),
+  ).action(
+    run(
+      (
+        ctx,
+        target: string,
+        o: Common & { source: string; compression?: string; level?: string },
+      ) => {
+        const compression = compressionFrom(o);
+        return send(
+          ctx,
+          "provision-replica",
+          { target, mode: "add", sources: [sourceOf(o.source)], compression, reason: o.reason },
+          o,
+        );
+      },
+    ),
+  );
+
+  verb(
+    "remove-source",
+    "detach one source cluster from the multi-source replica <target> (RESET SLAVE '<cluster>' ALL); the others untouched (provision-replica mode remove)",
+  )
+    .argument("<target>", "the multi-source replica")
+    .requiredOption("--source <cluster>", "the source cluster whose connection goes")
+    .option("--drop-databases", "also drop the databases its connection's filter took")
+    .action(
+      run((ctx, target: string, o: Common & { source: string; dropDatabases?: boolean }) =>
+        send(
+          ctx,
+          "provision-replica",
+          {
+            target,
+            mode: "remove",
+            sources: [{ cluster: o.source }],
+            dropDatabases: o.dropDatabases,
+            reason: o.reason,
+          },
+          o,
+        ),
+      ),
+    );
+
+  verb(
+    "restart-source",
+    "stop and start one source's connection on the multi-source replica <target> and verify it; the others untouched (provision-replica mode restart)",
+  )
+    .argument("<target>", "the multi-source replica")
+    .requiredOption("--source <cluster>", "the source cluster whose connection restarts")
+    .action(
+      run((ctx, target: string, o: Common & { source: string }) =>
+        send(
+          ctx,
+          "provision-replica",
+          { target, mode: "restart", sources: [{ cluster: o.source }], reason: o.reason },
+          o,
+        ),
       ),
     );
 

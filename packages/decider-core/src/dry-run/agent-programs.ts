@@ -60,6 +60,10 @@ export function agentPrograms(a: AgentAction): string[] {
       return [`stop the programs of ${a.opId} on the host`];
     case "provision-facts":
       return [`mariadb (read binlog, ids, databases, engines, accounts of ${a.server})`];
+    case "persist-replication-filters":
+      return [
+        `SHOW ALL SLAVES STATUS on ${a.server}; write <connection>.replicate_wild_do_table lines to its replicationFiltersFile`,
+      ];
     case "take-backup":
       return [
         `mariadb (STOP SLAVE '<name>' SQL_THREAD for each running connection of ${a.server}; read gtid_slave_pos)`,

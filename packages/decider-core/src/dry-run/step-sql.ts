@@ -132,6 +132,15 @@ const sqlOf: { readonly [K in ExecStepKind]: SqlOf<K> } = {
     `SET SESSION default_master_connection = '${s.connection}'`,
     `SET GLOBAL replicate_wild_do_table = '${s.databases.map((d) => `${d.replaceAll("_", "\\_")}.%`).join(",")}'`,
   ],
+  "replace-gtid-domains": (s) => [
+    "STOP SLAVE '<c>' SQL_THREAD (each connection whose SQL thread runs)",
+    `SELECT @@gtid_slave_pos; SET GLOBAL gtid_slave_pos = <it without domains ${s.domains.join(", ")}> + '${s.pos}'`,
+    "START SLAVE '<c>' SQL_THREAD (each one stopped)",
+  ],
+  "drop-databases": (s) => [
+    "SET SESSION sql_log_bin = 0",
+    ...s.databases.map((d) => `DROP DATABASE IF EXISTS \`${d}\``),
+  ],
   // Not SQL: what the executor runs instead (it opens no connection for these).
   "run-hook": (s, config) => [
     `(no SQL) run ${JSON.stringify(config.hooks[s.hook]?.argv ?? [])} on an executor, no shell, killed at ${s.timeoutMs} ms; MARINA_* variables: ${s.context.operation} of ${s.context.oldPrimary} to ${s.context.newPrimary ?? "none"}`,

@@ -86,6 +86,8 @@ export function describeAgentAction(a: AgentAction): string {
       return `cancel ${a.opId}`;
     case "provision-facts":
       return `read what provisioning checks on ${a.server}`;
+    case "persist-replication-filters":
+      return `write the replication filters of ${a.server} into its option file`;
     case "take-backup":
       return `take a backup of ${a.server} into its host's backupDir`;
     case "list-backups":

@@ -8,7 +8,7 @@ import {
   mayAcknowledge,
   stonithHost,
 } from "../acknowledgers.js";
-import { chooseCandidate, type ObservationLike } from "../candidates.js";
+import { chooseCandidate, lastPrimaryDomains, type ObservationLike } from "../candidates.js";
 import { divergedServers } from "../donors.js";
 import { situationEvent } from "../events.js";
 import { assessPrimary } from "../evidence.js";
@@ -96,6 +96,7 @@ function choose(op: Operation, env: Env): FailoverNext {
     config,
     primary: p.failed,
     servers: live,
+    primaryDomains: lastPrimaryDomains(env.state, p.failed),
     maintenance: Object.keys(env.state.maintenance),
     diverged: divergedServers(env.state, config),
     lastLag: env.state.lastLag,

@@ -70,8 +70,8 @@ function checkSourcesListed(input: ProvisionCheckInput): ProvisionProblem[] {
   return out;
 }
 
-function checkSource(
-  input: ProvisionCheckInput,
+export function checkSource(
+  input: Pick<ProvisionCheckInput, "target" | "replicationUser">,
   s: ProvisionSource,
   i: number,
 ): ProvisionProblem[] {
@@ -145,28 +145,63 @@ function checkSource(
   return out;
 }
 
+/** A source as the distinctness checks see it: read, with a known primary. */
+export interface ReadSource {
+  s: ProvisionSource;
+  /** Its index in the request (problems name `sources.<i>`). */
+  i: number;
+  f: ProvisionFacts;
+  primary: string;
+}
+
+export function readSources(sources: readonly ProvisionSource[]): ReadSource[] {
+  return sources.flatMap((s, i) =>
+    s.facts && s.primary ? [{ s, i, f: s.facts, primary: s.primary }] : [],
+  );
+}
+
+/** Two sources of one replica: distinct GTID domains, server ids and databases (`y` is blamed). */
+export function checkPair(x: ReadSource, y: ReadSource): ProvisionProblem[] {
+  const out: ProvisionProblem[] = [];
+  if (x.f.gtidDomainId === y.f.gtidDomainId) {
+    out.push({
+      path: `sources.${y.i}.cluster`,
+      message: `${x.primary} (${x.s.cluster}) and ${y.primary} (${y.s.cluster}) both write in gtid_domain_id ${x.f.gtidDomainId}: one replica cannot apply two streams in one domain — give one cluster another gtid_domain_id (SET GLOBAL gtid_domain_id=N and in [mysqld] on each of its servers)`,
+    });
+  }
+  if (x.f.serverId === y.f.serverId) {
+    out.push({
+      path: `sources.${y.i}.cluster`,
+      message: `${x.primary} (${x.s.cluster}) and ${y.primary} (${y.s.cluster}) share server_id ${x.f.serverId}: give one another server_id (SET GLOBAL server_id=N and in [mysqld])`,
+    });
+  }
+  return out;
+}
+
+/** The target's server_id must differ from a source's: a replica ignores its own events. */
+export function checkTargetId(
+  target: string,
+  t: ProvisionFacts | null,
+  x: ReadSource,
+): ProvisionProblem[] {
+  if (!t || t.serverId !== x.f.serverId) return [];
+  return [
+    {
+      path: "target",
+      message: `${target} and ${x.primary} (${x.s.cluster}) share server_id ${t.serverId}: a replica ignores events with its own server_id — give ${target} another one`,
+    },
+  ];
+}
+
 /** GTID domains, server ids and databases must not collide between sources (and the target). */
 function checkDistinct(input: ProvisionCheckInput): ProvisionProblem[] {
   const out: ProvisionProblem[] = [];
-  const read = input.sources.flatMap((s, i) =>
-    s.facts && s.primary ? [{ s, i, f: s.facts, primary: s.primary }] : [],
-  );
+  const read = readSources(input.sources);
   for (let a = 0; a < read.length; a++) {
+    const x = read[a]!;
     for (let b = a + 1; b < read.length; b++) {
-      const x = read[a]!;
       const y = read[b]!;
-      if (x.f.gtidDomainId === y.f.gtidDomainId) {
-        out.push({
-          path: `sources.${y.i}.cluster`,
-          message: `${x.primary} (${x.s.cluster}) and ${y.primary} (${y.s.cluster}) both write in gtid_domain_id ${x.f.gtidDomainId}: one replica cannot apply two streams in one domain — give one cluster another gtid_domain_id (SET GLOBAL gtid_domain_id=N and in [mysqld] on each of its servers)`,
-        });
-      }
-      if (x.f.serverId === y.f.serverId) {
-        out.push({
-          path: `sources.${y.i}.cluster`,
-          message: `${x.primary} (${x.s.cluster}) and ${y.primary} (${y.s.cluster}) share server_id ${x.f.serverId}: give one another server_id (SET GLOBAL server_id=N and in [mysqld])`,
-        });
-      }
+      out.push(...checkPair(x, y));
       const shared = databasesOf(x.s).filter((d) => databasesOf(y.s).includes(d));
       if (shared.length > 0) {
         out.push({
@@ -175,26 +210,21 @@ function checkDistinct(input: ProvisionCheckInput): ProvisionProblem[] {
         });
       }
     }
-    const t = input.targetFacts;
-    const x = read[a]!;
-    if (t && t.serverId === x.f.serverId) {
-      out.push({
-        path: "target",
-        message: `${input.target} and ${x.primary} (${x.s.cluster}) share server_id ${t.serverId}: a replica ignores events with its own server_id — give ${input.target} another one`,
-      });
-    }
+    out.push(...checkTargetId(input.target, input.targetFacts, x));
   }
   return out;
 }
 
-function checkTarget(input: ProvisionCheckInput): ProvisionProblem[] {
+/** Never a target, whatever `overwrite` says: a server that is (or may be) a primary. */
+export function checkTargetRole(
+  input: Pick<ProvisionCheckInput, "target" | "targetFacts" | "homePrimary" | "promotableIn">,
+): ProvisionProblem[] {
   const t = input.targetFacts;
   if (t === null) {
     return [
       { path: "target", message: `${input.target} could not be read: retry once it answers` },
     ];
   }
-  // Never overwritten, whatever `overwrite` says: a server that is (or may be) a primary.
   const out: ProvisionProblem[] = [];
   if (input.target === input.homePrimary) {
     out.push({
@@ -214,7 +244,13 @@ function checkTarget(input: ProvisionCheckInput): ProvisionProblem[] {
       message: `${input.target} may be promoted in ${input.promotableIn.join(", ")}: a multi-source replica (another cluster's stream, or only some databases) must never become a primary — set promotion: never for ${input.target} in ${input.promotableIn.join(" and ")}'s servers`,
     });
   }
-  if (out.length > 0 || input.overwrite) return out;
+  return out;
+}
+
+function checkTarget(input: ProvisionCheckInput): ProvisionProblem[] {
+  const t = input.targetFacts;
+  const out = checkTargetRole(input);
+  if (t === null || out.length > 0 || input.overwrite) return out;
   const held = t.databases.filter((d) => !SYSTEM_SCHEMAS.includes(d));
   if (held.length > 0) {
     out.push({

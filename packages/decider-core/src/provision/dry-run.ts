@@ -6,11 +6,15 @@ import { ASSUMED_PORT } from "../dry-run/assumed-results.js";
 import { stepSql } from "../dry-run/step-sql.js";
 import { describeStep } from "../steps.js";
 import {
+  addSourceAttach,
   type ProvisionPhase,
   type ProvisionPlanInput,
   provisionAttach,
   provisionCopy,
   provisionPrepare,
+  type RemoveSourcePlanInput,
+  removeSourceDetach,
+  restartSourcePhase,
 } from "./plan.js";
 
 // The dry-run of provision-replica: the refusal, or every phase it would run. Only the
@@ -93,6 +97,100 @@ export function provisionAcceptedReport(
     ),
   ];
   const message = `would provision ${p.target} from ${p.sources.map((s) => `${s.primary} (${s.cluster}: ${s.databases.join(", ")})`).join(" and ")}`;
+  return changeReport(
+    {
+      target: p.target,
+      ...Object.fromEntries(p.sources.map((s) => [`source-${s.cluster}`, s.primary])),
+    },
+    phases,
+    message,
+    reason,
+    [
+      "every source stays primary of its cluster until its copy ends",
+      "writes on the sources go on; each copy is one consistent snapshot",
+    ],
+  );
+}
+
+/** The dry-run of mode add: the copy (example port) and the attach at the position now. */
+export function addSourceReport(
+  p: ProvisionPlanInput,
+  domains: readonly number[],
+  posNow: string,
+  reason: string,
+  configOf: (cluster: string) => ClusterConfig,
+  targetAddress: string,
+): DryRunReport {
+  const s = p.sources[0]!;
+  const message = `would add ${s.primary} (${s.cluster}: ${s.databases.join(", ")}) to ${p.target}, its other connections replicating on`;
+  return changeReport(
+    { target: p.target, [`source-${s.cluster}`]: s.primary },
+    [
+      dryPhase(
+        provisionCopy(p, 0, { address: targetAddress, port: ASSUMED_PORT }),
+        false,
+        [
+          `where ${p.targetHost} listens: picked at run time (${targetAddress}:${ASSUMED_PORT} stands in)`,
+        ],
+        configOf,
+      ),
+      dryPhase(
+        addSourceAttach(p, domains, posNow),
+        false,
+        ["the dump's GTID position (assumed: the source's gtid_binlog_pos now)"],
+        configOf,
+      ),
+    ],
+    message,
+    reason,
+    [
+      "the source stays primary of its cluster until its copy ends",
+      "the other connections' SQL threads pause only around the SET GLOBAL gtid_slave_pos",
+    ],
+  );
+}
+
+/** The dry-run of mode remove: known exactly. */
+export function removeSourceReport(
+  p: RemoveSourcePlanInput,
+  notes: string[],
+  reason: string,
+  configOf: (cluster: string) => ClusterConfig,
+): DryRunReport {
+  const message = `would remove '${p.cluster}' from ${p.target}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`;
+  return changeReport(
+    { target: p.target },
+    [dryPhase(removeSourceDetach(p), true, [], configOf)],
+    message,
+    reason,
+    ["the other connections are not touched"],
+  );
+}
+
+/** An accepted provision-replica dry-run (any mode). */
+/** The dry-run of mode restart: known exactly. */
+export function restartSourceReport(
+  p: Pick<RemoveSourcePlanInput, "target" | "cluster">,
+  reason: string,
+  configOf: (cluster: string) => ClusterConfig,
+): DryRunReport {
+  const message = `would restart '${p.cluster}' on ${p.target}`;
+  return changeReport(
+    { target: p.target },
+    [dryPhase(restartSourcePhase(p, 30_000), true, [], configOf)],
+    message,
+    reason,
+    ["the other connections are not touched"],
+  );
+}
+
+function changeReport(
+  servers: Record<string, string>,
+  phases: DryRunPhase[],
+  message: string,
+  reason: string,
+  assumptions: string[],
+): DryRunReport {
   return {
     verb: "provision-replica",
     outcome: "accepted",
@@ -101,19 +199,13 @@ export function provisionAcceptedReport(
     operation: {
       kind: "provision",
       reason,
-      servers: {
-        target: p.target,
-        ...Object.fromEntries(p.sources.map((s) => [`source-${s.cluster}`, s.primary])),
-      },
+      servers,
       phases,
       end: { state: "succeeded", message },
       stoppedAt: null,
     },
     candidates: null,
     events: [],
-    assumptions: [
-      "every source stays primary of its cluster until its copy ends",
-      "writes on the sources go on; each copy is one consistent snapshot",
-    ],
+    assumptions,
   };
 }

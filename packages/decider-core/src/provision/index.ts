@@ -1,4 +1,11 @@
 export {
+  checkAddSource,
+  checkRemoveSource,
+  filteredDatabases,
+  type RemoveCheck,
+  type SourceChangeInput,
+} from "./change-checks.js";
+export {
   checkProvision,
   databasesOf,
   type ProvisionCheckInput,
@@ -6,19 +13,31 @@ export {
   type ProvisionSource,
   SYSTEM_SCHEMAS,
 } from "./checks.js";
-export { provisionAcceptedReport, provisionRefusedReport } from "./dry-run.js";
 export {
+  addSourceReport,
+  provisionAcceptedReport,
+  provisionRefusedReport,
+  removeSourceReport,
+  restartSourceReport,
+} from "./dry-run.js";
+export {
+  addSourceAttach,
   connectionFor,
   type ProvisionCall,
   type ProvisionPhase,
   type ProvisionPlanInput,
   type ProvisionPlanSource,
   type ProvisionStep,
+  persistFiltersCall,
   provisionAttach,
   provisionCopy,
   provisionPrepare,
+  type RemoveSourcePlanInput,
+  removeSourceDetach,
+  restartSourcePhase,
 } from "./plan.js";
 export {
+  addedSourceDomains,
   ownDomains,
   provisionedSlavePos,
   restrictToDomains,

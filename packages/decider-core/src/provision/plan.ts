@@ -25,6 +25,12 @@ export interface ProvisionPlanInput {
   sources: ProvisionPlanSource[];
   compression: Compression;
   verifyTimeoutMs: number;
+  /**
+   * A source added to a replica that replicates already (mode add): the donor dumps with
+   * `--master-data=2` and the target loads beside its running connections, reading the
+   * position from the dump's comment.
+   */
+  addSource?: boolean;
 }
 
 export interface ProvisionStep {
@@ -89,7 +95,7 @@ export function provisionCopy(
   };
   return {
     name: `copy:${s.cluster}`,
-    message: `${s.primary} (${s.cluster}) → ${p.target}: ${s.databases.join(", ")} (${i === 0 ? "target wiped first" : "loaded beside what is there"})`,
+    message: `${s.primary} (${s.cluster}) → ${p.target}: ${s.databases.join(", ")} (${p.addSource ? "loaded beside the running connections, position from the dump's comment" : i === 0 ? "target wiped first" : "loaded beside what is there"})`,
     steps: [],
     calls: [
       {
@@ -100,14 +106,21 @@ export function provisionCopy(
           action: "receive-backup",
           server: p.target,
           ...transfer,
-          ...(i > 0 ? { keep: true } : {}),
+          ...(i > 0 || p.addSource ? { keep: true } : {}),
+          ...(p.addSource ? { addSource: true } : {}),
         },
       },
       {
         key: `send-${s.cluster}`,
         host: s.host,
         server: s.primary,
-        action: { action: "send-backup", server: s.primary, ...transfer, to },
+        action: {
+          action: "send-backup",
+          server: s.primary,
+          ...transfer,
+          to,
+          ...(p.addSource ? { addSource: true } : {}),
+        },
       },
     ],
   };
@@ -133,44 +146,146 @@ export function provisionAttach(p: ProvisionPlanInput, slavePos: string): Provis
       step: { kind: "set-gtid-slave-pos", pos: slavePos },
     },
   ];
-  for (const s of p.sources) {
-    const connection = connectionFor(s.cluster);
-    steps.push({
-      key: `change-${s.cluster}`,
-      cluster: s.cluster,
-      server: p.target,
-      step: { kind: "change-master", connection, source: s.primary, useGtid: "slave_pos" },
-    });
-    if (s.filtered) {
-      steps.push({
-        key: `filter-${s.cluster}`,
-        cluster: s.cluster,
-        server: p.target,
-        step: { kind: "set-replication-filter", connection, databases: s.databases },
-      });
-    }
-  }
-  for (const s of p.sources) {
-    const connection = connectionFor(s.cluster);
-    steps.push(
-      {
-        key: `start-${s.cluster}`,
-        cluster: s.cluster,
-        server: p.target,
-        step: { kind: "start-replication", connection },
-      },
-      {
-        key: `verify-${s.cluster}`,
-        cluster: s.cluster,
-        server: p.target,
-        step: { kind: "verify-replicating", connection, timeoutMs: p.verifyTimeoutMs },
-      },
-    );
-  }
+  // Every connection made before any starts (as before: the order the e2e test checks).
+  const each = p.sources.map((s) => connectSteps(p, s));
+  for (const c of each) steps.push(...c.filter((x) => !/^(start|verify)-/.test(x.key)));
+  for (const c of each) steps.push(...c.filter((x) => /^(start|verify)-/.test(x.key)));
   return {
     name: "attach",
     message: `${p.target} at ${slavePos || "(empty)"}: ${p.sources.map((s) => `'${connectionFor(s.cluster)}' from ${s.primary}`).join(", ")}`,
     steps,
+    calls: p.sources.some((s) => s.filtered) ? [persistFiltersCall(p.targetHost, p.target)] : [],
+  };
+}
+
+/** The target's filters written to its option file (a restart keeps them). */
+export function persistFiltersCall(host: string, target: string): ProvisionCall {
+  return {
+    key: "persist-filters",
+    host,
+    server: target,
+    action: { action: "persist-replication-filters", server: target },
+  };
+}
+
+/** One source's named connection: CHANGE MASTER, its filter, START, verify. */
+function connectSteps(p: ProvisionPlanInput, s: ProvisionPlanSource): ProvisionStep[] {
+  const connection = connectionFor(s.cluster);
+  const at = { cluster: s.cluster, server: p.target };
+  return [
+    {
+      key: `change-${s.cluster}`,
+      ...at,
+      step: { kind: "change-master", connection, source: s.primary, useGtid: "slave_pos" },
+    },
+    ...(s.filtered
+      ? [
+          {
+            key: `filter-${s.cluster}`,
+            ...at,
+            step: {
+              kind: "set-replication-filter" as const,
+              connection,
+              databases: s.databases,
+            },
+          },
+        ]
+      : []),
+    { key: `start-${s.cluster}`, ...at, step: { kind: "start-replication", connection } },
+    {
+      key: `verify-${s.cluster}`,
+      ...at,
+      step: { kind: "verify-replicating", connection, timeoutMs: p.verifyTimeoutMs },
+    },
+  ];
+}
+
+/**
+ * The added source's attach (mode add; `p.sources` is that one source): its own domains
+ * of the dump's position put into gtid_slave_pos while the other connections' SQL threads
+ * pause (replace-gtid-domains), then its connection, filter, start, verify, and the
+ * filters persisted.
+ */
+export function addSourceAttach(
+  p: ProvisionPlanInput,
+  domains: readonly number[],
+  pos: string,
+): ProvisionPhase {
+  const s = p.sources[0]!;
+  return {
+    name: `attach:${s.cluster}`,
+    message: `${p.target}: domains ${domains.join(", ")} of gtid_slave_pos := ${pos || "(none)"} (the other connections' SQL threads paused for it), '${connectionFor(s.cluster)}' from ${s.primary}`,
+    steps: [
+      {
+        key: "pos",
+        cluster: p.home,
+        server: p.target,
+        step: { kind: "replace-gtid-domains", domains: [...domains], pos },
+      },
+      ...connectSteps(p, s),
+    ],
+    calls: s.filtered ? [persistFiltersCall(p.targetHost, p.target)] : [],
+  };
+}
+
+export interface RemoveSourcePlanInput {
+  target: string;
+  home: string;
+  targetHost: string;
+  cluster: string;
+  /** Domains taken out of gtid_slave_pos (none when another source writes them, or unknown). */
+  domains: number[];
+  /** Databases dropped (dropDatabases), not binlogged. */
+  drop: string[];
+}
+
+/** mode remove: the source's connection stopped and forgotten; the others untouched. */
+export function removeSourceDetach(p: RemoveSourcePlanInput): ProvisionPhase {
+  const at = { cluster: p.home, server: p.target };
+  const steps: ProvisionStep[] = [
+    {
+      key: `reset-${p.cluster}`,
+      ...at,
+      step: { kind: "reset-replication", connection: connectionFor(p.cluster) },
+    },
+  ];
+  if (p.domains.length > 0) {
+    steps.push({
+      key: "pos",
+      ...at,
+      step: { kind: "replace-gtid-domains", domains: [...p.domains], pos: "" },
+    });
+  }
+  if (p.drop.length > 0) {
+    steps.push({ key: "drop", ...at, step: { kind: "drop-databases", databases: [...p.drop] } });
+  }
+  return {
+    name: `detach:${p.cluster}`,
+    message: `${p.target}: RESET SLAVE '${connectionFor(p.cluster)}' ALL${p.domains.length > 0 ? `, domains ${p.domains.join(", ")} out of gtid_slave_pos` : ", gtid_slave_pos kept"}${p.drop.length > 0 ? `, ${p.drop.join(", ")} dropped` : ""}`,
+    steps,
+    calls: [persistFiltersCall(p.targetHost, p.target)],
+  };
+}
+
+/** mode restart: one source's connection stopped, started and verified; the others untouched. */
+export function restartSourcePhase(
+  p: Pick<RemoveSourcePlanInput, "target" | "cluster">,
+  verifyTimeoutMs: number,
+): ProvisionPhase {
+  const connection = connectionFor(p.cluster);
+  const at = { cluster: p.cluster, server: p.target };
+  return {
+    name: `restart:${p.cluster}`,
+    message: `${p.target}: STOP SLAVE '${connection}', START SLAVE '${connection}', verified`,
+    steps: [
+      { key: `stop-${p.cluster}`, ...at, step: { kind: "stop-replication", connection } },
+      { key: `start-${p.cluster}`, ...at, step: { kind: "start-replication", connection } },
+      {
+        key: `verify-${p.cluster}`,
+        ...at,
+        step: { kind: "verify-replicating", connection, timeoutMs: verifyTimeoutMs },
+      },
+    ],
     calls: [],
   };
 }

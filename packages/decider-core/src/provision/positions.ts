@@ -49,3 +49,15 @@ export function provisionedSlavePos(sources: readonly SourcePosition[]): string 
   );
   return formatGtidList(positionOf(parts));
 }
+
+/**
+ * The domains a source ADDED to a replica stands for: its gtid_domain_id, and domains of
+ * its position no attached source writes (`attachedDomains`: their gtid_domain_ids).
+ */
+export function addedSourceDomains(
+  attachedDomains: readonly number[],
+  added: SourcePosition,
+): number[] {
+  const others = attachedDomains.map((domainId, i) => ({ cluster: `#${i}`, domainId, gtid: "" }));
+  return ownDomains([...others, added]).get(added.cluster) ?? [added.domainId];
+}

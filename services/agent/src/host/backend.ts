@@ -13,6 +13,8 @@ import type { ServiceControl } from "./service-control.js";
 export interface StreamStage {
   readonly inv: Invocation;
   readonly env?: NodeJS.ProcessEnv;
+  /** Local backend only: the output passes through the agent, which keeps the last line matching. */
+  readonly scan?: RegExp;
 }
 
 /** Upstream stages wait until this stage's diagnostics show `pattern` (local backend). */
@@ -37,6 +39,8 @@ export interface RunningStream {
   /** True once `stage`'s diagnostics show `pattern`; false when it exits first or time runs out. */
   waitForLine(stage: number, pattern: RegExp, timeoutMs: number): Promise<boolean>;
   running(): boolean;
+  /** The last line of `stage`'s output matching its `scan` (first group); undefined: none. */
+  scanned(stage: number): string | undefined;
   /** Stops every stage; resolves when all exited. */
   kill(): Promise<void>;
 }

@@ -48,6 +48,7 @@ export function readProvisionFacts(
     const connections = (await q("SHOW ALL SLAVES STATUS")).map((r) => ({
       name: String(r.Connection_name ?? ""),
       running: r.Slave_IO_Running === "Yes" || r.Slave_SQL_Running === "Yes",
+      wildDoTable: String(r.Replicate_Wild_Do_Table ?? ""),
     }));
     const facts: ProvisionFacts = {
       logBin: yes(v?.log_bin),

@@ -118,6 +118,10 @@ class SshStream implements RunningStream {
     return this.#exit === undefined;
   }
 
+  scanned(_stage: number): string | undefined {
+    return undefined;
+  }
+
   async kill(): Promise<void> {
     this.#abort.abort();
     await this.#exited;
@@ -135,6 +139,13 @@ export async function startSshStream(
   gate: StreamGate,
 ): Promise<RunningStream> {
   if (stages.length === 0) throw new Error("empty pipeline");
+  if (stages.some((s) => s.scan)) {
+    // The remote pipeline runs as one bash -c: its bytes never pass through the agent.
+    throw new MarinaError(
+      "NOT_APPLICABLE",
+      "reading a dump's position as it streams needs the agent on the host (not over SSH)",
+    );
+  }
   const stream = new SshStream(conn, stages);
   const ready = await stream.waitForLine(gate.stage, gate.pattern, gate.timeoutMs);
   if (ready) return stream;

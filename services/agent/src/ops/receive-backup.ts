@@ -23,6 +23,8 @@ export interface ReceiveSpec {
   readonly port: number | undefined;
   /** Logical only: load on top of what the server holds (no wipe). */
   readonly keep?: boolean | undefined;
+  /** Logical only: a source added beside running connections (position from the dump's comment). */
+  readonly addSource?: boolean | undefined;
 }
 
 let nextPortOffset = 0;

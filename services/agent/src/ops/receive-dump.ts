@@ -1,5 +1,6 @@
 import { isGtidList, MarinaError } from "@marina/contracts";
 import {
+  DUMP_POSITION_COMMENT,
   decompressor,
   type Invocation,
   listenStream,
@@ -11,6 +12,7 @@ import type { RunningStream, StreamStage } from "../host/backend.js";
 import {
   loadedPosition,
   prepareKeptLoad,
+  readOnlyOf,
   replicaThreads,
   type WipeOutcome,
   wipeForLoad,
@@ -27,6 +29,12 @@ import type { OpRecord } from "./registry.js";
  * background: the load, then the GTID position the dump set (its `SET GLOBAL
  * gtid_slave_pos`). A truncated dump never reaches that statement: an empty position after
  * the load is a failure, and the server is left as it is (the decider flags it diverged).
+ *
+ * `addSource`: a source added to a multi-source replica whose connections keep running. The
+ * donor dumped with `--master-data=2`, so the load sets no position; the stream passes
+ * through the agent just before the load, which reads the position from the dump's
+ * `-- SET GLOBAL gtid_slave_pos='…'` comment (near its end). A dump that ends without it
+ * was truncated: a failure.
  */
 export async function receiveDump(
   ctx: OpContext,
@@ -58,7 +66,9 @@ export async function receiveDump(
   await phase(rec, timings, "guard", () => replicaThreads(account));
   let saved: string | null = null;
   const saveDir = ctx.cfg.saveDir;
-  const wiped = await (spec.keep ? keptLoad(ctx, rec, account, timings) : wipe());
+  const wiped = spec.addSource
+    ? await besideLoad(ctx, rec, account, timings)
+    : await (spec.keep ? keptLoad(ctx, rec, account, timings) : wipe());
   async function wipe(): Promise<WipeOutcome> {
     const out = await phase(rec, timings, "wipe", () =>
       wipeForLoad(
@@ -89,9 +99,13 @@ export async function receiveDump(
   await phase(rec, timings, "listening", async () => {
     let lastErr: unknown;
     for (const candidate of ports) {
+      const scan = spec.addSource ? { scan: DUMP_POSITION_COMMENT } : {};
       stages = [
-        { inv: listenStream({ port: candidate, bind: host.listenAddress, tls }) },
-        ...(dec ? [{ inv: dec }] : []),
+        {
+          inv: listenStream({ port: candidate, bind: host.listenAddress, tls }),
+          ...(dec ? {} : scan),
+        },
+        ...(dec ? [{ inv: dec, ...scan }] : []),
         load,
       ];
       try {
@@ -121,7 +135,9 @@ export async function receiveDump(
     try {
       const stream = await followIncoming(ctx, rec, running, server.name);
       timings.streaming = stream.ms;
-      const gtid = (await loadedPosition(account)).trim();
+      const gtid = spec.addSource
+        ? (running.scanned(stages.length - 2) ?? "").trim()
+        : (await loadedPosition(account)).trim();
       if (gtid === "" || !isGtidList(gtid)) {
         throw new MarinaError(
           "TOOL_FAILED",
@@ -159,6 +175,24 @@ export async function receiveDump(
     },
     done,
   };
+}
+
+/** A load beside running connections: nothing stopped, dropped or reset; the target stays read-only. */
+async function besideLoad(
+  ctx: OpContext,
+  rec: OpRecord,
+  account: Parameters<typeof prepareKeptLoad>[0],
+  timings: Record<string, number>,
+): Promise<WipeOutcome> {
+  const ro = await phase(rec, timings, "prepare", () => readOnlyOf(account));
+  if (!ro) {
+    throw new MarinaError(
+      "REFUSED",
+      "the target is writable: a source is added only to a read-only replica",
+    );
+  }
+  ctx.log.info("loading a source's dump beside the running connections");
+  return { dropped: [], replicationReset: [] };
 }
 
 /** A load on top of what the server holds: nothing dropped, nothing reset (see prepareKeptLoad). */

@@ -20,6 +20,8 @@ export interface SendSpec {
   readonly to: { readonly address: string; readonly port: number };
   /** Logical only: dump these databases instead of all. */
   readonly databases?: readonly string[] | undefined;
+  /** Logical only: `--master-data=2` (the position only a comment; see receive-dump.ts). */
+  readonly addSource?: boolean | undefined;
 }
 
 /**

@@ -38,6 +38,7 @@ export async function sendDump(
         socket: server.socket,
         user: ctx.cfg.backup.user,
         databases: spec.databases,
+        positionAsComment: spec.addSource === true,
       }),
       env: ctx.backupEnv,
     },

@@ -1,6 +1,7 @@
-import type { Writable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { MarinaError } from "@marina/contracts";
 import type { Invocation, ToolPaths } from "@marina/hostops";
+import { LineScan } from "./line-scan.js";
 import { Stage, type StageExit } from "./stage.js";
 
 // `a | b | c` without a shell: each program's stdout IS the next one's stdin (the pipe's
@@ -11,6 +12,11 @@ import { Stage, type StageExit } from "./stage.js";
 export interface PipelineStage {
   readonly inv: Invocation;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * This stage's output passes through the agent (not handed over as a file descriptor),
+   * which keeps the last short line matching (`scanned(i)`): a dump's position comment.
+   */
+  readonly scan?: RegExp;
 }
 
 export interface PipelineGate {
@@ -37,9 +43,11 @@ export interface PipelineResult {
 export class Pipeline {
   readonly stages: readonly Stage[];
   readonly done: Promise<PipelineResult>;
+  readonly #scans: ReadonlyMap<number, LineScan>;
 
-  private constructor(stages: Stage[]) {
+  private constructor(stages: Stage[], scans: Map<number, LineScan>) {
     this.stages = stages;
+    this.#scans = scans;
     this.done = Promise.all(stages.map((s) => s.exited)).then((exits) => {
       const failed = exits.map((_e, i) => i).filter((i) => exits[i]!.code !== 0);
       // A writer killed by a dead reader (SIGPIPE, "Broken pipe") is a victim: name the
@@ -57,21 +65,27 @@ export class Pipeline {
   static async start(specs: readonly PipelineStage[], o: PipelineOptions): Promise<Pipeline> {
     if (specs.length === 0) throw new Error("empty pipeline");
     const spawned: Stage[] = [];
+    const scans = new Map<number, LineScan>();
     let downstream: Writable | undefined;
     try {
       for (let i = specs.length - 1; i >= 0; i--) {
         const spec = specs[i]!;
+        const tapped = spec.scan !== undefined && downstream !== undefined;
         const stage = new Stage(spec.inv, {
           paths: o.paths,
           stdin: i === 0 ? "ignore" : "pipe",
-          stdout: downstream ?? "ignore",
+          stdout: tapped ? "pipe" : (downstream ?? "ignore"),
           dieWithAgent: true,
           ...(spec.env ? { env: spec.env } : {}),
           ...(o.cwd ? { cwd: o.cwd } : {}),
         });
-        // The child holds its own copy of the pipe end; the agent's copy must go, or a
-        // dead reader would never deliver EPIPE to the writer (and vice versa EOF).
-        downstream?.destroy();
+        if (tapped && spec.scan && downstream && stage.child.stdout) {
+          scans.set(i, tap(stage.child.stdout, downstream, spec.scan));
+        } else {
+          // The child holds its own copy of the pipe end; the agent's copy must go, or a
+          // dead reader would never deliver EPIPE to the writer (and vice versa EOF).
+          downstream?.destroy();
+        }
         downstream = stage.child.stdin ?? undefined;
         spawned.unshift(stage);
         if (o.gate && o.gate.stage === i) {
@@ -84,7 +98,7 @@ export class Pipeline {
           }
         }
       }
-      return new Pipeline(spawned);
+      return new Pipeline(spawned, scans);
     } catch (err) {
       downstream?.destroy();
       await killAll(spawned);
@@ -110,6 +124,28 @@ export class Pipeline {
     const s = this.stages[stage];
     return s ? s.waitForLine(pattern, timeoutMs) : Promise.resolve(false);
   }
+
+  /** The last line of `stage`'s output matching its `scan` (its first group); undefined: none. */
+  scanned(stage: number): string | undefined {
+    return this.#scans.get(stage)?.match;
+  }
+}
+
+/**
+ * `from` → scan → `to`, with pipe semantics: EOF passes on, and a reader that died stops
+ * the writer (its stdout is destroyed: the writer gets EPIPE/SIGPIPE, as with a real pipe).
+ */
+function tap(from: Readable, to: Writable, pattern: RegExp): LineScan {
+  const scan = new LineScan(pattern);
+  const stop = () => {
+    from.destroy();
+    scan.destroy();
+  };
+  to.on("error", stop);
+  scan.on("error", stop);
+  from.on("error", () => to.destroy());
+  from.pipe(scan).pipe(to);
+  return scan;
 }
 
 function isPipeVictim(stage: Stage, exit: StageExit): boolean {

@@ -30,6 +30,7 @@ import {
   publishOperation,
   setMaintenance,
 } from "../provision/context.js";
+import { persistFilters } from "../provision/run.js";
 
 const MB = 1048576;
 
@@ -356,8 +357,13 @@ export async function runRestore(d: ProvisionDeps, r: RestoreRun): Promise<void>
     });
     run.done.push("attached");
     await timed(run, "repoint", () => repoint(d, run, p.manifest.connections));
+    // The filters set again are written to its option file too (a restart keeps them).
+    const filters = await persistFilters(d, `${r.opId}-f`, p.home, call.host, p.server);
     await setMaintenance(d, held, p.server, false, `restore ${r.opId} done`);
-    publish("succeeded", `${p.server} restored from ${p.manifest.id}: ${attach.message}`);
+    publish(
+      "succeeded",
+      `${p.server} restored from ${p.manifest.id}: ${attach.message}; ${filters}`,
+    );
   } catch (err) {
     const f = failure(err);
     const touched = TOUCHING.has(agentPhase) || agentPhase === "done" || agentPhase === "unknown";

@@ -29,11 +29,11 @@ export type Checked =
   | { ok: true; plan: ProvisionPlanInput; sources: ProvisionSource[]; targetFacts: ProvisionFacts }
   | { ok: false; error: ErrorBody };
 
-const refuse = (code: Parameters<typeof errorBody>[0], message: string, path?: string) =>
+export const refuse = (code: Parameters<typeof errorBody>[0], message: string, path?: string) =>
   ({ ok: false, error: errorBody(code, message, path) }) as const;
 
 /** Config and leadership: what can be known without asking a server. */
-function checkRequest(d: ProvisionDeps, home: string, p: ProvisionPayload) {
+export function checkRequest(d: ProvisionDeps, home: string, p: ProvisionPayload) {
   const homeConfig = clusterConfig(d, home);
   const target = homeConfig?.servers.find((s) => s.name === p.target);
   if (!homeConfig || !target) {
@@ -69,7 +69,7 @@ function checkRequest(d: ProvisionDeps, home: string, p: ProvisionPayload) {
 }
 
 /** Read by the server's agent, with the account that dumps (it sees what a dump takes). */
-async function factsOf(
+export async function factsOf(
   d: ProvisionDeps,
   opId: string,
   cluster: string,

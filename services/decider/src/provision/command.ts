@@ -2,15 +2,24 @@
 // single core runs it): checks, then a dry-run report or the start of the run.
 import type { CommandReply } from "@marina/contracts";
 import {
+  addedSourceDomains,
+  addSourceReport,
   provisionAcceptedReport,
   provisionedSlavePos,
   provisionRefusedReport,
+  removeSourceReport,
+  restartSourceReport,
+  restrictToDomains,
 } from "@marina/decider-core";
+import { attachedDomains, checkSourceChange } from "./change-check.js";
+import { runAddSource, runRemoveSource } from "./change-run.js";
 import { checkProvisionRequest, type ProvisionPayload } from "./check.js";
 import { besideBusy, clusterConfig, type ProvisionDeps } from "./context.js";
 import { runProvision } from "./run.js";
 
 const VERB = "provision-replica";
+/** The maintenance reasons provision-replica's modes set (their own leftovers do not refuse it). */
+const PROVISION_FAMILY = ["provision-replica", "add-source", "remove-source"];
 
 export type ProvisionHandler = (home: string, payload: ProvisionPayload) => Promise<CommandReply>;
 
@@ -19,7 +28,7 @@ export function provisionHandler(d: ProvisionDeps): ProvisionHandler {
   return async (home, p) => {
     n += 1;
     const opId = `prov-${d.now().toString(36)}-${n.toString(36)}`;
-    const busy = besideBusy(d, p.target, ["provision-replica"]);
+    const busy = besideBusy(d, p.target, PROVISION_FAMILY);
     if (busy) {
       return p.dryRun
         ? dryReply(provisionRefusedReport(busy))
@@ -29,12 +38,78 @@ export function provisionHandler(d: ProvisionDeps): ProvisionHandler {
     d.busy.set(p.target, VERB);
     let started = false;
     try {
+      if (p.mode === "add" || p.mode === "remove" || p.mode === "restart") {
+        return await changeSource(d, home, opId, p, (run) => {
+          started = true;
+          void run().finally(() => d.busy.delete(p.target));
+        });
+      }
       const r = await provision(d, home, opId, p);
       started = r.ok && !p.dryRun && r.opId !== undefined;
       return r;
     } finally {
       if (!started) d.busy.delete(p.target);
     }
+  };
+}
+
+/** mode add / remove: checks, then the dry-run report or the start of the run. */
+async function changeSource(
+  d: ProvisionDeps,
+  home: string,
+  opId: string,
+  p: ProvisionPayload,
+  start: (run: () => Promise<void>) => void,
+): Promise<CommandReply> {
+  const checked = await checkSourceChange(d, home, opId, p);
+  if (!checked.ok) {
+    if (p.dryRun) return dryReply(provisionRefusedReport(checked.error));
+    return { ok: false, verb: VERB, error: checked.error };
+  }
+  const configOf = (c: string) => clusterConfig(d, c)!;
+  const common = { opId, clusters: checked.clusters, startedAt: d.now() };
+  if (checked.mode === "restart") {
+    const plan = { ...checked.plan, domains: [], drop: [] };
+    const reason = p.reason ?? `restart source ${plan.cluster} on ${plan.target}`;
+    if (p.dryRun) return dryReply(restartSourceReport(plan, reason, configOf));
+    start(() => runRemoveSource(d, { ...common, plan, notes: [], reason, restart: true }));
+    return {
+      ok: true,
+      verb: VERB,
+      opId,
+      message: `restart of '${plan.cluster}' on ${plan.target} started`,
+    };
+  }
+  if (checked.mode === "remove") {
+    const { plan } = checked;
+    const reason = p.reason ?? `remove source ${plan.cluster} from ${plan.target}`;
+    if (p.dryRun) return dryReply(removeSourceReport(plan, checked.notes, reason, configOf));
+    start(() => runRemoveSource(d, { ...common, plan, notes: checked.notes, reason }));
+    return {
+      ok: true,
+      verb: VERB,
+      opId,
+      message: `removal of source ${plan.cluster} from ${plan.target} started`,
+    };
+  }
+  const { plan, source, attached } = checked;
+  const s = plan.sources[0]!;
+  const reason = p.reason ?? `add source ${s.cluster} to ${plan.target}`;
+  if (p.dryRun) {
+    const facts = source.facts!;
+    const now = { cluster: s.cluster, domainId: facts.gtidDomainId, gtid: facts.gtidBinlogPos };
+    const own = addedSourceDomains(attachedDomains(attached), now);
+    const address = configOf(home).servers.find((x) => x.name === plan.target)?.host ?? "";
+    return dryReply(
+      addSourceReport(plan, own, restrictToDomains(now.gtid, own), reason, configOf, address),
+    );
+  }
+  start(() => runAddSource(d, { ...common, plan, sources: [source], attached, reason }));
+  return {
+    ok: true,
+    verb: VERB,
+    opId,
+    message: `adding ${s.primary} (${s.cluster}) to ${plan.target} started`,
   };
 }
 

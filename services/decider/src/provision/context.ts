@@ -55,7 +55,8 @@ export interface ProvisionDeps {
 }
 
 /** Maintenance reasons the operations beside the cores set: `<family> <opId>`. */
-const BESIDE_REASON = /^(provision-replica|backup|restore) [A-Za-z0-9_-]+$/;
+const BESIDE_REASON =
+  /^(provision-replica|add-source|remove-source|backup|restore) [A-Za-z0-9_-]+$/;
 
 /**
  * Why `server` may not start an operation beside the cores now: one runs on it here already

@@ -19,6 +19,7 @@ import {
   type ProvisionPhase,
   type ProvisionPlanInput,
   type ProvisionSource,
+  persistFiltersCall,
   provisionAttach,
   provisionCopy,
   provisionedSlavePos,
@@ -36,14 +37,14 @@ import {
 } from "./context.js";
 
 type Bytes = OperationEvent["progress"];
-type Publish = (
+export type Publish = (
   state: OperationState,
   message: string,
   error?: ErrorBody | null,
   progress?: Bytes,
 ) => void;
 
-interface Progress {
+export interface Progress {
   phase: string;
   done: string[];
   timings: Record<string, number>;
@@ -61,8 +62,7 @@ export interface ProvisionRun {
 export async function runProvision(d: ProvisionDeps, run: ProvisionRun): Promise<void> {
   const { plan } = run;
   const pr: Progress = { phase: "prepare", done: [], timings: {}, positions: [] };
-  const publish: Publish = (state, message, error = null, progress = null) =>
-    publishEvent(d, run, pr, state, message, error, progress);
+  const publish = publisherFor(d, run, pr);
   const clusters = [...new Set([plan.home, ...plan.sources.map((s) => s.cluster)])];
   try {
     await setMaintenance(d, clusters, plan.target, true, `provision-replica ${run.opId}`);
@@ -77,12 +77,15 @@ export async function runProvision(d: ProvisionDeps, run: ProvisionRun): Promise
     pr.phase = "attach";
     checkPrimariesKept(d, plan);
     const pos = provisionedSlavePos(pr.positions);
-    await timed(pr, "attach", () => runSteps(d, run, provisionAttach(plan, pos), publish));
+    await timed(pr, "attach", () => runSteps(d, run, provisionAttach(plan, pos), publish, pr));
     pr.done.push(`attached at ${pos}`);
     await setMaintenance(d, clusters, plan.target, false, `provision-replica ${run.opId} done`);
     publish(
       "succeeded",
-      `${plan.target} provisioned at ${pos}: ${plan.sources.map((s) => `'${connectionFor(s.cluster)}' from ${s.primary} (${s.databases.join(", ")})`).join(", ")} replicating`,
+      `${plan.target} provisioned at ${pos}: ${plan.sources.map((s) => `'${connectionFor(s.cluster)}' from ${s.primary} (${s.databases.join(", ")})`).join(", ")} replicating${pr.done
+        .filter((x) => x.startsWith("filters of"))
+        .map((x) => `; ${x}`)
+        .join("")}`,
     );
   } catch (err) {
     const body =
@@ -100,7 +103,7 @@ export async function runProvision(d: ProvisionDeps, run: ProvisionRun): Promise
 }
 
 /** A source cluster that failed over during the copies: attaching would follow a dead server. */
-function checkPrimariesKept(d: ProvisionDeps, plan: ProvisionPlanInput): void {
+export function checkPrimariesKept(d: ProvisionDeps, plan: ProvisionPlanInput): void {
   for (const s of plan.sources) {
     const now = d.cluster(s.cluster)?.primary() ?? null;
     if (now !== s.primary) {
@@ -114,7 +117,7 @@ function checkPrimariesKept(d: ProvisionDeps, plan: ProvisionPlanInput): void {
   }
 }
 
-async function timed<T>(pr: Progress, name: string, fn: () => Promise<T>): Promise<T> {
+export async function timed<T>(pr: Progress, name: string, fn: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
   try {
     return await fn();
@@ -123,21 +126,52 @@ async function timed<T>(pr: Progress, name: string, fn: () => Promise<T>): Promi
   }
 }
 
-async function runSteps(
+/**
+ * A phase's SQL steps in order (each must succeed), then its agent calls (persisting the
+ * filters): a call that fails is noted in `pr.done`, not a failure — the replica
+ * replicates; only a restart would lose the filters. Returns each step's data by key.
+ */
+export async function runSteps(
   d: ProvisionDeps,
   run: ProvisionRun,
   ph: ProvisionPhase,
   publish: Publish,
-): Promise<void> {
+  pr?: Progress,
+): Promise<Map<string, Record<string, unknown>>> {
   publish("running", ph.message);
+  const data = new Map<string, Record<string, unknown>>();
   for (const s of ph.steps) {
     const r = await execThrough(d, run.opId, s.cluster, s.server, s.step);
-    mustSucceed(r, `${ph.name}/${s.key} on ${s.server}`);
+    data.set(s.key, mustSucceed(r, `${ph.name}/${s.key} on ${s.server}`).data);
   }
+  for (const c of ph.calls) {
+    const said = await persistFilters(d, `${run.opId}-${c.key}`, run.plan.home, c.host, c.server);
+    pr?.done.push(said);
+  }
+  return data;
+}
+
+/**
+ * The server's replication filters written to its option file by its agent (fenced by
+ * `cluster`, the one the agent files it under). Never a failure: the replica replicates;
+ * only a restart would lose them. Returns what to tell the operator.
+ */
+export async function persistFilters(
+  d: ProvisionDeps,
+  callId: string,
+  cluster: string,
+  host: string,
+  server: string,
+): Promise<string> {
+  const c = persistFiltersCall(host, server);
+  const r = await callAgent(d, cluster, c.host, callId, c.action, 30_000);
+  if (r.ok) return `filters of ${server} written to ${String(r.data.file)}`;
+  d.log.warn({ error: r.error, server }, "filters not persisted");
+  return `filters of ${server} NOT persisted (${r.error?.message ?? "failed"})`;
 }
 
 /** Source i's dump into the target: the target listens, the donor sends, both finish. */
-async function copyOne(
+export async function copyOne(
   d: ProvisionDeps,
   run: ProvisionRun,
   i: number,
@@ -274,7 +308,7 @@ function awaitFinals(d: ProvisionDeps, calls: { host: string; opId: string }[]) 
 }
 
 /** After a failure: read-only, every connection provisioning makes stopped. Best effort. */
-async function leaveFlagged(d: ProvisionDeps, run: ProvisionRun): Promise<void> {
+export async function leaveFlagged(d: ProvisionDeps, run: ProvisionRun): Promise<void> {
   const { plan } = run;
   const ro = await execThrough(d, run.opId, plan.home, plan.target, {
     kind: "set-read-only",
@@ -288,6 +322,12 @@ async function leaveFlagged(d: ProvisionDeps, run: ProvisionRun): Promise<void> 
     });
     if (!r.ok) d.log.warn({ error: r.error, cluster: s.cluster }, "connection not stopped");
   }
+}
+
+/** Publishes the run's events on op.<opId> of the target's cluster. */
+export function publisherFor(d: ProvisionDeps, run: ProvisionRun, pr: Progress): Publish {
+  return (state, message, error = null, progress = null) =>
+    publishEvent(d, run, pr, state, message, error, progress);
 }
 
 function publishEvent(

@@ -3,10 +3,12 @@ import { changeMaster } from "./change-master.js";
 import { compareTables } from "./compare-tables.js";
 import type { StepContext, StepData, StepRunner } from "./context.js";
 import { drainRelayLog } from "./drain-relay-log.js";
+import { dropDatabases } from "./drop-databases.js";
 import { fenceServer } from "./fence-server.js";
 import { flashback } from "./flashback.js";
 import { inspect } from "./inspect.js";
 import { killClients } from "./kill-clients.js";
+import { replaceGtidDomains } from "./replace-gtid-domains.js";
 import { resetReplication } from "./reset-replication.js";
 import { saveBinlogs } from "./save-binlogs.js";
 import { setGtidSlavePos } from "./set-gtid-slave-pos.js";
@@ -45,6 +47,8 @@ export const stepRunners: { readonly [K in SqlStepKind]: StepRunner<K> } = {
   flashback,
   "compare-tables": compareTables,
   "set-replication-filter": setReplicationFilter,
+  "replace-gtid-domains": replaceGtidDomains,
+  "drop-databases": dropDatabases,
 };
 
 export function runStep(

@@ -1,0 +1,155 @@
+// provision-replica mode add / remove once the checks passed. add: the source's copy is
+// loaded beside the running connections (its position read from the dump's comment), then
+// attach:<cluster> puts its own domains into gtid_slave_pos while the other connections'
+// SQL threads pause, and makes, starts and verifies its connection. remove: detach:<cluster>.
+// Each published on op.<opId> of the target's cluster, like provisioning.
+import { errorBody } from "@marina/contracts";
+import {
+  addedSourceDomains,
+  addSourceAttach,
+  connectionFor,
+  type ProvisionSource,
+  type RemoveSourcePlanInput,
+  removeSourceDetach,
+  restartSourcePhase,
+  restrictToDomains,
+} from "@marina/decider-core";
+import { attachedDomains } from "./change-check.js";
+import { execThrough, type ProvisionDeps, ProvisionFailure, setMaintenance } from "./context.js";
+import {
+  checkPrimariesKept,
+  copyOne,
+  leaveFlagged,
+  type Progress,
+  type ProvisionRun,
+  publisherFor,
+  runSteps,
+  timed,
+} from "./run.js";
+
+export interface AddRun extends ProvisionRun {
+  attached: ProvisionSource[];
+  clusters: string[];
+}
+
+const failureBody = (err: unknown) =>
+  err instanceof ProvisionFailure ? err.body : errorBody("INTERNAL", (err as Error).message);
+
+export async function runAddSource(d: ProvisionDeps, run: AddRun): Promise<void> {
+  const { plan } = run;
+  const s = plan.sources[0]!;
+  const pr: Progress = { phase: `copy:${s.cluster}`, done: [], timings: {}, positions: [] };
+  const publish = publisherFor(d, run, pr);
+  try {
+    await setMaintenance(d, run.clusters, plan.target, true, `add-source ${run.opId}`);
+    pr.done.push(`${plan.target} in maintenance in ${run.clusters.join(", ")}`);
+    await timed(pr, pr.phase, () => copyOne(d, run, 0, pr, publish));
+    pr.phase = `attach:${s.cluster}`;
+    checkPrimariesKept(d, plan);
+    const dumped = pr.positions[0]!;
+    // Its own domains: its gtid_domain_id, and domains of its past no attached source writes.
+    const own = addedSourceDomains(attachedDomains(run.attached), dumped);
+    const pos = restrictToDomains(dumped.gtid, own);
+    const data = await timed(pr, pr.phase, () =>
+      runSteps(d, run, addSourceAttach(plan, own, pos), publish, pr),
+    );
+    const paused = Number(data.get("pos")?.pausedMs ?? Number.NaN);
+    const restarted = (data.get("pos")?.restarted as string[] | undefined) ?? [];
+    pr.done.push(`'${connectionFor(s.cluster)}' attached at ${pos}`);
+    await setMaintenance(d, run.clusters, plan.target, false, `add-source ${run.opId} done`);
+    publish(
+      "succeeded",
+      `${plan.target}: '${connectionFor(s.cluster)}' from ${s.primary} (${s.databases.join(", ")}) replicating from ${pos}; the SQL threads of ${restarted.map((c) => `'${c}'`).join(", ") || "no other connection"} were paused ${paused} ms for gtid_slave_pos. ${pr.done.slice(1).join("; ")}`,
+    );
+  } catch (err) {
+    const body = failureBody(err);
+    // Only the new connection is stopped: the others keep replicating.
+    await leaveFlagged(d, run);
+    const next = pr.phase.startsWith("copy:")
+      ? await dropPartialCopy(d, run)
+      : `remove the source (mode remove, dropDatabases) and add it again`;
+    publish(
+      "failed",
+      `failed at ${pr.phase}: ${body.message}; done: ${pr.done.join("; ") || "nothing"}. ${plan.target} is left read_only and in maintenance (the other connections untouched): ${next}`.slice(
+        0,
+        4096,
+      ),
+      body,
+    );
+  }
+}
+
+/**
+ * A copy that failed may have loaded part of the source's databases. None of them was on
+ * the target before (a check of the add), so they are dropped (not binlogged; best effort:
+ * the executor's account needs DROP and BINLOG ADMIN). Returns what the operator does next.
+ */
+async function dropPartialCopy(d: ProvisionDeps, run: AddRun): Promise<string> {
+  const { plan } = run;
+  const s = plan.sources[0]!;
+  const r = await execThrough(d, run.opId, plan.home, plan.target, {
+    kind: "drop-databases",
+    databases: s.databases,
+  });
+  const then = `clear maintenance on ${plan.target} in ${run.clusters.join(", ")} (marina maintenance clear) and add the source again`;
+  if (r.ok) return `${s.databases.join(", ")} (partly loaded) dropped; ${then}`;
+  d.log.warn({ error: r.error }, "partly loaded databases not dropped");
+  return `${s.databases.join(", ")} may be partly loaded and could not be dropped (${r.error?.message ?? "failed"}): drop them by hand, then ${then}`;
+}
+
+export interface RemoveRun {
+  opId: string;
+  plan: RemoveSourcePlanInput;
+  /** restart: the connection stopped and started only (plan.domains and drop are empty). */
+  restart?: boolean;
+  notes: string[];
+  clusters: string[];
+  reason: string;
+  startedAt: number;
+}
+
+export async function runRemoveSource(d: ProvisionDeps, r: RemoveRun): Promise<void> {
+  const { plan } = r;
+  // The event shape of provisioning: a plan with the target and the source's cluster.
+  const run: ProvisionRun = {
+    opId: r.opId,
+    reason: r.reason,
+    startedAt: r.startedAt,
+    sources: [],
+    plan: {
+      target: plan.target,
+      home: plan.home,
+      targetHost: plan.targetHost,
+      sources: [],
+      compression: { kind: "none" },
+      verifyTimeoutMs: 0,
+    },
+  };
+  const pr: Progress = { phase: `detach:${plan.cluster}`, done: [], timings: {}, positions: [] };
+  const publish = publisherFor(d, run, pr);
+  try {
+    await setMaintenance(d, r.clusters, plan.target, true, `remove-source ${r.opId}`);
+    const phase = r.restart ? restartSourcePhase(plan, 30_000) : removeSourceDetach(plan);
+    pr.phase = phase.name;
+    await timed(pr, pr.phase, () => runSteps(d, run, phase, publish, pr));
+    await setMaintenance(d, r.clusters, plan.target, false, `${phase.name} ${r.opId} done`);
+    if (r.restart) {
+      publish(
+        "succeeded",
+        `${plan.target}: '${connectionFor(plan.cluster)}' restarted and replicating; the other connections untouched`,
+      );
+      return;
+    }
+    publish(
+      "succeeded",
+      `${plan.target}: '${connectionFor(plan.cluster)}' removed${plan.domains.length > 0 ? `, domains ${plan.domains.join(", ")} out of gtid_slave_pos` : ""}${plan.drop.length > 0 ? `, ${plan.drop.join(", ")} dropped` : ""}; the other connections untouched. ${[...r.notes, ...pr.done].join("; ")}`,
+    );
+  } catch (err) {
+    const body = failureBody(err);
+    publish(
+      "failed",
+      `failed at ${pr.phase}: ${body.message}; ${plan.target} is left in maintenance: run it again (each step is idempotent)${r.restart ? `, or re-provision that source (remove, then add)` : ""}`,
+      body,
+    );
+  }
+}
