@@ -260,4 +260,17 @@ describe("one operation beside the cores per server", () => {
     } as unknown as Parameters<typeof w2.provision>[1]);
     expect(refusal(p)?.message).toMatch(/in maintenance in p1 for restore restore-abc-1/);
   });
+
+  it("every provision-replica mode takes the same lock; an add-source's maintenance refuses a backup", async () => {
+    const w = world({ "p1/db3": "add-source prov-abc-2" });
+    const b = await w.backup("p1", { verb: "backup", payload: { server: "db3" } });
+    expect(refusal(b)?.message).toMatch(/for add-source prov-abc-2/);
+    w.d.busy.set("db3", "restore-backup");
+    const r = await w.provision("p1", {
+      target: "db3",
+      sources: [{ cluster: "p2" }],
+      mode: "restart",
+    } as unknown as Parameters<typeof w.provision>[1]);
+    expect(refusal(r)?.message).toMatch(/db3: restore-backup runs on it now/);
+  });
 });
