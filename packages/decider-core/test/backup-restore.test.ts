@@ -278,6 +278,9 @@ describe("dry-run reports", () => {
     expect(r.operation?.phases[0]?.agentCalls[0]?.programs.join("\n")).toMatch(
       /mariadb-backup --prepare/,
     );
+    // The agent itself makes the restored server read-only, not its my.cnf.
+    expect(r.operation?.phases[0]?.agentCalls[0]?.programs.at(-1)).toMatch(/read_only = 1/);
+    expect(r.assumptions.join("\n")).toMatch(/the agent sets read_only=1 .* before it answers/);
   });
 
   it("backup: one agent call on the server's host", () => {
