@@ -99,11 +99,13 @@ export const AgentAction = z.discriminatedUnion("action", [
    * `manifest.json` beside it (BackupManifest). Every running replication SQL thread is
    * stopped for the backup and started again after it (the IO threads keep fetching).
    * `sources`: the configured servers a connection may point at, to name each connection's
-   * source cluster in the manifest. Local hosts only.
+   * source cluster in the manifest. Local hosts only. `limitMs` bounds the whole action: the
+   * agent answers within it (plus the restart of the SQL threads), the decider waits for it.
    */
   z.strictObject({
     action: z.literal("take-backup"),
     server: ServerName,
+    limitMs: z.number().int().min(1000).max(604_800_000),
     sources: z
       .array(
         z.strictObject({
@@ -123,9 +125,15 @@ export const AgentAction = z.discriminatedUnion("action", [
   }),
   /**
    * Replace `server`'s datadir with backup `id`: stop, empty (a marker records the
-   * unfinished restore), copy, `--prepare`, chown, start. The saved backup is not changed.
+   * unfinished restore), copy, `--prepare`, chown, start, `read_only=1`. The saved backup is
+   * not changed. `limitMs` bounds the whole action (each phase gets what is left of it).
    */
-  z.strictObject({ action: z.literal("restore-backup"), server: ServerName, id: BackupId }),
+  z.strictObject({
+    action: z.literal("restore-backup"),
+    server: ServerName,
+    id: BackupId,
+    limitMs: z.number().int().min(1000).max(604_800_000),
+  }),
 ]);
 
 /** One replication connection as a backup's manifest records it. */

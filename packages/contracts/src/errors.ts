@@ -69,6 +69,14 @@ export const ErrorCodes = {
     retryable: false,
     text: "restore-backup pre-check: the backup's connections cannot be re-attached now (the message names each problem and its fix); nothing was changed",
   },
+  RESTORE_INCOMPLETE: {
+    retryable: false,
+    text: "restore-backup: the datadir was replaced but the server could not be re-attached (the message says what was done); it stays read-only, in maintenance",
+  },
+  REPLICATION_STOPPED: {
+    retryable: false,
+    text: "backup: replication SQL threads the agent stopped could not be started again (the message names them); the server stays in maintenance",
+  },
   PRIMARY_ALIVE: { retryable: false, text: "the primary is healthy; use switchover" },
   NOT_APPLICABLE: { retryable: false, text: "the command does not apply to the server's state" },
   SERVER_UNREACHABLE: { retryable: true, text: "the server could not be reached" },

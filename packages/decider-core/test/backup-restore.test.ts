@@ -8,6 +8,7 @@ import {
   checkRestore,
   databasesOfFilter,
   type RestoreInput,
+  repointPlan,
   restoreAcceptedReport,
   restoreAttach,
   restoreDatadir,
@@ -65,7 +66,9 @@ function input(over: Partial<RestoreInput> = {}): RestoreInput {
       p1: { listsServer: true, primary: "db1" },
       p2: { listsServer: true, primary: "db2" },
     },
+    primaries: { p1: "db1", p2: "db2" },
     verifyTimeoutMs: 30_000,
+    limitMs: 3600_000,
     ...over,
   };
 }
@@ -136,7 +139,22 @@ describe("checkRestore", () => {
           p2: { listsServer: true, primary: "db2" },
         },
       }),
+      /db3 is the primary of p1 now: a primary is never restored/,
+    ],
+    [
+      "the server is the primary of a cluster listing it that no connection names",
+      input({ primaries: { p1: "db1", p2: "db2", p9: "db3" } }),
+      /db3 is the primary of p9 now/,
+    ],
+    [
+      "a manifest without connections of a server that is a primary now",
+      input({ manifest: manifest({ connections: [] }), clusters: {}, primaries: { p1: "db3" } }),
       /db3 is the primary of p1 now/,
+    ],
+    [
+      "a connection that was stopped at the backup",
+      input({ manifest: manifest({ connections: [conn({ sqlRunning: false })] }) }),
+      /connection 'p1' was not running at the backup \(IO on, SQL off\): a restore would leave it half-attached/,
     ],
     [
       "a filter that is not whole databases",
@@ -154,7 +172,10 @@ describe("restore plan", () => {
   it("the agent replaces the datadir with the named backup", () => {
     const ph = restoreDatadir(input());
     expect(ph.calls.map((c) => [c.host, c.action])).toEqual([
-      ["agent-db3", { action: "restore-backup", server: "db3", id: "20261205T154210Z" }],
+      [
+        "agent-db3",
+        { action: "restore-backup", server: "db3", id: "20261205T154210Z", limitMs: 3600_000 },
+      ],
     ]);
   });
 
@@ -222,6 +243,26 @@ describe("restore plan", () => {
   });
 });
 
+describe("repointPlan", () => {
+  it("each connection following a cluster: CHANGE MASTER to its primary now, then filter, start, verify", () => {
+    const r = repointPlan("db3", manifest().connections, { p1: "db1b", p2: "db2" }, 30_000);
+    expect(r.problems).toEqual([]);
+    expect(r.repoints.map((x) => [x.cluster, x.change.step])).toEqual([
+      ["p1", { kind: "change-master", connection: "p1", source: "db1b", useGtid: "slave_pos" }],
+      ["p2", { kind: "change-master", connection: "p2", source: "db2", useGtid: "slave_pos" }],
+    ]);
+    expect(r.repoints[0]!.after.map((s) => s.key)).toEqual(["filter-p1", "start-p1", "verify-p1"]);
+  });
+
+  it("a source cluster without a primary, or with the server as its primary, is a problem", () => {
+    const r = repointPlan("db3", manifest().connections, { p1: null, p2: "db3" }, 30_000);
+    expect(r.repoints).toEqual([]);
+    expect(r.problems.join("; ")).toMatch(
+      /cluster p1 has no known primary now.*cluster p2 has db3 as its primary/,
+    );
+  });
+});
+
 describe("dry-run reports", () => {
   const config = makeConfig();
   const configOf = () => config;
@@ -237,10 +278,18 @@ describe("dry-run reports", () => {
     expect(r.operation?.phases[0]?.agentCalls[0]?.programs.join("\n")).toMatch(
       /mariadb-backup --prepare/,
     );
+    // The agent itself makes the restored server read-only, not its my.cnf.
+    expect(r.operation?.phases[0]?.agentCalls[0]?.programs.at(-1)).toMatch(/read_only = 1/);
+    expect(r.assumptions.join("\n")).toMatch(/the agent sets read_only=1 .* before it answers/);
   });
 
   it("backup: one agent call on the server's host", () => {
-    const action = { action: "take-backup" as const, server: "db3", sources: [] };
+    const action = {
+      action: "take-backup" as const,
+      server: "db3",
+      sources: [],
+      limitMs: 3600_000,
+    };
     const r = DryRunReport.parse(
       backupAcceptedReport("db3", "agent-db3", action, "test", configOf),
     );

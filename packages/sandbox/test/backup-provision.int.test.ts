@@ -213,6 +213,7 @@ describe("backup and restore-backup of a multi-source replica while its sources 
     console.log(`broken restore: [${end.phase}] ${end.message}`);
     expect(end.state).toBe("failed");
     expect(end.phase).toBe("restore");
+    expect(end.message).toMatch(/\(the agent at prepare\)/);
     expect(end.message).toMatch(/done: db3 in maintenance in p1, p2/);
     expect(end.message).toMatch(/left stopped \(.*unfinished restore.*\), in maintenance/);
     expect(lab.node("db3").isRunning()).toBe(false);

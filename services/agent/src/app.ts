@@ -49,8 +49,9 @@ import { withTimeout } from "./ops/context.js";
 import { receiveBackup } from "./ops/receive-backup.js";
 import { receiveDump } from "./ops/receive-dump.js";
 import { type OpRecord, OpRegistry } from "./ops/registry.js";
+import { recoverInterruptedSends } from "./ops/replication-hold.js";
 import { restoreBackup } from "./ops/restore-backup.js";
-import { recoverInterruptedSends, sendBackup } from "./ops/send-backup.js";
+import { sendBackup } from "./ops/send-backup.js";
 import { sendDump } from "./ops/send-dump.js";
 import { listBackups, takeBackup } from "./ops/take-backup.js";
 import { checkBackupPrivileges } from "./privileges.js";
@@ -297,9 +298,13 @@ export function buildApp(deps: AppDeps): AgentApp {
       return r;
     } catch (err) {
       const body = errorBodyOf(err);
-      const r = reply(rec.opId, started, false, { action: rec.action, server: rec.server }, body);
+      // With the phase it failed in: the decider tells an untouched server from a changed one.
+      const failed = { action: rec.action, server: rec.server, phase: rec.phase };
+      const r = reply(rec.opId, started, false, failed, body);
       registry.end(rec, body.code === "CANCELLED" ? "cancelled" : "failed", r);
-      throw err;
+      // Answered as recorded (with its phase), not rebuilt from the error by the caller.
+      log.warn({ opId: rec.opId, err: body }, "request failed");
+      return r;
     }
   };
 
@@ -362,8 +367,8 @@ export function buildApp(deps: AppDeps): AgentApp {
           rec,
           () =>
             req.action === "take-backup"
-              ? takeBackup(ctx, rec, s, req.sources)
-              : restoreBackup(ctx, rec, s, req.id),
+              ? takeBackup(ctx, rec, s, req.sources, req.limitMs)
+              : restoreBackup(ctx, rec, s, req.id, req.limitMs),
           started,
         );
       }

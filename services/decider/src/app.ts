@@ -116,7 +116,10 @@ export function buildApp(deps: AppDeps): DeciderApp {
     { defaultMetrics: deps.defaultMetrics ?? false },
   );
   if (deps.stateWriteFormat !== undefined) checkFormat("state", deps.stateWriteFormat);
+  // One lock per server for every operation beside the cores.
+  const busy = new Map<string, string>();
   const besideDeps = (svc: string) => ({
+    busy,
     bus: deps.bus,
     config: deps.config,
     source: deps.id,

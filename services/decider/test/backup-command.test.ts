@@ -13,35 +13,14 @@ import {
 } from "@marina/contracts";
 import { describe, expect, it } from "vitest";
 import { type BackupCommand, backupHandler } from "../src/backup/command.js";
-import { besideDeps, PRIMARIES } from "./beside-fixtures.js";
+import { provisionHandler } from "../src/provision/command.js";
+import {
+  besideDeps,
+  BACKUP_ID as ID,
+  backupManifest as manifest,
+  PRIMARIES,
+} from "./beside-fixtures.js";
 import { FakeBus } from "./fake-bus.js";
-
-const ID = "20261205T154210Z";
-
-const manifest = (over: Partial<BackupManifest> = {}): BackupManifest => ({
-  version: 1,
-  id: ID,
-  server: "db3",
-  startedAt: "2026-12-05T15:42:10.000Z",
-  endedAt: "2026-12-05T15:42:12.000Z",
-  gtidSlavePos: "1-1-10,2-2-20",
-  domains: { "1": "1-1-10", "2": "2-2-20" },
-  gtidBinlogPos: "",
-  connections: ["p1", "p2"].map((c, i) => ({
-    name: c,
-    cluster: c,
-    source: `db${i + 1}`,
-    masterHost: "127.0.0.1",
-    masterPort: 3301 + i,
-    wildDoTables: [`src${i + 1}.%`],
-    sqlRunning: true,
-    ioRunning: true,
-    gtidIoPos: "",
-  })),
-  bytes: 1000,
-  slaveInfo: "",
-  ...over,
-});
 
 interface World {
   /** What the agent answers to list-backups: the manifests, or an error. */
@@ -132,6 +111,8 @@ describe("backup", () => {
     const action = call?.action;
     expect(action?.action).toBe("take-backup");
     if (action?.action !== "take-backup") return;
+    // The agent keeps to the limit its request carries; the decider waits for it (and more).
+    expect(action.limitMs).toBe(6 * 3600_000);
     expect(action.sources.map((s) => `${s.cluster}/${s.server}@${s.port}`)).toEqual([
       "p1/db1@3301",
       "p1/db3@3303",
@@ -149,6 +130,13 @@ describe("backup", () => {
       /files it under cluster p1: send backup to p1/,
     ],
     ["a cluster listing it not led here", { led: ["p1"] }, "p1", "NOT_LEADER", /does not lead p2/],
+    [
+      "a primary of a cluster listing it",
+      { primaries: { p1: "db1", p2: "db3" } },
+      "p1",
+      "REFUSED",
+      /db3 is the primary of p2: back up a replica/,
+    ],
   ] as const)("refuses %s", async (_what, w, home, code, message) => {
     const r = await handler(w as Partial<World>).handle(
       { verb: "backup", payload: { server: "db3", dryRun: true } },
@@ -202,6 +190,20 @@ describe("restore-backup", () => {
       /follows cluster p3, which is not configured here or does not list db3/,
     ],
     ["a source cluster not led here", { led: ["p1"] }, ID, "NOT_LEADER", /does not lead p2/],
+    [
+      "the primary of its home cluster",
+      { primaries: { p1: "db3", p2: "db2" } },
+      ID,
+      "RESTORE_CHECK_FAILED",
+      /db3 is the primary of p1 now/,
+    ],
+    [
+      "a primary, from a manifest without connections",
+      { primaries: { p1: "db3", p2: "db2" }, agent: [manifest({ connections: [] })] },
+      ID,
+      "RESTORE_CHECK_FAILED",
+      /db3 is the primary of p1 now/,
+    ],
   ] as const)("refuses %s", async (_what, w, id, code, message) => {
     const r = await restore(w as Partial<World>, id);
     expect(refusal(r)?.code).toBe(code);
@@ -214,5 +216,61 @@ describe("restore-backup", () => {
     expect(r.ok).toBe(false);
     expect(refusal(r)?.code).toBe("RESTORE_CHECK_FAILED");
     expect(bus.requests.map((x) => x.subject.split(".").pop())).toEqual(["list-backups"]);
+  });
+});
+
+describe("one operation beside the cores per server", () => {
+  const world = (maintenance: Record<string, string> = {}) => {
+    const d = besideDeps(new FakeBus(), { led: ["p1", "p2", "p3"], maintenance });
+    return { d, backup: backupHandler(d), provision: provisionHandler(d) };
+  };
+
+  it("a backup or restore of a server that provision-replica runs on here is refused", async () => {
+    const w = world();
+    w.d.busy.set("db3", "provision-replica");
+    const r = await w.backup("p1", { verb: "backup", payload: { server: "db3" } });
+    expect(refusal(r)?.code).toBe("OPERATION_IN_PROGRESS");
+    expect(refusal(r)?.message).toMatch(/db3: provision-replica runs on it now/);
+    expect(w.d.busy.get("db3")).toBe("provision-replica");
+  });
+
+  it("a provision of a server a backup runs on here is refused", async () => {
+    const w = world();
+    w.d.busy.set("db3", "backup");
+    const r = await w.provision("p1", {
+      target: "db3",
+      sources: [{ cluster: "p1" }],
+    } as unknown as Parameters<typeof w.provision>[1]);
+    expect(refusal(r)?.code).toBe("OPERATION_IN_PROGRESS");
+    expect(refusal(r)?.message).toMatch(/db3: backup runs on it now/);
+  });
+
+  it("another family's maintenance reason on the server refuses it (an earlier leader's run)", async () => {
+    const w = world({ "p2/db3": "provision-replica prov-abc-1" });
+    const r = await w.backup("p1", {
+      verb: "restore-backup",
+      payload: { server: "db3", backup: ID },
+    });
+    expect(refusal(r)?.code).toBe("OPERATION_IN_PROGRESS");
+    expect(refusal(r)?.message).toMatch(/in maintenance in p2 for provision-replica prov-abc-1/);
+    const w2 = world({ "p1/db3": "restore restore-abc-1" });
+    const p = await w2.provision("p1", {
+      target: "db3",
+      sources: [{ cluster: "p1" }],
+    } as unknown as Parameters<typeof w2.provision>[1]);
+    expect(refusal(p)?.message).toMatch(/in maintenance in p1 for restore restore-abc-1/);
+  });
+
+  it("every provision-replica mode takes the same lock; an add-source's maintenance refuses a backup", async () => {
+    const w = world({ "p1/db3": "add-source prov-abc-2" });
+    const b = await w.backup("p1", { verb: "backup", payload: { server: "db3" } });
+    expect(refusal(b)?.message).toMatch(/for add-source prov-abc-2/);
+    w.d.busy.set("db3", "restore-backup");
+    const r = await w.provision("p1", {
+      target: "db3",
+      sources: [{ cluster: "p2" }],
+      mode: "restart",
+    } as unknown as Parameters<typeof w.provision>[1]);
+    expect(refusal(r)?.message).toMatch(/db3: restore-backup runs on it now/);
   });
 });

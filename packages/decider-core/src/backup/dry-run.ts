@@ -78,7 +78,7 @@ export function restoreAcceptedReport(
     ],
     [
       "every source cluster keeps its primary until the attach",
-      "the restored server starts read-only (read_only=ON in its my.cnf)",
+      "the agent sets read_only=1 on the restored server right after it starts, before it answers",
     ],
   );
 }

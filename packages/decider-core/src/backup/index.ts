@@ -2,8 +2,11 @@ export { backupAcceptedReport, restoreAcceptedReport } from "./dry-run.js";
 export {
   checkRestore,
   databasesOfFilter,
+  primaryIn,
+  type Repoint,
   type RestoreCluster,
   type RestoreInput,
+  repointPlan,
   restoreAttach,
   restoreDatadir,
   wasRunning,

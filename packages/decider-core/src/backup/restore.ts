@@ -25,7 +25,11 @@ export interface RestoreInput {
   manifest: BackupManifest;
   /** Every cluster a manifest connection names, by name (absent: not configured). */
   clusters: Readonly<Record<string, RestoreCluster>>;
+  /** The primary now (null: none known) of every cluster whose config lists the server. */
+  primaries: Readonly<Record<string, string | null>>;
   verifyTimeoutMs: number;
+  /** The limit the agent's restore-backup carries (the decider waits that long, and a margin). */
+  limitMs: number;
 }
 
 /** The databases of `db.%` patterns (`_` unescaped); null when one is not a whole database. */
@@ -42,10 +46,31 @@ export function databasesOfFilter(patterns: readonly string[]): string[] | null 
 /** A connection is started again when one of its threads ran at the backup. */
 export const wasRunning = (c: BackupConnection) => c.ioRunning || c.sqlRunning;
 
+/** The clusters (sorted) whose primary is `server` now, of those `primaries` names. */
+export function primaryIn(
+  server: string,
+  primaries: Readonly<Record<string, string | null>>,
+): string[] {
+  return Object.keys(primaries)
+    .filter((c) => primaries[c] === server)
+    .sort();
+}
+
 /** Every reason not to restore now, each naming its fix; empty when it may start. */
 export function checkRestore(input: RestoreInput): ProvisionProblem[] {
   const { manifest: m, server } = input;
   const out: ProvisionProblem[] = [];
+  // Never a primary: of a cluster listing it (its home included) or one a connection names.
+  const named = Object.fromEntries(
+    Object.entries(input.clusters).map(([c, k]) => [c, k.primary] as const),
+  );
+  const primaryOf = primaryIn(server, { ...input.primaries, ...named });
+  if (primaryOf.length > 0) {
+    out.push({
+      path: "server",
+      message: `${server} is the primary of ${primaryOf.join(", ")} now: a primary is never restored (switch over first)`,
+    });
+  }
   if (m.server !== server) {
     out.push({
       path: "backup",
@@ -74,10 +99,11 @@ export function checkRestore(input: RestoreInput): ProvisionProblem[] {
         path: "backup",
         message: `${label}: cluster ${c.cluster} has no known primary: wait until Marina reports one (marina -c ${c.cluster} status)`,
       });
-    } else if (k.primary === server) {
+    }
+    if (!c.ioRunning || !c.sqlRunning) {
       out.push({
-        path: "server",
-        message: `${server} is the primary of ${c.cluster} now: a primary is not restored from a replica's backup`,
+        path: "backup",
+        message: `${label} was not running at the backup (IO ${c.ioRunning ? "on" : "off"}, SQL ${c.sqlRunning ? "on" : "off"}): a restore would leave it half-attached; take a backup while every connection runs, or provision ${server} again`,
       });
     }
     if (databasesOfFilter(c.wildDoTables) === null) {
@@ -101,10 +127,103 @@ export function restoreDatadir(p: RestoreInput): ProvisionPhase {
         key: "restore",
         host: p.host,
         server: p.server,
-        action: { action: "restore-backup", server: p.server, id: p.manifest.id },
+        action: {
+          action: "restore-backup",
+          server: p.server,
+          id: p.manifest.id,
+          limitMs: p.limitMs,
+        },
       },
     ],
   };
+}
+
+/**
+ * One connection to `primary` of `cluster` (through that cluster's executors): CHANGE MASTER
+ * (a no-op when it points there already) and its filter again; then, when it ran at the
+ * backup, started and verified.
+ */
+function connectionSteps(
+  server: string,
+  c: BackupConnection,
+  cluster: string,
+  primary: string,
+  verifyTimeoutMs: number,
+): { point: ProvisionStep[]; start: ProvisionStep[] } {
+  const on = (key: string, step: ProvisionStep["step"]): ProvisionStep => ({
+    key: `${key}-${c.name}`,
+    cluster,
+    server,
+    step,
+  });
+  const databases = databasesOfFilter(c.wildDoTables) ?? [];
+  return {
+    point: [
+      on("change", {
+        kind: "change-master",
+        connection: c.name,
+        source: primary,
+        useGtid: "slave_pos",
+      }),
+      ...(databases.length > 0
+        ? [on("filter", { kind: "set-replication-filter", connection: c.name, databases })]
+        : []),
+    ],
+    start: wasRunning(c)
+      ? [
+          on("start", { kind: "start-replication", connection: c.name }),
+          on("verify", {
+            kind: "verify-replicating",
+            connection: c.name,
+            timeoutMs: verifyTimeoutMs,
+          }),
+        ]
+      : [],
+  };
+}
+
+/** A connection's re-point to its source cluster's primary now, if that moved. */
+export interface Repoint {
+  connection: string;
+  cluster: string;
+  /** CHANGE MASTER to the primary now: a no-op (`changed: false`) when it points there. */
+  change: ProvisionStep;
+  /** Only when the change did something: the filter again, start and verify. */
+  after: ProvisionStep[];
+}
+
+/**
+ * Before a backup or a restore hands the server back (its maintenance cleared): each
+ * connection of the manifest that follows a cluster, checked against that cluster's primary
+ * now — one may have failed over meanwhile, and a failover skips servers in maintenance.
+ * Problems: a cluster without a primary now (the server stays in maintenance).
+ */
+export function repointPlan(
+  server: string,
+  connections: readonly BackupConnection[],
+  primaries: Readonly<Record<string, string | null>>,
+  verifyTimeoutMs: number,
+): { problems: string[]; repoints: Repoint[] } {
+  const problems: string[] = [];
+  const repoints: Repoint[] = [];
+  for (const c of connections) {
+    if (c.cluster === null) continue;
+    const primary = primaries[c.cluster] ?? null;
+    if (primary === null || primary === server) {
+      problems.push(
+        `connection '${c.name}': cluster ${c.cluster} has ${primary === null ? "no known primary" : `${server} as its primary`} now: it cannot be checked against its source`,
+      );
+      continue;
+    }
+    const s = connectionSteps(server, c, c.cluster, primary, verifyTimeoutMs);
+    repoints.push({
+      connection: c.name,
+      cluster: c.cluster,
+      change: s.point[0]!,
+      after: [...s.point.slice(1), ...s.start],
+    });
+  }
+  return { problems, repoints };
 }
 
 /**
@@ -131,36 +250,10 @@ export function restoreAttach(p: RestoreInput): ProvisionPhase {
     const primary = c.cluster ? p.clusters[c.cluster]?.primary : null;
     return c.cluster && primary ? [{ c, cluster: c.cluster, primary }] : [];
   });
-  for (const { c, cluster, primary } of sources) {
-    steps.push(
-      on(`change-${c.name}`, cluster, {
-        kind: "change-master",
-        connection: c.name,
-        source: primary,
-        useGtid: "slave_pos",
-      }),
-    );
-    const databases = databasesOfFilter(c.wildDoTables) ?? [];
-    if (databases.length > 0) {
-      steps.push(
-        on(`filter-${c.name}`, cluster, {
-          kind: "set-replication-filter",
-          connection: c.name,
-          databases,
-        }),
-      );
-    }
-  }
-  for (const { c, cluster } of sources.filter((s) => wasRunning(s.c))) {
-    steps.push(
-      on(`start-${c.name}`, cluster, { kind: "start-replication", connection: c.name }),
-      on(`verify-${c.name}`, cluster, {
-        kind: "verify-replicating",
-        connection: c.name,
-        timeoutMs: p.verifyTimeoutMs,
-      }),
-    );
-  }
+  const each = sources.map((x) =>
+    connectionSteps(p.server, x.c, x.cluster, x.primary, p.verifyTimeoutMs),
+  );
+  steps.push(...each.flatMap((x) => x.point), ...each.flatMap((x) => x.start));
   return {
     name: "attach",
     message: `${p.server} at ${m.gtidSlavePos || "(empty)"}: ${sources.map((s) => `'${s.c.name}' from ${s.primary} (${s.cluster})`).join(", ") || "no connection"}`,

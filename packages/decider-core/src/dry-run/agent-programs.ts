@@ -78,6 +78,7 @@ export function agentPrograms(a: AgentAction): string[] {
         `cp -a <backupDir>/${a.server}/${a.id}/data/. <datadir>`,
         "mariadb-backup --prepare --target-dir <datadir>; chown -R mysql: <datadir>",
         `systemctl start <unit of ${a.server}>`,
+        "SET GLOBAL read_only = 1 (over the local socket, before the agent answers)",
       ];
     default: {
       const never: never = a;

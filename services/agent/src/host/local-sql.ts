@@ -177,8 +177,9 @@ export function pauseSqlThreads(a: LocalAccount): Promise<PausedReplica> {
         if (!ConnectionName.safeParse(name).success) {
           throw new MarinaError("REFUSED", `unexpected replication connection name ${name}`);
         }
-        await c.query(`STOP SLAVE '${name}' SQL_THREAD`);
+        // Recorded first: a STOP that fails half-way is started again too (a no-op if it ran).
         stopped.push(name);
+        await c.query(`STOP SLAVE '${name}' SQL_THREAD`);
       }
       const [row] = (await c.query("SELECT @@GLOBAL.gtid_slave_pos AS pos")) as { pos: string }[];
       return { rows, stopped, gtidSlavePos: String(row?.pos ?? "") };
@@ -313,6 +314,13 @@ export function loadedPosition(a: LocalAccount): Promise<string> {
     await c.query("FLUSH NO_WRITE_TO_BINLOG PRIVILEGES");
     const rows = (await c.query("SELECT @@GLOBAL.gtid_slave_pos AS pos")) as { pos: string }[];
     return String(rows[0]?.pos ?? "");
+  });
+}
+
+/** Sets read_only=1 (a restored server, before anything else may write to it). */
+export function setReadOnly(a: LocalAccount): Promise<void> {
+  return withConnection(a, async (c) => {
+    await c.query("SET GLOBAL read_only = 1");
   });
 }
 

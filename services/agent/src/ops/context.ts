@@ -50,6 +50,21 @@ export function throwIfCancelled(rec: OpRecord): void {
   }
 }
 
+/**
+ * A limit the request carries over a whole action: `left(capMs, what)` is what a phase may
+ * take (its own cap, or what is left of the limit if less); TIMEOUT once it is used up.
+ */
+export function budget(now: () => number, limitMs: number) {
+  const end = now() + limitMs;
+  return (capMs: number, what: string): number => {
+    const left = end - now();
+    if (left <= 0) {
+      throw new MarinaError("TIMEOUT", `${what}: the request's limit of ${limitMs} ms is used up`);
+    }
+    return Math.min(capMs, left);
+  };
+}
+
 /** Rejects with TIMEOUT after `ms` unless `p` settles first. */
 export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

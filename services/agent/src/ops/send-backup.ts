@@ -1,5 +1,3 @@
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { type Compression, MarinaError } from "@marina/contracts";
 import {
   backupStream,
@@ -10,9 +8,10 @@ import {
 } from "@marina/hostops";
 import type { AgentServerConfig } from "../config.js";
 import type { RunningStream, StreamStage } from "../host/backend.js";
-import { replicaThreads, restartSqlThreads } from "../host/local-sql.js";
+import { replicaThreads } from "../host/local-sql.js";
 import { type LongAction, type OpContext, phase, requestField } from "./context.js";
 import type { OpRecord } from "./registry.js";
+import { removeHoldMarker, restoreReplication, writeHoldMarker } from "./replication-hold.js";
 import { watchStream } from "./stream-watch.js";
 
 export interface SendSpec {
@@ -23,67 +22,6 @@ export interface SendSpec {
   readonly databases?: readonly string[] | undefined;
   /** Logical only: `--master-data=2` (the position only a comment; see receive-dump.ts). */
   readonly addSource?: boolean | undefined;
-}
-
-/** Written before a backup starts; found at agent start-up if the agent died mid-backup. */
-interface DonorMarker {
-  readonly opId: string;
-  readonly server: string;
-  /** Replication connections whose SQL thread ran before the backup. */
-  readonly sqlRunning: readonly string[];
-}
-
-const donorMarkerPath = (ctx: OpContext, server: string) =>
-  join(ctx.cfg.tmpDir, `${server}.sending.json`);
-
-/**
- * Starts the SQL threads that ran before a backup and are stopped now. Retries briefly:
- * right after a killed mariadb-backup the server may still hold its backup locks.
- */
-async function restoreReplication(
-  ctx: OpContext,
-  server: AgentServerConfig,
-  sqlRunning: readonly string[],
-): Promise<string[]> {
-  if (sqlRunning.length === 0) return [];
-  let lastErr: unknown;
-  for (let attempt = 0; attempt < 10; attempt++) {
-    try {
-      return await restartSqlThreads(ctx.host(server).account, sqlRunning);
-    } catch (err) {
-      lastErr = err;
-      await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
-    }
-  }
-  throw lastErr;
-}
-
-/**
- * Restores replication on donors whose backup was interrupted by an agent crash, from the
- * markers left in tmpDir. Called once at start-up.
- */
-export async function recoverInterruptedSends(
-  ctx: OpContext,
-  servers: readonly AgentServerConfig[],
-): Promise<void> {
-  const files = await readdir(ctx.cfg.tmpDir).catch(() => [] as string[]);
-  for (const f of files.filter((n) => n.endsWith(".sending.json"))) {
-    const path = join(ctx.cfg.tmpDir, f);
-    try {
-      const m = JSON.parse(await readFile(path, "utf8")) as DonorMarker;
-      const server = servers.find((s) => s.name === m.server);
-      if (server) {
-        const started = await restoreReplication(ctx, server, m.sqlRunning);
-        ctx.log.warn(
-          { server: m.server, opId: m.opId, started },
-          "restored replication after an interrupted backup",
-        );
-      }
-      await rm(path, { force: true });
-    } catch (err) {
-      ctx.log.error({ err, file: f }, "could not recover an interrupted backup");
-    }
-  }
 }
 
 /**
@@ -136,13 +74,11 @@ export async function sendBackup(
   const before = await phase(rec, timings, "guard", () => replicaThreads(host.account));
   const sqlRunning = before.filter((r) => r.sqlRunning).map((r) => r.connection);
   const totalBytes = await host.treeSize(server.datadir).catch(() => null);
-  await mkdir(ctx.cfg.tmpDir, { recursive: true, mode: 0o700 });
+  await writeHoldMarker(ctx, rec.opId, server.name, sqlRunning);
   await host.makeScratch(scratch);
-  const marker: DonorMarker = { opId: rec.opId, server: server.name, sqlRunning };
-  await writeFile(donorMarkerPath(ctx, server.name), JSON.stringify(marker), { mode: 0o600 });
   const cleanup = async () => {
     await host.removeScratch(scratch).catch(() => {});
-    await rm(donorMarkerPath(ctx, server.name), { force: true }).catch(() => {});
+    await removeHoldMarker(ctx, server.name).catch(() => {});
   };
 
   let pipeline: RunningStream;

@@ -17,9 +17,15 @@ import {
 } from "../backup/manifest.js";
 import type { AgentServerConfig } from "../config.js";
 import type { HostBackend } from "../host/backend.js";
-import { pauseSqlThreads, restartSqlThreads } from "../host/local-sql.js";
-import { type OpContext, phase } from "./context.js";
+import { type PausedReplica, pauseSqlThreads, replicaThreads } from "../host/local-sql.js";
+import { budget, type OpContext, phase } from "./context.js";
 import type { OpRecord } from "./registry.js";
+import {
+  removeHoldMarker,
+  restoreReplication,
+  stillStopped,
+  writeHoldMarker,
+} from "./replication-hold.js";
 
 // Kept backups of a server on its own host: `<backupDir>/<server>/<id>/data` (what
 // mariadb-backup wrote) and `manifest.json` beside it. Only the manifest makes a directory a
@@ -49,15 +55,17 @@ export function backupRoot(ctx: OpContext, server: AgentServerConfig, host: Host
 /**
  * mariadb-backup of a replica with every running SQL thread stopped around it, so the data
  * and gtid_slave_pos (every domain) are one point; exactly the threads it stopped are started
- * again, whatever happened. The position is cross-checked with xtrabackup_slave_info.
+ * again, whatever happened (holdSqlThreads). The position is cross-checked with xtrabackup_slave_info.
  */
 export async function takeBackup(
   ctx: OpContext,
   rec: OpRecord,
   server: AgentServerConfig,
   sources: readonly KnownSource[],
+  limitMs: number,
 ): Promise<Record<string, unknown>> {
   const timings: Record<string, number> = {};
+  const left = budget(ctx.now, limitMs);
   const host = ctx.host(server);
   const root = backupRoot(ctx, server, host);
   await mkdir(root, { recursive: true, mode: 0o750 });
@@ -68,27 +76,22 @@ export async function takeBackup(
   await mkdir(dir, { mode: 0o750 });
   const data = join(dir, "data");
   try {
-    const paused = await phase(rec, timings, "stop", () => pauseSqlThreads(host.account));
-    let restarted: string[] = [];
-    try {
-      await phase(rec, timings, "backup", () =>
-        host.run(
-          backupToDir({
-            defaultsFile: server.defaultsFile,
-            socket: server.socket,
-            user: ctx.cfg.backup.user,
-            targetDir: data,
-          }),
-          {
-            timeoutMs: ctx.cfg.timeouts.streamMs,
-            signal: rec.controller.signal,
-            env: ctx.backupEnv,
-          },
-        ),
-      );
-    } finally {
-      restarted = await restartSqlThreads(host.account, paused.stopped);
-    }
+    const paused = await holdSqlThreads(ctx, rec, timings, server, () =>
+      host.run(
+        backupToDir({
+          defaultsFile: server.defaultsFile,
+          socket: server.socket,
+          user: ctx.cfg.backup.user,
+          targetDir: data,
+        }),
+        {
+          timeoutMs: left(ctx.cfg.timeouts.streamMs, "backup"),
+          signal: rec.controller.signal,
+          env: ctx.backupEnv,
+        },
+      ),
+    );
+    const restarted = paused.restarted;
     const binlogInfo = (await host.readBackupInfo(data, "xtrabackup_binlog_info")) ?? "";
     const slaveInfo = (await host.readBackupInfo(data, "xtrabackup_slave_info")) ?? "";
     const recorded = slaveInfoPosition(slaveInfo);
@@ -131,6 +134,51 @@ export async function takeBackup(
   } catch (err) {
     await rm(dir, { recursive: true, force: true }).catch(() => {});
     throw err;
+  }
+}
+
+/**
+ * Runs `backup` with every running SQL thread stopped: the threads that ran are recorded in
+ * a marker first (an agent that dies meanwhile starts them at its next start), then stopped,
+ * then — whatever happened — started again with retries and checked, the marker removed.
+ * A failed restart is REPLICATION_STOPPED naming the threads still stopped (and the backup's
+ * own error first, if it had one); otherwise the backup's error, if any, is thrown as is.
+ */
+async function holdSqlThreads(
+  ctx: OpContext,
+  rec: OpRecord,
+  timings: Record<string, number>,
+  server: AgentServerConfig,
+  backup: () => Promise<unknown>,
+): Promise<PausedReplica & { restarted: string[] }> {
+  const account = ctx.host(server).account;
+  const before = await phase(rec, timings, "guard", () => replicaThreads(account));
+  const running = before.filter((r) => r.sqlRunning).map((r) => r.connection);
+  await writeHoldMarker(ctx, rec.opId, server.name, running);
+  let paused: PausedReplica | undefined;
+  let failure: unknown;
+  try {
+    paused = await phase(rec, timings, "stop", () => pauseSqlThreads(account));
+    await phase(rec, timings, "backup", backup);
+  } catch (err) {
+    failure = err;
+  }
+  const names = [...new Set([...running, ...(paused?.stopped ?? [])])];
+  rec.phase = "restore-replication";
+  try {
+    const restarted = await restoreReplication(ctx, server, names);
+    await removeHoldMarker(ctx, server.name);
+    if (failure) throw failure;
+    return { ...paused!, restarted };
+  } catch (err) {
+    if (err === failure) throw err;
+    const left = await stillStopped(ctx, server, names).catch(() => names);
+    const first = failure ? `${(failure as Error).message}; then ` : "";
+    throw new MarinaError(
+      "REPLICATION_STOPPED",
+      `${first}replication SQL threads stopped for the backup could not be started again (${(err as Error).message}): still stopped: ${left.map((n) => `'${n}'`).join(", ") || "(none now)"}; the agent starts them at its next start, or START SLAVE '<name>' SQL_THREAD`,
+      { cause: failure ?? err },
+    );
   }
 }
 

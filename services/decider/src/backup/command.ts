@@ -14,19 +14,21 @@ import {
 import {
   backupAcceptedReport,
   checkRestore,
+  primaryIn,
   provisionRefusedReport,
   type RestoreInput,
   restoreAcceptedReport,
 } from "@marina/decider-core";
 import { dryReply } from "../provision/command.js";
 import {
+  besideBusy,
   callAgent,
   clusterConfig,
   leadershipRefusal,
   nextId,
   type ProvisionDeps,
 } from "../provision/context.js";
-import { runBackup, runRestore } from "./run.js";
+import { agentLimitMs, primariesNow, runBackup, runRestore } from "./run.js";
 
 export type BackupVerb = "backup" | "backups" | "restore-backup";
 export type BackupCommand = {
@@ -106,7 +108,6 @@ function wrongCluster(server: string, agentCluster: string, home: string, verb: 
 export type BackupHandler = (home: string, c: BackupCommand) => Promise<CommandReply>;
 
 export function backupHandler(d: ProvisionDeps): BackupHandler {
-  const running = new Set<string>();
   let n = 0;
   return async (home, c) => {
     n += 1;
@@ -124,20 +125,21 @@ export function backupHandler(d: ProvisionDeps): BackupHandler {
       case "backup":
       case "restore-backup": {
         const server = c.payload.server;
-        if (running.has(server)) {
-          return reply(refuse("OPERATION_IN_PROGRESS", `${server} is being backed up or restored`));
-        }
-        running.add(server);
+        const busy = besideBusy(d, server, ["backup", "restore"]);
+        if (busy) return reply({ ok: false, error: busy });
+        // One lock per server, shared with provision-replica: held until the run ends.
+        d.busy.set(server, c.verb);
+        const done = () => d.busy.delete(server);
         let started = false;
         try {
           const r =
             c.verb === "backup"
-              ? await backup(d, home, opId, c.payload, () => running.delete(server))
-              : await restore(d, home, opId, c.payload, () => running.delete(server));
+              ? await backup(d, home, opId, c.payload, done)
+              : await restore(d, home, opId, c.payload, done);
           started = r.ok && !c.payload.dryRun;
           return reply(r);
         } finally {
-          if (!started) running.delete(server);
+          if (!started) done();
         }
       }
       default: {
@@ -195,6 +197,15 @@ async function backup(
   if (!read.ok) return read;
   const wrong = wrongCluster(p.server, read.agentCluster, home, "backup");
   if (wrong) return wrong;
+  // A primary's backup would stop nothing and restore into a primary: refused.
+  const primaryOf = primaryIn(p.server, primariesNow(d, clusters));
+  if (primaryOf.length > 0) {
+    return refuse(
+      "REFUSED",
+      `${p.server} is the primary of ${primaryOf.join(", ")}: back up a replica (its backups restore replicas only)`,
+      "server",
+    );
+  }
   // Every configured server a connection may point at: the manifest names its cluster.
   const sources = clusters.flatMap((c) =>
     (clusterConfig(d, c)?.servers ?? []).map((s) => ({
@@ -207,6 +218,7 @@ async function backup(
     action: "take-backup",
     server: p.server,
     sources,
+    limitMs: agentLimitMs(d),
   };
   const reason = p.reason ?? `backup of ${p.server}`;
   if (p.dryRun) {
@@ -267,7 +279,9 @@ async function restore(
         },
       ]),
     ),
+    primaries: primariesNow(d, listing),
     verifyTimeoutMs: 30_000,
+    limitMs: agentLimitMs(d),
   };
   // Every cluster a connection follows must be led here too (its executors attach it).
   const led = checkServer(d, home, p.server, clusters);

@@ -14,64 +14,42 @@ import {
 import { attachedDomains, checkSourceChange } from "./change-check.js";
 import { runAddSource, runRemoveSource } from "./change-run.js";
 import { checkProvisionRequest, type ProvisionPayload } from "./check.js";
-import { clusterConfig, type ProvisionDeps } from "./context.js";
+import { besideBusy, clusterConfig, type ProvisionDeps } from "./context.js";
 import { runProvision } from "./run.js";
 
 const VERB = "provision-replica";
+/** The maintenance reasons provision-replica's modes set (their own leftovers do not refuse it). */
+const PROVISION_FAMILY = ["provision-replica", "add-source", "remove-source"];
 
 export type ProvisionHandler = (home: string, payload: ProvisionPayload) => Promise<CommandReply>;
 
 export function provisionHandler(d: ProvisionDeps): ProvisionHandler {
-  /** Targets being provisioned now, by this decider. */
-  const running = new Set<string>();
   let n = 0;
   return async (home, p) => {
     n += 1;
     const opId = `prov-${d.now().toString(36)}-${n.toString(36)}`;
-    if (running.has(p.target)) {
-      return refused(p, "OPERATION_IN_PROGRESS", `${p.target} is being provisioned already`);
+    const busy = besideBusy(d, p.target, PROVISION_FAMILY);
+    if (busy) {
+      return p.dryRun
+        ? dryReply(provisionRefusedReport(busy))
+        : { ok: false, verb: VERB, error: busy };
     }
-    if (p.mode === "add" || p.mode === "remove" || p.mode === "restart") {
-      return changeSource(d, home, opId, p, (run) => {
-        running.add(p.target);
-        void run().finally(() => running.delete(p.target));
-      });
+    // Held from here: a backup, a restore or another provision of the target is refused.
+    d.busy.set(p.target, VERB);
+    let started = false;
+    try {
+      if (p.mode === "add" || p.mode === "remove" || p.mode === "restart") {
+        return await changeSource(d, home, opId, p, (run) => {
+          started = true;
+          void run().finally(() => d.busy.delete(p.target));
+        });
+      }
+      const r = await provision(d, home, opId, p);
+      started = r.ok && !p.dryRun && r.opId !== undefined;
+      return r;
+    } finally {
+      if (!started) d.busy.delete(p.target);
     }
-    const checked = await checkProvisionRequest(d, home, opId, p);
-    if (!checked.ok) {
-      if (p.dryRun) return dryReply(provisionRefusedReport(checked.error));
-      return { ok: false, verb: VERB, error: checked.error };
-    }
-    const reason =
-      p.reason ??
-      `provision ${p.target} from ${checked.plan.sources.map((s) => s.cluster).join(", ")}`;
-    if (p.dryRun) {
-      // What the attach would set if every dump were taken now.
-      const now = provisionedSlavePos(
-        checked.sources.map((s) => ({
-          cluster: s.cluster,
-          domainId: s.facts?.gtidDomainId ?? 0,
-          gtid: s.facts?.gtidBinlogPos ?? "",
-        })),
-      );
-      const configOf = (c: string) => clusterConfig(d, c)!;
-      const address = configOf(home).servers.find((s) => s.name === p.target)?.host ?? "";
-      return dryReply(provisionAcceptedReport(checked.plan, now, reason, configOf, address));
-    }
-    running.add(p.target);
-    void runProvision(d, {
-      opId,
-      plan: checked.plan,
-      sources: checked.sources,
-      reason,
-      startedAt: d.now(),
-    }).finally(() => running.delete(p.target));
-    return {
-      ok: true,
-      verb: VERB,
-      opId,
-      message: `provisioning of ${p.target} from ${checked.plan.sources.map((s) => `${s.primary} (${s.cluster})`).join(", ")} started`,
-    };
   };
 }
 
@@ -135,13 +113,46 @@ async function changeSource(
   };
 }
 
-function refused(
+async function provision(
+  d: ProvisionDeps,
+  home: string,
+  opId: string,
   p: ProvisionPayload,
-  code: "OPERATION_IN_PROGRESS",
-  message: string,
-): CommandReply {
-  const error = { code, message, retryable: true };
-  return p.dryRun ? dryReply(provisionRefusedReport(error)) : { ok: false, verb: VERB, error };
+): Promise<CommandReply> {
+  const checked = await checkProvisionRequest(d, home, opId, p);
+  if (!checked.ok) {
+    if (p.dryRun) return dryReply(provisionRefusedReport(checked.error));
+    return { ok: false, verb: VERB, error: checked.error };
+  }
+  const reason =
+    p.reason ??
+    `provision ${p.target} from ${checked.plan.sources.map((s) => s.cluster).join(", ")}`;
+  if (p.dryRun) {
+    // What the attach would set if every dump were taken now.
+    const now = provisionedSlavePos(
+      checked.sources.map((s) => ({
+        cluster: s.cluster,
+        domainId: s.facts?.gtidDomainId ?? 0,
+        gtid: s.facts?.gtidBinlogPos ?? "",
+      })),
+    );
+    const configOf = (c: string) => clusterConfig(d, c)!;
+    const address = configOf(home).servers.find((s) => s.name === p.target)?.host ?? "";
+    return dryReply(provisionAcceptedReport(checked.plan, now, reason, configOf, address));
+  }
+  void runProvision(d, {
+    opId,
+    plan: checked.plan,
+    sources: checked.sources,
+    reason,
+    startedAt: d.now(),
+  }).finally(() => d.busy.delete(p.target));
+  return {
+    ok: true,
+    verb: VERB,
+    opId,
+    message: `provisioning of ${p.target} from ${checked.plan.sources.map((s) => `${s.primary} (${s.cluster})`).join(", ")} started`,
+  };
 }
 
 /** A dry-run's answer: the report, and a message saying nothing was done. */

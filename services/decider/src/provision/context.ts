@@ -47,6 +47,40 @@ export interface ProvisionDeps {
   readonly stepTimeoutMs?: number;
   /** How long a copy (a dump and its load) may take. */
   readonly copyTimeoutMs?: number;
+  /**
+   * The servers an operation beside the cores runs on now, with its verb: one lock per
+   * server, shared by every handler (provision-replica, backup, restore-backup).
+   */
+  readonly busy: Map<string, string>;
+}
+
+/** Maintenance reasons the operations beside the cores set: `<family> <opId>`. */
+const BESIDE_REASON =
+  /^(provision-replica|add-source|remove-source|backup|restore) [A-Za-z0-9_-]+$/;
+
+/**
+ * Why `server` may not start an operation beside the cores now: one runs on it here already
+ * (whatever its verb), or a cluster listing it carries the maintenance of an operation of
+ * another family than `families` (one an earlier leader runs, or a failure left). Null: it may.
+ */
+export function besideBusy(
+  d: ProvisionDeps,
+  server: string,
+  families: readonly string[],
+): ErrorBody | null {
+  const running = d.busy.get(server);
+  if (running) return errorBody("OPERATION_IN_PROGRESS", `${server}: ${running} runs on it now`);
+  for (const c of d.config.clusters.filter((x) => x.servers.some((s) => s.name === server))) {
+    const reason = d.cluster(c.name)?.maintenance(server) ?? null;
+    const family = reason ? BESIDE_REASON.exec(reason)?.[1] : undefined;
+    if (family && !families.includes(family)) {
+      return errorBody(
+        "OPERATION_IN_PROGRESS",
+        `${server} is in maintenance in ${c.name} for ${reason}: wait until it ends, or clear that maintenance (marina -c ${c.name} maintenance clear ${server}) if it ended`,
+      );
+    }
+  }
+  return null;
 }
 
 export function clusterConfig(d: ProvisionDeps, name: string): ClusterConfig | undefined {
