@@ -177,6 +177,8 @@ export const ProvisionFacts = z.strictObject({
   serverId: z.number().int().min(0),
   gtidDomainId: z.number().int().min(0),
   gtidBinlogPos: GtidListText,
+  /** @@gtid_slave_pos (absent from older agents). */
+  gtidSlavePos: GtidListText.optional(),
   readOnly: z.boolean(),
   /** Databases other than mysql, information_schema, performance_schema and sys. */
   databases: z.array(z.string().max(64)).max(4096),
@@ -198,6 +200,8 @@ export const ProvisionFacts = z.strictObject({
       z.strictObject({
         name: z.string().max(64),
         running: z.boolean(),
+        /** Whether its SQL thread runs (absent from older agents). */
+        sqlRunning: z.boolean().optional(),
         wildDoTable: z.string().max(8192).optional(),
       }),
     )

@@ -34,6 +34,33 @@ export interface SourceChangeInput {
 const connectionOf = (t: ProvisionFacts, cluster: string) =>
   t.connections.find((c) => c.name === connectionFor(cluster));
 
+/**
+ * The GTID domains the target shares with its attached sources already: every domain of an
+ * attached primary's gtid_binlog_pos (the ones it writes, and any history it carries) and of
+ * the target's gtid_slave_pos. An added source must not bring any of them but those the
+ * attached write themselves (excluded by addedSourceDomains): replacing one would make a
+ * connection replay or skip it.
+ */
+export function takenDomains(input: Pick<SourceChangeInput, "targetFacts" | "attached">): number[] {
+  const lists = [
+    input.targetFacts?.gtidSlavePos ?? "",
+    ...input.attached.map((a) => a.facts?.gtidBinlogPos ?? ""),
+  ];
+  return [...new Set(lists.flatMap((l) => domainsOf(parseGtidList(l))))].sort((a, b) => a - b);
+}
+
+/** The domains of the added source's position the target has already, from another stream. */
+function sharedDomains(input: SourceChangeInput): number[] {
+  const f = input.source.facts;
+  if (!f) return [];
+  const writers = input.attached.flatMap((a) => (a.facts ? [a.facts.gtidDomainId] : []));
+  const taken = takenDomains(input);
+  const mine = [f.gtidDomainId, ...domainsOf(parseGtidList(f.gtidBinlogPos))];
+  return [...new Set(mine)]
+    .filter((d) => (d === f.gtidDomainId || !writers.includes(d)) && taken.includes(d))
+    .sort((a, b) => a - b);
+}
+
 /** Every reason not to add `source` now; empty when it may start. */
 export function checkAddSource(input: SourceChangeInput): ProvisionProblem[] {
   const out = checkTargetRole(input);
@@ -57,6 +84,14 @@ export function checkAddSource(input: SourceChangeInput): ProvisionProblem[] {
   if (added) {
     for (const x of readSources(input.attached)) out.push(...checkPair(x, added));
     out.push(...checkTargetId(input.target, t, added));
+    const shared = sharedDomains(input);
+    if (shared.length > 0) {
+      const list = shared.join(",");
+      out.push({
+        path: "sources.0.cluster",
+        message: `${added.primary} (${source.cluster}) has GTID domain${shared.length > 1 ? "s" : ""} ${list} in its position, and ${input.target} has ${shared.length > 1 ? "them" : "it"} already (in its gtid_slave_pos, or through an attached source's binlog): setting ${shared.length > 1 ? "them" : "it"} from ${source.cluster}'s dump would make another connection replay or skip events — on ${added.primary}, purge the binary logs that hold ${shared.length > 1 ? "them" : "it"} and run FLUSH BINARY LOGS DELETE_DOMAIN_ID=(${list}), or give ${source.cluster} its own gtid_domain_id (SET GLOBAL gtid_domain_id=N and in [mysqld]) if it writes in one of them; a connection made by hand with IGNORE_DOMAIN_IDS=(${list}) is the other way`,
+      });
+    }
     const held = databasesOf(source).filter((d) => t.databases.includes(d));
     if (held.length > 0) {
       out.push({

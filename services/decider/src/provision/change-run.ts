@@ -3,7 +3,8 @@
 // attach:<cluster> puts its own domains into gtid_slave_pos while the other connections'
 // SQL threads pause, and makes, starts and verifies its connection. remove: detach:<cluster>.
 // Each published on op.<opId> of the target's cluster, like provisioning.
-import { errorBody } from "@marina/contracts";
+import { errorBody, type ProvisionFacts } from "@marina/contracts";
+import { domainsOf, parseGtidList } from "@marina/contracts/gtid";
 import {
   addedSourceDomains,
   addSourceAttach,
@@ -13,6 +14,7 @@ import {
   removeSourceDetach,
   restartSourcePhase,
   restrictToDomains,
+  takenDomains,
 } from "@marina/decider-core";
 import { attachedDomains } from "./change-check.js";
 import { execThrough, type ProvisionDeps, ProvisionFailure, setMaintenance } from "./context.js";
@@ -29,6 +31,8 @@ import {
 
 export interface AddRun extends ProvisionRun {
   attached: ProvisionSource[];
+  /** The target as the check read it: its gtid_slave_pos, which SQL threads ran. */
+  targetFacts: ProvisionFacts;
   clusters: string[];
 }
 
@@ -47,8 +51,19 @@ export async function runAddSource(d: ProvisionDeps, run: AddRun): Promise<void>
     pr.phase = `attach:${s.cluster}`;
     checkPrimariesKept(d, plan);
     const dumped = pr.positions[0]!;
-    // Its own domains: its gtid_domain_id, and domains of its past no attached source writes.
-    const own = addedSourceDomains(attachedDomains(run.attached), dumped);
+    // Its own domains: its gtid_domain_id, and domains of its past no attached source writes
+    // and the target has from nowhere else (the check refused a source sharing one; one that
+    // came into its binlog since is kept as the target has it, and said so).
+    const taken = takenDomains(run);
+    const own = addedSourceDomains(attachedDomains(run.attached), taken, dumped);
+    const kept = domainsOf(parseGtidList(dumped.gtid)).filter(
+      (x) => !own.includes(x) && taken.includes(x) && !attachedDomains(run.attached).includes(x),
+    );
+    if (kept.length > 0) {
+      pr.done.push(
+        `domains ${kept.join(", ")} of the dump's position (${dumped.gtid}) kept as ${plan.target} had them: another stream has them too — check that '${connectionFor(s.cluster)}' neither replays nor skips them`,
+      );
+    }
     const pos = restrictToDomains(dumped.gtid, own);
     const data = await timed(pr, pr.phase, () =>
       runSteps(d, run, addSourceAttach(plan, own, pos), publish, pr),

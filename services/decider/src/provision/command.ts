@@ -10,6 +10,7 @@ import {
   removeSourceReport,
   restartSourceReport,
   restrictToDomains,
+  takenDomains,
 } from "@marina/decider-core";
 import { attachedDomains, checkSourceChange } from "./change-check.js";
 import { runAddSource, runRemoveSource } from "./change-run.js";
@@ -114,19 +115,22 @@ async function changeSource(
       message: `removal of source ${plan.cluster} from ${plan.target} started`,
     };
   }
-  const { plan, source, attached } = checked;
+  const { plan, source, attached, targetFacts } = checked;
   const s = plan.sources[0]!;
   const reason = p.reason ?? `add source ${s.cluster} to ${plan.target}`;
   if (p.dryRun) {
     const facts = source.facts!;
     const now = { cluster: s.cluster, domainId: facts.gtidDomainId, gtid: facts.gtidBinlogPos };
-    const own = addedSourceDomains(attachedDomains(attached), now);
+    const taken = takenDomains({ targetFacts, attached });
+    const own = addedSourceDomains(attachedDomains(attached), taken, now);
     const address = configOf(home).servers.find((x) => x.name === plan.target)?.host ?? "";
     return dryReply(
       addSourceReport(plan, own, restrictToDomains(now.gtid, own), reason, configOf, address),
     );
   }
-  start(() => runAddSource(d, { ...common, plan, sources: [source], attached, reason }));
+  start(() =>
+    runAddSource(d, { ...common, plan, sources: [source], attached, targetFacts, reason }),
+  );
   return {
     ok: true,
     verb: VERB,
