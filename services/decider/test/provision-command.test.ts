@@ -294,6 +294,7 @@ describe("provision-replica mode add / remove / restart in the decider service",
       kind: "replace-gtid-domains",
       domains: [2],
       pos: "2-2-5",
+      timeoutMs: 600_000,
     });
     const send = report?.operation?.phases[0]?.agentCalls.find((c) => c.key === "send-p2");
     expect(send?.action).toMatchObject({ action: "send-backup", addSource: true });

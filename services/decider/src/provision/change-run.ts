@@ -44,9 +44,12 @@ export async function runAddSource(d: ProvisionDeps, run: AddRun): Promise<void>
   const s = plan.sources[0]!;
   const pr: Progress = { phase: `copy:${s.cluster}`, done: [], timings: {}, positions: [] };
   const publish = publisherFor(d, run, pr);
+  // Whether the copy began (a failure before it loaded nothing, so drops nothing).
+  let copying = false;
   try {
     await setMaintenance(d, run.clusters, plan.target, true, `add-source ${run.opId}`);
     pr.done.push(`${plan.target} in maintenance in ${run.clusters.join(", ")}`);
+    copying = true;
     await timed(pr, pr.phase, () => copyOne(d, run, 0, pr, publish));
     pr.phase = `attach:${s.cluster}`;
     checkPrimariesKept(d, plan);
@@ -68,30 +71,61 @@ export async function runAddSource(d: ProvisionDeps, run: AddRun): Promise<void>
     const data = await timed(pr, pr.phase, () =>
       runSteps(d, run, addSourceAttach(plan, own, pos), publish, pr),
     );
-    const paused = Number(data.get("pos")?.pausedMs ?? Number.NaN);
+    const pausedMs = Number(data.get("pos")?.pausedMs ?? Number.NaN);
+    const paused = Number.isFinite(pausedMs) ? `${pausedMs} ms` : "(how long not reported)";
     const restarted = (data.get("pos")?.restarted as string[] | undefined) ?? [];
     pr.done.push(`'${connectionFor(s.cluster)}' attached at ${pos}`);
     await setMaintenance(d, run.clusters, plan.target, false, `add-source ${run.opId} done`);
     publish(
       "succeeded",
-      `${plan.target}: '${connectionFor(s.cluster)}' from ${s.primary} (${s.databases.join(", ")}) replicating from ${pos}; the SQL threads of ${restarted.map((c) => `'${c}'`).join(", ") || "no other connection"} were paused ${paused} ms for gtid_slave_pos. ${pr.done.slice(1).join("; ")}`,
+      `${plan.target}: '${connectionFor(s.cluster)}' from ${s.primary} (${s.databases.join(", ")}) replicating from ${pos}; the SQL threads of ${restarted.map((c) => `'${c}'`).join(", ") || "no other connection"} were paused ${paused} for gtid_slave_pos. ${pr.done.slice(1).join("; ")}`,
     );
   } catch (err) {
     const body = failureBody(err);
-    // Only the new connection is stopped: the others keep replicating.
+    // Only the new connection is stopped. The copy touches no other connection; the attach
+    // pauses their SQL threads, so after it those that ran before are started again.
     await leaveFlagged(d, run);
-    const next = pr.phase.startsWith("copy:")
-      ? await dropPartialCopy(d, run)
-      : `remove the source (mode remove, dropDatabases) and add it again`;
+    const copyPhase = pr.phase.startsWith("copy:");
+    const others = copyPhase ? "the other connections untouched" : await restartOthers(d, run);
+    const next = !copyPhase
+      ? `remove the source (mode remove, dropDatabases) and add it again`
+      : copying
+        ? await dropPartialCopy(d, run)
+        : `nothing was copied: clear maintenance on ${plan.target} in ${run.clusters.join(", ")} (marina maintenance clear) and add the source again`;
     publish(
       "failed",
-      `failed at ${pr.phase}: ${body.message}; done: ${pr.done.join("; ") || "nothing"}. ${plan.target} is left read_only and in maintenance (the other connections untouched): ${next}`.slice(
+      `failed at ${pr.phase}: ${body.message}; done: ${pr.done.join("; ") || "nothing"}. ${plan.target} is left read_only and in maintenance (${others}): ${next}`.slice(
         0,
         4096,
       ),
       body,
     );
   }
+}
+
+/**
+ * After a failure past the copy: START SLAVE for every other connection whose SQL thread ran
+ * when the check read the target (a no-op for one running; the attach paused them), each
+ * tried. Returns what runs, and what does not, for the final event.
+ */
+export async function restartOthers(d: ProvisionDeps, run: AddRun): Promise<string> {
+  const mine = connectionFor(run.plan.sources[0]!.cluster);
+  const before = run.targetFacts.connections
+    .filter((c) => c.name !== mine && (c.sqlRunning ?? c.running))
+    .map((c) => c.name);
+  if (before.length === 0) return "no other connection ran before";
+  const running: string[] = [];
+  const not: string[] = [];
+  for (const c of before) {
+    const r = await execThrough(d, run.opId, run.plan.home, run.plan.target, {
+      kind: "start-replication",
+      connection: c,
+    });
+    if (r.ok) running.push(`'${c}'`);
+    else not.push(`'${c}' (${r.error?.message ?? "failed"})`);
+  }
+  if (not.length === 0) return `the other connections ${running.join(", ")} running`;
+  return `NOT running: ${not.join(", ")} — START SLAVE '<c>' on ${run.plan.target} by hand${running.length > 0 ? `; ${running.join(", ")} running` : ""}`;
 }
 
 /**
