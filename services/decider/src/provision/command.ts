@@ -32,58 +32,75 @@ export function provisionHandler(d: ProvisionDeps): ProvisionHandler {
     if (running.has(p.target)) {
       return refused(p, "OPERATION_IN_PROGRESS", `${p.target} is being provisioned already`);
     }
-    if (p.mode === "add" || p.mode === "remove" || p.mode === "restart") {
-      return changeSource(d, home, opId, p, (run) => {
-        running.add(p.target);
+    if (p.dryRun) return handle(d, home, opId, p, () => {});
+    // Taken before any await, so that a second request for the target is refused at once;
+    // given back at the run's end, or now when none started (a refusal, a throw).
+    running.add(p.target);
+    let started = false;
+    try {
+      return await handle(d, home, opId, p, (run) => {
+        started = true;
         void run().finally(() => running.delete(p.target));
       });
+    } finally {
+      if (!started) running.delete(p.target);
     }
-    const checked = await checkProvisionRequest(d, home, opId, p);
-    if (!checked.ok) {
-      if (p.dryRun) return dryReply(provisionRefusedReport(checked.error));
-      return { ok: false, verb: VERB, error: checked.error };
-    }
-    const reason =
-      p.reason ??
-      `provision ${p.target} from ${checked.plan.sources.map((s) => s.cluster).join(", ")}`;
-    if (p.dryRun) {
-      // What the attach would set if every dump were taken now.
-      const now = provisionedSlavePos(
-        checked.sources.map((s) => ({
-          cluster: s.cluster,
-          domainId: s.facts?.gtidDomainId ?? 0,
-          gtid: s.facts?.gtidBinlogPos ?? "",
-        })),
-      );
-      const configOf = (c: string) => clusterConfig(d, c)!;
-      const address = configOf(home).servers.find((s) => s.name === p.target)?.host ?? "";
-      return dryReply(provisionAcceptedReport(checked.plan, now, reason, configOf, address));
-    }
-    running.add(p.target);
-    void runProvision(d, {
-      opId,
-      plan: checked.plan,
-      sources: checked.sources,
-      reason,
-      startedAt: d.now(),
-    }).finally(() => running.delete(p.target));
-    return {
-      ok: true,
-      verb: VERB,
-      opId,
-      message: `provisioning of ${p.target} from ${checked.plan.sources.map((s) => `${s.primary} (${s.cluster})`).join(", ")} started`,
-    };
   };
 }
 
-/** mode add / remove: checks, then the dry-run report or the start of the run. */
-async function changeSource(
+/** A request once `p.target` is reserved (or a dry run): `start` runs the operation. */
+type Handle = (
   d: ProvisionDeps,
   home: string,
   opId: string,
   p: ProvisionPayload,
   start: (run: () => Promise<void>) => void,
-): Promise<CommandReply> {
+) => Promise<CommandReply>;
+
+const handle: Handle = async (d, home, opId, p, start) => {
+  if (p.mode === "add" || p.mode === "remove" || p.mode === "restart") {
+    return changeSource(d, home, opId, p, start);
+  }
+  const checked = await checkProvisionRequest(d, home, opId, p);
+  if (!checked.ok) {
+    if (p.dryRun) return dryReply(provisionRefusedReport(checked.error));
+    return { ok: false, verb: VERB, error: checked.error };
+  }
+  const reason =
+    p.reason ??
+    `provision ${p.target} from ${checked.plan.sources.map((s) => s.cluster).join(", ")}`;
+  if (p.dryRun) {
+    // What the attach would set if every dump were taken now.
+    const now = provisionedSlavePos(
+      checked.sources.map((s) => ({
+        cluster: s.cluster,
+        domainId: s.facts?.gtidDomainId ?? 0,
+        gtid: s.facts?.gtidBinlogPos ?? "",
+      })),
+    );
+    const configOf = (c: string) => clusterConfig(d, c)!;
+    const address = configOf(home).servers.find((s) => s.name === p.target)?.host ?? "";
+    return dryReply(provisionAcceptedReport(checked.plan, now, reason, configOf, address));
+  }
+  start(() =>
+    runProvision(d, {
+      opId,
+      plan: checked.plan,
+      sources: checked.sources,
+      reason,
+      startedAt: d.now(),
+    }),
+  );
+  return {
+    ok: true,
+    verb: VERB,
+    opId,
+    message: `provisioning of ${p.target} from ${checked.plan.sources.map((s) => `${s.primary} (${s.cluster})`).join(", ")} started`,
+  };
+};
+
+/** mode add / remove: checks, then the dry-run report or the start of the run. */
+const changeSource: Handle = async (d, home, opId, p, start) => {
   const checked = await checkSourceChange(d, home, opId, p);
   if (!checked.ok) {
     if (p.dryRun) return dryReply(provisionRefusedReport(checked.error));
@@ -137,7 +154,7 @@ async function changeSource(
     opId,
     message: `adding ${s.primary} (${s.cluster}) to ${plan.target} started`,
   };
-}
+};
 
 function refused(
   p: ProvisionPayload,
