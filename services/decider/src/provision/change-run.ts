@@ -17,7 +17,14 @@ import {
   takenDomains,
 } from "@marina/decider-core";
 import { attachedDomains } from "./change-check.js";
-import { execThrough, type ProvisionDeps, ProvisionFailure, setMaintenance } from "./context.js";
+import {
+  execThrough,
+  keptInMaintenance,
+  notInMaintenance,
+  type ProvisionDeps,
+  ProvisionFailure,
+  setMaintenance,
+} from "./context.js";
 import {
   checkPrimariesKept,
   copyOne,
@@ -46,8 +53,10 @@ export async function runAddSource(d: ProvisionDeps, run: AddRun): Promise<void>
   const publish = publisherFor(d, run, pr);
   // Whether the copy began (a failure before it loaded nothing, so drops nothing).
   let copying = false;
+  // The clusters where the operator had put the target in maintenance stay so.
+  const mine = notInMaintenance(d, run.clusters, plan.target);
   try {
-    await setMaintenance(d, run.clusters, plan.target, true, `add-source ${run.opId}`);
+    await setMaintenance(d, mine, plan.target, true, `add-source ${run.opId}`);
     pr.done.push(`${plan.target} in maintenance in ${run.clusters.join(", ")}`);
     copying = true;
     await timed(pr, pr.phase, () => copyOne(d, run, 0, pr, publish));
@@ -75,7 +84,8 @@ export async function runAddSource(d: ProvisionDeps, run: AddRun): Promise<void>
     const paused = Number.isFinite(pausedMs) ? `${pausedMs} ms` : "(how long not reported)";
     const restarted = (data.get("pos")?.restarted as string[] | undefined) ?? [];
     pr.done.push(`'${connectionFor(s.cluster)}' attached at ${pos}`);
-    await setMaintenance(d, run.clusters, plan.target, false, `add-source ${run.opId} done`);
+    await setMaintenance(d, mine, plan.target, false, `add-source ${run.opId} done`);
+    pr.done.push(...keptInMaintenance(run.clusters, mine, plan.target));
     publish(
       "succeeded",
       `${plan.target}: '${connectionFor(s.cluster)}' from ${s.primary} (${s.databases.join(", ")}) replicating from ${pos}; the SQL threads of ${restarted.map((c) => `'${c}'`).join(", ") || "no other connection"} were paused ${paused} for gtid_slave_pos. ${pr.done.slice(1).join("; ")}`,
@@ -174,18 +184,26 @@ export async function runRemoveSource(d: ProvisionDeps, r: RemoveRun): Promise<v
       verifyTimeoutMs: 0,
     },
   };
-  const pr: Progress = { phase: `detach:${plan.cluster}`, done: [], timings: {}, positions: [] };
+  const pr: Progress = {
+    phase: `detach:${plan.cluster}`,
+    done: [],
+    timings: {},
+    positions: [],
+    steps: [],
+  };
   const publish = publisherFor(d, run, pr);
+  const mine = notInMaintenance(d, r.clusters, plan.target);
   try {
-    await setMaintenance(d, r.clusters, plan.target, true, `remove-source ${r.opId}`);
+    await setMaintenance(d, mine, plan.target, true, `remove-source ${r.opId}`);
     const phase = r.restart ? restartSourcePhase(plan, 30_000) : removeSourceDetach(plan);
     pr.phase = phase.name;
     await timed(pr, pr.phase, () => runSteps(d, run, phase, publish, pr));
-    await setMaintenance(d, r.clusters, plan.target, false, `${phase.name} ${r.opId} done`);
+    await setMaintenance(d, mine, plan.target, false, `${phase.name} ${r.opId} done`);
+    pr.done.push(...keptInMaintenance(r.clusters, mine, plan.target));
     if (r.restart) {
       publish(
         "succeeded",
-        `${plan.target}: '${connectionFor(plan.cluster)}' restarted and replicating; the other connections untouched`,
+        `${plan.target}: '${connectionFor(plan.cluster)}' restarted and replicating; the other connections untouched. ${pr.done.join("; ")}`,
       );
       return;
     }
@@ -197,8 +215,34 @@ export async function runRemoveSource(d: ProvisionDeps, r: RemoveRun): Promise<v
     const body = failureBody(err);
     publish(
       "failed",
-      `failed at ${pr.phase}: ${body.message}; ${plan.target} is left in maintenance: run it again (each step is idempotent)${r.restart ? `, or re-provision that source (remove, then add)` : ""}`,
+      `failed at ${pr.phase}: ${body.message}; ${plan.target} is left in maintenance: ${removeLeft(r, pr.steps ?? [])}`,
       body,
     );
   }
+}
+
+/**
+ * What to do after a remove or restart failed. Until RESET SLAVE ran, a re-run does it all
+ * again (each step is idempotent); after it, a re-run is refused (no connection left), so
+ * what is left is said step by step.
+ */
+export function removeLeft(r: RemoveRun, done: readonly string[]): string {
+  const { plan } = r;
+  if (r.restart) {
+    return "run it again (each step is idempotent), or re-provision that source (remove, then add)";
+  }
+  if (!done.includes(`reset-${plan.cluster}`)) return "run it again (each step is idempotent)";
+  const left: string[] = [];
+  if (plan.domains.length > 0 && !done.includes("pos")) {
+    left.push(
+      `take domains ${plan.domains.join(", ")} out of its gtid_slave_pos (every SQL thread stopped, SET GLOBAL gtid_slave_pos without them, the same started again)`,
+    );
+  }
+  if (plan.drop.length > 0 && !done.includes("drop")) {
+    left.push(`drop ${plan.drop.join(", ")} (with sql_log_bin=0)`);
+  }
+  left.push(
+    `clear maintenance on ${plan.target} in ${r.clusters.join(", ")} (marina maintenance clear)`,
+  );
+  return `'${connectionFor(plan.cluster)}' is removed already (RESET SLAVE ran), so a re-run would be refused: by hand, ${left.join("; ")}`;
 }
