@@ -244,6 +244,19 @@ describe("checkRemoveSource", () => {
     expect(remove("p9").problems[0]?.message).toMatch(/no connection 'p9' \(it has 'p1', 'p2'\)/);
   });
 
+  it("refuses dropDatabases for a hand-set filter naming what drop-databases refuses, before anything", () => {
+    const t = {
+      ...target,
+      databases: ["src1", "we ird"],
+      connections: [{ name: "p1", running: true, wildDoTable: "src1.%,we ird.%" }],
+    };
+    const r = remove("p1", { targetFacts: t }, true);
+    expect(r.problems[0]?.message).toMatch(
+      /'p1' filters "we ird", not database names Marina drops/,
+    );
+    expect(r.drop).toEqual([]);
+  });
+
   it("refuses dropDatabases for a connection without a filter", () => {
     const t = { ...target, connections: [{ name: "p1", running: true, wildDoTable: "" }] };
     expect(remove("p1", { targetFacts: t }, true).problems[0]?.message).toMatch(

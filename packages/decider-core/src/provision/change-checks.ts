@@ -1,5 +1,6 @@
 import type { ProvisionFacts } from "@marina/contracts/agent";
 import { domainsOf, parseGtidList } from "@marina/contracts/gtid";
+import { DatabaseName } from "@marina/contracts/names";
 import {
   checkPair,
   checkSource,
@@ -167,7 +168,17 @@ export function checkRemoveSource(input: SourceChangeInput, dropDatabases: boole
         message: `'${conn.name}' has no database filter (it takes every database of ${source.cluster}): which databases are its own is not known — drop them by hand, or remove without dropDatabases`,
       });
     } else {
-      drop = dbs.filter((d) => t.databases.includes(d));
+      // A filter set by hand may name what drop-databases refuses: refused here, before
+      // RESET SLAVE, not after it.
+      const bad = dbs.filter((d) => !DatabaseName.safeParse(d).success);
+      if (bad.length > 0) {
+        problems.push({
+          path: "dropDatabases",
+          message: `'${conn.name}' filters ${bad.map((d) => JSON.stringify(d)).join(", ")}, not database names Marina drops (1-64 letters, digits, '_', '$' or '-'): drop them by hand, or remove without dropDatabases`,
+        });
+      } else {
+        drop = dbs.filter((d) => t.databases.includes(d));
+      }
     }
   }
   const domain = source.facts?.gtidDomainId;
