@@ -177,6 +177,8 @@ export const ProvisionFacts = z.strictObject({
   serverId: z.number().int().min(0),
   gtidDomainId: z.number().int().min(0),
   gtidBinlogPos: GtidListText,
+  /** @@lower_case_table_names: 1 or 2, database names compare case-insensitively (absent from older agents). */
+  lowerCaseTableNames: z.number().int().min(0).max(2).optional(),
   /** @@gtid_slave_pos (absent from older agents). */
   gtidSlavePos: GtidListText.optional(),
   readOnly: z.boolean(),

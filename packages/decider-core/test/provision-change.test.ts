@@ -257,6 +257,21 @@ describe("checkRemoveSource", () => {
     expect(r.drop).toEqual([]);
   });
 
+  it.each([0, 1])(
+    "lower_case_table_names %i: a source's database the target holds in another case",
+    (lctn) => {
+      const t = { ...target, lowerCaseTableNames: lctn, databases: ["src1"] };
+      const problems = checkAddSource(
+        input({ ...sourceWith({ databases: ["Src1"] }, ["Src1"]), targetFacts: t }),
+      );
+      const refused = problems.some((p) => /db3 holds src1 already/.test(p.message));
+      expect(refused).toBe(lctn > 0);
+      const conn = { name: "p1", running: true, wildDoTable: "Src1.%" };
+      const r = remove("p1", { targetFacts: { ...t, connections: [conn] } }, true);
+      expect(r.drop).toEqual(lctn > 0 ? ["src1"] : []);
+    },
+  );
+
   it("refuses dropDatabases for a connection without a filter", () => {
     const t = { ...target, connections: [{ name: "p1", running: true, wildDoTable: "" }] };
     expect(remove("p1", { targetFacts: t }, true).problems[0]?.message).toMatch(

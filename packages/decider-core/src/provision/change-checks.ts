@@ -32,6 +32,16 @@ export interface SourceChangeInput {
   promotableIn: string[];
 }
 
+/**
+ * The target's databases among `names`, as the target spells them: with
+ * lower_case_table_names 1 or 2 it compares names case-insensitively (App1 is its app1).
+ */
+export function heldBy(t: ProvisionFacts, names: readonly string[]): string[] {
+  const key = (n: string) => ((t.lowerCaseTableNames ?? 0) > 0 ? n.toLowerCase() : n);
+  const wanted = new Set(names.map(key));
+  return t.databases.filter((d) => wanted.has(key(d)));
+}
+
 const connectionOf = (t: ProvisionFacts, cluster: string) =>
   t.connections.find((c) => c.name === connectionFor(cluster));
 
@@ -93,7 +103,7 @@ export function checkAddSource(input: SourceChangeInput): ProvisionProblem[] {
         message: `${added.primary} (${source.cluster}) has GTID domain${shared.length > 1 ? "s" : ""} ${list} in its position, and ${input.target} has ${shared.length > 1 ? "them" : "it"} already (in its gtid_slave_pos, or through an attached source's binlog): setting ${shared.length > 1 ? "them" : "it"} from ${source.cluster}'s dump would make another connection replay or skip events — on ${added.primary}, purge the binary logs that hold ${shared.length > 1 ? "them" : "it"} and run FLUSH BINARY LOGS DELETE_DOMAIN_ID=(${list}), or give ${source.cluster} its own gtid_domain_id (SET GLOBAL gtid_domain_id=N and in [mysqld]) if it writes in one of them; a connection made by hand with IGNORE_DOMAIN_IDS=(${list}) is the other way`,
       });
     }
-    const held = databasesOf(source).filter((d) => t.databases.includes(d));
+    const held = heldBy(t, databasesOf(source));
     if (held.length > 0) {
       out.push({
         path: "sources.0.databases",
@@ -177,7 +187,7 @@ export function checkRemoveSource(input: SourceChangeInput, dropDatabases: boole
           message: `'${conn.name}' filters ${bad.map((d) => JSON.stringify(d)).join(", ")}, not database names Marina drops (1-64 letters, digits, '_', '$' or '-'): drop them by hand, or remove without dropDatabases`,
         });
       } else {
-        drop = dbs.filter((d) => t.databases.includes(d));
+        drop = heldBy(t, dbs);
       }
     }
   }
