@@ -100,8 +100,8 @@ export async function runAddSource(d: ProvisionDeps, run: AddRun): Promise<void>
     const next = !copyPhase
       ? `remove the source (mode remove, dropDatabases) and add it again`
       : copying
-        ? await dropPartialCopy(d, run)
-        : `nothing was copied: clear maintenance on ${plan.target} in ${run.clusters.join(", ")} (marina maintenance clear) and add the source again`;
+        ? await dropPartialCopy(d, run, mine)
+        : `nothing was copied: clear maintenance on ${plan.target} in ${mine.join(", ")} (marina maintenance clear) and add the source again`;
     publish(
       "failed",
       `failed at ${pr.phase}: ${body.message}; done: ${pr.done.join("; ") || "nothing"}. ${plan.target} is left read_only and in maintenance (${others}): ${next}`.slice(
@@ -143,14 +143,18 @@ export async function restartOthers(d: ProvisionDeps, run: AddRun): Promise<stri
  * the target before (a check of the add), so they are dropped (not binlogged; best effort:
  * the executor's account needs DROP and BINLOG ADMIN). Returns what the operator does next.
  */
-async function dropPartialCopy(d: ProvisionDeps, run: AddRun): Promise<string> {
+async function dropPartialCopy(
+  d: ProvisionDeps,
+  run: AddRun,
+  mine: readonly string[],
+): Promise<string> {
   const { plan } = run;
   const s = plan.sources[0]!;
   const r = await execThrough(d, run.opId, plan.home, plan.target, {
     kind: "drop-databases",
     databases: s.databases,
   });
-  const then = `clear maintenance on ${plan.target} in ${run.clusters.join(", ")} (marina maintenance clear) and add the source again`;
+  const then = `clear maintenance on ${plan.target} in ${mine.join(", ")} (marina maintenance clear) and add the source again`;
   if (r.ok) return `${s.databases.join(", ")} (partly loaded) dropped; ${then}`;
   d.log.warn({ error: r.error }, "partly loaded databases not dropped");
   return `${s.databases.join(", ")} may be partly loaded and could not be dropped (${r.error?.message ?? "failed"}): drop them by hand, then ${then}`;
@@ -215,7 +219,7 @@ export async function runRemoveSource(d: ProvisionDeps, r: RemoveRun): Promise<v
     const body = failureBody(err);
     publish(
       "failed",
-      `failed at ${pr.phase}: ${body.message}; ${plan.target} is left in maintenance: ${removeLeft(r, pr.steps ?? [])}`,
+      `failed at ${pr.phase}: ${body.message}; ${plan.target} is left in maintenance: ${removeLeft(r, pr.steps ?? [], mine)}`,
       body,
     );
   }
@@ -226,7 +230,7 @@ export async function runRemoveSource(d: ProvisionDeps, r: RemoveRun): Promise<v
  * again (each step is idempotent); after it, a re-run is refused (no connection left), so
  * what is left is said step by step.
  */
-export function removeLeft(r: RemoveRun, done: readonly string[]): string {
+export function removeLeft(r: RemoveRun, done: readonly string[], mine: readonly string[]): string {
   const { plan } = r;
   if (r.restart) {
     return "run it again (each step is idempotent), or re-provision that source (remove, then add)";
@@ -241,8 +245,6 @@ export function removeLeft(r: RemoveRun, done: readonly string[]): string {
   if (plan.drop.length > 0 && !done.includes("drop")) {
     left.push(`drop ${plan.drop.join(", ")} (with sql_log_bin=0)`);
   }
-  left.push(
-    `clear maintenance on ${plan.target} in ${r.clusters.join(", ")} (marina maintenance clear)`,
-  );
+  left.push(`clear maintenance on ${plan.target} in ${mine.join(", ")} (marina maintenance clear)`);
   return `'${connectionFor(plan.cluster)}' is removed already (RESET SLAVE ran), so a re-run would be refused: by hand, ${left.join("; ")}`;
 }
