@@ -185,6 +185,10 @@ export const ProvisionFacts = z.strictObject({
   serverId: z.number().int().min(0),
   gtidDomainId: z.number().int().min(0),
   gtidBinlogPos: GtidListText,
+  /** @@lower_case_table_names: 1 or 2, database names compare case-insensitively (absent from older agents). */
+  lowerCaseTableNames: z.number().int().min(0).max(2).optional(),
+  /** @@gtid_slave_pos (absent from older agents). */
+  gtidSlavePos: GtidListText.optional(),
   readOnly: z.boolean(),
   /** Databases other than mysql, information_schema, performance_schema and sys. */
   databases: z.array(z.string().max(64)).max(4096),
@@ -206,6 +210,8 @@ export const ProvisionFacts = z.strictObject({
       z.strictObject({
         name: z.string().max(64),
         running: z.boolean(),
+        /** Whether its SQL thread runs (absent from older agents). */
+        sqlRunning: z.boolean().optional(),
         wildDoTable: z.string().max(8192).optional(),
       }),
     )

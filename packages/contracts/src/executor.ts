@@ -197,23 +197,27 @@ export const ExecStep = z.discriminatedUnion("kind", [
     connection: ConnectionName,
     databases: z.array(DatabaseName).max(64),
   }),
-  /**
-   * Replace some domains of gtid_slave_pos and keep the others: every running SQL thread is
-   * stopped (`STOP SLAVE '<c>' SQL_THREAD`; IO threads keep fetching), gtid_slave_pos read
-   * while they are stopped, set to (it without `domains`) + `pos` (restricted to
-   * `domains`), and exactly those SQL threads started again. The data says how long they
-   * were stopped (`pausedMs`). A source added (its domains in `pos`) or removed (`pos`
-   * empty) on a multi-source replica.
-   */
   /** DROP DATABASE IF EXISTS each, with sql_log_bin=0 (a replica's copy, not a change to send on). */
   z.strictObject({
     kind: z.literal("drop-databases"),
     databases: z.array(DatabaseName).min(1).max(64),
   }),
+  /**
+   * Replace some domains of gtid_slave_pos and keep the others: every running SQL thread is
+   * stopped (`STOP SLAVE '<c>' SQL_THREAD`; IO threads keep fetching), gtid_slave_pos read
+   * while they are stopped, set to (it without `domains`) + `pos` (restricted to
+   * `domains`), and exactly those SQL threads started again — each attempted even when
+   * another failed, on a fresh session if the first broke. The data says how long they were
+   * stopped (`pausedMs`), which were started again (`restarted`) and which are not
+   * (`stillStopped`), on failure too. A source added (its domains in `pos`) or removed
+   * (`pos` empty) on a multi-source replica. `timeoutMs` (default 600 000) bounds the
+   * statements: STOP SLAVE SQL_THREAD waits for a DDL or a large group to end.
+   */
   z.strictObject({
     kind: z.literal("replace-gtid-domains"),
     domains: z.array(z.number().int().min(0).max(4294967295)).min(1).max(64),
     pos: GtidListText,
+    timeoutMs: timeoutMs.optional(),
   }),
   /**
    * Run the cluster's hook `hook` as the EXECUTOR's config defines it (no shell; killed with

@@ -24,7 +24,9 @@ export const ONCE_KINDS: ReadonlySet<ExecStep["kind"]> = new Set(["flashback"]);
 
 /** How long the edge waits for a step's reply: a waiting step's own timeout plus a margin. */
 export function replyTimeoutMs(step: ExecStep, opts: DeciderOptions): number {
-  return "timeoutMs" in step ? step.timeoutMs + opts.stepReplyMarginMs : opts.stepTimeoutMs;
+  return "timeoutMs" in step && step.timeoutMs !== undefined
+    ? step.timeoutMs + opts.stepReplyMarginMs
+    : opts.stepTimeoutMs;
 }
 
 export function describeStep(step: ExecStep): string {

@@ -36,6 +36,8 @@ function facts(over: Partial<ProvisionFacts> = {}): ProvisionFacts {
 const target = facts({
   serverId: 3,
   gtidDomainId: 0,
+  gtidBinlogPos: "1-1-50,2-2-40",
+  gtidSlavePos: "1-1-50,2-2-40",
   readOnly: true,
   databases: ["src1", "src2"],
   connections: [
@@ -54,13 +56,23 @@ function input(over: Partial<SourceChangeInput> = {}): SourceChangeInput {
         cluster: "p1",
         primary: "db1",
         databases: null,
-        facts: facts({ serverId: 1, gtidDomainId: 1, databases: ["src1"] }),
+        facts: facts({
+          serverId: 1,
+          gtidDomainId: 1,
+          gtidBinlogPos: "1-1-50",
+          databases: ["src1"],
+        }),
       },
       {
         cluster: "p2",
         primary: "db2",
         databases: null,
-        facts: facts({ serverId: 2, gtidDomainId: 2, databases: ["src2"] }),
+        facts: facts({
+          serverId: 2,
+          gtidDomainId: 2,
+          gtidBinlogPos: "2-2-40",
+          databases: ["src2"],
+        }),
       },
     ],
     replicationUser: "repl",
@@ -74,9 +86,63 @@ const sourceWith = (over: Partial<ProvisionFacts>, databases: string[] | null = 
   source: { cluster: "p3", primary: "db5", databases, facts: facts(over) },
 });
 
+/** The new source's gtid_binlog_pos, the target's gtid_slave_pos, p1's primary's gtid_binlog_pos. */
+const withPositions = (pos: string, slavePos: string, p1Binlog: string) =>
+  input({
+    ...sourceWith({ gtidBinlogPos: pos }),
+    targetFacts: { ...target, gtidSlavePos: slavePos },
+    attached: [
+      {
+        ...input().attached[0]!,
+        facts: facts({ serverId: 1, gtidDomainId: 1, gtidBinlogPos: p1Binlog }),
+      },
+      input().attached[1]!,
+    ],
+  });
+
 describe("checkAddSource", () => {
   it("accepts a distinct source beside the attached ones", () => {
     expect(checkAddSource(input())).toEqual([]);
+  });
+
+  it.each([
+    ["a past of its own (domain 0 nobody else has)", "0-9-7,3-5-100", "1-1-50,2-2-40", "1-1-50"],
+    [
+      "domains the attached write (a copy of a copy)",
+      "1-1-9,2-2-9,3-5-100",
+      "1-1-50,2-2-40",
+      "1-1-50",
+    ],
+  ])("accepts %s", (_what, pos, slavePos, p1Binlog) => {
+    const problems = checkAddSource(withPositions(pos, slavePos, p1Binlog));
+    expect(problems).toEqual([]);
+  });
+
+  it.each([
+    [
+      "a past domain an attached primary's binlog carries",
+      "0-9-7,3-5-100",
+      "1-1-50,2-2-40",
+      "0-1-12,1-1-50",
+      /db5 \(p3\) has GTID domain 0 in its position, and db3 has it already .*FLUSH BINARY LOGS DELETE_DOMAIN_ID=\(0\).*IGNORE_DOMAIN_IDS=\(0\)/,
+    ],
+    [
+      "a past domain in the target's gtid_slave_pos",
+      "0-9-7,3-5-100",
+      "0-1-12,1-1-50,2-2-40",
+      "1-1-50",
+      /GTID domain 0 in its position, and db3 has it already/,
+    ],
+    [
+      "its own domain in the target's gtid_slave_pos (a source removed, its domain kept)",
+      "3-5-100",
+      "1-1-50,2-2-40,3-5-90",
+      "1-1-50",
+      /GTID domain 3 in its position, and db3 has it already/,
+    ],
+  ])("refuses %s", (_what, pos, slavePos, p1Binlog, message) => {
+    const problems = checkAddSource(withPositions(pos, slavePos, p1Binlog));
+    expect(problems.map((p) => p.message).join("\n")).toMatch(message);
   });
 
   it.each([
@@ -178,6 +244,34 @@ describe("checkRemoveSource", () => {
     expect(remove("p9").problems[0]?.message).toMatch(/no connection 'p9' \(it has 'p1', 'p2'\)/);
   });
 
+  it("refuses dropDatabases for a hand-set filter naming what drop-databases refuses, before anything", () => {
+    const t = {
+      ...target,
+      databases: ["src1", "we ird"],
+      connections: [{ name: "p1", running: true, wildDoTable: "src1.%,we ird.%" }],
+    };
+    const r = remove("p1", { targetFacts: t }, true);
+    expect(r.problems[0]?.message).toMatch(
+      /'p1' filters "we ird", not database names Marina drops/,
+    );
+    expect(r.drop).toEqual([]);
+  });
+
+  it.each([0, 1])(
+    "lower_case_table_names %i: a source's database the target holds in another case",
+    (lctn) => {
+      const t = { ...target, lowerCaseTableNames: lctn, databases: ["src1"] };
+      const problems = checkAddSource(
+        input({ ...sourceWith({ databases: ["Src1"] }, ["Src1"]), targetFacts: t }),
+      );
+      const refused = problems.some((p) => /db3 holds src1 already/.test(p.message));
+      expect(refused).toBe(lctn > 0);
+      const conn = { name: "p1", running: true, wildDoTable: "Src1.%" };
+      const r = remove("p1", { targetFacts: { ...t, connections: [conn] } }, true);
+      expect(r.drop).toEqual(lctn > 0 ? ["src1"] : []);
+    },
+  );
+
   it("refuses dropDatabases for a connection without a filter", () => {
     const t = { ...target, connections: [{ name: "p1", running: true, wildDoTable: "" }] };
     expect(remove("p1", { targetFacts: t }, true).problems[0]?.message).toMatch(
@@ -240,11 +334,15 @@ describe("checkRemoveSource", () => {
 
 describe("the domains of an added source and gtid_slave_pos with domains replaced", () => {
   it.each([
-    [[1, 2], { cluster: "p3", domainId: 3, gtid: "1-1-50,2-2-40,3-5-100" }, [3]],
-    [[1, 2], { cluster: "p3", domainId: 3, gtid: "0-9-7,3-5-100" }, [0, 3]],
-    [[1, 2], { cluster: "p3", domainId: 3, gtid: "" }, [3]],
-  ])("attached %j, added %j → %j", (attached, added, want) => {
-    expect(addedSourceDomains(attached, added)).toEqual(want);
+    [[1, 2], [1, 2], { cluster: "p3", domainId: 3, gtid: "1-1-50,2-2-40,3-5-100" }, [3]],
+    // A past only the added source has: its own.
+    [[1, 2], [1, 2], { cluster: "p3", domainId: 3, gtid: "0-9-7,3-5-100" }, [0, 3]],
+    // A past domain the target has already (an attached binlog, its gtid_slave_pos): never replaced.
+    [[1, 2], [0, 1, 2], { cluster: "p3", domainId: 3, gtid: "0-9-7,3-5-100" }, [3]],
+    [[1, 2], [1, 2, 4], { cluster: "p3", domainId: 3, gtid: "4-9-7,3-5-100" }, [3]],
+    [[1, 2], [1, 2], { cluster: "p3", domainId: 3, gtid: "" }, [3]],
+  ])("attached %j, taken %j, added %j → %j", (attached, taken, added, want) => {
+    expect(addedSourceDomains(attached, taken, added)).toEqual(want);
   });
 
   it.each([

@@ -114,7 +114,9 @@ export const AgentServerConfig = z.strictObject({
    * must read it (`!includedir` of its directory, or `!include` of it). Unset: filters are
    * not persisted (a restart forgets them). Local hosts only.
    */
-  replicationFiltersFile: AbsPath.optional(),
+  replicationFiltersFile: AbsPath.refine((p) => p.endsWith(".cnf"), {
+    message: "must end in .cnf: MariaDB's !includedir reads only *.cnf files",
+  }).optional(),
 });
 
 const ToolPathsConfig = z

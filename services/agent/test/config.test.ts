@@ -82,6 +82,16 @@ describe("agent config", () => {
     expect(configErrorOf(good.replace("    cluster: main\n", ""))).toMatch(/servers\.0\.cluster/);
   });
 
+  it("refuses a replicationFiltersFile that does not end in .cnf (an !includedir would skip it)", () => {
+    const with_ = (f: string) => `${good}    replicationFiltersFile: ${f}\n`;
+    expect(
+      parseAgentConfig(with_("/etc/mysql/conf.d/marina-filters.cnf")).servers[0],
+    ).toMatchObject({ replicationFiltersFile: "/etc/mysql/conf.d/marina-filters.cnf" });
+    expect(configErrorOf(with_("/etc/mysql/conf.d/marina-filters.conf"))).toMatch(
+      /servers\.0\.replicationFiltersFile: must end in \.cnf/,
+    );
+  });
+
   it("refuses two servers with one datadir", () => {
     const msg = configErrorOf(
       `${good}  - name: db2\n    cluster: main\n    datadir: /var/lib/mysql\n`,

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_TOOL_PATHS, DUMP_POSITION_COMMENT, type Invocation } from "@marina/hostops";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { replicationFiltersCnf } from "../src/host/replication-filters.js";
+import { replicationFiltersCnf, writeReplicationFilters } from "../src/host/replication-filters.js";
 import { LineScan } from "../src/proc/line-scan.js";
 import { Pipeline } from "../src/proc/pipeline.js";
 
@@ -52,6 +52,20 @@ describe("LineScan", () => {
       expect(await scanned(chunks)).toBe("1-1-5,3-5-1238");
     },
   );
+
+  it("keeps the last position line: a routine's body that holds a fake one comes before the real one", async () => {
+    const fake = [
+      "DELIMITER ;;",
+      "CREATE PROCEDURE p() BEGIN",
+      "-- SET GLOBAL gtid_slave_pos='9-9-999';",
+      "SELECT 1; END ;;",
+      "DELIMITER ;",
+      "",
+    ].join("\n");
+    const body = Buffer.from(`CREATE TABLE t (i INT);\n${fake}${TAIL}`);
+    const halves = [body.subarray(0, 50), body.subarray(50)];
+    expect(await scanned(halves)).toBe("1-1-5,3-5-1238");
+  });
 
   it.each([
     ["the set statement (master-data=1)", "SET GLOBAL gtid_slave_pos='1-1-5';\n"],
@@ -101,5 +115,18 @@ describe("replicationFiltersCnf", () => {
     ["a connection name with a dot", { connection: "p.1", wildDoTable: "a.%" }],
   ])("refuses %s", (_what, f) => {
     expect(() => replicationFiltersCnf([f])).toThrow(/cannot be written to an option file/);
+  });
+});
+
+describe("writeReplicationFilters", () => {
+  it("replaces the file whole and leaves no temp file; two writers at once each use their own", async () => {
+    const file = join(dir, "filters.cnf");
+    await writeFile(file, "old\n");
+    await Promise.all([
+      writeReplicationFilters(file, "[mysqld]\na\n"),
+      writeReplicationFilters(file, "[mysqld]\na\n"),
+    ]);
+    expect(await readFile(file, "utf8")).toBe("[mysqld]\na\n");
+    expect((await readdir(dir)).filter((f) => f.includes("marina-tmp"))).toEqual([]);
   });
 });

@@ -284,6 +284,33 @@ describe("provision-replica mode add / remove / restart in the decider service",
     expect(report?.error?.message).toMatch(message);
   });
 
+  it.each(["add", "remove", "restart", "provision"])(
+    "%s: a second request for the target while the first is checked is refused at once, and the target is free again after a refusal",
+    async (mode) => {
+      // db3 replicates nothing: an add / remove / restart is refused by the checks (no run
+      // starts); a provision is refused too (db3 is writable).
+      const w = world({
+        facts: { ...world().facts, db3: facts({ serverId: 3, gtidDomainId: 0 }) },
+      });
+      const { handle } = handler(w);
+      const p =
+        mode === "provision"
+          ? payload({ dryRun: false })
+          : one(mode, { dryRun: false, sources: [{ cluster: "p2" }] });
+      const [first, second] = await Promise.all([
+        handle("p1", p as never),
+        handle("p1", p as never),
+      ]);
+      expect(first.ok ? null : first.error?.code).toBe("PROVISION_CHECK_FAILED");
+      expect(second.ok ? null : second.error).toMatchObject({
+        code: "OPERATION_IN_PROGRESS",
+        message: "db3: provision-replica runs on it now",
+      });
+      const third = await handle("p1", p as never);
+      expect(third.ok ? null : third.error?.code).toBe("PROVISION_CHECK_FAILED");
+    },
+  );
+
   it("add: copy:p2 then attach:p2 with p2's own domain", async () => {
     const { handle } = handler(attachedToP1());
     const reply = await handle("p1", one("add") as never);
@@ -294,6 +321,7 @@ describe("provision-replica mode add / remove / restart in the decider service",
       kind: "replace-gtid-domains",
       domains: [2],
       pos: "2-2-5",
+      timeoutMs: 600_000,
     });
     const send = report?.operation?.phases[0]?.agentCalls.find((c) => c.key === "send-p2");
     expect(send?.action).toMatchObject({ action: "send-backup", addSource: true });

@@ -76,7 +76,10 @@ export function preHookPhase<P extends string>(
       bestEffort: true,
     });
   }
-  const longest = Math.max(0, ...steps.map((s) => ("timeoutMs" in s.step ? s.step.timeoutMs : 0)));
+  const longest = Math.max(
+    0,
+    ...steps.map((s) => ("timeoutMs" in s.step ? (s.step.timeoutMs ?? 0) : 0)),
+  );
   const who = steps.map((s) => (s.step.kind === "ask-veto" ? "the veto subject" : s.key));
   return phaseOf(
     phase,

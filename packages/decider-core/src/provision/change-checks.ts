@@ -1,5 +1,6 @@
 import type { ProvisionFacts } from "@marina/contracts/agent";
 import { domainsOf, parseGtidList } from "@marina/contracts/gtid";
+import { DatabaseName } from "@marina/contracts/names";
 import {
   checkPair,
   checkSource,
@@ -31,8 +32,45 @@ export interface SourceChangeInput {
   promotableIn: string[];
 }
 
+/**
+ * The target's databases among `names`, as the target spells them: with
+ * lower_case_table_names 1 or 2 it compares names case-insensitively (App1 is its app1).
+ */
+export function heldBy(t: ProvisionFacts, names: readonly string[]): string[] {
+  const key = (n: string) => ((t.lowerCaseTableNames ?? 0) > 0 ? n.toLowerCase() : n);
+  const wanted = new Set(names.map(key));
+  return t.databases.filter((d) => wanted.has(key(d)));
+}
+
 const connectionOf = (t: ProvisionFacts, cluster: string) =>
   t.connections.find((c) => c.name === connectionFor(cluster));
+
+/**
+ * The GTID domains the target shares with its attached sources already: every domain of an
+ * attached primary's gtid_binlog_pos (the ones it writes, and any history it carries) and of
+ * the target's gtid_slave_pos. An added source must not bring any of them but those the
+ * attached write themselves (excluded by addedSourceDomains): replacing one would make a
+ * connection replay or skip it.
+ */
+export function takenDomains(input: Pick<SourceChangeInput, "targetFacts" | "attached">): number[] {
+  const lists = [
+    input.targetFacts?.gtidSlavePos ?? "",
+    ...input.attached.map((a) => a.facts?.gtidBinlogPos ?? ""),
+  ];
+  return [...new Set(lists.flatMap((l) => domainsOf(parseGtidList(l))))].sort((a, b) => a - b);
+}
+
+/** The domains of the added source's position the target has already, from another stream. */
+function sharedDomains(input: SourceChangeInput): number[] {
+  const f = input.source.facts;
+  if (!f) return [];
+  const writers = input.attached.flatMap((a) => (a.facts ? [a.facts.gtidDomainId] : []));
+  const taken = takenDomains(input);
+  const mine = [f.gtidDomainId, ...domainsOf(parseGtidList(f.gtidBinlogPos))];
+  return [...new Set(mine)]
+    .filter((d) => (d === f.gtidDomainId || !writers.includes(d)) && taken.includes(d))
+    .sort((a, b) => a - b);
+}
 
 /** Every reason not to add `source` now; empty when it may start. */
 export function checkAddSource(input: SourceChangeInput): ProvisionProblem[] {
@@ -57,7 +95,15 @@ export function checkAddSource(input: SourceChangeInput): ProvisionProblem[] {
   if (added) {
     for (const x of readSources(input.attached)) out.push(...checkPair(x, added));
     out.push(...checkTargetId(input.target, t, added));
-    const held = databasesOf(source).filter((d) => t.databases.includes(d));
+    const shared = sharedDomains(input);
+    if (shared.length > 0) {
+      const list = shared.join(",");
+      out.push({
+        path: "sources.0.cluster",
+        message: `${added.primary} (${source.cluster}) has GTID domain${shared.length > 1 ? "s" : ""} ${list} in its position, and ${input.target} has ${shared.length > 1 ? "them" : "it"} already (in its gtid_slave_pos, or through an attached source's binlog): setting ${shared.length > 1 ? "them" : "it"} from ${source.cluster}'s dump would make another connection replay or skip events — on ${added.primary}, purge the binary logs that hold ${shared.length > 1 ? "them" : "it"} and run FLUSH BINARY LOGS DELETE_DOMAIN_ID=(${list}), or give ${source.cluster} its own gtid_domain_id (SET GLOBAL gtid_domain_id=N and in [mysqld]) if it writes in one of them; a connection made by hand with IGNORE_DOMAIN_IDS=(${list}) is the other way`,
+      });
+    }
+    const held = heldBy(t, databasesOf(source));
     if (held.length > 0) {
       out.push({
         path: "sources.0.databases",
@@ -132,7 +178,17 @@ export function checkRemoveSource(input: SourceChangeInput, dropDatabases: boole
         message: `'${conn.name}' has no database filter (it takes every database of ${source.cluster}): which databases are its own is not known — drop them by hand, or remove without dropDatabases`,
       });
     } else {
-      drop = dbs.filter((d) => t.databases.includes(d));
+      // A filter set by hand may name what drop-databases refuses: refused here, before
+      // RESET SLAVE, not after it.
+      const bad = dbs.filter((d) => !DatabaseName.safeParse(d).success);
+      if (bad.length > 0) {
+        problems.push({
+          path: "dropDatabases",
+          message: `'${conn.name}' filters ${bad.map((d) => JSON.stringify(d)).join(", ")}, not database names Marina drops (1-64 letters, digits, '_', '$' or '-'): drop them by hand, or remove without dropDatabases`,
+        });
+      } else {
+        drop = heldBy(t, dbs);
+      }
     }
   }
   const domain = source.facts?.gtidDomainId;

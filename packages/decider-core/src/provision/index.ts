@@ -4,6 +4,7 @@ export {
   filteredDatabases,
   type RemoveCheck,
   type SourceChangeInput,
+  takenDomains,
 } from "./change-checks.js";
 export {
   checkProvision,

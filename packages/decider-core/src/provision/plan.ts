@@ -201,6 +201,12 @@ function connectSteps(p: ProvisionPlanInput, s: ProvisionPlanSource): ProvisionS
 }
 
 /**
+ * How long replace-gtid-domains may take (the executor's socket, the decider's wait): STOP
+ * SLAVE SQL_THREAD waits for a running DDL or a large group to end.
+ */
+export const GTID_PAUSE_TIMEOUT_MS = 600_000;
+
+/**
  * The added source's attach (mode add; `p.sources` is that one source): its own domains
  * of the dump's position put into gtid_slave_pos while the other connections' SQL threads
  * pause (replace-gtid-domains), then its connection, filter, start, verify, and the
@@ -220,7 +226,12 @@ export function addSourceAttach(
         key: "pos",
         cluster: p.home,
         server: p.target,
-        step: { kind: "replace-gtid-domains", domains: [...domains], pos },
+        step: {
+          kind: "replace-gtid-domains",
+          domains: [...domains],
+          pos,
+          timeoutMs: GTID_PAUSE_TIMEOUT_MS,
+        },
       },
       ...connectSteps(p, s),
     ],
@@ -253,7 +264,12 @@ export function removeSourceDetach(p: RemoveSourcePlanInput): ProvisionPhase {
     steps.push({
       key: "pos",
       ...at,
-      step: { kind: "replace-gtid-domains", domains: [...p.domains], pos: "" },
+      step: {
+        kind: "replace-gtid-domains",
+        domains: [...p.domains],
+        pos: "",
+        timeoutMs: GTID_PAUSE_TIMEOUT_MS,
+      },
     });
   }
   if (p.drop.length > 0) {

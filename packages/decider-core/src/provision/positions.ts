@@ -52,12 +52,19 @@ export function provisionedSlavePos(sources: readonly SourcePosition[]): string 
 
 /**
  * The domains a source ADDED to a replica stands for: its gtid_domain_id, and domains of
- * its position no attached source writes (`attachedDomains`: their gtid_domain_ids).
+ * its position no attached source writes (`attachedDomains`: their gtid_domain_ids) and
+ * that are `taken` by nobody else: a domain in an attached primary's gtid_binlog_pos or in
+ * the target's gtid_slave_pos is a history the target shares already (default domain 0 both
+ * clusters wrote before their ids were set, say) — replacing it would make another
+ * connection replay or skip it. checkAddSource refuses such a source; this only never
+ * replaces such a domain.
  */
 export function addedSourceDomains(
   attachedDomains: readonly number[],
+  taken: readonly number[],
   added: SourcePosition,
 ): number[] {
   const others = attachedDomains.map((domainId, i) => ({ cluster: `#${i}`, domainId, gtid: "" }));
-  return ownDomains([...others, added]).get(added.cluster) ?? [added.domainId];
+  const own = ownDomains([...others, added]).get(added.cluster) ?? [added.domainId];
+  return own.filter((d) => d === added.domainId || !taken.includes(d));
 }

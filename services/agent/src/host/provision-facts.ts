@@ -22,7 +22,7 @@ export function readProvisionFacts(
   return withConnection(a, async (c) => {
     const q = async (sql: string, params?: unknown[]) => (await c.query(sql, params)) as Row[];
     const [v] = await q(
-      "SELECT @@log_bin AS log_bin, @@binlog_format AS binlog_format, @@server_id AS server_id, @@gtid_domain_id AS domain_id, @@gtid_binlog_pos AS binlog_pos, @@read_only AS read_only",
+      "SELECT @@log_bin AS log_bin, @@binlog_format AS binlog_format, @@server_id AS server_id, @@gtid_domain_id AS domain_id, @@gtid_binlog_pos AS binlog_pos, @@gtid_slave_pos AS slave_pos, @@lower_case_table_names AS lctn, @@read_only AS read_only",
     );
     const schemas = (await q("SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA"))
       .map((r) => String(r.s))
@@ -48,6 +48,7 @@ export function readProvisionFacts(
     const connections = (await q("SHOW ALL SLAVES STATUS")).map((r) => ({
       name: String(r.Connection_name ?? ""),
       running: r.Slave_IO_Running === "Yes" || r.Slave_SQL_Running === "Yes",
+      sqlRunning: r.Slave_SQL_Running === "Yes",
       wildDoTable: String(r.Replicate_Wild_Do_Table ?? ""),
     }));
     const facts: ProvisionFacts = {
@@ -56,6 +57,8 @@ export function readProvisionFacts(
       serverId: Number(v?.server_id ?? 0),
       gtidDomainId: Number(v?.domain_id ?? 0),
       gtidBinlogPos: String(v?.binlog_pos ?? ""),
+      gtidSlavePos: String(v?.slave_pos ?? ""),
+      lowerCaseTableNames: Number(v?.lctn ?? 0),
       readOnly: yes(v?.read_only),
       databases: schemas,
       nonInnodb,

@@ -1,4 +1,6 @@
-import { rename, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { open, rename, rm } from "node:fs/promises";
+import { dirname } from "node:path";
 import { ConnectionName, MarinaError } from "@marina/contracts";
 import { type LocalAccount, withConnection } from "./local-sql.js";
 
@@ -53,9 +55,30 @@ export function readConnectionFilters(a: LocalAccount): Promise<ConnectionFilter
   });
 }
 
-/** Replaces the file atomically (a temp file beside it, then rename). */
+/**
+ * Replaces the file atomically and durably: a temp file of its own beside it (a unique name,
+ * created exclusively), written and fsynced, renamed over the file, the directory fsynced.
+ * The temp name does not end in `.cnf`, so an `!includedir` never reads it.
+ */
 export async function writeReplicationFilters(file: string, text: string): Promise<void> {
-  const tmp = `${file}.marina-tmp`;
-  await writeFile(tmp, text, { mode: 0o644 });
-  await rename(tmp, file);
+  const tmp = `${file}.${process.pid}-${randomBytes(6).toString("hex")}.marina-tmp`;
+  try {
+    const f = await open(tmp, "wx", 0o644);
+    try {
+      await f.writeFile(text);
+      await f.sync();
+    } finally {
+      await f.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  const dir = await open(dirname(file), "r");
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }

@@ -22,6 +22,8 @@ export type CheckedChange =
       plan: ProvisionPlanInput;
       source: ProvisionSource;
       attached: ProvisionSource[];
+      /** What the target said at the check (its gtid_slave_pos, which SQL threads ran). */
+      targetFacts: ProvisionFacts;
       clusters: string[];
     }
   | {
@@ -165,6 +167,7 @@ export async function checkSourceChange(
     mode: "add",
     source,
     attached,
+    targetFacts: targetFacts!,
     clusters,
     plan: {
       target: p.target,

@@ -10,6 +10,7 @@ import {
   removeSourceReport,
   restartSourceReport,
   restrictToDomains,
+  takenDomains,
 } from "@marina/decider-core";
 import { attachedDomains, checkSourceChange } from "./change-check.js";
 import { runAddSource, runRemoveSource } from "./change-run.js";
@@ -34,33 +35,75 @@ export function provisionHandler(d: ProvisionDeps): ProvisionHandler {
         ? dryReply(provisionRefusedReport(busy))
         : { ok: false, verb: VERB, error: busy };
     }
-    // Held from here: a backup, a restore or another provision of the target is refused.
+    if (p.dryRun) return handle(d, home, opId, p, () => {});
+    // Held from here, before any await: a backup, a restore or another provision of the
+    // target is refused at once; given back at the run's end, or now when none started.
     d.busy.set(p.target, VERB);
     let started = false;
     try {
-      if (p.mode === "add" || p.mode === "remove" || p.mode === "restart") {
-        return await changeSource(d, home, opId, p, (run) => {
-          started = true;
-          void run().finally(() => d.busy.delete(p.target));
-        });
-      }
-      const r = await provision(d, home, opId, p);
-      started = r.ok && !p.dryRun && r.opId !== undefined;
-      return r;
+      return await handle(d, home, opId, p, (run) => {
+        started = true;
+        void run().finally(() => d.busy.delete(p.target));
+      });
     } finally {
       if (!started) d.busy.delete(p.target);
     }
   };
 }
 
-/** mode add / remove: checks, then the dry-run report or the start of the run. */
-async function changeSource(
+/** A request once `p.target` is reserved (or a dry run): `start` runs the operation. */
+type Handle = (
   d: ProvisionDeps,
   home: string,
   opId: string,
   p: ProvisionPayload,
   start: (run: () => Promise<void>) => void,
-): Promise<CommandReply> {
+) => Promise<CommandReply>;
+
+const handle: Handle = async (d, home, opId, p, start) => {
+  if (p.mode === "add" || p.mode === "remove" || p.mode === "restart") {
+    return changeSource(d, home, opId, p, start);
+  }
+  const checked = await checkProvisionRequest(d, home, opId, p);
+  if (!checked.ok) {
+    if (p.dryRun) return dryReply(provisionRefusedReport(checked.error));
+    return { ok: false, verb: VERB, error: checked.error };
+  }
+  const reason =
+    p.reason ??
+    `provision ${p.target} from ${checked.plan.sources.map((s) => s.cluster).join(", ")}`;
+  if (p.dryRun) {
+    // What the attach would set if every dump were taken now.
+    const now = provisionedSlavePos(
+      checked.sources.map((s) => ({
+        cluster: s.cluster,
+        domainId: s.facts?.gtidDomainId ?? 0,
+        gtid: s.facts?.gtidBinlogPos ?? "",
+      })),
+    );
+    const configOf = (c: string) => clusterConfig(d, c)!;
+    const address = configOf(home).servers.find((s) => s.name === p.target)?.host ?? "";
+    return dryReply(provisionAcceptedReport(checked.plan, now, reason, configOf, address));
+  }
+  start(() =>
+    runProvision(d, {
+      opId,
+      plan: checked.plan,
+      sources: checked.sources,
+      reason,
+      startedAt: d.now(),
+    }),
+  );
+  return {
+    ok: true,
+    verb: VERB,
+    opId,
+    message: `provisioning of ${p.target} from ${checked.plan.sources.map((s) => `${s.primary} (${s.cluster})`).join(", ")} started`,
+  };
+};
+
+/** mode add / remove: checks, then the dry-run report or the start of the run. */
+const changeSource: Handle = async (d, home, opId, p, start) => {
   const checked = await checkSourceChange(d, home, opId, p);
   if (!checked.ok) {
     if (p.dryRun) return dryReply(provisionRefusedReport(checked.error));
@@ -92,68 +135,29 @@ async function changeSource(
       message: `removal of source ${plan.cluster} from ${plan.target} started`,
     };
   }
-  const { plan, source, attached } = checked;
+  const { plan, source, attached, targetFacts } = checked;
   const s = plan.sources[0]!;
   const reason = p.reason ?? `add source ${s.cluster} to ${plan.target}`;
   if (p.dryRun) {
     const facts = source.facts!;
     const now = { cluster: s.cluster, domainId: facts.gtidDomainId, gtid: facts.gtidBinlogPos };
-    const own = addedSourceDomains(attachedDomains(attached), now);
+    const taken = takenDomains({ targetFacts, attached });
+    const own = addedSourceDomains(attachedDomains(attached), taken, now);
     const address = configOf(home).servers.find((x) => x.name === plan.target)?.host ?? "";
     return dryReply(
       addSourceReport(plan, own, restrictToDomains(now.gtid, own), reason, configOf, address),
     );
   }
-  start(() => runAddSource(d, { ...common, plan, sources: [source], attached, reason }));
+  start(() =>
+    runAddSource(d, { ...common, plan, sources: [source], attached, targetFacts, reason }),
+  );
   return {
     ok: true,
     verb: VERB,
     opId,
     message: `adding ${s.primary} (${s.cluster}) to ${plan.target} started`,
   };
-}
-
-async function provision(
-  d: ProvisionDeps,
-  home: string,
-  opId: string,
-  p: ProvisionPayload,
-): Promise<CommandReply> {
-  const checked = await checkProvisionRequest(d, home, opId, p);
-  if (!checked.ok) {
-    if (p.dryRun) return dryReply(provisionRefusedReport(checked.error));
-    return { ok: false, verb: VERB, error: checked.error };
-  }
-  const reason =
-    p.reason ??
-    `provision ${p.target} from ${checked.plan.sources.map((s) => s.cluster).join(", ")}`;
-  if (p.dryRun) {
-    // What the attach would set if every dump were taken now.
-    const now = provisionedSlavePos(
-      checked.sources.map((s) => ({
-        cluster: s.cluster,
-        domainId: s.facts?.gtidDomainId ?? 0,
-        gtid: s.facts?.gtidBinlogPos ?? "",
-      })),
-    );
-    const configOf = (c: string) => clusterConfig(d, c)!;
-    const address = configOf(home).servers.find((s) => s.name === p.target)?.host ?? "";
-    return dryReply(provisionAcceptedReport(checked.plan, now, reason, configOf, address));
-  }
-  void runProvision(d, {
-    opId,
-    plan: checked.plan,
-    sources: checked.sources,
-    reason,
-    startedAt: d.now(),
-  }).finally(() => d.busy.delete(p.target));
-  return {
-    ok: true,
-    verb: VERB,
-    opId,
-    message: `provisioning of ${p.target} from ${checked.plan.sources.map((s) => `${s.primary} (${s.cluster})`).join(", ")} started`,
-  };
-}
+};
 
 /** A dry-run's answer: the report, and a message saying nothing was done. */
 export function dryReply(

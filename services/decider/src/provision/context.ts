@@ -190,6 +190,23 @@ export async function setMaintenance(
   }
 }
 
+/** The clusters in which `server` is not in maintenance now (the run sets and clears those). */
+export function notInMaintenance(
+  d: ProvisionDeps,
+  clusters: readonly string[],
+  server: string,
+): string[] {
+  return clusters.filter((c) => (d.cluster(c)?.maintenance(server) ?? null) === null);
+}
+
+/** What the final event says of the clusters where the operator's flag stays. */
+export function keptInMaintenance(all: readonly string[], mine: readonly string[], server: string) {
+  const kept = all.filter((c) => !mine.includes(c));
+  return kept.length > 0
+    ? [`${server} left in maintenance in ${kept.join(", ")}, as it was before`]
+    : [];
+}
+
 export interface OperationUpdate {
   cluster: string;
   opId: string;

@@ -29,7 +29,9 @@ import {
 import {
   callAgent,
   execThrough,
+  keptInMaintenance,
   mustSucceed,
+  notInMaintenance,
   type ProvisionDeps,
   ProvisionFailure,
   publishOperation,
@@ -49,6 +51,8 @@ export interface Progress {
   done: string[];
   timings: Record<string, number>;
   positions: SourcePosition[];
+  /** The keys of the steps that succeeded (runSteps), when kept. */
+  steps?: string[];
 }
 
 export interface ProvisionRun {
@@ -64,8 +68,10 @@ export async function runProvision(d: ProvisionDeps, run: ProvisionRun): Promise
   const pr: Progress = { phase: "prepare", done: [], timings: {}, positions: [] };
   const publish = publisherFor(d, run, pr);
   const clusters = [...new Set([plan.home, ...plan.sources.map((s) => s.cluster)])];
+  // The clusters where the operator had put the target in maintenance stay so.
+  const mine = notInMaintenance(d, clusters, plan.target);
   try {
-    await setMaintenance(d, clusters, plan.target, true, `provision-replica ${run.opId}`);
+    await setMaintenance(d, mine, plan.target, true, `provision-replica ${run.opId}`);
     pr.done.push(`${plan.target} in maintenance in ${clusters.join(", ")}`);
     await timed(pr, "prepare", () => runSteps(d, run, provisionPrepare(plan), publish));
     pr.done.push(`${plan.target} read_only`);
@@ -79,11 +85,12 @@ export async function runProvision(d: ProvisionDeps, run: ProvisionRun): Promise
     const pos = provisionedSlavePos(pr.positions);
     await timed(pr, "attach", () => runSteps(d, run, provisionAttach(plan, pos), publish, pr));
     pr.done.push(`attached at ${pos}`);
-    await setMaintenance(d, clusters, plan.target, false, `provision-replica ${run.opId} done`);
+    await setMaintenance(d, mine, plan.target, false, `provision-replica ${run.opId} done`);
+    pr.done.push(...keptInMaintenance(clusters, mine, plan.target));
     publish(
       "succeeded",
       `${plan.target} provisioned at ${pos}: ${plan.sources.map((s) => `'${connectionFor(s.cluster)}' from ${s.primary} (${s.databases.join(", ")})`).join(", ")} replicating${pr.done
-        .filter((x) => x.startsWith("filters of"))
+        .filter((x) => x.startsWith("filters of") || x.includes("left in maintenance"))
         .map((x) => `; ${x}`)
         .join("")}`,
     );
@@ -143,6 +150,7 @@ export async function runSteps(
   for (const s of ph.steps) {
     const r = await execThrough(d, run.opId, s.cluster, s.server, s.step);
     data.set(s.key, mustSucceed(r, `${ph.name}/${s.key} on ${s.server}`).data);
+    pr?.steps?.push(s.key);
   }
   for (const c of ph.calls) {
     const said = await persistFilters(d, `${run.opId}-${c.key}`, run.plan.home, c.host, c.server);

@@ -8,7 +8,7 @@ import { fenceServer } from "./fence-server.js";
 import { flashback } from "./flashback.js";
 import { inspect } from "./inspect.js";
 import { killClients } from "./kill-clients.js";
-import { replaceGtidDomains } from "./replace-gtid-domains.js";
+import { REPLACE_GTID_DOMAINS_TIMEOUT_MS, replaceGtidDomains } from "./replace-gtid-domains.js";
 import { resetReplication } from "./reset-replication.js";
 import { saveBinlogs } from "./save-binlogs.js";
 import { setGtidSlavePos } from "./set-gtid-slave-pos.js";
@@ -67,6 +67,8 @@ export function socketTimeoutFor(step: ExecStep, baseMs: number): number {
     case "drain-relay-log":
     case "compare-tables":
       return step.timeoutMs + baseMs;
+    case "replace-gtid-domains":
+      return (step.timeoutMs ?? REPLACE_GTID_DOMAINS_TIMEOUT_MS) + baseMs;
     default:
       return baseMs;
   }
