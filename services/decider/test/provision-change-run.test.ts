@@ -139,7 +139,18 @@ describe("a remove that failed", () => {
 });
 
 describe("the operator's maintenance flag", () => {
-  it("is left as it was: set and cleared only where the run set it", async () => {
+  it.each([
+    [
+      "an operator's flag is left as it was: set and cleared only where the run set it",
+      "operator: disk swap",
+      ["set-maintenance p1", "clear-maintenance p1"],
+    ],
+    [
+      "a flag an earlier failed run left is the run's own: set and cleared there too",
+      "provision-replica prov-x-1",
+      ["set-maintenance p1", "set-maintenance p2", "clear-maintenance p1", "clear-maintenance p2"],
+    ],
+  ])("%s", async (_what, p2Reason, expected) => {
     const { d } = setup([]);
     const submitted: string[] = [];
     const deps = {
@@ -149,7 +160,7 @@ describe("the operator's maintenance flag", () => {
         if (!v) return v;
         return {
           ...v,
-          maintenance: () => (name === "p2" ? "operator: disk swap" : null),
+          maintenance: () => (name === "p2" ? p2Reason : null),
           submit: async (verb: "set-maintenance" | "clear-maintenance") => {
             submitted.push(`${verb} ${name}`);
             return { ok: true as const, verb, message: "" };
@@ -173,6 +184,6 @@ describe("the operator's maintenance flag", () => {
         drop: [],
       },
     });
-    expect(submitted).toEqual(["set-maintenance p1", "clear-maintenance p1"]);
+    expect(submitted).toEqual(expected);
   });
 });

@@ -38,7 +38,7 @@ export function sourceOf(text: string): { cluster: string; databases?: string[] 
   return databases && databases.length > 0 ? { cluster, databases } : { cluster };
 }
 
-/** `--compression` and `--level` of the dump streams (provision-replica, add-source). */
+/** `--compression` and `--level` of the streams (rebuild, provision-replica, add-source). */
 function withCompression(c: Command): Command {
   return c
     .addOption(
@@ -129,20 +129,21 @@ export function addVerbCommands(program: Command, run: Runner): void {
       ),
     );
 
-  verb("rebuild", "rebuild a replica from a healthy server (progress bar while it streams)")
-    .argument("<target>", "the server to rebuild")
-    .option("--source <server>", "copy from this server (default: Marina's choice)")
-    .addOption(
-      new Option("--method <method>", "physical (mariadb-backup) or logical (dump)").choices([
-        "physical",
-        "logical",
-      ]),
-    )
+  withCompression(
+    verb("rebuild", "rebuild a replica from a healthy server (progress bar while it streams)")
+      .argument("<target>", "the server to rebuild")
+      .option("--source <server>", "copy from this server (default: Marina's choice)")
+      .addOption(
+        new Option("--method <method>", "physical (mariadb-backup) or logical (dump)").choices([
+          "physical",
+          "logical",
+        ]),
+      ),
+  )
     .option("--tls", "encrypt the stream")
     .action(
       run((ctx, target: string, o: RebuildFlags) => {
-        const level = o.level === undefined ? undefined : parseCount(o.level, "--level");
-        const compression = compressionOf({ compression: o.compression, level });
+        const compression = compressionFrom(o);
         const { source, method, tls, reason } = o;
         return send(ctx, "rebuild", { target, source, method, compression, tls, reason }, o);
       }),

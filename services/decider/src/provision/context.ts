@@ -190,13 +190,20 @@ export async function setMaintenance(
   }
 }
 
-/** The clusters in which `server` is not in maintenance now (the run sets and clears those). */
+/**
+ * The clusters whose maintenance of `server` the run sets and clears: those where it is not
+ * in maintenance now, or only by an earlier operation beside the cores (a failure left it;
+ * besideBusy refused any of another family). An operator's flag stays.
+ */
 export function notInMaintenance(
   d: ProvisionDeps,
   clusters: readonly string[],
   server: string,
 ): string[] {
-  return clusters.filter((c) => (d.cluster(c)?.maintenance(server) ?? null) === null);
+  return clusters.filter((c) => {
+    const reason = d.cluster(c)?.maintenance(server) ?? null;
+    return reason === null || BESIDE_REASON.test(reason);
+  });
 }
 
 /** What the final event says of the clusters where the operator's flag stays. */
