@@ -1,7 +1,7 @@
 import type { AgentAction } from "@marina/contracts/agent";
 import type { ClusterConfig } from "@marina/contracts/config";
 import type { DryRunPhase, DryRunReport } from "@marina/contracts/dry-run";
-import { dryPhase } from "../provision/dry-run.js";
+import { acceptedBesideReport, dryPhase } from "../provision/dry-run.js";
 import type { ProvisionPhase } from "../provision/plan.js";
 import { type RestoreInput, restoreAttach, restoreDatadir } from "./restore.js";
 
@@ -16,23 +16,13 @@ function accepted(
   phases: DryRunPhase[],
   assumptions: string[],
 ): DryRunReport {
-  return {
-    verb,
-    outcome: "accepted",
-    error: null,
+  return acceptedBesideReport(verb, kind, {
+    servers: { target: server },
+    phases,
     message,
-    operation: {
-      kind,
-      reason,
-      servers: { target: server },
-      phases,
-      end: { state: "succeeded", message },
-      stoppedAt: null,
-    },
-    candidates: null,
-    events: [],
+    reason,
     assumptions,
-  };
+  });
 }
 
 /** The backup: one agent call, everything on the server's host. */

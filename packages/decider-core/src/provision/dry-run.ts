@@ -167,7 +167,6 @@ export function removeSourceReport(
   );
 }
 
-/** An accepted provision-replica dry-run (any mode). */
 /** The dry-run of mode restart: known exactly. */
 export function restartSourceReport(
   p: Pick<RemoveSourcePlanInput, "target" | "cluster">,
@@ -191,21 +190,45 @@ function changeReport(
   reason: string,
   assumptions: string[],
 ): DryRunReport {
+  return acceptedBesideReport("provision-replica", "provision", {
+    servers,
+    phases,
+    message,
+    reason,
+    assumptions,
+  });
+}
+
+/**
+ * An accepted dry-run of an operation run beside the cores (provisioning, backup, restore):
+ * its phases, each assumed to succeed.
+ */
+export function acceptedBesideReport(
+  verb: string,
+  kind: "provision" | "backup" | "restore",
+  r: {
+    servers: Record<string, string>;
+    phases: DryRunPhase[];
+    message: string;
+    reason: string;
+    assumptions: string[];
+  },
+): DryRunReport {
   return {
-    verb: "provision-replica",
+    verb,
     outcome: "accepted",
     error: null,
-    message,
+    message: r.message,
     operation: {
-      kind: "provision",
-      reason,
-      servers,
-      phases,
-      end: { state: "succeeded", message },
+      kind,
+      reason: r.reason,
+      servers: r.servers,
+      phases: r.phases,
+      end: { state: "succeeded", message: r.message },
       stoppedAt: null,
     },
     candidates: null,
     events: [],
-    assumptions,
+    assumptions: r.assumptions,
   };
 }
