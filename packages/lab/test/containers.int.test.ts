@@ -12,10 +12,20 @@ import {
   sweepContainers,
 } from "../src/containers/engine.js";
 import { labImages } from "../src/containers/images.js";
+import { macAddress } from "../src/containers/network.js";
 import { replicaStatus, startLab, waitForReplicating } from "../src/index.js";
 import { useLab } from "../src/vitest.js";
 
 const onContainers = labBackendFromEnv() === LabBackend.Containers;
+
+/** The container's IP and MAC address on its (only) network, as the engine reports them. */
+async function containerAddresses(container: string): Promise<{ ip: string; mac: string }> {
+  const info = await (await engine()).getContainer(container).inspect();
+  const [net] = Object.values(info.NetworkSettings.Networks);
+  expect(net?.IPAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+  expect(net?.MacAddress).toBe(macAddress(net?.IPAddress as string));
+  return { ip: net?.IPAddress as string, mac: net?.MacAddress as string };
+}
 
 describe.skipIf(!onContainers)("containers backend", () => {
   const getLab = useLab({ nodes: 2, semiSync: true });
@@ -35,8 +45,11 @@ describe.skipIf(!onContainers)("containers backend", () => {
     expect(lab.natsUrls).toEqual([`nats://${host}:${lab.nats?.port}`]);
   });
 
-  it("kill -9 is the engine's SIGKILL; a start runs crash recovery in the same container", async () => {
-    const db2 = getLab().node("db2");
+  it("kill -9 is the engine's SIGKILL; a start runs crash recovery in the same container, at the same IP and MAC address", async () => {
+    const lab = getLab();
+    const db2 = lab.node("db2");
+    const address = () => containerAddresses(lab.node("db2").container as string);
+    const before = await address();
     const pid = db2.pid;
     expect(pid).toBeGreaterThan(0);
     await db2.kill9();
@@ -44,7 +57,21 @@ describe.skipIf(!onContainers)("containers backend", () => {
     expect(db2.pid).toBeUndefined();
     await db2.start();
     expect(db2.pid).not.toBe(pid);
+    expect(await address()).toEqual(before);
     await waitForReplicating(db2);
+  });
+
+  it("names every server in every container's /etc/hosts, at its fixed address (no DNS)", async () => {
+    const lab = getLab();
+    const docker = await engine();
+    const hosts = async (node: string) =>
+      (await docker.getContainer(lab.node(node).container as string).inspect()).HostConfig
+        .ExtraHosts;
+    const db1 = (await containerAddresses(lab.node("db1").container as string)).ip;
+    const db2 = (await containerAddresses(lab.node("db2").container as string)).ip;
+    for (const node of ["db1", "db2"]) {
+      expect(await hosts(node)).toEqual(expect.arrayContaining([`db1:${db1}`, `db2:${db2}`]));
+    }
   });
 
   it("SIGSTOP is a pause: nothing answers until SIGCONT", async () => {

@@ -7,7 +7,7 @@ import { LabError, LabErrorCode } from "../errors.js";
 /** Every lab container and network: its lab's owner process, for the sweep. */
 export const LABEL_LAB = "org.marina.lab";
 export const LABEL_OWNER_PID = "org.marina.lab.pid";
-/** Lab networks' names start with this (testcontainers' Network takes no labels). */
+/** Lab networks' names start with this (the sweep goes by name: an old run's have no labels). */
 export const NETWORK_PREFIX = "marina-lab-";
 
 /** The engine's Docker API client (dockerode, as testcontainers holds it). */

@@ -3,23 +3,22 @@
 // files. The container's output is copied to a file on this machine, so a failure can
 // show its last lines like a native server's log.
 import { createWriteStream, type WriteStream } from "node:fs";
-import {
-  GenericContainer,
-  type StartedNetwork,
-  type StartedTestContainer,
-  Wait,
-} from "testcontainers";
+import { GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
 import { LabError, LabErrorCode } from "../errors.js";
 import { sleep } from "../wait.js";
 import { type Dockerode, type EngineContainer, LABEL_LAB, LABEL_OWNER_PID } from "./engine.js";
+import { type ContainerNetwork, macAddress } from "./network.js";
 
 export interface LabContainerSpec {
   readonly docker: Dockerode;
-  readonly network: StartedNetwork;
+  readonly network: ContainerNetwork;
   readonly image: string;
   /** The container's name (unique on the engine). */
   readonly name: string;
-  /** Its name on the lab network: what the other containers reach it by. */
+  /**
+   * Its name on the lab network: what the other containers reach it by, at an address of
+   * its own that a restart keeps.
+   */
   readonly alias: string;
   /** Container ports published on this machine's ports, fixed so a restart keeps them. */
   readonly ports: ReadonlyArray<{ readonly container: number; readonly host: number }>;
@@ -45,6 +44,9 @@ export class LabContainer {
 
   constructor(spec: LabContainerSpec) {
     this.#spec = spec;
+    // Given now, not at creation: every server of the lab is constructed before the first
+    // container is made, so each one's /etc/hosts names them all.
+    spec.network.address(spec.alias);
   }
 
   get name(): string {
@@ -72,10 +74,10 @@ export class LabContainer {
   async create(): Promise<void> {
     if (this.#state === "removed") throw closed(this.#spec.name);
     const s = this.#spec;
-    let c = new GenericContainer(s.image)
+    let c = new AddressedContainer(s.image)
+      .withAddress(s.network.name, s.alias, s.network.address(s.alias))
+      .withExtraHosts(s.network.hosts())
       .withName(s.name)
-      .withNetwork(s.network)
-      .withNetworkAliases(s.alias)
       .withExposedPorts(...s.ports.map((p) => ({ container: p.container, host: p.host })))
       .withLabels({ [LABEL_LAB]: "1", [LABEL_OWNER_PID]: String(process.pid) })
       .withCopyContentToContainer(s.files.map((f) => ({ content: f.content, target: f.target })))
@@ -216,6 +218,26 @@ export class LabContainer {
       if (!log.writableEnded) log.write(chunk);
     });
     stream?.on("error", () => {});
+  }
+}
+
+/**
+ * A container joined to its network at a fixed IP and MAC address, with its alias, when it
+ * is created (testcontainers' own network option joins it after creation, at addresses the
+ * engine picks at every start).
+ */
+class AddressedContainer extends GenericContainer {
+  withAddress(network: string, alias: string, ip: string): this {
+    const mac = macAddress(ip);
+    this.networkMode = network;
+    // The endpoint's MAC for Podman and Docker API 1.44+, the container's for older Docker.
+    this.createOpts.MacAddress = mac;
+    this.createOpts.NetworkingConfig = {
+      EndpointsConfig: {
+        [network]: { Aliases: [alias], IPAMConfig: { IPv4Address: ip }, MacAddress: mac },
+      },
+    };
+    return this;
   }
 }
 

@@ -1,9 +1,9 @@
 // The containers backend of the lab (MARINA_LAB_BACKEND=containers): the same Lab, its
 // mariadbd and nats-server in containers on a testcontainers Network, each server reached
-// by replicas through its network alias and by this machine through a mapped port.
+// by replicas through its network alias (a fixed address, in every container's /etc/hosts)
+// and by this machine through a mapped port.
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { Network } from "testcontainers";
 import { LabBackend } from "../backend.js";
 import { resolveCredentials } from "../credentials.js";
 import { LabError, LabErrorCode } from "../errors.js";
@@ -24,6 +24,7 @@ import { engineInfo, NETWORK_PREFIX, sweepContainers } from "./engine.js";
 import { labImages } from "./images.js";
 import { ContainerMariaNode } from "./mariadb-container.js";
 import { ContainerNatsServer } from "./nats-container.js";
+import { ContainerNetwork } from "./network.js";
 import type { ContainerPlacement } from "./placement.js";
 
 /** What the containers backend cannot do yet, each refused by name. */
@@ -63,10 +64,10 @@ export async function startContainerLab(opts: LabOptions = {}): Promise<Lab> {
   const dir = await makeLabDir(opts.parentDir);
   if (!keep) guardDir(dir);
   const prefix = `${NETWORK_PREFIX}${process.pid}-${randomBytes(3).toString("hex")}`;
-  let network: Awaited<ReturnType<Network["start"]>> | undefined;
+  let network: ContainerNetwork | undefined;
   let lab: LabImpl;
   try {
-    network = await new Network({ nextUuid: () => prefix }).start();
+    network = await ContainerNetwork.create(docker, prefix);
     const placement: ContainerPlacement = { docker, host, network, images, prefix };
     const makeNode = (spec: MariaNodeSpec) => new ContainerMariaNode({ ...spec, placement });
     const ports = await freePorts(plan.length);
@@ -105,12 +106,12 @@ export async function startContainerLab(opts: LabOptions = {}): Promise<Lab> {
         backend: LabBackend.Containers,
         makeNode,
         close: async () => {
-          await started.stop().catch(() => {});
+          await started.remove();
         },
       },
     });
   } catch (err) {
-    await network?.stop().catch(() => {});
+    await network?.remove();
     if (!keep) {
       await removeTree(dir);
       releaseDir(dir);
