@@ -4,7 +4,14 @@
 // candidate — and, after kill -9 of the primary, promotes the other replica without
 // losing an acknowledged write. The repair: a rebuild from the new primary, after which
 // it is an ordinary replica again, without the errant rows.
-import { findMissingIds, gtidOf, startWriter, waitFor } from "@marina/lab";
+import {
+  findMissingIds,
+  gtidContains,
+  gtidOf,
+  replicaStatus,
+  startWriter,
+  waitFor,
+} from "@marina/lab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Observer, observe } from "../src/observer.js";
 import { type Stack, startStack } from "../src/stack.js";
@@ -88,6 +95,19 @@ describe("a replica with errant transactions", () => {
     expect(JSON.stringify(toDb3)).toMatch(/errant transactions/);
     // (With gtid_strict_mode, as in this lab, its SQL thread soon stops on the primary's next
     // transaction: same domain, a sequence number not above its own errant one.)
+
+    // The runbook's step (operations.md, errant transactions): its IO thread would go on
+    // acknowledging writes it can neither apply nor serve, and a failover the moment it had
+    // received one that db2 lacks is refused (PrimaryDeadNoCandidate; a CI run under load
+    // hit that race). Stopped, with db2 holding all it received, no race is left while the
+    // writer goes on.
+    await db3.query("STOP SLAVE IO_THREAD");
+    const [db3Link] = await replicaStatus(db3);
+    await waitFor(
+      async () =>
+        gtidContains((await replicaStatus(db2))[0]?.gtidIoPos ?? "", db3Link?.gtidIoPos ?? ""),
+      { timeoutMs: 10_000, message: `db2 received all db3 did (${db3Link?.gtidIoPos})` },
+    );
 
     await db1.kill9();
     const promoted = await obs.waitFor(newPrimary("db1"), 30_000, "a new primary");

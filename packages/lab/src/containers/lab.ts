@@ -1,5 +1,5 @@
 // The containers backend of the lab (MARINA_LAB_BACKEND=containers): the same Lab, its
-// mariadbd and nats-server in containers on a testcontainers Network, each server reached
+// mariadbd and nats-server in containers on a network of the lab, each server reached
 // by replicas through its network alias (a fixed address, in every container's /etc/hosts)
 // and by this machine through a mapped port.
 import { randomBytes } from "node:crypto";

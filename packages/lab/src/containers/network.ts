@@ -161,7 +161,7 @@ export class ContainerNetwork {
     return [...this.#addresses].map(([host, ipAddress]) => ({ host, ipAddress }));
   }
 
-  /** Removes the network (its containers first); safe to call twice. */
+  /** Removes the network (after its containers: the engine refuses while one is on it); safe to call twice. */
   async remove(): Promise<void> {
     if (this.#removed) return;
     this.#removed = true;
