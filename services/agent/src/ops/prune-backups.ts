@@ -1,5 +1,5 @@
 import { lstat, readdir, rm } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { type BackupPruneEntry, type BackupPruneResult, MarinaError } from "@marina/contracts";
 import { type BackupDirEntry, type PruneChoice, selectPrune } from "../backup/retention.js";
 import type { AgentServerConfig } from "../config.js";

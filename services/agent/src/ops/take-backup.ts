@@ -193,7 +193,8 @@ export async function listBackups(
   const out: BackupManifest[] = [];
   for (const name of ids) {
     const m = await readManifest(root, name, server.name);
-    if (m === "invalid") ctx.log.warn({ dir: join(root, name) }, "not a valid backup manifest: skipped");
+    if (m === "invalid")
+      ctx.log.warn({ dir: join(root, name) }, "not a valid backup manifest: skipped");
     else if (m !== "absent") out.push(m);
   }
   if (id !== undefined && out.length === 0) {
