@@ -19,6 +19,7 @@ import {
 import { dryReply } from "../provision/command.js";
 import { besideBusy, clusterConfig, type ProvisionDeps } from "../provision/context.js";
 import {
+  checkOnItsAgent,
   checkServer,
   clustersListing,
   type Refusal,
@@ -131,13 +132,9 @@ async function backup(
   p: CommandPayload<"backup">,
   done: () => void,
 ) {
-  const clusters = clustersListing(d, home, p.server);
-  const checked = checkServer(d, home, p.server, clusters);
+  const checked = await checkOnItsAgent(d, home, p.server, "backup");
   if (!checked.ok) return checked;
-  const read = await readManifests(d, home, checked.host, p.server);
-  if (!read.ok) return read;
-  const wrong = wrongCluster(p.server, read.agentCluster, home, "backup");
-  if (wrong) return wrong;
+  const clusters = checked.clusters;
   // A primary's backup would stop nothing and restore into a primary: refused.
   const primaryOf = primaryIn(p.server, primariesNow(d, clusters));
   if (primaryOf.length > 0) {

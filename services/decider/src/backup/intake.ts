@@ -83,3 +83,22 @@ export function wrongCluster(server: string, agentCluster: string, home: string,
         "server",
       );
 }
+
+/**
+ * The checks a backup and a prune share: the server, its agent host, leadership of every
+ * cluster listing it, and that the command came to the cluster its agent fences it by.
+ */
+export async function checkOnItsAgent(
+  d: ProvisionDeps,
+  home: string,
+  server: string,
+  verb: string,
+): Promise<{ ok: true; host: string; clusters: string[] } | Refusal> {
+  const clusters = clustersListing(d, home, server);
+  const checked = checkServer(d, home, server, clusters);
+  if (!checked.ok) return checked;
+  // list-backups is not fenced: it says which cluster the agent files the server under.
+  const read = await readManifests(d, home, checked.host, server);
+  if (!read.ok) return read;
+  return wrongCluster(server, read.agentCluster, home, verb) ?? { ...checked, clusters };
+}

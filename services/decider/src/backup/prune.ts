@@ -28,13 +28,7 @@ import {
   type ProvisionDeps,
   publishOperation,
 } from "../provision/context.js";
-import {
-  checkServer,
-  clustersListing,
-  type Refusal,
-  readManifests,
-  wrongCluster,
-} from "./intake.js";
+import { checkOnItsAgent, type Refusal } from "./intake.js";
 import { agentLimitMs, REPLY_MARGIN_MS } from "./run.js";
 
 /** What the agent answered to a prune, or its refusal. */
@@ -69,14 +63,8 @@ export async function prune(
   p: CommandPayload<"prune-backups">,
   done: () => void,
 ) {
-  const clusters = clustersListing(d, home, p.server);
-  const checked = checkServer(d, home, p.server, clusters);
+  const checked = await checkOnItsAgent(d, home, p.server, "prune-backups");
   if (!checked.ok) return checked;
-  // The cluster the agent fences the server by (list-backups is not fenced).
-  const read = await readManifests(d, home, checked.host, p.server);
-  if (!read.ok) return read;
-  const wrong = wrongCluster(p.server, read.agentCluster, home, "prune-backups");
-  if (wrong) return wrong;
   const action: PruneAction = {
     action: "prune-backups",
     server: p.server,
