@@ -75,7 +75,9 @@ export async function pruneBackupsCommand(
   const selection = BackupPruneResult.safeParse(reply.data ?? {});
   if (!out.json) {
     if (selection.success) {
-      out.line(formatPruneTable(selection.data, { boxed: out.isTTY, style: out.style }));
+      // The agent's selection right before it deletes: "delete" unless this is a dry-run.
+      const shown = { ...selection.data, dryRun: reply.dryRun !== undefined };
+      out.line(formatPruneTable(shown, { boxed: out.isTTY, style: out.style }));
     } else out.warn("the reply carries no valid list of what is pruned");
     out.line(reply.message);
   }
