@@ -363,8 +363,15 @@ describe("backup and restore-backup of a multi-source replica while its sources 
     ]);
     expect((await run("backups", "db3")).stdout).not.toMatch(before[2]!);
 
-    // Nothing more to delete; the newest complete backup is never deleted.
+    // Nothing more to delete; the newest complete backup is never deleted. The CLI follows
+    // the operation to its end (exit 0).
     const again = await lab.send("prune-backups", { server: "db3", keep: 1, dryRun: true });
     expect(again.ok && BackupPruneResult.parse(again.data).deleted).toEqual([]);
+    const real = (await run("backups", "prune", "db3", "--keep", "1")).stdout;
+    console.log(real);
+    expect(real).toMatch(new RegExp(`keep\\s+${newest}\\s+yes`));
+    expect(real).toMatch(/frees 0\.0 MB on db3's host/);
+    expect(real).toMatch(/deleted 0 backup\(s\) of db3/);
+    expect(await onDisk()).toEqual([linked, newest!].sort());
   });
 });

@@ -79,7 +79,8 @@ export async function pruneBackupsCommand(
       const shown = { ...selection.data, dryRun: reply.dryRun !== undefined };
       out.line(formatPruneTable(shown, { boxed: out.isTTY, style: out.style }));
     } else out.warn("the reply carries no valid list of what is pruned");
-    out.line(reply.message);
+    // With --no-wait, followAccepted prints it (and the operation's id).
+    if (reply.dryRun || o.wait) out.line(reply.message);
   }
   if (reply.dryRun) {
     if (out.json) printJson(ctx, { reply });
