@@ -39,17 +39,22 @@ const action: PruneAction = {
 describe("prune-backups, pure parts", () => {
   it.each([
     [
-      true,
+      "would",
       result(),
       "would delete 2 backup(s) of db3 (20261202T000000Z, 20261201T000000Z), 3.0 MB; would keep 1 (20261203T000000Z); left alone 1 (notes)",
     ],
     [
-      false,
+      "done",
       result({ deleted: [], skipped: [], bytesFreed: 0 }),
       "deleted 0 backup(s) of db3 (none), 0.0 MB; kept 1 (20261203T000000Z)",
     ],
-  ] as const)("summary (dry-run %s)", (dry, r, text) => {
-    expect(pruneSummary(r, dry)).toBe(text);
+    [
+      "now",
+      result({ skipped: [] }),
+      "deleting 2 backup(s) of db3 (20261202T000000Z, 20261201T000000Z), 3.0 MB; keeping 1 (20261203T000000Z)",
+    ],
+  ] as const)("summary (%s)", (tense, r, text) => {
+    expect(pruneSummary(r, tense)).toBe(text);
   });
 
   it("the dry-run report: the one call it would send, BackupsPruned only when something goes", () => {

@@ -117,7 +117,7 @@ describe("prune-backups", () => {
     const r = await w.handle(prune({}));
     expect(r.ok).toBe(true);
     expect(r.ok && r.opId).toMatch(/^prune-/);
-    expect(r.ok && r.message).toMatch(/pruning on h-db3: would delete 2 backup/);
+    expect(r.ok && r.message).toMatch(/pruning on h-db3: deleting 2 backup/);
     await settle();
     expect(w.d.busy.size).toBe(0);
     const prunes = w.asked.filter((a) => a.request.action === "prune-backups");

@@ -14,10 +14,15 @@ const MB = 1048576;
 const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
 const idList = (xs: readonly { id: string }[]) => xs.map((x) => x.id).join(", ") || "none";
 
-/** `deleted 2 backup(s) of db3 (20261201T…, …), 120.5 MB; kept 1 (…)`. */
-export function pruneSummary(r: BackupPruneResult, dryRun: boolean): string {
-  const did = dryRun ? "would delete" : "deleted";
-  const keep = dryRun ? "would keep" : "kept";
+const WORDS = {
+  would: ["would delete", "would keep"],
+  now: ["deleting", "keeping"],
+  done: ["deleted", "kept"],
+} as const;
+
+/** `deleted 2 backup(s) of db3 (20261201T…, …), 120.5 MB; kept 1 (…)`: a dry-run's, a start's, an end's. */
+export function pruneSummary(r: BackupPruneResult, tense: keyof typeof WORDS): string {
+  const [did, keep] = WORDS[tense];
   const skipped =
     r.skipped.length > 0 ? `; left alone ${r.skipped.length} (${idList(r.skipped)})` : "";
   return `${did} ${r.deleted.length} backup(s) of ${r.server} (${idList(r.deleted)}), ${mb(r.bytesFreed)}; ${keep} ${r.kept.length} (${idList(r.kept)})${skipped}`;
@@ -31,7 +36,7 @@ export function pruneAcceptedReport(
   reason: string,
   configOf: (cluster: string) => ClusterConfig,
 ): DryRunReport {
-  const message = pruneSummary(now, true);
+  const message = pruneSummary(now, "would");
   const report = acceptedBesideReport("prune-backups", "prune", {
     servers: { target: action.server },
     phases: [
@@ -75,7 +80,7 @@ export function backupsPrunedEvent(
     situation: "BackupsPruned",
     actionable: false,
     server: r.server,
-    reason: `${pruneSummary(r, false)} on ${host}`.slice(0, 4096),
+    reason: `${pruneSummary(r, "done")} on ${host}`.slice(0, 4096),
     epoch,
     extraGtids: null,
     details: {

@@ -102,7 +102,7 @@ export async function prune(
       ok: true as const,
       verb: "prune-backups",
       opId,
-      message: `pruning on ${checked.host}: ${pruneSummary(now.result, true)}`.slice(0, 4096),
+      message: `pruning on ${checked.host}: ${pruneSummary(now.result, "now")}`.slice(0, 4096),
       data: { ...now.result },
     },
   };
@@ -155,5 +155,5 @@ async function runPrune(d: ProvisionDeps, run: PruneRun): Promise<void> {
       JSON.stringify(mustParse(ClusterEventMessage, envelope("event", d.source, event))),
     );
   }
-  publish("succeeded", `${pruneSummary(r.result, false)} on ${run.host}`, null);
+  publish("succeeded", `${pruneSummary(r.result, "done")} on ${run.host}`, null);
 }
