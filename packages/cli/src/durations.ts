@@ -32,3 +32,11 @@ export function parseCount(text: string, flag: string): number {
   }
   return Number(text);
 }
+
+/** A decimal number (`30`, `0.5`); its range is the payload schema's to check. */
+export function parseNumber(text: string, flag: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text.trim())) {
+    throw new CliError("USAGE", `${flag}: "${text}" is not a number`, { path: flag });
+  }
+  return Number(text);
+}

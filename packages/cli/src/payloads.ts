@@ -19,6 +19,8 @@ const FIELD_FLAGS: Readonly<Record<string, string>> = {
   timeoutMs: "--phase-timeout",
   reason: "--reason",
   dryRun: "--dry-run",
+  keep: "--keep",
+  olderThanDays: "--older-than-days",
   requestedBy: "the user and host name",
 };
 

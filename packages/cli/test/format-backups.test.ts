@@ -1,6 +1,6 @@
 import { type BackupManifest, BackupManifest as ManifestSchema } from "@marina/contracts";
 import { describe, expect, it } from "vitest";
-import { connectionCell, formatBackupsTable } from "../src/format/backups.js";
+import { connectionCell, formatBackupsTable, formatPruneTable } from "../src/format/backups.js";
 import { PLAIN } from "../src/format/style.js";
 
 function manifest(over: Partial<BackupManifest> = {}): BackupManifest {
@@ -69,5 +69,40 @@ describe("marina backups", () => {
       "'p1'←p1(db1) src1.% 'x'←10.9.9.9:3307 (stopped)",
     ]);
     expect(lines[2]?.at(-1)).toBe("none");
+  });
+
+  it("a prune: what goes (or would), what stays, what is left alone, and the bytes freed", () => {
+    const e = (id: string, complete: boolean, bytes: number, why: string) => ({
+      id,
+      complete,
+      startedAt: `${id.slice(0, 4)}-12-0${id.slice(7, 8)}T00:00:00.000Z`,
+      bytes,
+      why,
+    });
+    const result = {
+      server: "db3",
+      dryRun: true,
+      deleted: [e("20261201T000000Z", true, 2 * 1048576, "older than the newest 1")],
+      kept: [e("20261203T000000Z", true, 1048576, "one of the newest 1")],
+      skipped: [{ ...e("20261202T000000Z", false, 0, "a symlink"), startedAt: null }],
+      bytesFreed: 2 * 1048576,
+    };
+    const text = formatPruneTable(result, { boxed: false, style: PLAIN });
+    const lines = text.split("\n").map((l) => l.trim().split(/\s{2,}/));
+    expect(lines[0]).toEqual(["id", "complete", "started", "size", "why"]);
+    expect(lines[1]).toEqual([
+      "would delete",
+      "20261201T000000Z",
+      "yes",
+      "2026-12-01T00:00:00.000Z",
+      "2.0 MB",
+      "older than the newest 1",
+    ]);
+    expect(lines[2]?.[0]).toBe("keep");
+    expect(lines[3]?.slice(0, 4)).toEqual(["leave alone", "20261202T000000Z", "no", "-"]);
+    expect(text.split("\n").at(-1)).toBe("would free 2.0 MB on db3's host");
+    expect(formatPruneTable({ ...result, dryRun: false }, { boxed: false, style: PLAIN })).toMatch(
+      /^\s*delete\s+20261201T000000Z[\s\S]*frees 2\.0 MB/m,
+    );
   });
 });

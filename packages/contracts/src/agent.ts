@@ -5,6 +5,8 @@ import { ErrorBody } from "./error-body.js";
 import {
   Address,
   BackupId,
+  BackupKeep,
+  BackupOlderThanDays,
   ClusterName,
   ConnectionName,
   DatabaseName,
@@ -134,7 +136,48 @@ export const AgentAction = z.discriminatedUnion("action", [
     id: BackupId,
     limitMs: z.number().int().min(1000).max(604_800_000),
   }),
+  /**
+   * Retention of `server`'s backups on this host: the newest `keep` complete ones (with a
+   * valid manifest) stay; every other directory under `<backupDir>/<server>/` named like a
+   * backup id is deleted (with `olderThanDays`, only those older) — a symlink or anything else
+   * is left alone and never followed. Refused while another action runs on the server.
+   * `dryRun`: the same answer, nothing deleted. Output: BackupPruneResult.
+   */
+  z.strictObject({
+    action: z.literal("prune-backups"),
+    server: ServerName,
+    keep: BackupKeep,
+    olderThanDays: BackupOlderThanDays.optional(),
+    dryRun: z.boolean(),
+  }),
 ]);
+
+/** One directory a prune looked at. */
+export const BackupPruneEntry = z.strictObject({
+  id: z.string().max(255),
+  /** A backup with a valid manifest (false: a leftover without one, or not a backup). */
+  complete: z.boolean(),
+  /** When it began (from its id); null when the name is not a backup id. */
+  startedAt: z.string().max(64).nullable(),
+  /** Bytes of its files (symlinks not followed). */
+  bytes: z.number().int().min(0),
+  /** Why it is deleted, kept or skipped. */
+  why: z.string().max(512),
+});
+export type BackupPruneEntry = z.infer<typeof BackupPruneEntry>;
+
+/** What prune-backups deleted (or, dry-run, would delete), kept and left alone. */
+export const BackupPruneResult = z.strictObject({
+  server: ServerName,
+  dryRun: z.boolean(),
+  deleted: z.array(BackupPruneEntry).max(10_000),
+  kept: z.array(BackupPruneEntry).max(10_000),
+  /** Entries that are not backups Marina may delete (symlinks, files, bad manifests). */
+  skipped: z.array(BackupPruneEntry).max(10_000),
+  /** Bytes of what was (would be) deleted. */
+  bytesFreed: z.number().int().min(0),
+});
+export type BackupPruneResult = z.infer<typeof BackupPruneResult>;
 
 /** One replication connection as a backup's manifest records it. */
 export const BackupConnection = z.strictObject({
@@ -267,6 +310,7 @@ export const AgentPhase = z.enum([
   "restore-replication",
   "backup",
   "copy",
+  "prune",
   "done",
   "failed",
   "cancelled",

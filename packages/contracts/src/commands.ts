@@ -3,7 +3,15 @@ import { Compression } from "./compression.js";
 import { DryRunReport } from "./dry-run.js";
 import { envelopeOf } from "./envelope.js";
 import { ErrorBody, VERB_MAX } from "./error-body.js";
-import { BackupId, ClusterName, DatabaseName, OpId, ServerName } from "./names.js";
+import {
+  BackupId,
+  BackupKeep,
+  BackupOlderThanDays,
+  ClusterName,
+  DatabaseName,
+  OpId,
+  ServerName,
+} from "./names.js";
 import { retired } from "./retired.js";
 import type { CommandVerb } from "./subjects.js";
 
@@ -132,6 +140,19 @@ export const CommandPayloads = {
    * cluster's CURRENT primary, with its filter.
    */
   "restore-backup": z.strictObject({ server: ServerName, backup: BackupId, reason, dryRun }),
+  /**
+   * Retention: of the server's backups, the newest `keep` complete ones are kept; every other
+   * backup directory (older complete ones, and leftovers without a manifest) is deleted on its
+   * host — with `olderThanDays`, only those older than that. Never while a backup or restore
+   * of the server runs (docs/operations.md, "Pruning old backups").
+   */
+  "prune-backups": z.strictObject({
+    server: ServerName,
+    keep: BackupKeep,
+    olderThanDays: BackupOlderThanDays.optional(),
+    reason,
+    dryRun,
+  }),
 } as const satisfies Record<CommandVerb, z.ZodType>;
 
 /** The command asks for a dry-run (every verb but status has the flag). */

@@ -39,6 +39,8 @@ export const Situations = {
   Paused: { actionable: false },
   /** Automation resumed (`cmd.resume`). */
   Resumed: { actionable: false },
+  /** Old backups of a server were deleted by `cmd.prune-backups` (details: ids, bytes). */
+  BackupsPruned: { actionable: false },
 } as const;
 
 export type Situation = keyof typeof Situations;

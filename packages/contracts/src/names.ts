@@ -50,3 +50,7 @@ export type ServerName = z.infer<typeof ServerName>;
 export const BackupId = z
   .string()
   .regex(/^[0-9]{8}T[0-9]{6}Z(-[0-9]{1,3})?$/, "backup id must look like 20261205T154210Z");
+/** How many complete backups a prune keeps, newest first (at least one: never the newest). */
+export const BackupKeep = z.number().int().min(1).max(10_000);
+/** A prune deletes only backups older than this many days (fractions allowed). */
+export const BackupOlderThanDays = z.number().positive().max(36_500);

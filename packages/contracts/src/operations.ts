@@ -12,6 +12,7 @@ export const OperationKind = z.enum([
   "provision",
   "backup",
   "restore",
+  "prune",
 ]);
 export const OperationState = z.enum(["running", "succeeded", "failed", "cancelled"]);
 

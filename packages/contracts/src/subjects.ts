@@ -26,6 +26,7 @@ export const CommandVerbs = [
   "backup",
   "backups",
   "restore-backup",
+  "prune-backups",
 ] as const;
 export type CommandVerb = (typeof CommandVerbs)[number];
 
@@ -42,6 +43,7 @@ export const AgentActionNames = [
   "take-backup",
   "list-backups",
   "restore-backup",
+  "prune-backups",
 ] as const;
 export type AgentActionName = (typeof AgentActionNames)[number];
 

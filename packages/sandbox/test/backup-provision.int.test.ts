@@ -3,12 +3,17 @@
 // (filters src1.% and src2.%), backed up through its agent, left behind while the writers go
 // on, then restored from that backup: both connections must come back at the backup's
 // position (no duplicate-key or other SQL error; a wrong position shows as one, or as rows
-// missing after catch-up) and every source table on db3 must equal its source's.
+// missing after catch-up) and every source table on db3 must equal its source's. Last, the
+// backups are pruned to the newest one (marina backups prune).
 import { execFile } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { type BackupManifest, BackupManifest as ManifestSchema } from "@marina/contracts";
+import {
+  type BackupManifest,
+  BackupPruneResult,
+  BackupManifest as ManifestSchema,
+} from "@marina/contracts";
 import { waitFor } from "@marina/lab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -295,5 +300,78 @@ describe("backup and restore-backup of a multi-source replica while its sources 
       .split(",")
       .map((g) => Number(g.split("-")[0]));
     expect(new Set(domains)).toEqual(new Set([1, 2]));
+  });
+
+  it("prunes db3's backups to the newest one: a dry-run changes nothing, then the older ones and a leftover go, a symlink stays", async () => {
+    // A third backup (the two above: the first, restored from, and the broken second).
+    const third = await lab.send("backup", { server: "db3" });
+    const end3 = await lab.outcome(third.ok ? third.opId : undefined, 120_000, "third backup");
+    expect(end3.state).toBe("succeeded");
+    const before = (await listBackups()).map((b) => b.id);
+    expect(before).toHaveLength(3);
+    const [newest] = before;
+    // What an agent that died mid-backup leaves (no manifest), and a symlink named like a
+    // backup pointing outside the backup directory: the first goes, the second stays.
+    const root = join(lab.stack.lab.dir, "backups", "db3");
+    const leftover = "20000101T000000Z";
+    const linked = "20000102T000000Z";
+    const outside = join(lab.stack.lab.dir, "not-a-backup");
+    await mkdir(join(root, leftover, "data"), { recursive: true });
+    await writeFile(join(root, leftover, "data", "ibdata1"), "x".repeat(4096));
+    await mkdir(outside);
+    await writeFile(join(outside, "precious"), "keep me");
+    await symlink(outside, join(root, linked));
+    const onDisk = async () => (await readdir(root)).sort();
+    const all = await onDisk();
+
+    const dry = await lab.send("prune-backups", { server: "db3", keep: 1, dryRun: true });
+    expect(dry.ok && dry.dryRun?.outcome).toBe("accepted");
+    const would = dry.ok ? BackupPruneResult.parse(dry.data) : undefined;
+    expect(would?.deleted.map((d) => d.id)).toEqual([before[1], before[2], leftover]);
+    expect(would?.kept.map((d) => d.id)).toEqual([newest]);
+    expect(would?.skipped.map((d) => d.id)).toEqual([linked]);
+    expect(would?.bytesFreed).toBeGreaterThan(10_000_000);
+    expect(await onDisk()).toEqual(all);
+
+    // What an operator sees: the dry-run's table.
+    const cli = resolve(import.meta.dirname, "../../cli/dist/main.js");
+    const env = { PATH: process.env.PATH ?? "", MARINA_NATS: lab.stack.lab.natsUrls.join(",") };
+    const run = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [cli, "-c", "p1", ...args], { env });
+    const table = (await run("backups", "prune", "db3", "--keep", "1", "--dry-run")).stdout;
+    console.log(table);
+    expect(table).toMatch(new RegExp(`would delete\\s+${before[1]}\\s+yes`));
+    expect(table).toMatch(new RegExp(`would delete\\s+${leftover}\\s+no`));
+    expect(table).toMatch(new RegExp(`keep\\s+${newest}\\s+yes`));
+    expect(table).toMatch(new RegExp(`leave alone\\s+${linked}`));
+    expect(await onDisk()).toEqual(all);
+
+    const reply = await lab.send("prune-backups", { server: "db3", keep: 1 });
+    expect(reply.ok).toBe(true);
+    const end = await lab.outcome(reply.ok ? reply.opId : undefined, 60_000, "prune result");
+    console.log(`prune: ${end.state} — ${end.message}`);
+    expect(end.kind).toBe("prune");
+    expect(end.state).toBe("succeeded");
+    expect(await onDisk()).toEqual([linked, newest!].sort());
+    expect(await readFile(join(outside, "precious"), "utf8")).toBe("keep me");
+    expect((await listBackups()).map((b) => b.id)).toEqual([newest]);
+    const pruned = lab.p1
+      .events()
+      .filter((e) => e.situation === "BackupsPruned" && e.server === "db3");
+    expect(pruned.map((e) => e.details.deleted)).toEqual([
+      [before[1], before[2], leftover].join(","),
+    ]);
+    expect((await run("backups", "db3")).stdout).not.toMatch(before[2]!);
+
+    // Nothing more to delete; the newest complete backup is never deleted. The CLI follows
+    // the operation to its end (exit 0).
+    const again = await lab.send("prune-backups", { server: "db3", keep: 1, dryRun: true });
+    expect(again.ok && BackupPruneResult.parse(again.data).deleted).toEqual([]);
+    const real = (await run("backups", "prune", "db3", "--keep", "1")).stdout;
+    console.log(real);
+    expect(real).toMatch(new RegExp(`keep\\s+${newest}\\s+yes`));
+    expect(real).toMatch(/frees 0\.0 MB on db3's host/);
+    expect(real).toMatch(/deleted 0 backup\(s\) of db3/);
+    expect(await onDisk()).toEqual([linked, newest!].sort());
   });
 });

@@ -155,6 +155,7 @@ const COMMANDS: Record<CommandVerb, Obj> = {
   backup: { server: "db3" },
   backups: { server: "db3" },
   "restore-backup": { server: "db3", backup: "20261205T154210Z" },
+  "prune-backups": { server: "db3", keep: 1, olderThanDays: 30 },
 };
 
 /** Refused whichever way it is read: as an envelope and as a bare payload. */

@@ -46,6 +46,7 @@ import { AgentProgressMessage, agentSubjects } from "./messages.js";
 import { AgentMetrics } from "./metrics.js";
 import type { LongAction, OpContext } from "./ops/context.js";
 import { withTimeout } from "./ops/context.js";
+import { pruneBackups } from "./ops/prune-backups.js";
 import { receiveBackup } from "./ops/receive-backup.js";
 import { receiveDump } from "./ops/receive-dump.js";
 import { type OpRecord, OpRegistry } from "./ops/registry.js";
@@ -369,6 +370,20 @@ export function buildApp(deps: AppDeps): AgentApp {
             req.action === "take-backup"
               ? takeBackup(ctx, rec, s, req.sources, req.limitMs)
               : restoreBackup(ctx, rec, s, req.id, req.limitMs),
+          started,
+        );
+      }
+      case "prune-backups": {
+        const s = serverOf(req.server);
+        // Through the registry: refused while a backup or restore of the server runs here.
+        const rec = registry.begin(opId, req.action, s.name, clock.now());
+        return runShort(
+          rec,
+          async () => ({
+            action: req.action,
+            cluster: s.cluster,
+            ...(await pruneBackups(ctx, rec, s, req)),
+          }),
           started,
         );
       }

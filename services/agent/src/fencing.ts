@@ -34,6 +34,7 @@ export function fencedCluster(
     case "persist-replication-filters":
     case "take-backup":
     case "restore-backup":
+    case "prune-backups":
       return serverOf(cfg, request.server).cluster;
     case "cancel": {
       const target = registry.get(request.opId);

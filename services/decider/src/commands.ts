@@ -28,12 +28,19 @@ export interface CommandIntakeDeps {
   push(input: Input): void;
   /**
    * Commands no single core runs (they span clusters or go through agents): run beside the
-   * core — provision-replica (provision/), backup, backups and restore-backup (backup/).
+   * core — provision-replica (provision/), backup, backups, restore-backup and prune-backups
+   * (backup/).
    */
   beside?: (command: BesideCommand) => Promise<CommandReply>;
 }
 
-export const BESIDE_VERBS = ["provision-replica", "backup", "backups", "restore-backup"] as const;
+export const BESIDE_VERBS = [
+  "provision-replica",
+  "backup",
+  "backups",
+  "restore-backup",
+  "prune-backups",
+] as const;
 type BesideVerb = (typeof BESIDE_VERBS)[number];
 export type BesideCommand = {
   [V in BesideVerb]: { verb: V; payload: CommandPayload<V> };

@@ -2,6 +2,7 @@
 // reset-failover-limits): send the command, print Marina's answer, and — unless --no-wait —
 // follow the operation it started to its outcome.
 import type { CommandReply, CommandVerb, DryRunReport, OperationEvent } from "@marina/contracts";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { type Context, printJson } from "../context.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 import { type FollowEnd, followOperation } from "../follow-operation.js";
@@ -29,12 +30,27 @@ export async function verbCommand(
     else for (const l of formatRefusal(verb, reply.error, out.style)) out.warn(l);
     return EXIT.refused;
   }
+  if (!out.json && o.wait && reply.opId !== undefined) out.line(reply.message);
+  return followAccepted(ctx, nc, verb, reply, o);
+}
+
+/**
+ * An accepted command's end: its message (and operation id) with --no-wait, else the
+ * operation it started followed to its outcome (whose state is the exit code).
+ */
+export async function followAccepted(
+  ctx: Context,
+  nc: NatsConnection,
+  verb: CommandVerb,
+  reply: Extract<CommandReply, { ok: true }>,
+  o: VerbOptions,
+): Promise<ExitCode> {
+  const { out } = ctx;
   if (!o.wait || reply.opId === undefined) {
     if (out.json) printJson(ctx, { reply });
     else out.line(reply.opId ? `${reply.message} (operation ${reply.opId})` : reply.message);
     return EXIT.ok;
   }
-  if (!out.json) out.line(reply.message);
   const printer = new OperationPrinter(out);
   const followed = await followOperation(nc, ctx.cluster, reply.opId, {
     timeoutMs: ctx.timeoutMs,

@@ -1,7 +1,8 @@
-// The subcommands that show: status, topology, watch, events, op, history, backups.
+// The subcommands that show: status, topology, watch, events, op, history, backups (and its
+// prune, which acts on what it shows).
 import type { Command } from "commander";
-import { parseCount, parseDuration } from "../durations.js";
-import { backupsCommand } from "./backups.js";
+import { parseCount, parseDuration, parseNumber } from "../durations.js";
+import { backupsCommand, pruneBackupsCommand } from "./backups.js";
 import { eventsCommand } from "./events.js";
 import { historyCommand } from "./history.js";
 import { opCommand } from "./op.js";
@@ -76,9 +77,43 @@ export function addViewCommands(program: Command, run: Runner): void {
       ),
     );
 
-  program
+  const backups = program
     .command("backups")
     .argument("[server]", "only this server's backups")
     .description("the backups kept on the servers' hosts (marina backup), newest first")
     .action(run((ctx, server: string | undefined) => backupsCommand(ctx, server)));
+  backups
+    .command("prune")
+    .argument("<server>", "the server whose backups to prune")
+    .description(
+      "delete <server>'s backups beyond the newest --keep complete ones (and leftovers of unfinished ones), on its host",
+    )
+    .requiredOption("--keep <n>", "complete backups to keep, newest first (at least 1)")
+    .option("--older-than-days <days>", "delete only backups older than this (e.g. 30, 0.5)")
+    .option("--reason <text>", "why (kept with the operation)")
+    .option("--dry-run", "list what would be deleted and kept, and delete nothing")
+    .option("--no-wait", "return once Marina accepted the command")
+    .action(
+      run(
+        (
+          ctx,
+          server: string,
+          o: {
+            keep: string;
+            olderThanDays?: string;
+            reason?: string;
+            dryRun?: boolean;
+            wait: boolean;
+          },
+        ) =>
+          pruneBackupsCommand(ctx, server, {
+            ...o,
+            keep: parseCount(o.keep, "--keep"),
+            olderThanDays:
+              o.olderThanDays === undefined
+                ? undefined
+                : parseNumber(o.olderThanDays, "--older-than-days"),
+          }),
+      ),
+    );
 }

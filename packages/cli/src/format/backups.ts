@@ -1,5 +1,5 @@
 // marina backups: one row per kept backup, newest first, as the manifests say.
-import type { BackupManifest } from "@marina/contracts";
+import type { BackupManifest, BackupPruneResult } from "@marina/contracts";
 import type { Style } from "./style.js";
 import { renderTable } from "./table.js";
 
@@ -35,4 +35,28 @@ export function formatBackupsTable(
     ]),
     o,
   );
+}
+
+/** marina backups prune: one row per directory looked at — deleted (or would be), kept, left. */
+export function formatPruneTable(r: BackupPruneResult, o: BackupsTableOptions): string {
+  const gone = r.dryRun ? "would delete" : "delete";
+  const rows = [
+    ...r.deleted.map((e) => [gone, e] as const),
+    ...r.kept.map((e) => ["keep", e] as const),
+    ...r.skipped.map((e) => ["leave alone", e] as const),
+  ];
+  const table = renderTable(
+    ["", "id", "complete", "started", "size", "why"],
+    rows.map(([what, e]) => [
+      what,
+      e.id,
+      e.complete ? "yes" : "no",
+      e.startedAt ?? "-",
+      mb(e.bytes),
+      e.why,
+    ]),
+    o,
+  );
+  const freed = `${r.dryRun ? "would free" : "frees"} ${mb(r.bytesFreed)} on ${r.server}'s host`;
+  return `${table}\n${freed}`;
 }

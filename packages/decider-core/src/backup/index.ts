@@ -1,5 +1,11 @@
 export { backupAcceptedReport, restoreAcceptedReport } from "./dry-run.js";
 export {
+  backupsPrunedEvent,
+  type PruneAction,
+  pruneAcceptedReport,
+  pruneSummary,
+} from "./prune.js";
+export {
   checkRestore,
   databasesOfFilter,
   primaryIn,

@@ -38,6 +38,7 @@ export const commandHandlers: { readonly [V in CommandVerb]: CommandHandler<V> }
   backup: backupCommand,
   backups: backupCommand,
   "restore-backup": backupCommand,
+  "prune-backups": backupCommand,
 };
 
 export function handleCommand(env: Env, requestId: string, command: Command) {

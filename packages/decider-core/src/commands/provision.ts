@@ -12,13 +12,13 @@ export function provisionReplicaCommand({ verb }: CommandCall<"provision-replica
 }
 
 /**
- * backup, backups and restore-backup go through the server's agent, and a restore
+ * backup, backups, restore-backup and prune-backups go through the server's agent, and a restore
  * re-attaches connections to other clusters' primaries: run by the decider service too
  * (services/decider/src/backup/), from the pure parts in ../backup/.
  */
 export function backupCommand({
   verb,
-}: CommandCall<"backup" | "backups" | "restore-backup">): CommandReply {
+}: CommandCall<"backup" | "backups" | "restore-backup" | "prune-backups">): CommandReply {
   return byTheService(verb);
 }
 

@@ -80,6 +80,10 @@ export function agentPrograms(a: AgentAction): string[] {
         `systemctl start <unit of ${a.server}>`,
         "SET GLOBAL read_only = 1 (over the local socket, before the agent answers)",
       ];
+    case "prune-backups":
+      return [
+        `rm -r <backupDir>/${a.server}/<id> for each backup beyond the newest ${a.keep} complete one(s)${a.olderThanDays === undefined ? "" : ` and older than ${a.olderThanDays} day(s)`} (no symlink followed)`,
+      ];
     default: {
       const never: never = a;
       return String(never) ? [] : [];

@@ -94,6 +94,8 @@ export function describeAgentAction(a: AgentAction): string {
       return `list the backups of ${a.server}`;
     case "restore-backup":
       return `restore ${a.server} from its backup ${a.id}`;
+    case "prune-backups":
+      return `${a.dryRun ? "list what a prune would delete among" : "delete"} the backups of ${a.server} beyond the newest ${a.keep} complete one(s)${a.olderThanDays === undefined ? "" : ` older than ${a.olderThanDays} day(s)`}`;
     default: {
       const never: never = a;
       return String(never);

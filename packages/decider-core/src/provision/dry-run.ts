@@ -205,7 +205,7 @@ function changeReport(
  */
 export function acceptedBesideReport(
   verb: string,
-  kind: "provision" | "backup" | "restore",
+  kind: "provision" | "backup" | "restore" | "prune",
   r: {
     servers: Record<string, string>;
     phases: DryRunPhase[];

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type BackupManifest,
@@ -192,14 +192,10 @@ export async function listBackups(
   const ids = id !== undefined ? [id] : await readdir(root).catch(() => [] as string[]);
   const out: BackupManifest[] = [];
   for (const name of ids) {
-    const text = await readFile(join(root, name, MANIFEST), "utf8").catch(() => null);
-    if (text === null) continue;
-    const parsed = ManifestSchema.safeParse(parseJson(text));
-    if (parsed.success && parsed.data.id === name && parsed.data.server === server.name) {
-      out.push(parsed.data);
-    } else {
+    const m = await readManifest(root, name, server.name);
+    if (m === "invalid")
       ctx.log.warn({ dir: join(root, name) }, "not a valid backup manifest: skipped");
-    }
+    else if (m !== "absent") out.push(m);
   }
   if (id !== undefined && out.length === 0) {
     throw new MarinaError("BACKUP_NOT_FOUND", `${server.name} has no backup ${id} in ${root}`, {
@@ -207,6 +203,26 @@ export async function listBackups(
     });
   }
   return sortManifests(out);
+}
+
+/**
+ * The manifest of `<root>/<id>`: this backup's (its id and server match), `absent` (no
+ * manifest.json), or `invalid` (unreadable, not a manifest, another backup's, a symlink).
+ */
+export async function readManifest(
+  root: string,
+  id: string,
+  server: string,
+): Promise<BackupManifest | "absent" | "invalid"> {
+  const file = join(root, id, MANIFEST);
+  const st = await lstat(file).catch(() => null);
+  if (st === null) return "absent";
+  if (!st.isFile()) return "invalid";
+  const text = await readFile(file, "utf8").catch(() => null);
+  const parsed = ManifestSchema.safeParse(text === null ? null : parseJson(text));
+  return parsed.success && parsed.data.id === id && parsed.data.server === server
+    ? parsed.data
+    : "invalid";
 }
 
 function parseJson(text: string): unknown {

@@ -1,4 +1,4 @@
-// backup, backups and restore-backup as the decider service takes them: through the server's
+// backup, backups, restore-backup and prune-backups as the decider service takes them: through the server's
 // agent (a restore also re-attaches connections through other clusters' executors), beside
 // the cores like provision-replica. Checks here, decisions in decider-core's backup/.
 import {
@@ -6,9 +6,6 @@ import {
   type BackupManifest,
   type CommandPayload,
   type CommandReply,
-  type ErrorBody,
-  errorBody,
-  BackupManifest as ManifestSchema,
   replicationAddressOf,
 } from "@marina/contracts";
 import {
@@ -20,90 +17,30 @@ import {
   restoreAcceptedReport,
 } from "@marina/decider-core";
 import { dryReply } from "../provision/command.js";
+import { besideBusy, clusterConfig, type ProvisionDeps } from "../provision/context.js";
 import {
-  besideBusy,
-  callAgent,
-  clusterConfig,
-  leadershipRefusal,
-  nextId,
-  type ProvisionDeps,
-} from "../provision/context.js";
+  checkOnItsAgent,
+  checkServer,
+  clustersListing,
+  type Refusal,
+  readManifests,
+  refuse,
+  wrongCluster,
+} from "./intake.js";
+import { prune } from "./prune.js";
 import { agentLimitMs, primariesNow, runBackup, runRestore } from "./run.js";
 
-export type BackupVerb = "backup" | "backups" | "restore-backup";
+export type BackupVerb = "backup" | "backups" | "restore-backup" | "prune-backups";
 export type BackupCommand = {
   [V in BackupVerb]: { verb: V; payload: CommandPayload<V> };
 }[BackupVerb];
 
-type Refusal = { ok: false; error: ErrorBody };
-const refuse = (
-  code: Parameters<typeof errorBody>[0],
-  message: string,
-  path?: string,
-): Refusal => ({
-  ok: false,
-  error: errorBody(code, message, path),
-});
-
-/** The clusters whose config lists `server` (the home one first). */
-export function clustersListing(d: ProvisionDeps, home: string, server: string): string[] {
-  const all = d.config.clusters
-    .filter((c) => c.servers.some((s) => s.name === server))
-    .map((c) => c.name);
-  return [...new Set([home, ...all])].filter((c) => all.includes(c));
-}
-
-/** The server in the home cluster, with its agent host; leadership of `clusters`. */
-function checkServer(d: ProvisionDeps, home: string, server: string, lead: string[]) {
-  const s = clusterConfig(d, home)?.servers.find((x) => x.name === server);
-  if (!s) return refuse("UNKNOWN_SERVER", `${server} is not a server of cluster ${home}`, "server");
-  if (!s.agentHost) {
-    return refuse(
-      "NOT_APPLICABLE",
-      `${server} has no agentHost: backups are taken and restored by its host agent (docs/configuration.md)`,
-      "server",
-    );
-  }
-  const refusal = leadershipRefusal(d, lead, `needed for ${server}`);
-  if (refusal) return { ok: false as const, error: refusal };
-  return { ok: true as const, host: s.agentHost };
-}
-
-/** The server's manifests from its agent (one with `id`), and the cluster the agent files it under. */
-async function readManifests(
-  d: ProvisionDeps,
-  home: string,
-  host: string,
-  server: string,
-  id?: string,
-): Promise<{ ok: true; manifests: BackupManifest[]; agentCluster: string } | Refusal> {
-  const r = await callAgent(
-    d,
-    home,
-    host,
-    nextId("backups"),
-    { action: "list-backups", server, ...(id ? { id } : {}) },
-    15_000,
-  );
-  if (!r.ok) return { ok: false, error: r.error ?? errorBody("INTERNAL", "no answer") };
-  const list = Array.isArray(r.data.backups) ? r.data.backups : [];
-  const manifests = list.flatMap((m) => {
-    const p = ManifestSchema.safeParse(m);
-    return p.success ? [p.data] : [];
-  });
-  return { ok: true, manifests, agentCluster: String(r.data.cluster ?? home) };
-}
-
-/** A command sent to a cluster other than the one the agent fences the server by. */
-function wrongCluster(server: string, agentCluster: string, home: string, verb: string) {
-  return agentCluster === home
-    ? null
-    : refuse(
-        "NOT_APPLICABLE",
-        `${server}'s agent files it under cluster ${agentCluster}: send ${verb} to ${agentCluster} (marina -c ${agentCluster} ${verb} …)`,
-        "server",
-      );
-}
+const OP_PREFIX = {
+  backup: "backup",
+  backups: "backup",
+  "restore-backup": "restore",
+  "prune-backups": "prune",
+} as const satisfies Record<BackupVerb, string>;
 
 export type BackupHandler = (home: string, c: BackupCommand) => Promise<CommandReply>;
 
@@ -111,7 +48,7 @@ export function backupHandler(d: ProvisionDeps): BackupHandler {
   let n = 0;
   return async (home, c) => {
     n += 1;
-    const opId = `${c.verb === "restore-backup" ? "restore" : "backup"}-${d.now().toString(36)}-${n.toString(36)}`;
+    const opId = `${OP_PREFIX[c.verb]}-${d.now().toString(36)}-${n.toString(36)}`;
     const reply = (r: Refusal | { ok: true; reply: CommandReply }): CommandReply => {
       if (r.ok) return r.reply;
       if ("dryRun" in c.payload && c.payload.dryRun) {
@@ -123,9 +60,12 @@ export function backupHandler(d: ProvisionDeps): BackupHandler {
       case "backups":
         return reply(await listing(d, home, c.payload));
       case "backup":
-      case "restore-backup": {
+      case "restore-backup":
+      case "prune-backups": {
         const server = c.payload.server;
-        const busy = besideBusy(d, server, ["backup", "restore"]);
+        // A prune runs beside no other operation's maintenance: a failed backup or restore
+        // may still need its backups.
+        const busy = besideBusy(d, server, c.verb === "prune-backups" ? [] : ["backup", "restore"]);
         if (busy) return reply({ ok: false, error: busy });
         // One lock per server, shared with provision-replica: held until the run ends.
         d.busy.set(server, c.verb);
@@ -135,7 +75,9 @@ export function backupHandler(d: ProvisionDeps): BackupHandler {
           const r =
             c.verb === "backup"
               ? await backup(d, home, opId, c.payload, done)
-              : await restore(d, home, opId, c.payload, done);
+              : c.verb === "restore-backup"
+                ? await restore(d, home, opId, c.payload, done)
+                : await prune(d, home, opId, c.payload, done);
           started = r.ok && !c.payload.dryRun;
           return reply(r);
         } finally {
@@ -190,13 +132,9 @@ async function backup(
   p: CommandPayload<"backup">,
   done: () => void,
 ) {
-  const clusters = clustersListing(d, home, p.server);
-  const checked = checkServer(d, home, p.server, clusters);
+  const checked = await checkOnItsAgent(d, home, p.server, "backup");
   if (!checked.ok) return checked;
-  const read = await readManifests(d, home, checked.host, p.server);
-  if (!read.ok) return read;
-  const wrong = wrongCluster(p.server, read.agentCluster, home, "backup");
-  if (wrong) return wrong;
+  const clusters = checked.clusters;
   // A primary's backup would stop nothing and restore into a primary: refused.
   const primaryOf = primaryIn(p.server, primariesNow(d, clusters));
   if (primaryOf.length > 0) {

@@ -30,6 +30,7 @@ export const SITUATION_SEVERITY = {
   BinlogSaveFailed: "warning",
   Paused: "warning",
   Resumed: "info",
+  BackupsPruned: "info",
 } as const satisfies Record<Situation, Severity>;
 
 export function severityOf(situation: string): Severity {
