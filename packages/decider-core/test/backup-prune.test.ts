@@ -79,6 +79,29 @@ describe("prune-backups, pure parts", () => {
     expect(none.events).toEqual([]);
   });
 
+  it("hundreds of backups: the summary names the first few, the dry-run report stays valid", () => {
+    const many = (n: number, day: number) =>
+      Array.from({ length: n }, (_, i) =>
+        entry(`202612${String(day).padStart(2, "0")}T${String(i).padStart(6, "0")}Z`, true, 1),
+      );
+    const r = result({ deleted: many(500, 1), kept: many(300, 2), skipped: many(200, 3) });
+    const text = pruneSummary(r, "would");
+    expect(text).toMatch(
+      /^would delete 500 backup\(s\) of db3 \(20261201T000000Z, .*, … and 492 more\)/,
+    );
+    expect(text).toMatch(
+      /would keep 300 \(.*… and 292 more\); left alone 200 \(.*… and 192 more\)$/,
+    );
+    expect(text.length).toBeLessThan(4096);
+    const report = DryRunReport.safeParse(
+      pruneAcceptedReport("h-db3", action, r, "retention", () => makeConfig()),
+    );
+    expect(report.success, JSON.stringify(report.error?.issues[0])).toBe(true);
+    expect(
+      ClusterEvent.safeParse(backupsPrunedEvent("main", 1, "op-1", "h-db3", action, r)).success,
+    ).toBe(true);
+  });
+
   it("the BackupsPruned event names what went, what stayed, the bytes and the rule", () => {
     const ev = ClusterEvent.parse(
       backupsPrunedEvent("p1", 7, "prune-x-1", "h-db3", action, result({ dryRun: false })),

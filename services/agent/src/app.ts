@@ -375,6 +375,16 @@ export function buildApp(deps: AppDeps): AgentApp {
       }
       case "prune-backups": {
         const s = serverOf(req.server);
+        // A restore or rebuild that did not finish may still need the backups (whoever set
+        // the server's maintenance): refused until the datadir is whole again.
+        const marker = await hostOf(s).readRebuildMarker(s.datadir);
+        if (marker) {
+          throw new MarinaError(
+            "REFUSED",
+            `${s.name}: the datadir holds an unfinished restore or rebuild (opId ${marker.opId}, ${marker.state}); its backups are not pruned until the server is restored or rebuilt`,
+            { path: "payload.request.server" },
+          );
+        }
         // Through the registry: refused while a backup or restore of the server runs here.
         const rec = registry.begin(opId, req.action, s.name, clock.now());
         return runShort(

@@ -2,6 +2,7 @@
 // `keep` complete backups always stay, leftovers without a manifest go, `olderThanDays`
 // spares the recent ones, and anything not Marina's is left alone.
 import type { BackupManifest } from "@marina/contracts";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   type BackupDirEntry,
@@ -55,17 +56,32 @@ const cases: {
   },
   {
     name: "incomplete leftovers go, even newer than the newest complete one",
-    entries: [ok(D1), leftover(D2), ok(D3), leftover(D10)],
+    entries: [ok(D1), leftover(D2), ok(D3), leftover(D9)],
     keep: 2,
-    deleted: [D10, D2],
+    deleted: [D9, D2],
     kept: [D3, D1],
   },
   {
-    name: "never the newest complete backup, however many leftovers are newer",
-    entries: [leftover(D9), leftover(D10), ok(D1)],
+    name: "a leftover begun less than a day ago stays, whatever the rule",
+    entries: [ok(D1), ok(D2), leftover(D10)],
     keep: 1,
-    deleted: [D10, D9],
+    deleted: [D1],
+    kept: [D10, D2],
+  },
+  {
+    name: "never the newest complete backup, however many leftovers are newer",
+    entries: [leftover(D8), leftover(D9), ok(D1)],
+    keep: 1,
+    deleted: [D9, D8],
     kept: [D1],
+  },
+  {
+    name: "a name like a backup id with a suffix of its own does not scramble the order",
+    entries: [ok("20261201T000000Z"), ok("20261201T000000Z-copy"), ok("20261201T000000Z-2")],
+    keep: 1,
+    deleted: ["20261201T000000Z"],
+    kept: ["20261201T000000Z-2"],
+    skipped: ["20261201T000000Z-copy"],
   },
   {
     name: "only leftovers: all go",
@@ -126,6 +142,55 @@ describe("selectPrune", () => {
         expect(r.deleted.map((x) => x.id)).not.toContain(D3);
       }
     }
+  });
+
+  it("property: the newest complete backup (and the newest keep) stay, in any order, among any names", () => {
+    const stamp = fc
+      .record({
+        day: fc.integer({ min: 1, max: 3 }),
+        second: fc.integer({ min: 0, max: 1 }),
+        n: fc.option(fc.integer({ min: 2, max: 4 }), { nil: undefined }),
+      })
+      .map(
+        ({ day, second, n }) =>
+          `202612${String(day).padStart(2, "0")}T00000${second}Z${n ? `-${n}` : ""}`,
+      );
+    const entry = fc.oneof(
+      stamp.map(ok),
+      stamp.map(leftover),
+      stamp.map(bad),
+      stamp.map(link),
+      fc
+        .tuple(stamp, fc.constantFrom("-copy", "-x", ".old", "-", "-1000"))
+        .map(([id, tail]) => ok(`${id}${tail}`)),
+    );
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(entry, { selector: (e) => e.name, maxLength: 14 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.option(fc.double({ min: 0.01, max: 20, noNaN: true }), { nil: undefined }),
+        (entries, keep, olderThanDays) => {
+          const complete = entries
+            .filter(
+              (e) => e.type === "dir" && typeof e.manifest === "object" && backupIdTime(e.name),
+            )
+            .map((e) => e.name)
+            .sort(newestFirst);
+          const r = selectPrune(entries, { keep, olderThanDays, now: NOW });
+          const kept = new Set(r.kept.map((x) => x.id));
+          for (const id of complete.slice(0, keep)) expect(kept.has(id), id).toBe(true);
+          const deleted = new Set(r.deleted.map((x) => x.id));
+          // Only Marina's: real directories named like ids, no invalid manifest.
+          for (const e of entries.filter((x) => deleted.has(x.name))) {
+            expect(e.type).toBe("dir");
+            expect(e.manifest).not.toBe("invalid");
+            expect(backupIdTime(e.name)).not.toBeNull();
+          }
+          expect(r.deleted.length + r.kept.length + r.skipped.length).toBe(entries.length);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it("refuses a keep below 1", () => {

@@ -18,6 +18,7 @@ import { AgentResultMessage, BackupPruneResult, envelope, mustParse } from "@mar
 import { StaticLeaseSource } from "@marina/lease-fence";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { writeRebuildMarker } from "../src/host/datadir.js";
 import { type AgentApp, AgentConfig, type Bus, buildApp } from "../src/index.js";
 
 const bus: Bus = {
@@ -225,5 +226,24 @@ describe("prune-backups on the agent", () => {
     expect((await readdir(root)).length).toBe(3);
     app.registry.drop(running);
     expect((await prune({ keep: 1 })).ok).toBe(true);
+  });
+
+  it("refuses while the datadir holds an unfinished restore (its backups may be needed)", async () => {
+    await backup(OLD);
+    await backup(NEW);
+    await mkdir(join(base, "data"), { recursive: true });
+    await writeRebuildMarker(join(base, "data"), {
+      opId: "restore-1",
+      state: "failed",
+      reason: "prepare failed",
+      startedAt: "2026-12-09T00:00:00.000Z",
+      updatedAt: "2026-12-09T00:01:00.000Z",
+    });
+    for (const dryRun of [false, true]) {
+      const r = await prune({ keep: 1, dryRun });
+      expect(r.error?.code).toBe("REFUSED");
+      expect(r.error?.message).toMatch(/unfinished restore or rebuild \(opId restore-1, failed\)/);
+    }
+    expect((await readdir(root)).sort()).toEqual([OLD, NEW]);
   });
 });

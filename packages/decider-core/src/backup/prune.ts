@@ -12,7 +12,13 @@ export type PruneAction = Extract<AgentAction, { action: "prune-backups" }>;
 
 const MB = 1048576;
 const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
-const idList = (xs: readonly { id: string }[]) => xs.map((x) => x.id).join(", ") || "none";
+/** Ids named in a summary: the first few (hundreds of hourly backups must fit a message). */
+const LISTED_IDS = 8;
+const idList = (xs: readonly { id: string }[]) => {
+  const named = xs.slice(0, LISTED_IDS).map((x) => x.id);
+  const more = xs.length > LISTED_IDS ? `, … and ${xs.length - LISTED_IDS} more` : "";
+  return `${named.join(", ")}${more}` || "none";
+};
 
 const WORDS = {
   would: ["would delete", "would keep"],
@@ -20,12 +26,19 @@ const WORDS = {
   done: ["deleted", "kept"],
 } as const;
 
-/** `deleted 2 backup(s) of db3 (20261201T…, …), 120.5 MB; kept 1 (…)`: a dry-run's, a start's, an end's. */
+/**
+ * `deleted 2 backup(s) of db3 (20261201T…, …), 120.5 MB; kept 1 (…)`: a dry-run's, a start's,
+ * an end's. At most LISTED_IDS ids per list (the full lists are the result's data), and never
+ * over 4000 characters: it goes into messages and event reasons the schemas cap at 4096.
+ */
 export function pruneSummary(r: BackupPruneResult, tense: keyof typeof WORDS): string {
   const [did, keep] = WORDS[tense];
   const skipped =
     r.skipped.length > 0 ? `; left alone ${r.skipped.length} (${idList(r.skipped)})` : "";
-  return `${did} ${r.deleted.length} backup(s) of ${r.server} (${idList(r.deleted)}), ${mb(r.bytesFreed)}; ${keep} ${r.kept.length} (${idList(r.kept)})${skipped}`;
+  return `${did} ${r.deleted.length} backup(s) of ${r.server} (${idList(r.deleted)}), ${mb(r.bytesFreed)}; ${keep} ${r.kept.length} (${idList(r.kept)})${skipped}`.slice(
+    0,
+    4000,
+  );
 }
 
 /** The accepted dry-run: the one agent call the prune would send, and what it would delete now. */

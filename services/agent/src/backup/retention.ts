@@ -2,9 +2,9 @@ import { BackupId, type BackupManifest } from "@marina/contracts";
 
 // Which of a server's backup directories a prune deletes (pure): the newest `keep` complete
 // backups always stay, so the newest complete one is never deleted; the other complete ones
-// and the leftovers without a manifest go (with `olderThanDays`, only those older). Anything
-// that is not a real directory named like a backup id, or whose manifest is not this
-// backup's, is left alone: Marina deletes only what it made.
+// and the leftovers without a manifest begun over a day ago go (with `olderThanDays`, only
+// those older). Anything that is not a real directory named like a backup id, or whose
+// manifest is not this backup's, is left alone: Marina deletes only what it made.
 
 /** One entry of `<backupDir>/<server>/` as the agent found it (lstat: no symlink followed). */
 export interface BackupDirEntry {
@@ -50,13 +50,27 @@ export function backupIdTime(id: string): Date | null {
   return at.getUTCMonth() === mo! - 1 && at.getUTCDate() === d! ? at : null;
 }
 
-/** Newest first: by time, then by the `-N` of ids taken within the same second. */
+/** Newest first: by time, then by the `-N` of ids taken within the same second (ids only). */
 export function newestFirst(a: string, b: string): number {
-  const [ab = "", an = "1"] = a.split("-");
-  const [bb = "", bn = "1"] = b.split("-");
-  if (ab !== bb) return ab < bb ? 1 : -1;
-  return Number(bn) - Number(an);
+  const ka = idKey(a);
+  const kb = idKey(b);
+  if (ka.base !== kb.base) return ka.base < kb.base ? 1 : -1;
+  return kb.n - ka.n;
 }
+
+/** A backup id's sort key: its fixed-width UTC time, and its `-N` (1 without one). */
+function idKey(id: string): { base: string; n: number } {
+  const m = /^(\d{8}T\d{6}Z)(?:-(\d{1,3}))?$/.exec(id);
+  if (!m) throw new Error(`not a backup id: ${JSON.stringify(id)}`);
+  return { base: m[1] as string, n: m[2] === undefined ? 1 : Number(m[2]) };
+}
+
+/**
+ * A directory without a manifest younger than this is kept whatever the rule: the agent's
+ * registry already refuses a prune beside a running backup, and this covers one that is
+ * being written by anything the registry does not know of.
+ */
+export const LEFTOVER_MIN_AGE_MS = DAY_MS;
 
 export function selectPrune(entries: readonly BackupDirEntry[], rule: PruneRule): PruneSelection {
   if (!Number.isInteger(rule.keep) || rule.keep < 1) {
@@ -66,7 +80,11 @@ export function selectPrune(entries: readonly BackupDirEntry[], rule: PruneRule)
   const olderThan = rule.olderThanDays;
   const old = (at: Date) => olderThan === undefined || rule.now - at.getTime() > olderThan * DAY_MS;
   const notOld = `newer than ${olderThan} day(s)`;
-  const sorted = [...entries].sort((a, b) => newestFirst(a.name, b.name));
+  // Only real backup ids are ordered (a name like `…Z-copy` must not scramble the order that
+  // decides which complete backup is the newest); the rest are left alone, after them.
+  const ids = entries.filter((e) => backupIdTime(e.name) !== null);
+  const rest = entries.filter((e) => backupIdTime(e.name) === null);
+  const sorted = [...ids.sort((a, b) => newestFirst(a.name, b.name)), ...rest];
   let complete = 0;
   for (const e of sorted) {
     const at = backupIdTime(e.name);
@@ -85,8 +103,11 @@ export function selectPrune(entries: readonly BackupDirEntry[], rule: PruneRule)
     } else if (e.manifest === "absent") {
       // take-backup removes what it failed to finish; this one's agent died mid-way. No
       // action runs on the server now (the agent's registry refuses a prune beside one).
-      if (old(at)) out.deleted.push(choice(false, "no manifest: a backup that never finished"));
-      else out.kept.push(choice(false, `no manifest, but ${notOld}`));
+      if (rule.now - at.getTime() <= LEFTOVER_MIN_AGE_MS) {
+        out.kept.push(choice(false, "no manifest, but begun less than a day ago"));
+      } else if (old(at)) {
+        out.deleted.push(choice(false, "no manifest: a backup that never finished"));
+      } else out.kept.push(choice(false, `no manifest, but ${notOld}`));
     } else {
       complete += 1;
       if (complete <= rule.keep) {

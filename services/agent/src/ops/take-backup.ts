@@ -207,7 +207,8 @@ export async function listBackups(
 
 /**
  * The manifest of `<root>/<id>`: this backup's (its id and server match), `absent` (no
- * manifest.json), or `invalid` (unreadable, not a manifest, another backup's, a symlink).
+ * manifest.json), or `invalid` (unreadable, not a manifest, another backup's, a symlink, or
+ * any error but ENOENT when looking for it).
  */
 export async function readManifest(
   root: string,
@@ -215,8 +216,14 @@ export async function readManifest(
   server: string,
 ): Promise<BackupManifest | "absent" | "invalid"> {
   const file = join(root, id, MANIFEST);
-  const st = await lstat(file).catch(() => null);
-  if (st === null) return "absent";
+  let st: Awaited<ReturnType<typeof lstat>>;
+  try {
+    st = await lstat(file);
+  } catch (err) {
+    // Only a manifest that is not there is absent: an I/O error (EIO, ESTALE on NFS) must
+    // not make a finished backup look like a leftover a prune deletes.
+    return (err as NodeJS.ErrnoException).code === "ENOENT" ? "absent" : "invalid";
+  }
   if (!st.isFile()) return "invalid";
   const text = await readFile(file, "utf8").catch(() => null);
   const parsed = ManifestSchema.safeParse(text === null ? null : parseJson(text));
