@@ -20,6 +20,7 @@ const KNOWLEDGE = [
   "heartbeats",
   "delays",
   "errantSeen",
+  "quarantined",
 ] as const;
 
 /**
