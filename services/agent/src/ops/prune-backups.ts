@@ -42,10 +42,25 @@ export async function pruneBackups(
   const kept = await Promise.all(chosen.kept.map((c) => sized(c, false)));
   const skipped = await Promise.all(chosen.skipped.map((c) => sized(c, false)));
   if (!req.dryRun) {
-    for (const d of deleted) {
-      throwIfCancelled(rec);
-      await removeBackupDir(root, d.id);
-      ctx.log.info({ id: d.id, bytes: d.bytes, why: d.why }, "backup deleted");
+    const gone: BackupPruneEntry[] = [];
+    try {
+      for (const d of deleted) {
+        throwIfCancelled(rec);
+        await removeBackupDir(root, d.id);
+        gone.push(d);
+        ctx.log.info({ id: d.id, bytes: d.bytes, why: d.why }, "backup deleted");
+      }
+    } catch (err) {
+      // Stopped part-way: the answer says what is gone already (the reply is all the
+      // decider gets; no BackupsPruned follows a failed prune).
+      if (gone.length === 0) throw err;
+      const ids = gone.map((g) => g.id).join(", ");
+      const bytes = gone.reduce((n, g) => n + g.bytes, 0);
+      throw new MarinaError(
+        err instanceof MarinaError ? err.code : "INTERNAL",
+        `${(err as Error).message}; deleted before it stopped: ${gone.length} backup(s) (${ids}), ${bytes} bytes`,
+        { cause: err },
+      );
     }
   }
   return {
