@@ -24,9 +24,8 @@ export function automaticIntents(d: Diagnosis, primary: string | null): string[]
  * are reported as usual). Unchanged when not paused. Not the fences of a former primary, a
  * diverged server or another writable one found beside the primary (`kill: true`): a pause
  * must never leave two servers taking writes. Nor semi-sync turned off on a replica that is
- * never promoted (durability.ts), nor the stop of an errant replica's replication
- * (quarantine: it would acknowledge writes it can never serve). Only the enforcement of
- * read_only on a writable replica waits.
+ * never promoted (durability.ts). Only the enforcement of read_only on a writable replica
+ * waits.
  */
 export function holdWhilePaused(d: Diagnosis, paused: PauseRecord | null): Diagnosis {
   if (paused === null) return d;

@@ -213,19 +213,6 @@ describe("a replica with errant transactions", () => {
     expect(again.map((s) => s.request.step.kind)).toEqual(["stop-replication"]);
   });
 
-  it("a pause does not hold the stop (a safety measure, like the fences)", () => {
-    const { d, h } = cluster();
-    d.command("pause", { reason: "maintenance window" });
-    d.advance(500);
-    d.round({ db3: errant(h.db3!) });
-    d.advance(500);
-    d.health("db1", h.db1!);
-    d.advance(500);
-    const sent = stepsIn(d.round({ db3: errant(h.db3!) }));
-    expect(sent.map((s) => s.request.step.kind)).toEqual(["stop-replication"]);
-    expect(d.state.paused).not.toBeNull();
-  });
-
   it("an errant replica is not stopped while an operation works on it", () => {
     const config = makeConfig({
       servers: [
