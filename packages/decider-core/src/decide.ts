@@ -6,7 +6,7 @@ import type { Diagnosis } from "./diagnose/findings.js";
 import { diagnose } from "./diagnose.js";
 import { dryRunReply } from "./dry-run/index.js";
 import { onStrictResult, sendSemiSyncOff, sendStrictDurability } from "./durability.js";
-import { onFenceResult, onQuarantineResult, sendFences, sendQuarantines } from "./enforce.js";
+import { onFenceResult, sendFences } from "./enforce.js";
 import { onAgentProgress, onAgentResult } from "./engine/agent-results.js";
 import { onResume, onTick, startOperation } from "./engine/operation.js";
 import { expirePostHooks, onPostHookResult } from "./engine/post-hooks.js";
@@ -113,7 +113,6 @@ function act(env: Env, input: Input) {
         !onStepResult(env, input.opId, input.stepId, input.result) &&
         !onPostHookResult(env, input.opId, input.stepId, input.result) &&
         !onFenceResult(env, input.opId, input.stepId, input.result) &&
-        !onQuarantineResult(env, input.opId, input.result) &&
         !onRestoreResult(env, input.opId, input.stepId, input.result) &&
         !onBinlogSaveResult(env, input.opId, input.result)
       ) {
@@ -228,10 +227,6 @@ function evaluate(env: Env) {
   }
   if (d.enforceStrict && !involved.has(d.enforceStrict)) sendStrictDurability(env, d.enforceStrict);
   for (const r of d.semiSyncOff) if (!involved.has(r)) sendSemiSyncOff(env, r);
-  sendQuarantines(
-    env,
-    d.quarantine.filter((x) => !involved.has(x.server)),
-  );
   sendBinlogSaves(env, divergedNow(env, d.findings), involved);
   publishTopology(env, d);
 }

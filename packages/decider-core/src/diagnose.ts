@@ -35,7 +35,6 @@ export function diagnose(
     restoreWrites: null,
     enforceStrict: null,
     semiSyncOff: [],
-    quarantine: [],
     diverged: [],
     undiverged: [],
     errantSeen: {},
@@ -75,7 +74,6 @@ export function diagnose(
     const involved = new Set(state.operation?.steps.map((x) => x.server));
     out.fences = out.fences.filter((x) => !involved.has(x.server));
     out.semiSyncOff = out.semiSyncOff.filter((x) => !involved.has(x));
-    out.quarantine = out.quarantine.filter((x) => !involved.has(x.server));
   }
   return out;
 }

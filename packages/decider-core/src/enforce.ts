@@ -1,5 +1,5 @@
 import type { ExecResult } from "@marina/contracts/executor";
-import type { FenceIntent, QuarantineIntent } from "./diagnose/findings.js";
+import type { FenceIntent } from "./diagnose/findings.js";
 import { type Env, fenceExecStep } from "./plans/common.js";
 import { sendStep } from "./restore-writes.js";
 
@@ -24,39 +24,6 @@ export function sendFences(env: Env, intents: FenceIntent[]) {
     // stepId `<opId>-fence`: fenceStepId.
     sendStep(env, f.server, opId, "fence", fenceExecStep(ctx.config, f.kill), f.why);
   }
-}
-
-/**
- * Stops an errant replica's connection from the primary (diagnose/servers.ts,
- * quarantineErrant): sent again only if the samples still show it running after
- * enforceRetryMs. STOP SLAVE of a stopped connection does nothing, so a new leader sending
- * it again is harmless (the record is knowledge, not persisted).
- */
-export function sendQuarantines(env: Env, intents: QuarantineIntent[]) {
-  const { state, ctx } = env;
-  state.quarantined ??= {};
-  for (const q of intents) {
-    const have = state.quarantined[q.server];
-    if (have && ctx.now - have.sentAt < env.opts.enforceRetryMs) continue;
-    const opId = ctx.newOpId();
-    state.quarantined[q.server] = { opId, sentAt: ctx.now };
-    sendStep(
-      env,
-      q.server,
-      opId,
-      "quarantine",
-      { kind: "stop-replication", connection: q.connection },
-      q.why,
-    );
-  }
-}
-
-/** Result of a quarantine step; false when the id is not one of ours. */
-export function onQuarantineResult(env: Env, opId: string, result: ExecResult): boolean {
-  const entry = Object.entries(env.state.quarantined ?? {}).find(([, v]) => v.opId === opId);
-  if (!entry) return false;
-  if (result.ok) env.state.stepContact[entry[0]] = env.ctx.now;
-  return true;
 }
 
 /** Result of a fence step; false when the id is not one of ours. */

@@ -320,11 +320,6 @@ export interface DeciderState {
    * GTIDs and when a sample first showed them. Knowledge, not persisted.
    */
   errantSeen?: Record<string, { extra: string; at: number }> | null;
-  /**
-   * Knowledge: the last stop of an errant replica's connection from the primary sent, per
-   * server (enforce.ts, sendQuarantines).
-   */
-  quarantined?: Record<string, { opId: string; sentAt: number }> | null;
   maintenance: Record<string, { since: number; reason: string }>;
   /** Active situation tags per subject (a server, or "*" for the cluster). */
   situations: Record<string, string[]>;

@@ -5,17 +5,7 @@
 import type { ServerObservation } from "@marina/contracts";
 import { describe, expect, it } from "vitest";
 import { chooseCandidateNow } from "../src/candidates.js";
-import {
-  conn,
-  Driver,
-  healthyObservations,
-  heartbeat,
-  makeConfig,
-  okResult,
-  repliesIn,
-  situationsIn,
-  stepsIn,
-} from "./helpers.js";
+import { Driver, healthyObservations, makeConfig, situationsIn } from "./helpers.js";
 
 function cluster() {
   const config = makeConfig({
@@ -180,65 +170,5 @@ describe("a replica with errant transactions", () => {
     d.advance(500);
     d.health("db3", errant(h.db3!, "0-3-104"));
     expect(d.state.diverged.db3).toMatchObject({ extraGtids: "0-3-104", since });
-  });
-
-  it("once flagged: its connection from the primary is stopped, again only after enforceRetryMs if it still runs", () => {
-    const { d, h, config } = cluster();
-    d.advance(500);
-    // Not yet flagged: nothing is stopped (the situation alone does not stop a replica).
-    expect(stepsIn(d.round({ db3: errant(h.db3!) }))).toEqual([]);
-    d.advance(500);
-    d.health("db1", h.db1!);
-    expect(d.state.diverged.db3).toBeDefined();
-    d.advance(500);
-    const sent = stepsIn(d.round({ db3: errant(h.db3!) }));
-    expect(sent.map((s) => [s.request.server, s.request.step])).toEqual([
-      ["db3", { kind: "stop-replication", connection: "" }],
-    ]);
-    expect(sent[0]?.request.stepId).toMatch(/-quarantine$/);
-    // Still running in the next sample: not sent again before enforceRetryMs.
-    d.advance(500);
-    expect(stepsIn(d.round({ db3: errant(h.db3!) }))).toEqual([]);
-    d.result(sent[0]!, okResult(sent[0]!.request.stepId, { wasRunning: true }));
-    // Stopped: nothing more, however long.
-    const stopped: ServerObservation = {
-      ...errant(h.db3!),
-      replication: [conn(config, "db1", { ioThread: "No", sqlThread: false })],
-    };
-    d.advance(60_000);
-    expect(stepsIn(d.round({ db3: stopped }))).toEqual([]);
-    // Started again by hand while still flagged: stopped again.
-    d.advance(500);
-    const again = stepsIn(d.round({ db3: errant(h.db3!) }));
-    expect(again.map((s) => s.request.step.kind)).toEqual(["stop-replication"]);
-  });
-
-  it("an errant replica is not stopped while an operation works on it", () => {
-    const config = makeConfig({
-      servers: [
-        { name: "db1", agentHost: "h1" },
-        { name: "db2", agentHost: "h2" },
-        { name: "db3", agentHost: "h3", promotion: "prefer" },
-      ],
-    });
-    const d = new Driver(config);
-    const h = healthyObservations(config);
-    d.round(h);
-    d.advance(500);
-    d.round({ db3: errant(h.db3!) });
-    d.advance(500);
-    d.health("db1", h.db1!);
-    for (const [host, server] of [
-      ["h2", "db2"],
-      ["h3", "db3"],
-    ] as const) {
-      d.feed({ kind: "agent-heartbeat", heartbeat: heartbeat(host, server, true) });
-    }
-    // A rebuild of db3 takes it over: no stop beside the operation's own steps.
-    const started = d.command("rebuild", { target: "db3" });
-    expect(repliesIn(started)[0]?.ok, JSON.stringify(repliesIn(started))).toBe(true);
-    d.advance(500);
-    const during = stepsIn(d.round({ db3: errant(h.db3!) }));
-    expect(during.filter((s) => s.request.stepId.endsWith("-quarantine"))).toEqual([]);
   });
 });

@@ -20,7 +20,6 @@ const KNOWLEDGE = [
   "heartbeats",
   "delays",
   "errantSeen",
-  "quarantined",
 ] as const;
 
 /**

@@ -31,16 +31,6 @@ export interface FenceIntent {
   why: string;
 }
 
-/**
- * A replica flagged for errant transactions whose connection from the primary still runs:
- * it is to be stopped (enforce.ts, sendQuarantines).
- */
-export interface QuarantineIntent {
-  server: string;
-  connection: string;
-  why: string;
-}
-
 export interface RejoinIntent {
   server: string;
   connection: string;
@@ -75,12 +65,6 @@ export interface Diagnosis {
    * semi-sync slave on: it is to be turned off (durability.ts).
    */
   semiSyncOff: string[];
-  /**
-   * Replicas flagged for errant transactions still replicating from the primary: stopped,
-   * since they receive (and, with semi-sync, acknowledge) writes they can neither apply
-   * past their own nor serve to a candidate in a failover.
-   */
-  quarantine: QuarantineIntent[];
   /** Servers found diverged from samples (to be flagged). */
   diverged: DivergedIntent[];
   /** Replicas flagged for errant transactions that the primary has now (to be unflagged). */

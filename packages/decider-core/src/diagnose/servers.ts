@@ -5,7 +5,6 @@ import {
   knownWritable,
   observedSinceChange,
   reachability,
-  sourceOf,
 } from "../knowledge.js";
 import { checkRejoin } from "../plans/rejoin.js";
 import { otherStreamPrimary } from "../writable.js";
@@ -14,30 +13,6 @@ import { confirmedErrant, diagnoseReplica, diagnoseStray, errantReason } from ".
 
 // Every server but the primary: in maintenance, unreachable, flagged diverged, a former
 // primary that returned, a stray or a replica (replicas.ts); and writable when it should not be.
-
-/**
- * A replica flagged for errant transactions still receiving from the primary: its
- * connection is to be stopped. It can apply nothing past its own transactions (under
- * gtid_strict_mode its SQL thread stops at the primary's next one) and serve none of what it
- * receives to a candidate (its binlog mixes in its own), yet its IO thread goes on
- * receiving — and, with semi-sync, acknowledging — the primary's writes: a failover the
- * moment it holds one the healthy replicas lack must be refused (the write may have been
- * acknowledged on its word alone). Stopped, it receives nothing more, and the healthy
- * replicas soon hold all it did. Its own writes are untouched; a flashback or a rebuild
- * attaches it again.
- */
-function quarantineErrant(c: ServerCtx, obs: ServerObservation) {
-  const { config, name, primary, out } = c;
-  if (primary === null) return;
-  for (const conn of obs.replication) {
-    if (sourceOf(config, conn) !== primary || conn.ioThread === "No") continue;
-    out.quarantine.push({
-      server: name,
-      connection: conn.connection,
-      why: "errant replica still receiving from the primary",
-    });
-  }
-}
 
 export function diagnoseServer(c: ServerCtx) {
   const { state, config, now, name, out } = c;
@@ -89,11 +64,10 @@ export function diagnoseServer(c: ServerCtx) {
       });
     }
     const what = dv.errant
-      ? "excluded from promotion, its replication from the primary stopped; repair it with flashback or rebuild"
+      ? "excluded from promotion; repair it with flashback or rebuild"
       : "left read-only for a rebuild";
     push(dv.situation, `${dv.reason}: ${what}`, { extraGtids: dv.extraGtids });
     if (writable) out.fences.push({ server: name, kill: true, why: "diverged server is writable" });
-    if (dv.errant) quarantineErrant(c, obs);
     return;
   }
   if (ex) {
