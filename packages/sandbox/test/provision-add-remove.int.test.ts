@@ -201,8 +201,10 @@ describe("provision-replica add / remove on a running multi-source replica", () 
     const db3 = node("db3");
     await grantDrop();
     // A view over a table that is gone: the dump of src3 fails after its tables. A session of
-    // its own on db5 (it writes in domain 3).
-    const c = await node("db5").connect();
+    // its own on db5 (it writes in domain 3), idle while the add runs: a socket timeout above
+    // the add's (a CI run under load took 10.2 s to fail the dump, and the lab's default 10 s
+    // closed the session, so the view stayed and every later add failed on it).
+    const c = await node("db5").connect({ socketTimeoutMs: 300_000 });
     try {
       await c.query("CREATE TABLE src3.gone (i INT PRIMARY KEY) ENGINE=InnoDB");
       await c.query("CREATE VIEW src3.v AS SELECT i FROM src3.gone");
