@@ -33,8 +33,13 @@ export function parseSubnet(cidr: string): Ipv4Subnet {
   return { base: addr - (addr % size), prefix };
 }
 
+/** An IPv4 address's four bytes, most significant first. */
+function ipv4Bytes(n: number): number[] {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256);
+}
+
 export function formatIpv4(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+  return ipv4Bytes(n).join(".");
 }
 
 /**
@@ -67,7 +72,7 @@ export function containerAddress(
 export function macAddress(ip: string): string {
   const n = parseIpv4(ip);
   if (n === undefined) throw new LabError(LabErrorCode.StartFailed, `not an IPv4 address: ${ip}`);
-  const bytes = [2, 0x42, ...[24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256)];
+  const bytes = [2, 0x42, ...ipv4Bytes(n)];
   return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
 }
 

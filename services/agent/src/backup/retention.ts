@@ -82,12 +82,11 @@ export function selectPrune(entries: readonly BackupDirEntry[], rule: PruneRule)
   const notOld = `newer than ${olderThan} day(s)`;
   // Only real backup ids are ordered (a name like `…Z-copy` must not scramble the order that
   // decides which complete backup is the newest); the rest are left alone, after them.
-  const ids = entries.filter((e) => backupIdTime(e.name) !== null);
-  const rest = entries.filter((e) => backupIdTime(e.name) === null);
-  const sorted = [...ids.sort((a, b) => newestFirst(a.name, b.name)), ...rest];
+  const timed = entries.map((e) => ({ e, at: backupIdTime(e.name) }));
+  const ids = timed.filter((t) => t.at !== null).sort((a, b) => newestFirst(a.e.name, b.e.name));
+  const sorted = [...ids, ...timed.filter((t) => t.at === null)];
   let complete = 0;
-  for (const e of sorted) {
-    const at = backupIdTime(e.name);
+  for (const { e, at } of sorted) {
     const choice = (c: boolean, why: string): PruneChoice => ({
       id: e.name,
       complete: c,
